@@ -1,0 +1,13 @@
+//! podlab: build real Kubernetes-style pods on this Linux machine, one kernel step at a time.
+//!
+//! Layers, each only talking to the one below it:
+//! * `spec`    — the Pod manifest (a Kubernetes v1 Pod subset) and its validation;
+//! * `kube`    — kubelet's policy as pure functions (QoS, cgroup values, back-off, events);
+//! * `runtime` — the only code that changes the system: shim, pause, container init, images;
+//! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup.
+
+pub mod i18n;
+pub mod kube;
+pub mod observe;
+pub mod runtime;
+pub mod spec;

@@ -1,0 +1,128 @@
+//! The pod's state as the shim records it in `state.json`: what exists, what ran, what happened.
+//!
+//! The shim is the only writer (atomic rename); clients, gc and the observe layer read it.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::spec::Pod;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PodState {
+    pub uid: String,
+    pub name: String,
+    pub namespace: String,
+    pub manifest_path: String,
+    pub pod: Pod,
+    /// Seconds since the Unix epoch.
+    pub created_at: f64,
+    pub shim: ProcessRef,
+    pub detached: bool,
+    pub phase: PodPhase,
+    /// True while the pod is being torn down.
+    pub terminating: bool,
+    pub sandbox: Option<SandboxState>,
+    pub containers: Vec<ContainerStatus>,
+    pub steps: Vec<StepStatus>,
+    pub events: Vec<Event>,
+}
+
+/// A process identified so that PID reuse cannot fool us: (pid, start time in clock ticks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcessRef {
+    pub pid: i32,
+    pub start_time: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PodPhase {
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+    Unknown,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SandboxState {
+    pub pause: ProcessRef,
+    pub hostname: String,
+    /// Pod IP, once the network step ran (None: loopback only).
+    pub ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContainerKind {
+    Init,
+    Sidecar,
+    App,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ContainerStatus {
+    pub name: String,
+    pub kind: ContainerKind,
+    pub image: String,
+    /// What served the image reference, e.g. "podlab's stand-in (busybox httpd)".
+    pub image_served_by: String,
+    pub process: Option<ProcessRef>,
+    pub state: ContainerState,
+    pub restart_count: u32,
+    pub ready: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ContainerState {
+    Waiting {
+        reason: String,
+    },
+    Running {
+        started_at: f64,
+    },
+    Terminated {
+        exit_code: i32,
+        signal: Option<i32>,
+        reason: String,
+        started_at: f64,
+        finished_at: f64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepStatus {
+    pub id: String,
+    pub done: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub time: f64,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub reason: String,
+    /// "pod" or "spec.containers{name}" as kubectl describe shows.
+    pub object: String,
+    pub message: String,
+}
+
+impl PodState {
+    pub fn read(path: &Path) -> std::io::Result<PodState> {
+        let text = std::fs::read(path)?;
+        serde_json::from_slice(&text)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    }
+
+    /// Write atomically: readers never see a half-written file.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
+        std::fs::rename(&tmp, path)
+    }
+}

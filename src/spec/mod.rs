@@ -1,0 +1,6 @@
+//! Pod manifests: parsing with source locations, API-server-style validation, quantities.
+
+pub mod quantity;
+pub mod types;
+
+pub use types::*;
