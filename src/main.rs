@@ -1,3 +1,108 @@
-fn main() {
-    println!("podlab");
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use podlab::cli;
+use podlab::i18n::Lang;
+
+/// podlab: build real Kubernetes pods on this machine, one kernel step at a time.
+#[derive(Debug, Parser)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Language of the text: en or zh (default: from LANG).
+    #[arg(long, global = true)]
+    lang: Option<Lang>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create a pod from a Kubernetes Pod manifest.
+    Run(cli::run::RunArgs),
+    /// List pods.
+    Ps,
+    /// Show a pod's containers, states and events.
+    Describe { pod: String },
+    /// Run a command inside a container.
+    Exec(cli::pods::ExecArgs),
+    /// Print a container's output.
+    Logs(cli::pods::LogsArgs),
+    /// Delete pods: SIGTERM, grace period, SIGKILL, then remove everything they made.
+    Delete(cli::pods::DeleteArgs),
+    /// Remove what pods whose shim is gone left behind.
+    Gc,
+    #[command(hide = true)]
+    Shim {
+        #[arg(long)]
+        uid: String,
+        #[arg(long)]
+        manifest: String,
+        #[arg(long)]
+        detach: bool,
+        #[arg(long, default_value_t = 1.0)]
+        time_scale: f64,
+    },
+    #[command(hide = true)]
+    Init,
+}
+
+/// The lesson `podlab` opens when given no command.
+const DEFAULT_MANIFEST: &str = "assets/pods/two-containers.yaml";
+
+fn main() -> ExitCode {
+    let _ = color_eyre::install();
+    let args = Cli::parse();
+    let lang = args.lang.unwrap_or_else(Lang::from_env);
+    let result = match args.command {
+        None => {
+            let file = default_manifest();
+            let run = cli::run::RunArgs {
+                file,
+                detach: false,
+                step: true,
+                time_scale: 1.0,
+            };
+            cli::run::run(&run, lang)
+        }
+        Some(Command::Run(run)) => cli::run::run(&run, lang),
+        Some(Command::Ps) => cli::pods::ps(),
+        Some(Command::Describe { pod }) => cli::describe::describe(&pod),
+        Some(Command::Exec(a)) => cli::pods::exec_command(&a),
+        Some(Command::Logs(a)) => cli::pods::logs(&a),
+        Some(Command::Delete(a)) => cli::pods::delete(&a),
+        Some(Command::Gc) => cli::pods::gc_command(),
+        Some(Command::Shim {
+            uid,
+            manifest,
+            detach,
+            time_scale,
+        }) => {
+            let opts = podlab::runtime::shim::ShimOptions {
+                uid,
+                manifest_path: manifest,
+                detach,
+                time_scale,
+            };
+            podlab::runtime::shim::run(opts).map(|_| ExitCode::SUCCESS)
+        }
+        Some(Command::Init) => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("podlab: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The default manifest, found next to the binary's source tree or the current directory.
+fn default_manifest() -> std::path::PathBuf {
+    let beside_source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MANIFEST);
+    if beside_source.exists() {
+        beside_source
+    } else {
+        std::path::PathBuf::from(DEFAULT_MANIFEST)
+    }
 }

@@ -68,6 +68,9 @@ pub struct ContainerStatus {
     pub image_served_by: String,
     pub process: Option<ProcessRef>,
     pub state: ContainerState,
+    /// The previous termination, shown while the container waits to restart.
+    #[serde(default)]
+    pub last_state: Option<ContainerState>,
     pub restart_count: u32,
     pub ready: bool,
 }
@@ -124,5 +127,95 @@ impl PodState {
         let tmp = path.with_extension("json.tmp");
         std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
         std::fs::rename(&tmp, path)
+    }
+}
+
+impl PodState {
+    pub fn container(&self, name: &str) -> Option<&ContainerStatus> {
+        self.containers.iter().find(|c| c.name == name)
+    }
+
+    /// `READY` as kubectl shows it: ready app containers (and running sidecars) / their count.
+    pub fn ready_text(&self) -> String {
+        let counted = self
+            .containers
+            .iter()
+            .filter(|c| c.kind != ContainerKind::Init);
+        let total = counted.clone().count();
+        let ready = counted.filter(|c| c.ready).count();
+        format!("{ready}/{total}")
+    }
+
+    pub fn restarts(&self) -> u32 {
+        self.containers.iter().map(|c| c.restart_count).sum()
+    }
+
+    /// The `STATUS` column of `kubectl get pods` (kubectl's printPod rules).
+    pub fn status_text(&self) -> String {
+        if self.terminating {
+            return "Terminating".into();
+        }
+        let inits: Vec<&ContainerStatus> = self
+            .containers
+            .iter()
+            .filter(|c| c.kind != ContainerKind::App)
+            .collect();
+        for (i, c) in inits.iter().enumerate() {
+            let text = match &c.state {
+                ContainerState::Terminated { exit_code: 0, .. } => continue,
+                ContainerState::Running { .. } if c.kind == ContainerKind::Sidecar => continue,
+                ContainerState::Terminated {
+                    reason,
+                    signal,
+                    exit_code,
+                    ..
+                } => {
+                    if !reason.is_empty() {
+                        format!("Init:{reason}")
+                    } else if let Some(s) = signal {
+                        format!("Init:Signal:{s}")
+                    } else {
+                        format!("Init:ExitCode:{exit_code}")
+                    }
+                }
+                ContainerState::Waiting { reason }
+                    if reason != "PodInitializing" && reason != "ContainerCreating" =>
+                {
+                    format!("Init:{reason}")
+                }
+                _ => format!("Init:{i}/{}", inits.len()),
+            };
+            return text;
+        }
+        let mut status = format!("{:?}", self.phase);
+        let mut has_running = false;
+        for c in self
+            .containers
+            .iter()
+            .filter(|c| c.kind == ContainerKind::App)
+            .rev()
+        {
+            match &c.state {
+                ContainerState::Waiting { reason } => status = reason.clone(),
+                ContainerState::Terminated { reason, .. } => status = reason.clone(),
+                ContainerState::Running { .. } => has_running = true,
+            }
+        }
+        if status == "Completed" && has_running {
+            status = "Running".into();
+        }
+        status
+    }
+}
+
+/// A duration the way kubectl prints ages: 45s, 3m12s, 5h, 2d.
+pub fn human_age(seconds: f64) -> String {
+    let s = seconds.max(0.0) as u64;
+    match s {
+        0..=119 => format!("{s}s"),
+        120..=599 => format!("{}m{}s", s / 60, s % 60),
+        600..=10799 => format!("{}m", s / 60),
+        10800..=172799 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
     }
 }

@@ -14,7 +14,9 @@ impl TryFrom<serde_yaml::Value> for Quantity {
     fn try_from(v: serde_yaml::Value) -> Result<Self, Self::Error> {
         match v {
             serde_yaml::Value::String(s) => Ok(Quantity { text: s }),
-            serde_yaml::Value::Number(n) => Ok(Quantity { text: n.to_string() }),
+            serde_yaml::Value::Number(n) => Ok(Quantity {
+                text: n.to_string(),
+            }),
             _ => Err("expected a quantity such as 250m, 0.5, 64Mi or 1G".into()),
         }
     }
@@ -23,5 +25,12 @@ impl TryFrom<serde_yaml::Value> for Quantity {
 impl From<Quantity> for String {
     fn from(q: Quantity) -> String {
         q.text
+    }
+}
+
+impl Quantity {
+    /// Temporary: integer bytes only, until the full Quantity parser lands.
+    pub fn value(&self) -> i64 {
+        self.text.parse().unwrap_or(0)
     }
 }

@@ -1,0 +1,7 @@
+//! The command line: one module per command group; each turns arguments into runtime calls
+//! and prints what happened like kubectl would.
+
+pub mod describe;
+pub mod pods;
+pub mod run;
+pub mod setup;

@@ -1,0 +1,186 @@
+//! Commands on existing pods: ps, logs, exec, delete, gc.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use eyre::{eyre, Result};
+
+use crate::runtime::client::ShimConnection;
+use crate::runtime::state::{human_age, ContainerKind, PodState};
+use crate::runtime::{exec, gc, lookup, paths, sys};
+
+#[derive(Debug, clap::Args)]
+pub struct LogsArgs {
+    pub pod: String,
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Keep printing new lines until the pod is gone.
+    #[arg(short = 'f', long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExecArgs {
+    pub pod: String,
+    #[arg(short = 'c', long)]
+    pub container: Option<String>,
+    /// Accepted for kubectl habits: stdin is always passed through.
+    #[arg(short = 'i', long)]
+    pub stdin: bool,
+    /// Accepted for kubectl habits: the command gets this terminal when there is one.
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeleteArgs {
+    pub pods: Vec<String>,
+    /// Seconds to wait after SIGTERM before SIGKILL (default: the pod's terminationGracePeriodSeconds).
+    #[arg(long)]
+    pub grace_period: Option<i64>,
+    /// Same as --grace-period=1.
+    #[arg(long)]
+    pub now: bool,
+    /// Delete every pod.
+    #[arg(long)]
+    pub all: bool,
+}
+
+pub fn ps() -> Result<ExitCode> {
+    let pods: Vec<PodState> = lookup::all_pods()
+        .into_iter()
+        .filter(|p| p.shim_alive)
+        .filter_map(|p| p.state)
+        .collect();
+    if pods.is_empty() {
+        println!("No pods found.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let now = sys::now();
+    let name_width = pods.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
+    let status_width = pods
+        .iter()
+        .map(|p| p.status_text().len())
+        .max()
+        .unwrap_or(6)
+        .max(6);
+    println!(
+        "{:<name_width$}   READY   {:<status_width$}   RESTARTS   AGE",
+        "NAME", "STATUS"
+    );
+    for p in pods {
+        println!(
+            "{:<name_width$}   {:<5}   {:<status_width$}   {:<8}   {}",
+            p.name,
+            p.ready_text(),
+            p.status_text(),
+            p.restarts(),
+            human_age(now - p.created_at)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The container to use when none is named: kubectl's default, the first app container.
+fn default_container(pod: &PodState, asked: Option<&str>) -> Result<String> {
+    if let Some(name) = asked {
+        if pod.container(name).is_none() {
+            let names: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+            return Err(eyre!(
+                "container {name:?} is not in pod {}; its containers: {}",
+                pod.name,
+                names.join(", ")
+            ));
+        }
+        return Ok(name.to_string());
+    }
+    let apps: Vec<&str> = pod
+        .containers
+        .iter()
+        .filter(|c| c.kind == ContainerKind::App)
+        .map(|c| c.name.as_str())
+        .collect();
+    let first = apps
+        .first()
+        .ok_or_else(|| eyre!("pod {} has no containers", pod.name))?;
+    if apps.len() > 1 {
+        eprintln!("Defaulted container {first:?} out of: {}", apps.join(", "));
+    }
+    Ok(first.to_string())
+}
+
+pub fn logs(args: &LogsArgs) -> Result<ExitCode> {
+    let pod = lookup::find_pod(&args.pod)?;
+    let container = default_container(&pod, args.container.as_deref())?;
+    let path = paths::log_file(&pod.uid, &container);
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(_) if !args.follow => return Ok(ExitCode::SUCCESS), // not started yet: no output
+        Err(e) => return Err(eyre!("failed to open the log of {container}: {e}")),
+    };
+    let mut out = std::io::stdout().lock();
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        file.read_to_end(&mut buf)?;
+        out.write_all(&buf)?;
+        out.flush()?;
+        if !args.follow || !lookup::shim_alive(&pod.uid) {
+            return Ok(ExitCode::SUCCESS);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let pos = file.stream_position()?;
+        file.seek(SeekFrom::Start(pos))?;
+    }
+}
+
+pub fn exec_command(args: &ExecArgs) -> Result<ExitCode> {
+    super::setup::require_root("podlab exec")?;
+    let pod = lookup::find_pod(&args.pod)?;
+    let container = default_container(&pod, args.container.as_deref())?;
+    let code = exec::exec(&pod, &container, &args.command)?;
+    Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
+}
+
+pub fn delete(args: &DeleteArgs) -> Result<ExitCode> {
+    super::setup::require_root("podlab delete")?;
+    let grace = if args.now { Some(1) } else { args.grace_period };
+    let targets: Vec<String> = if args.all {
+        lookup::all_pods()
+            .into_iter()
+            .filter(|p| p.shim_alive)
+            .filter_map(|p| p.state.map(|s| s.name))
+            .collect()
+    } else if args.pods.is_empty() {
+        return Err(eyre!("name the pods to delete, or use --all"));
+    } else {
+        args.pods.clone()
+    };
+    for name in targets {
+        let pod = lookup::find_pod(&name)?;
+        let mut conn = ShimConnection::connect(&pod.uid)?;
+        conn.delete(grace)?;
+        println!("pod \"{}\" deleted", pod.name);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn gc_command() -> Result<ExitCode> {
+    super::setup::require_root("podlab gc")?;
+    let report = gc::collect()?;
+    if report.pods_removed.is_empty() {
+        println!("nothing to collect");
+    } else {
+        println!(
+            "removed {} pod(s) whose shim was gone: {} ({} leftover process(es) killed)",
+            report.pods_removed.len(),
+            report.pods_removed.join(", "),
+            report.processes_killed
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,56 @@
+//! What podlab needs before it can build a pod: root, and a static busybox for its images.
+//! Each check says exactly what is missing and what to run; where it can, it offers to fix it.
+
+use std::io::{IsTerminal, Write};
+use std::process::Command;
+
+use eyre::{eyre, Result};
+
+use crate::runtime::images;
+
+/// Namespaces, mounts, cgroups and network devices all need root (CAP_SYS_ADMIN and friends).
+pub fn require_root(what: &str) -> Result<()> {
+    let root = nix::unistd::geteuid().is_root();
+    let admin = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_ADMIN,
+    )
+    .unwrap_or(false);
+    if root && admin {
+        return Ok(());
+    }
+    let args: Vec<String> = std::env::args().collect();
+    Err(eyre!(
+        "{what} needs root (CAP_SYS_ADMIN) to create namespaces, mounts and cgroups; run: sudo {}",
+        args.join(" ")
+    ))
+}
+
+/// Make sure a static busybox is on the machine, offering to install it with apt-get.
+pub fn ensure_busybox() -> Result<()> {
+    let Err(missing) = images::find_host_busybox() else {
+        return Ok(());
+    };
+    let apt = std::path::Path::new("/usr/bin/apt-get").exists();
+    if !apt || !std::io::stdin().is_terminal() {
+        return Err(missing);
+    }
+    eprint!("{missing:#}.\nInstall busybox-static now with apt-get? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        return Err(missing);
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "busybox-static"])
+        .status()
+        .map_err(|e| eyre!("failed to run apt-get: {e}"))?;
+    if !status.success() {
+        return Err(eyre!(
+            "apt-get install busybox-static failed ({status}); try: apt-get update first"
+        ));
+    }
+    images::find_host_busybox().map(|_| ())
+}

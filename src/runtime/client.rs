@@ -1,0 +1,150 @@
+//! The client side of a pod: starting its shim and talking to it.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use eyre::{eyre, Context, Result};
+
+use super::images::ImageStore;
+use super::paths;
+use super::protocol::{Request, Response};
+use super::shim::read_response;
+use super::state::PodState;
+use super::steps::StepPlan;
+use crate::spec::Pod;
+
+pub struct ShimConnection {
+    reader: BufReader<UnixStream>,
+    writer: UnixStream,
+}
+
+impl ShimConnection {
+    pub fn connect(uid: &str) -> Result<ShimConnection> {
+        let path = paths::shim_socket(uid);
+        let stream = UnixStream::connect(&path).wrap_err_with(|| {
+            format!("failed to connect to the pod's shim at {}", path.display())
+        })?;
+        Ok(ShimConnection {
+            reader: BufReader::new(stream.try_clone()?),
+            writer: stream,
+        })
+    }
+
+    pub fn request(&mut self, request: &Request) -> Result<Response> {
+        let mut line = serde_json::to_vec(request)?;
+        line.push(b'\n');
+        self.writer
+            .write_all(&line)
+            .wrap_err("failed to send a request to the shim")?;
+        match read_response(&mut self.reader)? {
+            Response::Error { message } => Err(eyre!("{message}")),
+            other => Ok(other),
+        }
+    }
+
+    pub fn status(&mut self) -> Result<PodState> {
+        match self.request(&Request::Status)? {
+            Response::Status { state } => Ok(*state),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    pub fn plan(&mut self) -> Result<(Vec<StepPlan>, usize)> {
+        match self.request(&Request::Plan)? {
+            Response::Plan { steps, next } => Ok((steps, next)),
+            other => Err(unexpected(other)),
+        }
+    }
+
+    /// Delete the pod and wait until everything it made is gone.
+    pub fn delete(&mut self, grace_seconds: Option<i64>) -> Result<()> {
+        match self.request(&Request::Delete { grace_seconds }) {
+            Ok(Response::Deleted) => Ok(()),
+            Ok(other) => Err(unexpected(other)),
+            // The shim exits right after answering; a closed connection means the same.
+            Err(e) if e.to_string().contains("closed the connection") => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Wait for anything readable from the shim (used to notice that it is gone).
+    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> Result<()> {
+        Ok(self.writer.set_read_timeout(timeout)?)
+    }
+}
+
+fn unexpected(response: Response) -> eyre::Report {
+    eyre!("unexpected answer from the shim: {response:?}")
+}
+
+pub struct StartOptions {
+    pub manifest_path: String,
+    pub detach: bool,
+    pub time_scale: f64,
+}
+
+/// Start a shim for `pod` and connect to it. The pod exists but none of its steps ran yet.
+pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConnection)> {
+    super::lock::ensure_state_root()?;
+    // Resolve every image first: an unknown image is an error before anything starts.
+    let images = ImageStore::default();
+    for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
+        images.resolve(&c.image)?;
+    }
+    let uid = uuid::Uuid::new_v4().to_string();
+    let exe =
+        std::fs::read_link("/proc/self/exe").wrap_err("failed to find podlab's own binary")?;
+    super::pause_binary_near(&exe)?;
+    let mut cmd = Command::new(&exe);
+    cmd.arg0("podlab-shim")
+        .args(["shim", "--uid", &uid, "--manifest", &options.manifest_path])
+        .args(["--time-scale", &options.time_scale.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if options.detach {
+        cmd.arg("--detach");
+    }
+    // SAFETY: setsid is async-signal-safe. The shim leaves our session so that a Ctrl-C
+    // in this terminal reaches us (we then delete the pod), not the shim.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn().wrap_err("failed to start podlab-shim")?;
+    let mut stdin = child
+        .stdin
+        .take()
+        .ok_or_else(|| eyre!("no pipe to the shim"))?;
+    stdin.write_all(&serde_json::to_vec(pod)?)?;
+    drop(stdin);
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| eyre!("no pipe from the shim"))?;
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first)?;
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        if !first.starts_with("ready ") {
+            let _ = err.read_to_string(&mut stderr);
+        }
+    }
+    // The shim forked itself away from us; this reaps the parent half.
+    let _ = child.wait();
+    if !first.starts_with("ready ") {
+        let msg = stderr.trim();
+        let msg = msg.strip_prefix("Error: ").unwrap_or(msg);
+        return Err(eyre!("the pod's shim failed to start: {msg}"));
+    }
+    let mut conn = ShimConnection::connect(&uid)?;
+    conn.request(&Request::Hello {
+        hold: !options.detach,
+    })?;
+    Ok((uid, conn))
+}

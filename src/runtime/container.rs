@@ -1,0 +1,224 @@
+//! Starting one container from the shim: its config for `podlab init`, its files, and the
+//! sync pipe that says when it has exec'd (or why it could not).
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use eyre::{eyre, Context, Result};
+use nix::fcntl::OFlag;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::unistd::pipe2;
+
+use super::images::ResolvedImage;
+use super::init::{InitConfig, CONFIG_FD, DEFAULT_PATH, SYNC_FD};
+use super::paths;
+use super::rootfs::{RootfsConfig, VolumeBind};
+use super::state::ProcessRef;
+use crate::spec::{Container, Pod};
+
+/// How long a container may take from fork to exec before we give up on it.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What every container of one pod shares.
+pub struct PodContext<'a> {
+    pub uid: &'a str,
+    pub pod: &'a Pod,
+    pub sandbox_pid: i32,
+    pub podlab_exe: &'a Path,
+}
+
+/// The command a container runs, with Kubernetes' rules: `command` replaces the image's
+/// entrypoint, `args` its arguments; podlab's images have no entrypoint.
+pub fn container_argv(c: &Container, image: &ResolvedImage) -> Vec<String> {
+    if !c.command.is_empty() {
+        c.command.iter().chain(&c.args).cloned().collect()
+    } else if !c.args.is_empty() {
+        c.args.clone()
+    } else {
+        image.default_command.clone()
+    }
+}
+
+pub fn container_env(pod: &Pod, c: &Container) -> Vec<String> {
+    let mut env = vec![
+        format!("PATH={DEFAULT_PATH}"),
+        format!("HOSTNAME={}", super::steps::hostname_of(pod)),
+        "HOME=/root".to_string(),
+    ];
+    if c.tty {
+        env.push("TERM=xterm".into());
+    }
+    for var in &c.env {
+        env.retain(|e| !e.starts_with(&format!("{}=", var.name)));
+        env.push(format!("{}={}", var.name, var.value));
+    }
+    env
+}
+
+/// Where a volume's content lives on the host.
+pub fn volume_source(uid: &str, pod: &Pod, name: &str) -> Option<PathBuf> {
+    let volume = pod.spec.volumes.iter().find(|v| v.name == name)?;
+    if let Some(host) = &volume.host_path {
+        return Some(PathBuf::from(&host.path));
+    }
+    Some(paths::volumes_dir(uid).join(name))
+}
+
+pub fn init_config(
+    ctx: &PodContext,
+    c: &Container,
+    image: &ResolvedImage,
+    cgroup_procs: Vec<PathBuf>,
+    oom_score_adj: Option<i32>,
+) -> Result<InitConfig> {
+    let dir = paths::containers_dir(ctx.uid).join(&c.name);
+    // A restarted container gets a fresh writable layer, as a new container would.
+    let _ = std::fs::remove_dir_all(&dir);
+    for sub in ["upper", "work", "rootfs"] {
+        std::fs::create_dir_all(dir.join(sub))
+            .wrap_err_with(|| format!("failed to create {}/{sub}", dir.display()))?;
+    }
+    let mut mounts = Vec::new();
+    for m in &c.volume_mounts {
+        let source = volume_source(ctx.uid, ctx.pod, &m.name)
+            .ok_or_else(|| eyre!("volume {:?} is not declared in the pod", m.name))?;
+        let source = match &m.sub_path {
+            Some(sub) if !sub.is_empty() => {
+                let p = source.join(sub);
+                std::fs::create_dir_all(&p)?;
+                p
+            }
+            _ => source,
+        };
+        mounts.push(VolumeBind {
+            source,
+            destination: m.mount_path.clone(),
+            read_only: m.read_only,
+        });
+    }
+    let pod_dir = paths::pod_dir(ctx.uid);
+    Ok(InitConfig {
+        container: c.name.clone(),
+        sandbox_pid: ctx.sandbox_pid,
+        share_pid: ctx.pod.spec.share_process_namespace && !ctx.pod.spec.host_pid,
+        host_pid: ctx.pod.spec.host_pid,
+        cgroup_procs,
+        oom_score_adj,
+        rootfs: RootfsConfig {
+            image: image.rootfs.clone(),
+            upper: dir.join("upper"),
+            work: dir.join("work"),
+            merged: dir.join("rootfs"),
+            mounts,
+            shm: pod_dir.join("shm"),
+            etc_hosts: pod_dir.join("etc-hosts"),
+            etc_hostname: pod_dir.join("etc-hostname"),
+        },
+        argv: container_argv(c, image),
+        env: container_env(ctx.pod, c),
+        cwd: c.working_dir.clone().unwrap_or_default(),
+        privileged: c.is_privileged(),
+    })
+}
+
+/// Start `podlab init` with `config` and wait until the container has exec'd.
+pub fn start(ctx: &PodContext, config: &InitConfig, log: &File) -> Result<ProcessRef> {
+    let (config_read, config_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| eyre!("pipe: {e}"))?;
+    let (sync_read, sync_write) = pipe2(OFlag::O_CLOEXEC).map_err(|e| eyre!("pipe: {e}"))?;
+    let mut config_write = File::from(config_write);
+    config_write.write_all(&serde_json::to_vec(config)?)?;
+    drop(config_write);
+    let mut cmd = Command::new(ctx.podlab_exe);
+    cmd.arg0("podlab-init")
+        .arg("init")
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log.try_clone()?);
+    let fds = [config_read.as_raw_fd(), sync_write.as_raw_fd()];
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            move_fd(fds[0], CONFIG_FD)?;
+            move_fd(fds[1], SYNC_FD)?;
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().wrap_err_with(|| {
+        format!(
+            "failed to start podlab init for container {:?}",
+            config.container
+        )
+    })?;
+    drop(config_read);
+    drop(sync_write);
+    // The shim's SIGCHLD handler reaps podlab init; we only need what it reports.
+    std::mem::forget(child);
+    let report = read_sync(sync_read)?;
+    let mut pid = None;
+    for line in report.lines() {
+        if let Some(p) = line.strip_prefix("pid ") {
+            pid = p.trim().parse::<i32>().ok();
+        } else if let Some(msg) = line.strip_prefix("error ") {
+            return Err(eyre!("{msg}"));
+        }
+    }
+    let pid = pid.ok_or_else(|| eyre!("podlab init exited without starting the container"))?;
+    // The process may already have exited (a command that ends at once): keep its pid anyway.
+    Ok(ProcessRef::of(pid).unwrap_or(ProcessRef { pid, start_time: 0 }))
+}
+
+/// dup2 into place; dup2 onto itself would keep O_CLOEXEC, so clear it explicitly then.
+fn move_fd(from: i32, to: i32) -> std::io::Result<()> {
+    unsafe {
+        if from == to {
+            let flags = libc::fcntl(to, libc::F_GETFD);
+            if flags < 0 || libc::fcntl(to, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+        } else if libc::dup2(from, to) < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Read the sync pipe to EOF (EOF means: exec done, or everyone holding it has died).
+fn read_sync(fd: OwnedFd) -> Result<String> {
+    let deadline = std::time::Instant::now() + START_TIMEOUT;
+    let mut file = File::from(fd);
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(eyre!(
+                "the container did not start within {}s",
+                START_TIMEOUT.as_secs()
+            ));
+        }
+        let mut fds = [PollFd::new(
+            std::os::fd::AsFd::as_fd(&file),
+            PollFlags::POLLIN,
+        )];
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        match poll(&mut fds, PollTimeout::from(ms)) {
+            Ok(0) => continue,
+            Ok(_) => {}
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(eyre!("failed to wait for the container to start: {e}")),
+        }
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(eyre!("failed to read the container's start report: {e}")),
+        }
+    }
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}

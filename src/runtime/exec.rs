@@ -1,0 +1,210 @@
+//! `podlab exec`: run a command in exactly a container's namespaces, cgroup and root, with this
+//! terminal as its stdio (a real tty when we have one), like `nsenter` + `runc exec`.
+
+use std::fs::File;
+use std::os::fd::AsFd;
+
+use eyre::{eyre, Context, Result};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::signal::{signal, SigHandler, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, ForkResult};
+
+use super::container::container_env;
+use super::state::{ContainerState, PodState};
+
+/// The namespaces entered, in youki's order (mount last: after it, host paths are gone).
+const NAMESPACES: &[(&str, CloneFlags)] = &[
+    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
+    ("ipc", CloneFlags::CLONE_NEWIPC),
+    ("uts", CloneFlags::CLONE_NEWUTS),
+    ("net", CloneFlags::CLONE_NEWNET),
+    ("pid", CloneFlags::CLONE_NEWPID),
+    ("mnt", CloneFlags::CLONE_NEWNS),
+];
+
+/// Run `argv` in `container` of `pod`; returns the command's exit code.
+///
+/// Must be called while the process is single-threaded (it forks and setns's).
+pub fn exec(pod: &PodState, container: &str, argv: &[String]) -> Result<i32> {
+    let status = pod
+        .containers
+        .iter()
+        .find(|c| c.name == container)
+        .ok_or_else(|| {
+            let names: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+            eyre!(
+                "container {container:?} is not in pod {}; its containers: {}",
+                pod.name,
+                names.join(", ")
+            )
+        })?;
+    let process = match (&status.state, status.process) {
+        (ContainerState::Running { .. }, Some(p)) if p.is_alive() => p,
+        _ => {
+            return Err(eyre!(
+                "container {container:?} of pod {} is not running",
+                pod.name
+            ))
+        }
+    };
+    let spec = pod
+        .pod
+        .spec
+        .init_containers
+        .iter()
+        .chain(&pod.pod.spec.containers)
+        .find(|c| c.name == container)
+        .ok_or_else(|| eyre!("container {container:?} is missing from the pod's spec"))?;
+    let namespaces = NAMESPACES
+        .iter()
+        .map(|(kind, flag)| {
+            File::open(format!("/proc/{}/ns/{kind}", process.pid))
+                .map(|f| (f, *flag, *kind))
+                .wrap_err_with(|| {
+                    format!(
+                        "failed to open {kind} namespace of {container:?} (pid {})",
+                        process.pid
+                    )
+                })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let cgroup_procs = cgroup_procs_of(process.pid);
+    let env = container_env(&pod.pod, spec);
+    let cwd = spec.working_dir.clone().unwrap_or_else(|| "/".into());
+    let privileged = spec.is_privileged();
+    let argv: Vec<std::ffi::CString> = argv
+        .iter()
+        .map(|a| std::ffi::CString::new(a.as_str()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| eyre!("the command contains a NUL byte"))?;
+    if argv.is_empty() {
+        return Err(eyre!(
+            "no command given; for example: podlab exec POD -- sh"
+        ));
+    }
+
+    // SAFETY: the caller guarantees a single-threaded process.
+    match unsafe { fork() }.map_err(|e| eyre!("failed to fork: {e}"))? {
+        ForkResult::Parent { child } => {
+            // The terminal's Ctrl-C is for the command, not for us.
+            unsafe {
+                let _ = signal(Signal::SIGINT, SigHandler::SigIgn);
+                let _ = signal(Signal::SIGQUIT, SigHandler::SigIgn);
+            }
+            wait_exit_code(child)
+        }
+        ForkResult::Child => {
+            let code =
+                match enter_and_run(&namespaces, &cgroup_procs, &env, &cwd, privileged, &argv) {
+                    Ok(code) => code,
+                    Err(e) => {
+                        eprintln!("podlab exec: {e:#}");
+                        126
+                    }
+                };
+            std::process::exit(code)
+        }
+    }
+}
+
+/// In the forked child: join everything, then fork once more so the command is inside the
+/// PID namespace (setns on a PID namespace applies to children only).
+fn enter_and_run(
+    namespaces: &[(File, CloneFlags, &str)],
+    cgroup_procs: &[std::path::PathBuf],
+    env: &[String],
+    cwd: &str,
+    privileged: bool,
+    argv: &[std::ffi::CString],
+) -> Result<i32> {
+    let me = std::process::id().to_string();
+    for procs in cgroup_procs {
+        std::fs::write(procs, &me)
+            .wrap_err_with(|| format!("failed to enter cgroup {}", procs.display()))?;
+    }
+    for (file, flag, kind) in namespaces {
+        // An identical namespace (e.g. cgroup on the host) is fine to join again.
+        setns(file.as_fd(), *flag)
+            .map_err(|e| eyre!("failed to join the {kind} namespace: {e}"))?;
+    }
+    match unsafe { fork() }.map_err(|e| eyre!("failed to fork: {e}"))? {
+        ForkResult::Parent { child } => wait_exit_code(child),
+        ForkResult::Child => {
+            let _ = std::env::set_current_dir(cwd);
+            if !privileged {
+                if let Err(e) = super::security::drop_to_default_capabilities() {
+                    eprintln!("podlab exec: {e:#}");
+                    std::process::exit(126);
+                }
+            }
+            unsafe {
+                let _ = signal(Signal::SIGINT, SigHandler::SigDfl);
+                let _ = signal(Signal::SIGQUIT, SigHandler::SigDfl);
+                let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
+            }
+            let env: Vec<std::ffi::CString> = env
+                .iter()
+                .filter_map(|e| std::ffi::CString::new(e.as_str()).ok())
+                .collect();
+            let err = nix::unistd::execvpe(&argv[0], argv, &env).unwrap_err();
+            eprintln!("podlab exec: failed to run {:?}: {err}", argv[0]);
+            std::process::exit(if err == nix::errno::Errno::ENOENT {
+                127
+            } else {
+                126
+            })
+        }
+    }
+}
+
+fn wait_exit_code(child: nix::unistd::Pid) -> Result<i32> {
+    loop {
+        match waitpid(child, None) {
+            Ok(WaitStatus::Exited(_, code)) => return Ok(code),
+            Ok(WaitStatus::Signaled(_, sig, _)) => return Ok(128 + sig as i32),
+            Ok(_) => continue,
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(eyre!("failed to wait for the command: {e}")),
+        }
+    }
+}
+
+/// The `cgroup.procs` files of every non-root cgroup the process is in (v1 and v2).
+fn cgroup_procs_of(pid: i32) -> Vec<std::path::PathBuf> {
+    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) else {
+        return vec![];
+    };
+    let mut out = vec![];
+    for line in text.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(a), Some(b), Some(c)) => (a, b, c),
+            _ => continue,
+        };
+        if path == "/" {
+            continue;
+        }
+        let mount = if controllers.is_empty() {
+            "unified".to_string()
+        } else {
+            controllers.trim_start_matches("name=").to_string()
+        };
+        let base = std::path::Path::new("/sys/fs/cgroup");
+        let candidates = if controllers.is_empty() {
+            vec![
+                base.join(path.trim_start_matches('/')),
+                base.join(&mount).join(path.trim_start_matches('/')),
+            ]
+        } else {
+            vec![base.join(&mount).join(path.trim_start_matches('/'))]
+        };
+        if let Some(dir) = candidates
+            .into_iter()
+            .find(|d| d.join("cgroup.procs").exists())
+        {
+            out.push(dir.join("cgroup.procs"));
+        }
+    }
+    out
+}

@@ -1,0 +1,266 @@
+//! The image store. Nothing can be pulled here, so podlab builds its images locally:
+//! `busybox` (any tag, any registry) is a rootfs made once from the host's static busybox, and
+//! `nginx` is a clearly labelled stand-in on that rootfs: busybox httpd serving
+//! /usr/share/nginx/html on port 80. One module, one job, so an OCI-archive importer can be added.
+
+use std::fs;
+use std::os::unix::fs::{symlink, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use eyre::{bail, eyre, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::paths::IMAGE_ROOT;
+
+/// The images podlab can serve, by the last path component of the reference.
+pub const AVAILABLE: &[&str] = &["busybox", "nginx"];
+
+const NGINX_INDEX: &str = "<!DOCTYPE html>
+<html>
+<head><title>Welcome to nginx!</title></head>
+<body>
+<h1>Welcome to nginx!</h1>
+<p>This page is served by podlab's stand-in for nginx: busybox httpd on port 80,
+serving /usr/share/nginx/html.</p>
+</body>
+</html>
+";
+
+/// An image reference resolved to a local rootfs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ResolvedImage {
+    pub reference: String,
+    /// The local image name (`busybox` or `nginx`).
+    pub name: String,
+    pub rootfs: PathBuf,
+    /// The image's default command (Docker's ENTRYPOINT + CMD).
+    pub default_command: Vec<String>,
+    /// What served the reference, for the pod's events.
+    pub served_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct ImageInfo {
+    busybox_version: String,
+}
+
+/// The local name for a reference: `registry.k8s.io/busybox:1.27.2` → `busybox`.
+pub fn local_name(reference: &str) -> &str {
+    let without_digest = reference.split('@').next().unwrap_or(reference);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    last.split(':').next().unwrap_or(last)
+}
+
+pub struct ImageStore {
+    root: PathBuf,
+}
+
+impl Default for ImageStore {
+    fn default() -> Self {
+        ImageStore::new(PathBuf::from(IMAGE_ROOT))
+    }
+}
+
+impl ImageStore {
+    pub fn new(root: PathBuf) -> ImageStore {
+        ImageStore { root }
+    }
+
+    /// Resolve a reference, building the local images first if they are missing.
+    pub fn resolve(&self, reference: &str) -> Result<ResolvedImage> {
+        let name = local_name(reference);
+        if !AVAILABLE.contains(&name) {
+            bail!(
+                "image {reference:?} is not available: nothing can be pulled here, and podlab serves only {} (any tag or registry)",
+                AVAILABLE.join(" and ")
+            );
+        }
+        let info = self.ensure_built()?;
+        let rootfs = self.root.join(name).join("rootfs");
+        let (default_command, served_by) = match name {
+            "nginx" => (
+                ["httpd", "-f", "-p", "80", "-h", "/usr/share/nginx/html"]
+                    .map(String::from)
+                    .to_vec(),
+                format!(
+                    "podlab's stand-in (busybox httpd, {})",
+                    info.busybox_version
+                ),
+            ),
+            _ => (
+                vec!["sh".to_string()],
+                format!("podlab's busybox image ({})", info.busybox_version),
+            ),
+        };
+        Ok(ResolvedImage {
+            reference: reference.to_string(),
+            name: name.to_string(),
+            rootfs,
+            default_command,
+            served_by,
+        })
+    }
+
+    /// Build both images once from the host's busybox. Safe to call concurrently: each image is
+    /// built in a private directory and renamed into place.
+    pub fn ensure_built(&self) -> Result<ImageInfoView> {
+        let info_path = self.root.join("images.json");
+        if let Ok(text) = fs::read(&info_path) {
+            if let Ok(info) = serde_json::from_slice::<ImageInfo>(&text) {
+                if AVAILABLE
+                    .iter()
+                    .all(|n| self.root.join(n).join("rootfs").is_dir())
+                {
+                    return Ok(ImageInfoView {
+                        busybox_version: info.busybox_version,
+                    });
+                }
+            }
+        }
+        let busybox = find_host_busybox()?;
+        let version = busybox_version(&busybox)?;
+        fs::create_dir_all(&self.root)
+            .wrap_err_with(|| format!("failed to create image store {}", self.root.display()))?;
+        for name in AVAILABLE {
+            let dest = self.root.join(name);
+            if dest.join("rootfs").is_dir() {
+                continue;
+            }
+            let tmp = self.root.join(format!(".{name}.{}", std::process::id()));
+            let _ = fs::remove_dir_all(&tmp);
+            build_busybox_rootfs(&busybox, &tmp.join("rootfs"))?;
+            if *name == "nginx" {
+                let html = tmp.join("rootfs/usr/share/nginx/html");
+                fs::create_dir_all(&html)?;
+                fs::write(html.join("index.html"), NGINX_INDEX)?;
+            }
+            if fs::rename(&tmp, &dest).is_err() {
+                // Someone else built it first; theirs is as good as ours.
+                let _ = fs::remove_dir_all(&tmp);
+            }
+        }
+        let info = ImageInfo {
+            busybox_version: version.clone(),
+        };
+        let tmp = info_path.with_extension(format!("json.{}", std::process::id()));
+        fs::write(&tmp, serde_json::to_vec(&info)?)?;
+        fs::rename(&tmp, &info_path)?;
+        Ok(ImageInfoView {
+            busybox_version: version,
+        })
+    }
+}
+
+pub struct ImageInfoView {
+    pub busybox_version: String,
+}
+
+/// The host's busybox, which must be statically linked: it runs inside a rootfs with no libc.
+pub fn find_host_busybox() -> Result<PathBuf> {
+    let candidates = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .chain(["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join("busybox"));
+    let mut dynamic = None;
+    for path in candidates {
+        if !path.is_file() {
+            continue;
+        }
+        if is_static_elf(&path)? {
+            return Ok(path);
+        }
+        dynamic.get_or_insert(path);
+    }
+    match dynamic {
+        Some(path) => Err(eyre!(
+            "{} is dynamically linked and cannot run inside a container rootfs; install a static busybox (Debian/Ubuntu: apt-get install busybox-static)",
+            path.display()
+        )),
+        None => Err(eyre!(
+            "busybox is not installed; podlab builds its images from it (Debian/Ubuntu: apt-get install busybox-static)"
+        )),
+    }
+}
+
+fn is_static_elf(path: &Path) -> Result<bool> {
+    let bytes = fs::read(path).wrap_err_with(|| format!("failed to read {}", path.display()))?;
+    let elf = goblin::elf::Elf::parse(&bytes)
+        .map_err(|e| eyre!("{} is not an ELF executable: {e}", path.display()))?;
+    Ok(elf.interpreter.is_none())
+}
+
+fn busybox_version(busybox: &Path) -> Result<String> {
+    let out = Command::new(busybox)
+        .output()
+        .wrap_err_with(|| format!("failed to run {}", busybox.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let first = text.lines().next().unwrap_or_default();
+    // "BusyBox v1.35.0 (Debian 1:1.35.0-4+b3) multi-call binary."
+    Ok(first
+        .split_whitespace()
+        .take(2)
+        .collect::<Vec<_>>()
+        .join(" "))
+}
+
+fn build_busybox_rootfs(busybox: &Path, rootfs: &Path) -> Result<()> {
+    for dir in [
+        "bin", "sbin", "usr/bin", "usr/sbin", "etc", "tmp", "var/log", "var/run", "proc", "sys",
+        "dev", "root", "home", "run",
+    ] {
+        fs::create_dir_all(rootfs.join(dir))
+            .wrap_err_with(|| format!("failed to create {}/{dir}", rootfs.display()))?;
+    }
+    fs::set_permissions(rootfs.join("tmp"), fs::Permissions::from_mode(0o1777))?;
+    fs::copy(busybox, rootfs.join("bin/busybox"))
+        .wrap_err_with(|| format!("failed to copy {}", busybox.display()))?;
+    let list = Command::new(busybox)
+        .arg("--list-full")
+        .output()
+        .wrap_err("failed to list busybox applets")?;
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        let applet = applet.trim();
+        if applet.is_empty() || applet == "bin/busybox" {
+            continue;
+        }
+        let link = rootfs.join(applet);
+        if link.exists() {
+            continue;
+        }
+        symlink("/bin/busybox", &link)
+            .wrap_err_with(|| format!("failed to link applet {applet}"))?;
+    }
+    fs::write(
+        rootfs.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/home:/bin/false\n",
+    )?;
+    fs::write(rootfs.join("etc/group"), "root:x:0:\nnogroup:x:65534:\n")?;
+    // Mount points for files kubelet manages.
+    for file in ["etc/hosts", "etc/hostname", "etc/resolv.conf"] {
+        fs::write(rootfs.join(file), "")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_name;
+
+    #[test]
+    fn references_resolve_to_local_names() {
+        for (reference, name) in [
+            ("busybox", "busybox"),
+            ("busybox:1.36", "busybox"),
+            ("registry.k8s.io/busybox:1.27.2", "busybox"),
+            ("docker.io/library/nginx:1.29", "nginx"),
+            ("localhost:5000/nginx", "nginx"),
+            ("nginx@sha256:abc", "nginx"),
+            ("quay.io/app/web:1", "web"),
+        ] {
+            assert_eq!(local_name(reference), name, "{reference}");
+        }
+    }
+}

@@ -1,0 +1,191 @@
+//! `podlab init`: the process that becomes a container, like `runc init`.
+//!
+//! The shim starts it with a JSON [`InitConfig`] on fd 3 and a sync pipe on fd 4. Single-threaded
+//! from birth, it joins the pod's cgroup and the sandbox's namespaces, creates its own mount (and
+//! usually PID) namespace, and clones the container process as a sibling (`CLONE_PARENT`), so the
+//! shim becomes its parent and sees it exit. The container process sets up its rootfs and execs.
+//!
+//! Sync protocol on fd 4: this process writes `pid <host pid>\n`; the container process writes
+//! `error <message>\n` if anything fails before exec. EOF after the pid line means exec succeeded.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, FromRawFd};
+use std::path::{Path, PathBuf};
+
+use eyre::{eyre, Context, Result};
+use nix::sched::{setns, unshare, CloneFlags};
+use serde::{Deserialize, Serialize};
+
+use super::rootfs;
+use super::sys;
+
+pub const CONFIG_FD: i32 = 3;
+pub const SYNC_FD: i32 = 4;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InitConfig {
+    pub container: String,
+    /// The sandbox (pause) process whose namespaces the container joins.
+    pub sandbox_pid: i32,
+    /// Join the sandbox's PID namespace (shareProcessNamespace) instead of a new one.
+    pub share_pid: bool,
+    /// Stay in the host's PID namespace (hostPID).
+    pub host_pid: bool,
+    /// cgroup.procs files to enter before anything is exec'd.
+    pub cgroup_procs: Vec<PathBuf>,
+    pub oom_score_adj: Option<i32>,
+    pub rootfs: rootfs::RootfsConfig,
+    pub argv: Vec<String>,
+    pub env: Vec<String>,
+    pub cwd: String,
+    pub privileged: bool,
+}
+
+/// Entry point of `podlab init`. Never returns on success (this process exits, the container execs).
+pub fn run() -> Result<()> {
+    // SAFETY: the shim gave us these descriptors and nothing else in this process owns them.
+    let mut config_file = unsafe { File::from_raw_fd(CONFIG_FD) };
+    let mut sync = unsafe { File::from_raw_fd(SYNC_FD) };
+    // Closed by the container's exec: the shim reads EOF as "exec succeeded".
+    nix::fcntl::fcntl(
+        SYNC_FD,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .map_err(|e| eyre!("failed to mark the sync pipe close-on-exec: {e}"))?;
+    let mut text = Vec::new();
+    config_file
+        .read_to_end(&mut text)
+        .wrap_err("failed to read the container config")?;
+    drop(config_file);
+    let config: InitConfig =
+        serde_json::from_slice(&text).wrap_err("failed to decode the container config")?;
+    if let Err(err) = prepare_and_clone(&config, &mut sync) {
+        let _ = writeln!(sync, "error {}", one_line(&format!("{err:#}")));
+        std::process::exit(1);
+    }
+    std::process::exit(0);
+}
+
+fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
+    let me = std::process::id();
+    for procs in &config.cgroup_procs {
+        std::fs::write(procs, me.to_string())
+            .wrap_err_with(|| format!("failed to enter cgroup {}", procs.display()))?;
+    }
+    if let Some(adj) = config.oom_score_adj {
+        // Lowering the score needs CAP_SYS_RESOURCE; without it the kernel's default stays.
+        let _ = std::fs::write("/proc/self/oom_score_adj", adj.to_string());
+    }
+    join_sandbox(config)?;
+    let mut flags = CloneFlags::CLONE_NEWNS;
+    if !config.share_pid && !config.host_pid {
+        flags |= CloneFlags::CLONE_NEWPID;
+    }
+    unshare(flags).map_err(|e| eyre!("failed to create the container's namespaces: {e}"))?;
+    // SAFETY: this process is single-threaded (it was just exec'd and started no threads).
+    match unsafe { sys::clone_fork(libc::CLONE_PARENT) } {
+        Err(e) => Err(eyre!("failed to clone the container process: {e}")),
+        Ok(Some(pid)) => {
+            writeln!(sync, "pid {pid}").wrap_err("failed to report the container pid")?;
+            Ok(())
+        }
+        Ok(None) => {
+            let err = match container_main(config) {
+                Err(err) => err,
+                Ok(never) => match never {},
+            };
+            let _ = writeln!(sync, "error {}", one_line(&format!("{err:#}")));
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Join net, ipc and uts of the sandbox (and pid with shareProcessNamespace), in youki's order.
+fn join_sandbox(config: &InitConfig) -> Result<()> {
+    let mut kinds = vec![];
+    if config.share_pid {
+        kinds.push(("pid", CloneFlags::CLONE_NEWPID));
+    }
+    kinds.extend([
+        ("uts", CloneFlags::CLONE_NEWUTS),
+        ("ipc", CloneFlags::CLONE_NEWIPC),
+        ("net", CloneFlags::CLONE_NEWNET),
+    ]);
+    for (kind, flag) in kinds {
+        let path = format!("/proc/{}/ns/{kind}", config.sandbox_pid);
+        let ns = File::open(&path).map_err(|e| {
+            eyre!(
+                "failed to open {kind} namespace of pause (pid {}): {e}",
+                config.sandbox_pid
+            )
+        })?;
+        setns(ns.as_fd(), flag).map_err(|e| {
+            eyre!(
+                "failed to join {kind} namespace of pause (pid {}): {e}",
+                config.sandbox_pid
+            )
+        })?;
+    }
+    Ok(())
+}
+
+enum Never {}
+
+/// The container process: rootfs, security, exec. Returns only on failure.
+fn container_main(config: &InitConfig) -> Result<Never> {
+    sys::set_parent_death_signal().wrap_err("failed to set the parent-death signal")?;
+    let _ = nix::unistd::setsid();
+    rootfs::setup(&config.rootfs, config.privileged)?;
+    let cwd = if config.cwd.is_empty() {
+        "/"
+    } else {
+        &config.cwd
+    };
+    std::fs::create_dir_all(cwd).wrap_err_with(|| format!("failed to create workingDir {cwd}"))?;
+    std::env::set_current_dir(cwd).wrap_err_with(|| format!("failed to enter workingDir {cwd}"))?;
+    if !config.privileged {
+        super::security::drop_to_default_capabilities()?;
+    }
+    exec(&config.argv, &config.env)
+}
+
+fn exec(argv: &[String], env: &[String]) -> Result<Never> {
+    let program = argv
+        .first()
+        .ok_or_else(|| eyre!("the container has no command to run"))?;
+    let path = resolve_program(program, env)
+        .ok_or_else(|| eyre!("executable file not found in $PATH: {program:?}"))?;
+    let c_path = cstring(path.to_string_lossy().as_ref())?;
+    let c_argv = argv
+        .iter()
+        .map(|a| cstring(a))
+        .collect::<Result<Vec<_>>>()?;
+    let c_env = env.iter().map(|e| cstring(e)).collect::<Result<Vec<_>>>()?;
+    let err = nix::unistd::execve(&c_path, &c_argv, &c_env).unwrap_err();
+    Err(eyre!("failed to exec {program:?}: {err}"))
+}
+
+fn resolve_program(program: &str, env: &[String]) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(PathBuf::from(program));
+    }
+    let path_var = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or(DEFAULT_PATH);
+    path_var
+        .split(':')
+        .map(|dir| Path::new(dir).join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+fn cstring(s: &str) -> Result<std::ffi::CString> {
+    std::ffi::CString::new(s).map_err(|_| eyre!("{s:?} contains a NUL byte"))
+}
+
+fn one_line(s: &str) -> String {
+    s.replace('\n', " ")
+}

@@ -1,0 +1,37 @@
+//! What clients and the shim say to each other over `shim.sock`: one JSON object per line.
+
+use serde::{Deserialize, Serialize};
+
+use super::state::PodState;
+use super::steps::StepPlan;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Request {
+    /// `hold`: the pod lives while this connection is open (unless it is detached).
+    Hello {
+        hold: bool,
+    },
+    Plan,
+    /// Run the next creation step; the answer comes when the step is done.
+    Next,
+    /// Run every remaining creation step.
+    RunAll,
+    Status,
+    /// Keep the pod after every holding client is gone.
+    Detach,
+    Delete {
+        grace_seconds: Option<i64>,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "snake_case")]
+pub enum Response {
+    Ok,
+    Plan { steps: Vec<StepPlan>, next: usize },
+    StepDone { step: String, next: usize },
+    Status { state: Box<PodState> },
+    Deleted,
+    Error { message: String },
+}

@@ -1,0 +1,314 @@
+//! The container's filesystem view, built inside its own mount namespace: an overlay of the image,
+//! the pod's volumes, its own /proc, a minimal /dev with the pod's shared /dev/shm, kubelet's
+//! /etc/hosts and /etc/hostname, then `pivot_root`, then runc's default masks.
+//!
+//! Everything here is mounted in the container's mount namespace, so it disappears with the
+//! container: nothing has to be unmounted on the host.
+
+use std::path::{Path, PathBuf};
+
+use eyre::{eyre, Context, Result};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RootfsConfig {
+    /// The image rootfs (read-only lower layer).
+    pub image: PathBuf,
+    /// Writable layer and overlayfs work dir, in the pod's state dir.
+    pub upper: PathBuf,
+    pub work: PathBuf,
+    /// Where the merged rootfs is mounted before pivot_root.
+    pub merged: PathBuf,
+    pub mounts: Vec<VolumeBind>,
+    /// The pod's shared /dev/shm.
+    pub shm: PathBuf,
+    pub etc_hosts: PathBuf,
+    pub etc_hostname: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VolumeBind {
+    pub source: PathBuf,
+    /// Absolute path inside the container.
+    pub destination: String,
+    pub read_only: bool,
+}
+
+/// Paths runc masks by default (bind /dev/null over files, an empty read-only tmpfs over dirs).
+const MASKED: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/proc/scsi",
+    "/sys/firmware",
+    "/sys/devices/virtual/powercap",
+];
+
+/// Paths runc makes read-only by default.
+const READ_ONLY: &[&str] = &[
+    "/proc/bus",
+    "/proc/fs",
+    "/proc/irq",
+    "/proc/sys",
+    "/proc/sysrq-trigger",
+];
+
+/// Device nodes every container gets, bound from the host.
+const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom", "tty"];
+
+fn mnt(
+    source: Option<&str>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: MsFlags,
+    data: Option<&str>,
+) -> Result<()> {
+    mount(source, target, fstype, flags, data).map_err(|e| {
+        eyre!(
+            "failed to mount {} on {}: {e}",
+            source.unwrap_or("none"),
+            target.display()
+        )
+    })
+}
+
+/// Join a container path onto the rootfs without letting `..` climb out of it.
+fn inside(root: &Path, path: &str) -> PathBuf {
+    let mut out = root.to_path_buf();
+    for part in Path::new(path).components() {
+        if let std::path::Component::Normal(p) = part {
+            out.push(p);
+        }
+    }
+    out
+}
+
+pub fn setup(config: &RootfsConfig, privileged: bool) -> Result<()> {
+    // Our mounts must not propagate back to the shim's namespace.
+    mnt(
+        None,
+        Path::new("/"),
+        None,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None,
+    )?;
+    let root = &config.merged;
+    let layers = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        config.image.display(),
+        config.upper.display(),
+        config.work.display()
+    );
+    mnt(
+        Some("overlay"),
+        root,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&layers),
+    )?;
+    mount_volumes(root, &config.mounts)?;
+    mount_proc_and_sys(root, privileged)?;
+    mount_dev(root, &config.shm)?;
+    for (file, source) in [
+        ("/etc/hosts", &config.etc_hosts),
+        ("/etc/hostname", &config.etc_hostname),
+    ] {
+        let target = inside(root, file);
+        ensure_file(&target)?;
+        mnt(source.to_str(), &target, None, MsFlags::MS_BIND, None)?;
+    }
+    pivot_into(root)?;
+    if !privileged {
+        mask_paths()?;
+    }
+    Ok(())
+}
+
+fn ensure_file(path: &Path) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .wrap_err_with(|| format!("failed to create {}", dir.display()))?;
+    }
+    if !path.exists() {
+        std::fs::write(path, "")
+            .wrap_err_with(|| format!("failed to create {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn mount_volumes(root: &Path, mounts: &[VolumeBind]) -> Result<()> {
+    for m in mounts {
+        let target = inside(root, &m.destination);
+        if m.source.is_dir() {
+            std::fs::create_dir_all(&target)
+                .wrap_err_with(|| format!("failed to create mount point {}", m.destination))?;
+        } else {
+            ensure_file(&target)?;
+        }
+        let source = m.source.to_string_lossy();
+        mnt(
+            Some(&source),
+            &target,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )?;
+        if m.read_only {
+            mnt(
+                None,
+                &target,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                None,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn mount_proc_and_sys(root: &Path, privileged: bool) -> Result<()> {
+    let proc_dir = root.join("proc");
+    std::fs::create_dir_all(&proc_dir)?;
+    let hardening = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mnt(Some("proc"), &proc_dir, Some("proc"), hardening, None)?;
+    let sys_dir = root.join("sys");
+    std::fs::create_dir_all(&sys_dir)?;
+    let ro = if privileged {
+        MsFlags::empty()
+    } else {
+        MsFlags::MS_RDONLY
+    };
+    // A fresh sysfs shows the container's own net namespace; fall back to the host's view.
+    if mount(
+        Some("sysfs"),
+        &sys_dir,
+        Some("sysfs"),
+        hardening | ro,
+        None::<&str>,
+    )
+    .is_err()
+    {
+        mnt(
+            Some("/sys"),
+            &sys_dir,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )?;
+        if !privileged {
+            mnt(
+                None,
+                &sys_dir,
+                None,
+                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
+                None,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn mount_dev(root: &Path, shm: &Path) -> Result<()> {
+    let dev = root.join("dev");
+    std::fs::create_dir_all(&dev)?;
+    mnt(
+        Some("tmpfs"),
+        &dev,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
+        Some("mode=755,size=65536k"),
+    )?;
+    for name in DEVICES {
+        let target = dev.join(name);
+        ensure_file(&target)?;
+        let source = format!("/dev/{name}");
+        mnt(Some(&source), &target, None, MsFlags::MS_BIND, None)?;
+    }
+    let pts = dev.join("pts");
+    std::fs::create_dir_all(&pts)?;
+    mnt(
+        Some("devpts"),
+        &pts,
+        Some("devpts"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NOEXEC,
+        Some("newinstance,ptmxmode=0666,mode=0620"),
+    )?;
+    for (link, target) in [
+        ("ptmx", "pts/ptmx"),
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ] {
+        std::os::unix::fs::symlink(target, dev.join(link))
+            .wrap_err_with(|| format!("failed to link /dev/{link}"))?;
+    }
+    let shm_dir = dev.join("shm");
+    std::fs::create_dir_all(&shm_dir)?;
+    let shm_source = shm.to_string_lossy();
+    mnt(Some(&shm_source), &shm_dir, None, MsFlags::MS_BIND, None)?;
+    // POSIX message queues of the pod's (shared) IPC namespace.
+    let mqueue = dev.join("mqueue");
+    std::fs::create_dir_all(&mqueue)?;
+    let _ = mount(
+        Some("mqueue"),
+        &mqueue,
+        Some("mqueue"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    );
+    Ok(())
+}
+
+/// `pivot_root(".", ".")` then detach the old root stacked underneath, as runc does: no
+/// temporary directory is needed inside the rootfs.
+fn pivot_into(root: &Path) -> Result<()> {
+    std::env::set_current_dir(root)
+        .wrap_err_with(|| format!("failed to enter {}", root.display()))?;
+    nix::unistd::pivot_root(".", ".")
+        .map_err(|e| eyre!("failed to pivot_root into {}: {e}", root.display()))?;
+    umount2(".", MntFlags::MNT_DETACH).map_err(|e| eyre!("failed to detach the old root: {e}"))?;
+    std::env::set_current_dir("/").wrap_err("failed to enter the new root")?;
+    Ok(())
+}
+
+fn mask_paths() -> Result<()> {
+    for path in MASKED {
+        let p = Path::new(path);
+        let Ok(meta) = std::fs::metadata(p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            mnt(Some("tmpfs"), p, Some("tmpfs"), MsFlags::MS_RDONLY, None)?;
+        } else {
+            mnt(Some("/dev/null"), p, None, MsFlags::MS_BIND, None)?;
+        }
+    }
+    for path in READ_ONLY {
+        let p = Path::new(path);
+        if !p.exists() {
+            continue;
+        }
+        mnt(
+            Some(path),
+            p,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REC,
+            None,
+        )?;
+        mnt(
+            None,
+            p,
+            None,
+            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC,
+            None,
+        )?;
+    }
+    Ok(())
+}

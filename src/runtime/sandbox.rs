@@ -1,0 +1,205 @@
+//! The sandbox: namespaces held by a process, then pause exec'd in them.
+//!
+//! Two kernel steps a lesson can stop between: `create` clones a process into new pid, net, ipc,
+//! uts and mount namespaces (it sets the hostname and waits); `start` lets it exec pause.
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::Path;
+
+use eyre::{eyre, Result};
+use nix::unistd::{pipe2, Pid};
+
+use super::sys;
+
+/// Which namespaces the sandbox gets; `host*` fields keep the host's.
+#[derive(Debug, Clone, Copy)]
+pub struct SandboxNamespaces {
+    pub net: bool,
+    pub ipc: bool,
+    pub pid: bool,
+    pub uts: bool,
+}
+
+impl SandboxNamespaces {
+    pub fn clone_flags(&self) -> libc::c_int {
+        let mut flags = libc::CLONE_NEWNS;
+        for (wanted, flag) in [
+            (self.pid, libc::CLONE_NEWPID),
+            (self.net, libc::CLONE_NEWNET),
+            (self.ipc, libc::CLONE_NEWIPC),
+            (self.uts, libc::CLONE_NEWUTS),
+        ] {
+            if wanted {
+                flags |= flag;
+            }
+        }
+        flags
+    }
+}
+
+/// A sandbox process that holds the namespaces and waits for the word to exec pause.
+pub struct PendingSandbox {
+    pub pid: Pid,
+    go: File,
+    exec_status: File,
+}
+
+/// Name of the waiting process in `ps`, before it becomes pause.
+pub const WAITING_NAME: &str = "podlab-sandbox";
+
+pub fn create(
+    namespaces: SandboxNamespaces,
+    hostname: &str,
+    pause_binary: &Path,
+    log: &File,
+) -> Result<PendingSandbox> {
+    let (go_read, go_write) =
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| eyre!("failed to create a pipe: {e}"))?;
+    let (status_read, status_write) =
+        pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| eyre!("failed to create a pipe: {e}"))?;
+    let pause = std::ffi::CString::new(pause_binary.as_os_str().as_encoded_bytes())
+        .map_err(|_| eyre!("pause path contains a NUL byte"))?;
+    let host = hostname.as_bytes().to_vec();
+    let log_fd = log.as_raw_fd();
+    // SAFETY: the shim is single-threaded; the child only makes syscalls, then execs or exits.
+    match unsafe { sys::clone_fork(namespaces.clone_flags()) } {
+        Err(e) => Err(eyre!("failed to create the sandbox namespaces: {e}")),
+        Ok(Some(pid)) => {
+            drop(go_read);
+            drop(status_write);
+            Ok(PendingSandbox {
+                pid,
+                go: File::from(go_write),
+                exec_status: File::from(status_read),
+            })
+        }
+        Ok(None) => {
+            drop(go_write);
+            drop(status_read);
+            let errno = sandbox_child(namespaces, &host, go_read, log_fd, &pause);
+            let mut status = File::from(status_write);
+            let _ = status.write_all(&errno.to_ne_bytes());
+            unsafe { libc::_exit(127) }
+        }
+    }
+}
+
+/// Runs in the cloned child; returns the errno of what failed.
+fn sandbox_child(
+    namespaces: SandboxNamespaces,
+    hostname: &[u8],
+    go: OwnedFd,
+    log_fd: i32,
+    pause: &std::ffi::CStr,
+) -> i32 {
+    let errno = || {
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EIO)
+    };
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0 {
+            return errno();
+        }
+        sys::set_process_name(WAITING_NAME);
+        // The shim blocks signals for its signalfd and ignores SIGPIPE; pause must start clean.
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        if namespaces.uts && libc::sethostname(hostname.as_ptr().cast(), hostname.len()) < 0 {
+            return errno();
+        }
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+        if null >= 0 {
+            libc::dup2(null, 0);
+        }
+        libc::dup2(log_fd, 1);
+        libc::dup2(log_fd, 2);
+        let mut byte = 0u8;
+        if libc::read(go.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) != 1 {
+            // The shim went away before starting pause: nothing to hold the namespaces for.
+            libc::_exit(0);
+        }
+        let argv = [c"pause".as_ptr(), std::ptr::null()];
+        let envp = [std::ptr::null()];
+        libc::execve(pause.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        errno()
+    }
+}
+
+impl PendingSandbox {
+    /// Let the waiting process exec pause, and confirm that the exec succeeded.
+    pub fn start(mut self) -> Result<Pid> {
+        self.go
+            .write_all(&[1])
+            .map_err(|e| eyre!("failed to start pause (pid {}): {e}", self.pid))?;
+        let mut buf = [0u8; 4];
+        match self.exec_status.read(&mut buf) {
+            Ok(0) => Ok(self.pid),
+            Ok(_) => Err(eyre!(
+                "failed to exec pause (pid {}): {}",
+                self.pid,
+                std::io::Error::from_raw_os_error(i32::from_ne_bytes(buf))
+            )),
+            Err(e) => Err(eyre!("failed to learn whether pause started: {e}")),
+        }
+    }
+}
+
+/// Bring `lo` up in the sandbox's net namespace: a new namespace starts with it down, and
+/// containers of a pod talk to each other over it.
+pub fn loopback_up(sandbox_pid: Pid) -> Result<()> {
+    let ns = File::open(format!("/proc/{sandbox_pid}/ns/net"))
+        .map_err(|e| eyre!("failed to open net namespace of pause (pid {sandbox_pid}): {e}"))?;
+    // SAFETY: single-threaded shim; the child only makes syscalls and exits.
+    match unsafe { sys::clone_fork(0) } {
+        Err(e) => Err(eyre!("failed to fork: {e}")),
+        Ok(None) => {
+            let code = unsafe {
+                if libc::setns(ns.as_raw_fd(), libc::CLONE_NEWNET) < 0 {
+                    1
+                } else if set_link_up(c"lo").is_err() {
+                    2
+                } else {
+                    0
+                }
+            };
+            unsafe { libc::_exit(code) }
+        }
+        Ok(Some(child)) => match nix::sys::wait::waitpid(child, None) {
+            Ok(nix::sys::wait::WaitStatus::Exited(_, 0)) => Ok(()),
+            Ok(status) => Err(eyre!(
+                "failed to bring lo up in net namespace of pause (pid {sandbox_pid}): {status:?}"
+            )),
+            Err(e) => Err(eyre!("failed to wait for the network helper: {e}")),
+        },
+    }
+}
+
+fn set_link_up(name: &std::ffi::CStr) -> std::io::Result<()> {
+    unsafe {
+        let sock = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if sock < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let mut req: libc::ifreq = std::mem::zeroed();
+        let bytes = name.to_bytes();
+        for (dst, src) in req.ifr_name.iter_mut().zip(bytes) {
+            *dst = *src as libc::c_char;
+        }
+        if libc::ioctl(sock, libc::SIOCGIFFLAGS, &mut req) < 0 {
+            libc::close(sock);
+            return Err(std::io::Error::last_os_error());
+        }
+        req.ifr_ifru.ifru_flags |= libc::IFF_UP as libc::c_short;
+        let ret = libc::ioctl(sock, libc::SIOCSIFFLAGS, &req);
+        libc::close(sock);
+        if ret < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}

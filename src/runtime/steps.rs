@@ -1,0 +1,275 @@
+//! The creation of a pod as a list of explicit kernel steps, each with what it does, the shell
+//! commands that would do the same by hand, and the syscalls podlab makes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Text;
+use crate::spec::{Container, Pod};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "container", rename_all = "snake_case")]
+pub enum StepKind {
+    Namespaces,
+    StartPause,
+    Network,
+    InitContainer(String),
+    AppContainer(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepPlan {
+    pub id: String,
+    pub kind: StepKind,
+    pub title: Text,
+    pub explain: Text,
+    pub commands: Vec<String>,
+    pub syscalls: Vec<String>,
+}
+
+pub fn hostname_of(pod: &Pod) -> String {
+    let name = pod.spec.hostname.as_deref().unwrap_or(&pod.metadata.name);
+    name.chars().take(63).collect()
+}
+
+/// The steps that create `pod`, in the order kubelet and containerd take them.
+pub fn plan(pod: &Pod) -> Vec<StepPlan> {
+    let spec = &pod.spec;
+    let host = hostname_of(pod);
+    let mut steps = Vec::new();
+
+    let mut unshare_flags = vec!["--mount"];
+    let mut clone_flags = vec!["CLONE_NEWNS"];
+    for (host_ns, flag, clone) in [
+        (spec.host_pid, "--pid --fork", "CLONE_NEWPID"),
+        (spec.host_network, "--net", "CLONE_NEWNET"),
+        (spec.host_ipc, "--ipc", "CLONE_NEWIPC"),
+        (false, "--uts", "CLONE_NEWUTS"),
+    ] {
+        if !host_ns {
+            unshare_flags.push(flag);
+            clone_flags.push(clone);
+        }
+    }
+    let mut shared_from_host = vec![];
+    if spec.host_network {
+        shared_from_host.push("net");
+    }
+    if spec.host_pid {
+        shared_from_host.push("pid");
+    }
+    if spec.host_ipc {
+        shared_from_host.push("ipc");
+    }
+    let host_note_en = if shared_from_host.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " This pod asks for the host's {} namespace, so no new one is made for it.",
+            shared_from_host.join(", ")
+        )
+    };
+    let host_note_zh = if shared_from_host.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "这个 Pod 要求使用宿主机的 {} 命名空间，所以不为它新建。",
+            shared_from_host.join("、")
+        )
+    };
+    steps.push(StepPlan {
+        id: "namespaces".into(),
+        kind: StepKind::Namespaces,
+        title: Text::new("Create the sandbox's namespaces", "创建沙箱的命名空间"),
+        explain: Text::new(
+            format!(
+                "The shim clones one process into new namespaces and names the pod's host \"{host}\". \
+                 Nothing runs in them yet: the process waits. containerd pins the net namespace in \
+                 /var/run/netns instead; a process is how podlab holds them.{host_note_en}"
+            ),
+            format!(
+                "shim 克隆出一个进程，放进新的命名空间，并把主机名设为 \"{host}\"。\
+                 此时里面还没有运行任何程序：这个进程在等待。containerd 用 /var/run/netns 里的文件\
+                 固定网络命名空间；podlab 用一个进程来持有它们。{host_note_zh}"
+            ),
+        ),
+        commands: vec![format!(
+            "unshare {} sh -c 'hostname {host}; exec sleep infinity'",
+            unshare_flags.join(" ")
+        )],
+        syscalls: vec![
+            format!("clone({} | SIGCHLD)", clone_flags.join(" | ")),
+            format!("sethostname(\"{host}\")"),
+            "prctl(PR_SET_PDEATHSIG, SIGKILL)".into(),
+        ],
+    });
+    steps.push(StepPlan {
+        id: "pause".into(),
+        kind: StepKind::StartPause,
+        title: Text::new("Start pause, the Infra container", "启动 pause（Infra 容器）"),
+        explain: Text::new(
+            "The waiting process execs pause. pause does nothing but sleep in pause(); it is PID 1 \
+             of the pod's PID namespace and reaps orphans. It exists to hold the namespaces that \
+             every other container of the pod will join.",
+            "等待中的进程 exec 成 pause。pause 只是在 pause() 里睡眠；它是 Pod 的 PID 命名空间里的 \
+             1 号进程，负责回收孤儿进程。它存在的意义，就是持有其他容器要加入的命名空间。",
+        ),
+        commands: vec!["exec /pause".into()],
+        syscalls: vec![
+            "execve(\"pause\", [\"pause\"], [])".into(),
+            "rt_sigaction(SIGINT|SIGTERM|SIGCHLD)".into(),
+            "pause()".into(),
+        ],
+    });
+    if !spec.host_network {
+        steps.push(StepPlan {
+            id: "network".into(),
+            kind: StepKind::Network,
+            title: Text::new("Configure the network of pause's net namespace", "配置 pause 网络命名空间里的网络"),
+            explain: Text::new(
+                "Only the Infra container's net namespace is configured, as a CNI plugin does. The \
+                 containers that join it later get its interfaces and address for free.",
+                "像 CNI 插件那样，只配置 Infra 容器的网络命名空间。之后加入它的容器，自然就拥有同样的网卡和地址。",
+            ),
+            commands: vec!["nsenter --target <pause> --net ip link set lo up".into()],
+            syscalls: vec![
+                "setns(/proc/<pause>/ns/net, CLONE_NEWNET)".into(),
+                "ioctl(SIOCSIFFLAGS, lo, IFF_UP)".into(),
+            ],
+        });
+    }
+    for c in &spec.init_containers {
+        let sidecar = c.restart_policy.is_some();
+        let (title, explain) = if sidecar {
+            (
+                Text::new(
+                    format!("Start sidecar \"{}\" (init container, restartPolicy: Always)", c.name),
+                    format!("启动边车容器 \"{}\"（restartPolicy: Always 的 init 容器）", c.name),
+                ),
+                Text::new(
+                    "A native sidecar starts in init order and keeps running; the next init container \
+                     starts once it is running.",
+                    "原生边车容器按 init 顺序启动并一直运行；它运行起来后，下一个 init 容器才启动。",
+                ),
+            )
+        } else {
+            (
+                Text::new(
+                    format!("Run init container \"{}\" to completion", c.name),
+                    format!("运行 init 容器 \"{}\" 直到完成", c.name),
+                ),
+                Text::new(
+                    "Init containers run one at a time; each must exit 0 before the next starts.",
+                    "init 容器逐个运行；每一个都必须以 0 退出，下一个才会启动。",
+                ),
+            )
+        };
+        steps.push(container_step(
+            pod,
+            c,
+            StepKind::InitContainer(c.name.clone()),
+            title,
+            explain,
+        ));
+    }
+    for c in &spec.containers {
+        steps.push(container_step(
+            pod,
+            c,
+            StepKind::AppContainer(c.name.clone()),
+            Text::new(
+                format!("Start container \"{}\" in the sandbox", c.name),
+                format!("在沙箱中启动容器 \"{}\"", c.name),
+            ),
+            Text::new(
+                "podlab init joins pause's net, ipc and uts namespaces, makes its own mount namespace, \
+                 pivots into the image's rootfs and execs the command.",
+                "podlab init 加入 pause 的 net、ipc、uts 命名空间，创建自己的 mount 命名空间，\
+                 切换到镜像的根文件系统，然后 exec 目标命令。",
+            ),
+        ));
+    }
+    steps
+}
+
+fn container_step(
+    pod: &Pod,
+    c: &Container,
+    kind: StepKind,
+    title: Text,
+    mut explain: Text,
+) -> StepPlan {
+    let spec = &pod.spec;
+    let mut joined = vec!["net", "ipc", "uts"];
+    let mut nsenter = vec!["--net", "--ipc", "--uts"];
+    let mut own_pid = true;
+    if spec.share_process_namespace {
+        joined.push("pid");
+        nsenter.push("--pid");
+        own_pid = false;
+        explain
+            .en
+            .push_str(" shareProcessNamespace: it joins pause's PID namespace too.");
+        explain
+            .zh
+            .push_str("shareProcessNamespace：它也加入 pause 的 PID 命名空间。");
+    } else if spec.host_pid {
+        own_pid = false;
+    } else {
+        explain
+            .en
+            .push_str(" It gets its own PID namespace: that is Kubernetes' default.");
+        explain
+            .zh
+            .push_str("它有自己的 PID 命名空间：这是 Kubernetes 的默认做法。");
+    }
+    let mut syscalls: Vec<String> = joined
+        .iter()
+        .map(|ns| format!("setns(/proc/<pause>/ns/{ns}, 0)"))
+        .collect();
+    syscalls.push(if own_pid {
+        "unshare(CLONE_NEWNS | CLONE_NEWPID)".into()
+    } else {
+        "unshare(CLONE_NEWNS)".into()
+    });
+    syscalls.extend([
+        "clone(CLONE_PARENT | SIGCHLD)".to_string(),
+        "mount(\"overlay\", rootfs, \"overlay\", …)".into(),
+        "mount(\"proc\", rootfs/proc, \"proc\", …)".into(),
+        "pivot_root(\".\", \".\"); umount2(\".\", MNT_DETACH)".into(),
+        "capset(containerd defaults); prctl(PR_SET_NO_NEW_PRIVS)".into(),
+        format!(
+            "execve({:?}, …)",
+            c.command
+                .first()
+                .map(String::as_str)
+                .unwrap_or("<image default>")
+        ),
+    ]);
+    let pid_flag = if own_pid {
+        " --pid --fork --mount-proc"
+    } else {
+        ""
+    };
+    let mut command = c.command.clone();
+    command.extend(c.args.iter().cloned());
+    let shown = if command.is_empty() {
+        "<image default command>".to_string()
+    } else {
+        command.join(" ")
+    };
+    StepPlan {
+        id: match &kind {
+            StepKind::InitContainer(n) => format!("init:{n}"),
+            _ => format!("container:{}", c.name),
+        },
+        kind,
+        title,
+        explain,
+        commands: vec![format!(
+            "nsenter --target <pause> {} unshare --mount{pid_flag} chroot <rootfs of {}> {shown}",
+            nsenter.join(" "),
+            c.image
+        )],
+        syscalls,
+    }
+}

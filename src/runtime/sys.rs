@@ -1,0 +1,144 @@
+//! Small wrappers over syscalls the runtime needs and nix does not offer as such.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+use nix::unistd::Pid;
+
+use super::state::ProcessRef;
+
+/// `clone(2)` without a new stack, which behaves like `fork(2)` but can create namespaces
+/// (a new PID namespace applies to the child itself, not only to its children) and can make the
+/// child a sibling of the caller (`CLONE_PARENT`). Returns `None` in the child.
+///
+/// # Safety
+/// Like `fork`: the caller must be single-threaded, and the child must only do what is safe
+/// after a fork before it execs or exits.
+pub unsafe fn clone_fork(flags: libc::c_int) -> io::Result<Option<Pid>> {
+    // The exit signal goes in the low byte; SIGCHLD makes the child waitable like a fork's.
+    let flags = (flags | libc::SIGCHLD) as libc::c_ulong;
+    let ret = libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize);
+    match ret {
+        -1 => Err(io::Error::last_os_error()),
+        0 => Ok(None),
+        pid => Ok(Some(Pid::from_raw(pid as i32))),
+    }
+}
+
+/// Ask the kernel to SIGKILL us when our parent dies, so nothing outlives a killed shim.
+pub fn set_parent_death_signal() -> io::Result<()> {
+    let ret = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Set the process name shown by `ps` and in /proc/<pid>/comm (at most 15 bytes).
+pub fn set_process_name(name: &str) {
+    let mut buf = [0u8; 16];
+    let n = name.len().min(15);
+    buf[..n].copy_from_slice(&name.as_bytes()[..n]);
+    unsafe { libc::prctl(libc::PR_SET_NAME, buf.as_ptr(), 0, 0, 0) };
+}
+
+/// Orphaned descendants come back to us instead of to the host's init, so we can reap them.
+pub fn become_subreaper() -> io::Result<()> {
+    let ret = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    if ret < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Take an exclusive flock; `Ok(false)` if another process holds it and `wait` is false.
+pub fn lock_file(file: &File, wait: bool) -> io::Result<bool> {
+    let mut op = libc::LOCK_EX;
+    if !wait {
+        op |= libc::LOCK_NB;
+    }
+    loop {
+        let ret = unsafe { libc::flock(file.as_raw_fd(), op) };
+        if ret == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EINTR) => continue,
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            _ => return Err(err),
+        }
+    }
+}
+
+/// Open (creating) and lock a lock file, blocking until it is ours.
+pub fn hold_lock(path: &Path) -> io::Result<File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    lock_file(&file, true)?;
+    Ok(file)
+}
+
+/// The start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat).
+pub fn process_start_time(pid: i32) -> io::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // comm may contain spaces and parentheses: the fields start after the last ')'.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))?;
+    rest.split_whitespace()
+        .nth(19)
+        .and_then(|f| f.parse().ok())
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))
+}
+
+impl ProcessRef {
+    pub fn of(pid: i32) -> io::Result<ProcessRef> {
+        Ok(ProcessRef {
+            pid,
+            start_time: process_start_time(pid)?,
+        })
+    }
+
+    /// True if this very process (not a later one with a reused PID) still exists.
+    pub fn is_alive(&self) -> bool {
+        process_start_time(self.pid).is_ok_and(|t| t == self.start_time)
+    }
+
+    /// Send a signal if this very process still exists.
+    pub fn signal(&self, signal: nix::sys::signal::Signal) -> bool {
+        self.is_alive() && nix::sys::signal::kill(Pid::from_raw(self.pid), signal).is_ok()
+    }
+}
+
+pub fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn start_time_of_self_is_stable() {
+        let me = ProcessRef::of(std::process::id() as i32).expect("own stat");
+        assert!(me.is_alive());
+        let other = ProcessRef {
+            start_time: me.start_time + 1,
+            ..me
+        };
+        assert!(!other.is_alive(), "a reused pid must not look alive");
+    }
+}

@@ -1,0 +1,126 @@
+//! The pod's shared files: emptyDir and hostPath volumes, the shared /dev/shm, and the
+//! /etc/hosts and /etc/hostname kubelet writes for every pod.
+//!
+//! tmpfs mounts are made in the shim's private mount namespace: they vanish with the pod.
+
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+
+use eyre::{bail, eyre, Context, Result};
+use nix::mount::{mount, MsFlags};
+
+use super::paths;
+use crate::spec::{HostPathType, Pod, Volume};
+
+/// containerd's default size of a pod's /dev/shm.
+pub const SHM_SIZE: &str = "64m";
+
+pub fn prepare(uid: &str, pod: &Pod) -> Result<()> {
+    let pod_dir = paths::pod_dir(uid);
+    let shm = pod_dir.join("shm");
+    std::fs::create_dir_all(&shm)?;
+    tmpfs(&shm, &format!("mode=1777,size={SHM_SIZE}"))?;
+    for volume in &pod.spec.volumes {
+        prepare_volume(uid, volume)
+            .wrap_err_with(|| format!("failed to prepare volume {:?}", volume.name))?;
+    }
+    Ok(())
+}
+
+fn tmpfs(target: &Path, options: &str) -> Result<()> {
+    mount(
+        Some("tmpfs"),
+        target,
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        Some(options),
+    )
+    .map_err(|e| eyre!("failed to mount tmpfs on {}: {e}", target.display()))
+}
+
+fn prepare_volume(uid: &str, volume: &Volume) -> Result<()> {
+    if let Some(empty) = &volume.empty_dir {
+        let dir = paths::volumes_dir(uid).join(&volume.name);
+        std::fs::create_dir_all(&dir)?;
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))?;
+        if empty.medium == "Memory" {
+            let mut options = "mode=1777".to_string();
+            if let Some(limit) = &empty.size_limit {
+                options.push_str(&format!(",size={}", limit.value()));
+            }
+            tmpfs(&dir, &options)?;
+        }
+        return Ok(());
+    }
+    if let Some(host) = &volume.host_path {
+        return check_host_path(Path::new(&host.path), host.kind);
+    }
+    bail!(
+        "volume {:?} has no source podlab supports (emptyDir or hostPath)",
+        volume.name
+    )
+}
+
+/// kubelet's hostPath type checks (`DirectoryOrCreate`, `FileOrCreate`, …).
+pub fn check_host_path(path: &Path, kind: HostPathType) -> Result<()> {
+    let meta = std::fs::metadata(path);
+    let shown = path.display();
+    match kind {
+        HostPathType::Unset => Ok(()),
+        HostPathType::DirectoryOrCreate => {
+            if !path.exists() {
+                std::fs::create_dir_all(path)
+                    .wrap_err_with(|| format!("failed to create {shown}"))?;
+            }
+            match std::fs::metadata(path) {
+                Ok(m) if m.is_dir() => Ok(()),
+                _ => bail!("hostPath {shown} exists but is not a directory"),
+            }
+        }
+        HostPathType::FileOrCreate => {
+            if !path.exists() {
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .wrap_err_with(|| format!("failed to create {shown}"))?;
+            }
+            match std::fs::metadata(path) {
+                Ok(m) if m.is_file() => Ok(()),
+                _ => bail!("hostPath {shown} exists but is not a file"),
+            }
+        }
+        other => {
+            let m = meta.map_err(|_| eyre!("hostPath {shown} does not exist (type {other:?})"))?;
+            let t = m.file_type();
+            let ok = match other {
+                HostPathType::Directory => t.is_dir(),
+                HostPathType::File => t.is_file(),
+                HostPathType::Socket => t.is_socket(),
+                HostPathType::CharDevice => t.is_char_device(),
+                HostPathType::BlockDevice => t.is_block_device(),
+                _ => true,
+            };
+            if !ok {
+                bail!("hostPath {shown} is not a {other:?}");
+            }
+            Ok(())
+        }
+    }
+}
+
+/// kubelet's managed /etc/hosts (`# Kubernetes-managed hosts file.`) and /etc/hostname.
+pub fn write_etc_files(uid: &str, hostname: &str, pod_ip: Option<&str>) -> Result<()> {
+    let dir = paths::pod_dir(uid);
+    let mut hosts = String::from(
+        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
+         fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n",
+    );
+    if let Some(ip) = pod_ip {
+        hosts.push_str(&format!("{ip}\t{hostname}\n"));
+    }
+    std::fs::write(dir.join("etc-hosts"), hosts)?;
+    std::fs::write(dir.join("etc-hostname"), format!("{hostname}\n"))?;
+    Ok(())
+}

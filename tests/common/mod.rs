@@ -1,0 +1,177 @@
+//! Helpers for tests that build real pods: they need root, and CI (which is root) must never
+//! skip them.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use podlab::runtime::lookup;
+use podlab::runtime::state::{ContainerState, PodState, ProcessRef};
+
+pub const PODLAB: &str = env!("CARGO_BIN_EXE_podlab");
+
+/// True if the test may go on. Without root it is skipped, except under CI, where it fails.
+pub fn privileged() -> bool {
+    if nix::unistd::geteuid().is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("this test needs root, and CI must run it as root");
+    }
+    eprintln!("skipped: needs root");
+    false
+}
+
+pub fn podlab(args: &[&str]) -> Output {
+    Command::new(PODLAB)
+        .args(args)
+        .output()
+        .expect("run podlab")
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A unique pod name for this test in this run (tests run in parallel).
+pub fn unique_name(base: &str) -> String {
+    let n = std::process::id() % 100000;
+    format!("{base}-{n}")
+}
+
+pub fn write_manifest(name: &str, yaml: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join("podlab-tests");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join(format!("{name}.yaml"));
+    std::fs::write(&path, yaml).expect("write manifest");
+    path
+}
+
+/// A detached pod that is deleted (and checked for leftovers) when dropped, even on failure.
+pub struct TestPod {
+    pub name: String,
+    pub manifest: PathBuf,
+}
+
+impl TestPod {
+    /// `yaml` may use `{name}` for the pod's unique name.
+    pub fn run(base: &str, yaml: &str) -> TestPod {
+        let name = unique_name(base);
+        let manifest = write_manifest(&name, &yaml.replace("{name}", &name));
+        let pod = TestPod { name, manifest };
+        let out = podlab(&["run", "--detach", pod.manifest.to_str().unwrap()]);
+        assert!(out.status.success(), "podlab run failed: {}", stderr(&out));
+        pod
+    }
+
+    pub fn state(&self) -> PodState {
+        lookup::find_pod(&self.name).expect("pod is running")
+    }
+
+    pub fn exec(&self, container: &str, cmd: &[&str]) -> Output {
+        let mut args = vec!["exec", &self.name, "-c", container, "--"];
+        args.extend_from_slice(cmd);
+        podlab(&args)
+    }
+
+    /// Exec and return stdout, failing the test if the command failed.
+    pub fn sh(&self, container: &str, script: &str) -> String {
+        let out = self.exec(container, &["sh", "-c", script]);
+        assert!(
+            out.status.success(),
+            "{script:?} in {container} failed: {}",
+            stderr(&out)
+        );
+        stdout(&out)
+    }
+
+    pub fn pid_of(&self, container: &str) -> i32 {
+        let state = self.state();
+        let c = state.container(container).expect("container exists");
+        assert!(
+            matches!(c.state, ContainerState::Running { .. }),
+            "{container} is not running: {:?}",
+            c.state
+        );
+        c.process.expect("running container has a process").pid
+    }
+
+    pub fn pause_pid(&self) -> i32 {
+        self.state().sandbox.expect("sandbox").pause.pid
+    }
+
+    /// Wait until `check` holds or fail after `timeout`.
+    pub fn wait_for(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut check: impl FnMut(&PodState) -> bool,
+    ) -> PodState {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let state = self.state();
+            if check(&state) {
+                return state;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}: {state:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for TestPod {
+    fn drop(&mut self) {
+        let before = lookup::find_pod(&self.name).ok();
+        let out = podlab(&["delete", "--grace-period", "0", &self.name]);
+        let _ = std::fs::remove_file(&self.manifest);
+        if std::thread::panicking() {
+            return;
+        }
+        assert!(out.status.success(), "delete failed: {}", stderr(&out));
+        if let Some(state) = before {
+            assert_nothing_left(&state);
+        }
+    }
+}
+
+pub fn ns_inode(pid: i32, kind: &str) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(format!("/proc/{pid}/ns/{kind}"))
+        .unwrap_or_else(|e| panic!("stat /proc/{pid}/ns/{kind}: {e}"))
+        .ino()
+}
+
+/// Nothing of this pod remains: no state dir, no processes.
+pub fn assert_nothing_left(state: &PodState) {
+    let dir = podlab::runtime::paths::pod_dir(&state.uid);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let processes: Vec<ProcessRef> = state
+        .sandbox
+        .iter()
+        .map(|s| s.pause)
+        .chain(state.containers.iter().filter_map(|c| c.process))
+        .chain([state.shim])
+        .collect();
+    loop {
+        let alive: Vec<_> = processes.iter().filter(|p| p.is_alive()).collect();
+        if !dir.exists() && alive.is_empty() {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "pod {} left things behind: dir exists={}, processes alive={alive:?}",
+            state.name,
+            dir.exists()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
