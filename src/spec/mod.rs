@@ -2,5 +2,6 @@
 
 pub mod quantity;
 pub mod types;
+pub mod yaml;
 
 pub use types::*;
