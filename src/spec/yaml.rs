@@ -89,6 +89,31 @@ impl SourceMap {
         self.location(node.mark)
     }
 
+    /// Where to point a reader at `path` (or its closest present parent): the value for a
+    /// scalar, the key for a list or mapping (whose value starts on the next lines).
+    pub fn locate_field(&self, path: &FieldPath) -> Location {
+        let mut node = &self.root;
+        let mut key_mark = None;
+        for segment in path.segments() {
+            match child(node, segment) {
+                Some((next, mark)) => {
+                    node = next;
+                    key_mark = mark;
+                }
+                None => break,
+            }
+        }
+        match (&node.kind, key_mark) {
+            (NodeKind::Map(_) | NodeKind::Seq(_), Some(key)) => self.location(key),
+            _ => self.location(node.mark),
+        }
+    }
+
+    /// Whether the document's top level is a mapping (every Kubernetes object is one).
+    pub fn root_is_mapping(&self) -> bool {
+        matches!(self.root.kind, NodeKind::Map(_))
+    }
+
     /// Like [`SourceMap::locate`] for a path written as text, e.g. `spec.containers[1].name`.
     pub fn locate_str(&self, path: &str) -> Option<Location> {
         FieldPath::parse(path).and_then(|p| self.locate(&p))
@@ -274,39 +299,74 @@ pub fn parse_located<T: DeserializeOwned>(
     text: &str,
     source: &str,
 ) -> Result<Located<T>, YamlError> {
-    let text = check_text(text.as_bytes(), source)?;
-    let root = tree::build(text).map_err(|e| tree_error(e, text, source))?;
-    let source_map = SourceMap {
-        source: source.to_string(),
-        root,
-    };
-    let json = source_map.root.to_value();
+    Document::parse(text, source)?.deserialize()
+}
 
-    let mut track = serde_path_to_error::Track::new();
-    let mut unknown_fields = Vec::new();
-    let deserializer = serde_path_to_error::Deserializer::new(&json, &mut track);
-    let result: Result<T, serde_json::Error> = serde_ignored::deserialize(deserializer, |path| {
-        unknown_fields.push(ignored_path(&path))
-    });
-    match result {
-        Ok(value) => {
-            unknown_fields.sort_by_key(|p| {
-                source_map
-                    .locate_key(p)
-                    .map(|l| (l.line, l.column))
-                    .unwrap_or_default()
-            });
-            Ok(Located {
-                value,
-                unknown_fields,
-                source_map,
+/// One parsed document, before it is given a type: lets a caller look at a few fields
+/// (say `kind`) and their places before choosing how to deserialize.
+#[derive(Debug, Clone)]
+pub struct Document {
+    source_map: SourceMap,
+    value: serde_json::Value,
+}
+
+impl Document {
+    pub fn parse(text: &str, source: &str) -> Result<Document, YamlError> {
+        let text = check_text(text.as_bytes(), source)?;
+        let root = tree::build(text).map_err(|e| tree_error(e, text, source))?;
+        let value = root.to_value();
+        Ok(Document {
+            source_map: SourceMap {
+                source: source.to_string(),
+                root,
+            },
+            value,
+        })
+    }
+
+    pub fn source_map(&self) -> &SourceMap {
+        &self.source_map
+    }
+
+    /// The untyped value at `path`, if present.
+    pub fn get(&self, path: &FieldPath) -> Option<&serde_json::Value> {
+        path.segments()
+            .iter()
+            .try_fold(&self.value, |value, segment| match segment {
+                Segment::Key(key) => value.get(key),
+                Segment::Index(i) => value.get(i),
             })
+    }
+
+    pub fn deserialize<T: DeserializeOwned>(self) -> Result<Located<T>, YamlError> {
+        let Document { source_map, value } = self;
+        let mut track = serde_path_to_error::Track::new();
+        let mut unknown_fields = Vec::new();
+        let deserializer = serde_path_to_error::Deserializer::new(&value, &mut track);
+        let result: Result<T, serde_json::Error> =
+            serde_ignored::deserialize(deserializer, |path| {
+                unknown_fields.push(ignored_path(&path))
+            });
+        match result {
+            Ok(value) => {
+                unknown_fields.sort_by_key(|p| {
+                    source_map
+                        .locate_key(p)
+                        .map(|l| (l.line, l.column))
+                        .unwrap_or_default()
+                });
+                Ok(Located {
+                    value,
+                    unknown_fields,
+                    source_map,
+                })
+            }
+            Err(e) => Err(type_error(
+                &e.to_string(),
+                &tracked_path(&track.path()),
+                &source_map,
+            )),
         }
-        Err(e) => Err(type_error(
-            &e.to_string(),
-            &tracked_path(&track.path()),
-            &source_map,
-        )),
     }
 }
 
@@ -375,12 +435,12 @@ fn type_error(message: &str, path: &FieldPath, source_map: &SourceMap) -> YamlEr
         .strip_prefix("missing field `")
         .and_then(|r| r.strip_suffix('`'));
     if let Some(field) = missing.map(str::to_string) {
-        location = source_map.locate_nearest(&path);
+        location = source_map.locate_field(&path);
         path = path.key(&field);
         what = "this required field is missing".into();
         expected = Some(format!("`{field}` to be set"));
     } else {
-        location = source_map.locate_nearest(&path);
+        location = source_map.locate_field(&path);
     }
     if what.starts_with("data did not match any variant of untagged enum PortRef") {
         what = "this is neither a port number nor a port name".into();
