@@ -344,3 +344,43 @@ fn all_problems_are_reported_in_file_order() {
         err.render(Lang::Zh)
     );
 }
+
+#[test]
+fn truncated_and_mangled_manifests_never_panic() {
+    let mut texts = Vec::new();
+    for name in [
+        "block.yaml",
+        "flow.yaml",
+        "json.json",
+        "unknown-fields.yaml",
+    ] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/manifests/good")
+            .join(name);
+        texts.push(
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("failed to read {name}: {e}")),
+        );
+    }
+    let junk = [
+        "\t", "&a ", "*a", "[", "]", "{", "}", ":", "- ", "'", "\"", "!!int ", "? ", "\n---\n",
+        "1e999", "-",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    for text in &texts {
+        for cut in (0..text.len()).filter(|&i| text.is_char_boundary(i)) {
+            let _ = parse_pod(&text[..cut], "cut.yaml");
+        }
+        for _ in 0..500 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut at = (seed % text.len() as u64) as usize;
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let piece = junk[(seed >> 32) as usize % junk.len()];
+            let mangled = format!("{}{piece}{}", &text[..at], &text[at..]);
+            let _ = parse_pod(&mangled, "mangled.yaml");
+        }
+    }
+}

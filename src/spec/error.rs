@@ -123,7 +123,7 @@ impl From<YamlError> for SpecError {
             location,
             path: e.path,
             message: both(e.message),
-            expected: e.expected.map(|x| Text::new(x.clone(), x)),
+            expected: e.expected.map(|x| Text::new(x.clone(), expected_zh(&x))),
             hint: e.hint.map(|h| {
                 let zh = if h.contains("tabs") {
                     "YAML 缩进只能用空格，不能用 Tab".to_string()
@@ -134,6 +134,46 @@ impl From<YamlError> for SpecError {
             }),
         }])
     }
+}
+
+/// Chinese for the "expected …" phrases the YAML door produces; others stay English.
+fn expected_zh(en: &str) -> String {
+    use super::quantity::QuantityError;
+    let zh = match en {
+        "a whole number from 0 to 255" => "0 到 255 之间的整数",
+        "a whole number from 0 to 65535" => "0 到 65535 之间的整数",
+        "a whole number from 0 to 4294967295" => "0 到 4294967295 之间的整数",
+        "a whole number, 0 or more" => "0 或更大的整数",
+        "a whole number" => "整数",
+        "a number" => "数字",
+        "a list" => "列表",
+        "a mapping" => "映射",
+        "a string" => "字符串",
+        "a boolean" => "布尔值（true 或 false）",
+        "a port number (1-65535) or the name of a container port" => {
+            "端口号（1-65535）或容器端口的名字"
+        }
+        "well-formed YAML (or JSON)" => "格式正确的 YAML（或 JSON）",
+        "a UTF-8 text file" => "UTF-8 文本文件",
+        "a manifest of at most 1 MiB" => "不超过 1 MiB 的清单",
+        "exactly one document: put each manifest in its own file" => {
+            "恰好一个文档：每个清单放在单独的文件里"
+        }
+        "a small manifest; aliases that multiply are refused" => {
+            "小的清单；会成倍展开的别名会被拒绝"
+        }
+        "a manifest nested at most a few levels" => "只嵌套几层的清单",
+        "each key once" => "每个键只出现一次",
+        "plain text keys such as `name:`" => "普通文本键，例如 `name:`",
+        other if other == QuantityError::EXPECTED => {
+            "数量，例如 250m、0.5、2、64Mi、1Gi、1G 或 1e3（不带空格，后缀紧跟数字）"
+        }
+        other => match other.strip_suffix(" to be set") {
+            Some(field) => return format!("设置 {field}"),
+            None => return other.to_string(),
+        },
+    };
+    zh.to_string()
 }
 
 /// Something in the manifest podlab does not act on: never fatal, never silent.

@@ -442,6 +442,17 @@ fn type_error(message: &str, path: &FieldPath, source_map: &SourceMap) -> YamlEr
     } else {
         location = source_map.locate_field(&path);
     }
+    if let Some(number) = what
+        .strip_prefix("invalid type: floating point `")
+        .and_then(|r| r.strip_suffix('`'))
+    {
+        if expected
+            .as_deref()
+            .is_some_and(|e| e.starts_with("a whole number"))
+        {
+            what = format!("{number} is a fraction or too large");
+        }
+    }
     if what.starts_with("data did not match any variant of untagged enum PortRef") {
         what = "this is neither a port number nor a port name".into();
         expected = Some("a port number (1-65535) or the name of a container port".into());
