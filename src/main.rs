@@ -51,7 +51,12 @@ enum Command {
 const DEFAULT_MANIFEST: &str = "assets/pods/two-containers.yaml";
 
 fn main() -> ExitCode {
-    let _ = color_eyre::install();
+    // color-eyre's panic report only: its error hook would symbolize a backtrace for every
+    // error, and podlab prints errors as one plain sentence anyway.
+    let (panic_hook, _) = color_eyre::config::HookBuilder::default()
+        .display_env_section(false)
+        .into_hooks();
+    panic_hook.install();
     let args = Cli::parse();
     let lang = args.lang.unwrap_or_else(Lang::from_env);
     let result = match args.command {

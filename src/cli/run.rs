@@ -33,12 +33,12 @@ pub struct RunArgs {
 }
 
 pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
+    let loaded = spec::load_pod_file(&args.file).map_err(|e| eyre::eyre!("{}", e.render(lang)))?;
     super::setup::require_root("podlab run")?;
     super::setup::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
-    let loaded = spec::load_pod_file(&args.file)?;
     for warning in &loaded.warnings {
-        eprintln!("warning: {warning}");
+        eprintln!("{}", warning.render(lang));
     }
     let interrupts = Arc::new(AtomicUsize::new(0));
     for signal in [

@@ -29,6 +29,9 @@ pub fn require_root(what: &str) -> Result<()> {
 
 /// Make sure a static busybox is on the machine, offering to install it with apt-get.
 pub fn ensure_busybox() -> Result<()> {
+    if images::ImageStore::default().is_built() {
+        return Ok(());
+    }
     let Err(missing) = images::find_host_busybox() else {
         return Ok(());
     };

@@ -67,6 +67,14 @@ impl ImageStore {
         ImageStore { root }
     }
 
+    /// True once both images exist (then the host's busybox is no longer needed).
+    pub fn is_built(&self) -> bool {
+        self.root.join("images.json").is_file()
+            && AVAILABLE
+                .iter()
+                .all(|n| self.root.join(n).join("rootfs").is_dir())
+    }
+
     /// Resolve a reference, building the local images first if they are missing.
     pub fn resolve(&self, reference: &str) -> Result<ResolvedImage> {
         let name = local_name(reference);
@@ -185,11 +193,28 @@ pub fn find_host_busybox() -> Result<PathBuf> {
     }
 }
 
+/// A static executable has no PT_INTERP program header. Only the headers are read.
 fn is_static_elf(path: &Path) -> Result<bool> {
-    let bytes = fs::read(path).wrap_err_with(|| format!("failed to read {}", path.display()))?;
-    let elf = goblin::elf::Elf::parse(&bytes)
-        .map_err(|e| eyre!("{} is not an ELF executable: {e}", path.display()))?;
-    Ok(elf.interpreter.is_none())
+    use goblin::elf::{program_header, Elf, ProgramHeader};
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    fs::File::open(path)
+        .and_then(|f| f.take(64 * 1024).read_to_end(&mut head))
+        .wrap_err_with(|| format!("failed to read {}", path.display()))?;
+    let not_elf =
+        |e: goblin::error::Error| eyre!("{} is not an ELF executable: {e}", path.display());
+    let header = Elf::parse_header(&head).map_err(not_elf)?;
+    let ctx = goblin::container::Ctx::new(
+        if header.e_ident[4] == 2 {
+            goblin::container::Container::Big
+        } else {
+            goblin::container::Container::Little
+        },
+        goblin::container::Endian::from(header.e_ident[5] == 1),
+    );
+    let phdrs = ProgramHeader::parse(&head, header.e_phoff as usize, header.e_phnum as usize, ctx)
+        .map_err(not_elf)?;
+    Ok(!phdrs.iter().any(|p| p.p_type == program_header::PT_INTERP))
 }
 
 fn busybox_version(busybox: &Path) -> Result<String> {

@@ -1,22 +1,18 @@
 //! Pod manifests: parsing with source locations, API-server-style validation, quantities.
+//!
+//! `load_pod_file`/`parse_pod` are the entry points; `yaml` is the one door to YAML for
+//! the whole project.
 
+mod error;
+pub mod names;
+mod parse;
 pub mod quantity;
 pub mod types;
+pub mod validate;
+pub mod yaml;
 
+pub use error::{Problem, SpecError, Warning};
+pub use parse::{load_pod_file, parse_pod, LoadedPod};
+pub use quantity::{Quantity, QuantityError};
 pub use types::*;
-
-// Temporary loader until the located parser lands: plain serde_yaml, no locations.
-pub struct LoadedPod {
-    pub pod: Pod,
-    pub warnings: Vec<String>,
-}
-
-pub fn load_pod_file(path: &std::path::Path) -> eyre::Result<LoadedPod> {
-    let text = std::fs::read_to_string(path)?;
-    let pod: Pod =
-        serde_yaml::from_str(&text).map_err(|e| eyre::eyre!("{}: {e}", path.display()))?;
-    Ok(LoadedPod {
-        pod,
-        warnings: vec![],
-    })
-}
+pub use yaml::{FieldPath, Location};
