@@ -174,9 +174,12 @@ impl Ipam {
         }
     }
 
-    /// Forget the round-robin position of `cidr` (when its last pod is gone).
+    /// Forget the round-robin position of `cidr` (when its last pod is gone), and remove the
+    /// directory once nothing is left in it.
     pub fn forget_range(&self, cidr: &Ipv4Cidr) {
         let _ = fs::remove_file(self.last_reserved_path(cidr));
+        // Fails while other ranges still have files: that is fine.
+        let _ = fs::remove_dir(&self.dir);
     }
 }
 
@@ -269,5 +272,16 @@ mod tests {
         ipam.allocate(&cidr, "a", "pl-a").expect("a");
         fs::write(ipam.dir().join("lock"), "x").expect("write");
         assert_eq!(ipam.leases().expect("leases").len(), 1);
+    }
+
+    #[test]
+    fn forgetting_the_last_range_removes_the_directory() {
+        let (_dir, ipam, cidr) = setup();
+        let a = ipam.allocate(&cidr, "a", "pl-a").expect("a");
+        ipam.forget_range(&cidr);
+        assert!(ipam.dir().exists(), "a lease is still there");
+        ipam.release(a, "a").expect("release");
+        ipam.forget_range(&cidr);
+        assert!(!ipam.dir().exists());
     }
 }
