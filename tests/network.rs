@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use podlab::runtime::network::{self, Config, NetworkError, PodNetwork};
+use podlab::runtime::network::{self, Config, Mode, NetworkError, PodNetwork};
 
 const IPAM_DIR: &str = "/run/podlab/ipam";
 
@@ -127,6 +127,7 @@ fn test_config(n: u8) -> Config {
     Config {
         cidr: format!("10.250.{n}.0/24").parse().expect("cidr"),
         bridge: format!("plnettest{n}"),
+        mode: Mode::Native,
     }
 }
 
@@ -568,4 +569,102 @@ fn a_failure_inside_the_pod_undoes_everything() {
         .filter(|i| lease_exists(Ipv4Addr::new(10, 250, 10, *i)))
         .count();
     assert_eq!(ours, 0, "{leases} files in {IPAM_DIR}");
+}
+
+fn cni_config(n: u8) -> Config {
+    let plugin_dir = network::cni::find_plugin_dir()
+        .expect("CNI plugins bridge, host-local and loopback are missing: apt-get install containernetworking-plugins");
+    Config {
+        mode: Mode::Cni { plugin_dir },
+        ..test_config(n)
+    }
+}
+
+fn ip_forward() -> String {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").expect("read ip_forward")
+}
+
+#[test]
+fn cni_plugins_wire_pods_like_containerd_and_stay_host_only() {
+    require_root();
+    let cfg = cni_config(11);
+    let _cleanup = Cleanup::new(&cfg);
+    let forward_before = ip_forward();
+    let (a, b) = (Sandbox::start(), Sandbox::start());
+    let net_a =
+        network::setup_pod(&cfg, "uid-net-test-11a", "nettest11a", a.pid()).expect("CNI ADD for a");
+    let net_b =
+        network::setup_pod(&cfg, "uid-net-test-11b", "nettest11b", b.pid()).expect("CNI ADD for b");
+    assert_ne!(net_a.ip, net_b.ip);
+    assert_eq!(
+        (net_a.gateway, net_a.prefix_len),
+        (Ipv4Addr::new(10, 250, 11, 1), 24)
+    );
+    assert!(
+        net_a.host_veth.starts_with("veth") && link_exists(&net_a.host_veth),
+        "{}",
+        net_a.host_veth
+    );
+    let state = net_a.cni.as_ref().expect("CNI state kept");
+    assert_eq!(
+        state.result["ips"][0]["address"],
+        serde_json::json!(format!("{}/24", net_a.ip))
+    );
+    assert!(net_a
+        .commands()
+        .iter()
+        .any(|c| c.contains("CNI_COMMAND=ADD") && c.contains("CNI_IFNAME=eth0")));
+
+    for (sandbox, net) in [(&a, &net_a), (&b, &net_b)] {
+        let (_, addr) = sandbox.run(&["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+        assert!(addr.contains(&format!("inet {}/24", net.ip)), "{addr}");
+        let (_, lo) = sandbox.run(&["ip", "-o", "link", "show", "dev", "lo"]);
+        assert!(lo.contains(",UP"), "{lo}");
+        let (_, routes) = sandbox.run(&["ip", "-4", "route", "show"]);
+        assert!(
+            routes.contains("default via 10.250.11.1 dev eth0"),
+            "{routes}"
+        );
+        assert!(ping(None, net.ip).0, "host cannot ping {}", net.ip);
+    }
+    assert!(ping(Some(&a), net_b.ip).0, "pod a cannot ping pod b");
+    assert_eq!(
+        ip_forward(),
+        forward_before,
+        "host-only: forwarding was not switched on"
+    );
+
+    network::teardown_pod("uid-net-test-11a", &net_a).expect("CNI DEL for a");
+    assert!(!link_exists(&net_a.host_veth));
+    assert!(link_exists(&cfg.bridge));
+    network::teardown_pod("uid-net-test-11b", &net_b).expect("CNI DEL for b");
+    assert!(!link_exists(&net_b.host_veth));
+    assert!(
+        !link_exists(&cfg.bridge),
+        "the bridge goes with the last pod"
+    );
+    assert!(!network::cni::ipam_data_dir()
+        .join("podlab-plnettest11")
+        .exists());
+}
+
+#[test]
+fn gc_releases_cni_leases_of_dead_pods() {
+    require_root();
+    let cfg = cni_config(12);
+    let _cleanup = Cleanup::new(&cfg);
+    let a = Sandbox::start();
+    let net = network::setup_pod(&cfg, "uid-net-test-12", "nettest12", a.pid()).expect("CNI ADD");
+    drop(a); // pause dies: its namespace takes the veth pair along
+    let report = network::gc(&cfg, &[]).expect("gc");
+    assert_eq!(
+        report.released,
+        vec![(net.ip, "uid-net-test-12".to_string())]
+    );
+    assert!(report.removed_bridge);
+    assert!(!network::cni::ipam_data_dir()
+        .join("podlab-plnettest12")
+        .exists());
+    // Teardown after gc still succeeds (the shim may come late).
+    network::teardown_pod("uid-net-test-12", &net).expect("late CNI DEL");
 }

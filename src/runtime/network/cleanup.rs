@@ -6,6 +6,7 @@ use std::net::Ipv4Addr;
 use serde::{Deserialize, Serialize};
 
 use super::cidr::Ipv4Cidr;
+use super::cni;
 use super::error::{NetworkError, Result};
 use super::ipam::Ipam;
 use super::links;
@@ -13,7 +14,7 @@ use super::lock::MachineLock;
 use super::names::VETH_PREFIX;
 use super::narrate::{self, NetStep};
 use super::netlink::Netlink;
-use super::{Config, PodNetwork};
+use super::{Config, Mode, PodNetwork};
 
 /// Remove the pod's veth pair and lease; remove the bridge when it was the last pod on it.
 ///
@@ -32,6 +33,14 @@ pub fn teardown_pod(uid: &str, net: &PodNetwork) -> Result<Vec<NetStep>> {
     let mut host = open_host()?;
     let ipam = Ipam::new(super::ipam_dir());
     let mut steps = Vec::new();
+
+    if let Some(state) = &net.cni {
+        steps.extend(cni::delete(state, uid)?);
+        if remove_bridge_if_unused(&mut host, &ipam, &cidr, &net.bridge)? {
+            steps.push(narrate::bridge_deleted(&net.bridge));
+        }
+        return Ok(steps);
+    }
 
     let leases = ipam.leases()?;
     let ours = leases.iter().find(|l| l.ip == net.ip && l.uid == uid);
@@ -83,6 +92,12 @@ pub fn gc(cfg: &Config, live_uids: &[String]) -> Result<GcReport> {
             report.released.push((lease.ip, lease.uid));
         }
     }
+    for (ip, uid) in cni::leases(&cfg.bridge) {
+        if cfg.cidr.contains(ip) && !live.contains(uid.as_str()) {
+            release_cni_lease(cfg, ip, &uid)?;
+            report.released.push((ip, uid));
+        }
+    }
     let claimed: HashSet<String> = ipam.leases()?.into_iter().map(|l| l.host_veth).collect();
     let host_links = links::list_links(&mut host)
         .map_err(|e| NetworkError::os("failed to list host interfaces", e))?;
@@ -105,6 +120,37 @@ pub fn gc(cfg: &Config, live_uids: &[String]) -> Result<GcReport> {
     }
     report.removed_bridge = remove_bridge_if_unused(&mut host, &ipam, &cfg.cidr, &cfg.bridge)?;
     Ok(report)
+}
+
+/// Free a CNI lease whose pod is gone: through the plugin when it is installed (as containerd
+/// would), else by removing host-local's file.
+fn release_cni_lease(cfg: &Config, ip: Ipv4Addr, uid: &str) -> Result<()> {
+    let plugin_dir = match &cfg.mode {
+        Mode::Cni { plugin_dir } => Some(plugin_dir.clone()),
+        Mode::Native => cni::find_plugin_dir(),
+    };
+    if let Some(dir) = plugin_dir {
+        if cni::delete_lease(&dir, &cfg.bridge, &cfg.cidr, uid).is_ok() {
+            return Ok(());
+        }
+    }
+    let file = cni::ipam_data_dir()
+        .join(cni::network_name(&cfg.bridge))
+        .join(ip.to_string());
+    match std::fs::remove_file(&file) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(NetworkError::os(
+            format!("failed to remove CNI lease {}", file.display()),
+            e,
+        )),
+    }
+}
+
+/// Whether any pod (native or CNI) still holds an address in the range.
+pub(super) fn range_in_use(ipam: &Ipam, cidr: &Ipv4Cidr, bridge: &str) -> Result<bool> {
+    let native = ipam.leases()?.iter().any(|l| cidr.contains(l.ip));
+    Ok(native || cni::leases(bridge).iter().any(|(ip, _)| cidr.contains(*ip)))
 }
 
 fn open_host() -> Result<Netlink> {
@@ -137,10 +183,11 @@ fn remove_bridge_if_unused(
     cidr: &Ipv4Cidr,
     bridge: &str,
 ) -> Result<bool> {
-    if ipam.leases()?.iter().any(|l| cidr.contains(l.ip)) {
+    if range_in_use(ipam, cidr, bridge)? {
         return Ok(false);
     }
     ipam.forget_range(cidr);
+    cni::forget_network(bridge);
     let found = links::find_link(host, bridge)
         .map_err(|e| NetworkError::os("failed to list host interfaces", e))?;
     match found {

@@ -16,6 +16,9 @@ pub enum NetworkError {
         #[source]
         source: io::Error,
     },
+    /// A CNI plugin reported an error (its JSON `msg`, or its stderr).
+    #[error("{action}: {message}")]
+    Cni { action: String, message: String },
     #[error("invalid pod network configuration: {0}")]
     InvalidConfig(String),
     #[error(

@@ -18,10 +18,19 @@
 //! the host's interfaces. [`setup_pod`] refuses a pause that is in the host's namespace.
 //!
 //! The calling process never changes namespace: inside the pod it works through a netlink socket
-//! opened in the pod's namespace by a short-lived forked child ([`netns`]).
+//! opened in the pod's namespace by a short-lived forked child, which it reaps itself with
+//! waitpid (a SIGCHLD reaper in the caller should ignore pids it does not know).
+//!
+//! With [`Mode::Cni`] the standard CNI plugins (bridge + host-local + loopback) wire the pod the
+//! way containerd runs them, and the narration shows each plugin call ([`cni`]).
+//!
+//! API: [`setup_pod`] → [`PodNetwork`] (keep it in the pod's state), [`teardown_pod`] with that
+//! record (idempotent), [`gc`] with the UIDs of live pods. All three take the machine lock
+//! themselves: do not call them while holding /run/podlab/lock.
 
 mod cidr;
 mod cleanup;
+pub mod cni;
 mod error;
 mod ipam;
 mod links;
@@ -53,6 +62,27 @@ pub struct Config {
     pub cidr: Ipv4Cidr,
     /// The bridge's name (≤ 15 bytes).
     pub bridge: String,
+    /// podlab's own netlink code, or the installed CNI plugins.
+    #[serde(default)]
+    pub mode: Mode,
+}
+
+/// Who wires the pod.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Mode {
+    /// podlab talks netlink itself and narrates each step as an `ip` command.
+    #[default]
+    Native,
+    /// The standard CNI plugins (bridge + host-local + loopback) from `plugin_dir`.
+    Cni { plugin_dir: PathBuf },
+}
+
+impl Mode {
+    /// CNI mode when bridge, host-local and loopback are installed (/opt/cni/bin, /usr/lib/cni).
+    pub fn cni_if_installed() -> Option<Mode> {
+        cni::find_plugin_dir().map(|plugin_dir| Mode::Cni { plugin_dir })
+    }
 }
 
 impl Default for Config {
@@ -61,6 +91,7 @@ impl Default for Config {
         Config {
             cidr: Ipv4Cidr::CONTAINERD_DEFAULT,
             bridge: "podlab0".to_string(),
+            mode: Mode::Native,
         }
     }
 }
@@ -108,8 +139,11 @@ pub struct PodNetwork {
     pub host_veth: String,
     /// Pod end of the veth pair, inside the pod (`eth0`).
     pub pod_interface: String,
-    /// What was done, in order, as `ip` commands with explanations.
+    /// What was done, in order, as `ip` commands (or CNI plugin calls) with explanations.
     pub steps: Vec<NetStep>,
+    /// Set when CNI plugins wired the pod: what DEL needs.
+    #[serde(default)]
+    pub cni: Option<cni::CniState>,
 }
 
 impl PodNetwork {
@@ -142,6 +176,7 @@ mod tests {
         let with = |cidr: &str, bridge: &str| Config {
             cidr: cidr.parse().expect("cidr"),
             bridge: bridge.into(),
+            mode: Mode::Native,
         };
         assert!(with("8.8.8.0/24", "podlab0").validate().is_err());
         assert!(with("10.88.0.0/31", "podlab0").validate().is_err());
@@ -156,8 +191,25 @@ mod tests {
     fn config_and_pod_network_round_trip_through_json() {
         let cfg = Config::default();
         let json = serde_json::to_string(&cfg).expect("serialize");
-        assert_eq!(json, r#"{"cidr":"10.88.0.0/16","bridge":"podlab0"}"#);
+        assert_eq!(
+            json,
+            r#"{"cidr":"10.88.0.0/16","bridge":"podlab0","mode":{"kind":"native"}}"#
+        );
         assert_eq!(serde_json::from_str::<Config>(&json).expect("parse"), cfg);
+        let without_mode: Config =
+            serde_json::from_str(r#"{"cidr":"10.88.0.0/16","bridge":"podlab0"}"#).expect("parse");
+        assert_eq!(without_mode, cfg);
+        let cni = Config {
+            mode: Mode::Cni {
+                plugin_dir: "/opt/cni/bin".into(),
+            },
+            ..Config::default()
+        };
+        let json = serde_json::to_string(&cni).expect("serialize");
+        assert!(
+            json.ends_with(r#""mode":{"kind":"cni","plugin_dir":"/opt/cni/bin"}}"#),
+            "{json}"
+        );
         assert!(serde_json::from_str::<Config>(r#"{"cidr":"10.88.0.0/99","bridge":"b"}"#).is_err());
     }
 }

@@ -146,3 +146,11 @@ pub fn bridge_deleted(bridge: &str) -> NetStep {
         format!("已经没有 Pod 使用 {bridge}：删除网桥。"),
     )
 }
+
+pub fn cni_call(command: &str, plugin: &str) -> NetStep {
+    step(
+        command.to_string(),
+        format!("Run the CNI {plugin} plugin as containerd does: the command and the pod's namespace in environment variables, the network config on stdin, the result as JSON on stdout."),
+        format!("像 containerd 一样运行 CNI {plugin} 插件：命令和 Pod 的命名空间放在环境变量里，网络配置从 stdin 传入，结果以 JSON 从 stdout 返回。"),
+    )
+}

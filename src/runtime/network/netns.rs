@@ -37,6 +37,21 @@ impl NetNs {
         Ok(NetNs { file, pid })
     }
 
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The namespace's inode: its identity, as `ls -l /proc/<pid>/ns/net` shows it.
+    pub fn inode(&self) -> Result<u64> {
+        let pid = self.pid;
+        self.file.metadata().map(|m| m.ino()).map_err(|e| {
+            NetworkError::os(
+                format!("failed to read net namespace of pause (pid {pid})"),
+                e,
+            )
+        })
+    }
+
     pub fn fd(&self) -> RawFd {
         self.file.as_raw_fd()
     }

@@ -3,6 +3,8 @@
 use std::net::Ipv4Addr;
 
 use super::cidr::Ipv4Cidr;
+use super::cleanup;
+use super::cni;
 use super::error::{NetworkError, Result};
 use super::ipam::Ipam;
 use super::links::{self, Link};
@@ -11,7 +13,7 @@ use super::names;
 use super::narrate::{self, NetStep};
 use super::netlink::Netlink;
 use super::netns::NetNs;
-use super::{Config, PodNetwork, POD_INTERFACE};
+use super::{Config, Mode, PodNetwork, POD_INTERFACE};
 
 /// Give the pod whose pause runs as `sandbox_pid` an `eth0` with its own IP on the bridge.
 ///
@@ -73,11 +75,8 @@ impl Made {
         if let Some((ip, uid)) = &self.lease {
             let _ = ipam.release(*ip, uid);
         }
-        let range_empty = ipam
-            .leases()
-            .map(|all| !all.iter().any(|l| cfg.cidr.contains(l.ip)))
-            .unwrap_or(false);
-        if self.bridge && range_empty {
+        let in_use = cleanup::range_in_use(ipam, &cfg.cidr, &cfg.bridge).unwrap_or(true);
+        if self.bridge && !in_use {
             if let Ok(Some(bridge)) = links::find_link(host, &cfg.bridge) {
                 let _ = links::delete_link(host, bridge.index);
             }
@@ -106,6 +105,21 @@ fn wire(
     // Check before creating anything: a refused range must leave nothing behind.
     check_no_overlap(&cfg.cidr, bridge_index, host, &host_links)?;
     let (bridge, host_links) = ensure_bridge(cfg, host, host_links, &mut steps, made)?;
+
+    if let Mode::Cni { plugin_dir } = &cfg.mode {
+        // The plugins make the veth pair and lease the address; on failure they undo it (DEL).
+        let added = cni::add(plugin_dir, &cfg.bridge, &cfg.cidr, uid, netns, &mut steps)?;
+        return Ok(PodNetwork {
+            ip: added.ip,
+            prefix_len: added.prefix_len,
+            gateway: added.gateway,
+            bridge: cfg.bridge.clone(),
+            host_veth: added.host_veth,
+            pod_interface: POD_INTERFACE.to_string(),
+            steps,
+            cni: Some(added.state),
+        });
+    }
 
     let leases = ipam.leases()?;
     let taken = |name: &str| {
@@ -158,6 +172,7 @@ fn wire(
         host_veth,
         pod_interface: POD_INTERFACE.to_string(),
         steps,
+        cni: None,
     })
 }
 
