@@ -30,7 +30,7 @@ spec:
 fn start_foreground(base: &str, yaml: &str) -> (String, Child, PodState) {
     let name = unique_name(base);
     let manifest = write_manifest(&name, &yaml.replace("{name}", &name));
-    let child = Command::new(PODLAB)
+    let mut child = Command::new(PODLAB)
         .args(["run", manifest.to_str().unwrap()])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
@@ -44,7 +44,11 @@ fn start_foreground(base: &str, yaml: &str) -> (String, Child, PodState) {
                 return (name, child, state);
             }
         }
-        assert!(Instant::now() < deadline, "pod {name} did not start");
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("pod {name} did not start");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
 }

@@ -10,6 +10,7 @@ pub mod init;
 pub mod lifecycle;
 pub mod lock;
 pub mod lookup;
+pub mod network;
 pub mod paths;
 pub mod protocol;
 pub mod rootfs;
