@@ -195,12 +195,14 @@ pub fn pod_cgroup_values(pod: &PodResources) -> CgroupValues {
             cpu_quota_us: Some(quota),
             cpu_period_us: Some(QUOTA_PERIOD_US),
             memory_limit_bytes: Some(memory),
+            oom_group: false,
         },
         QosClass::Burstable => CgroupValues {
             cpu_shares: Some(shares),
             cpu_quota_us: cpu_limits_declared.then_some(quota),
             cpu_period_us: cpu_limits_declared.then_some(QUOTA_PERIOD_US),
             memory_limit_bytes: memory_limits_declared.then_some(memory),
+            oom_group: false,
         },
         QosClass::BestEffort => CgroupValues {
             cpu_shares: Some(MIN_SHARES),
@@ -390,6 +392,7 @@ pub(crate) mod tests {
                     cpu_quota_us: Some(20_000),
                     cpu_period_us: Some(100_000),
                     memory_limit_bytes: Some(200 * MI),
+                    oom_group: false,
                 },
             ),
             (
@@ -414,6 +417,7 @@ pub(crate) mod tests {
                     cpu_quota_us: Some(10_000),
                     cpu_period_us: Some(100_000),
                     memory_limit_bytes: Some(100 * MI),
+                    oom_group: false,
                 },
             ),
             (

@@ -163,6 +163,9 @@ pub struct CgroupValues {
     pub cpu_period_us: Option<u64>,
     /// `memory.limit_in_bytes` / `memory.max`.
     pub memory_limit_bytes: Option<i64>,
+    /// cgroup v2 `memory.oom.group`: an OOM kill takes the whole container, not one process.
+    /// kubelet asks for it on every container on cgroup v2 (unless `singleProcessOOMKill`).
+    pub oom_group: bool,
 }
 
 impl CgroupValues {
@@ -232,6 +235,7 @@ pub fn container_cgroup_values(container: &ContainerResources) -> CgroupValues {
         cpu_quota_us: Some(milli_cpu_to_quota(limit, QUOTA_PERIOD_US)),
         cpu_period_us: Some(QUOTA_PERIOD_US),
         memory_limit_bytes: (memory_limit != 0).then_some(memory_limit),
+        oom_group: true,
     }
 }
 
