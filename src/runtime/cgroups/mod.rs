@@ -30,7 +30,7 @@ use self::layout::CgroupLayout;
 use crate::kube::qos::QosClass;
 use crate::kube::resources::CgroupValues;
 
-pub use self::gc::{gc, GcReport};
+pub use self::gc::{gc, gc_host, GcReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CgroupError {
