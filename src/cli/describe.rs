@@ -93,11 +93,9 @@ pub fn render(state: &PodState, now: f64) -> String {
     {
         container(&mut out, state, c);
     }
-    let _ = writeln!(
-        out,
-        "QoS Class:    {}",
-        crate::kube::qos_class_name(&state.pod.spec)
-    );
+    let resources = crate::kube::resources::PodResources::from_spec(&state.pod.spec);
+    let qos = crate::kube::qos::pod_qos(&resources);
+    let _ = writeln!(out, "QoS Class:    {}", qos.as_str());
     let _ = writeln!(out, "Events:");
     if state.events.is_empty() {
         let _ = writeln!(out, "  <none>");

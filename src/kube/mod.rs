@@ -1,8 +1,7 @@
 //! kubelet's policy as pure functions: QoS, cgroup values, oom_score_adj, back-off, events.
 
-use crate::spec::PodSpec;
-
-/// Temporary until the QoS module lands.
-pub fn qos_class_name(_spec: &PodSpec) -> &'static str {
-    "BestEffort"
-}
+pub mod backoff;
+pub mod events;
+pub mod oom;
+pub mod qos;
+pub mod resources;

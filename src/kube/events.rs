@@ -1,0 +1,324 @@
+//! kubelet's event reasons (`pkg/kubelet/events/event.go`) and messages, word for word, so
+//! `kubectl describe pod` habits carry over. The messages stay in English, as in a cluster;
+//! [`reason_explanation`] gives the learner a bilingual gloss.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Text;
+
+pub const SCHEDULED: &str = "Scheduled";
+pub const PULLING: &str = "Pulling";
+pub const PULLED: &str = "Pulled";
+pub const CREATED: &str = "Created";
+pub const STARTED: &str = "Started";
+pub const KILLING: &str = "Killing";
+pub const UNHEALTHY: &str = "Unhealthy";
+pub const BACK_OFF: &str = "BackOff";
+pub const FAILED: &str = "Failed";
+pub const FAILED_CREATE_POD_SANDBOX: &str = "FailedCreatePodSandBox";
+pub const SANDBOX_CHANGED: &str = "SandboxChanged";
+pub const EXCEEDED_GRACE_PERIOD: &str = "ExceededGracePeriod";
+pub const FAILED_POST_START_HOOK: &str = "FailedPostStartHook";
+pub const FAILED_PRE_STOP_HOOK: &str = "FailedPreStopHook";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EventType {
+    Normal,
+    Warning,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub reason: String,
+    pub message: String,
+}
+
+impl Event {
+    fn normal(reason: &str, message: String) -> Event {
+        Event {
+            kind: EventType::Normal,
+            reason: reason.to_string(),
+            message,
+        }
+    }
+
+    fn warning(reason: &str, message: String) -> Event {
+        Event {
+            kind: EventType::Warning,
+            reason: reason.to_string(),
+            message,
+        }
+    }
+}
+
+/// Which probe failed, as kubelet names it in `Unhealthy` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProbeKind {
+    Liveness,
+    Readiness,
+    Startup,
+}
+
+impl ProbeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProbeKind::Liveness => "Liveness",
+            ProbeKind::Readiness => "Readiness",
+            ProbeKind::Startup => "Startup",
+        }
+    }
+}
+
+/// Go's `%q` for the strings podlab quotes (image names): escapes `"`, `\` and control
+/// characters.
+fn go_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// kubelet's `format.Pod`: `name_namespace(uid)`.
+pub fn format_pod(name: &str, namespace: &str, uid: &str) -> String {
+    format!("{name}_{namespace}({uid})")
+}
+
+/// From the scheduler: "Successfully assigned default/web to node-1".
+pub fn scheduled(namespace: &str, pod: &str, node: &str) -> Event {
+    Event::normal(
+        SCHEDULED,
+        format!("Successfully assigned {namespace}/{pod} to {node}"),
+    )
+}
+
+pub fn pulling(image: &str) -> Event {
+    Event::normal(PULLING, format!("Pulling image {}", go_quote(image)))
+}
+
+pub fn pulled_already_present(image: &str) -> Event {
+    Event::normal(
+        PULLED,
+        format!(
+            "Container image {} already present on machine",
+            go_quote(image)
+        ),
+    )
+}
+
+/// `took` and `total` as Go prints durations are the caller's business (e.g. "1.2s").
+pub fn pulled(image: &str, took: &str, total: &str, size_bytes: u64) -> Event {
+    Event::normal(
+        PULLED,
+        format!(
+            "Successfully pulled image {} in {took} ({total} including waiting). Image size: {size_bytes} bytes.",
+            go_quote(image)
+        ),
+    )
+}
+
+pub fn created(container: &str) -> Event {
+    Event::normal(CREATED, format!("Created container: {container}"))
+}
+
+pub fn started(container: &str) -> Event {
+    Event::normal(STARTED, format!("Started container {container}"))
+}
+
+pub fn killing(container: &str) -> Event {
+    Event::normal(KILLING, format!("Stopping container {container}"))
+}
+
+/// The `Killing` event after a failed liveness or startup probe.
+pub fn killing_after_probe(container: &str, probe: ProbeKind) -> Event {
+    Event::normal(
+        KILLING,
+        format!(
+            "Container {container} failed {} probe, will be restarted",
+            probe.as_str().to_lowercase()
+        ),
+    )
+}
+
+pub fn unhealthy(probe: ProbeKind, output: &str) -> Event {
+    Event::warning(
+        UNHEALTHY,
+        format!("{} probe failed: {output}", probe.as_str()),
+    )
+}
+
+/// `pod` is [`format_pod`]'s `name_namespace(uid)`.
+pub fn back_off(container: &str, pod: &str) -> Event {
+    Event::warning(
+        BACK_OFF,
+        format!("Back-off restarting failed container {container} in pod {pod}"),
+    )
+}
+
+/// A container that could not be created or started: "Error: <runtime message>".
+pub fn failed(error: &str) -> Event {
+    Event::warning(FAILED, format!("Error: {error}"))
+}
+
+pub fn failed_create_pod_sandbox(error: &str) -> Event {
+    Event::warning(
+        FAILED_CREATE_POD_SANDBOX,
+        format!("Failed to create pod sandbox: {error}"),
+    )
+}
+
+pub fn sandbox_changed() -> Event {
+    Event::normal(
+        SANDBOX_CHANGED,
+        "Pod sandbox changed, it will be killed and re-created.".to_string(),
+    )
+}
+
+pub fn exceeded_grace_period() -> Event {
+    Event::warning(
+        EXCEEDED_GRACE_PERIOD,
+        "Container runtime did not kill the pod within specified grace period.".to_string(),
+    )
+}
+
+/// What a reason means, for the learner.
+pub fn reason_explanation(reason: &str) -> Option<Text> {
+    let text = match reason {
+        SCHEDULED => Text::new(
+            "the scheduler picked a node for the pod",
+            "调度器为 Pod 选好了节点",
+        ),
+        PULLING => Text::new(
+            "kubelet asked the runtime to download the image",
+            "kubelet 让容器运行时下载镜像",
+        ),
+        PULLED => Text::new("the image is on the node", "镜像已在节点上"),
+        CREATED => Text::new(
+            "the container exists but has not started",
+            "容器已创建，尚未启动",
+        ),
+        STARTED => Text::new("the container's process is running", "容器的进程已在运行"),
+        KILLING => Text::new(
+            "kubelet is stopping the container (SIGTERM, then SIGKILL after the grace period)",
+            "kubelet 正在停止容器（先 SIGTERM，宽限期后 SIGKILL）",
+        ),
+        UNHEALTHY => Text::new("a probe failed", "探针检查失败"),
+        BACK_OFF => Text::new(
+            "the container keeps exiting; kubelet waits longer before each restart",
+            "容器反复退出；kubelet 每次重启前等待更久",
+        ),
+        FAILED => Text::new(
+            "the container could not be created or started",
+            "容器无法创建或启动",
+        ),
+        FAILED_CREATE_POD_SANDBOX => Text::new(
+            "the pod sandbox (pause, namespaces, network) could not be set up",
+            "无法建立 Pod 沙箱（pause、命名空间、网络）",
+        ),
+        SANDBOX_CHANGED => Text::new(
+            "the sandbox died; every container is restarted in a new one",
+            "沙箱已失效；所有容器将在新沙箱中重启",
+        ),
+        EXCEEDED_GRACE_PERIOD => Text::new(
+            "containers were still running when the grace period ended",
+            "宽限期结束时容器仍在运行",
+        ),
+        FAILED_POST_START_HOOK => Text::new(
+            "the postStart hook failed; the container is killed",
+            "postStart 钩子失败；容器被杀死",
+        ),
+        FAILED_PRE_STOP_HOOK => Text::new(
+            "the preStop hook failed; stopping goes on",
+            "preStop 钩子失败；继续停止容器",
+        ),
+        _ => return None,
+    };
+    Some(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_match_kubelet_word_for_word() {
+        let pod = format_pod("web", "default", "1234");
+        let cases: Vec<(Event, EventType, &str, &str)> = vec![
+            (scheduled("default", "web", "podlab"), EventType::Normal, "Scheduled", "Successfully assigned default/web to podlab"),
+            (pulling("busybox:1.36"), EventType::Normal, "Pulling", "Pulling image \"busybox:1.36\""),
+            (
+                pulled_already_present("busybox:1.36"),
+                EventType::Normal,
+                "Pulled",
+                "Container image \"busybox:1.36\" already present on machine",
+            ),
+            (
+                pulled("nginx", "1.2s", "1.5s", 42),
+                EventType::Normal,
+                "Pulled",
+                "Successfully pulled image \"nginx\" in 1.2s (1.5s including waiting). Image size: 42 bytes.",
+            ),
+            (created("app"), EventType::Normal, "Created", "Created container: app"),
+            (started("app"), EventType::Normal, "Started", "Started container app"),
+            (killing("app"), EventType::Normal, "Killing", "Stopping container app"),
+            (
+                killing_after_probe("app", ProbeKind::Liveness),
+                EventType::Normal,
+                "Killing",
+                "Container app failed liveness probe, will be restarted",
+            ),
+            (
+                unhealthy(ProbeKind::Readiness, "HTTP probe failed with statuscode: 500"),
+                EventType::Warning,
+                "Unhealthy",
+                "Readiness probe failed: HTTP probe failed with statuscode: 500",
+            ),
+            (
+                back_off("app", &pod),
+                EventType::Warning,
+                "BackOff",
+                "Back-off restarting failed container app in pod web_default(1234)",
+            ),
+            (failed("exec: \"nope\": not found"), EventType::Warning, "Failed", "Error: exec: \"nope\": not found"),
+            (
+                failed_create_pod_sandbox("netns: EPERM"),
+                EventType::Warning,
+                "FailedCreatePodSandBox",
+                "Failed to create pod sandbox: netns: EPERM",
+            ),
+            (sandbox_changed(), EventType::Normal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."),
+            (
+                exceeded_grace_period(),
+                EventType::Warning,
+                "ExceededGracePeriod",
+                "Container runtime did not kill the pod within specified grace period.",
+            ),
+        ];
+        for (event, kind, reason, message) in cases {
+            assert_eq!(event.kind, kind, "{reason}");
+            assert_eq!(event.reason, reason);
+            assert_eq!(event.message, message);
+            assert!(
+                reason_explanation(reason).is_some(),
+                "{reason} has no explanation"
+            );
+        }
+    }
+
+    #[test]
+    fn image_names_are_quoted_like_go() {
+        assert_eq!(go_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+    }
+}

@@ -1,0 +1,201 @@
+//! `oom_score_adj` per kubelet's `pkg/kubelet/qos/policy.go`.
+
+use std::io;
+
+use super::qos::{pod_qos, QosClass};
+use super::resources::{ContainerResources, PodResources};
+
+/// Guaranteed containers: the last to be OOM-killed (kubelet itself runs at -999).
+pub const GUARANTEED_OOM_SCORE_ADJ: i32 = -997;
+/// BestEffort containers: the first to go.
+pub const BEST_EFFORT_OOM_SCORE_ADJ: i32 = 1000;
+/// The pause (sandbox) process (`PodInfraOOMAdj`, still what containerd and CRI-O use).
+pub const PAUSE_OOM_SCORE_ADJ: i32 = -998;
+
+const MEMINFO: &str = "/proc/meminfo";
+
+/// The `oom_score_adj` kubelet gives `container` of `pod` on a node with `memory_capacity`
+/// bytes of memory.
+pub fn container_oom_score_adj(
+    pod: &PodResources,
+    container: &ContainerResources,
+    memory_capacity: i64,
+) -> i32 {
+    match pod_qos(pod) {
+        QosClass::Guaranteed => return GUARANTEED_OOM_SCORE_ADJ,
+        QosClass::BestEffort => return BEST_EFFORT_OOM_SCORE_ADJ,
+        QosClass::Burstable => {}
+    }
+    // A container requesting 10% of the node's memory gets 900: using more than its request
+    // makes it a prime target.
+    let mut adj = burstable_adj(container.requests.memory(), memory_capacity);
+    // A native sidecar must not be killed before the app containers it serves.
+    let is_sidecar =
+        container.sidecar && pod.init_containers.iter().any(|c| c.name == container.name);
+    if is_sidecar {
+        let min_regular = pod
+            .containers
+            .iter()
+            .map(|c| c.requests.memory())
+            .min()
+            .unwrap_or(0);
+        adj = adj.min(burstable_adj(min_regular, memory_capacity));
+    }
+    // Stay above any Guaranteed container (1000 - 997 = 3) and below BestEffort.
+    if adj < 1000 + i64::from(GUARANTEED_OOM_SCORE_ADJ) {
+        return 1000 + GUARANTEED_OOM_SCORE_ADJ;
+    }
+    if adj >= i64::from(BEST_EFFORT_OOM_SCORE_ADJ) {
+        return BEST_EFFORT_OOM_SCORE_ADJ - 1;
+    }
+    adj as i32
+}
+
+fn burstable_adj(memory_request: i64, memory_capacity: i64) -> i64 {
+    if memory_capacity <= 0 {
+        // No capacity known: treat the request as covering nothing.
+        return 1000;
+    }
+    let share = i128::from(memory_request.max(0)) * 1000 / i128::from(memory_capacity);
+    1000 - share.min(i128::from(i64::MAX)) as i64
+}
+
+/// `MemTotal` from `/proc/meminfo`, in bytes: the memory capacity kubelet (via cAdvisor) uses.
+pub fn read_memory_capacity() -> io::Result<i64> {
+    let text = std::fs::read_to_string(MEMINFO)
+        .map_err(|e| io::Error::new(e.kind(), format!("failed to read {MEMINFO}: {e}")))?;
+    parse_mem_total(&text).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("failed to find a MemTotal line in {MEMINFO}"),
+        )
+    })
+}
+
+/// The `MemTotal:  16318812 kB` line, in bytes.
+pub fn parse_mem_total(meminfo: &str) -> Option<i64> {
+    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let mut fields = line["MemTotal:".len()..].split_whitespace();
+    let value: i64 = fields.next()?.parse().ok()?;
+    let multiplier = match fields.next() {
+        None => 1,
+        Some(unit) if unit.eq_ignore_ascii_case("kb") => 1024,
+        Some(_) => return None,
+    };
+    value.checked_mul(multiplier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kube::qos::tests::{amounts, container, pod};
+    use crate::kube::resources::ResourceAmounts;
+
+    const STANDARD_MEMORY: i64 = 8_000_000_000;
+
+    // TestGetContainerOOMScoreAdjust in kubelet's policy_test.go.
+    #[test]
+    fn oom_score_adj_matches_kubelet_cases() {
+        let none = amounts(None, None);
+        let cases: Vec<(&str, PodResources, i64, i32, i32)> = vec![
+            (
+                "cpu-limit",
+                pod(vec![container(none, amounts(Some(10_000), None))]),
+                4_000_000_000,
+                999,
+                999,
+            ),
+            (
+                "memory-limit-cpu-request",
+                pod(vec![container(
+                    amounts(Some(0), None),
+                    ResourceAmounts::new(None, Some(10_000_000_000)),
+                )]),
+                8_000_000_000,
+                999,
+                999,
+            ),
+            (
+                "zero-memory-limit",
+                pod(vec![container(none, ResourceAmounts::new(None, Some(0)))]),
+                7_230_457_451,
+                1000,
+                1000,
+            ),
+            (
+                "no-request-limit",
+                pod(vec![container(none, none)]),
+                4_000_000_000,
+                1000,
+                1000,
+            ),
+            (
+                "equal-request-limit",
+                pod(vec![container(
+                    ResourceAmounts::new(Some(5), Some(10_000_000_000)),
+                    ResourceAmounts::new(Some(5), Some(10_000_000_000)),
+                )]),
+                123_456_789,
+                -997,
+                -997,
+            ),
+            (
+                "memory-limited-with-requests",
+                pod(vec![container(
+                    ResourceAmounts::new(Some(5), Some(STANDARD_MEMORY / 2)),
+                    ResourceAmounts::new(None, Some(10_000_000_000)),
+                )]),
+                STANDARD_MEMORY,
+                495,
+                505,
+            ),
+            (
+                "request-no-limit",
+                pod(vec![container(
+                    ResourceAmounts::new(Some(5), Some(STANDARD_MEMORY - 1)),
+                    none,
+                )]),
+                STANDARD_MEMORY,
+                3,
+                3,
+            ),
+        ];
+        for (name, pod, capacity, low, high) in cases {
+            let adj = container_oom_score_adj(&pod, &pod.containers[0], capacity);
+            assert!(
+                (low..=high).contains(&adj),
+                "{name}: {adj} not in {low}..={high}"
+            );
+        }
+    }
+
+    #[test]
+    fn sidecar_is_not_killed_before_app_containers() {
+        let mut sidecar = container(ResourceAmounts::new(None, Some(100)), amounts(None, None));
+        sidecar.name = "log-shipper".into();
+        sidecar.sidecar = true;
+        let app = ContainerResources::new(
+            "app",
+            ResourceAmounts::new(None, Some(4_000)),
+            amounts(None, None),
+        );
+        let pod = PodResources {
+            containers: vec![app],
+            init_containers: vec![sidecar.clone()],
+        };
+        assert_eq!(
+            container_oom_score_adj(&pod, &pod.containers[0], 10_000),
+            600
+        );
+        assert_eq!(container_oom_score_adj(&pod, &sidecar, 10_000), 600);
+    }
+
+    #[test]
+    fn mem_total_is_parsed_in_bytes() {
+        let text = "MemTotal:       16318812 kB\nMemFree:         1234 kB\n";
+        assert_eq!(parse_mem_total(text), Some(16_318_812 * 1024));
+        assert_eq!(parse_mem_total("MemFree: 1 kB\n"), None);
+        assert_eq!(parse_mem_total("MemTotal: lots kB\n"), None);
+        assert!(read_memory_capacity().is_ok_and(|bytes| bytes > 0));
+    }
+}
