@@ -42,6 +42,9 @@ enum Command {
         detach: bool,
         #[arg(long, default_value_t = 1.0)]
         time_scale: f64,
+        /// The pod network as JSON (absent: loopback only).
+        #[arg(long)]
+        network: Option<String>,
     },
     #[command(hide = true)]
     Init,
@@ -61,12 +64,13 @@ fn main() -> ExitCode {
     let lang = args.lang.unwrap_or_else(Lang::from_env);
     let result = match args.command {
         None => {
-            let file = default_manifest();
             let run = cli::run::RunArgs {
-                file,
+                file: default_manifest(),
                 detach: false,
                 step: true,
                 time_scale: 1.0,
+                network: cli::run::NetworkChoice::Native,
+                pod_cidr: None,
             };
             cli::run::run(&run, lang)
         }
@@ -82,15 +86,8 @@ fn main() -> ExitCode {
             manifest,
             detach,
             time_scale,
-        }) => {
-            let opts = podlab::runtime::shim::ShimOptions {
-                uid,
-                manifest_path: manifest,
-                detach,
-                time_scale,
-            };
-            podlab::runtime::shim::run(opts).map(|_| ExitCode::SUCCESS)
-        }
+            network,
+        }) => shim(uid, manifest, detach, time_scale, network),
         Some(Command::Init) => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
     };
     match result {
@@ -110,4 +107,26 @@ fn default_manifest() -> std::path::PathBuf {
     } else {
         std::path::PathBuf::from(DEFAULT_MANIFEST)
     }
+}
+
+fn shim(
+    uid: String,
+    manifest_path: String,
+    detach: bool,
+    time_scale: f64,
+    network: Option<String>,
+) -> eyre::Result<ExitCode> {
+    let network = network
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|e| eyre::eyre!("bad --network: {e}"))?;
+    let opts = podlab::runtime::shim::ShimOptions {
+        uid,
+        manifest_path,
+        detach,
+        time_scale,
+        network,
+    };
+    podlab::runtime::shim::run(opts)?;
+    Ok(ExitCode::SUCCESS)
 }

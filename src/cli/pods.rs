@@ -172,15 +172,37 @@ pub fn delete(args: &DeleteArgs) -> Result<ExitCode> {
 pub fn gc_command() -> Result<ExitCode> {
     super::setup::require_root("podlab gc")?;
     let report = gc::collect()?;
-    if report.pods_removed.is_empty() {
-        println!("nothing to collect");
-    } else {
+    let mut said = false;
+    if !report.pods_removed.is_empty() {
         println!(
             "removed {} pod(s) whose shim was gone: {} ({} leftover process(es) killed)",
             report.pods_removed.len(),
             report.pods_removed.join(", "),
             report.processes_killed
         );
+        said = true;
     }
-    Ok(ExitCode::SUCCESS)
+    if report.cgroups_removed > 0 {
+        println!("removed {} pod cgroup(s)", report.cgroups_removed);
+        said = true;
+    }
+    if !report.links_removed.is_empty() || report.addresses_released > 0 {
+        println!(
+            "removed link(s) {} and released {} address(es)",
+            report.links_removed.join(", "),
+            report.addresses_released
+        );
+        said = true;
+    }
+    for problem in &report.problems {
+        eprintln!("podlab gc: {problem}");
+    }
+    if !said {
+        println!("nothing to collect");
+    }
+    Ok(if report.problems.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -12,6 +12,7 @@ use eyre::{Context, Result};
 
 use crate::i18n::Lang;
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
+use crate::runtime::network;
 use crate::runtime::protocol::{Request, Response};
 use crate::runtime::state::{PodPhase, PodState};
 use crate::runtime::steps::StepPlan;
@@ -30,6 +31,43 @@ pub struct RunArgs {
     /// Scale kubelet's timers (back-off), e.g. 0.1 for ten times faster.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Who wires the pod's network: podlab's own netlink code, the installed CNI plugins, or
+    /// nothing but loopback.
+    #[arg(long, value_enum, default_value_t = NetworkChoice::Native)]
+    pub network: NetworkChoice,
+    /// The pod IP range (default 10.88.0.0/16, as containerd's reference CNI config).
+    #[arg(long)]
+    pub pod_cidr: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum NetworkChoice {
+    Native,
+    Cni,
+    None,
+}
+
+impl RunArgs {
+    pub fn network_config(&self) -> Result<Option<network::Config>> {
+        let mut cfg = network::Config::default();
+        if let Some(cidr) = &self.pod_cidr {
+            cfg.cidr = cidr
+                .parse()
+                .map_err(|e| eyre::eyre!("--pod-cidr {cidr}: {e}"))?;
+        }
+        match self.network {
+            NetworkChoice::None => return Ok(None),
+            NetworkChoice::Native => {}
+            NetworkChoice::Cni => {
+                cfg.mode = network::Mode::cni_if_installed().ok_or_else(|| {
+                    eyre::eyre!(
+                        "--network cni needs the CNI plugins bridge, host-local and loopback in /opt/cni/bin or /usr/lib/cni (Debian/Ubuntu: apt-get install containernetworking-plugins)"
+                    )
+                })?;
+            }
+        }
+        Ok(Some(cfg))
+    }
 }
 
 pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
@@ -55,6 +93,7 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
             .to_string(),
         detach: args.detach,
         time_scale: args.time_scale,
+        network: args.network_config()?,
     };
     let (_uid, mut conn) = start_pod(&loaded.pod, &options)?;
     let name = loaded.pod.metadata.name.clone();
@@ -153,6 +192,7 @@ fn print_step(step: &StepPlan, index: usize, total: usize, lang: Lang) {
 fn print_after_step(step: &StepPlan, state: &PodState, lang: Lang) {
     use crate::runtime::steps::StepKind;
     let pid = match &step.kind {
+        StepKind::PodCgroup => return,
         StepKind::Namespaces | StepKind::StartPause | StepKind::Network => {
             state.sandbox.as_ref().map(|s| s.pause.pid)
         }

@@ -84,6 +84,8 @@ pub struct StartOptions {
     pub manifest_path: String,
     pub detach: bool,
     pub time_scale: f64,
+    /// None: loopback only. hostNetwork pods never get one.
+    pub network: Option<super::network::Config>,
 }
 
 /// Start a shim for `pod` and connect to it. The pod exists but none of its steps ran yet.
@@ -107,6 +109,10 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
         .stderr(Stdio::piped());
     if options.detach {
         cmd.arg("--detach");
+    }
+    if let Some(network) = options.network.as_ref().filter(|_| !pod.spec.host_network) {
+        network.validate().map_err(|e| eyre!("{e}"))?;
+        cmd.args(["--network", &serde_json::to_string(network)?]);
     }
     // SAFETY: setsid is async-signal-safe. The shim leaves our session so that a Ctrl-C
     // in this terminal reaches us (we then delete the pod), not the shim.

@@ -1,37 +1,69 @@
 //! `podlab gc`: remove what pods whose shim is gone left behind (after a crash, kill -9 or
 //! reboot). A pod whose shim is alive is never touched.
 
+use std::collections::HashSet;
+
 use eyre::Result;
 
+use super::cgroups;
 use super::lock;
 use super::lookup;
+use super::network;
 use super::teardown;
 
 #[derive(Debug, Default)]
 pub struct GcReport {
     pub pods_removed: Vec<String>,
     pub processes_killed: usize,
+    pub cgroups_removed: usize,
+    pub links_removed: Vec<String>,
+    pub addresses_released: usize,
+    /// What could not be removed, and why.
+    pub problems: Vec<String>,
 }
 
 pub fn collect() -> Result<GcReport> {
     if !std::path::Path::new(super::paths::STATE_ROOT).exists() {
         return Ok(GcReport::default());
     }
-    let _lock = lock::global()?;
     let mut report = GcReport::default();
-    for pod in lookup::all_pods() {
-        if pod.shim_alive {
-            continue;
+    let live: Vec<String> = {
+        let _lock = lock::global()?;
+        let mut live = vec![];
+        for pod in lookup::all_pods() {
+            if pod.shim_alive {
+                live.push(pod.uid);
+                continue;
+            }
+            if let Some(state) = &pod.state {
+                report.processes_killed += teardown::kill_leftover_processes(state);
+            }
+            teardown::remove_pod_resources(&pod.uid);
+            let name = pod
+                .state
+                .as_ref()
+                .map_or(pod.uid.clone(), |s| s.name.clone());
+            report.pods_removed.push(name);
         }
-        if let Some(state) = &pod.state {
-            report.processes_killed += teardown::kill_leftover_processes(state);
+        live
+    };
+    // Both take the global lock themselves.
+    match network::gc(&network::Config::default(), &live) {
+        Ok(net) => {
+            report.links_removed = net.removed_links;
+            report.addresses_released = net.released.len();
         }
-        teardown::remove_pod_resources(&pod.uid);
-        let name = pod
-            .state
-            .as_ref()
-            .map_or(pod.uid.clone(), |s| s.name.clone());
-        report.pods_removed.push(name);
+        Err(e) => report.problems.push(format!("network: {e}")),
+    }
+    let live_set: HashSet<String> = live.into_iter().collect();
+    match cgroups::gc_host(&live_set) {
+        Ok(cg) => {
+            report.cgroups_removed = cg.removed.len();
+            report
+                .problems
+                .extend(cg.failed.iter().map(|f| format!("cgroup: {f}")));
+        }
+        Err(e) => report.problems.push(format!("cgroups: {e}")),
     }
     Ok(report)
 }

@@ -13,6 +13,7 @@ pub mod lock;
 pub mod lookup;
 pub mod network;
 pub mod paths;
+pub mod pod_cgroups;
 pub mod protocol;
 pub mod rootfs;
 pub mod sandbox;

@@ -21,7 +21,9 @@ use nix::unistd::Pid;
 use super::container::{self, PodContext};
 use super::images::ImageStore;
 use super::lifecycle;
+use super::network;
 use super::paths;
+use super::pod_cgroups::PodCgroups;
 use super::protocol::{Request, Response};
 use super::sandbox::{self, PendingSandbox, SandboxNamespaces};
 use super::state::*;
@@ -38,6 +40,8 @@ pub struct ShimOptions {
     pub manifest_path: String,
     pub detach: bool,
     pub time_scale: f64,
+    /// None: the pod gets only a loopback interface.
+    pub network: Option<network::Config>,
 }
 
 struct Client {
@@ -81,6 +85,7 @@ pub struct Shim {
     held: bool,
     started: Instant,
     termination: Option<Termination>,
+    cgroups: Option<PodCgroups>,
     images: ImageStore,
     podlab_exe: PathBuf,
     pause_binary: PathBuf,
@@ -184,8 +189,13 @@ impl Shim {
         let uid = opts.uid.clone();
         let name = pod.metadata.name.clone();
         let shim_ref = ProcessRef::of(std::process::id() as i32)?;
-        let mut plan = steps::plan(&pod);
-        plan.shrink_to_fit();
+        let cgroup_v2 = super::cgroups::CgroupLayout::detect()
+            .is_ok_and(|l| matches!(l, super::cgroups::CgroupLayout::Unified { .. }));
+        let plan_ctx = steps::PlanContext {
+            cgroup_v2,
+            pod_network: opts.network.is_some(),
+        };
+        let plan = steps::plan(&pod, plan_ctx);
         let containers = pod
             .spec
             .init_containers
@@ -234,6 +244,8 @@ impl Shim {
             detached: opts.detach,
             phase: PodPhase::Pending,
             terminating: false,
+            qos_class: String::new(),
+            cgroup: String::new(),
             sandbox: None,
             containers,
             steps: plan
@@ -265,6 +277,7 @@ impl Shim {
             next_client: 0,
             started: Instant::now(),
             termination: None,
+            cgroups: None,
             images: ImageStore::default(),
             podlab_exe: exe,
             pause_binary,
@@ -590,6 +603,13 @@ impl Shim {
     fn run_step(&mut self, index: usize) -> Result<()> {
         let kind = self.plan[index].kind.clone();
         match kind {
+            StepKind::PodCgroup => {
+                let cgroups = PodCgroups::create(&self.state.uid, &self.state.pod.spec)?;
+                self.state.qos_class = cgroups.qos().as_str().to_string();
+                self.state.cgroup = cgroups.pod_path();
+                self.cgroups = Some(cgroups);
+                self.complete_step();
+            }
             StepKind::Namespaces => {
                 let spec = &self.state.pod.spec;
                 let namespaces = SandboxNamespaces {
@@ -607,11 +627,16 @@ impl Shim {
                     })?;
                 let pause = ProcessRef::of(pending.pid.as_raw())?;
                 self.sandbox_pid = Some(pending.pid);
+                if let Some(cgroups) = &mut self.cgroups {
+                    // In its leaf before it execs anything.
+                    cgroups.place_pause(pending.pid.as_raw())?;
+                }
                 self.pending_sandbox = Some(pending);
                 self.state.sandbox = Some(SandboxState {
                     pause,
                     hostname: hostname.clone(),
                     ip: None,
+                    network: None,
                 });
                 volumes::write_etc_files(&self.state.uid, &hostname, None)?;
                 self.complete_step();
@@ -628,7 +653,10 @@ impl Shim {
                 let pid = self
                     .sandbox_pid
                     .ok_or_else(|| eyre!("pause is not running"))?;
-                sandbox::loopback_up(pid)?;
+                match self.opts.network.clone() {
+                    Some(cfg) => self.wire_network(&cfg, pid.as_raw())?,
+                    None => sandbox::loopback_up(pid)?,
+                }
                 self.complete_step();
             }
             StepKind::InitContainer(name) => {
@@ -648,6 +676,20 @@ impl Shim {
             }
         }
         self.save();
+        Ok(())
+    }
+
+    /// The CNI-like step: a veth into pause's net namespace only; containers get it by joining.
+    fn wire_network(&mut self, cfg: &network::Config, pause_pid: i32) -> Result<()> {
+        let net = network::setup_pod(cfg, &self.state.uid, &self.state.name, pause_pid)
+            .map_err(|e| eyre!("{e}"))?;
+        let ip = net.ip.to_string();
+        let hostname = steps::hostname_of(&self.state.pod);
+        volumes::write_etc_files(&self.state.uid, &hostname, Some(&ip))?;
+        if let Some(sandbox) = &mut self.state.sandbox {
+            sandbox.ip = Some(ip);
+            sandbox.network = Some(net);
+        }
         Ok(())
     }
 
@@ -695,7 +737,14 @@ impl Shim {
             podlab_exe: &self.podlab_exe,
         };
         let log = open_log(&self.state.uid, name)?;
-        let started = container::init_config(&ctx, &spec, &image, Vec::new(), None)
+        let placement = match &mut self.cgroups {
+            Some(cgroups) => Some(cgroups.prepare_container(name)?),
+            None => None,
+        };
+        let (procs, oom_score_adj) = placement.map_or((Vec::new(), None), |p| {
+            (p.procs_files, Some(p.oom_score_adj))
+        });
+        let started = container::init_config(&ctx, &spec, &image, procs, oom_score_adj)
             .and_then(|config| container::start(&ctx, &config, &log));
         self.event(
             EventType::Normal,
@@ -769,6 +818,8 @@ impl Shim {
             return;
         };
         let now = sys::now();
+        // OOMKilled only when the cgroup's OOM-kill counter confirms it, never for a plain SIGKILL.
+        let oom_killed = self.cgroups.as_ref().is_some_and(|c| c.oom_killed(&name));
         let terminating = self.termination.is_some();
         let Some(status) = self.status_mut(&name) else {
             return;
@@ -777,7 +828,7 @@ impl Shim {
             ContainerState::Running { started_at } => started_at,
             _ => now,
         };
-        let reason = lifecycle::exit_reason(exit_code, false).to_string();
+        let reason = lifecycle::exit_reason(exit_code, oom_killed).to_string();
         status.state = ContainerState::Terminated {
             exit_code,
             signal,
@@ -958,6 +1009,16 @@ impl Shim {
     /// Remove everything the pod made, answer whoever asked, and exit.
     fn finish(&mut self) -> Result<()> {
         let uid = self.state.uid.clone();
+        if let Some(net) = self.state.sandbox.as_ref().and_then(|s| s.network.clone()) {
+            if let Err(e) = network::teardown_pod(&uid, &net) {
+                eprintln!("podlab-shim: {e}");
+            }
+        }
+        if let Some(cgroups) = &self.cgroups {
+            if let Err(e) = cgroups.remove() {
+                eprintln!("podlab-shim: {e:#}");
+            }
+        }
         super::teardown::remove_pod_resources(&uid);
         if let Some(id) = self.termination.as_ref().and_then(|t| t.requester) {
             self.reply(id, Response::Deleted);

@@ -22,6 +22,12 @@ pub struct PodState {
     pub phase: PodPhase,
     /// True while the pod is being torn down.
     pub terminating: bool,
+    /// kubelet's QoS class: Guaranteed, Burstable or BestEffort.
+    #[serde(default)]
+    pub qos_class: String,
+    /// The pod cgroup as /proc/<pid>/cgroup shows it (e.g. /podlab/kubepods/burstable/pod<UID>).
+    #[serde(default)]
+    pub cgroup: String,
     pub sandbox: Option<SandboxState>,
     pub containers: Vec<ContainerStatus>,
     pub steps: Vec<StepStatus>,
@@ -50,6 +56,9 @@ pub struct SandboxState {
     pub hostname: String,
     /// Pod IP, once the network step ran (None: loopback only).
     pub ip: Option<String>,
+    /// The veth, address and route set up for the pod, and how (for teardown and the UI).
+    #[serde(default)]
+    pub network: Option<crate::runtime::network::PodNetwork>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

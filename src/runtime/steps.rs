@@ -9,6 +9,7 @@ use crate::spec::{Container, Pod};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", content = "container", rename_all = "snake_case")]
 pub enum StepKind {
+    PodCgroup,
     Namespaces,
     StartPause,
     Network,
@@ -32,10 +33,18 @@ pub fn hostname_of(pod: &Pod) -> String {
 }
 
 /// The steps that create `pod`, in the order kubelet and containerd take them.
-pub fn plan(pod: &Pod) -> Vec<StepPlan> {
+/// What the machine and the options decide about the steps' commands.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanContext {
+    pub cgroup_v2: bool,
+    /// A veth on the bridge and an IP (otherwise only loopback).
+    pub pod_network: bool,
+}
+
+pub fn plan(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
     let spec = &pod.spec;
     let host = hostname_of(pod);
-    let mut steps = Vec::new();
+    let mut steps = vec![pod_cgroup_step(pod, ctx.cgroup_v2)];
 
     let mut unshare_flags = vec!["--mount"];
     let mut clone_flags = vec!["CLONE_NEWNS"];
@@ -130,11 +139,19 @@ pub fn plan(pod: &Pod) -> Vec<StepPlan> {
                  containers that join it later get its interfaces and address for free.",
                 "像 CNI 插件那样，只配置 Infra 容器的网络命名空间。之后加入它的容器，自然就拥有同样的网卡和地址。",
             ),
-            commands: vec!["nsenter --target <pause> --net ip link set lo up".into()],
-            syscalls: vec![
-                "setns(/proc/<pause>/ns/net, CLONE_NEWNET)".into(),
-                "ioctl(SIOCSIFFLAGS, lo, IFF_UP)".into(),
-            ],
+            commands: network_commands(pod, ctx.pod_network),
+            syscalls: if ctx.pod_network {
+                vec![
+                    "socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE)".into(),
+                    "sendmsg(RTM_NEWLINK veth, IFLA_NET_NS_FD=/proc/<pause>/ns/net)".into(),
+                    "setns(/proc/<pause>/ns/net) in a helper; sendmsg(RTM_NEWADDR, RTM_NEWROUTE)".into(),
+                ]
+            } else {
+                vec![
+                    "setns(/proc/<pause>/ns/net, CLONE_NEWNET)".into(),
+                    "ioctl(SIOCSIFFLAGS, lo, IFF_UP)".into(),
+                ]
+            },
         });
     }
     for c in &spec.init_containers {
@@ -189,6 +206,113 @@ pub fn plan(pod: &Pod) -> Vec<StepPlan> {
         ));
     }
     steps
+}
+
+fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
+    let in_pod = |cmd: &str| format!("nsenter --target <pause> --net {cmd}");
+    if !pod_network {
+        return vec![in_pod("ip link set lo up")];
+    }
+    let veth: String = format!(
+        "pl-{}",
+        pod.metadata.name.chars().take(12).collect::<String>()
+    );
+    vec![
+        format!("ip link add {veth} type veth peer name eth0 netns <pause>"),
+        format!("ip link set {veth} master podlab0 up"),
+        in_pod("ip link set lo up"),
+        in_pod("ip addr add <pod IP>/16 dev eth0"),
+        in_pod("ip link set eth0 up"),
+        in_pod("ip route add default via 10.88.0.1"),
+    ]
+}
+
+/// kubelet creates the pod's cgroup before anything else (SyncPod → "Create Cgroups for the pod").
+fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
+    use crate::kube::qos::{pod_cgroup_values, pod_qos};
+    use crate::kube::resources::{PodResources, NO_QUOTA, WEIGHT_FORMULA_IN_USE};
+    let resources = PodResources::from_spec(&pod.spec);
+    let qos = pod_qos(&resources);
+    let values = pod_cgroup_values(&resources);
+    let tier = qos
+        .cgroup_dir()
+        .map(|d| format!("{d}/"))
+        .unwrap_or_default();
+    let relative = format!("podlab/kubepods/{tier}pod<uid>");
+    let mut commands = vec![];
+    if cgroup_v2 {
+        let dir = format!("/sys/fs/cgroup/{relative}");
+        commands.push(
+            "echo +cpu +memory +pids > /sys/fs/cgroup/podlab/cgroup.subtree_control  # and below"
+                .into(),
+        );
+        commands.push(format!("mkdir -p {dir}"));
+        if let Some(shares) = values.cpu_shares {
+            let weight = WEIGHT_FORMULA_IN_USE.shares_to_weight(shares);
+            commands.push(format!(
+                "echo {weight} > {dir}/cpu.weight   # shares {shares}, {}",
+                WEIGHT_FORMULA_IN_USE.formula()
+            ));
+        }
+        if let (Some(quota), Some(period)) = (values.cpu_quota_us, values.cpu_period_us) {
+            if quota != NO_QUOTA {
+                commands.push(format!("echo '{quota} {period}' > {dir}/cpu.max"));
+            }
+        }
+        if let Some(mem) = values.memory_limit_bytes {
+            commands.push(format!("echo {mem} > {dir}/memory.max"));
+        }
+    } else {
+        commands.push(format!(
+            "mkdir -p /sys/fs/cgroup/{{cpu,memory,pids}}/{relative}"
+        ));
+        if let Some(shares) = values.cpu_shares {
+            commands.push(format!(
+                "echo {shares} > /sys/fs/cgroup/cpu/{relative}/cpu.shares"
+            ));
+        }
+        if let (Some(quota), Some(period)) = (values.cpu_quota_us, values.cpu_period_us) {
+            if quota != NO_QUOTA {
+                commands.push(format!(
+                    "echo {period} > /sys/fs/cgroup/cpu/{relative}/cpu.cfs_period_us"
+                ));
+                commands.push(format!(
+                    "echo {quota} > /sys/fs/cgroup/cpu/{relative}/cpu.cfs_quota_us"
+                ));
+            }
+        }
+        if let Some(mem) = values.memory_limit_bytes {
+            commands.push(format!(
+                "echo {mem} > /sys/fs/cgroup/memory/{relative}/memory.limit_in_bytes"
+            ));
+        }
+    }
+    let qos_name = qos.as_str();
+    StepPlan {
+        id: "cgroup".into(),
+        kind: StepKind::PodCgroup,
+        title: Text::new(
+            format!("Create the pod's cgroup (QoS class {qos_name})"),
+            format!("创建 Pod 的 cgroup（QoS 类别 {qos_name}）"),
+        ),
+        explain: Text::new(
+            format!(
+                "Before any process exists, kubelet makes the pod's cgroup and writes the limits it \
+                 computed from the containers' requests and limits. {}",
+                qos.explanation().en
+            ),
+            format!(
+                "在任何进程出现之前，kubelet 先创建 Pod 的 cgroup，写入它根据各容器 requests 和 limits \
+                 算出的限制。{}",
+                qos.explanation().zh
+            ),
+        ),
+        commands,
+        syscalls: vec![
+            "mkdir(\"…/pod<uid>\", 0755)".into(),
+            "openat(…/cpu.shares) + write(…)".into(),
+        ],
+    }
 }
 
 fn container_step(

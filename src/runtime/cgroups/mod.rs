@@ -26,7 +26,7 @@ use std::sync::Arc;
 use self::fs::{
     move_process, remove_dir_patiently, remove_if_unused, CgroupFs, HostFs, CGROUP_PROCS,
 };
-use self::layout::CgroupLayout;
+pub use self::layout::CgroupLayout;
 use crate::kube::qos::QosClass;
 use crate::kube::resources::CgroupValues;
 

@@ -1,0 +1,121 @@
+//! A pod's cgroups while its shim runs: the pod cgroup with kubelet's values for its QoS class,
+//! a leaf per container (pause too), and the OOM-kill counters that tell OOMKilled from a plain
+//! SIGKILL.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use eyre::{eyre, Result};
+
+use super::cgroups::{host_manager, CgroupManager, ContainerCgroup, PodCgroup};
+use crate::kube::oom::{container_oom_score_adj, read_memory_capacity, PAUSE_OOM_SCORE_ADJ};
+use crate::kube::qos::{pod_cgroup_values, pod_qos, QosClass};
+use crate::kube::resources::{container_cgroup_values, ContainerResources, PodResources};
+use crate::spec::PodSpec;
+
+pub struct PodCgroups {
+    manager: Box<dyn CgroupManager>,
+    pod: PodCgroup,
+    resources: PodResources,
+    memory_capacity: i64,
+    leaves: HashMap<String, ContainerCgroup>,
+    /// The OOM-kill count of each leaf when its container last started.
+    oom_kills_at_start: HashMap<String, u64>,
+}
+
+/// What a container needs from its cgroup before it execs.
+pub struct ContainerPlacement {
+    pub procs_files: Vec<PathBuf>,
+    pub oom_score_adj: i32,
+}
+
+impl PodCgroups {
+    pub fn create(uid: &str, spec: &PodSpec) -> Result<PodCgroups> {
+        let manager = host_manager().map_err(|e| eyre!("{e}"))?;
+        let resources = PodResources::from_spec(spec);
+        let qos = pod_qos(&resources);
+        let pod = manager
+            .create_pod(uid, qos, &pod_cgroup_values(&resources))
+            .map_err(|e| eyre!("{e}"))?;
+        let memory_capacity =
+            read_memory_capacity().map_err(|e| eyre!("failed to read MemTotal: {e}"))?;
+        Ok(PodCgroups {
+            manager,
+            pod,
+            resources,
+            memory_capacity,
+            leaves: HashMap::new(),
+            oom_kills_at_start: HashMap::new(),
+        })
+    }
+
+    pub fn qos(&self) -> QosClass {
+        self.pod.qos()
+    }
+
+    pub fn pod_path(&self) -> String {
+        self.pod.cgroup_path().display().to_string()
+    }
+
+    /// Put the sandbox process in the `pause` leaf (CPU shares 2) before it execs pause.
+    pub fn place_pause(&mut self, pid: i32) -> Result<()> {
+        let leaf = self
+            .manager
+            .create_pause(&self.pod)
+            .map_err(|e| eyre!("{e}"))?;
+        leaf.add_process(pid).map_err(|e| eyre!("{e}"))?;
+        // Lowering a score needs CAP_SYS_RESOURCE; without it the kernel keeps the default.
+        let _ = std::fs::write(
+            format!("/proc/{pid}/oom_score_adj"),
+            PAUSE_OOM_SCORE_ADJ.to_string(),
+        );
+        self.leaves.insert("pause".into(), leaf);
+        Ok(())
+    }
+
+    /// Create (or reuse, on a restart) the leaf of a container with kubelet's values.
+    pub fn prepare_container(&mut self, name: &str) -> Result<ContainerPlacement> {
+        let resources = self
+            .container_resources(name)
+            .ok_or_else(|| eyre!("no resources for container {name:?}"))?
+            .clone();
+        let leaf = self
+            .manager
+            .create_container(&self.pod, name, &container_cgroup_values(&resources))
+            .map_err(|e| eyre!("{e}"))?;
+        self.oom_kills_at_start
+            .insert(name.to_string(), leaf.oom_kill_count().unwrap_or(0));
+        let placement = ContainerPlacement {
+            procs_files: leaf.procs_files(),
+            oom_score_adj: container_oom_score_adj(
+                &self.resources,
+                &resources,
+                self.memory_capacity,
+            ),
+        };
+        self.leaves.insert(name.to_string(), leaf);
+        Ok(placement)
+    }
+
+    fn container_resources(&self, name: &str) -> Option<&ContainerResources> {
+        self.resources
+            .containers
+            .iter()
+            .chain(&self.resources.init_containers)
+            .find(|c| c.name == name)
+    }
+
+    /// True if the kernel's OOM killer killed a process of this container since it started.
+    pub fn oom_killed(&self, name: &str) -> bool {
+        let Some(leaf) = self.leaves.get(name) else {
+            return false;
+        };
+        let before = self.oom_kills_at_start.get(name).copied().unwrap_or(0);
+        leaf.oom_kill_count().is_ok_and(|now| now > before)
+    }
+
+    /// Remove the pod cgroup and its leaves; the pod's processes must be gone.
+    pub fn remove(&self) -> Result<()> {
+        self.manager.remove_pod(&self.pod).map_err(|e| eyre!("{e}"))
+    }
+}
