@@ -16,7 +16,11 @@ impl Lang {
         for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {
             if let Ok(v) = std::env::var(var) {
                 if !v.is_empty() {
-                    return if v.starts_with("zh") { Lang::Zh } else { Lang::En };
+                    return if v.starts_with("zh") {
+                        Lang::Zh
+                    } else {
+                        Lang::En
+                    };
                 }
             }
         }
@@ -33,7 +37,10 @@ pub struct Text {
 
 impl Text {
     pub fn new(en: impl Into<String>, zh: impl Into<String>) -> Text {
-        Text { en: en.into(), zh: zh.into() }
+        Text {
+            en: en.into(),
+            zh: zh.into(),
+        }
     }
 
     pub fn get(&self, lang: Lang) -> &str {

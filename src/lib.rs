@@ -6,6 +6,7 @@
 //! * `runtime` — the only code that changes the system: shim, pause, container init, images;
 //! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup.
 
+pub mod cli;
 pub mod i18n;
 pub mod kube;
 pub mod observe;

@@ -14,7 +14,9 @@ impl TryFrom<serde_yaml::Value> for Quantity {
     fn try_from(v: serde_yaml::Value) -> Result<Self, Self::Error> {
         match v {
             serde_yaml::Value::String(s) => Ok(Quantity { text: s }),
-            serde_yaml::Value::Number(n) => Ok(Quantity { text: n.to_string() }),
+            serde_yaml::Value::Number(n) => Ok(Quantity {
+                text: n.to_string(),
+            }),
             _ => Err("expected a quantity such as 250m, 0.5, 64Mi or 1G".into()),
         }
     }
