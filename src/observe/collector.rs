@@ -106,10 +106,10 @@ impl Collector {
     /// single process or file that cannot be read becomes a gap.
     pub fn snapshot(&mut self, target: &Target) -> eyre::Result<Snapshot> {
         self.tick += 1;
-        let taken_at = SystemTime::now()
+        let taken_at_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map(|d| d.as_secs_f64())
-            .unwrap_or(0.0);
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         let mut gaps = Vec::new();
         let (scope, pods, keep_empty) = match target {
             Target::Pod(name) => {
@@ -198,7 +198,7 @@ impl Collector {
         let networks = self.read_networks(&sandboxes, &procs, &mut gaps);
 
         Ok(Snapshot {
-            taken_at,
+            taken_at_ms,
             scope,
             host: HostInfo {
                 clock_ticks: self.clock_ticks,

@@ -12,8 +12,9 @@ use crate::runtime::state::{ContainerKind, ContainerState, Event, EventType, Pod
 /// One observation of a set of processes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
-    /// Seconds since the Unix epoch when the tick started.
-    pub taken_at: f64,
+    /// Milliseconds since the Unix epoch when the tick started (an integer, so a recorded
+    /// snapshot reads back exactly).
+    pub taken_at_ms: u64,
     pub scope: Scope,
     pub host: HostInfo,
     /// The processes shown, sorted by host PID.
