@@ -190,6 +190,11 @@ pub fn sandboxes(s: &Snapshot, lang: Lang) -> String {
     if s.sandboxes.is_empty() {
         return String::new();
     }
+    let zombie = |pid: Option<i32>| {
+        s.processes
+            .iter()
+            .any(|p| Some(p.pid) == pid && p.state.is_zombie())
+    };
     let mut out = format!("{}\n", t(lang, "SANDBOXES", "沙箱（Pod / 容器组）"));
     for sb in &s.sandboxes {
         out.push_str(&format!("{}  {}", kind_name(sb.kind, lang), sb.name));
@@ -220,6 +225,7 @@ pub fn sandboxes(s: &Snapshot, lang: Lang) -> String {
                     format!("Terminated ({reason}, {exit_code})")
                 }
                 None if c.pids.is_empty() => "-".to_string(),
+                None if zombie(c.main_pid) => "Zombie".to_string(),
                 None => "Running".to_string(),
             };
             let restarts = c
@@ -276,14 +282,16 @@ pub fn namespaces(s: &Snapshot, lang: Lang) -> String {
         } else {
             t(lang, "first", "首个进程")
         };
-        out.push_str(&format!(
-            "{} {}   ({SHARED_MARK} {} {reference}, {OWN_MARK} {}, ? {})\n",
-            t(lang, "NAMESPACES", "命名空间"),
-            sb.name,
-            t(lang, "same as", "与其相同："),
-            t(lang, "own", "自己的"),
-            t(lang, "unreadable", "读不到"),
-        ));
+        out.push_str(&match lang {
+            Lang::En => format!(
+                "NAMESPACES {}   ({SHARED_MARK} same as {reference}, {OWN_MARK} own, ? unreadable)\n",
+                sb.name
+            ),
+            Lang::Zh => format!(
+                "命名空间 {}   （{SHARED_MARK} 与 {reference} 相同，{OWN_MARK} 自己的，? 读不到）\n",
+                sb.name
+            ),
+        });
         let mut header: Vec<&str> = vec![t(lang, "CONTAINER", "容器")];
         header.extend(NsKind::ALL.iter().map(|k| ns_label(*k)));
         let mut rows = Vec::new();
@@ -466,7 +474,7 @@ fn limit(l: Limit, show: impl Fn(u64) -> String) -> String {
 
 /// 250 → "250m", 1000 → "1", 1500 → "1500m" (the way a manifest would say it).
 pub fn millicores(m: u64) -> String {
-    if m > 0 && m % 1000 == 0 {
+    if m > 0 && m.is_multiple_of(1000) {
         (m / 1000).to_string()
     } else {
         format!("{m}m")
