@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use eyre::WrapErr;
 
@@ -66,8 +66,26 @@ struct Detail {
 struct Cached {
     start_time: u64,
     comm: String,
+    /// Last `stat` read; reused for processes that are not shown (see `FULL_REFRESH_TICKS`).
+    stat: StatFields,
     detail: Option<Detail>,
     tick: u64,
+}
+
+/// Processes that are not shown have their `stat` re-read only every this many ticks: between
+/// those, only their presence in /proc is checked. A process cannot become a descendant of a
+/// shown one without being new (fork) or already a descendant (reparenting goes up the tree).
+const FULL_REFRESH_TICKS: u64 = 10;
+
+/// Listening sockets are re-read at most this often per network namespace (or when the
+/// sandbox's processes change): the kernel walks its whole TCP hash table for every read of
+/// /proc/<pid>/net/tcp, milliseconds each.
+const LISTENERS_TTL: Duration = Duration::from_secs(2);
+
+struct CachedListeners {
+    read_at: Instant,
+    members: Vec<i32>,
+    listeners: Vec<super::model::Listener>,
 }
 
 /// Takes snapshots, keeping a cache between ticks. One per view; not shared between threads.
@@ -78,6 +96,9 @@ pub struct Collector {
     buf: Vec<u8>,
     tick: u64,
     clock_ticks: u64,
+    /// PIDs whose `stat` is re-read every tick: those shown (or in a sandbox) last tick.
+    hot: HashSet<i32>,
+    listeners: HashMap<u64, CachedListeners>,
 }
 
 impl Collector {
@@ -90,6 +111,8 @@ impl Collector {
             buf: Vec::with_capacity(4096),
             tick: 0,
             clock_ticks: rustix::param::clock_ticks_per_second(),
+            hot: HashSet::new(),
+            listeners: HashMap::new(),
         }
     }
 
@@ -100,6 +123,8 @@ impl Collector {
     /// Forget everything cached (e.g. after the runtime moved processes between cgroups).
     pub fn forget(&mut self) {
         self.cache.clear();
+        self.hot.clear();
+        self.listeners.clear();
     }
 
     /// One snapshot. Fails only when the target cannot be found or /proc cannot be listed; any
@@ -137,7 +162,15 @@ impl Collector {
         let process_count = pids.len();
         let detail_everyone = matches!(target, Target::Host);
         let mut basics: Vec<(i32, StatFields)> = Vec::with_capacity(pids.len());
+        let full_refresh = self.tick % FULL_REFRESH_TICKS == 1;
         for pid in pids {
+            if !full_refresh && !self.hot.contains(&pid) {
+                if let Some(c) = self.cache.get_mut(&pid) {
+                    c.tick = self.tick;
+                    basics.push((pid, c.stat.clone()));
+                    continue;
+                }
+            }
             // A process that is gone before we open it was never shown: no gap.
             let Ok(dir) = ProcDir::open(&self.sources.proc_root, pid) else {
                 continue;
@@ -196,6 +229,19 @@ impl Collector {
             self.read_cgroups(sb, &procs, &mut gaps);
         }
         let networks = self.read_networks(&sandboxes, &procs, &mut gaps);
+        self.hot = match target {
+            Target::Host => sandboxes
+                .iter()
+                .flat_map(|sb| {
+                    sb.containers
+                        .iter()
+                        .flat_map(|c| c.pids.iter())
+                        .chain(sb.shim.iter())
+                })
+                .copied()
+                .collect(),
+            _ => procs.keys().copied().collect(),
+        };
 
         Ok(Snapshot {
             taken_at_ms,
@@ -219,9 +265,11 @@ impl Collector {
         let entry = self.cache.entry(pid).or_insert_with(|| Cached {
             start_time: stat.start_time,
             comm: stat.comm.clone(),
+            stat: stat.clone(),
             detail: None,
             tick: 0,
         });
+        entry.stat = stat.clone();
         if entry.start_time != stat.start_time || entry.comm != stat.comm {
             entry.start_time = stat.start_time;
             entry.comm.clone_from(&stat.comm);
@@ -430,16 +478,42 @@ impl Collector {
                 });
                 continue;
             };
-            let mut ns = self.read_net(&dir, net, gaps);
-            if !ns.listeners.is_empty() {
-                self.attach_listener_owners(&mut ns, &members, gaps);
+            let member_pids: Vec<i32> = members.iter().map(|p| p.pid).collect();
+            let cached = self
+                .listeners
+                .get(&net.inode)
+                .filter(|c| c.members == member_pids && c.read_at.elapsed() < LISTENERS_TTL);
+            let cached = cached.map(|c| c.listeners.clone());
+            let fresh = cached.is_none();
+            let mut ns = self.read_net(&dir, net, fresh, gaps);
+            match cached {
+                Some(listeners) => ns.listeners = listeners,
+                None => {
+                    if !ns.listeners.is_empty() {
+                        self.attach_listener_owners(&mut ns, &members, gaps);
+                    }
+                    self.listeners.insert(
+                        net.inode,
+                        CachedListeners {
+                            read_at: Instant::now(),
+                            members: member_pids,
+                            listeners: ns.listeners.clone(),
+                        },
+                    );
+                }
             }
             out.push(ns);
         }
         out
     }
 
-    fn read_net(&mut self, dir: &ProcDir, id: NsId, gaps: &mut Vec<Gap>) -> NetNamespace {
+    fn read_net(
+        &mut self,
+        dir: &ProcDir,
+        id: NsId,
+        with_listeners: bool,
+        gaps: &mut Vec<Gap>,
+    ) -> NetNamespace {
         let pid = dir.pid;
         let read = |name: &str, buf: &mut Vec<u8>, gaps: &mut Vec<Gap>| -> String {
             match dir.read(name, buf) {
@@ -471,12 +545,12 @@ impl Collector {
             &net::parse_if_inet6(&inet6),
         );
         let mut listeners = Vec::new();
-        for (file, proto) in [
-            ("net/tcp", Proto::Tcp),
-            ("net/tcp6", Proto::Tcp6),
-            ("net/udp", Proto::Udp),
-            ("net/udp6", Proto::Udp6),
-        ] {
+        let tables = if with_listeners {
+            &SOCKET_TABLES[..]
+        } else {
+            &[]
+        };
+        for (file, proto) in tables.iter().copied() {
             let text = read(file, buf, gaps);
             listeners.extend(net::parse_sockets(&text, proto));
         }
@@ -628,6 +702,13 @@ fn read_detail(dir: &ProcDir, stat: &StatFields, buf: &mut Vec<u8>) -> Detail {
         gaps,
     }
 }
+
+const SOCKET_TABLES: [(&str, Proto); 4] = [
+    ("net/tcp", Proto::Tcp),
+    ("net/tcp6", Proto::Tcp6),
+    ("net/udp", Proto::Udp),
+    ("net/udp6", Proto::Udp6),
+];
 
 /// Convenience: one snapshot of the real host.
 pub fn snapshot(target: &Target) -> eyre::Result<Snapshot> {
