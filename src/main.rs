@@ -32,6 +32,9 @@ enum Command {
     Delete(cli::pods::DeleteArgs),
     /// Remove what pods whose shim is gone left behind.
     Gc,
+    /// Show a pod (or processes, or the whole host) as read from /proc: process tree,
+    /// namespaces, addresses and listeners, cgroups.
+    Inspect(cli::inspect::InspectArgs),
     #[command(hide = true)]
     Shim {
         #[arg(long)]
@@ -81,6 +84,10 @@ fn main() -> ExitCode {
         Some(Command::Logs(a)) => cli::pods::logs(&a),
         Some(Command::Delete(a)) => cli::pods::delete(&a),
         Some(Command::Gc) => cli::pods::gc_command(),
+        Some(Command::Inspect(mut a)) => {
+            a.lang = Some(lang);
+            cli::inspect::run(&a).map(|_| ExitCode::SUCCESS)
+        }
         Some(Command::Shim {
             uid,
             manifest,

@@ -2,6 +2,7 @@
 //! and prints what happened like kubectl would.
 
 pub mod describe;
+pub mod inspect;
 pub mod pods;
 pub mod run;
 pub mod setup;

@@ -1,0 +1,292 @@
+//! Reading one /proc/<pid> directory: open it once, read files relative to it into one reused
+//! buffer, parse only what the view needs.
+//!
+//! Files are read with `openat` on the directory's fd rather than by path: if the PID is reused
+//! between two reads, the old directory fd answers ESRCH instead of describing another process.
+
+use std::io;
+use std::os::fd::{AsFd, OwnedFd};
+use std::path::Path;
+
+use rustix::fs::{AtFlags, Mode, OFlags};
+
+use super::model::{CgroupMembership, NsId, NsKind, ProcState};
+
+/// An open /proc/<pid> directory.
+pub struct ProcDir {
+    pub pid: i32,
+    fd: OwnedFd,
+}
+
+impl ProcDir {
+    pub fn open(proc_root: &Path, pid: i32) -> io::Result<ProcDir> {
+        let path = proc_root.join(pid.to_string());
+        let fd = rustix::fs::open(
+            &path,
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        Ok(ProcDir { pid, fd })
+    }
+
+    /// Read a file below this directory into `buf` (cleared first).
+    pub fn read(&self, name: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+        read_at(self.fd.as_fd(), name, buf)
+    }
+
+    /// The namespace behind ns/<kind>: `stat` gives inode and device; when the link cannot be
+    /// followed (a fixture, or an nsfs we cannot stat) its text `net:[N]` still gives the inode.
+    pub fn namespace(&self, kind: NsKind) -> io::Result<NsId> {
+        let name = format!("ns/{}", kind.file_name());
+        match rustix::fs::statat(self.fd.as_fd(), name.as_str(), AtFlags::empty()) {
+            Ok(st) => Ok(NsId {
+                inode: st.st_ino,
+                dev: Some(st.st_dev),
+            }),
+            Err(stat_err) => {
+                let link = rustix::fs::readlinkat(self.fd.as_fd(), name.as_str(), Vec::new())
+                    .map_err(|_| io::Error::from(stat_err))?;
+                parse_ns_link(link.as_bytes())
+                    .map(|inode| NsId { inode, dev: None })
+                    .ok_or_else(|| io::Error::from(stat_err))
+            }
+        }
+    }
+
+    /// Inodes of the sockets this process holds open (`socket:[N]` links in fd/).
+    pub fn socket_inodes(&self, out: &mut Vec<u64>) -> io::Result<()> {
+        let dir_fd = rustix::fs::openat(
+            self.fd.as_fd(),
+            "fd",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let dir = rustix::fs::Dir::read_from(&dir_fd)?;
+        let mut link_buf = Vec::with_capacity(64);
+        for entry in dir {
+            let entry = entry?;
+            let name = entry.file_name();
+            if name.to_bytes().starts_with(b".") {
+                continue;
+            }
+            // An fd closed between readdir and readlink is simply gone.
+            let Ok(link) = rustix::fs::readlinkat(&dir_fd, name, std::mem::take(&mut link_buf))
+            else {
+                continue;
+            };
+            if let Some(inode) = parse_socket_link(link.as_bytes()) {
+                out.push(inode);
+            }
+            link_buf = link.into_bytes();
+        }
+        Ok(())
+    }
+}
+
+/// Read a whole file relative to `dir` into `buf`.
+pub fn read_at(dir: impl AsFd, name: &str, buf: &mut Vec<u8>) -> io::Result<()> {
+    let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    buf.clear();
+    let mut file = std::fs::File::from(fd);
+    io::Read::read_to_end(&mut file, buf)?;
+    Ok(())
+}
+
+/// PIDs listed in the proc root, ascending.
+pub fn list_pids(proc_root: &Path) -> io::Result<Vec<i32>> {
+    let fd = rustix::fs::open(
+        proc_root,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
+    let mut pids = Vec::with_capacity(512);
+    for entry in rustix::fs::Dir::read_from(&fd)? {
+        let entry = entry?;
+        if let Some(pid) = parse_pid(entry.file_name().to_bytes()) {
+            pids.push(pid);
+        }
+    }
+    pids.sort_unstable();
+    Ok(pids)
+}
+
+fn parse_pid(name: &[u8]) -> Option<i32> {
+    if name.is_empty() || !name.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(name).ok()?.parse().ok()
+}
+
+/// The fields of /proc/<pid>/stat that podlab shows (see proc_pid_stat(5)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatFields {
+    /// (2) comm: the executable name, at most 15 bytes, may itself contain ')' and spaces.
+    pub comm: String,
+    /// (3) state: R running, S sleeping, D disk sleep, Z zombie, T stopped, I idle, ...
+    pub state: ProcState,
+    /// (4) ppid.
+    pub ppid: i32,
+    /// (9) flags: PF_* bits; PF_KTHREAD marks kernel threads.
+    pub flags: u64,
+    /// (22) starttime: clock ticks after boot.
+    pub start_time: u64,
+}
+
+const PF_KTHREAD: u64 = 0x0020_0000;
+
+impl StatFields {
+    pub fn kernel_thread(&self) -> bool {
+        self.flags & PF_KTHREAD != 0
+    }
+}
+
+/// Parse /proc/<pid>/stat. comm runs from the first '(' to the LAST ')': a process can name
+/// itself "a) b (c" and the fields after comm must still be found.
+pub fn parse_stat(bytes: &[u8]) -> Option<StatFields> {
+    let open = bytes.iter().position(|&b| b == b'(')?;
+    let close = bytes.iter().rposition(|&b| b == b')')?;
+    if close < open {
+        return None;
+    }
+    let comm = String::from_utf8_lossy(&bytes[open + 1..close]).into_owned();
+    let rest = std::str::from_utf8(bytes.get(close + 1..)?).ok()?;
+    // Fields from (3) state onwards; index 0 here is field 3.
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    // Skip (5) pgrp .. (8) tpgid, take (9) flags.
+    let flags = fields.nth(4)?.parse().ok()?;
+    // Skip (10) minflt .. (21) itrealvalue, take (22) starttime.
+    let start_time = fields.nth(12)?.parse().ok()?;
+    Some(StatFields {
+        comm,
+        state: ProcState(state),
+        ppid,
+        flags,
+        start_time,
+    })
+}
+
+/// From /proc/<pid>/status: `NSpid:` (outermost PID namespace first) and the real UID.
+pub fn parse_status(bytes: &[u8]) -> (Vec<i32>, Option<u32>) {
+    let mut ns_pids = Vec::new();
+    let mut uid = None;
+    for line in bytes.split(|&b| b == b'\n') {
+        if let Some(rest) = line.strip_prefix(b"NSpid:") {
+            ns_pids = String::from_utf8_lossy(rest)
+                .split_ascii_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect();
+        } else if let Some(rest) = line.strip_prefix(b"Uid:") {
+            uid = String::from_utf8_lossy(rest)
+                .split_ascii_whitespace()
+                .next()
+                .and_then(|u| u.parse().ok());
+        }
+    }
+    (ns_pids, uid)
+}
+
+/// NUL-separated arguments.
+pub fn parse_cmdline(bytes: &[u8]) -> Vec<String> {
+    bytes
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect()
+}
+
+/// `hierarchy-ID:controller-list:path` lines.
+pub fn parse_cgroup(bytes: &[u8]) -> Vec<CgroupMembership> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .filter_map(|line| {
+            let mut parts = line.splitn(3, ':');
+            let hierarchy = parts.next()?.parse().ok()?;
+            let controllers = parts.next()?;
+            let path = parts.next()?.to_string();
+            Some(CgroupMembership {
+                hierarchy,
+                controllers: controllers
+                    .split(',')
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                path,
+            })
+        })
+        .collect()
+}
+
+/// `net:[4026531840]` → 4026531840.
+pub fn parse_ns_link(link: &[u8]) -> Option<u64> {
+    let open = link.iter().position(|&b| b == b'[')?;
+    let close = link.iter().rposition(|&b| b == b']')?;
+    std::str::from_utf8(link.get(open + 1..close)?)
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// `socket:[12345]` → 12345.
+pub fn parse_socket_link(link: &[u8]) -> Option<u64> {
+    let rest = link.strip_prefix(b"socket:")?;
+    parse_ns_link(rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const STAT: &[u8] = b"4242 (we (ird) na)me) S 4200 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 98765 2334720 196 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+
+    #[test]
+    fn stat_comm_runs_to_the_last_paren() {
+        let s = parse_stat(STAT).expect("parses");
+        assert_eq!(s.comm, "we (ird) na)me");
+        assert_eq!(s.state, ProcState('S'));
+        assert_eq!(s.ppid, 4200);
+        assert_eq!(s.flags, 4194560);
+        assert_eq!(s.start_time, 98765);
+        assert!(!s.kernel_thread());
+    }
+
+    #[test]
+    fn kernel_thread_flag() {
+        let s = parse_stat(b"2 (kthreadd) S 0 0 0 0 -1 2129984 0 0 0 0 0 0 0 0 20 0 1 0 5 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0 17 0 0 0 0 0 0\n")
+            .expect("parses");
+        assert!(s.kernel_thread());
+    }
+
+    #[test]
+    fn truncated_stat_is_none() {
+        assert_eq!(parse_stat(b"12 (sh) S 1 12"), None);
+        assert_eq!(parse_stat(b""), None);
+        assert_eq!(parse_stat(b"12 )sh( S"), None);
+    }
+
+    #[test]
+    fn status_nspid_and_uid() {
+        let (ns, uid) =
+            parse_status(b"Name:\tsleep\nUid:\t1000\t1000\t1000\t1000\nNSpid:\t5012\t1\n");
+        assert_eq!(ns, vec![5012, 1]);
+        assert_eq!(uid, Some(1000));
+    }
+
+    #[test]
+    fn cgroup_lines() {
+        let c = parse_cgroup(b"4:memory:/kubepods/pod1/abc\n1:cpu,cpuacct:/x\n0::/\n");
+        assert_eq!(c.len(), 3);
+        assert_eq!(c[1].controllers, vec!["cpu", "cpuacct"]);
+        assert!(c[2].controllers.is_empty());
+        assert_eq!(c[0].path, "/kubepods/pod1/abc");
+    }
+
+    #[test]
+    fn links() {
+        assert_eq!(parse_ns_link(b"net:[4026531840]"), Some(4026531840));
+        assert_eq!(parse_socket_link(b"socket:[77]"), Some(77));
+        assert_eq!(parse_socket_link(b"pipe:[77]"), None);
+        assert_eq!(parse_cmdline(b"sleep\x0060\x00"), vec!["sleep", "60"]);
+    }
+}
