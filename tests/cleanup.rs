@@ -27,6 +27,8 @@ spec:
     command: ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
 "#;
 
+// The caller owns the child and waits for it.
+#[allow(clippy::zombie_processes)]
 fn start_foreground(base: &str, yaml: &str) -> (String, Child, PodState) {
     let name = unique_name(base);
     let manifest = write_manifest(&name, &yaml.replace("{name}", &name));

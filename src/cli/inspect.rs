@@ -34,7 +34,6 @@ pub struct InspectArgs {
     pub lang: Option<Lang>,
 }
 
-
 impl InspectArgs {
     pub fn target(&self) -> eyre::Result<Target> {
         match (&self.pod, self.pids.is_empty(), self.host) {

@@ -21,10 +21,40 @@ pub fn require_root(what: &str) -> Result<()> {
         return Ok(());
     }
     let args: Vec<String> = std::env::args().collect();
+    if !root && std::io::stdin().is_terminal() && offer_sudo(what)? {
+        // Only returns if exec failed.
+        return Err(eyre!("failed to re-run with sudo"));
+    }
     Err(eyre!(
         "{what} needs root (CAP_SYS_ADMIN) to create namespaces, mounts and cgroups; run: sudo {}",
         args.join(" ")
     ))
+}
+
+/// Ask to re-run this very command with sudo; on yes, exec it (never returns then).
+fn offer_sudo(what: &str) -> Result<bool> {
+    use std::os::unix::process::CommandExt;
+    let Some(sudo) = ["/usr/bin/sudo", "/bin/sudo"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+    else {
+        return Ok(false);
+    };
+    eprint!(
+        "{what} needs root to create namespaces, mounts and cgroups. Re-run it with sudo? [Y/n] "
+    );
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "" | "y" | "Y" | "yes") {
+        return Ok(false);
+    }
+    let exe = std::env::current_exe()?;
+    let err = Command::new(sudo)
+        .arg(exe)
+        .args(std::env::args_os().skip(1))
+        .exec();
+    Err(eyre!("failed to run sudo: {err}"))
 }
 
 /// Make sure a static busybox is on the machine, offering to install it with apt-get.
