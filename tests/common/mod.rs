@@ -62,10 +62,18 @@ pub struct TestPod {
 impl TestPod {
     /// `yaml` may use `{name}` for the pod's unique name.
     pub fn run(base: &str, yaml: &str) -> TestPod {
+        TestPod::run_with(base, yaml, &[])
+    }
+
+    /// Like `run`, with more `podlab run` options (e.g. `--network cni`).
+    pub fn run_with(base: &str, yaml: &str, options: &[&str]) -> TestPod {
         let name = unique_name(base);
         let manifest = write_manifest(&name, &yaml.replace("{name}", &name));
         let pod = TestPod { name, manifest };
-        let out = podlab(&["run", "--detach", pod.manifest.to_str().unwrap()]);
+        let mut args = vec!["run", "--detach"];
+        args.extend_from_slice(options);
+        args.push(pod.manifest.to_str().unwrap());
+        let out = podlab(&args);
         assert!(out.status.success(), "podlab run failed: {}", stderr(&out));
         pod
     }
