@@ -373,3 +373,37 @@ fn events_say_what_served_each_image() {
         .expect("pod listed");
     assert!(line.contains("2/2") && line.contains("Running"), "{line}");
 }
+
+#[test]
+fn logs_show_what_a_container_printed() {
+    if !privileged() {
+        return;
+    }
+    let pod = TestPod::run(
+        "logs",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: talker, image: busybox, command: ["sh", "-c", "echo hello from talker; echo oops >&2; exec sleep 3600"]}
+  - {name: quiet, image: busybox, command: ["sleep", "3600"]}
+"#,
+    );
+    let state = pod.wait_for("the talker to print", Duration::from_secs(5), |_| {
+        stdout(&podlab(&["logs", &pod.name, "-c", "talker"])).contains("oops")
+    });
+    let out = podlab(&["logs", &state.name]);
+    assert_eq!(stdout(&out), "hello from talker\noops\n");
+    assert!(
+        stderr(&out).contains("Defaulted container \"talker\" out of: talker, quiet"),
+        "{}",
+        stderr(&out)
+    );
+    let missing = podlab(&["logs", &state.name, "-c", "nope"]);
+    assert!(
+        !missing.status.success() && stderr(&missing).contains("its containers: talker, quiet")
+    );
+}

@@ -94,6 +94,7 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
         detach: args.detach,
         time_scale: args.time_scale,
         network: args.network_config()?,
+        podlab_exe: None,
     };
     let (_uid, mut conn) = start_pod(&loaded.pod, &options)?;
     let name = loaded.pod.metadata.name.clone();

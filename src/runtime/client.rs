@@ -86,6 +86,8 @@ pub struct StartOptions {
     pub time_scale: f64,
     /// None: loopback only. hostNetwork pods never get one.
     pub network: Option<super::network::Config>,
+    /// The podlab binary to run the shim from (None: this process's own binary).
+    pub podlab_exe: Option<std::path::PathBuf>,
 }
 
 /// Start a shim for `pod` and connect to it. The pod exists but none of its steps ran yet.
@@ -97,8 +99,12 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
         images.resolve(&c.image)?;
     }
     let uid = uuid::Uuid::new_v4().to_string();
-    let exe =
-        std::fs::read_link("/proc/self/exe").wrap_err("failed to find podlab's own binary")?;
+    let exe = match &options.podlab_exe {
+        Some(exe) => exe.clone(),
+        None => {
+            std::fs::read_link("/proc/self/exe").wrap_err("failed to find podlab's own binary")?
+        }
+    };
     super::pause_binary_near(&exe)?;
     let mut cmd = Command::new(&exe);
     cmd.arg0("podlab-shim")
