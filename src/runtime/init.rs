@@ -91,7 +91,7 @@ fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
             Ok(())
         }
         Ok(None) => {
-            let err = match container_main(config) {
+            let err = match container_main(config, sync) {
                 Err(err) => err,
                 Ok(never) => match never {},
             };
@@ -133,8 +133,13 @@ fn join_sandbox(config: &InitConfig) -> Result<()> {
 enum Never {}
 
 /// The container process: rootfs, security, exec. Returns only on failure.
-fn container_main(config: &InitConfig) -> Result<Never> {
+fn container_main(config: &InitConfig, sync: &mut File) -> Result<Never> {
     sys::set_parent_death_signal().wrap_err("failed to set the parent-death signal")?;
+    // If the shim died before the signal was armed, nobody would ever kill us: the shim is the
+    // only reader of the sync pipe, so a write fails with EPIPE exactly when it is gone.
+    if writeln!(sync, "alive").is_err() {
+        std::process::exit(1);
+    }
     let _ = nix::unistd::setsid();
     rootfs::setup(&config.rootfs, config.privileged)?;
     let cwd = if config.cwd.is_empty() {
