@@ -224,9 +224,30 @@ impl PodState {
             }
         }
         if status == "Completed" && has_running {
-            status = "Running".into();
+            status = if self.ready() { "Running" } else { "NotReady" }.into();
         }
         status
+    }
+
+    /// kubelet's ContainersReady (and, without readiness gates, Ready): every app container and
+    /// every sidecar is ready.
+    pub fn ready(&self) -> bool {
+        self.containers
+            .iter()
+            .filter(|c| c.kind != ContainerKind::Init)
+            .all(|c| c.ready)
+    }
+
+    /// kubelet's Initialized condition: every init container completed (sidecars started).
+    pub fn initialized(&self) -> bool {
+        self.containers.iter().all(|c| match c.kind {
+            ContainerKind::Init => {
+                matches!(c.state, ContainerState::Terminated { exit_code: 0, .. })
+                    || self.phase == PodPhase::Running
+            }
+            ContainerKind::Sidecar => c.started || self.phase == PodPhase::Running,
+            ContainerKind::App => true,
+        })
     }
 }
 

@@ -164,7 +164,6 @@ impl Shim {
                     Some(cfg) => self.wire_network(&cfg, pid.as_raw())?,
                     None => sandbox::loopback_up(pid)?,
                 }
-                self.release_stale_network();
                 self.complete_step();
             }
             StepKind::InitContainer(name) => {
@@ -205,6 +204,10 @@ impl Shim {
             }
         };
         let pause = ProcessRef::of(pending.pid.as_raw())?;
+        self.sandbox_namespaces = ["net", "ipc", "uts", "pid", "mnt"]
+            .iter()
+            .filter_map(|ns| std::fs::File::open(format!("/proc/{}/ns/{ns}", pending.pid)).ok())
+            .collect();
         self.sandbox_pid = Some(pending.pid);
         if let Some(cgroups) = &mut self.cgroups {
             // In its leaf before it execs anything.
@@ -233,16 +236,6 @@ impl Shim {
             sandbox.network = Some(net);
         }
         Ok(())
-    }
-
-    /// After a sandbox was re-created: release the lost sandbox's address (and veth, if the
-    /// kernel has not removed it with the old namespace).
-    fn release_stale_network(&mut self) {
-        if let Some(old) = self.stale_network.take() {
-            if let Err(e) = network::teardown_pod(&self.state.uid, &old) {
-                eprintln!("podlab-shim: {e}");
-            }
-        }
     }
 
     /// Start one container; on failure it is Terminated with reason StartError and restarted

@@ -54,6 +54,8 @@ use terminate::Termination;
 
 /// A holding client must connect within this time, or the pod is removed.
 const HOLDER_DEADLINE: Duration = Duration::from_secs(15);
+/// The longest the loop sleeps without looking at its timers.
+const HEARTBEAT: Duration = Duration::from_secs(1);
 
 pub struct ShimOptions {
     pub uid: String,
@@ -77,6 +79,9 @@ pub struct Shim {
     goal: Option<Goal>,
     pending_sandbox: Option<PendingSandbox>,
     sandbox_pid: Option<Pid>,
+    /// The sandbox's namespaces, held open: a re-created sandbox then gets new inode numbers
+    /// while the old ones are still held (as containerd pins a pod's netns until it is removed).
+    sandbox_namespaces: Vec<File>,
     /// What the shim knows of each container beyond state.json: its process, back-off, probes.
     supervised: HashMap<String, Supervised>,
     tasks: Tasks,
@@ -86,8 +91,6 @@ pub struct Shim {
     started: Instant,
     termination: Option<Termination>,
     sandbox_loss: Option<SandboxLoss>,
-    /// The network of a lost sandbox, torn down once the new sandbox has its own.
-    stale_network: Option<network::PodNetwork>,
     cgroups: Option<PodCgroups>,
     images: ImageStore,
     podlab_exe: PathBuf,
@@ -251,6 +254,7 @@ impl Shim {
             goal: None,
             pending_sandbox: None,
             sandbox_pid: None,
+            sandbox_namespaces: Vec::new(),
             supervised,
             tasks: Tasks::default(),
             clients: Vec::new(),
@@ -258,7 +262,6 @@ impl Shim {
             started: Instant::now(),
             termination: None,
             sandbox_loss: None,
-            stale_network: None,
             cgroups: None,
             images: ImageStore::default(),
             podlab_exe: exe,
@@ -390,6 +393,8 @@ impl Shim {
         for s in self.supervised.values() {
             deadlines.extend(s.next_deadline());
         }
+        // A heartbeat, so that no state change can leave the loop waiting for nothing.
+        deadlines.push(now + HEARTBEAT);
         deadlines
             .into_iter()
             .min()
@@ -408,13 +413,16 @@ impl Shim {
         self.advance_stops();
         if self.termination.is_some() {
             self.advance_termination();
-        } else if self.sandbox_loss.is_some() {
-            self.advance_sandbox_loss();
         } else {
-            self.run_due_restarts();
-            self.advance_steps();
-            self.run_due_probes();
-            self.stop_sidecars_of_finished_pod();
+            if self.sandbox_loss.is_some() {
+                self.advance_sandbox_loss();
+            }
+            if self.sandbox_loss.is_none() {
+                self.run_due_restarts();
+                self.advance_steps();
+                self.run_due_probes();
+                self.stop_sidecars_of_finished_pod();
+            }
         }
         self.update_phase();
         self.save();

@@ -7,6 +7,7 @@
 use super::stop::StopCause;
 use super::{waiting_reason_before_start, Shim};
 use crate::kube::events;
+use crate::runtime::network;
 use crate::runtime::protocol::Response;
 use crate::runtime::state::ContainerState;
 use crate::runtime::steps::StepKind;
@@ -61,9 +62,13 @@ impl Shim {
                 eprintln!("podlab-shim: {e:#}");
             }
         }
-        // The old veth went with the old net namespace; its address is released once the new
-        // sandbox has one, so the pod gets a new IP as with a real CNI.
-        self.stale_network = self.state.sandbox.take().and_then(|s| s.network);
+        // The old veth went with the old net namespace; release its address (CNI DEL). The
+        // bridge and the round-robin position stay, so the new sandbox gets a new IP.
+        if let Some(old) = self.state.sandbox.take().and_then(|s| s.network) {
+            if let Err(e) = network::release_for_new_sandbox(&self.state.uid, &old) {
+                eprintln!("podlab-shim: {e}");
+            }
+        }
         let Some(first) = self
             .plan
             .iter()

@@ -160,14 +160,7 @@ impl Shim {
     pub(super) fn finish(&mut self) -> eyre::Result<()> {
         let uid = self.state.uid.clone();
         self.tasks.cancel(|_| true);
-        let networks = self
-            .state
-            .sandbox
-            .as_ref()
-            .and_then(|s| s.network.clone())
-            .into_iter()
-            .chain(self.stale_network.take());
-        for net in networks.collect::<Vec<_>>() {
+        if let Some(net) = self.state.sandbox.as_ref().and_then(|s| s.network.clone()) {
             if let Err(e) = network::teardown_pod(&uid, &net) {
                 eprintln!("podlab-shim: {e}");
             }
