@@ -179,4 +179,174 @@ mod tests {
         assert_eq!(exit_reason(137, false), "Error");
         assert_eq!(exit_reason(137, true), "OOMKilled");
     }
+
+    fn pod_with(
+        policy: RestartPolicy,
+        containers: Vec<(ContainerKind, ContainerState, bool)>,
+    ) -> PodState {
+        use crate::runtime::state::{ContainerStatus, ProcessRef};
+        let mut pod: crate::spec::Pod = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": []}
+        }))
+        .expect("pod");
+        pod.spec.restart_policy = policy;
+        PodState {
+            uid: "u".into(),
+            name: "p".into(),
+            namespace: "default".into(),
+            manifest_path: String::new(),
+            pod,
+            created_at: 0.0,
+            shim: ProcessRef {
+                pid: 1,
+                start_time: 0,
+            },
+            detached: true,
+            phase: PodPhase::Pending,
+            terminating: false,
+            qos_class: String::new(),
+            cgroup: String::new(),
+            sandbox: None,
+            containers: containers
+                .into_iter()
+                .enumerate()
+                .map(|(i, (kind, state, restarted))| ContainerStatus {
+                    name: format!("c{i}"),
+                    kind,
+                    image: "busybox".into(),
+                    image_served_by: String::new(),
+                    process: None,
+                    last_state: restarted.then(|| done(1)),
+                    state,
+                    restart_count: u32::from(restarted),
+                    ready: false,
+                    started: true,
+                    state_message: None,
+                })
+                .collect(),
+            steps: vec![],
+            events: vec![],
+        }
+    }
+
+    fn done(code: i32) -> ContainerState {
+        ContainerState::Terminated {
+            exit_code: code,
+            signal: None,
+            reason: exit_reason(code, false).into(),
+            started_at: 0.0,
+            finished_at: 1.0,
+        }
+    }
+
+    fn running() -> ContainerState {
+        ContainerState::Running { started_at: 0.0 }
+    }
+
+    fn waiting(reason: &str) -> ContainerState {
+        ContainerState::Waiting {
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn phases_follow_kubelet_get_phase() {
+        use ContainerKind::*;
+        use RestartPolicy::*;
+        let cases = [
+            (
+                Always,
+                vec![(App, running(), false)],
+                PodPhase::Running,
+                "Running",
+            ),
+            (
+                Always,
+                vec![(App, waiting("ContainerCreating"), false)],
+                PodPhase::Pending,
+                "ContainerCreating",
+            ),
+            (
+                Always,
+                vec![(App, waiting("CrashLoopBackOff"), true)],
+                PodPhase::Running,
+                "CrashLoopBackOff",
+            ),
+            (
+                Never,
+                vec![(App, done(0), false)],
+                PodPhase::Succeeded,
+                "Completed",
+            ),
+            (
+                Never,
+                vec![(App, done(2), false)],
+                PodPhase::Failed,
+                "Error",
+            ),
+            (
+                OnFailure,
+                vec![(App, done(0), false), (App, done(0), false)],
+                PodPhase::Succeeded,
+                "Completed",
+            ),
+            (
+                OnFailure,
+                vec![(App, waiting("CrashLoopBackOff"), true)],
+                PodPhase::Running,
+                "CrashLoopBackOff",
+            ),
+            (
+                Always,
+                vec![
+                    (Init, done(0), false),
+                    (Init, running(), false),
+                    (App, waiting("PodInitializing"), false),
+                ],
+                PodPhase::Pending,
+                "Init:1/2",
+            ),
+            (
+                Always,
+                vec![
+                    (Init, waiting("CrashLoopBackOff"), true),
+                    (App, waiting("PodInitializing"), false),
+                ],
+                PodPhase::Pending,
+                "Init:CrashLoopBackOff",
+            ),
+            (
+                Never,
+                vec![
+                    (Init, done(1), false),
+                    (App, waiting("PodInitializing"), false),
+                ],
+                PodPhase::Failed,
+                "Init:Error",
+            ),
+            // A running sidecar does not keep a finished Never pod from succeeding.
+            (
+                Never,
+                vec![(Sidecar, running(), false), (App, done(0), false)],
+                PodPhase::Succeeded,
+                "Completed",
+            ),
+            (
+                Always,
+                vec![
+                    (Sidecar, waiting("ContainerCreating"), false),
+                    (App, waiting("PodInitializing"), false),
+                ],
+                PodPhase::Pending,
+                "Init:0/1",
+            ),
+        ];
+        for (policy, containers, phase, status) in cases {
+            let mut pod = pod_with(policy, containers);
+            pod.phase = pod_phase(&pod);
+            assert_eq!(pod.phase, phase, "{policy:?} {:?}", pod.containers);
+            assert_eq!(pod.status_text(), status, "{policy:?} {:?}", pod.containers);
+        }
+    }
 }
