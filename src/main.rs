@@ -35,6 +35,10 @@ enum Command {
     /// Show a pod (or processes, or the whole host) as read from /proc: process tree,
     /// namespaces, addresses and listeners, cgroups.
     Inspect(cli::inspect::InspectArgs),
+    /// Run the static pods of a directory, like kubelet's staticPodPath (inotify: a new file
+    /// starts a pod, a changed one replaces it, a removed one deletes it). Pods are named
+    /// "<name>-<node name>", as kubelet names them.
+    Kubelet(cli::kubelet::KubeletArgs),
     #[command(hide = true)]
     Shim {
         #[arg(long)]
@@ -84,6 +88,7 @@ fn main() -> ExitCode {
         Some(Command::Logs(a)) => cli::pods::logs(&a),
         Some(Command::Delete(a)) => cli::pods::delete(&a),
         Some(Command::Gc) => cli::pods::gc_command(),
+        Some(Command::Kubelet(a)) => cli::kubelet::run(&a, lang),
         Some(Command::Inspect(mut a)) => {
             a.lang = Some(lang);
             cli::inspect::run(&a).map(|_| ExitCode::SUCCESS)

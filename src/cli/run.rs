@@ -28,7 +28,9 @@ pub struct RunArgs {
     /// Stop before each kernel step and show what it will do.
     #[arg(long)]
     pub step: bool,
-    /// Scale kubelet's timers (back-off), e.g. 0.1 for ten times faster.
+    /// Scale kubelet's timers (crash-loop back-off, probe delays, periods and timeouts), e.g.
+    /// 0.1 for ten times faster; events then say "back-off 10s (×0.1)". Grace periods are not
+    /// scaled.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     /// Who wires the pod's network: podlab's own netlink code, the installed CNI plugins, or

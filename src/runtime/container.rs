@@ -144,6 +144,11 @@ pub fn start(ctx: &PodContext, config: &InitConfig, log: &File) -> Result<Proces
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
+            // The shim blocks SIGTERM, SIGCHLD and others for its signalfd; a container must
+            // start with none blocked, or a TERM trap would never run.
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
             move_fd(fds[0], CONFIG_FD)?;
             move_fd(fds[1], SYNC_FD)?;
             Ok(())
