@@ -241,12 +241,31 @@ impl Host for RealHost<'_> {
             .args(command)
             .status();
         self.in_child.store(false, Ordering::SeqCst);
+        reclaim_foreground();
         let entered = terminal::enter();
         self.input.resume();
         entered?;
         let status = status.wrap_err("failed to run podlab exec")?;
         Ok(status.code().unwrap_or(128 + status_signal(&status)))
     }
+}
+
+/// Make our process group the terminal's foreground again. An interactive shell in the
+/// container moves the terminal to its own group and, living in another PID namespace, cannot
+/// give it back; a background process touching the terminal would be stopped (SIGTTOU).
+fn reclaim_foreground() {
+    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
+    use std::os::fd::AsFd;
+    let mut ttou = SigSet::empty();
+    ttou.add(Signal::SIGTTOU);
+    // With SIGTTOU blocked, tcsetpgrp from the background proceeds instead of stopping us.
+    let mut old = SigSet::empty();
+    if pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ttou), Some(&mut old)).is_err() {
+        return;
+    }
+    let stdin = std::io::stdin();
+    let _ = nix::unistd::tcsetpgrp(stdin.as_fd(), nix::unistd::getpgrp());
+    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
 }
 
 fn status_signal(status: &std::process::ExitStatus) -> i32 {
