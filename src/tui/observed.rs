@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::observe::{text, NsKind, Snapshot};
+use crate::observe::{NsKind, Snapshot};
 use crate::runtime::state::PodState;
 
 /// How long a change stays highlighted.
@@ -145,9 +145,4 @@ impl Highlights {
     pub fn clear(&mut self) {
         self.until.clear();
     }
-}
-
-/// `text::millicores`/`text::bytes` applied to a limit ("max" when unlimited).
-pub fn limit_text(l: crate::observe::Limit, unit: fn(u64) -> String) -> String {
-    text::limit(l, unit)
 }
