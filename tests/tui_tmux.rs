@@ -160,7 +160,10 @@ fn explore_in_tmux_shell_and_quit_clean() {
         "clear; stty -a | tr -s ' ;' '\\n\\n' | grep -x -e icanon -e -icanon -e echo -e -echo",
         "Enter",
     ]);
-    let modes = tmux.wait_for("stty's answer", long, |s| s.contains("icanon"));
+    let modes = tmux.wait_for("stty's answer", long, |s| {
+        s.lines()
+            .any(|l| l.trim() == "icanon" || l.trim() == "-icanon")
+    });
     assert!(
         modes.lines().any(|l| l.trim() == "icanon") && modes.lines().any(|l| l.trim() == "echo"),
         "the terminal is not back in cooked mode with echo: {modes}"

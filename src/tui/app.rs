@@ -332,6 +332,16 @@ impl App {
     }
 
     pub fn handle(&mut self, event: AppEvent, now: Instant) -> Update {
+        let viewing = self.viewing;
+        let up = self.dispatch(event, now);
+        if self.viewing != viewing {
+            // Another step's text starts at its top.
+            self.scroll[Focus::Narration.index()] = 0;
+        }
+        up
+    }
+
+    fn dispatch(&mut self, event: AppEvent, now: Instant) -> Update {
         let mut up = Update {
             redraw: true,
             effects: Vec::new(),

@@ -80,8 +80,7 @@ impl App {
             Action::Restart => {
                 if !self.has_pod() {
                     self.error(words::NEEDS_ROOT.get(lang).into());
-                } else if self.activity == Activity::Restarting {
-                } else {
+                } else if self.activity != Activity::Restarting {
                     self.activity = Activity::Restarting;
                     self.run_until_clear();
                     up.effects.push(Effect::Engine(EngineCmd::Restart));

@@ -43,11 +43,14 @@ impl Drop for Restore {
     }
 }
 
-/// Restore the terminal before any panic report is printed (so it is readable).
+/// Restore the terminal before any panic report is printed (so it is readable), then end
+/// the process: a panic on any thread leaves the screen unusable. The shim sees our connection
+/// close and deletes the pod.
 pub fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         leave();
         previous(info);
+        std::process::exit(101);
     }));
 }
