@@ -213,7 +213,11 @@ pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
         lines.extend(nothing(ctx));
         return lines;
     }
-    let header_name = words::CONTAINER.get(lang);
+    let header_name = if s.sandboxes.is_empty() {
+        tr(lang, "process", "进程")
+    } else {
+        words::CONTAINER.get(lang)
+    };
     let name_w = rows
         .iter()
         .map(|r| r.name.width())
