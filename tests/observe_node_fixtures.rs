@@ -140,9 +140,12 @@ fn kubelet_node_with_systemd_driver() {
     check_node(&s);
     let pod = sandbox(&s, UID);
     assert!(
-        pod.cgroup.as_ref().is_some_and(|c| c
-            .path
-            .ends_with(&format!("kubepods-burstable-pod{}.slice", UID.replace('-', "_")))),
+        pod.cgroup
+            .as_ref()
+            .is_some_and(|c| c.path.ends_with(&format!(
+                "kubepods-burstable-pod{}.slice",
+                UID.replace('-', "_")
+            ))),
         "{:?}",
         pod.cgroup
     );
@@ -161,5 +164,8 @@ fn node_text_view_names_the_runtimes() {
 #[ignore = "prints the node fixture's text view for a look"]
 fn show_node_text() {
     let s = host("k8s-cgroupfs");
-    println!("{}", podlab::observe::text::render(&s, podlab::i18n::Lang::En));
+    println!(
+        "{}",
+        podlab::observe::text::render(&s, podlab::i18n::Lang::En)
+    );
 }

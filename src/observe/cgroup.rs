@@ -173,11 +173,13 @@ impl CgroupReader {
         self.read_values(loc, buf, &mut info);
         // Only when nothing at all could be read: is the cgroup gone? (One check, not one
         // per directory per tick.)
-        if info == (CgroupInfo {
-            version: loc.version,
-            path: loc.path.clone(),
-            ..CgroupInfo::default()
-        }) {
+        if info
+            == (CgroupInfo {
+                version: loc.version,
+                path: loc.path.clone(),
+                ..CgroupInfo::default()
+            })
+        {
             for dir in [&loc.cpu, &loc.memory, &loc.pids].into_iter().flatten() {
                 if !dir.is_dir() {
                     gaps.push(Gap {

@@ -181,7 +181,11 @@ impl Collector {
             }
         };
         if let Target::Pids(pids) = target {
-            for pid in pids.iter().filter(|p| !shown.contains(p)) {
+            let explained: HashSet<i32> = gaps.iter().filter_map(|g| g.pid).collect();
+            for pid in pids
+                .iter()
+                .filter(|p| !shown.contains(p) && !explained.contains(p))
+            {
                 gaps.push(Gap {
                     pid: Some(*pid),
                     what: "process".into(),

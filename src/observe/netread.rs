@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::group::Processes;
-use super::model::{Gap, GapReason, Listener, NetNamespace, NsId, NsKind, ProcessInfo, Proto, Role, Sandbox};
+use super::model::{
+    Gap, GapReason, Listener, NetNamespace, NsId, NsKind, ProcessInfo, Proto, Role, Sandbox,
+};
 use super::net;
 use super::procfs_read::ProcDir;
 
@@ -218,4 +220,3 @@ const SOCKET_TABLES: [(&str, Proto); 4] = [
     ("net/udp", Proto::Udp),
     ("net/udp6", Proto::Udp6),
 ];
-

@@ -37,7 +37,12 @@ impl ProcDir {
     /// The PIDs of this process's children, from `task/<tid>/children` of each of its
     /// `threads` threads (a child is listed under the thread that forked it). `Ok(None)` when
     /// this kernel (or fixture) has no `children` files: the caller then lists /proc instead.
-    pub fn children(&self, threads: u64, buf: &mut Vec<u8>, out: &mut Vec<i32>) -> io::Result<Option<()>> {
+    pub fn children(
+        &self,
+        threads: u64,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<i32>,
+    ) -> io::Result<Option<()>> {
         let main = format!("task/{}/children", self.pid);
         if threads <= 1 {
             return match self.read(&main, buf) {

@@ -209,7 +209,13 @@ impl ProcessCache {
                 .chunks(chunk)
                 .map(|part| {
                     s.spawn(move || {
-                        read_batch(root, part, entries, probe_net, &mut Vec::with_capacity(8192))
+                        read_batch(
+                            root,
+                            part,
+                            entries,
+                            probe_net,
+                            &mut Vec::with_capacity(8192),
+                        )
                     })
                 })
                 .collect();
@@ -242,8 +248,14 @@ impl ProcessCache {
             if !visited.insert(root.pid) {
                 continue;
             }
-            let Ok(dir) = ProcDir::open(&self.proc_root, root.pid) else {
-                continue;
+            let dir = match ProcDir::open(&self.proc_root, root.pid) {
+                Ok(dir) => dir,
+                Err(e) if is_gone(&e) => continue,
+                // hidepid=noaccess, or a restricted /proc.
+                Err(e) => {
+                    gaps.push(gap(root.pid, "process", GapReason::from_io(&e)));
+                    continue;
+                }
             };
             let stat = match dir.read("stat", &mut self.buf) {
                 Ok(()) => parse_stat(&self.buf),
@@ -352,10 +364,7 @@ impl ProcessCache {
         }
         let detail = read_detail(dir, stat, &mut self.buf);
         // A process that vanished mid-read is read again (or dropped) next tick.
-        let complete = !detail
-            .gaps
-            .iter()
-            .any(|g| g.reason == GapReason::Vanished);
+        let complete = !detail.gaps.iter().any(|g| g.reason == GapReason::Vanished);
         if let Some(entry) = self.entries.get_mut(&dir.pid) {
             entry.detail = Some(detail);
             if !complete {
