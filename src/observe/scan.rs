@@ -154,7 +154,7 @@ impl ProcessCache {
                 Some(e) => {
                     hot.contains(pid)
                         || tick < e.young_until
-                        || (*pid as u64 + tick) % FULL_REFRESH_TICKS == 0
+                        || (*pid as u64 + tick).is_multiple_of(FULL_REFRESH_TICKS)
                 }
             })
             .collect();
