@@ -52,6 +52,7 @@ impl NetReader {
         gaps: &mut Vec<Gap>,
     ) -> Vec<NetNamespace> {
         let mut out: Vec<NetNamespace> = Vec::new();
+        let mut refreshed_one_already = false;
         for sb in sandboxes {
             let Some(net) = sb.net else { continue };
             if out.iter().any(|n| n.id.same_as(&net)) {
@@ -92,12 +93,17 @@ impl NetReader {
                 out.push(self.read_net(&dir, net, false, gaps));
                 continue;
             }
-            let cached = self
-                .listeners
-                .get(&net.inode)
-                .filter(|c| c.members == member_pids && c.read_at.elapsed() < LISTENERS_TTL);
+            // Read when new or when the members changed; when only old, at most one namespace
+            // per tick is read again, so a host with many pods does not pay for all at once.
+            let cached = self.listeners.get(&net.inode).filter(|c| {
+                c.members == member_pids
+                    && (c.read_at.elapsed() < LISTENERS_TTL || refreshed_one_already)
+            });
             let cached = cached.map(|c| c.listeners.clone());
             let fresh = cached.is_none();
+            if fresh && self.listeners.contains_key(&net.inode) {
+                refreshed_one_already = true;
+            }
             let mut ns = self.read_net(&dir, net, fresh, gaps);
             match cached {
                 Some(listeners) => ns.listeners = listeners,
@@ -117,6 +123,9 @@ impl NetReader {
             }
             out.push(ns);
         }
+        // Forget the namespaces of sandboxes that are gone.
+        self.listeners
+            .retain(|inode, _| out.iter().any(|n| n.id.inode == *inode));
         out
     }
 
