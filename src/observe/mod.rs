@@ -8,11 +8,11 @@ pub mod collector;
 pub mod group;
 pub mod model;
 pub mod net;
-pub mod netread;
+mod netread;
 pub mod pods;
 pub mod procfs_read;
 pub mod runtimes;
-pub mod scan;
+mod scan;
 pub mod text;
 
 pub use collector::{snapshot, Collector, Sources, Target};
