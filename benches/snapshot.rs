@@ -203,6 +203,7 @@ struct Column {
     pod_quiet: (Timing, Timing),
     small: (Timing, Timing),
     host: (Timing, Timing),
+    host_quiet: (Timing, Timing),
     lsns: Duration,
     pstree: Duration,
 }
@@ -215,6 +216,7 @@ fn measure(pod: &Target, small: &Target) -> Column {
         pod_quiet: time_snapshot(pod, false),
         small: time_snapshot(small, true),
         host: time_snapshot(&Target::Host, true),
+        host_quiet: time_snapshot(&Target::Host, false),
         lsns: time_command("lsns", &[]),
         pstree: time_command("pstree", &["-p"]),
         load: format!("{load} → {}", load_average()),
@@ -272,7 +274,7 @@ fn main() {
         a.processes, b.processes
     );
     println!("|---|---|---|");
-    let rows: [(&str, Timing, Timing); 8] = [
+    let rows: [(&str, Timing, Timing); 10] = [
         ("one pod (pause + 3), first tick", a.pod.0, b.pod.0),
         ("one pod, next tick", a.pod.1, b.pod.1),
         (
@@ -293,6 +295,16 @@ fn main() {
         ("small group, next tick", a.small.1, b.small.1),
         ("whole host (`--host`), first tick", a.host.0, b.host.0),
         ("whole host, next tick", a.host.1, b.host.1),
+        (
+            "whole host without listeners, first tick",
+            a.host_quiet.0,
+            b.host_quiet.0,
+        ),
+        (
+            "whole host without listeners, next tick",
+            a.host_quiet.1,
+            b.host_quiet.1,
+        ),
     ];
     for (name, x, y) in rows {
         println!("| {name} | {x} | {y} |");
