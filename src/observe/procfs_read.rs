@@ -147,10 +147,13 @@ pub fn read_path(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
     read_all(fd, buf)
 }
 
-/// A seq_file read (most of /proc and /sys) returns at most one page (4 KiB) of whole lines,
-/// and stops short of that only when no line is left; a regular file returns less than asked
-/// only at its end. So a read this much below a page is the last one: no extra read to see
-/// EOF. That extra read is not free: for `net/tcp` it walks the kernel's whole TCP hash again.
+/// A seq_file read (most of /proc and /sys) returns at most one page (4 KiB) of whole records,
+/// and stops short of that only when no record is left or the next one does not fit; a file
+/// that is one record (`stat`, `status`, `cgroup`, cgroup values) comes whole, and a regular
+/// file returns less than asked only at its end. The multi-record files read here (`net/*`)
+/// have lines far shorter than 512 bytes, so a read more than 512 bytes short of a page is the
+/// last one: no extra read to see EOF. That extra read is not free: for `net/tcp` it walks
+/// the kernel's whole TCP hash table again.
 const LAST_READ_BELOW: usize = 4096 - 512;
 const READ_CHUNK: usize = 8192;
 
