@@ -361,6 +361,11 @@ fn hidepid_gives_a_partial_snapshot_that_says_so() {
         "{:?}",
         listed.gaps
     );
+    assert!(
+        !listed.gaps.iter().any(|g| g.what.contains("hidepid")),
+        "listed processes are not hidden: {:?}",
+        listed.gaps
+    );
     let one = inspect_as_nobody(Some("hidepid=noaccess"), &["--pid", "1"]);
     assert!(one.processes.is_empty());
     assert!(

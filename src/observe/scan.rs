@@ -146,6 +146,15 @@ impl ProcessCache {
         gaps: &mut Vec<Gap>,
     ) -> io::Result<Vec<(i32, StatFields)>> {
         let pids = self.list()?;
+        // PID 1 exists in every PID namespace: when it is not listed, /proc hides processes
+        // from us (hidepid=invisible), and the snapshot says so.
+        if pids.binary_search(&1).is_err() {
+            gaps.push(Gap {
+                pid: None,
+                what: "processes of other users (hidden by hidepid)".into(),
+                reason: GapReason::PermissionDenied,
+            });
+        }
         let due: Vec<i32> = pids
             .iter()
             .copied()
