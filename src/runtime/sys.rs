@@ -120,6 +120,20 @@ impl ProcessRef {
     }
 }
 
+/// Replace a file's content without truncating it to zero first: on ext4 both replace-by-rename
+/// and truncate-to-zero force the data to disk (auto_da_alloc), milliseconds each where /run is
+/// not a tmpfs. A reader may see a write half done and must be ready to read again.
+pub fn write_in_place(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)?;
+    file.write_all_at(bytes, 0)?;
+    file.set_len(bytes.len() as u64)
+}
+
 pub fn now() -> f64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -120,7 +120,11 @@ pub fn write_etc_files(uid: &str, hostname: &str, pod_ip: Option<&str>) -> Resul
     if let Some(ip) = pod_ip {
         hosts.push_str(&format!("{ip}\t{hostname}\n"));
     }
-    std::fs::write(dir.join("etc-hosts"), hosts)?;
-    std::fs::write(dir.join("etc-hostname"), format!("{hostname}\n"))?;
+    // Rewritten in place: the files are bind-mounted into running containers.
+    super::sys::write_in_place(&dir.join("etc-hosts"), hosts.as_bytes())?;
+    super::sys::write_in_place(
+        &dir.join("etc-hostname"),
+        format!("{hostname}\n").as_bytes(),
+    )?;
     Ok(())
 }

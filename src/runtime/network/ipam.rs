@@ -142,7 +142,10 @@ impl Ipam {
                 ));
             }
             // Only a hint for round-robin: losing it just restarts from the range's start.
-            let _ = fs::write(self.last_reserved_path(cidr), ip.to_string());
+            let _ = crate::runtime::sys::write_in_place(
+                &self.last_reserved_path(cidr),
+                ip.to_string().as_bytes(),
+            );
             return Ok(ip);
         }
         Err(NetworkError::Exhausted { cidr: *cidr })
