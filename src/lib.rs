@@ -13,3 +13,4 @@ pub mod lesson;
 pub mod observe;
 pub mod runtime;
 pub mod spec;
+pub mod tui;

@@ -194,8 +194,24 @@ fn print_step(step: &StepPlan, index: usize, total: usize, lang: Lang) {
 
 fn print_after_step(step: &StepPlan, state: &PodState, lang: Lang) {
     use crate::runtime::steps::StepKind;
+    let took = state
+        .steps
+        .iter()
+        .find(|s| s.id == step.id)
+        .and_then(|s| s.duration_ms);
+    if let Some(ms) = took {
+        println!("  ✓ {} {ms:.1} ms", t(lang, "done in", "用时"));
+    }
     let pid = match &step.kind {
-        StepKind::PodCgroup => return,
+        StepKind::PodCgroup => {
+            println!(
+                "    {} {} ({})",
+                t(lang, "cgroup", "cgroup"),
+                state.cgroup,
+                state.qos_class
+            );
+            return;
+        }
         StepKind::Namespaces | StepKind::StartPause | StepKind::Network => {
             state.sandbox.as_ref().map(|s| s.pause.pid)
         }
@@ -207,7 +223,7 @@ fn print_after_step(step: &StepPlan, state: &PodState, lang: Lang) {
     };
     let Some(pid) = pid else { return };
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    println!("  ✓ {} {pid} ({})", t(lang, "pid", "进程"), comm.trim());
+    println!("    {} {pid} ({})", t(lang, "pid", "进程"), comm.trim());
     let inodes: Vec<String> = ["net", "ipc", "uts", "pid", "mnt"]
         .iter()
         .map(|ns| {

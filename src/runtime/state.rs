@@ -111,6 +111,10 @@ pub enum ContainerState {
 pub struct StepStatus {
     pub id: String,
     pub done: bool,
+    /// Wall time of the step's kernel work in milliseconds (for an init container: until it
+    /// started, not until it finished).
+    #[serde(default)]
+    pub duration_ms: Option<f64>,
 }
 
 pub use crate::kube::events::EventType;

@@ -134,7 +134,15 @@ impl Shim {
         self.next_step += 1;
     }
 
+    /// Run one step and record how long the kernel work took (shown with the step).
     fn run_step(&mut self, index: usize) -> Result<()> {
+        let started = std::time::Instant::now();
+        let result = self.run_step_work(index);
+        self.state.steps[index].duration_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+        result
+    }
+
+    fn run_step_work(&mut self, index: usize) -> Result<()> {
         let kind = self.plan[index].kind.clone();
         match kind {
             StepKind::PodCgroup => {

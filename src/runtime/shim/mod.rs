@@ -236,6 +236,7 @@ impl Shim {
                 .map(|s| StepStatus {
                     id: s.id.clone(),
                     done: false,
+                    duration_ms: None,
                 })
                 .collect(),
             events: Vec::new(),
