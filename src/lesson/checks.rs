@@ -524,7 +524,8 @@ fn host_file(c: &HostFileCheck) -> CheckResult {
 }
 
 fn http(c: &HttpCheck, world: &mut World<'_>, pod: &str) -> Outcome {
-    let argv: Vec<String> = ["wget", "-q", "-T", "2", "-O", "-", &c.url]
+    // No -T: busybox 1.35's wget crashes with it; the exec deadline bounds the wait instead.
+    let argv: Vec<String> = ["wget", "-q", "-O", "-", &c.url]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -918,6 +919,13 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         facts_zh.push(format!("可执行文件 {shown}"));
         ok &= size.is_some_and(|s| s <= max);
     }
+    if let Some(max) = c.max_cpu_seconds {
+        let used = cpu_seconds(pid);
+        let shown = used.map_or("?".into(), |s| format!("{s:.2}s"));
+        facts.push(format!("CPU time {shown}"));
+        facts_zh.push(format!("CPU 时间 {shown}"));
+        ok &= used.is_some_and(|s| s <= max);
+    }
     if let Some(other) = &c.started_before {
         let o = Ref::parse(other, pod);
         let other_snapshot = world.snapshot(&o.pod)?;
@@ -941,6 +949,15 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     } else {
         Err(CheckResult::fail(en, zh))
     }
+}
+
+/// utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15).
+fn cpu_seconds(pid: i32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
 }
 
 fn listener(c: &ListenerCheck, world: &mut World<'_>, pod: &str) -> Outcome {

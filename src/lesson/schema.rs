@@ -361,6 +361,9 @@ pub struct ProcessCheck {
     /// It started before this other process.
     #[serde(default)]
     pub started_before: Option<String>,
+    /// It used at most this much CPU time (user + system) since it started.
+    #[serde(default)]
+    pub max_cpu_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
