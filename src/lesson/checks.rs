@@ -91,11 +91,21 @@ impl PodMark {
         match what {
             Fingerprint::Uid => self.uid.clone(),
             Fingerprint::Ip => self.ip.clone().unwrap_or_default(),
-            Fingerprint::Pause => format!("{:?}", self.pause),
-            Fingerprint::Namespace(kind) => format!("{:?}", self.namespaces.get(kind)),
-            Fingerprint::Container(name) => format!("{:?}", self.containers.get(name)),
+            Fingerprint::Pause => show_process(self.pause.as_ref()),
+            Fingerprint::Namespace(kind) => self
+                .namespaces
+                .get(kind)
+                .map_or("-".into(), |ino| format!("{}:[{ino}]", kind.file_name())),
+            Fingerprint::Container(name) => show_process(self.containers.get(name)),
         }
     }
+}
+
+/// A process as "pid N" (its start time tells a re-used pid apart, so it is compared too).
+fn show_process(process: Option<&ProcessRef>) -> String {
+    process.map_or("-".into(), |p| {
+        format!("pid {} (start {})", p.pid, p.start_time)
+    })
 }
 
 /// Everything a check may look at, read lazily and at most once per evaluation.
@@ -850,27 +860,25 @@ fn processes(c: &ProcessesCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         ));
     }
     if let Some(comm) = &c.has {
+        // With `parent`: a process of that comm whose parent has the other comm.
+        let parent_matches = |p: &&&ProcessInfo| match &c.parent {
+            None => true,
+            Some(parent) => members.iter().any(|q| q.pid == p.ppid && &q.comm == parent),
+        };
         let found = members
             .iter()
-            .find(|p| &p.comm == comm && !p.state.is_zombie());
+            .filter(|p| &p.comm == comm && !p.state.is_zombie())
+            .find(parent_matches);
+        let what = match &c.parent {
+            Some(parent) => format!("{comm} (child of {parent})"),
+            None => comm.clone(),
+        };
         if found.is_some() != c.present {
             wrong.get_or_insert(if c.present {
-                (format!("no {comm}"), format!("没有 {comm}"))
+                (format!("no {what}"), format!("没有 {what}"))
             } else {
-                (format!("{comm} is still there"), format!("{comm} 还在"))
+                (format!("{what} is still there"), format!("{what} 还在"))
             });
-        }
-        if let (Some(p), Some(parent)) = (found, &c.parent) {
-            let parent_comm = members
-                .iter()
-                .find(|q| q.pid == p.ppid)
-                .map(|q| q.comm.clone());
-            if parent_comm.as_deref() != Some(parent.as_str()) {
-                wrong.get_or_insert((
-                    format!("the parent of {comm} is {parent_comm:?}"),
-                    format!("{comm} 的父进程是 {parent_comm:?}"),
-                ));
-            }
         }
     }
     match wrong {

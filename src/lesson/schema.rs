@@ -337,7 +337,7 @@ pub struct ProcessesCheck {
     pub has: Option<String>,
     #[serde(default = "yes")]
     pub present: bool,
-    /// The process named by `has` is a child of the process with this comm.
+    /// With `has`: only processes whose parent has this comm count.
     #[serde(default)]
     pub parent: Option<String>,
 }
