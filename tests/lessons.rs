@@ -60,7 +60,7 @@ fn lessons_check_points_at_the_broken_field() {
     let shown = file.display().to_string();
     assert!(
         err.contains(&format!(
-            "{shown}:10:21: pod lesson-process has no creation step \"pauze\""
+            "{shown}:10:22: pod lesson-process has no creation step \"pauze\""
         )),
         "{err}"
     );
