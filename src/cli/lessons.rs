@@ -41,6 +41,13 @@ pub struct LessonArgs {
     pub restart: bool,
 }
 
+/// println! that does not panic when stdout is closed (e.g. piped into head).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 fn t(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
     match lang {
         Lang::En => en,
@@ -81,7 +88,7 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
                     failed += 1;
                     continue;
                 }
-                println!(
+                say!(
                     "ok  {:<24} {} steps  {}",
                     lesson.id(),
                     lesson.steps().len(),
@@ -115,7 +122,7 @@ fn list(lang: Lang) -> Result<ExitCode> {
                     .count();
                 let total = lesson.steps().len();
                 let mark = if done == total { "✓" } else { " " };
-                println!(
+                say!(
                     "{mark} {:<24} {done:>2}/{total:<2} {}",
                     lesson.id(),
                     lesson.file.title.get(lang)
@@ -131,13 +138,13 @@ fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(id)?;
     let store = ProgressStore::for_user()?;
     if store.reset(lesson.id())? {
-        println!(
+        say!(
             "{} {}",
             t(lang, "progress reset:", "进度已清除："),
             lesson.id()
         );
     } else {
-        println!(
+        say!(
             "{} {}",
             t(lang, "no progress saved for", "没有保存的进度："),
             lesson.id()
@@ -212,7 +219,7 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     if index >= total {
-        println!("\n{}", t(lang, "✓ lesson complete", "✓ 课程完成"));
+        say!("\n{}", t(lang, "✓ lesson complete", "✓ 课程完成"));
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -241,25 +248,25 @@ fn wait_for_enter(lang: Lang) -> Result<bool> {
 }
 
 fn print_header(lesson: &Lesson, lang: Lang) {
-    println!("══ {} ══", lesson.file.title.get(lang));
-    println!("{}", lesson.file.summary.get(lang).trim());
+    say!("══ {} ══", lesson.file.title.get(lang));
+    say!("{}", lesson.file.summary.get(lang).trim());
 }
 
 fn print_step(step: &StepSpec, index: usize, total: usize, lang: Lang) {
-    println!();
-    println!("── {}/{total} {} ──", index + 1, step.title.get(lang));
-    println!("{}", step.body.get(lang).trim());
+    say!("");
+    say!("── {}/{total} {} ──", index + 1, step.title.get(lang));
+    say!("{}", step.body.get(lang).trim());
     if let Some(note) = &step.simplified {
-        println!(
+        say!(
             "{} {}",
             t(lang, "In a cluster:", "在真实集群中："),
             note.get(lang).trim()
         );
     }
     if !step.commands.is_empty() {
-        println!("  {}", t(lang, "by hand:", "手工命令："));
+        say!("  {}", t(lang, "by hand:", "手工命令："));
         for c in &step.commands {
-            println!("    $ {c}");
+            say!("    $ {c}");
         }
     }
 }
@@ -271,14 +278,14 @@ fn print_outcome(lesson: &Lesson, index: usize, outcome: &StepOutcome, lang: Lan
             .get(index)
             .map(|s| s.title.get(lang).to_string())
             .unwrap_or_default();
-        println!("{} {}: {title}", t(lang, "resumed", "恢复"), index + 1);
+        say!("{} {}: {title}", t(lang, "resumed", "恢复"), index + 1);
     }
     let summary = outcome.action.summary.get(lang);
     if !summary.is_empty() {
-        println!("  → {summary}");
+        say!("  → {summary}");
     }
     for line in outcome.action.output.lines().take(12) {
-        println!("    | {line}");
+        say!("    | {line}");
     }
     if let Some(check) = &outcome.check {
         print_check(check, lang);
@@ -289,8 +296,8 @@ fn print_check(check: &CheckResult, lang: Lang) {
     let mark = if check.passed { "✓" } else { "✗" };
     let message = Text::get(&check.message, lang);
     let mut lines = message.lines();
-    println!("  {mark} {}", lines.next().unwrap_or(""));
+    say!("  {mark} {}", lines.next().unwrap_or(""));
     for line in lines {
-        println!("    {line}");
+        say!("    {line}");
     }
 }

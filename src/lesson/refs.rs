@@ -45,9 +45,10 @@ impl Ref {
 impl fmt::Display for Ref {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.who {
-            Who::Host => write!(f, "the host"),
-            Who::Pause => write!(f, "pause of {}", self.pod),
-            Who::Pod => write!(f, "pod {}", self.pod),
+            // Names, not phrases: the same text reads in English and in Chinese.
+            Who::Host => write!(f, "host"),
+            Who::Pause => write!(f, "{}/pause", self.pod),
+            Who::Pod => write!(f, "{}/pod", self.pod),
             Who::Container(name) => write!(f, "{}/{name}", self.pod),
         }
     }
@@ -69,6 +70,6 @@ mod tests {
         assert_eq!(Ref::parse("other/pause", "demo").pod, "other");
         assert_eq!(Ref::parse("other/pause", "demo").who, Who::Pause);
         assert_eq!(Ref::parse("host", "demo").who, Who::Host);
-        assert_eq!(Ref::parse("pod", "demo").to_string(), "pod demo");
+        assert_eq!(Ref::parse("pod", "demo").to_string(), "demo/pod");
     }
 }
