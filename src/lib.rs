@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod i18n;
 pub mod kube;
+pub mod lesson;
 pub mod observe;
 pub mod runtime;
 pub mod spec;

@@ -42,6 +42,14 @@ enum Command {
     /// starts a pod, a changed one replaces it, a removed one deletes it). Pods are named
     /// "<name>-<node name>", as kubelet names them.
     Kubelet(cli::kubelet::KubeletArgs),
+    /// Check, list or reset the lessons.
+    Lessons {
+        #[command(subcommand)]
+        command: cli::lessons::LessonsCommand,
+    },
+    /// Play a lesson: each step's explanation, the commands, then the step on a real pod and
+    /// its check on the live system.
+    Lesson(cli::lessons::LessonArgs),
     #[command(hide = true)]
     Shim {
         #[arg(long)]
@@ -92,6 +100,8 @@ fn main() -> ExitCode {
         Some(Command::Delete(a)) => cli::pods::delete(&a),
         Some(Command::Gc) => cli::pods::gc_command(),
         Some(Command::Kubelet(a)) => cli::kubelet::run(&a, lang),
+        Some(Command::Lessons { command }) => cli::lessons::lessons(&command, lang),
+        Some(Command::Lesson(a)) => cli::lessons::lesson(&a, lang),
         Some(Command::Inspect(mut a)) => {
             a.lang = Some(lang);
             cli::inspect::run(&a).map(|_| ExitCode::SUCCESS)

@@ -4,6 +4,7 @@
 pub mod describe;
 pub mod inspect;
 pub mod kubelet;
+pub mod lessons;
 pub mod pods;
 pub mod run;
 pub mod setup;

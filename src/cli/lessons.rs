@@ -1,0 +1,303 @@
+//! `podlab lessons check|list|reset` and `podlab lesson ID|FILE`: validate, list and play
+//! lessons in the terminal. The TUI plays them through the same `lesson::Runner`.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use eyre::{eyre, Result};
+
+use crate::i18n::{Lang, Text};
+use crate::lesson::{
+    find_lesson, lesson_files, lessons_dir, load_lesson, CheckResult, Lesson, ProgressStore,
+    Runner, RunnerOptions, StepOutcome, StepSpec,
+};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum LessonsCommand {
+    /// Check every lesson (or the given files): schema, manifests, container names, step ids
+    /// and text widths, with file:line:column errors.
+    Check { files: Vec<PathBuf> },
+    /// List the lessons and your progress.
+    List,
+    /// Forget your progress in a lesson.
+    Reset { lesson: String },
+}
+
+#[derive(Debug, clap::Args)]
+pub struct LessonArgs {
+    /// A lesson id (e.g. 01-process, or just 1) or a lesson file.
+    pub lesson: String,
+    /// Take every step without waiting for Enter.
+    #[arg(long)]
+    pub autoplay: bool,
+    /// Without a terminal: print each step and its result; exit non-zero if a check fails.
+    #[arg(long)]
+    pub headless: bool,
+    /// Start over instead of resuming the saved progress.
+    #[arg(long)]
+    pub restart: bool,
+}
+
+/// println! that does not panic when stdout is closed (e.g. piped into head).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+fn t(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
+    match lang {
+        Lang::En => en,
+        Lang::Zh => zh,
+    }
+}
+
+pub fn lessons(command: &LessonsCommand, lang: Lang) -> Result<ExitCode> {
+    match command {
+        LessonsCommand::Check { files } => check(files),
+        LessonsCommand::List => list(lang),
+        LessonsCommand::Reset { lesson } => reset(lesson, lang),
+    }
+}
+
+fn all_files(files: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    if !files.is_empty() {
+        return Ok(files.to_vec());
+    }
+    let dir = lessons_dir();
+    lesson_files(&dir).map_err(|e| eyre!("failed to list lessons in {}: {e}", dir.display()))
+}
+
+fn check(files: &[PathBuf]) -> Result<ExitCode> {
+    let mut failed = 0;
+    let mut ids: Vec<(String, PathBuf)> = Vec::new();
+    let files = all_files(files)?;
+    for file in &files {
+        match load_lesson(file) {
+            Ok(lesson) => {
+                if let Some((_, other)) = ids.iter().find(|(id, _)| id == lesson.id()) {
+                    eprintln!(
+                        "{}:1:1: lesson id {:?} is also used by {}",
+                        file.display(),
+                        lesson.id(),
+                        other.display()
+                    );
+                    failed += 1;
+                    continue;
+                }
+                say!(
+                    "ok  {:<24} {} steps  {}",
+                    lesson.id(),
+                    lesson.steps().len(),
+                    file.display()
+                );
+                ids.push((lesson.id().to_string(), file.clone()));
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                failed += 1;
+            }
+        }
+    }
+    if failed > 0 {
+        eprintln!("{failed} of {} lesson file(s) have problems", files.len());
+        return Ok(ExitCode::FAILURE);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(lang: Lang) -> Result<ExitCode> {
+    let store = ProgressStore::for_user()?;
+    for file in all_files(&[])? {
+        match load_lesson(&file) {
+            Ok(lesson) => {
+                let progress = store.load(lesson.id());
+                let done = lesson
+                    .steps()
+                    .iter()
+                    .filter(|s| progress.is_done(&s.id))
+                    .count();
+                let total = lesson.steps().len();
+                let mark = if done == total { "✓" } else { " " };
+                say!(
+                    "{mark} {:<24} {done:>2}/{total:<2} {}",
+                    lesson.id(),
+                    lesson.file.title.get(lang)
+                );
+            }
+            Err(e) => eprintln!("{e}"),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
+    let lesson = find_lesson(id)?;
+    let store = ProgressStore::for_user()?;
+    if store.reset(lesson.id())? {
+        say!(
+            "{} {}",
+            t(lang, "progress reset:", "进度已清除："),
+            lesson.id()
+        );
+    } else {
+        say!(
+            "{} {}",
+            t(lang, "no progress saved for", "没有保存的进度："),
+            lesson.id()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Play a lesson in the terminal: each step's text and commands, then its action and check.
+pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
+    let lesson = find_lesson(&args.lesson)?;
+    super::setup::require_root("podlab lesson")?;
+    super::setup::ensure_busybox()?;
+    let _ = crate::runtime::gc::collect();
+    let interrupts = Arc::new(AtomicUsize::new(0));
+    for signal in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register_usize(signal, Arc::clone(&interrupts), 1)?;
+    }
+    // A headless run is a self-test: it neither reads nor changes the learner's progress.
+    let progress = if args.headless {
+        None
+    } else {
+        Some(ProgressStore::for_user()?)
+    };
+    let mut runner = Runner::new(
+        lesson,
+        RunnerOptions {
+            progress,
+            ..RunnerOptions::default()
+        },
+    )?;
+    let interactive = !args.headless && !args.autoplay && std::io::stdin().is_terminal();
+    print_header(runner.lesson(), lang);
+    if args.restart {
+        runner.reset_progress()?;
+    } else {
+        for outcome in runner.resume()? {
+            let index = index_of(runner.lesson(), &outcome.step);
+            print_outcome(runner.lesson(), index, &outcome, lang, true);
+        }
+    }
+    let total = runner.lesson().steps().len();
+    let mut failed = false;
+    let mut index = runner.first_undone();
+    while index < total {
+        let step = runner.lesson().steps()[index].clone();
+        print_step(&step, index, total, lang);
+        if interactive && !wait_for_enter(lang)? {
+            break;
+        }
+        if interrupts.load(Ordering::Relaxed) > 0 {
+            break;
+        }
+        let outcome = runner.run_step(index)?;
+        print_outcome(runner.lesson(), index, &outcome, lang, false);
+        if !outcome.passed() {
+            failed = true;
+            break;
+        }
+        index += 1;
+    }
+    let stopped = interrupts.load(Ordering::Relaxed) > 0;
+    runner.finish()?;
+    if failed {
+        return Ok(ExitCode::FAILURE);
+    }
+    if stopped {
+        return Ok(ExitCode::from(130));
+    }
+    if index >= total {
+        say!("\n{}", t(lang, "✓ lesson complete", "✓ 课程完成"));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn index_of(lesson: &Lesson, step: &str) -> usize {
+    lesson
+        .steps()
+        .iter()
+        .position(|s| s.id == step)
+        .unwrap_or_default()
+}
+
+fn wait_for_enter(lang: Lang) -> Result<bool> {
+    print!(
+        "{}",
+        t(
+            lang,
+            "Enter: do this step · q: quit › ",
+            "回车：执行这一步 · q：退出 › "
+        )
+    );
+    std::io::stdout().flush()?;
+    let mut line = String::new();
+    let read = std::io::stdin().lock().read_line(&mut line)?;
+    Ok(read > 0 && line.trim() != "q")
+}
+
+fn print_header(lesson: &Lesson, lang: Lang) {
+    say!("══ {} ══", lesson.file.title.get(lang));
+    say!("{}", lesson.file.summary.get(lang).trim());
+}
+
+fn print_step(step: &StepSpec, index: usize, total: usize, lang: Lang) {
+    say!("");
+    say!("── {}/{total} {} ──", index + 1, step.title.get(lang));
+    say!("{}", step.body.get(lang).trim());
+    if let Some(note) = &step.simplified {
+        say!(
+            "{} {}",
+            t(lang, "In a cluster:", "在真实集群中："),
+            note.get(lang).trim()
+        );
+    }
+    if !step.commands.is_empty() {
+        say!("  {}", t(lang, "by hand:", "手工命令："));
+        for c in &step.commands {
+            say!("    $ {c}");
+        }
+    }
+}
+
+fn print_outcome(lesson: &Lesson, index: usize, outcome: &StepOutcome, lang: Lang, resumed: bool) {
+    if resumed {
+        let title = lesson
+            .steps()
+            .get(index)
+            .map(|s| s.title.get(lang).to_string())
+            .unwrap_or_default();
+        say!("{} {}: {title}", t(lang, "resumed", "恢复"), index + 1);
+    }
+    let summary = outcome.action.summary.get(lang);
+    if !summary.is_empty() {
+        say!("  → {summary}");
+    }
+    for line in outcome.action.output.lines().take(12) {
+        say!("    | {line}");
+    }
+    if let Some(check) = &outcome.check {
+        print_check(check, lang);
+    }
+}
+
+fn print_check(check: &CheckResult, lang: Lang) {
+    let mark = if check.passed { "✓" } else { "✗" };
+    let message = Text::get(&check.message, lang);
+    let mut lines = message.lines();
+    say!("  {mark} {}", lines.next().unwrap_or(""));
+    for line in lines {
+        say!("    {line}");
+    }
+}

@@ -1,0 +1,1151 @@
+//! Evaluating a step's check once against the live system.
+//!
+//! Namespaces, addresses, listeners, processes and cgroups come from the observe snapshot of
+//! the pod (the same data the panels show); container states and events from the pod's
+//! state.json (what `kubectl describe` shows); files and HTTP from a command run inside the
+//! container. Every result says what was found, in English and Chinese.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use crate::i18n::Text;
+use crate::observe::{
+    Collector, ContainerView, Limit, NsId, NsKind, ProcessInfo, Sandbox, Snapshot, Target,
+};
+use crate::runtime::state::{ContainerState, PodState, ProcessRef};
+use crate::runtime::{lookup, paths};
+use crate::spec::Quantity;
+
+use super::exec::{exec_in, ExecOutput};
+use super::refs::{Ref, Who};
+use super::schema::*;
+
+/// The result of evaluating a check once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    pub passed: bool,
+    pub message: Text,
+}
+
+impl CheckResult {
+    pub fn pass(en: impl Into<String>, zh: impl Into<String>) -> CheckResult {
+        CheckResult {
+            passed: true,
+            message: Text::new(en, zh),
+        }
+    }
+
+    pub fn fail(en: impl Into<String>, zh: impl Into<String>) -> CheckResult {
+        CheckResult {
+            passed: false,
+            message: Text::new(en, zh),
+        }
+    }
+}
+
+/// What a pod looked like at the end of a step, for `changed` checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodMark {
+    pub uid: String,
+    pub ip: Option<String>,
+    pub pause: Option<ProcessRef>,
+    pub namespaces: BTreeMap<NsKind, u64>,
+    pub containers: BTreeMap<String, ProcessRef>,
+}
+
+impl PodMark {
+    pub fn of(state: &PodState) -> PodMark {
+        use std::os::unix::fs::MetadataExt;
+        let pause = state.sandbox.as_ref().map(|s| s.pause);
+        let mut namespaces = BTreeMap::new();
+        if let Some(p) = pause {
+            for kind in [
+                NsKind::Net,
+                NsKind::Ipc,
+                NsKind::Uts,
+                NsKind::Pid,
+                NsKind::Mnt,
+            ] {
+                if let Ok(meta) =
+                    std::fs::metadata(format!("/proc/{}/ns/{}", p.pid, kind.file_name()))
+                {
+                    namespaces.insert(kind, meta.ino());
+                }
+            }
+        }
+        PodMark {
+            uid: state.uid.clone(),
+            ip: state.sandbox.as_ref().and_then(|s| s.ip.clone()),
+            pause,
+            namespaces,
+            containers: state
+                .containers
+                .iter()
+                .filter_map(|c| c.process.map(|p| (c.name.clone(), p)))
+                .collect(),
+        }
+    }
+
+    fn value(&self, what: &Fingerprint) -> String {
+        match what {
+            Fingerprint::Uid => self.uid.clone(),
+            Fingerprint::Ip => self.ip.clone().unwrap_or_default(),
+            Fingerprint::Pause => show_process(self.pause.as_ref()),
+            Fingerprint::Namespace(kind) => self
+                .namespaces
+                .get(kind)
+                .map_or("-".into(), |ino| format!("{}:[{ino}]", kind.file_name())),
+            Fingerprint::Container(name) => show_process(self.containers.get(name)),
+        }
+    }
+}
+
+/// A process as "pid N" (its start time tells a re-used pid apart, so it is compared too).
+fn show_process(process: Option<&ProcessRef>) -> String {
+    process.map_or("-".into(), |p| {
+        format!("pid {} (start {})", p.pid, p.start_time)
+    })
+}
+
+/// Everything a check may look at, read lazily and at most once per evaluation.
+pub(crate) struct World<'r> {
+    pub collector: &'r mut Collector,
+    /// Live pods of the lesson: name → UID.
+    pub uids: &'r HashMap<String, String>,
+    /// Marks taken at the end of each finished step: step id → pod name → mark.
+    pub marks: &'r HashMap<String, HashMap<String, PodMark>>,
+    pub last_delete: Option<Duration>,
+    pub podlab_exe: &'r Path,
+    pub exec_timeout: Duration,
+    states: HashMap<String, Option<PodState>>,
+    snapshots: HashMap<String, Result<Snapshot, String>>,
+}
+
+impl<'r> World<'r> {
+    pub fn new(
+        collector: &'r mut Collector,
+        uids: &'r HashMap<String, String>,
+        marks: &'r HashMap<String, HashMap<String, PodMark>>,
+        last_delete: Option<Duration>,
+        podlab_exe: &'r Path,
+        exec_timeout: Duration,
+    ) -> World<'r> {
+        World {
+            collector,
+            uids,
+            marks,
+            last_delete,
+            podlab_exe,
+            exec_timeout,
+            states: HashMap::new(),
+            snapshots: HashMap::new(),
+        }
+    }
+
+    /// The pod's state.json, if its shim is alive.
+    pub fn state(&mut self, pod: &str) -> Option<PodState> {
+        if !self.states.contains_key(pod) {
+            let state = self.uids.get(pod).and_then(|uid| {
+                if !lookup::shim_alive(uid) {
+                    return None;
+                }
+                PodState::read(&paths::state_file(uid)).ok()
+            });
+            self.states.insert(pod.to_string(), state);
+        }
+        self.states.get(pod).cloned().flatten()
+    }
+
+    fn snapshot(&mut self, pod: &str) -> Result<Snapshot, CheckResult> {
+        if !self.snapshots.contains_key(pod) {
+            let result = match self.uids.get(pod) {
+                None => Err(format!("pod {pod} is not running")),
+                Some(uid) => self
+                    .collector
+                    .snapshot(&Target::Pod(uid.clone()))
+                    .map_err(|e| format!("{e:#}")),
+            };
+            self.snapshots.insert(pod.to_string(), result);
+        }
+        match self.snapshots.get(pod) {
+            Some(Ok(s)) => Ok(s.clone()),
+            Some(Err(e)) => Err(CheckResult::fail(
+                format!("cannot observe pod {pod}: {e}"),
+                format!("无法观察 Pod {pod}：{e}"),
+            )),
+            None => Err(not_running(pod)),
+        }
+    }
+
+    fn exec(
+        &mut self,
+        pod: &str,
+        container: &str,
+        argv: &[String],
+    ) -> Result<ExecOutput, CheckResult> {
+        exec_in(self.podlab_exe, pod, container, argv, self.exec_timeout).map_err(|e| {
+            CheckResult::fail(
+                format!("cannot run a command in {container}: {e:#}"),
+                format!("无法在 {container} 中运行命令：{e:#}"),
+            )
+        })
+    }
+}
+
+fn not_running(pod: &str) -> CheckResult {
+    CheckResult::fail(
+        format!("pod {pod} is not running"),
+        format!("Pod {pod} 没有在运行"),
+    )
+}
+
+/// Evaluate `check` once; refs without a pod prefix are about `pod`.
+pub(crate) fn evaluate(check: &Check, world: &mut World<'_>, pod: &str) -> CheckResult {
+    let outcome = match check {
+        Check::All(checks) => return all(checks, world, pod),
+        Check::Namespace(c) => namespace(c, world, pod),
+        Check::Ip(c) => ip(c, world, pod),
+        Check::Interface(c) => interface(c, world, pod),
+        Check::File(c) => file(c, world, pod),
+        Check::HostFile(c) => Ok(host_file(c)),
+        Check::Http(c) => http(c, world, pod),
+        Check::Exec(c) => exec_check(c, world, pod),
+        Check::Cgroup(c) => cgroup(c, world, pod),
+        Check::Container(c) => container(c, world, pod),
+        Check::Event(c) => event(c, world, pod),
+        Check::Processes(c) => processes(c, world, pod),
+        Check::Process(c) => process(c, world, pod),
+        Check::Listener(c) => listener(c, world, pod),
+        Check::Pod(c) => Ok(pod_check(c, world, pod)),
+        Check::RanInOrder(names) => ran_in_order(names, world, pod),
+        Check::Changed(c) => changed(c, world, pod),
+        Check::Deleted(c) => Ok(deleted(c, world.last_delete)),
+    };
+    outcome.unwrap_or_else(|failure| failure)
+}
+
+fn all(checks: &[Check], world: &mut World<'_>, pod: &str) -> CheckResult {
+    let mut en = Vec::new();
+    let mut zh = Vec::new();
+    for check in checks {
+        let r = evaluate(check, world, pod);
+        if !r.passed {
+            return r;
+        }
+        en.push(r.message.en);
+        zh.push(r.message.zh);
+    }
+    CheckResult::pass(en.join("\n"), zh.join("\n"))
+}
+
+type Outcome = Result<CheckResult, CheckResult>;
+
+/// The sandbox of a pod's snapshot.
+fn sandbox<'s>(snapshot: &'s Snapshot, pod: &str) -> Result<&'s Sandbox, CheckResult> {
+    snapshot.sandboxes.first().ok_or_else(|| not_running(pod))
+}
+
+fn container_view<'s>(sandbox: &'s Sandbox, name: &str) -> Result<&'s ContainerView, CheckResult> {
+    sandbox
+        .containers
+        .iter()
+        .find(|c| c.name == name && !c.is_pause)
+        .ok_or_else(|| {
+            CheckResult::fail(
+                format!("container {name} has no running process"),
+                format!("容器 {name} 没有正在运行的进程"),
+            )
+        })
+}
+
+/// The host PID of a subject (pause or a container's main process).
+fn subject_pid(snapshot: &Snapshot, r: &Ref) -> Result<i32, CheckResult> {
+    let sb = sandbox(snapshot, &r.pod)?;
+    let pid = match &r.who {
+        Who::Pause => sb.pause,
+        Who::Container(name) => container_view(sb, name)?.main_pid,
+        Who::Host | Who::Pod => None,
+    };
+    pid.ok_or_else(|| {
+        CheckResult::fail(
+            format!("{r} has no running process"),
+            format!("{r} 没有正在运行的进程"),
+        )
+    })
+}
+
+fn process_info(snapshot: &Snapshot, pid: i32) -> Option<&ProcessInfo> {
+    snapshot.processes.iter().find(|p| p.pid == pid)
+}
+
+fn namespaces_of(world: &mut World<'_>, r: &Ref) -> Result<BTreeMap<NsKind, NsId>, CheckResult> {
+    let snapshot = world.snapshot(&r.pod)?;
+    if r.who == Who::Host {
+        return Ok(snapshot.host.namespaces.clone());
+    }
+    let pid = subject_pid(&snapshot, r)?;
+    process_info(&snapshot, pid)
+        .map(|p| p.namespaces.clone())
+        .ok_or_else(|| {
+            CheckResult::fail(
+                format!("the process of {r} (pid {pid}) could not be read"),
+                format!("无法读取 {r} 的进程（pid {pid}）"),
+            )
+        })
+}
+
+fn namespace(c: &NamespaceCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let a = Ref::parse(&c.a, pod);
+    let b = Ref::parse(&c.b, pod);
+    let ns_a = namespaces_of(world, &a)?;
+    let ns_b = namespaces_of(world, &b)?;
+    let mut found = Vec::new();
+    for kind in &c.kinds {
+        let (Some(x), Some(y)) = (ns_a.get(kind), ns_b.get(kind)) else {
+            return Err(CheckResult::fail(
+                format!(
+                    "the {} namespace of {a} or {b} could not be read",
+                    kind.file_name()
+                ),
+                format!("无法读取 {a} 或 {b} 的 {} 命名空间", kind.file_name()),
+            ));
+        };
+        let same = x.same_as(y);
+        found.push(format!("{}:[{}]/[{}]", kind.file_name(), x.inode, y.inode));
+        if same != c.same {
+            let (en, zh) = if same {
+                ("the same", "相同的")
+            } else {
+                ("different", "不同的")
+            };
+            return Err(CheckResult::fail(
+                format!(
+                    "{a} and {b} are in {en} {} namespaces ({} / {})",
+                    kind.file_name(),
+                    x.inode,
+                    y.inode
+                ),
+                format!(
+                    "{a} 和 {b} 处在{zh} {} 命名空间（{} / {}）",
+                    kind.file_name(),
+                    x.inode,
+                    y.inode
+                ),
+            ));
+        }
+    }
+    let (en, zh) = if c.same {
+        ("share", "共享")
+    } else {
+        ("do not share", "不共享")
+    };
+    Ok(CheckResult::pass(
+        format!("{a} and {b} {en}: {}", found.join(" ")),
+        format!("{a} 和 {b} {zh}：{}", found.join(" ")),
+    ))
+}
+
+/// The IPv4 addresses of the non-loopback interfaces in a subject's net namespace.
+fn addresses(world: &mut World<'_>, r: &Ref) -> Result<Vec<String>, CheckResult> {
+    let snapshot = world.snapshot(&r.pod)?;
+    let pid = subject_pid(&snapshot, r)?;
+    let net = process_info(&snapshot, pid).and_then(|p| p.namespaces.get(&NsKind::Net).copied());
+    let netns = net.and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)));
+    let Some(netns) = netns else {
+        return Err(CheckResult::fail(
+            format!("the network of {r} could not be read"),
+            format!("无法读取 {r} 的网络"),
+        ));
+    };
+    Ok(netns
+        .interfaces
+        .iter()
+        .filter(|i| i.name != "lo")
+        .flat_map(|i| i.ipv4.iter().cloned())
+        .collect())
+}
+
+fn ip(c: &IpCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let a = Ref::parse(&c.a, pod);
+    let b = Ref::parse(&c.b, pod);
+    let ips_a = addresses(world, &a)?;
+    let ips_b = addresses(world, &b)?;
+    if ips_a.is_empty() || ips_b.is_empty() {
+        return Err(CheckResult::fail(
+            format!("no pod IP yet: {a} has {ips_a:?}, {b} has {ips_b:?}"),
+            format!("还没有 Pod IP：{a} 有 {ips_a:?}，{b} 有 {ips_b:?}"),
+        ));
+    }
+    let same = ips_a == ips_b;
+    let shown = format!("{} / {}", ips_a.join(","), ips_b.join(","));
+    if same == c.same {
+        let (en, zh) = if same {
+            ("the same IP", "同一个 IP")
+        } else {
+            ("different IPs", "不同的 IP")
+        };
+        Ok(CheckResult::pass(
+            format!("{a} and {b} have {en}: {shown}"),
+            format!("{a} 和 {b} 有{zh}：{shown}"),
+        ))
+    } else {
+        let (en, zh) = if same {
+            ("the same IP", "同一个 IP")
+        } else {
+            ("different IPs", "不同的 IP")
+        };
+        Err(CheckResult::fail(
+            format!("{a} and {b} have {en}: {shown}"),
+            format!("{a} 和 {b} 有{zh}：{shown}"),
+        ))
+    }
+}
+
+fn interface(c: &InterfaceCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.target, pod);
+    let snapshot = world.snapshot(&r.pod)?;
+    let pid = subject_pid(&snapshot, &r)?;
+    let net = process_info(&snapshot, pid).and_then(|p| p.namespaces.get(&NsKind::Net).copied());
+    let iface = net
+        .and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)))
+        .and_then(|n| n.interfaces.iter().find(|i| i.name == c.name));
+    let Some(iface) = iface else {
+        return Err(CheckResult::fail(
+            format!("{r} has no interface {}", c.name),
+            format!("{r} 没有网卡 {}", c.name),
+        ));
+    };
+    if let Some(want) = c.ipv4 {
+        if want == iface.ipv4.is_empty() {
+            return Err(CheckResult::fail(
+                format!("{} of {r} has addresses {:?}", c.name, iface.ipv4),
+                format!("{r} 的 {} 的地址是 {:?}", c.name, iface.ipv4),
+            ));
+        }
+    }
+    Ok(CheckResult::pass(
+        format!("{r} has {} {}", c.name, iface.ipv4.join(",")),
+        format!("{r} 有网卡 {} {}", c.name, iface.ipv4.join(",")),
+    ))
+}
+
+fn exec_subject(
+    world: &mut World<'_>,
+    text: &str,
+    pod: &str,
+    argv: &[String],
+) -> Result<(Ref, ExecOutput), CheckResult> {
+    let r = Ref::parse(text, pod);
+    let Who::Container(name) = &r.who else {
+        return Err(CheckResult::fail(
+            format!("{r} is not a container"),
+            format!("{r} 不是容器"),
+        ));
+    };
+    let pod_name = r.pod.clone();
+    let name = name.clone();
+    let out = world.exec(&pod_name, &name, argv)?;
+    Ok((r, out))
+}
+
+fn first_line(text: &str) -> String {
+    let line = text.trim().lines().next().unwrap_or("").trim();
+    line.chars().take(60).collect()
+}
+
+fn file(c: &FileCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let argv = vec!["cat".to_string(), c.path.clone()];
+    let (r, out) = exec_subject(world, &c.container, pod, &argv)?;
+    if c.absent {
+        return if out.succeeded() {
+            Err(CheckResult::fail(
+                format!("{} still exists in {r}", c.path),
+                format!("{r} 中的 {} 还存在", c.path),
+            ))
+        } else {
+            Ok(CheckResult::pass(
+                format!("{} does not exist in {r}", c.path),
+                format!("{r} 中没有 {}", c.path),
+            ))
+        };
+    }
+    if !out.succeeded() {
+        return Err(CheckResult::fail(
+            format!("cannot read {} in {r}: {}", c.path, first_line(&out.output)),
+            format!("无法读取 {r} 中的 {}：{}", c.path, first_line(&out.output)),
+        ));
+    }
+    let content = out.output.trim_end_matches('\n');
+    let ok = c
+        .equals
+        .as_ref()
+        .is_none_or(|e| content == e.trim_end_matches('\n'))
+        && c.contains
+            .as_ref()
+            .is_none_or(|s| content.contains(s.as_str()));
+    let shown = first_line(content);
+    if ok {
+        Ok(CheckResult::pass(
+            format!("{} in {r}: {shown}", c.path),
+            format!("{r} 中的 {}：{shown}", c.path),
+        ))
+    } else {
+        Err(CheckResult::fail(
+            format!("{} in {r} holds {shown:?}", c.path),
+            format!("{r} 中的 {} 内容是 {shown:?}", c.path),
+        ))
+    }
+}
+
+fn host_file(c: &HostFileCheck) -> CheckResult {
+    let content = std::fs::read_to_string(&c.path);
+    match (content, c.absent) {
+        (Err(_), true) => CheckResult::pass(
+            format!("{} does not exist on the host", c.path),
+            format!("宿主机上没有 {}", c.path),
+        ),
+        (Ok(_), true) => CheckResult::fail(
+            format!("{} still exists on the host", c.path),
+            format!("宿主机上的 {} 还存在", c.path),
+        ),
+        (Err(e), false) => CheckResult::fail(
+            format!("cannot read {} on the host: {e}", c.path),
+            format!("无法读取宿主机上的 {}：{e}", c.path),
+        ),
+        (Ok(text), false) => {
+            let shown = first_line(&text);
+            if c.contains
+                .as_ref()
+                .is_none_or(|s| text.contains(s.as_str()))
+            {
+                CheckResult::pass(
+                    format!("{} on the host: {shown}", c.path),
+                    format!("宿主机上的 {}：{shown}", c.path),
+                )
+            } else {
+                CheckResult::fail(
+                    format!("{} on the host holds {shown:?}", c.path),
+                    format!("宿主机上的 {} 内容是 {shown:?}", c.path),
+                )
+            }
+        }
+    }
+}
+
+fn http(c: &HttpCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    // No -T: busybox 1.35's wget crashes with it; the exec deadline bounds the wait instead.
+    let argv: Vec<String> = ["wget", "-q", "-O", "-", &c.url]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let (r, out) = exec_subject(world, &c.from, pod, &argv)?;
+    let shown = first_line(&out.output);
+    match (out.succeeded(), c.fails) {
+        (false, true) => Ok(CheckResult::pass(
+            format!("from {r}, {} does not answer: {shown}", c.url),
+            format!("从 {r} 访问 {} 没有回应：{shown}", c.url),
+        )),
+        (true, true) => Err(CheckResult::fail(
+            format!("from {r}, {} answers: {shown}", c.url),
+            format!("从 {r} 访问 {} 有回应：{shown}", c.url),
+        )),
+        (false, false) => Err(CheckResult::fail(
+            format!("from {r}, {} fails: {shown}", c.url),
+            format!("从 {r} 访问 {} 失败：{shown}", c.url),
+        )),
+        (true, false) => {
+            if c.contains
+                .as_ref()
+                .is_none_or(|s| out.output.contains(s.as_str()))
+            {
+                Ok(CheckResult::pass(
+                    format!("from {r}, {} answers: {shown}", c.url),
+                    format!("从 {r} 访问 {} 得到：{shown}", c.url),
+                ))
+            } else {
+                Err(CheckResult::fail(
+                    format!("from {r}, {} answers {shown:?}", c.url),
+                    format!("从 {r} 访问 {} 得到 {shown:?}", c.url),
+                ))
+            }
+        }
+    }
+}
+
+fn exec_check(c: &ExecCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let (r, out) = exec_subject(world, &c.container, pod, &c.command)?;
+    let code = out.exit_code;
+    let shown = first_line(&out.output);
+    let code_ok = match (c.exit_code, c.fails) {
+        (Some(want), _) => code == Some(want),
+        (None, true) => code.is_some_and(|c| c != 0),
+        (None, false) => code == Some(0),
+    };
+    let text_ok = c
+        .output_contains
+        .as_ref()
+        .is_none_or(|s| out.output.contains(s.as_str()));
+    let command = c.command.join(" ");
+    let code_text = code.map_or("killed at the deadline".to_string(), |c| {
+        format!("exit {c}")
+    });
+    let code_zh = code.map_or("超时被杀".to_string(), |c| format!("退出码 {c}"));
+    if code_ok && text_ok {
+        Ok(CheckResult::pass(
+            format!("{command} in {r}: {code_text}: {shown}"),
+            format!("在 {r} 中运行 {command}：{code_zh}：{shown}"),
+        ))
+    } else {
+        Err(CheckResult::fail(
+            format!("{command} in {r}: {code_text}: {shown}"),
+            format!("在 {r} 中运行 {command}：{code_zh}：{shown}"),
+        ))
+    }
+}
+
+/// A quantity as the cgroup check compares it: millicores or bytes; `none` is no limit.
+fn expected_limit(text: &str, cpu: bool) -> Option<Limit> {
+    if text == "none" {
+        return Some(Limit::Unlimited);
+    }
+    let q = Quantity::parse(text).ok()?;
+    let v = if cpu { q.milli_value() } else { q.value() };
+    u64::try_from(v).ok().map(Limit::Value)
+}
+
+fn show_limit(limit: Option<Limit>, cpu: bool) -> String {
+    match limit {
+        None => "?".into(),
+        Some(Limit::Unlimited) => "none".into(),
+        Some(Limit::Value(v)) if cpu => format!("{v}m"),
+        Some(Limit::Value(v)) if v % (1024 * 1024) == 0 => format!("{}Mi", v / (1024 * 1024)),
+        Some(Limit::Value(v)) => format!("{v}"),
+    }
+}
+
+fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.target, pod);
+    let snapshot = world.snapshot(&r.pod)?;
+    let sb = sandbox(&snapshot, &r.pod)?;
+    let info = match &r.who {
+        Who::Pod => sb.cgroup.clone(),
+        Who::Pause => sb
+            .containers
+            .iter()
+            .find(|c| c.is_pause)
+            .and_then(|c| c.cgroup.clone()),
+        Who::Container(name) => container_view(sb, name)?.cgroup.clone(),
+        Who::Host => None,
+    };
+    let Some(info) = info else {
+        return Err(CheckResult::fail(
+            format!("the cgroup of {r} could not be read"),
+            format!("无法读取 {r} 的 cgroup"),
+        ));
+    };
+    let mut seen = Vec::new();
+    let mut wrong = None;
+    if let Some(want) = &c.cpu_request {
+        let got = info.cpu_request_millis;
+        seen.push(format!(
+            "cpu request {}",
+            got.map_or("?".into(), |m| format!("{m}m"))
+        ));
+        let want_m = expected_limit(want, true);
+        // shares → millicores rounds down: allow 1m.
+        let close = match (got, want_m) {
+            (Some(g), Some(Limit::Value(w))) => g.abs_diff(w) <= 1,
+            _ => false,
+        };
+        if !close {
+            wrong.get_or_insert(format!("cpu request {want}"));
+        }
+    }
+    if let Some(want) = &c.cpu_limit {
+        let got = info.cpu_limit_millis;
+        seen.push(format!("cpu limit {}", show_limit(got, true)));
+        if got != expected_limit(want, true) {
+            wrong.get_or_insert(format!("cpu limit {want}"));
+        }
+    }
+    if let Some(want) = &c.memory_limit {
+        let got = info.memory_limit;
+        seen.push(format!("memory limit {}", show_limit(got, false)));
+        // v1 writes "no limit" as a huge page-rounded number.
+        let got = match got {
+            Some(Limit::Value(v)) if v >= i64::MAX as u64 / 2 => Some(Limit::Unlimited),
+            other => other,
+        };
+        if got != expected_limit(want, false) {
+            wrong.get_or_insert(format!("memory limit {want}"));
+        }
+    }
+    if let Some(want) = c.throttled {
+        let n = info.nr_throttled.unwrap_or(0);
+        seen.push(format!("throttled {n} times"));
+        if (n > 0) != want {
+            wrong.get_or_insert(if want {
+                "throttling".into()
+            } else {
+                "no throttling".into()
+            });
+        }
+    }
+    let seen = seen.join(", ");
+    match wrong {
+        None => Ok(CheckResult::pass(
+            format!("cgroup of {r}: {seen}"),
+            format!("{r} 的 cgroup：{seen}"),
+        )),
+        Some(expected) => Err(CheckResult::fail(
+            format!("cgroup of {r}: {seen}; expected {expected}"),
+            format!("{r} 的 cgroup：{seen}；应为 {expected}"),
+        )),
+    }
+}
+
+fn state_of(world: &mut World<'_>, pod: &str) -> Result<PodState, CheckResult> {
+    world.state(pod).ok_or_else(|| not_running(pod))
+}
+
+fn describe_state(state: &ContainerState) -> String {
+    match state {
+        ContainerState::Waiting { reason } => format!("Waiting ({reason})"),
+        ContainerState::Running { .. } => "Running".into(),
+        ContainerState::Terminated {
+            reason, exit_code, ..
+        } => {
+            format!("Terminated ({reason}, exit {exit_code})")
+        }
+    }
+}
+
+fn container(c: &ContainerCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.name, pod);
+    let Who::Container(name) = &r.who else {
+        return Err(CheckResult::fail(
+            format!("{r} is not a container"),
+            format!("{r} 不是容器"),
+        ));
+    };
+    let state = state_of(world, &r.pod)?;
+    let Some(status) = state.container(name) else {
+        return Err(CheckResult::fail(
+            format!("{r} is not in the pod's status"),
+            format!("Pod 状态里没有 {r}"),
+        ));
+    };
+    let looked_at = if c.last {
+        status.last_state.clone()
+    } else {
+        Some(status.state.clone())
+    };
+    let shown = format!(
+        "{r}: {}, restarts {}, ready {}{}",
+        looked_at
+            .as_ref()
+            .map_or("no last state".into(), describe_state),
+        status.restart_count,
+        status.ready,
+        if c.last { " (last state)" } else { "" }
+    );
+    let state_ok = matches!(
+        (&looked_at, c.state),
+        (_, None)
+            | (
+                Some(ContainerState::Running { .. }),
+                Some(StateName::Running)
+            )
+            | (
+                Some(ContainerState::Waiting { .. }),
+                Some(StateName::Waiting)
+            )
+            | (
+                Some(ContainerState::Terminated { .. }),
+                Some(StateName::Terminated)
+            )
+    );
+    let reason_ok = c.reason.as_ref().is_none_or(|want| match &looked_at {
+        Some(ContainerState::Waiting { reason })
+        | Some(ContainerState::Terminated { reason, .. }) => reason == want,
+        _ => false,
+    });
+    let code_ok = c.exit_code.is_none_or(|want| {
+        matches!(&looked_at, Some(ContainerState::Terminated { exit_code, .. }) if *exit_code == want)
+    });
+    let ready_ok = c.ready.is_none_or(|want| status.ready == want);
+    let restarts_ok = c.restarts.is_none_or(|n| status.restart_count == n)
+        && c.restarts_at_least
+            .is_none_or(|n| status.restart_count >= n);
+    if state_ok && reason_ok && code_ok && ready_ok && restarts_ok {
+        Ok(CheckResult::pass(shown.clone(), shown))
+    } else {
+        Err(CheckResult::fail(shown.clone(), shown))
+    }
+}
+
+fn event(c: &EventCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let state = state_of(world, pod)?;
+    let found = state.events.iter().find(|e| {
+        e.reason == c.reason
+            && c.message_contains
+                .as_ref()
+                .is_none_or(|m| e.message.contains(m.as_str()))
+    });
+    match found {
+        Some(e) => Ok(CheckResult::pass(
+            format!("event {}: {}", e.reason, e.message),
+            format!("事件 {}：{}", e.reason, e.message),
+        )),
+        None => {
+            let reasons: Vec<&str> = state.events.iter().map(|e| e.reason.as_str()).collect();
+            Err(CheckResult::fail(
+                format!("no {} event yet; events: {}", c.reason, reasons.join(", ")),
+                format!("还没有 {} 事件；已有事件：{}", c.reason, reasons.join("、")),
+            ))
+        }
+    }
+}
+
+fn processes(c: &ProcessesCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.target, pod);
+    let snapshot = world.snapshot(&r.pod)?;
+    let pid = subject_pid(&snapshot, &r)?;
+    let Some(pid_ns) =
+        process_info(&snapshot, pid).and_then(|p| p.namespaces.get(&NsKind::Pid).copied())
+    else {
+        return Err(CheckResult::fail(
+            format!("the PID namespace of {r} could not be read"),
+            format!("无法读取 {r} 的 PID 命名空间"),
+        ));
+    };
+    let members: Vec<&ProcessInfo> = snapshot
+        .processes
+        .iter()
+        .filter(|p| {
+            p.namespaces
+                .get(&NsKind::Pid)
+                .is_some_and(|n| n.same_as(&pid_ns))
+        })
+        .collect();
+    let names: Vec<String> = members
+        .iter()
+        .map(|p| format!("{}:{}", p.local_pid(), p.comm))
+        .collect();
+    let zombies = members.iter().filter(|p| p.state.is_zombie()).count();
+    let pid1 = members
+        .iter()
+        .find(|p| p.local_pid() == 1)
+        .map(|p| p.comm.clone());
+    let shown_en = format!("PID namespace of {r}: {}", names.join(" "));
+    let shown_zh = format!("{r} 的 PID 命名空间：{}", names.join(" "));
+    let mut wrong: Option<(String, String)> = None;
+    let n = members.len();
+    if c.count_at_least.is_some_and(|m| n < m) || c.count_at_most.is_some_and(|m| n > m) {
+        wrong = Some((format!("{n} processes"), format!("{n} 个进程")));
+    }
+    if let Some(want) = &c.pid1 {
+        if pid1.as_deref() != Some(want.as_str()) {
+            wrong.get_or_insert((
+                format!("PID 1 is not {want}"),
+                format!("1 号进程不是 {want}"),
+            ));
+        }
+    }
+    if c.zombies.is_some_and(|z| z != zombies) {
+        wrong.get_or_insert((
+            format!("{zombies} zombies"),
+            format!("{zombies} 个僵尸进程"),
+        ));
+    }
+    if let Some(comm) = &c.has {
+        // With `parent`: a process of that comm whose parent has the other comm.
+        let parent_matches = |p: &&&ProcessInfo| match &c.parent {
+            None => true,
+            Some(parent) => members.iter().any(|q| q.pid == p.ppid && &q.comm == parent),
+        };
+        let found = members
+            .iter()
+            .filter(|p| &p.comm == comm && !p.state.is_zombie())
+            .find(parent_matches);
+        let what = match &c.parent {
+            Some(parent) => format!("{comm} (child of {parent})"),
+            None => comm.clone(),
+        };
+        if found.is_some() != c.present {
+            wrong.get_or_insert(if c.present {
+                (format!("no {what}"), format!("没有 {what}"))
+            } else {
+                (format!("{what} is still there"), format!("{what} 还在"))
+            });
+        }
+    }
+    match wrong {
+        None => Ok(CheckResult::pass(shown_en, shown_zh)),
+        Some((en, zh)) => Err(CheckResult::fail(
+            format!("{shown_en}; {en}"),
+            format!("{shown_zh}；{zh}"),
+        )),
+    }
+}
+
+fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.target, pod);
+    let snapshot = world.snapshot(&r.pod)?;
+    let pid = subject_pid(&snapshot, &r)?;
+    let Some(info) = process_info(&snapshot, pid).cloned() else {
+        return Err(CheckResult::fail(
+            format!("process {pid} of {r} is gone"),
+            format!("{r} 的进程 {pid} 已经不在了"),
+        ));
+    };
+    let parent = process_info(&snapshot, info.ppid)
+        .map(|p| p.comm.clone())
+        .or_else(|| {
+            std::fs::read_to_string(format!("/proc/{}/comm", info.ppid))
+                .ok()
+                .map(|s| s.trim().to_string())
+        });
+    let mut facts = vec![format!("pid {pid} {} state {}", info.comm, info.state.0)];
+    let mut facts_zh = vec![format!("进程 {pid} {} 状态 {}", info.comm, info.state.0)];
+    let mut ok = c.comm.as_ref().is_none_or(|want| &info.comm == want)
+        && c.state
+            .as_ref()
+            .is_none_or(|letters| letters.contains(info.state.0));
+    if let Some(want) = &c.parent {
+        facts.push(format!("parent {}", parent.as_deref().unwrap_or("?")));
+        facts_zh.push(format!("父进程 {}", parent.as_deref().unwrap_or("?")));
+        ok &= parent.as_deref() == Some(want.as_str());
+    }
+    if let Some(max) = c.max_binary_bytes {
+        let size = std::fs::metadata(format!("/proc/{pid}/exe"))
+            .map(|m| m.len())
+            .ok();
+        let shown = size.map_or("?".into(), |s| format!("{} KiB", s.div_ceil(1024)));
+        facts.push(format!("binary {shown}"));
+        facts_zh.push(format!("可执行文件 {shown}"));
+        ok &= size.is_some_and(|s| s <= max);
+    }
+    if let Some(max) = c.max_cpu_seconds {
+        let used = cpu_seconds(pid);
+        let shown = used.map_or("?".into(), |s| format!("{s:.2}s"));
+        facts.push(format!("CPU time {shown}"));
+        facts_zh.push(format!("CPU 时间 {shown}"));
+        ok &= used.is_some_and(|s| s <= max);
+    }
+    if let Some(other) = &c.started_before {
+        let o = Ref::parse(other, pod);
+        let other_snapshot = world.snapshot(&o.pod)?;
+        let other_pid = subject_pid(&other_snapshot, &o)?;
+        let other_start = process_info(&other_snapshot, other_pid).map(|p| p.start_time);
+        let before = other_start.is_some_and(|t| info.start_time <= t);
+        facts.push(format!(
+            "started {} {o}",
+            if before { "before" } else { "after" }
+        ));
+        facts_zh.push(format!(
+            "在 {o} {}启动",
+            if before { "之前" } else { "之后" }
+        ));
+        ok &= before;
+    }
+    let en = format!("{r}: {}", facts.join(", "));
+    let zh = format!("{r}：{}", facts_zh.join("，"));
+    if ok {
+        Ok(CheckResult::pass(en, zh))
+    } else {
+        Err(CheckResult::fail(en, zh))
+    }
+}
+
+/// utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15).
+fn cpu_seconds(pid: i32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_comm = &stat[stat.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_comm.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
+}
+
+fn listener(c: &ListenerCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.container, pod);
+    let Who::Container(name) = &r.who else {
+        return Err(CheckResult::fail(
+            format!("{r} is not a container"),
+            format!("{r} 不是容器"),
+        ));
+    };
+    let snapshot = world.snapshot(&r.pod)?;
+    let ip = snapshot
+        .sandboxes
+        .first()
+        .and_then(|s| s.pod.as_ref())
+        .and_then(|p| p.ip.clone());
+    let all: Vec<String> = snapshot
+        .networks
+        .iter()
+        .flat_map(|n| n.listeners.iter())
+        .map(|l| {
+            format!(
+                "{}:{} ({})",
+                l.address,
+                l.port,
+                l.container.as_deref().unwrap_or("?")
+            )
+        })
+        .collect();
+    let found = snapshot
+        .networks
+        .iter()
+        .flat_map(|n| n.listeners.iter())
+        .any(|l| l.port == c.port && l.container.as_deref() == Some(name.as_str()));
+    let endpoint = format!("{}:{}", ip.as_deref().unwrap_or("<pod IP>"), c.port);
+    if found {
+        Ok(CheckResult::pass(
+            format!("{r} listens on port {}: endpoint {endpoint}", c.port),
+            format!("{r} 在端口 {} 上监听：端点 {endpoint}", c.port),
+        ))
+    } else {
+        Err(CheckResult::fail(
+            format!(
+                "{r} does not listen on port {}; listeners: {}",
+                c.port,
+                all.join(", ")
+            ),
+            format!("{r} 没有在端口 {} 上监听；监听：{}", c.port, all.join("，")),
+        ))
+    }
+}
+
+fn pod_check(c: &PodCheck, world: &mut World<'_>, pod: &str) -> CheckResult {
+    let state = world.state(pod);
+    if c.gone {
+        return match state {
+            None => CheckResult::pass(
+                format!("pod {pod} is gone"),
+                format!("Pod {pod} 已经不存在"),
+            ),
+            Some(_) => CheckResult::fail(
+                format!("pod {pod} still exists"),
+                format!("Pod {pod} 还存在"),
+            ),
+        };
+    }
+    let Some(state) = state else {
+        return not_running(pod);
+    };
+    let phase = format!("{:?}", state.phase);
+    let shown = format!(
+        "pod {pod}: {phase}, QoS {}, ready {}",
+        state.qos_class,
+        state.ready()
+    );
+    let ok = c.qos_class.as_ref().is_none_or(|q| &state.qos_class == q)
+        && c.phase.as_ref().is_none_or(|p| &phase == p)
+        && c.ready.is_none_or(|r| state.ready() == r);
+    CheckResult {
+        passed: ok,
+        message: Text::new(shown.clone(), shown.replace("pod ", "Pod ")),
+    }
+}
+
+fn ran_in_order(names: &[String], world: &mut World<'_>, pod: &str) -> Outcome {
+    let state = state_of(world, pod)?;
+    let mut spans = Vec::new();
+    for name in names {
+        let span = match state.container(name).map(|c| &c.state) {
+            Some(ContainerState::Terminated {
+                started_at,
+                finished_at,
+                ..
+            }) => (*started_at, Some(*finished_at)),
+            Some(ContainerState::Running { started_at }) => (*started_at, None),
+            _ => {
+                return Err(CheckResult::fail(
+                    format!("{name} has not run yet"),
+                    format!("{name} 还没有运行"),
+                ))
+            }
+        };
+        spans.push((name, span));
+    }
+    let mut shown = Vec::new();
+    for pair in spans.windows(2) {
+        let (a, (_, a_end)) = &pair[0];
+        let (b, (b_start, _)) = &pair[1];
+        let Some(a_end) = a_end else {
+            return Err(CheckResult::fail(
+                format!("{a} is still running while {b} runs"),
+                format!("{b} 运行时 {a} 还在运行"),
+            ));
+        };
+        if a_end > b_start {
+            return Err(CheckResult::fail(
+                format!("{b} started before {a} finished"),
+                format!("{b} 在 {a} 结束前就启动了"),
+            ));
+        }
+        shown.push(format!(
+            "{a} ended {:.1}s before {b} started",
+            b_start - a_end
+        ));
+    }
+    let order = names.join(" → ");
+    Ok(CheckResult::pass(
+        format!("{order}: {}", shown.join("; ")),
+        format!("{order}：一个结束，下一个才启动"),
+    ))
+}
+
+fn changed(c: &ChangedCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let Some(before) = world.marks.get(&c.since).and_then(|m| m.get(pod)).cloned() else {
+        return Err(CheckResult::fail(
+            format!("nothing was recorded about pod {pod} at step {}", c.since),
+            format!("在步骤 {} 没有记录 Pod {pod} 的信息", c.since),
+        ));
+    };
+    let state = state_of(world, pod)?;
+    let now = PodMark::of(&state);
+    let (old, new) = (before.value(&c.what), now.value(&c.what));
+    let what = match &c.what {
+        Fingerprint::Uid => "UID".to_string(),
+        Fingerprint::Ip => "IP".to_string(),
+        Fingerprint::Pause => "pause".to_string(),
+        Fingerprint::Namespace(kind) => format!("{} namespace", kind.file_name()),
+        Fingerprint::Container(name) => format!("process of {name}"),
+    };
+    let is_changed = old != new;
+    let en = format!("{what}: {} → {}", short(&old), short(&new));
+    if is_changed == c.changed {
+        Ok(CheckResult::pass(en.clone(), en))
+    } else if c.changed {
+        Err(CheckResult::fail(
+            format!("{what} has not changed: {}", short(&old)),
+            format!("{what} 没有变化：{}", short(&old)),
+        ))
+    } else {
+        Err(CheckResult::fail(
+            format!("{what} changed: {en}"),
+            format!("{what} 变了：{en}"),
+        ))
+    }
+}
+
+fn short(value: &str) -> String {
+    value.chars().take(40).collect()
+}
+
+fn deleted(c: &DeletedCheck, last: Option<Duration>) -> CheckResult {
+    let Some(took) = last else {
+        return CheckResult::fail("the pod was not deleted yet", "Pod 还没有被删除");
+    };
+    let secs = took.as_secs_f64();
+    let ok = c.min_seconds.is_none_or(|m| secs >= m) && c.max_seconds.is_none_or(|m| secs <= m);
+    let en = format!("deleting the pod took {secs:.1}s");
+    let zh = format!("删除 Pod 用了 {secs:.1} 秒");
+    CheckResult {
+        passed: ok,
+        message: Text::new(en, zh),
+    }
+}

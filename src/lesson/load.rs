@@ -1,0 +1,553 @@
+//! Reading a lesson file through the one YAML door and checking everything it refers to:
+//! the manifests (through `spec::load_pod_file`), container names, engine step ids, earlier
+//! step ids, and that its text fits the narration pane. Every problem is located
+//! `file:line:column`.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use crate::i18n::Text;
+use crate::runtime::steps::{self, PlanContext};
+use crate::spec::yaml::{self, FieldPath, Location, SourceMap};
+use crate::spec::{self, Pod};
+
+use super::refs::{Ref, Who};
+use super::schema::{Action, Check, Fingerprint, LessonFile, StepSpec, SCHEMA_VERSION};
+use super::text_lint;
+
+/// A lesson that passed every check of `podlab lessons check`.
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    pub path: PathBuf,
+    pub file: LessonFile,
+    /// The lesson's pods, the first being the main one.
+    pub pods: Vec<LessonPod>,
+}
+
+#[derive(Debug, Clone)]
+pub struct LessonPod {
+    pub manifest: PathBuf,
+    pub pod: Pod,
+}
+
+impl Lesson {
+    pub fn id(&self) -> &str {
+        &self.file.id
+    }
+
+    pub fn steps(&self) -> &[StepSpec] {
+        &self.file.steps
+    }
+
+    /// The name of the lesson's main pod.
+    pub fn main_pod(&self) -> &str {
+        self.pods
+            .first()
+            .map(|p| p.pod.metadata.name.as_str())
+            .unwrap_or_default()
+    }
+
+    /// The pod a step acts on.
+    pub fn pod_of<'a>(&'a self, step: &'a StepSpec) -> &'a str {
+        step.pod.as_deref().unwrap_or_else(|| self.main_pod())
+    }
+
+    pub fn pod_named(&self, name: &str) -> Option<&LessonPod> {
+        self.pods.iter().find(|p| p.pod.metadata.name == name)
+    }
+}
+
+/// One thing wrong with a lesson file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonProblem {
+    pub location: Location,
+    pub message: String,
+}
+
+/// Why a lesson cannot be used: every problem found, in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LessonError {
+    pub problems: Vec<LessonProblem>,
+}
+
+impl fmt::Display for LessonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let lines: Vec<String> = self
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.location, p.message))
+            .collect();
+        f.write_str(&lines.join("\n"))
+    }
+}
+
+impl std::error::Error for LessonError {}
+
+/// Reads and checks a lesson file.
+pub fn load_lesson(path: &Path) -> Result<Lesson, LessonError> {
+    let source = path.display().to_string();
+    let file_error = |e: yaml::YamlError| LessonError {
+        problems: vec![LessonProblem {
+            location: e.location.clone(),
+            message: e
+                .to_string()
+                .split_once(": ")
+                .map_or_else(|| e.to_string(), |(_, rest)| rest.to_string()),
+        }],
+    };
+    let text = yaml::read_text_file(path).map_err(file_error)?;
+    let located = yaml::parse_located::<LessonFile>(&text, &source).map_err(file_error)?;
+    let mut checker = Checker {
+        map: &located.source_map,
+        problems: Vec::new(),
+    };
+    let file = located.value;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let pods = checker.pods(&file, base);
+    checker.lesson(&file, &pods);
+    if checker.problems.is_empty() {
+        Ok(Lesson {
+            path: path.to_path_buf(),
+            file,
+            pods,
+        })
+    } else {
+        checker
+            .problems
+            .sort_by_key(|p| (p.location.line, p.location.column));
+        Err(LessonError {
+            problems: checker.problems,
+        })
+    }
+}
+
+struct Checker<'a> {
+    map: &'a SourceMap,
+    problems: Vec<LessonProblem>,
+}
+
+fn path_of(text: &str) -> FieldPath {
+    FieldPath::parse(text).unwrap_or_default()
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, at: &str, message: impl Into<String>) {
+        self.problems.push(LessonProblem {
+            location: self.map.locate_field(&path_of(at)),
+            message: message.into(),
+        });
+    }
+
+    fn pods(&mut self, file: &LessonFile, base: &Path) -> Vec<LessonPod> {
+        let mut pods = Vec::new();
+        let manifests = std::iter::once(("manifest".to_string(), &file.manifest)).chain(
+            file.extra_manifests
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (format!("extra_manifests[{i}]"), m)),
+        );
+        for (at, manifest) in manifests {
+            let full = base.join(manifest);
+            match spec::load_pod_file(&full) {
+                Ok(loaded) => {
+                    if pods
+                        .iter()
+                        .any(|p: &LessonPod| p.pod.metadata.name == loaded.pod.metadata.name)
+                    {
+                        self.problem(&at, "two manifests of this lesson name the same pod");
+                    }
+                    pods.push(LessonPod {
+                        manifest: full,
+                        pod: loaded.pod,
+                    });
+                }
+                Err(e) => self.problem(
+                    &at,
+                    format!(
+                        "the manifest {} is not a valid pod:\n  {}",
+                        full.display(),
+                        e.render(crate::i18n::Lang::En).replace('\n', "\n  ")
+                    ),
+                ),
+            }
+        }
+        pods
+    }
+
+    fn lesson(&mut self, file: &LessonFile, pods: &[LessonPod]) {
+        if file.schema != SCHEMA_VERSION {
+            self.problem(
+                "schema",
+                format!(
+                    "schema {} is not supported; this podlab reads schema {SCHEMA_VERSION}",
+                    file.schema
+                ),
+            );
+        }
+        if file.id.is_empty()
+            || !file
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        {
+            self.problem("id", "a lesson id uses only a-z, 0-9 and '-'");
+        }
+        self.text("title", &file.title, true);
+        self.text("summary", &file.summary, false);
+        if !(file.options.time_scale > 0.0 && file.options.time_scale <= 1.0) {
+            self.problem("options.time_scale", "time_scale must be in (0, 1]");
+        }
+        if file.steps.is_empty() {
+            self.problem("steps", "a lesson needs at least one step");
+        }
+        let Some(main) = pods.first() else { return };
+        let main_name = main.pod.metadata.name.clone();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for (i, step) in file.steps.iter().enumerate() {
+            let at = format!("steps[{i}]");
+            if step.id.is_empty() || step.id.contains(char::is_whitespace) {
+                self.problem(&format!("{at}.id"), "a step id is one word");
+            }
+            if !seen.insert(&step.id) {
+                self.problem(
+                    &format!("{at}.id"),
+                    format!("step id {:?} is used twice", step.id),
+                );
+            }
+            self.text(&format!("{at}.title"), &step.title, true);
+            self.text(&format!("{at}.body"), &step.body, false);
+            for (h, hint) in step.hints.iter().enumerate() {
+                self.text(&format!("{at}.hints[{h}]"), hint, false);
+            }
+            if let Some(simplified) = &step.simplified {
+                self.text(&format!("{at}.simplified"), simplified, false);
+            }
+            for (c, command) in step.commands.iter().enumerate() {
+                if let Some(msg) = text_lint::too_wide_line(command) {
+                    self.problem(&format!("{at}.commands[{c}]"), msg);
+                }
+            }
+            let pod_name = step.pod.clone().unwrap_or_else(|| main_name.clone());
+            let Some(pod) = pods.iter().find(|p| p.pod.metadata.name == pod_name) else {
+                self.problem(
+                    &format!("{at}.pod"),
+                    format!("no pod of this lesson is named {pod_name:?}"),
+                );
+                continue;
+            };
+            self.action(&at, &step.action, pod, pods, file.options.network);
+            if let Some(check) = &step.check {
+                self.check(&format!("{at}.check"), check, &pod_name, pods, &seen);
+            }
+        }
+    }
+
+    fn text(&mut self, at: &str, text: &Text, one_line: bool) {
+        for (lang, value) in [("en", &text.en), ("zh", &text.zh)] {
+            let field = format!("{at}.{lang}");
+            if value.trim().is_empty() {
+                self.problem(&field, "this text is empty");
+                continue;
+            }
+            if one_line {
+                if let Some(msg) = text_lint::too_wide_line(value) {
+                    self.problem(&field, msg);
+                }
+            } else if let Some(msg) = text_lint::too_wide_word(value) {
+                self.problem(&field, msg);
+            }
+            if lang == "zh" {
+                if let Some(msg) = text_lint::chinese_spacing(value) {
+                    self.problem(&field, msg);
+                }
+            }
+        }
+    }
+
+    fn action(
+        &mut self,
+        at: &str,
+        action: &Action,
+        pod: &LessonPod,
+        pods: &[LessonPod],
+        network: bool,
+    ) {
+        let name = pod.pod.metadata.name.as_str();
+        match action {
+            Action::RunTo(step) => {
+                let ctx = PlanContext {
+                    cgroup_v2: false,
+                    pod_network: network,
+                };
+                let ids: Vec<String> = steps::plan(&pod.pod, ctx)
+                    .into_iter()
+                    .map(|s| s.id)
+                    .collect();
+                if !ids.contains(step) {
+                    self.problem(
+                        &format!("{at}.action.run_to"),
+                        format!(
+                            "pod {name} has no creation step {step:?}; its steps: {}",
+                            ids.join(", ")
+                        ),
+                    );
+                }
+            }
+            Action::Exec(exec) => {
+                self.container(
+                    &format!("{at}.action.exec.container"),
+                    &exec.container,
+                    name,
+                    pods,
+                    false,
+                );
+                if exec.command.is_empty() {
+                    self.problem(&format!("{at}.action.exec.command"), "the command is empty");
+                }
+            }
+            Action::Signal(signal) => {
+                self.container(
+                    &format!("{at}.action.signal.container"),
+                    &signal.container,
+                    name,
+                    pods,
+                    true,
+                );
+                if super::runner::parse_signal(&signal.signal).is_none() {
+                    self.problem(
+                        &format!("{at}.action.signal.signal"),
+                        format!(
+                            "{:?} is not a signal name (TERM, KILL, INT, …)",
+                            signal.signal
+                        ),
+                    );
+                }
+            }
+            Action::Sleep(seconds) if !(0.0..=60.0).contains(seconds) => {
+                self.problem(
+                    &format!("{at}.action.sleep"),
+                    "sleep between 0 and 60 seconds",
+                );
+            }
+            Action::Read
+            | Action::RunAll
+            | Action::Delete(_)
+            | Action::Recreate
+            | Action::Sleep(_) => {}
+        }
+    }
+
+    /// A reference to a container (or `pause` when `pause_ok`).
+    fn container(
+        &mut self,
+        at: &str,
+        text: &str,
+        default_pod: &str,
+        pods: &[LessonPod],
+        pause_ok: bool,
+    ) {
+        let r = Ref::parse(text, default_pod);
+        let allowed = |who: &Who| match who {
+            Who::Pause => pause_ok,
+            Who::Container(_) => true,
+            _ => false,
+        };
+        if !allowed(&r.who) {
+            self.problem(at, format!("{text:?} is not a container here"));
+            return;
+        }
+        self.subject(at, &r, pods);
+    }
+
+    /// `r` names a pod of the lesson and, for a container, one of its containers.
+    fn subject(&mut self, at: &str, r: &Ref, pods: &[LessonPod]) {
+        let Some(pod) = pods.iter().find(|p| p.pod.metadata.name == r.pod) else {
+            self.problem(at, format!("no pod of this lesson is named {:?}", r.pod));
+            return;
+        };
+        if let Who::Container(name) = &r.who {
+            let spec = &pod.pod.spec;
+            let names: Vec<&str> = spec
+                .init_containers
+                .iter()
+                .chain(&spec.containers)
+                .map(|c| c.name.as_str())
+                .collect();
+            if !names.contains(&name.as_str()) {
+                self.problem(
+                    at,
+                    format!(
+                        "pod {} has no container {name:?}; its containers: {}",
+                        r.pod,
+                        names.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+
+    fn any_ref(&mut self, at: &str, text: &str, pod: &str, pods: &[LessonPod]) {
+        let r = Ref::parse(text, pod);
+        self.subject(at, &r, pods);
+    }
+
+    fn check(
+        &mut self,
+        at: &str,
+        check: &Check,
+        pod: &str,
+        pods: &[LessonPod],
+        earlier: &HashSet<&str>,
+    ) {
+        match check {
+            Check::All(checks) => {
+                for (i, c) in checks.iter().enumerate() {
+                    self.check(&format!("{at}.all[{i}]"), c, pod, pods, earlier);
+                }
+            }
+            Check::Namespace(c) => {
+                self.any_ref(&format!("{at}.namespace.a"), &c.a, pod, pods);
+                self.any_ref(&format!("{at}.namespace.b"), &c.b, pod, pods);
+                if c.kinds.is_empty() {
+                    self.problem(&format!("{at}.namespace.kinds"), "name at least one kind");
+                }
+            }
+            Check::Ip(c) => {
+                self.any_ref(&format!("{at}.ip.a"), &c.a, pod, pods);
+                self.any_ref(&format!("{at}.ip.b"), &c.b, pod, pods);
+            }
+            Check::Interface(c) => {
+                self.any_ref(&format!("{at}.interface.target"), &c.target, pod, pods)
+            }
+            Check::File(c) => self.container(
+                &format!("{at}.file.container"),
+                &c.container,
+                pod,
+                pods,
+                false,
+            ),
+            Check::Http(c) => self.container(&format!("{at}.http.from"), &c.from, pod, pods, false),
+            Check::Exec(c) => self.container(
+                &format!("{at}.exec.container"),
+                &c.container,
+                pod,
+                pods,
+                false,
+            ),
+            Check::Cgroup(c) => {
+                self.any_ref(&format!("{at}.cgroup.target"), &c.target, pod, pods);
+                for (field, value) in [
+                    ("cpu_request", &c.cpu_request),
+                    ("cpu_limit", &c.cpu_limit),
+                    ("memory_limit", &c.memory_limit),
+                ] {
+                    if let Some(v) = value {
+                        if v != "none" && spec::Quantity::parse(v).is_err() {
+                            self.problem(
+                                &format!("{at}.cgroup.{field}"),
+                                format!("{v:?} is not a Kubernetes quantity (100m, 128Mi, none)"),
+                            );
+                        }
+                    }
+                }
+            }
+            Check::Container(c) => {
+                self.container(&format!("{at}.container.name"), &c.name, pod, pods, false)
+            }
+            Check::Processes(c) => {
+                self.any_ref(&format!("{at}.processes.target"), &c.target, pod, pods)
+            }
+            Check::Process(c) => {
+                self.any_ref(&format!("{at}.process.target"), &c.target, pod, pods);
+                if let Some(other) = &c.started_before {
+                    self.any_ref(&format!("{at}.process.started_before"), other, pod, pods);
+                }
+            }
+            Check::Listener(c) => self.container(
+                &format!("{at}.listener.container"),
+                &c.container,
+                pod,
+                pods,
+                false,
+            ),
+            Check::RanInOrder(names) => {
+                for (i, n) in names.iter().enumerate() {
+                    self.container(&format!("{at}.ran_in_order[{i}]"), n, pod, pods, false);
+                }
+            }
+            Check::Changed(c) => {
+                if !earlier.contains(c.since.as_str()) {
+                    self.problem(
+                        &format!("{at}.changed.since"),
+                        format!("{:?} is not the id of this step or an earlier one", c.since),
+                    );
+                }
+                if let Fingerprint::Container(name) = &c.what {
+                    self.container(&format!("{at}.changed.what"), name, pod, pods, false);
+                }
+            }
+            Check::HostFile(_) | Check::Event(_) | Check::Pod(_) | Check::Deleted(_) => {}
+        }
+    }
+}
+
+/// The directory of the shipped lessons: beside the source tree, or `./lessons`.
+pub fn lessons_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PODLAB_LESSONS_DIR") {
+        return PathBuf::from(dir);
+    }
+    let beside_source = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+    if beside_source.is_dir() {
+        beside_source
+    } else {
+        PathBuf::from("lessons")
+    }
+}
+
+/// The lesson files of `dir`, sorted by name.
+pub fn lesson_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// A lesson by id (in the lessons directory) or by path.
+pub fn find_lesson(id_or_path: &str) -> eyre::Result<Lesson> {
+    let as_path = Path::new(id_or_path);
+    if as_path.is_file() {
+        return load_lesson(as_path).map_err(|e| eyre::eyre!("{e}"));
+    }
+    let dir = lessons_dir();
+    let files = lesson_files(&dir)
+        .map_err(|e| eyre::eyre!("failed to list lessons in {}: {e}", dir.display()))?;
+    let mut ids = Vec::new();
+    for file in files {
+        match load_lesson(&file) {
+            Ok(lesson) if lesson.id() == id_or_path => return Ok(lesson),
+            // A number alone picks the lesson whose id starts with it ("1" or "01").
+            Ok(lesson)
+                if id_or_path.parse::<u32>().is_ok()
+                    && lesson
+                        .id()
+                        .split('-')
+                        .next()
+                        .and_then(|n| n.parse::<u32>().ok())
+                        == id_or_path.parse::<u32>().ok() =>
+            {
+                return Ok(lesson)
+            }
+            Ok(lesson) => ids.push(lesson.id().to_string()),
+            Err(_) => {}
+        }
+    }
+    Err(eyre::eyre!(
+        "no lesson {id_or_path:?} in {}; lessons: {}",
+        dir.display(),
+        ids.join(", ")
+    ))
+}

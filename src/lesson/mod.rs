@@ -1,0 +1,49 @@
+//! Lessons: bilingual YAML files (`lessons/*.yaml`, `schema: 1`) that walk a learner through
+//! a real pod, step by step, with checks on the live system.
+//!
+//! * `schema` — the file as data; `load` — reading it through `spec::yaml` and checking
+//!   every reference (manifests, containers, engine step ids), with `file:line:column` errors;
+//!   `text_lint` — text fits the 46-column narration pane, Chinese typography.
+//! * `runner` — [`Runner`] plays a lesson; `checks` — one evaluation of a check; `exec` —
+//!   commands in a container through `podlab exec`; `progress` — saved progress.
+//!
+//! # Playing a lesson from a UI
+//!
+//! ```no_run
+//! # fn main() -> eyre::Result<()> {
+//! use podlab::lesson::{find_lesson, ProgressStore, Runner, RunnerOptions};
+//! let lesson = find_lesson("01")?;
+//! let mut runner = Runner::new(lesson, RunnerOptions {
+//!     progress: Some(ProgressStore::for_user()?),
+//!     ..RunnerOptions::default()
+//! })?;
+//! runner.resume()?;                      // replays the steps done before, re-checking them
+//! let i = runner.first_undone();
+//! let action = runner.perform(i)?;       // blocks while the action runs (seconds at most)
+//! loop {
+//!     let check = runner.poll_check(i);  // one evaluation: call it on every tick
+//!     if check.passed { runner.complete(i)?; break; }
+//!     std::thread::sleep(std::time::Duration::from_millis(250));
+//! }
+//! runner.finish()?;                      // deletes the lesson's pods (Drop does it too)
+//! # Ok(()) }
+//! ```
+//!
+//! `Runner::run_step` does perform + `wait_check` (poll until the step's timeout) + complete.
+//! Panels show `Runner::live_pods()` with `observe::Target::Pod(uid)`. The runner touches no
+//! terminal and prints nothing; every result is a value with its text in both languages.
+
+pub mod checks;
+pub mod exec;
+pub mod load;
+pub mod progress;
+pub mod refs;
+pub mod runner;
+pub mod schema;
+pub mod text_lint;
+
+pub use checks::CheckResult;
+pub use load::{find_lesson, lesson_files, lessons_dir, load_lesson, Lesson, LessonError};
+pub use progress::{Progress, ProgressStore};
+pub use runner::{ActionOutcome, Runner, RunnerOptions, StepOutcome};
+pub use schema::{Action, Check, LessonFile, StepSpec};

@@ -1,0 +1,158 @@
+//! Progress per lesson, keyed by lesson id and step ids (not positions), in the XDG state
+//! directory: `$XDG_STATE_HOME/podlab/progress/<id>.json`, else
+//! `~/.local/state/podlab/progress/<id>.json`. Under sudo, the invoking user's home is used
+//! (and the files are given to that user), so progress does not end up in root's home.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use eyre::{eyre, Context, Result};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub lesson: String,
+    /// Ids of the steps whose check passed.
+    pub done: BTreeSet<String>,
+}
+
+impl Progress {
+    pub fn is_done(&self, step: &str) -> bool {
+        self.done.contains(step)
+    }
+}
+
+/// Where progress files live, and who should own them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgressStore {
+    pub dir: PathBuf,
+    /// Under sudo: the invoking user's uid and gid.
+    owner: Option<(u32, u32)>,
+}
+
+impl ProgressStore {
+    /// The store for this process's user, as described in the module doc.
+    pub fn for_user() -> Result<ProgressStore> {
+        let sudo_user = std::env::var("SUDO_USER")
+            .ok()
+            .filter(|u| !u.is_empty() && u != "root");
+        let invoker = match sudo_user {
+            Some(name) if nix::unistd::geteuid().is_root() => {
+                nix::unistd::User::from_name(&name).ok().flatten()
+            }
+            _ => None,
+        };
+        let owner = invoker.as_ref().map(|u| (u.uid.as_raw(), u.gid.as_raw()));
+        let base = match (std::env::var_os("XDG_STATE_HOME"), &invoker) {
+            (Some(dir), _) if Path::new(&dir).is_absolute() => PathBuf::from(dir),
+            (_, Some(user)) => user.dir.join(".local/state"),
+            _ => {
+                let home = std::env::var_os("HOME")
+                    .ok_or_else(|| eyre!("cannot tell where to save progress: HOME is not set"))?;
+                PathBuf::from(home).join(".local/state")
+            }
+        };
+        Ok(ProgressStore {
+            dir: base.join("podlab").join("progress"),
+            owner,
+        })
+    }
+
+    /// A store in `dir` (tests).
+    pub fn at(dir: PathBuf) -> ProgressStore {
+        ProgressStore { dir, owner: None }
+    }
+
+    fn file(&self, lesson: &str) -> PathBuf {
+        self.dir.join(format!("{lesson}.json"))
+    }
+
+    /// The saved progress, or none yet. A damaged file counts as no progress.
+    pub fn load(&self, lesson: &str) -> Progress {
+        std::fs::read(self.file(lesson))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Progress>(&bytes).ok())
+            .filter(|p| p.lesson == lesson)
+            .unwrap_or_else(|| Progress {
+                lesson: lesson.to_string(),
+                done: BTreeSet::new(),
+            })
+    }
+
+    pub fn save(&self, progress: &Progress) -> Result<()> {
+        self.create_dirs()?;
+        let path = self.file(&progress.lesson);
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, serde_json::to_vec_pretty(progress)?)
+            .wrap_err_with(|| format!("failed to save progress to {}", tmp.display()))?;
+        self.give_to_owner(&tmp);
+        std::fs::rename(&tmp, &path)
+            .wrap_err_with(|| format!("failed to save progress to {}", path.display()))
+    }
+
+    /// Forget a lesson's progress. Returns false when there was none.
+    pub fn reset(&self, lesson: &str) -> Result<bool> {
+        match std::fs::remove_file(self.file(lesson)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(eyre!(
+                "failed to remove {}: {e}",
+                self.file(lesson).display()
+            )),
+        }
+    }
+
+    /// Make the directories, each given to the invoking user under sudo.
+    fn create_dirs(&self) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut dir = self.dir.as_path();
+        while !dir.exists() {
+            missing.push(dir.to_path_buf());
+            match dir.parent() {
+                Some(parent) => dir = parent,
+                None => break,
+            }
+        }
+        for dir in missing.iter().rev() {
+            std::fs::create_dir(dir)
+                .or_else(|e| if dir.is_dir() { Ok(()) } else { Err(e) })
+                .wrap_err_with(|| format!("failed to create {}", dir.display()))?;
+            self.give_to_owner(dir);
+        }
+        Ok(())
+    }
+
+    fn give_to_owner(&self, path: &Path) {
+        if let Some((uid, gid)) = self.owner {
+            let _ = std::os::unix::fs::chown(path, Some(uid), Some(gid));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saves_loads_and_resets_by_step_id() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ProgressStore::at(dir.path().join("a/b"));
+        let mut p = store.load("01-process");
+        assert!(p.done.is_empty());
+        p.done.insert("start".into());
+        store.save(&p).expect("save");
+        assert!(store.load("01-process").is_done("start"));
+        assert!(!store.load("02-pause").is_done("start"));
+        assert!(store.reset("01-process").expect("reset"));
+        assert!(!store.reset("01-process").expect("reset twice"));
+        assert!(store.load("01-process").done.is_empty());
+    }
+
+    #[test]
+    fn a_damaged_file_is_no_progress() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ProgressStore::at(dir.path().to_path_buf());
+        std::fs::write(dir.path().join("x.json"), b"{not json").expect("write");
+        assert!(store.load("x").done.is_empty());
+    }
+}

@@ -1,0 +1,530 @@
+//! Playing a lesson: the [`Runner`] owns the lesson's pods (it holds each shim's socket, so a
+//! pod dies with the runner), performs a step's action and polls its check.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use eyre::{eyre, Context, Result};
+use nix::sys::signal::Signal;
+
+use crate::i18n::Text;
+use crate::observe::{Collector, Sources};
+use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
+use crate::runtime::network;
+use crate::runtime::protocol::{Request, Response};
+use crate::runtime::state::PodState;
+
+use super::checks::{evaluate, CheckResult, PodMark, World};
+use super::exec::exec_in;
+use super::load::Lesson;
+use super::progress::{Progress, ProgressStore};
+use super::refs::{Ref, Who};
+use super::schema::{Action, StepSpec};
+
+/// hostPath directories below this prefix belong to lessons and are removed when a lesson
+/// ends (a hostPath outlives its pod, which is the point of showing it, not of keeping it).
+pub const LESSON_HOST_DIR_PREFIX: &str = "/tmp/podlab-lesson";
+
+/// How long one command of a check may run.
+const CHECK_EXEC_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a check is re-evaluated while waiting for it.
+const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+#[derive(Debug, Clone, Default)]
+pub struct RunnerOptions {
+    /// The podlab binary for shims and `podlab exec` (None: this process's own binary).
+    pub podlab_exe: Option<PathBuf>,
+    /// Where progress is saved (None: nowhere).
+    pub progress: Option<ProgressStore>,
+    /// The pod network when the lesson wants one (None: podlab's default range and bridge).
+    pub network: Option<network::Config>,
+}
+
+/// What an action did, for the narration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionOutcome {
+    pub summary: Text,
+    /// What a command printed, if the action ran one.
+    pub output: String,
+}
+
+/// One step played: its action, then its check polled until it passed or timed out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepOutcome {
+    pub step: String,
+    pub action: ActionOutcome,
+    /// None when the step has no check.
+    pub check: Option<CheckResult>,
+}
+
+impl StepOutcome {
+    pub fn passed(&self) -> bool {
+        self.check.as_ref().is_none_or(|c| c.passed)
+    }
+}
+
+struct LivePod {
+    uid: String,
+    conn: ShimConnection,
+}
+
+/// Plays one lesson. Not tied to any UI: every call returns values, and only `perform` and
+/// `wait_check` block (for as long as the action or the step's timeout takes).
+pub struct Runner {
+    lesson: Lesson,
+    exe: PathBuf,
+    network: Option<network::Config>,
+    pods: HashMap<String, LivePod>,
+    uids: HashMap<String, String>,
+    collector: Collector,
+    marks: HashMap<String, HashMap<String, PodMark>>,
+    last_delete: Option<Duration>,
+    progress: Progress,
+    store: Option<ProgressStore>,
+}
+
+impl Runner {
+    pub fn new(lesson: Lesson, options: RunnerOptions) -> Result<Runner> {
+        let exe = match options.podlab_exe {
+            Some(exe) => exe,
+            None => std::fs::read_link("/proc/self/exe")
+                .wrap_err("failed to find podlab's own binary")?,
+        };
+        let progress = match &options.progress {
+            Some(store) => store.load(lesson.id()),
+            None => Progress {
+                lesson: lesson.id().to_string(),
+                ..Progress::default()
+            },
+        };
+        let network = lesson
+            .file
+            .options
+            .network
+            .then(|| options.network.unwrap_or_default());
+        Ok(Runner {
+            lesson,
+            exe,
+            network,
+            pods: HashMap::new(),
+            uids: HashMap::new(),
+            collector: Collector::new(Sources::default()),
+            marks: HashMap::new(),
+            last_delete: None,
+            progress,
+            store: options.progress,
+        })
+    }
+
+    pub fn lesson(&self) -> &Lesson {
+        &self.lesson
+    }
+
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// The first step not done yet (the number of steps when all are done).
+    pub fn first_undone(&self) -> usize {
+        self.lesson
+            .steps()
+            .iter()
+            .position(|s| !self.progress.is_done(&s.id))
+            .unwrap_or(self.lesson.steps().len())
+    }
+
+    /// The lesson's live pods as (name, UID), for panels (`observe::Target::Pod(uid)`).
+    pub fn live_pods(&self) -> Vec<(String, String)> {
+        let mut pods: Vec<(String, String)> = self
+            .uids
+            .iter()
+            .map(|(n, u)| (n.clone(), u.clone()))
+            .collect();
+        pods.sort();
+        pods
+    }
+
+    fn step(&self, index: usize) -> Result<StepSpec> {
+        self.lesson
+            .steps()
+            .get(index)
+            .cloned()
+            .ok_or_else(|| eyre!("lesson {} has no step {}", self.lesson.id(), index + 1))
+    }
+
+    fn timeout_of(&self, step: &StepSpec) -> Duration {
+        let secs = step
+            .timeout_seconds
+            .unwrap_or(self.lesson.file.options.check_timeout_seconds);
+        Duration::from_secs_f64(secs.clamp(0.1, 600.0))
+    }
+
+    /// Perform the action of step `index`.
+    pub fn perform(&mut self, index: usize) -> Result<ActionOutcome> {
+        let step = self.step(index)?;
+        let pod = self.lesson.pod_of(&step).to_string();
+        let done = |en: String, zh: String| ActionOutcome {
+            summary: Text::new(en, zh),
+            output: String::new(),
+        };
+        match &step.action {
+            Action::Read => Ok(done(String::new(), String::new())),
+            Action::RunTo(target) => {
+                let taken = self.run_to(&pod, Some(target))?;
+                Ok(done(
+                    format!("pod {pod}: took {taken} creation step(s), up to {target}"),
+                    format!("Pod {pod}：执行了 {taken} 个创建步骤，直到 {target}"),
+                ))
+            }
+            Action::RunAll => {
+                self.run_to(&pod, None)?;
+                Ok(done(
+                    format!("pod {pod} is created"),
+                    format!("Pod {pod} 已创建"),
+                ))
+            }
+            Action::Exec(exec) => {
+                let r = Ref::parse(&exec.container, &pod);
+                let Who::Container(container) = &r.who else {
+                    return Err(eyre!("{} is not a container", exec.container));
+                };
+                self.require_live(&r.pod)?;
+                let out = exec_in(
+                    &self.exe,
+                    &r.pod,
+                    container,
+                    &exec.command,
+                    self.timeout_of(&step),
+                )?;
+                let code = out
+                    .exit_code
+                    .map_or("killed at the deadline".into(), |c| format!("exit {c}"));
+                Ok(ActionOutcome {
+                    summary: Text::new(
+                        format!("{} in {r}: {code}", exec.command.join(" ")),
+                        format!("在 {r} 中运行 {}：{code}", exec.command.join(" ")),
+                    ),
+                    output: out.output,
+                })
+            }
+            Action::Signal(signal) => {
+                let r = Ref::parse(&signal.container, &pod);
+                let sig = parse_signal(&signal.signal)
+                    .ok_or_else(|| eyre!("{:?} is not a signal name", signal.signal))?;
+                let state = self.status(&r.pod)?;
+                let process = match &r.who {
+                    Who::Pause => state.sandbox.as_ref().map(|s| s.pause),
+                    Who::Container(name) => state.container(name).and_then(|c| c.process),
+                    _ => None,
+                };
+                let process = process.ok_or_else(|| eyre!("{r} has no process to signal"))?;
+                if !process.signal(sig) {
+                    return Err(eyre!("failed to send {sig} to {r} (pid {})", process.pid));
+                }
+                Ok(done(
+                    format!("sent {sig} to {r} (pid {})", process.pid),
+                    format!("向 {r}（pid {}）发送了 {sig}", process.pid),
+                ))
+            }
+            Action::Delete(delete) => {
+                let took = self.delete_pod(&pod, delete.grace_seconds)?;
+                Ok(done(
+                    format!("pod {pod} deleted in {:.1}s", took.as_secs_f64()),
+                    format!("Pod {pod} 已删除，用时 {:.1} 秒", took.as_secs_f64()),
+                ))
+            }
+            Action::Recreate => {
+                let old = self.uids.get(&pod).cloned().unwrap_or_default();
+                if self.pods.contains_key(&pod) {
+                    self.delete_pod(&pod, None)?;
+                }
+                self.run_to(&pod, None)?;
+                let new = self.uids.get(&pod).cloned().unwrap_or_default();
+                Ok(done(
+                    format!(
+                        "pod {pod} re-created: UID {} → {}",
+                        short_uid(&old),
+                        short_uid(&new)
+                    ),
+                    format!(
+                        "Pod {pod} 已重建：UID {} → {}",
+                        short_uid(&old),
+                        short_uid(&new)
+                    ),
+                ))
+            }
+            Action::Sleep(seconds) => {
+                std::thread::sleep(Duration::from_secs_f64(*seconds));
+                Ok(done(
+                    format!("waited {seconds}s"),
+                    format!("等待了 {seconds} 秒"),
+                ))
+            }
+        }
+    }
+
+    /// Evaluate the check of step `index` once (a step without a check passes).
+    pub fn poll_check(&mut self, index: usize) -> CheckResult {
+        let step = match self.step(index) {
+            Ok(s) => s,
+            Err(e) => return CheckResult::fail(e.to_string(), e.to_string()),
+        };
+        let Some(check) = &step.check else {
+            return CheckResult::pass("", "");
+        };
+        let pod = self.lesson.pod_of(&step).to_string();
+        let exec_timeout = CHECK_EXEC_TIMEOUT.min(self.timeout_of(&step));
+        let mut world = World::new(
+            &mut self.collector,
+            &self.uids,
+            &self.marks,
+            self.last_delete,
+            &self.exe,
+            exec_timeout,
+        );
+        evaluate(check, &mut world, &pod)
+    }
+
+    /// Poll the check of step `index` until it passes or the step's timeout is over.
+    pub fn wait_check(&mut self, index: usize) -> CheckResult {
+        let timeout = self
+            .step(index)
+            .map(|s| self.timeout_of(&s))
+            .unwrap_or_default();
+        let deadline = Instant::now() + timeout;
+        loop {
+            let result = self.poll_check(index);
+            if result.passed || Instant::now() >= deadline {
+                if !result.passed {
+                    return timed_out(result, timeout);
+                }
+                return result;
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    /// Record step `index` as done: remember what the pods look like now (for later
+    /// `changed` checks) and save the progress.
+    pub fn complete(&mut self, index: usize) -> Result<()> {
+        let step = self.step(index)?;
+        let names: Vec<String> = self.pods.keys().cloned().collect();
+        let mut marks = HashMap::new();
+        for name in names {
+            if let Ok(state) = self.status(&name) {
+                marks.insert(name, PodMark::of(&state));
+            }
+        }
+        self.marks.insert(step.id.clone(), marks);
+        self.progress.done.insert(step.id);
+        if let Some(store) = &self.store {
+            store.save(&self.progress)?;
+        }
+        Ok(())
+    }
+
+    /// Perform step `index`, wait for its check, and complete it if the check passed.
+    pub fn run_step(&mut self, index: usize) -> Result<StepOutcome> {
+        let step = self.step(index)?;
+        let action = self.perform(index)?;
+        let check = step.check.is_some().then(|| self.wait_check(index));
+        let outcome = StepOutcome {
+            step: step.id,
+            action,
+            check,
+        };
+        if outcome.passed() {
+            self.complete(index)?;
+        }
+        Ok(outcome)
+    }
+
+    /// Bring the system back to where the saved progress says the learner was: replay the
+    /// done steps in order, re-running their checks. Stops at the first step that is not done
+    /// or whose check no longer passes (that step is then no longer counted as done).
+    pub fn resume(&mut self) -> Result<Vec<StepOutcome>> {
+        let mut outcomes = Vec::new();
+        for index in 0..self.lesson.steps().len() {
+            let id = self.lesson.steps()[index].id.clone();
+            if !self.progress.is_done(&id) {
+                break;
+            }
+            let outcome = self.run_step(index)?;
+            let passed = outcome.passed();
+            outcomes.push(outcome);
+            if !passed {
+                self.progress.done.retain(|d| d != &id);
+                if let Some(store) = &self.store {
+                    store.save(&self.progress)?;
+                }
+                break;
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// Forget the saved progress of this lesson.
+    pub fn reset_progress(&mut self) -> Result<()> {
+        self.progress.done.clear();
+        if let Some(store) = &self.store {
+            store.reset(self.lesson.id())?;
+        }
+        Ok(())
+    }
+
+    /// Delete every pod of the lesson and the lesson's hostPath directories.
+    pub fn finish(mut self) -> Result<()> {
+        self.teardown()
+    }
+
+    fn teardown(&mut self) -> Result<()> {
+        let mut first_error = None;
+        let names: Vec<String> = self.pods.keys().cloned().collect();
+        for name in names {
+            if let Err(e) = self.delete_pod(&name, Some(0)) {
+                first_error.get_or_insert(e);
+            }
+        }
+        for pod in &self.lesson.pods {
+            for volume in &pod.pod.spec.volumes {
+                if let Some(host) = &volume.host_path {
+                    if host.path.starts_with(LESSON_HOST_DIR_PREFIX) {
+                        let _ = std::fs::remove_dir_all(&host.path);
+                    }
+                }
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    fn require_live(&self, pod: &str) -> Result<()> {
+        if self.pods.contains_key(pod) {
+            Ok(())
+        } else {
+            Err(eyre!("pod {pod} is not running yet"))
+        }
+    }
+
+    fn status(&mut self, pod: &str) -> Result<PodState> {
+        let live = self
+            .pods
+            .get_mut(pod)
+            .ok_or_else(|| eyre!("pod {pod} is not running"))?;
+        live.conn.status()
+    }
+
+    fn start(&mut self, pod: &str) -> Result<()> {
+        if self.pods.contains_key(pod) {
+            return Ok(());
+        }
+        let lesson_pod = self
+            .lesson
+            .pod_named(pod)
+            .ok_or_else(|| eyre!("lesson {} has no pod {pod}", self.lesson.id()))?;
+        let options = StartOptions {
+            manifest_path: lesson_pod.manifest.display().to_string(),
+            detach: false,
+            time_scale: self.lesson.file.options.time_scale,
+            network: self.network.clone(),
+            podlab_exe: Some(self.exe.clone()),
+        };
+        let (uid, conn) = start_pod(&lesson_pod.pod, &options)
+            .wrap_err_with(|| format!("failed to start pod {pod}"))?;
+        self.uids.insert(pod.to_string(), uid.clone());
+        self.pods.insert(pod.to_string(), LivePod { uid, conn });
+        self.collector.forget();
+        Ok(())
+    }
+
+    /// Take creation steps up to `target` (None: all). Returns how many were taken.
+    fn run_to(&mut self, pod: &str, target: Option<&str>) -> Result<usize> {
+        self.start(pod)?;
+        let live = self
+            .pods
+            .get_mut(pod)
+            .ok_or_else(|| eyre!("pod {pod} is not running"))?;
+        let (plan, mut next) = live.conn.plan()?;
+        let last = match target {
+            None => {
+                let before = next;
+                live.conn.request(&Request::RunAll)?;
+                return Ok(plan.len().saturating_sub(before));
+            }
+            Some(id) => plan
+                .iter()
+                .position(|s| s.id == id)
+                .ok_or_else(|| eyre!("pod {pod} has no creation step {id:?}"))?,
+        };
+        let mut taken = 0;
+        while next <= last {
+            match live.conn.request(&Request::Next)? {
+                Response::StepDone { next: n, .. } => next = n,
+                other => return Err(eyre!("unexpected answer from the shim: {other:?}")),
+            }
+            taken += 1;
+        }
+        Ok(taken)
+    }
+
+    fn delete_pod(&mut self, pod: &str, grace_seconds: Option<i64>) -> Result<Duration> {
+        let mut live = self
+            .pods
+            .remove(pod)
+            .ok_or_else(|| eyre!("pod {pod} is not running"))?;
+        let started = Instant::now();
+        live.conn
+            .delete(grace_seconds)
+            .wrap_err_with(|| format!("failed to delete pod {pod} (uid {})", live.uid))?;
+        let took = started.elapsed();
+        self.uids.remove(pod);
+        self.last_delete = Some(took);
+        self.collector.forget();
+        Ok(took)
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        let _ = self.teardown();
+    }
+}
+
+fn short_uid(uid: &str) -> String {
+    uid.chars().take(8).collect()
+}
+
+fn timed_out(last: CheckResult, timeout: Duration) -> CheckResult {
+    let secs = timeout.as_secs_f64();
+    CheckResult::fail(
+        format!("not seen within {secs:.0}s: {}", last.message.en),
+        format!("{secs:.0} 秒内没有看到：{}", last.message.zh),
+    )
+}
+
+/// `TERM`, `SIGTERM` or a number.
+pub fn parse_signal(name: &str) -> Option<Signal> {
+    if let Ok(n) = name.parse::<i32>() {
+        return Signal::try_from(n).ok();
+    }
+    let upper = name.to_ascii_uppercase();
+    let full = if upper.starts_with("SIG") {
+        upper
+    } else {
+        format!("SIG{upper}")
+    };
+    full.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signals_by_short_name_full_name_or_number() {
+        assert_eq!(parse_signal("TERM"), Some(Signal::SIGTERM));
+        assert_eq!(parse_signal("sigkill"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("9"), Some(Signal::SIGKILL));
+        assert_eq!(parse_signal("NOPE"), None);
+    }
+}

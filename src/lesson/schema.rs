@@ -1,0 +1,430 @@
+//! The lesson file as data (`schema: 1`): what a lesson author writes in `lessons/*.yaml`.
+//!
+//! Every learner-visible text is a [`Text`] with both languages. Containers are named by
+//! [`Ref`]: `web` (a container of the step's pod), `pause`, `host` (the host's PID 1), or
+//! `other-pod/web` for a container of another pod of the lesson.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Text;
+use crate::observe::NsKind;
+
+/// The schema version this podlab reads.
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonFile {
+    pub schema: u32,
+    /// Stable id, e.g. `01-process`; progress is keyed by it.
+    pub id: String,
+    pub title: Text,
+    pub summary: Text,
+    /// The lesson's pod: a Kubernetes Pod manifest, relative to the lesson file.
+    pub manifest: String,
+    /// More pods the lesson starts, named by their metadata.name in refs and `pod:`.
+    #[serde(default)]
+    pub extra_manifests: Vec<String>,
+    #[serde(default)]
+    pub options: LessonOptions,
+    pub steps: Vec<StepSpec>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LessonOptions {
+    /// kubelet's timers (back-off, probes) are multiplied by this, to keep lessons short.
+    #[serde(default = "one")]
+    pub time_scale: f64,
+    /// false: loopback only (no veth, no pod IP).
+    #[serde(default = "yes")]
+    pub network: bool,
+    /// How long a check is polled before it fails, unless the step says otherwise.
+    #[serde(default = "default_check_timeout")]
+    pub check_timeout_seconds: f64,
+}
+
+impl Default for LessonOptions {
+    fn default() -> LessonOptions {
+        LessonOptions {
+            time_scale: 1.0,
+            network: true,
+            check_timeout_seconds: default_check_timeout(),
+        }
+    }
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_check_timeout() -> f64 {
+    10.0
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepSpec {
+    /// Stable id; progress is keyed by it, so renaming a step resets it.
+    pub id: String,
+    pub title: Text,
+    pub body: Text,
+    /// The pod the action and the refs without a `pod/` prefix are about (default: the
+    /// lesson's first pod).
+    #[serde(default)]
+    pub pod: Option<String>,
+    #[serde(default)]
+    pub action: Action,
+    /// What the learner would type to do or see the same (kubectl, nsenter, cat …).
+    #[serde(default)]
+    pub commands: Vec<String>,
+    /// Shown one at a time when the learner asks.
+    #[serde(default)]
+    pub hints: Vec<Text>,
+    #[serde(default)]
+    pub check: Option<Check>,
+    #[serde(default)]
+    pub timeout_seconds: Option<f64>,
+    /// One sentence on what a real cluster does that podlab does not.
+    #[serde(default)]
+    pub simplified: Option<Text>,
+}
+
+/// What a step does to the system before its check is polled.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Nothing: the step explains or waits for its check.
+    #[default]
+    Read,
+    /// Start the pod if needed and take its creation steps up to and including this engine
+    /// step id (`cgroup`, `namespaces`, `pause`, `network`, `init:NAME`, `container:NAME`).
+    RunTo(String),
+    /// Start the pod if needed and take every remaining creation step.
+    RunAll,
+    /// Run a command in a container, wait for it (with the step's timeout) and show its output.
+    Exec(ExecAction),
+    /// Send a signal (`TERM`, `KILL`, `INT`, …) to a container's main process or to `pause`.
+    Signal(SignalAction),
+    /// Delete the pod (preStop, SIGTERM, grace period, SIGKILL); the time it took is kept for
+    /// a `deleted` check.
+    Delete(DeleteAction),
+    /// Delete the pod and create it again from the same manifest (a new UID).
+    Recreate,
+    /// Wait this many seconds.
+    Sleep(f64),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecAction {
+    pub container: String,
+    pub command: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignalAction {
+    pub container: String,
+    pub signal: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAction {
+    /// Seconds between SIGTERM and SIGKILL (default: the pod's terminationGracePeriodSeconds).
+    #[serde(default)]
+    pub grace_seconds: Option<i64>,
+}
+
+/// An assertion on the live system.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Check {
+    /// Every check of the list passes.
+    All(Vec<Check>),
+    /// `a` and `b` are (or are not) in the same namespaces of these kinds.
+    Namespace(NamespaceCheck),
+    /// `a` and `b` see the same (or a different) pod IP on their non-loopback interfaces.
+    Ip(IpCheck),
+    /// An interface of `target`'s net namespace; with `ipv4: true`, it has an address.
+    Interface(InterfaceCheck),
+    /// A file inside a container.
+    File(FileCheck),
+    /// A file on the host (e.g. below a hostPath volume).
+    HostFile(HostFileCheck),
+    /// `wget` from a container to a URL.
+    Http(HttpCheck),
+    /// Run a command in a container and look at its exit code and output.
+    Exec(ExecCheck),
+    /// cgroup values of a container (or the pod, `target: pod`), in Kubernetes units.
+    Cgroup(CgroupCheck),
+    /// A container's state, reason, readiness and restarts as kubelet reports them.
+    Container(ContainerCheck),
+    /// An event of the pod, like `kubectl describe` lists.
+    Event(EventCheck),
+    /// The processes of `target`'s PID namespace.
+    Processes(ProcessesCheck),
+    /// One process: its comm, state, parent, binary size, start order.
+    Process(ProcessCheck),
+    /// A listening TCP socket of a container (an endpoint: pod IP + port).
+    Listener(ListenerCheck),
+    /// The pod's QoS class, phase and readiness.
+    Pod(PodCheck),
+    /// These containers ran one after another: each finished before the next started.
+    RanInOrder(Vec<String>),
+    /// Something about the pod changed (or not) since the end of an earlier step.
+    Changed(ChangedCheck),
+    /// The last `delete` action took between these many seconds.
+    Deleted(DeletedCheck),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NamespaceCheck {
+    pub a: String,
+    pub b: String,
+    pub kinds: Vec<NsKind>,
+    pub same: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IpCheck {
+    pub a: String,
+    pub b: String,
+    pub same: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InterfaceCheck {
+    pub target: String,
+    pub name: String,
+    #[serde(default)]
+    pub ipv4: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileCheck {
+    pub container: String,
+    pub path: String,
+    #[serde(default)]
+    pub contains: Option<String>,
+    #[serde(default)]
+    pub equals: Option<String>,
+    /// true: the file must not exist.
+    #[serde(default)]
+    pub absent: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostFileCheck {
+    pub path: String,
+    #[serde(default)]
+    pub contains: Option<String>,
+    #[serde(default)]
+    pub absent: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCheck {
+    pub from: String,
+    pub url: String,
+    #[serde(default)]
+    pub contains: Option<String>,
+    /// true: the request must fail (nothing listens, or the server errs).
+    #[serde(default)]
+    pub fails: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExecCheck {
+    pub container: String,
+    pub command: Vec<String>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// true: any exit code but 0.
+    #[serde(default)]
+    pub fails: bool,
+    /// Text expected in stdout or stderr.
+    #[serde(default)]
+    pub output_contains: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CgroupCheck {
+    /// A container, or `pod` for the pod-level cgroup.
+    pub target: String,
+    /// CPU request (e.g. `100m`), as read back from cpu.shares / cpu.weight.
+    #[serde(default)]
+    pub cpu_request: Option<String>,
+    /// CPU limit (e.g. `250m`) from the CFS quota, or `none`.
+    #[serde(default)]
+    pub cpu_limit: Option<String>,
+    /// Memory limit (e.g. `128Mi`), or `none`.
+    #[serde(default)]
+    pub memory_limit: Option<String>,
+    /// true: the CFS scheduler has throttled the group at least once.
+    #[serde(default)]
+    pub throttled: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerCheck {
+    pub name: String,
+    /// `running`, `waiting` or `terminated`.
+    #[serde(default)]
+    pub state: Option<StateName>,
+    /// The reason of the current state (or of the last one, with `last: true`).
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub exit_code: Option<i32>,
+    /// Look at the last termination (`lastState`) instead of the current state.
+    #[serde(default)]
+    pub last: bool,
+    #[serde(default)]
+    pub ready: Option<bool>,
+    #[serde(default)]
+    pub restarts: Option<u32>,
+    #[serde(default)]
+    pub restarts_at_least: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StateName {
+    Running,
+    Waiting,
+    Terminated,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventCheck {
+    pub reason: String,
+    #[serde(default)]
+    pub message_contains: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessesCheck {
+    /// Whose PID namespace.
+    pub target: String,
+    #[serde(default)]
+    pub count_at_least: Option<usize>,
+    #[serde(default)]
+    pub count_at_most: Option<usize>,
+    /// The comm of PID 1 of that namespace.
+    #[serde(default)]
+    pub pid1: Option<String>,
+    #[serde(default)]
+    pub zombies: Option<usize>,
+    /// A process with this comm is (or with `present: false`, is not) in the namespace.
+    #[serde(default)]
+    pub has: Option<String>,
+    #[serde(default = "yes")]
+    pub present: bool,
+    /// With `has`: only processes whose parent has this comm count.
+    #[serde(default)]
+    pub parent: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessCheck {
+    /// A container's main process, or `pause`.
+    pub target: String,
+    #[serde(default)]
+    pub comm: Option<String>,
+    /// The state letters allowed (e.g. `S`).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// The comm of its parent process.
+    #[serde(default)]
+    pub parent: Option<String>,
+    /// Its executable is at most this many bytes.
+    #[serde(default)]
+    pub max_binary_bytes: Option<u64>,
+    /// It started before this other process.
+    #[serde(default)]
+    pub started_before: Option<String>,
+    /// It used at most this much CPU time (user + system) since it started.
+    #[serde(default)]
+    pub max_cpu_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerCheck {
+    pub container: String,
+    pub port: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PodCheck {
+    #[serde(default)]
+    pub qos_class: Option<String>,
+    #[serde(default)]
+    pub phase: Option<String>,
+    #[serde(default)]
+    pub ready: Option<bool>,
+    /// true: the pod no longer exists.
+    #[serde(default)]
+    pub gone: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChangedCheck {
+    pub what: Fingerprint,
+    /// The step at whose end the earlier value was taken.
+    pub since: String,
+    pub changed: bool,
+}
+
+/// A property of a pod that a [`ChangedCheck`] compares across steps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+pub enum Fingerprint {
+    Uid,
+    Ip,
+    /// The pause process (pid and start time).
+    Pause,
+    /// pause's namespace of this kind.
+    Namespace(NsKind),
+    /// The main process of this container (pid and start time).
+    Container(String),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeletedCheck {
+    #[serde(default)]
+    pub min_seconds: Option<f64>,
+    #[serde(default)]
+    pub max_seconds: Option<f64>,
+}
+
+impl Check {
+    /// This check and the ones it contains.
+    pub fn flatten(&self) -> Vec<&Check> {
+        match self {
+            Check::All(checks) => checks.iter().flat_map(Check::flatten).collect(),
+            other => vec![other],
+        }
+    }
+}
