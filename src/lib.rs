@@ -10,6 +10,7 @@ pub mod cli;
 pub mod i18n;
 pub mod kube;
 pub mod observe;
+pub mod record;
 pub mod runtime;
 pub mod spec;
 pub mod tui;

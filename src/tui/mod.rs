@@ -6,12 +6,15 @@
 //! * `input`/`terminal`: the terminal, always restored; `script`: the steps narrated.
 
 pub mod app;
+pub mod autoplay;
 pub mod command;
 pub mod demo;
 mod input;
 pub mod keymap;
 mod keys;
 pub mod observed;
+pub mod player;
+pub mod replay;
 pub mod runner;
 pub mod script;
 mod session;

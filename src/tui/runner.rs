@@ -4,7 +4,7 @@
 
 use std::io::{Read, Seek, SeekFrom};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use eyre::Result;
 use ratatui::backend::Backend;
@@ -26,6 +26,33 @@ pub trait Host {
     fn engine(&mut self, cmd: EngineCmd);
 }
 
+/// Something that follows the player as it goes: a recording's step markers, a trace.
+pub trait Watch {
+    /// After the app handled an event (before the screen is drawn).
+    fn handled(&mut self, _app: &App) -> Result<()> {
+        Ok(())
+    }
+    /// After a frame was drawn and flushed.
+    fn drawn(&mut self, _app: &App) -> Result<()> {
+        Ok(())
+    }
+    /// The loop ended (also after an error): write what is still pending.
+    fn finish(&mut self, _app: &App) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// How long a clean start waits for the first observation.
+const FIRST_OBSERVATION_WAIT: Duration = Duration::from_secs(3);
+
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    pub watches: Vec<&'a mut dyn Watch>,
+    /// Draw the first frame only once the panels have something to show (for an audience
+    /// or a recording: no frame of empty panels first).
+    pub clean_start: bool,
+}
+
 /// Run until the app exits or the event channel closes.
 pub fn run<B: Backend>(
     terminal: &mut Terminal<B>,
@@ -37,7 +64,63 @@ pub fn run<B: Backend>(
 where
     B::Error: Send + Sync + 'static,
 {
+    run_with(terminal, app, events, feedback, host, RunOptions::default())
+}
+
+/// `run`, with watches told of every event and frame.
+pub fn run_with<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &Receiver<AppEvent>,
+    feedback: &Sender<AppEvent>,
+    host: &mut dyn Host,
+    mut options: RunOptions,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let result = run_loop(terminal, app, events, feedback, host, &mut options);
+    let mut finished = Ok(());
+    for w in options.watches.iter_mut() {
+        if let Err(e) = w.finish(app) {
+            finished = Err(e);
+        }
+    }
+    result.and(finished)
+}
+
+fn run_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &Receiver<AppEvent>,
+    feedback: &Sender<AppEvent>,
+    host: &mut dyn Host,
+    options: &mut RunOptions,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let watches = &mut options.watches;
+    if options.clean_start && app.observed.is_none() {
+        let until = Instant::now() + FIRST_OBSERVATION_WAIT;
+        while app.observed.is_none() {
+            let left = until.saturating_duration_since(Instant::now());
+            let Ok(event) = events.recv_timeout(left) else {
+                break;
+            };
+            let update = app.handle(event, Instant::now());
+            for w in watches.iter_mut() {
+                w.handled(app)?;
+            }
+            if carry_out(terminal, update.effects, feedback, host)?.exit {
+                return Ok(());
+            }
+        }
+    }
     terminal.draw(|f| ui::draw(f, app, Instant::now()))?;
+    for w in watches.iter_mut() {
+        w.drawn(app)?;
+    }
     loop {
         let now = Instant::now();
         let event = match app.next_deadline(now) {
@@ -52,51 +135,76 @@ where
             },
         };
         let update = app.handle(event, Instant::now());
-        let mut redraw = update.redraw;
-        let mut exit = false;
-        for effect in update.effects {
-            match effect {
-                Effect::Engine(cmd) => host.engine(cmd),
-                Effect::Shell {
-                    uid,
-                    container,
-                    command,
-                } => {
-                    let result = host
-                        .run_shell(&uid, &container, &command)
-                        .map_err(|e| format!("{e:#}"));
-                    // The child drew over our screen: paint everything again.
-                    terminal.clear()?;
-                    let _ = feedback.send(AppEvent::ShellDone { container, result });
-                    redraw = true;
-                }
-                Effect::Signal {
-                    container,
-                    process,
-                    signal,
-                } => {
-                    let delivered = process.signal(signal);
-                    let _ = feedback.send(AppEvent::SignalSent {
-                        container,
-                        signal,
-                        delivered,
-                    });
-                }
-                Effect::ReadLogs { uid, container } => {
-                    let text = read_log_tail(&uid, &container);
-                    let _ = feedback.send(AppEvent::Logs { container, text });
-                }
-                Effect::KillNow { uid } => kill_now(uid),
-                Effect::Exit => exit = true,
+        for w in watches.iter_mut() {
+            w.handled(app)?;
+        }
+        let done = carry_out(terminal, update.effects, feedback, host)?;
+        if update.redraw || done.redraw {
+            terminal.draw(|f| ui::draw(f, app, Instant::now()))?;
+            for w in watches.iter_mut() {
+                w.drawn(app)?;
             }
         }
-        if redraw {
-            terminal.draw(|f| ui::draw(f, app, Instant::now()))?;
-        }
-        if exit {
+        if done.exit {
             return Ok(());
         }
     }
+}
+
+struct Carried {
+    redraw: bool,
+    exit: bool,
+}
+
+/// Do what the app asked for outside itself.
+fn carry_out<B: Backend>(
+    terminal: &mut Terminal<B>,
+    effects: Vec<Effect>,
+    feedback: &Sender<AppEvent>,
+    host: &mut dyn Host,
+) -> Result<Carried>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut redraw = false;
+    let mut exit = false;
+    for effect in effects {
+        match effect {
+            Effect::Engine(cmd) => host.engine(cmd),
+            Effect::Shell {
+                uid,
+                container,
+                command,
+            } => {
+                let result = host
+                    .run_shell(&uid, &container, &command)
+                    .map_err(|e| format!("{e:#}"));
+                // The child drew over our screen: paint everything again.
+                terminal.clear()?;
+                let _ = feedback.send(AppEvent::ShellDone { container, result });
+                redraw = true;
+            }
+            Effect::Signal {
+                container,
+                process,
+                signal,
+            } => {
+                let delivered = process.signal(signal);
+                let _ = feedback.send(AppEvent::SignalSent {
+                    container,
+                    signal,
+                    delivered,
+                });
+            }
+            Effect::ReadLogs { uid, container } => {
+                let text = read_log_tail(&uid, &container);
+                let _ = feedback.send(AppEvent::Logs { container, text });
+            }
+            Effect::KillNow { uid } => kill_now(uid),
+            Effect::Exit => exit = true,
+        }
+    }
+    Ok(Carried { redraw, exit })
 }
 
 /// The end of a container's log (it can be long-running and chatty).

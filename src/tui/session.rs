@@ -10,14 +10,12 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 use eyre::{eyre, Result, WrapErr};
-use ratatui::backend::CrosstermBackend;
-use ratatui::Terminal;
 
 use super::app::{App, AppEvent, EngineCmd, Session};
 use super::input::Input;
+use super::player::{PlayerArgs, Screen, Watches};
 use super::runner::{self, Host};
 use super::script::Script;
-use super::theme::ThemeKind;
 use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
 use super::{terminal, words};
 use crate::cli::run::NetworkChoice;
@@ -33,15 +31,14 @@ pub struct ExploreArgs {
     /// Observations per second for the live panels.
     #[arg(long, default_value_t = 4.0)]
     pub rate: f64,
-    /// Colours: default, high-contrast (projectors) or mono (`t` cycles them).
-    #[arg(long, value_enum)]
-    pub theme: Option<ThemeKind>,
     /// Who wires the pod's network (as `podlab run --network`).
     #[arg(long, value_enum, default_value_t = NetworkChoice::Native)]
     pub network: NetworkChoice,
     /// Scale kubelet's timers (back-off), e.g. 0.1 for ten times faster.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    #[command(flatten)]
+    pub player: PlayerArgs,
 }
 
 /// Root and CAP_SYS_ADMIN: what building a pod needs.
@@ -99,6 +96,7 @@ fn own_process_roots() -> Vec<i32> {
 pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
     let file = args.file.clone().unwrap_or(default_manifest);
     let loaded = spec::load_pod_file(&file).map_err(|e| eyre!("{}", e.render(lang)))?;
+    args.player.check()?;
     if !(args.rate.is_finite() && args.rate > 0.0 && args.rate <= 50.0) {
         return Err(eyre!(
             "--rate must be between 0 and 50 observations per second, not {}",
@@ -170,10 +168,9 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
             lang,
         )
     };
-    if let Some(theme) = args.theme {
-        app.set_theme(theme);
-    }
-    let result = run_screen(&mut app, &target, args.rate, &tx, rx, engine.as_ref());
+    args.player.apply(&mut app, std::time::Instant::now());
+    let title = format!("podlab explore: pod/{}", pod.metadata.name);
+    let result = run_screen(&mut app, &target, args, &title, &tx, rx, engine.as_ref());
     // Whatever happened on screen, the pod goes (and we wait until it is gone).
     if let Some(engine) = engine {
         engine.finish();
@@ -188,25 +185,33 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
 fn run_screen(
     app: &mut App,
     target: &SharedTarget,
-    rate: f64,
+    args: &ExploreArgs,
+    title: &str,
     tx: &Sender<AppEvent>,
     rx: std::sync::mpsc::Receiver<AppEvent>,
     engine: Option<&Engine>,
 ) -> Result<()> {
     let in_child = Arc::new(AtomicBool::new(false));
     let signals = spawn_signal_thread(tx.clone(), Arc::clone(&in_child))?;
-    let _observer = Observer::spawn(Arc::clone(target), rate, tx.clone())?;
+    let _observer = Observer::spawn(Arc::clone(target), args.rate, tx.clone())?;
     terminal::install_panic_hook();
     let _restore = terminal::Restore::take_over()?;
     let input = Input::spawn(tx.clone())?;
-    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
-        .wrap_err("failed to set up the terminal")?;
+    let mut screen = Screen::open(&args.player, title)?;
+    let mut watches = Watches::new(&args.player, screen.cast.as_ref(), app, title)?;
     let mut host = RealHost {
         input: &input,
         in_child: &in_child,
         engine,
     };
-    let result = runner::run(&mut term, app, &rx, tx, &mut host);
+    let result = runner::run_with(
+        &mut screen.terminal,
+        app,
+        &rx,
+        tx,
+        &mut host,
+        watches.options(args.player.clean_start()),
+    );
     signals.close();
     result
 }
@@ -275,7 +280,7 @@ fn status_signal(status: &std::process::ExitStatus) -> i32 {
 
 /// SIGINT, SIGTERM and SIGHUP end the explorer cleanly (terminal restored, pod deleted).
 /// SIGINT is ignored while a shell runs in a container: that Ctrl-C was meant for it.
-fn spawn_signal_thread(
+pub(super) fn spawn_signal_thread(
     tx: Sender<AppEvent>,
     in_child: Arc<AtomicBool>,
 ) -> Result<signal_hook::iterator::Handle> {
