@@ -59,12 +59,26 @@ pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ));
         }
     }
-    spans.push(sep());
-    spans.push(Span::raw(format!(
-        "{} {}/{total}",
-        words::STEPS.get(lang),
-        app.script_done
-    )));
+    if !app.presenter {
+        // (Presenter mode shows the step counter first instead.)
+        spans.push(sep());
+        spans.push(Span::raw(format!(
+            "{} {}/{total}",
+            words::STEPS.get(lang),
+            app.script_done
+        )));
+    }
+    if let Some(auto) = &app.autoplay {
+        spans.push(sep());
+        spans.push(if auto.paused {
+            Span::styled(format!("⏸ {}", words::PAUSED.get(lang)), ctx.theme.warning)
+        } else {
+            Span::styled(
+                format!("⏵ {} {}×", words::AUTOPLAY.get(lang), auto.settings.speed),
+                ctx.theme.current,
+            )
+        });
+    }
     if let Some(sel) = &app.selected {
         spans.push(sep());
         spans.push(Span::raw(format!("▶ {sel}")));
@@ -78,17 +92,7 @@ pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         spans.push(sep());
         spans.push(Span::raw(format!("QoS {qos}")));
     }
-    if let Some(auto) = &app.autoplay {
-        spans.push(sep());
-        spans.push(if auto.paused {
-            Span::styled(format!("⏸ {}", words::PAUSED.get(lang)), ctx.theme.warning)
-        } else {
-            Span::styled(
-                format!("⏵ {} {}×", words::AUTOPLAY.get(lang), auto.settings.speed),
-                ctx.theme.current,
-            )
-        });
-    }
+
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
