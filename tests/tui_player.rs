@@ -459,12 +459,11 @@ fn screen(app: &App, width: u16, height: u16, now: Instant) -> String {
 fn body(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     let inner = &lines[1..lines.len().saturating_sub(1)];
-    let pids = regex_lite(inner.join("\n"));
-    pids
+    without_digits(&inner.join("\n"))
 }
 
 /// Digits hidden: PIDs and ages differ between runs of a real pod.
-fn regex_lite(text: String) -> String {
+fn without_digits(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_ascii_digit() { '#' } else { c })
         .collect()

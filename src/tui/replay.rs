@@ -117,8 +117,7 @@ fn run_screen(
     rx: &Receiver<AppEvent>,
     host: &mut ReplayHost,
 ) -> Result<()> {
-    let signals =
-        super::session::spawn_signal_thread(tx.clone(), Arc::new(AtomicBool::new(false)))?;
+    let signals = terminal::spawn_signal_thread(tx.clone(), Arc::new(AtomicBool::new(false)))?;
     terminal::install_panic_hook();
     let _restore = terminal::Restore::take_over()?;
     let _input = Input::spawn(tx.clone())?;

@@ -2,7 +2,6 @@
 //! updates the app, its effects are carried out, and the screen is drawn once if anything
 //! changed. Generic over ratatui's `Backend`, so tests run the real loop on `TestBackend`.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -12,18 +11,26 @@ use ratatui::Terminal;
 
 use super::app::{App, AppEvent, Effect, EngineCmd};
 use super::ui;
-use crate::runtime::client::ShimConnection;
-use crate::runtime::paths;
+use crate::runtime::state::ProcessRef;
+use nix::sys::signal::Signal;
 
-/// Logs are shown from their last this many bytes.
-const LOG_TAIL_BYTES: u64 = 64 * 1024;
-
-/// What the loop needs from the world outside the screen.
+/// What the loop needs from the world outside the screen. Everything that touches the
+/// machine (Linux only) goes through here, so the player itself — and a replay — runs anywhere.
 pub trait Host {
     /// Hand the terminal to `podlab exec` in a container and take it back.
     fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32>;
     /// Pass an engine request on.
     fn engine(&mut self, cmd: EngineCmd);
+    /// Send a signal to a container's process; false if it is gone.
+    fn signal(&mut self, _process: ProcessRef, _signal: Signal) -> bool {
+        false
+    }
+    /// The end of a container's log.
+    fn read_logs(&mut self, _uid: &str, _container: &str) -> String {
+        String::new()
+    }
+    /// Cut an ongoing deletion short.
+    fn kill_now(&mut self, _uid: &str) {}
 }
 
 /// Something that follows the player as it goes: a recording's step markers, a trace.
@@ -189,7 +196,7 @@ where
                 process,
                 signal,
             } => {
-                let delivered = process.signal(signal);
+                let delivered = host.signal(process, signal);
                 let _ = feedback.send(AppEvent::SignalSent {
                     container,
                     signal,
@@ -197,47 +204,12 @@ where
                 });
             }
             Effect::ReadLogs { uid, container } => {
-                let text = read_log_tail(&uid, &container);
+                let text = host.read_logs(&uid, &container);
                 let _ = feedback.send(AppEvent::Logs { container, text });
             }
-            Effect::KillNow { uid } => kill_now(uid),
+            Effect::KillNow { uid } => host.kill_now(&uid),
             Effect::Exit => exit = true,
         }
     }
     Ok(Carried { redraw, exit })
-}
-
-/// The end of a container's log (it can be long-running and chatty).
-pub fn read_log_tail(uid: &str, container: &str) -> String {
-    let path = paths::log_file(uid, container);
-    let Ok(mut file) = std::fs::File::open(&path) else {
-        return String::new();
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(LOG_TAIL_BYTES);
-    if file.seek(SeekFrom::Start(start)).is_err() {
-        return String::new();
-    }
-    let mut bytes = Vec::new();
-    let _ = file.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    if start > 0 {
-        // Drop the partial first line.
-        text.split_once('\n')
-            .map(|(_, r)| r.to_string())
-            .unwrap_or(text)
-    } else {
-        text
-    }
-}
-
-/// Cut an ongoing deletion short, on a connection of its own (the engine's is waiting).
-fn kill_now(uid: String) {
-    let _ = std::thread::Builder::new()
-        .name("podlab-kill".into())
-        .spawn(move || {
-            if let Ok(mut conn) = ShimConnection::connect(&uid) {
-                let _ = conn.delete(Some(0));
-            }
-        });
 }

@@ -16,13 +16,18 @@ use super::input::Input;
 use super::player::{PlayerArgs, Screen, Watches};
 use super::runner::{self, Host};
 use super::script::Script;
+use super::terminal::{self, spawn_signal_thread};
+use super::words;
 use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
-use super::{terminal, words};
 use crate::cli::run::NetworkChoice;
 use crate::i18n::Lang;
 use crate::observe::Target;
+use crate::runtime::client::ShimConnection;
+use crate::runtime::paths;
+use crate::runtime::state::ProcessRef;
 use crate::runtime::steps::{self, PlanContext};
 use crate::spec;
+use std::io::{Read, Seek, SeekFrom};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExploreArgs {
@@ -229,6 +234,18 @@ impl Host for RealHost<'_> {
         }
     }
 
+    fn signal(&mut self, process: ProcessRef, signal: nix::sys::signal::Signal) -> bool {
+        process.signal(signal)
+    }
+
+    fn read_logs(&mut self, uid: &str, container: &str) -> String {
+        read_log_tail(uid, container)
+    }
+
+    fn kill_now(&mut self, uid: &str) {
+        kill_now(uid.to_string());
+    }
+
     /// Suspend (input paused and confirmed, normal screen, cooked mode), run
     /// `podlab exec UID -c C -- CMD` on this terminal, then take the terminal back.
     fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32> {
@@ -278,28 +295,40 @@ fn status_signal(status: &std::process::ExitStatus) -> i32 {
     status.signal().unwrap_or(0)
 }
 
-/// SIGINT, SIGTERM and SIGHUP end the explorer cleanly (terminal restored, pod deleted).
-/// SIGINT is ignored while a shell runs in a container: that Ctrl-C was meant for it.
-pub(super) fn spawn_signal_thread(
-    tx: Sender<AppEvent>,
-    in_child: Arc<AtomicBool>,
-) -> Result<signal_hook::iterator::Handle> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-        .wrap_err("failed to set up signal handling")?;
-    let handle = signals.handle();
-    std::thread::Builder::new()
-        .name("podlab-signals".into())
+/// Logs are shown from their last this many bytes.
+const LOG_TAIL_BYTES: u64 = 64 * 1024;
+
+/// The end of a container's log (it can be long-running and chatty).
+pub fn read_log_tail(uid: &str, container: &str) -> String {
+    let path = paths::log_file(uid, container);
+    let Ok(mut file) = std::fs::File::open(&path) else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(LOG_TAIL_BYTES);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if start > 0 {
+        // Drop the partial first line.
+        text.split_once('\n')
+            .map(|(_, r)| r.to_string())
+            .unwrap_or(text)
+    } else {
+        text
+    }
+}
+
+/// Cut an ongoing deletion short, on a connection of its own (the engine's is waiting).
+fn kill_now(uid: String) {
+    let _ = std::thread::Builder::new()
+        .name("podlab-kill".into())
         .spawn(move || {
-            for signal in signals.forever() {
-                if signal == SIGINT && in_child.load(Ordering::SeqCst) {
-                    continue;
-                }
-                if tx.send(AppEvent::Terminate).is_err() {
-                    return;
-                }
+            if let Ok(mut conn) = ShimConnection::connect(&uid) {
+                let _ = conn.delete(Some(0));
             }
-        })
-        .wrap_err("failed to start the signal thread")?;
-    Ok(handle)
+        });
 }
