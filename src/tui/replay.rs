@@ -102,7 +102,7 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
     let source = args.file.display().to_string();
     let mut app = replay_app(&trace, &source, lang, now);
     args.player.apply(&mut app, now);
-    let title = format!("podlab replay: {}", trace.header.title);
+    let title = format!("podlab replay: pod/{}", trace.header.pod);
     let (tx, rx) = std::sync::mpsc::channel::<AppEvent>();
     let mut host = ReplayHost::new(trace, tx.clone());
     run_screen(&mut app, &args.player, &title, &tx, &rx, &mut host)?;
