@@ -4,13 +4,15 @@
 //! * `spec`    — the Pod manifest (a Kubernetes v1 Pod subset) and its validation;
 //! * `kube`    — kubelet's policy as pure functions (QoS, cgroup values, back-off, events);
 //! * `runtime` — the only code that changes the system: shim, pause, container init, images;
-//! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup.
+//! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup;
+//! * `tui`     — the player (explorer, replay); `record` — asciicast recordings and traces.
 
 pub mod cli;
 pub mod i18n;
 pub mod kube;
 pub mod lesson;
 pub mod observe;
+pub mod record;
 pub mod runtime;
 pub mod spec;
 pub mod tui;

@@ -21,6 +21,9 @@ enum Command {
     /// Build a pod step by step in the explorer, with live panels of what the kernel shows
     /// (the default command).
     Explore(podlab::tui::ExploreArgs),
+    /// Play a recorded trace (`explore --trace`): the same screens, read-only, without root
+    /// or pods, on any machine.
+    Replay(podlab::tui::replay::ReplayArgs),
     /// Create a pod from a Kubernetes Pod manifest.
     Run(cli::run::RunArgs),
     /// List pods.
@@ -85,13 +88,14 @@ fn main() -> ExitCode {
             let explore = podlab::tui::ExploreArgs {
                 file: None,
                 rate: 4.0,
-                theme: None,
                 network: cli::run::NetworkChoice::Native,
                 time_scale: 1.0,
+                player: podlab::tui::player::PlayerArgs::default(),
             };
             podlab::tui::explore(&explore, default_manifest(), lang)
         }
         Some(Command::Explore(explore)) => podlab::tui::explore(&explore, default_manifest(), lang),
+        Some(Command::Replay(replay)) => podlab::tui::replay::replay(&replay, lang),
         Some(Command::Run(run)) => cli::run::run(&run, lang),
         Some(Command::Ps) => cli::pods::ps(),
         Some(Command::Describe { pod }) => cli::describe::describe(&pod),

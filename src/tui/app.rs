@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::Signal;
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
+use super::autoplay::Autoplay;
 use super::keymap::Action;
 use super::observed::{Highlights, Observation};
 use super::script::Script;
@@ -23,6 +24,9 @@ pub enum Session {
     Pod { uid: String, name: String },
     /// No pod can be built (no root): the panels show the user's own processes.
     ReadOnly,
+    /// Screens recorded elsewhere (`podlab replay`): steps move through the trace, nothing
+    /// runs on this machine.
+    Replay { name: String, source: String },
 }
 
 /// What the engine is doing for us.
@@ -225,6 +229,10 @@ pub struct App {
     /// Scroll offset of each pane, by `Focus::index`.
     pub scroll: [u16; 6],
     pub exiting: bool,
+    /// Steps run by themselves (`--autoplay`).
+    pub autoplay: Option<Autoplay>,
+    /// Classroom layout: high contrast, narration first, more space, changes marked longer.
+    pub presenter: bool,
 }
 
 impl App {
@@ -256,7 +264,17 @@ impl App {
             status: None,
             scroll: [0; 6],
             exiting: false,
+            autoplay: None,
+            presenter: false,
         }
+    }
+
+    /// The classroom layout (`--presenter`).
+    pub fn set_presenter(&mut self) {
+        self.presenter = true;
+        self.set_theme(ThemeKind::HighContrast);
+        self.highlights
+            .set_hold(super::observed::PRESENTER_HIGHLIGHT_FOR);
     }
 
     pub fn set_theme(&mut self, theme: ThemeKind) {
@@ -269,11 +287,29 @@ impl App {
         matches!(self.session, Session::Pod { .. })
     }
 
+    /// Steps can be taken: on a pod of ours, or through a recorded trace.
+    pub fn can_step(&self) -> bool {
+        matches!(self.session, Session::Pod { .. } | Session::Replay { .. })
+    }
+
+    /// Why something that needs a live pod cannot be done here.
+    pub(super) fn no_live_pod(&self) -> &'static str {
+        match self.session {
+            Session::Replay { .. } => words::REPLAY_ONLY.get(self.lang),
+            _ => words::NEEDS_ROOT.get(self.lang),
+        }
+    }
+
     fn uid(&self) -> Option<&str> {
         match &self.session {
             Session::Pod { uid, .. } => Some(uid),
-            Session::ReadOnly => None,
+            Session::ReadOnly | Session::Replay { .. } => None,
         }
+    }
+
+    /// A step was asked for and is not finished yet (running, or waiting for its checks).
+    pub(super) fn step_pending(&self) -> bool {
+        self.run_until.is_some() || self.awaiting_step
     }
 
     /// The pod's containers, as the shim last reported them.
@@ -302,8 +338,10 @@ impl App {
     /// Whether an action can be taken now (the hint bar leaves out what cannot).
     pub fn enabled(&self, action: Action) -> bool {
         match action {
+            // With autoplay the same key pauses and resumes.
+            Action::NextStep if self.autoplay.is_some() => true,
             Action::NextStep => {
-                self.has_pod()
+                self.can_step()
                     && self.activity == Activity::Idle
                     && self.script_done < self.script.steps.len()
             }
@@ -325,7 +363,8 @@ impl App {
             }
             _ => None,
         };
-        [self.highlights.next_deadline(), clock]
+        let hold = self.autoplay.as_ref().and_then(|a| a.deadline());
+        [self.highlights.next_deadline(), clock, hold]
             .into_iter()
             .flatten()
             .min()
@@ -333,11 +372,12 @@ impl App {
 
     pub fn handle(&mut self, event: AppEvent, now: Instant) -> Update {
         let viewing = self.viewing;
-        let up = self.dispatch(event, now);
+        let mut up = self.dispatch(event, now);
         if self.viewing != viewing {
             // Another step's text starts at its top.
             self.scroll[Focus::Narration.index()] = 0;
         }
+        self.autoplay_pass(now, &mut up);
         up
     }
 
@@ -451,6 +491,10 @@ impl App {
                 self.awaiting_step = false;
                 self.activity = Activity::Idle;
                 self.run_until = None;
+                // Autoplay stops at a failure instead of trying again and again.
+                if let Some(a) = &mut self.autoplay {
+                    a.pause();
+                }
                 self.error(message);
             }
             EngineReply::Restarted {

@@ -40,9 +40,19 @@ impl App {
     fn action(&mut self, action: Action, now: Instant, up: &mut Update) {
         let lang = self.lang;
         match action {
+            Action::NextStep if self.autoplay.is_some() => self.toggle_autoplay(),
             Action::NextStep => self.run_to(self.script_done + 1, now, up),
-            Action::PrevText => self.viewing = self.viewing.saturating_sub(1),
-            Action::NextText => self.viewing = (self.viewing + 1).min(self.script.steps.len()),
+            Action::PrevText | Action::NextText => {
+                self.viewing = if action == Action::PrevText {
+                    self.viewing.saturating_sub(1)
+                } else {
+                    (self.viewing + 1).min(self.script.steps.len())
+                };
+                // The viewer reads other text: give them the time for it.
+                if let Some(a) = &mut self.autoplay {
+                    a.restart_hold();
+                }
+            }
             Action::FocusNext | Action::FocusPrev => {
                 let by = if action == Action::FocusNext { 1 } else { -1 };
                 self.focus = self.focus.step_by(by);
@@ -79,7 +89,7 @@ impl App {
             }
             Action::Restart => {
                 if !self.has_pod() {
-                    self.error(words::NEEDS_ROOT.get(lang).into());
+                    self.error(self.no_live_pod().into());
                 } else if self.activity != Activity::Restarting {
                     self.activity = Activity::Restarting;
                     self.run_until_clear();
@@ -127,10 +137,10 @@ impl App {
     }
 
     /// Run steps until `count` script steps are done.
-    fn run_to(&mut self, count: usize, now: Instant, up: &mut Update) {
+    pub(super) fn run_to(&mut self, count: usize, now: Instant, up: &mut Update) {
         let lang = self.lang;
-        if !self.has_pod() {
-            self.error(words::NEEDS_ROOT.get(lang).into());
+        if !self.can_step() {
+            self.error(self.no_live_pod().into());
         } else if self.activity != Activity::Idle {
             self.error(tr(lang, "a step is already running", "已有步骤正在执行").into());
         } else if self.script_done >= self.script.steps.len() {
@@ -173,7 +183,7 @@ impl App {
     ) -> Result<(String, crate::runtime::state::ProcessRef), String> {
         let lang = self.lang;
         if !self.has_pod() {
-            return Err(words::NEEDS_ROOT.get(lang).into());
+            return Err(self.no_live_pod().into());
         }
         let name = match name.or(self.selected.as_deref()) {
             Some(n) => n,
@@ -207,13 +217,13 @@ impl App {
                 });
             }
             (Err(e), _) => self.error(e),
-            (Ok(_), Session::ReadOnly) => {}
+            (Ok(_), _) => {}
         }
     }
 
     fn open_logs(&mut self, container: Option<&str>, up: &mut Update) {
         let Session::Pod { uid, .. } = &self.session else {
-            self.error(words::NEEDS_ROOT.get(self.lang).into());
+            self.error(self.no_live_pod().into());
             return;
         };
         let Some(container) = container.map(String::from).or(self.selected.clone()) else {
@@ -242,7 +252,7 @@ impl App {
         }
     }
 
-    fn quit(&mut self, up: &mut Update) {
+    pub(super) fn quit(&mut self, up: &mut Update) {
         self.popup = None;
         if self.has_pod() {
             self.activity = Activity::Deleting;

@@ -3,18 +3,24 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
+
 use crate::observe::{NsKind, Snapshot};
 use crate::runtime::state::PodState;
 
 /// How long a change stays highlighted.
 pub const HIGHLIGHT_FOR: Duration = Duration::from_secs(4);
+/// How long in presenter mode: a class looks up from the text later than a reader alone.
+pub const PRESENTER_HIGHLIGHT_FOR: Duration = Duration::from_secs(12);
 
-/// One observation tick: the snapshot from /proc and the shim's view of the pod.
-#[derive(Debug, Clone, Default)]
+/// One observation tick: the snapshot from /proc and the shim's view of the pod. Serializable,
+/// so that a trace can keep it and a replay show it again.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Observation {
     pub snapshot: Option<Snapshot>,
     pub state: Option<PodState>,
     /// Why the snapshot or the state could not be read this tick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
 
@@ -101,12 +107,28 @@ fn fingerprint(o: &Observation) -> HashMap<Mark, String> {
 }
 
 /// Marks of what changed, each until its own deadline.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Highlights {
     until: HashMap<Mark, Instant>,
+    /// How long a mark stays.
+    hold: Duration,
+}
+
+impl Default for Highlights {
+    fn default() -> Highlights {
+        Highlights {
+            until: HashMap::new(),
+            hold: HIGHLIGHT_FOR,
+        }
+    }
 }
 
 impl Highlights {
+    /// Keep each new mark this long.
+    pub fn set_hold(&mut self, hold: Duration) {
+        self.hold = hold;
+    }
+
     /// Mark what differs between `before` and `after` (nothing on the first observation).
     pub fn note_changes(
         &mut self,
@@ -121,7 +143,7 @@ impl Highlights {
                 continue;
             }
             if old.get(&mark) != Some(&value) {
-                self.until.insert(mark, now + HIGHLIGHT_FOR);
+                self.until.insert(mark, now + self.hold);
             }
         }
     }

@@ -2,9 +2,8 @@
 //! updates the app, its effects are carried out, and the screen is drawn once if anything
 //! changed. Generic over ratatui's `Backend`, so tests run the real loop on `TestBackend`.
 
-use std::io::{Read, Seek, SeekFrom};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use eyre::Result;
 use ratatui::backend::Backend;
@@ -12,18 +11,53 @@ use ratatui::Terminal;
 
 use super::app::{App, AppEvent, Effect, EngineCmd};
 use super::ui;
-use crate::runtime::client::ShimConnection;
-use crate::runtime::paths;
+use crate::runtime::state::ProcessRef;
+use nix::sys::signal::Signal;
 
-/// Logs are shown from their last this many bytes.
-const LOG_TAIL_BYTES: u64 = 64 * 1024;
-
-/// What the loop needs from the world outside the screen.
+/// What the loop needs from the world outside the screen. Everything that touches the
+/// machine (Linux only) goes through here, so the player itself — and a replay — runs anywhere.
 pub trait Host {
     /// Hand the terminal to `podlab exec` in a container and take it back.
     fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32>;
     /// Pass an engine request on.
     fn engine(&mut self, cmd: EngineCmd);
+    /// Send a signal to a container's process; false if it is gone.
+    fn signal(&mut self, _process: ProcessRef, _signal: Signal) -> bool {
+        false
+    }
+    /// The end of a container's log.
+    fn read_logs(&mut self, _uid: &str, _container: &str) -> String {
+        String::new()
+    }
+    /// Cut an ongoing deletion short.
+    fn kill_now(&mut self, _uid: &str) {}
+}
+
+/// Something that follows the player as it goes: a recording's step markers, a trace.
+pub trait Watch {
+    /// After the app handled an event (before the screen is drawn).
+    fn handled(&mut self, _app: &App) -> Result<()> {
+        Ok(())
+    }
+    /// After a frame was drawn and flushed.
+    fn drawn(&mut self, _app: &App) -> Result<()> {
+        Ok(())
+    }
+    /// The loop ended (also after an error): write what is still pending.
+    fn finish(&mut self, _app: &App) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// How long a clean start waits for the first observation.
+const FIRST_OBSERVATION_WAIT: Duration = Duration::from_secs(3);
+
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    pub watches: Vec<&'a mut dyn Watch>,
+    /// Draw the first frame only once the panels have something to show (for an audience
+    /// or a recording: no frame of empty panels first).
+    pub clean_start: bool,
 }
 
 /// Run until the app exits or the event channel closes.
@@ -37,7 +71,63 @@ pub fn run<B: Backend>(
 where
     B::Error: Send + Sync + 'static,
 {
+    run_with(terminal, app, events, feedback, host, RunOptions::default())
+}
+
+/// `run`, with watches told of every event and frame.
+pub fn run_with<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &Receiver<AppEvent>,
+    feedback: &Sender<AppEvent>,
+    host: &mut dyn Host,
+    mut options: RunOptions,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let result = run_loop(terminal, app, events, feedback, host, &mut options);
+    let mut finished = Ok(());
+    for w in options.watches.iter_mut() {
+        if let Err(e) = w.finish(app) {
+            finished = Err(e);
+        }
+    }
+    result.and(finished)
+}
+
+fn run_loop<B: Backend>(
+    terminal: &mut Terminal<B>,
+    app: &mut App,
+    events: &Receiver<AppEvent>,
+    feedback: &Sender<AppEvent>,
+    host: &mut dyn Host,
+    options: &mut RunOptions,
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let watches = &mut options.watches;
+    if options.clean_start && app.observed.is_none() {
+        let until = Instant::now() + FIRST_OBSERVATION_WAIT;
+        while app.observed.is_none() {
+            let left = until.saturating_duration_since(Instant::now());
+            let Ok(event) = events.recv_timeout(left) else {
+                break;
+            };
+            let update = app.handle(event, Instant::now());
+            for w in watches.iter_mut() {
+                w.handled(app)?;
+            }
+            if carry_out(terminal, update.effects, feedback, host)?.exit {
+                return Ok(());
+            }
+        }
+    }
     terminal.draw(|f| ui::draw(f, app, Instant::now()))?;
+    for w in watches.iter_mut() {
+        w.drawn(app)?;
+    }
     loop {
         let now = Instant::now();
         let event = match app.next_deadline(now) {
@@ -52,84 +142,74 @@ where
             },
         };
         let update = app.handle(event, Instant::now());
-        let mut redraw = update.redraw;
-        let mut exit = false;
-        for effect in update.effects {
-            match effect {
-                Effect::Engine(cmd) => host.engine(cmd),
-                Effect::Shell {
-                    uid,
-                    container,
-                    command,
-                } => {
-                    let result = host
-                        .run_shell(&uid, &container, &command)
-                        .map_err(|e| format!("{e:#}"));
-                    // The child drew over our screen: paint everything again.
-                    terminal.clear()?;
-                    let _ = feedback.send(AppEvent::ShellDone { container, result });
-                    redraw = true;
-                }
-                Effect::Signal {
-                    container,
-                    process,
-                    signal,
-                } => {
-                    let delivered = process.signal(signal);
-                    let _ = feedback.send(AppEvent::SignalSent {
-                        container,
-                        signal,
-                        delivered,
-                    });
-                }
-                Effect::ReadLogs { uid, container } => {
-                    let text = read_log_tail(&uid, &container);
-                    let _ = feedback.send(AppEvent::Logs { container, text });
-                }
-                Effect::KillNow { uid } => kill_now(uid),
-                Effect::Exit => exit = true,
+        for w in watches.iter_mut() {
+            w.handled(app)?;
+        }
+        let done = carry_out(terminal, update.effects, feedback, host)?;
+        if update.redraw || done.redraw {
+            terminal.draw(|f| ui::draw(f, app, Instant::now()))?;
+            for w in watches.iter_mut() {
+                w.drawn(app)?;
             }
         }
-        if redraw {
-            terminal.draw(|f| ui::draw(f, app, Instant::now()))?;
-        }
-        if exit {
+        if done.exit {
             return Ok(());
         }
     }
 }
 
-/// The end of a container's log (it can be long-running and chatty).
-pub fn read_log_tail(uid: &str, container: &str) -> String {
-    let path = paths::log_file(uid, container);
-    let Ok(mut file) = std::fs::File::open(&path) else {
-        return String::new();
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(LOG_TAIL_BYTES);
-    if file.seek(SeekFrom::Start(start)).is_err() {
-        return String::new();
-    }
-    let mut bytes = Vec::new();
-    let _ = file.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    if start > 0 {
-        // Drop the partial first line.
-        text.split_once('\n')
-            .map(|(_, r)| r.to_string())
-            .unwrap_or(text)
-    } else {
-        text
-    }
+struct Carried {
+    redraw: bool,
+    exit: bool,
 }
 
-/// Cut an ongoing deletion short, on a connection of its own (the engine's is waiting).
-fn kill_now(uid: String) {
-    let _ = std::thread::Builder::new()
-        .name("podlab-kill".into())
-        .spawn(move || {
-            if let Ok(mut conn) = ShimConnection::connect(&uid) {
-                let _ = conn.delete(Some(0));
+/// Do what the app asked for outside itself.
+fn carry_out<B: Backend>(
+    terminal: &mut Terminal<B>,
+    effects: Vec<Effect>,
+    feedback: &Sender<AppEvent>,
+    host: &mut dyn Host,
+) -> Result<Carried>
+where
+    B::Error: Send + Sync + 'static,
+{
+    let mut redraw = false;
+    let mut exit = false;
+    for effect in effects {
+        match effect {
+            Effect::Engine(cmd) => host.engine(cmd),
+            Effect::Shell {
+                uid,
+                container,
+                command,
+            } => {
+                let result = host
+                    .run_shell(&uid, &container, &command)
+                    .map_err(|e| format!("{e:#}"));
+                // The child drew over our screen: paint everything again.
+                terminal.clear()?;
+                let _ = feedback.send(AppEvent::ShellDone { container, result });
+                redraw = true;
             }
-        });
+            Effect::Signal {
+                container,
+                process,
+                signal,
+            } => {
+                let delivered = host.signal(process, signal);
+                let _ = feedback.send(AppEvent::SignalSent {
+                    container,
+                    signal,
+                    delivered,
+                });
+            }
+            Effect::ReadLogs { uid, container } => {
+                let text = host.read_logs(&uid, &container);
+                let _ = feedback.send(AppEvent::Logs { container, text });
+            }
+            Effect::KillNow { uid } => host.kill_now(&uid),
+            Effect::Exit => exit = true,
+        }
+    }
+    Ok(Carried { redraw, exit })
 }

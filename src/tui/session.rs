@@ -10,21 +10,24 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
 use eyre::{eyre, Result, WrapErr};
-use ratatui::backend::CrosstermBackend;
-use ratatui::Terminal;
 
 use super::app::{App, AppEvent, EngineCmd, Session};
 use super::input::Input;
+use super::player::{PlayerArgs, Screen, Watches};
 use super::runner::{self, Host};
 use super::script::Script;
-use super::theme::ThemeKind;
+use super::terminal::{self, spawn_signal_thread};
+use super::words;
 use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
-use super::{terminal, words};
 use crate::cli::run::NetworkChoice;
 use crate::i18n::Lang;
 use crate::observe::Target;
+use crate::runtime::client::ShimConnection;
+use crate::runtime::paths;
+use crate::runtime::state::ProcessRef;
 use crate::runtime::steps::{self, PlanContext};
 use crate::spec;
+use std::io::{Read, Seek, SeekFrom};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExploreArgs {
@@ -33,15 +36,14 @@ pub struct ExploreArgs {
     /// Observations per second for the live panels.
     #[arg(long, default_value_t = 4.0)]
     pub rate: f64,
-    /// Colours: default, high-contrast (projectors) or mono (`t` cycles them).
-    #[arg(long, value_enum)]
-    pub theme: Option<ThemeKind>,
     /// Who wires the pod's network (as `podlab run --network`).
     #[arg(long, value_enum, default_value_t = NetworkChoice::Native)]
     pub network: NetworkChoice,
     /// Scale kubelet's timers (back-off), e.g. 0.1 for ten times faster.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
+    #[command(flatten)]
+    pub player: PlayerArgs,
 }
 
 /// Root and CAP_SYS_ADMIN: what building a pod needs.
@@ -99,6 +101,7 @@ fn own_process_roots() -> Vec<i32> {
 pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
     let file = args.file.clone().unwrap_or(default_manifest);
     let loaded = spec::load_pod_file(&file).map_err(|e| eyre!("{}", e.render(lang)))?;
+    args.player.check()?;
     if !(args.rate.is_finite() && args.rate > 0.0 && args.rate <= 50.0) {
         return Err(eyre!(
             "--rate must be between 0 and 50 observations per second, not {}",
@@ -170,10 +173,9 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
             lang,
         )
     };
-    if let Some(theme) = args.theme {
-        app.set_theme(theme);
-    }
-    let result = run_screen(&mut app, &target, args.rate, &tx, rx, engine.as_ref());
+    args.player.apply(&mut app, std::time::Instant::now());
+    let title = format!("podlab explore: pod/{}", pod.metadata.name);
+    let result = run_screen(&mut app, &target, args, &title, &tx, rx, engine.as_ref());
     // Whatever happened on screen, the pod goes (and we wait until it is gone).
     if let Some(engine) = engine {
         engine.finish();
@@ -188,25 +190,33 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
 fn run_screen(
     app: &mut App,
     target: &SharedTarget,
-    rate: f64,
+    args: &ExploreArgs,
+    title: &str,
     tx: &Sender<AppEvent>,
     rx: std::sync::mpsc::Receiver<AppEvent>,
     engine: Option<&Engine>,
 ) -> Result<()> {
     let in_child = Arc::new(AtomicBool::new(false));
     let signals = spawn_signal_thread(tx.clone(), Arc::clone(&in_child))?;
-    let _observer = Observer::spawn(Arc::clone(target), rate, tx.clone())?;
+    let _observer = Observer::spawn(Arc::clone(target), args.rate, tx.clone())?;
     terminal::install_panic_hook();
     let _restore = terminal::Restore::take_over()?;
     let input = Input::spawn(tx.clone())?;
-    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
-        .wrap_err("failed to set up the terminal")?;
+    let mut screen = Screen::open(&args.player, title)?;
+    let mut watches = Watches::new(&args.player, screen.cast.as_ref(), app, title)?;
     let mut host = RealHost {
         input: &input,
         in_child: &in_child,
         engine,
     };
-    let result = runner::run(&mut term, app, &rx, tx, &mut host);
+    let result = runner::run_with(
+        &mut screen.terminal,
+        app,
+        &rx,
+        tx,
+        &mut host,
+        watches.options(args.player.clean_start()),
+    );
     signals.close();
     result
 }
@@ -222,6 +232,18 @@ impl Host for RealHost<'_> {
         if let Some(e) = self.engine {
             e.send(cmd);
         }
+    }
+
+    fn signal(&mut self, process: ProcessRef, signal: nix::sys::signal::Signal) -> bool {
+        process.signal(signal)
+    }
+
+    fn read_logs(&mut self, uid: &str, container: &str) -> String {
+        read_log_tail(uid, container)
+    }
+
+    fn kill_now(&mut self, uid: &str) {
+        kill_now(uid.to_string());
     }
 
     /// Suspend (input paused and confirmed, normal screen, cooked mode), run
@@ -273,28 +295,40 @@ fn status_signal(status: &std::process::ExitStatus) -> i32 {
     status.signal().unwrap_or(0)
 }
 
-/// SIGINT, SIGTERM and SIGHUP end the explorer cleanly (terminal restored, pod deleted).
-/// SIGINT is ignored while a shell runs in a container: that Ctrl-C was meant for it.
-fn spawn_signal_thread(
-    tx: Sender<AppEvent>,
-    in_child: Arc<AtomicBool>,
-) -> Result<signal_hook::iterator::Handle> {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
-        .wrap_err("failed to set up signal handling")?;
-    let handle = signals.handle();
-    std::thread::Builder::new()
-        .name("podlab-signals".into())
+/// Logs are shown from their last this many bytes.
+const LOG_TAIL_BYTES: u64 = 64 * 1024;
+
+/// The end of a container's log (it can be long-running and chatty).
+pub fn read_log_tail(uid: &str, container: &str) -> String {
+    let path = paths::log_file(uid, container);
+    let Ok(mut file) = std::fs::File::open(&path) else {
+        return String::new();
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(LOG_TAIL_BYTES);
+    if file.seek(SeekFrom::Start(start)).is_err() {
+        return String::new();
+    }
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    if start > 0 {
+        // Drop the partial first line.
+        text.split_once('\n')
+            .map(|(_, r)| r.to_string())
+            .unwrap_or(text)
+    } else {
+        text
+    }
+}
+
+/// Cut an ongoing deletion short, on a connection of its own (the engine's is waiting).
+fn kill_now(uid: String) {
+    let _ = std::thread::Builder::new()
+        .name("podlab-kill".into())
         .spawn(move || {
-            for signal in signals.forever() {
-                if signal == SIGINT && in_child.load(Ordering::SeqCst) {
-                    continue;
-                }
-                if tx.send(AppEvent::Terminate).is_err() {
-                    return;
-                }
+            if let Ok(mut conn) = ShimConnection::connect(&uid) {
+                let _ = conn.delete(Some(0));
             }
-        })
-        .wrap_err("failed to start the signal thread")?;
-    Ok(handle)
+        });
 }

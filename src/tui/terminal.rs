@@ -3,7 +3,13 @@
 
 use std::io::Write;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+
 use eyre::{Result, WrapErr};
+
+use super::app::AppEvent;
 use ratatui::crossterm::cursor::{Hide, Show};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
@@ -53,4 +59,30 @@ pub fn install_panic_hook() {
         previous(info);
         std::process::exit(101);
     }));
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the explorer cleanly (terminal restored, pod deleted).
+/// SIGINT is ignored while a shell runs in a container: that Ctrl-C was meant for it.
+pub(super) fn spawn_signal_thread(
+    tx: Sender<AppEvent>,
+    in_child: Arc<AtomicBool>,
+) -> Result<signal_hook::iterator::Handle> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .wrap_err("failed to set up signal handling")?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("podlab-signals".into())
+        .spawn(move || {
+            for signal in signals.forever() {
+                if signal == SIGINT && in_child.load(Ordering::SeqCst) {
+                    continue;
+                }
+                if tx.send(AppEvent::Terminate).is_err() {
+                    return;
+                }
+            }
+        })
+        .wrap_err("failed to start the signal thread")?;
+    Ok(handle)
 }

@@ -51,6 +51,15 @@ pub const NEEDS_ROOT: Tr = Tr(
     "Building a pod needs root: run sudo podlab explore. Until then: your own processes, read-only.",
     "创建 Pod 需要 root：请运行 sudo podlab explore。在此之前：只读显示你自己的进程。",
 );
+pub const REPLAY_ONLY: Tr = Tr(
+    "This is a replay: nothing runs here. Shells, logs, signals and rebuilding need a live pod (sudo podlab explore).",
+    "这是回放：这里什么都没有运行。shell、日志、信号和重建需要真实的 Pod（sudo podlab explore）。",
+);
+pub const REPLAY: Tr = Tr("replay", "回放");
+pub const AUTOPLAY: Tr = Tr("autoplay", "自动播放");
+pub const PAUSED: Tr = Tr("paused", "已暂停");
+pub const PAUSE: Tr = Tr("pause", "暂停");
+pub const PLAY: Tr = Tr("play", "播放");
 pub const CONFIRM_QUIT: Tr = Tr(
     "Quit? The pod is deleted (SIGTERM, grace period, SIGKILL). y: quit · n: stay",
     "退出？Pod 将被删除（SIGTERM、宽限期、SIGKILL）。y：退出 · n：留下",

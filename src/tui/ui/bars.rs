@@ -9,17 +9,34 @@ use unicode_width::UnicodeWidthStr;
 
 use super::Ctx;
 use crate::tui::app::{Activity, Session, StatusKind};
-use crate::tui::keymap;
+use crate::tui::keymap::{self, Action};
 use crate::tui::words::{self, tr};
 
 pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let app = ctx.app;
     let lang = ctx.lang;
-    let mut spans = vec![Span::styled(" podlab", ctx.theme.title)];
+    let total = app.script.steps.len();
+    let mut spans = Vec::new();
+    if app.presenter {
+        // The step counter first and big enough to read from the back of the room.
+        spans.push(Span::styled(
+            format!(
+                " {} {} / {total} ",
+                words::STEP.get(lang),
+                (app.viewing + 1).min(total)
+            ),
+            ctx.theme.selected,
+        ));
+    }
+    spans.push(Span::styled(" podlab", ctx.theme.title));
     let mut qos = None;
     let sep = || Span::styled(" · ", ctx.theme.dim);
+    if let Session::Replay { .. } = &app.session {
+        spans.push(sep());
+        spans.push(Span::styled(words::REPLAY.get(lang), ctx.theme.current));
+    }
     match &app.session {
-        Session::Pod { name, .. } => {
+        Session::Pod { name, .. } | Session::Replay { name, .. } => {
             spans.push(sep());
             spans.push(Span::styled(format!("pod/{name}"), ctx.theme.title));
             if let Some(state) = app.observed.as_ref().and_then(|o| o.state.as_ref()) {
@@ -42,13 +59,26 @@ pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             ));
         }
     }
-    let total = app.script.steps.len();
-    spans.push(sep());
-    spans.push(Span::raw(format!(
-        "{} {}/{total}",
-        words::STEPS.get(lang),
-        app.script_done
-    )));
+    if !app.presenter {
+        // (Presenter mode shows the step counter first instead.)
+        spans.push(sep());
+        spans.push(Span::raw(format!(
+            "{} {}/{total}",
+            words::STEPS.get(lang),
+            app.script_done
+        )));
+    }
+    if let Some(auto) = &app.autoplay {
+        spans.push(sep());
+        spans.push(if auto.paused {
+            Span::styled(format!("⏸ {}", words::PAUSED.get(lang)), ctx.theme.warning)
+        } else {
+            Span::styled(
+                format!("⏵ {} {}×", words::AUTOPLAY.get(lang), auto.settings.speed),
+                ctx.theme.current,
+            )
+        });
+    }
     if let Some(sel) = &app.selected {
         spans.push(sep());
         spans.push(Span::raw(format!("▶ {sel}")));
@@ -62,6 +92,7 @@ pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         spans.push(sep());
         spans.push(Span::raw(format!("QoS {qos}")));
     }
+
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
@@ -118,6 +149,17 @@ pub fn status(frame: &mut Frame, area: Rect, style: Style, lines: Vec<String>) {
 /// The hint bar: the keymap's hinted bindings that can be used now, as many as fit.
 pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let mut hints = keymap::hints(ctx.lang, |a| ctx.app.enabled(a));
+    if let (Some(auto), Some(next)) = (&ctx.app.autoplay, keymap::binding(Action::NextStep)) {
+        // While autoplaying, the next-step key pauses and resumes.
+        let word = if auto.paused {
+            words::PLAY
+        } else {
+            words::PAUSE
+        };
+        for hint in hints.iter_mut().filter(|(k, _)| *k == next.label) {
+            hint.1 = word.get(ctx.lang);
+        }
+    }
     let width = |hs: &[(&str, &str)]| -> usize {
         1 + hs
             .iter()

@@ -60,7 +60,12 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
 }
 
 fn wide_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
-    let narration_width = (body.width * 2 / 5).clamp(50, 72);
+    // Presenter mode: the narration is what the class reads first, so it gets more room.
+    let narration_width = if ctx.app.presenter {
+        (body.width / 2).clamp(60, 96)
+    } else {
+        (body.width * 2 / 5).clamp(50, 72)
+    };
     let [left, right] =
         Layout::horizontal([Constraint::Length(narration_width), Constraint::Min(0)]).areas(body);
     narration::draw(frame, left, ctx, true);
@@ -98,7 +103,9 @@ fn wide_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
 }
 
 fn narrow_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
-    let [top, bottom] = Layout::vertical([Constraint::Fill(4), Constraint::Fill(3)]).areas(body);
+    let narration_share = if ctx.app.presenter { 5 } else { 4 };
+    let [top, bottom] =
+        Layout::vertical([Constraint::Fill(narration_share), Constraint::Fill(3)]).areas(body);
     narration::draw(frame, top, ctx, false);
     let shown = if ctx.app.focus == Focus::Narration {
         ctx.app.tab

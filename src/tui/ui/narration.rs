@@ -131,6 +131,9 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool) {
             for l in wrap(&heading, width) {
                 text.push(Line::from(Span::styled(l, ctx.theme.title)));
             }
+            if app.presenter {
+                text.push(Line::default());
+            }
             for l in wrap(step.explain.get(lang), width) {
                 text.push(Line::from(l));
             }
@@ -171,6 +174,9 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool) {
 
     if !tall && !commands.is_empty() {
         // Small screen: the commands follow the text in one scrollable pane.
+        if app.presenter {
+            text.push(Line::default());
+        }
         text.push(Line::from(Span::styled(
             format!("── {} ──", words::BY_HAND.get(lang)),
             ctx.theme.title,
@@ -178,7 +184,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool) {
         text.append(&mut commands);
     }
     let list_height = (list.len() as u16).min(inner.height / 3).max(1);
-    let gap = u16::from(tall);
+    let gap = u16::from(tall) + u16::from(app.presenter);
     let rest = inner.height.saturating_sub(list_height + gap);
     let commands_height = if commands.is_empty() {
         0

@@ -1,0 +1,167 @@
+//! What every kind of playing shares (the explorer, a replay, and lessons to come): autoplay,
+//! presenter mode, a fixed screen size, an asciicast recording and a trace. These belong to
+//! the player, so whatever supplies the steps gets them.
+
+use std::io::Stdout;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use eyre::{eyre, Result, WrapErr};
+use ratatui::layout::Size;
+use ratatui::Terminal;
+
+use super::app::App;
+use super::autoplay::AutoplaySettings;
+use super::runner::{RunOptions, Watch};
+use super::theme::ThemeKind;
+use crate::record::backend::{parse_size, FixedBackend};
+use crate::record::cast::{CastHeader, CastWriter, SharedCast, StepMarkers};
+use crate::record::trace::TraceRecorder;
+
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PlayerArgs {
+    /// Take each step by itself once the previous one is done, holding each screen long
+    /// enough to read it (Space pauses and resumes; ←/→ still read other steps).
+    #[arg(long)]
+    pub autoplay: bool,
+    /// Autoplay faster (2) or slower (0.5): divides the reading time.
+    #[arg(long, default_value_t = 1.0, requires = "autoplay")]
+    pub speed: f64,
+    /// Hold every screen this many seconds instead of a time from its text.
+    #[arg(long, requires = "autoplay")]
+    pub hold: Option<f64>,
+    /// With --autoplay: quit after the last step has been held (the pod is deleted).
+    #[arg(long, requires = "autoplay")]
+    pub quit_at_end: bool,
+    /// Classroom layout: high contrast, narration first, more space, a step counter, and
+    /// what changed marked for longer.
+    #[arg(long)]
+    pub presenter: bool,
+    /// Colours: default, high-contrast (projectors) or mono (`t` cycles them).
+    #[arg(long, value_enum)]
+    pub theme: Option<ThemeKind>,
+    /// Record the screen to an asciicast v2 file (plays with asciinema), with a marker at
+    /// each step.
+    #[arg(long, value_name = "FILE.cast")]
+    pub record: Option<PathBuf>,
+    /// Draw at this size whatever the terminal's size, e.g. 100x30 (a recording's size).
+    #[arg(long, value_name = "COLSxROWS", value_parser = parse_size)]
+    pub size: Option<Size>,
+    /// Save what the panels showed at each step, for `podlab replay`.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
+}
+
+impl PlayerArgs {
+    pub fn check(&self) -> Result<()> {
+        if !(self.speed.is_finite() && self.speed > 0.0 && self.speed <= 100.0) {
+            return Err(eyre!(
+                "--speed must be more than 0 and at most 100, not {}",
+                self.speed
+            ));
+        }
+        if let Some(h) = self.hold {
+            if !(h.is_finite() && (0.0..=3600.0).contains(&h)) {
+                return Err(eyre!("--hold must be 0 to 3600 seconds, not {h}"));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn autoplay_settings(&self) -> Option<AutoplaySettings> {
+        self.autoplay.then(|| AutoplaySettings {
+            speed: self.speed,
+            hold: self.hold.map(Duration::from_secs_f64),
+            quit_at_end: self.quit_at_end,
+        })
+    }
+
+    /// Presenter mode, theme and autoplay, on a freshly made app.
+    pub fn apply(&self, app: &mut App, now: Instant) {
+        if self.presenter {
+            app.set_presenter();
+        }
+        if let Some(theme) = self.theme {
+            app.set_theme(theme);
+        }
+        if let Some(settings) = self.autoplay_settings() {
+            app.enable_autoplay(settings, now);
+        }
+    }
+
+    /// Whether the first frame should wait for the panels' first data.
+    pub fn clean_start(&self) -> bool {
+        self.presenter || self.record.is_some() || self.autoplay
+    }
+}
+
+/// The terminal to draw on and, when recording, the recording.
+pub struct Screen {
+    pub terminal: Terminal<FixedBackend<Stdout>>,
+    pub cast: Option<SharedCast>,
+}
+
+impl Screen {
+    /// On stdout (already in raw mode and the alternate screen), at `--size` or the
+    /// terminal's size; a recording is `--size` or the terminal's size at the start.
+    pub fn open(args: &PlayerArgs, title: &str) -> Result<Screen> {
+        let mut size = args.size;
+        let mut cast = None;
+        if let Some(path) = &args.record {
+            let fixed = match size {
+                Some(s) => s,
+                None => {
+                    let (w, h) = ratatui::crossterm::terminal::size()
+                        .wrap_err("failed to read the terminal's size for the recording")?;
+                    Size::new(w, h)
+                }
+            };
+            size = Some(fixed);
+            let header = CastHeader::new(fixed.width, fixed.height, title);
+            cast = Some(Arc::new(Mutex::new(CastWriter::create(path, &header)?)));
+        }
+        let backend = FixedBackend::new(std::io::stdout(), size, cast.clone())
+            .wrap_err("failed to set up the terminal")?;
+        let terminal = Terminal::new(backend).wrap_err("failed to set up the terminal")?;
+        Ok(Screen { terminal, cast })
+    }
+}
+
+/// The recording's step markers and the trace, as the loop's watches.
+pub struct Watches {
+    markers: Option<StepMarkers>,
+    trace: Option<TraceRecorder>,
+}
+
+impl Watches {
+    pub fn new(
+        args: &PlayerArgs,
+        cast: Option<&SharedCast>,
+        app: &App,
+        title: &str,
+    ) -> Result<Watches> {
+        let trace = match &args.trace {
+            Some(path) => Some(TraceRecorder::create(path, app, title)?),
+            None => None,
+        };
+        Ok(Watches {
+            markers: cast.map(|c| StepMarkers::new(Arc::clone(c))),
+            trace,
+        })
+    }
+
+    pub fn options(&mut self, clean_start: bool) -> RunOptions<'_> {
+        let mut watches: Vec<&mut dyn Watch> = Vec::new();
+        if let Some(m) = &mut self.markers {
+            watches.push(m);
+        }
+        if let Some(t) = &mut self.trace {
+            watches.push(t);
+        }
+        RunOptions {
+            watches,
+            clean_start,
+        }
+    }
+}
