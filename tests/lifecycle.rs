@@ -541,7 +541,9 @@ spec:
       httpGet: {path: /, port: http}
       periodSeconds: 2
     livenessProbe:
+      # Starts late, so the readiness probe has time to see httpd up before it is killed.
       tcpSocket: {port: 81}
+      initialDelaySeconds: 20
       periodSeconds: 2
       failureThreshold: 2
 "#,
