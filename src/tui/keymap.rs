@@ -28,6 +28,10 @@ pub enum Action {
     CommandLine,
     Quit,
     QuitNow,
+    /// In a lesson: show the next hint of the shown step.
+    Hint,
+    /// In the lesson list: open the free explorer.
+    Explorer,
 }
 
 /// A key: a code, with or without Ctrl.
@@ -189,6 +193,28 @@ pub const KEYMAP: &[Binding] = &[
         long: Tr(
             "Delete the pod and build it again from step 1",
             "删除 Pod，并从第 1 步重新创建",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('h')],
+        action: Action::Hint,
+        label: "h",
+        short: Tr("hint", "提示"),
+        long: Tr(
+            "In a lesson: show the next hint of the shown step",
+            "课程中：显示当前步骤的下一条提示",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('e')],
+        action: Action::Explorer,
+        label: "e",
+        short: Tr("explorer", "自由探索"),
+        long: Tr(
+            "In the lesson list: open the free explorer on the default pod",
+            "课程列表中：用默认 Pod 打开自由探索模式",
         ),
         hint: true,
     },

@@ -4,6 +4,8 @@
 //! * `app`/`keys`: state and what events do to it (pure); `keymap`: the one key table;
 //! * `ui`: drawing; `runner`: the loop; `workers`: observer and engine threads;
 //! * `input`/`terminal`: the terminal, always restored; `script`: the steps narrated.
+//! * `lesson_player`/`lesson_worker`/`play`: lessons in the same screen; `picker`: the
+//!   lesson list `podlab` opens with no arguments.
 
 pub mod app;
 pub mod command;
@@ -11,7 +13,11 @@ pub mod demo;
 mod input;
 pub mod keymap;
 mod keys;
+pub mod lesson_player;
+pub mod lesson_worker;
 pub mod observed;
+pub mod picker;
+mod play;
 pub mod runner;
 pub mod script;
 mod session;
@@ -22,4 +28,5 @@ pub mod words;
 pub mod workers;
 pub mod wrap;
 
+pub use play::{home, play_lesson, run_player, PlayArgs, PlayerHost};
 pub use session::{explore, ExploreArgs};

@@ -45,7 +45,7 @@ pub struct ExploreArgs {
 }
 
 /// Root and CAP_SYS_ADMIN: what building a pod needs.
-fn can_build_pods() -> bool {
+pub(super) fn can_build_pods() -> bool {
     nix::unistd::geteuid().is_root()
         && caps::has_cap(
             None,
@@ -211,10 +211,10 @@ fn run_screen(
     result
 }
 
-struct RealHost<'a> {
-    input: &'a Input,
-    in_child: &'a AtomicBool,
-    engine: Option<&'a Engine>,
+pub(super) struct RealHost<'a> {
+    pub(super) input: &'a Input,
+    pub(super) in_child: &'a AtomicBool,
+    pub(super) engine: Option<&'a Engine>,
 }
 
 impl Host for RealHost<'_> {
@@ -275,7 +275,7 @@ fn status_signal(status: &std::process::ExitStatus) -> i32 {
 
 /// SIGINT, SIGTERM and SIGHUP end the explorer cleanly (terminal restored, pod deleted).
 /// SIGINT is ignored while a shell runs in a container: that Ctrl-C was meant for it.
-fn spawn_signal_thread(
+pub(super) fn spawn_signal_thread(
     tx: Sender<AppEvent>,
     in_child: Arc<AtomicBool>,
 ) -> Result<signal_hook::iterator::Handle> {

@@ -117,7 +117,18 @@ pub fn status(frame: &mut Frame, area: Rect, style: Style, lines: Vec<String>) {
 
 /// The hint bar: the keymap's hinted bindings that can be used now, as many as fit.
 pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let mut hints = keymap::hints(ctx.lang, |a| ctx.app.enabled(a));
+    let hints = keymap::hints(ctx.lang, |a| ctx.app.enabled(a));
+    hint_bar(frame, area, &ctx.theme, hints);
+}
+
+/// (key, words) pairs as the hint bar draws them.
+pub fn hint_bar(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &crate::tui::theme::Theme,
+    hints: Vec<(&str, &str)>,
+) {
+    let mut hints = hints;
     let width = |hs: &[(&str, &str)]| -> usize {
         1 + hs
             .iter()
@@ -130,8 +141,8 @@ pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in hints {
-        spans.push(Span::styled(key, ctx.theme.key));
-        spans.push(Span::styled(format!(" {what}  "), ctx.theme.dim));
+        spans.push(Span::styled(key, theme.key));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
