@@ -129,6 +129,13 @@ pub fn hint_bar(
     hints: Vec<(&str, &str)>,
 ) {
     let mut hints = hints;
+    // Quit goes last: it is the one kept when the bar is cut.
+    if let Some(quit) = keymap::binding(keymap::Action::Quit) {
+        if let Some(at) = hints.iter().position(|(k, _)| *k == quit.label) {
+            let pair = hints.remove(at);
+            hints.push(pair);
+        }
+    }
     let width = |hs: &[(&str, &str)]| -> usize {
         1 + hs
             .iter()

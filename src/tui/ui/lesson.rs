@@ -21,6 +21,31 @@ use crate::tui::wrap::{fit, wrap};
 /// Lines of an action's output shown under the step.
 const OUTPUT_LINES: usize = 8;
 
+/// A lesson text as one paragraph: YAML's folded lines become spaces, which Chinese text
+/// must not have after its punctuation or between two Chinese characters.
+pub(super) fn flow_text(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = String::new();
+    for word in words {
+        let joins = match (out.chars().last(), word.chars().next()) {
+            (Some(a), Some(b)) => is_cjk_punct(a) || (!a.is_ascii() && !b.is_ascii()),
+            _ => true,
+        };
+        if !joins {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn is_cjk_punct(c: char) -> bool {
+    matches!(
+        c,
+        '。' | '，' | '、' | '：' | '；' | '！' | '？' | '（' | '）' | '“' | '”' | '…'
+    )
+}
+
 pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
     let app = &player.app;
     let ctx = Ctx {
@@ -223,14 +248,14 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
             let (symbol, _) = mark(player, viewing, theme);
             let heading = format!("{symbol} {}. {}", viewing + 1, step.title.get(lang));
             push_wrapped(&mut text, &heading, theme.title);
-            push_wrapped(&mut text, step.body.get(lang).trim(), theme.base);
+            push_wrapped(&mut text, &flow_text(step.body.get(lang)), theme.base);
             if let Some(note) = &step.simplified {
                 push_wrapped(
                     &mut text,
                     &format!(
                         "{} {}",
                         tr(lang, "In a cluster:", "在真实集群中："),
-                        note.get(lang).trim()
+                        flow_text(note.get(lang))
                     ),
                     theme.dim,
                 );
@@ -283,7 +308,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
                         tr(lang, "Hint", "提示"),
                         i + 1,
                         step.hints.len(),
-                        hint.get(lang).trim()
+                        flow_text(hint.get(lang))
                     ),
                     theme.warning,
                 );
@@ -418,4 +443,19 @@ fn tabbed_panel(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         spans.push(Span::raw(" "));
     }
     panel(frame, area, ctx, shown, Line::from(spans));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flow_text;
+
+    #[test]
+    fn folded_lines_join_as_each_language_writes() {
+        assert_eq!(flow_text("two\ncontainers  share "), "two containers share");
+        assert_eq!(
+            flow_text("的 cgroup。 两个容器都在\n pause 的 net、 ipc"),
+            "的 cgroup。两个容器都在 pause 的 net、ipc"
+        );
+        assert_eq!(flow_text("共享\n存储卷"), "共享存储卷");
+    }
 }

@@ -145,16 +145,7 @@ fn details(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
     for l in wrap(entry.title.get(lang), width) {
         lines.push(Line::from(Span::styled(l, theme.title)));
     }
-    let summary = entry
-        .summary
-        .get(lang)
-        .split_whitespace()
-        .collect::<Vec<_>>();
-    // Chinese text has no spaces to keep; English words are joined by one.
-    let summary = match lang {
-        Lang::En => summary.join(" "),
-        Lang::Zh => summary.concat(),
-    };
+    let summary = super::lesson::flow_text(entry.summary.get(lang));
     for l in wrap(&summary, width) {
         lines.push(Line::from(l));
     }
