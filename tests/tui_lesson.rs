@@ -226,6 +226,12 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
     );
     assert_eq!(player.current, 1);
     assert_eq!(player.viewing(), 1);
+    // The next step's text is shown; the status line keeps the ✓ of the one that passed.
+    let next = player_screen(&player, 80, 24, later);
+    assert!(
+        next.contains("✓ Step 1: web and sidecar are running"),
+        "{next}"
+    );
 }
 
 #[test]

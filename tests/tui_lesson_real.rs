@@ -43,7 +43,12 @@ impl PlayerHost for TestHost<'_> {
         }
     }
 
-    fn run_shell(&mut self, _uid: &str, _container: &str, _command: &[String]) -> eyre::Result<i32> {
+    fn run_shell(
+        &mut self,
+        _uid: &str,
+        _container: &str,
+        _command: &[String],
+    ) -> eyre::Result<i32> {
         Err(eyre::eyre!("no shell on a test backend"))
     }
 }

@@ -141,6 +141,8 @@ pub struct Player {
     polling: bool,
     pods: LivePods,
     observing: Option<String>,
+    /// The step whose check passed last, shown in the status line until the next step.
+    pub just_passed: Option<usize>,
 }
 
 /// The narration's step list: each lesson step as text only (no engine steps, no checks).
@@ -187,6 +189,7 @@ impl Player {
             polling: false,
             pods: Vec::new(),
             observing: None,
+            just_passed: None,
         }
     }
 
@@ -371,6 +374,7 @@ impl Player {
         }
         let index = self.current;
         self.app.viewing = index;
+        self.just_passed = None;
         if let Some(view) = self.steps.get_mut(index) {
             view.state = StepState::Performing { since: now };
             view.action = None;
@@ -486,6 +490,7 @@ impl Player {
                 };
                 if result.passed {
                     view.state = StepState::Passed(result);
+                    self.just_passed = Some(index);
                     up.effects
                         .push(PlayerEffect::Lesson(LessonCmd::Complete(index)));
                 } else if now >= deadline {

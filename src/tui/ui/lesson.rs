@@ -162,6 +162,22 @@ fn status_text(player: &Player, ctx: &Ctx) -> (Style, String) {
                     ctx.now.saturating_duration_since(*since).as_secs()
                 ),
             ),
+            _ if player.just_passed.is_some() && !player.all_done() => {
+                let index = player.just_passed.unwrap_or_default();
+                let message = match player.steps.get(index).map(|s| &s.state) {
+                    Some(StepState::Passed(check)) => check.message.get(lang).to_string(),
+                    _ => String::new(),
+                };
+                (
+                    theme.done,
+                    format!(
+                        "✓ {} {}: {message} · {}",
+                        words::STEP.get(lang),
+                        index + 1,
+                        tr(lang, "Space: the next step", "空格：下一步")
+                    ),
+                )
+            }
             _ if player.all_done() => (
                 theme.done,
                 format!(
