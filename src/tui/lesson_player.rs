@@ -472,6 +472,7 @@ impl Player {
                     }
                     Err(message) => {
                         view.state = StepState::Failed(Text::new(message.clone(), message));
+                        self.app.status = None;
                         self.show_first_hint(index);
                     }
                 }
@@ -491,6 +492,8 @@ impl Player {
                 if result.passed {
                     view.state = StepState::Passed(result);
                     self.just_passed = Some(index);
+                    // A result replaces older messages (e.g. a Space pressed while it ran).
+                    self.app.status = None;
                     up.effects
                         .push(PlayerEffect::Lesson(LessonCmd::Complete(index)));
                 } else if now >= deadline {
@@ -499,6 +502,7 @@ impl Player {
                         format!("not seen within {secs:.0}s: {}", result.message.en),
                         format!("{secs:.0} 秒内没有看到：{}", result.message.zh),
                     ));
+                    self.app.status = None;
                     self.show_first_hint(index);
                 } else {
                     view.state = StepState::Checking {
