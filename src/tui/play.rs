@@ -199,7 +199,7 @@ fn needs_terminal(what: &str) -> Result<()> {
 /// Play `lesson` in the player on this terminal. Quitting deletes the lesson's pods.
 pub fn play_lesson(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<ExitCode> {
     needs_terminal("the lesson player")?;
-    let (_, done, total) = play(lesson, args, lang)?;
+    let (lang, done, total) = play(lesson, args, lang)?;
     println!(
         "{}: {done}/{total} {}",
         words::STEPS.get(lang),
