@@ -84,16 +84,7 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     let lang = args.lang.unwrap_or_else(Lang::from_env);
     let result = match args.command {
-        None => {
-            let explore = podlab::tui::ExploreArgs {
-                file: None,
-                rate: 4.0,
-                network: cli::run::NetworkChoice::Native,
-                time_scale: 1.0,
-                player: podlab::tui::player::PlayerArgs::default(),
-            };
-            podlab::tui::explore(&explore, default_manifest(), lang)
-        }
+        None => podlab::tui::home(default_manifest(), lang),
         Some(Command::Explore(explore)) => podlab::tui::explore(&explore, default_manifest(), lang),
         Some(Command::Replay(replay)) => podlab::tui::replay::replay(&replay, lang),
         Some(Command::Run(run)) => cli::run::run(&run, lang),

@@ -1,5 +1,7 @@
 //! `podlab lessons check|list|reset` and `podlab lesson ID|FILE`: validate, list and play
-//! lessons in the terminal. The TUI plays them through the same `lesson::Runner`.
+//! lessons. On a terminal a lesson plays in the TUI's player (`tui::play_lesson`); with
+//! `--autoplay`/`--headless` (or without a terminal) it is printed step by step here. Both
+//! play through the same `lesson::Runner`.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -157,6 +159,14 @@ fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
 pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(&args.lesson)?;
     super::setup::require_root("podlab lesson")?;
+    let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    if !args.headless && !args.autoplay && on_terminal {
+        let play = crate::tui::PlayArgs {
+            restart: args.restart,
+            ..crate::tui::PlayArgs::default()
+        };
+        return crate::tui::play_lesson(lesson, &play, lang);
+    }
     super::setup::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
     let interrupts = Arc::new(AtomicUsize::new(0));

@@ -350,6 +350,7 @@ impl App {
             Action::Describe => self.observed.as_ref().is_some_and(|o| o.state.is_some()),
             Action::Restart => self.has_pod() && self.activity != Activity::Deleting,
             Action::SelectUp | Action::SelectDown => !self.containers().is_empty(),
+            Action::Hint | Action::Explorer => false,
             _ => true,
         }
     }

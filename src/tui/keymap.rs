@@ -28,6 +28,10 @@ pub enum Action {
     CommandLine,
     Quit,
     QuitNow,
+    /// In a lesson: show the next hint of the shown step.
+    Hint,
+    /// In the lesson list: open the free explorer.
+    Explorer,
 }
 
 /// A key: a code, with or without Ctrl.
@@ -251,6 +255,29 @@ pub const KEYMAP: &[Binding] = &[
         short: Tr("quit now", "立即退出"),
         long: Tr("Quit at once; the pod is deleted", "立即退出；Pod 会被删除"),
         hint: false,
+    },
+    // The lesson player's and the lesson list's own keys.
+    Binding {
+        keys: &[ch('h')],
+        action: Action::Hint,
+        label: "h",
+        short: Tr("hint", "提示"),
+        long: Tr(
+            "In a lesson: show the next hint of the shown step",
+            "课程中：显示当前步骤的下一条提示",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('e')],
+        action: Action::Explorer,
+        label: "e",
+        short: Tr("explorer", "自由探索"),
+        long: Tr(
+            "In the lesson list: open the free explorer on the default pod",
+            "课程列表中：用默认 Pod 打开自由探索模式",
+        ),
+        hint: true,
     },
 ];
 

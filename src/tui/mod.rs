@@ -6,10 +6,12 @@
 //! * `input`/`terminal`: the terminal, always restored; `script`: the steps narrated.
 //! * `player`: what every kind of playing shares (autoplay, presenter mode, recording, traces);
 //!   `autoplay`: steps taken by themselves; `replay`: a recorded trace played read-only.
+//! * `lesson_player`/`lesson_worker`/`play`: lessons in the same screen; `picker`: the
+//!   lesson list `podlab` opens with no arguments.
 //!
-//! Only `session` (the explorer on a real pod) and `workers` touch the machine, through the
-//! runtime and observe layers, and only on Linux; the rest (app, ui, runner, replay) needs
-//! only the data a trace holds.
+//! Only `session` (the explorer on a real pod), `play` and the workers touch the machine,
+//! through the runtime, lesson and observe layers, and only on Linux; the rest (app, ui,
+//! runner, replay) needs only the data a trace holds.
 
 pub mod app;
 pub mod autoplay;
@@ -18,7 +20,12 @@ pub mod demo;
 mod input;
 pub mod keymap;
 mod keys;
+pub mod lesson_player;
+pub mod lesson_worker;
 pub mod observed;
+pub mod picker;
+#[cfg(target_os = "linux")]
+mod play;
 pub mod player;
 pub mod replay;
 pub mod runner;
@@ -33,5 +40,7 @@ pub mod words;
 pub mod workers;
 pub mod wrap;
 
+#[cfg(target_os = "linux")]
+pub use play::{home, play_lesson, run_player, PlayArgs, PlayerHost};
 #[cfg(target_os = "linux")]
 pub use session::{explore, ExploreArgs};

@@ -47,7 +47,7 @@ pub struct ExploreArgs {
 }
 
 /// Root and CAP_SYS_ADMIN: what building a pod needs.
-fn can_build_pods() -> bool {
+pub(super) fn can_build_pods() -> bool {
     nix::unistd::geteuid().is_root()
         && caps::has_cap(
             None,
@@ -221,10 +221,10 @@ fn run_screen(
     result
 }
 
-struct RealHost<'a> {
-    input: &'a Input,
-    in_child: &'a AtomicBool,
-    engine: Option<&'a Engine>,
+pub(super) struct RealHost<'a> {
+    pub(super) input: &'a Input,
+    pub(super) in_child: &'a AtomicBool,
+    pub(super) engine: Option<&'a Engine>,
 }
 
 impl Host for RealHost<'_> {

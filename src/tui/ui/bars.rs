@@ -160,6 +160,24 @@ pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             hint.1 = word.get(ctx.lang);
         }
     }
+    hint_bar(frame, area, &ctx.theme, hints);
+}
+
+/// (key, words) pairs as the hint bar draws them.
+pub fn hint_bar(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &crate::tui::theme::Theme,
+    hints: Vec<(&str, &str)>,
+) {
+    let mut hints = hints;
+    // Quit goes last: it is the one kept when the bar is cut.
+    if let Some(quit) = keymap::binding(Action::Quit) {
+        if let Some(at) = hints.iter().position(|(k, _)| *k == quit.label) {
+            let pair = hints.remove(at);
+            hints.push(pair);
+        }
+    }
     let width = |hs: &[(&str, &str)]| -> usize {
         1 + hs
             .iter()
@@ -172,8 +190,8 @@ pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     }
     let mut spans = vec![Span::raw(" ")];
     for (key, what) in hints {
-        spans.push(Span::styled(key, ctx.theme.key));
-        spans.push(Span::styled(format!(" {what}  "), ctx.theme.dim));
+        spans.push(Span::styled(key, theme.key));
+        spans.push(Span::styled(format!(" {what}  "), theme.dim));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

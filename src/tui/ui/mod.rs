@@ -2,9 +2,14 @@
 //! into tabs on a small one), status line, hint bar, and popups on top.
 
 mod bars;
+mod lesson;
 mod narration;
 mod panels;
+mod picker;
 mod popups;
+
+pub use lesson::draw_player;
+pub use picker::draw_picker;
 
 use std::time::Instant;
 

@@ -1,0 +1,601 @@
+//! The lesson player's state and how every event changes it. Pure, like `app`: the lesson
+//! runner lives on a worker thread (`lesson_worker`), so an action or a check never blocks
+//! the screen; what must happen outside is returned as a `PlayerEffect`.
+//!
+//! Space performs the step's action; its check is then polled on its own (no key for it):
+//! "checking…", then ✓ with the check's message, or after the step's timeout the failure and
+//! the first hint. The live panels, popups, language and theme are the explorer's `App`.
+
+use std::time::{Duration, Instant};
+
+use ratatui::crossterm::event::KeyEventKind;
+
+use super::app::{App, AppEvent, Effect, EngineCmd, EngineReply, Session};
+use super::keymap::{action_for, Action};
+use super::script::{Script, ScriptStep};
+use super::words::tr;
+use crate::i18n::{Lang, Text};
+use crate::lesson::{ActionOutcome, CheckResult, Lesson, StepOutcome};
+use crate::observe::Target;
+
+/// How often a failing check is evaluated again while its timeout runs.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// Requests for the thread that owns the lesson's runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LessonCmd {
+    /// Replay the saved progress (or forget it, with `restart`).
+    Resume {
+        restart: bool,
+    },
+    Perform(usize),
+    /// Evaluate the step's check once.
+    Poll(usize),
+    /// Record the step as done (progress is saved).
+    Complete(usize),
+    /// Delete the lesson's pods.
+    Finish,
+}
+
+/// The lesson's live pods as (name, UID).
+pub type LivePods = Vec<(String, String)>;
+
+/// What the lesson thread answers.
+#[derive(Debug, Clone)]
+pub enum LessonReply {
+    Resumed {
+        outcomes: Vec<StepOutcome>,
+        first_undone: usize,
+        pods: LivePods,
+    },
+    ResumeFailed {
+        message: String,
+        pods: LivePods,
+    },
+    Performed {
+        index: usize,
+        result: Result<ActionOutcome, String>,
+        pods: LivePods,
+    },
+    Checked {
+        index: usize,
+        result: CheckResult,
+    },
+    Completed {
+        index: usize,
+        result: Result<(), String>,
+    },
+    Finished(Result<(), String>),
+}
+
+/// Everything the player's loop feeds it.
+#[derive(Debug, Clone)]
+pub enum PlayerEvent {
+    App(AppEvent),
+    Lesson(LessonReply),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlayerEffect {
+    Lesson(LessonCmd),
+    /// Point the observer at this target (the step's live pod).
+    Observe(Target),
+    /// One of the explorer's effects (shell, signal, logs, exit).
+    App(Effect),
+}
+
+#[derive(Debug, Default)]
+pub struct PlayerUpdate {
+    pub redraw: bool,
+    pub effects: Vec<PlayerEffect>,
+}
+
+/// Where a step stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepState {
+    Pending,
+    Performing {
+        since: Instant,
+    },
+    Checking {
+        since: Instant,
+        deadline: Instant,
+        /// The last failing evaluation.
+        last: Option<CheckResult>,
+    },
+    Passed(CheckResult),
+    Failed(Text),
+}
+
+#[derive(Debug, Clone)]
+pub struct StepView {
+    pub state: StepState,
+    /// What the step's action did, when it ran in this session.
+    pub action: Option<ActionOutcome>,
+    /// How many of the step's hints are shown.
+    pub hints_shown: usize,
+}
+
+/// The player as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The saved progress is being replayed.
+    Resuming,
+    Ready,
+    /// The lesson's pods are being deleted.
+    Finishing,
+}
+
+pub struct Player {
+    /// Panels, popups, language and theme.
+    pub app: App,
+    pub lesson: Lesson,
+    pub steps: Vec<StepView>,
+    /// The step Space acts on: the first not done (the number of steps when all are done).
+    pub current: usize,
+    pub phase: Phase,
+    pub restart: bool,
+    /// When the check of the current step is evaluated again.
+    next_poll: Option<Instant>,
+    /// A `Poll` was sent and its answer has not come yet.
+    polling: bool,
+    pods: LivePods,
+    observing: Option<String>,
+    /// The step whose check passed last, shown in the status line until the next step.
+    pub just_passed: Option<usize>,
+}
+
+/// The narration's step list: each lesson step as text only (no engine steps, no checks).
+fn script_of(lesson: &Lesson) -> Script {
+    Script {
+        steps: lesson
+            .steps()
+            .iter()
+            .map(|s| ScriptStep {
+                id: s.id.clone(),
+                title: s.title.clone(),
+                explain: s.body.clone(),
+                commands: s.commands.clone(),
+                syscalls: Vec::new(),
+                engine_steps: 0,
+                checks: Vec::new(),
+            })
+            .collect(),
+    }
+}
+
+impl Player {
+    pub fn new(lesson: Lesson, restart: bool, lang: Lang) -> Player {
+        let mut app = App::new(Session::ReadOnly, script_of(&lesson), 0, lang);
+        app.script_done = 0;
+        app.viewing = 0;
+        let steps = lesson
+            .steps()
+            .iter()
+            .map(|_| StepView {
+                state: StepState::Pending,
+                action: None,
+                hints_shown: 0,
+            })
+            .collect();
+        Player {
+            app,
+            lesson,
+            steps,
+            current: 0,
+            phase: Phase::Resuming,
+            restart,
+            next_poll: None,
+            polling: false,
+            pods: Vec::new(),
+            observing: None,
+            just_passed: None,
+        }
+    }
+
+    /// The first requests: bring the lesson back to where the learner left it.
+    pub fn start(&self) -> PlayerUpdate {
+        PlayerUpdate {
+            redraw: true,
+            effects: vec![PlayerEffect::Lesson(LessonCmd::Resume {
+                restart: self.restart,
+            })],
+        }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.app.lang
+    }
+
+    pub fn done_count(&self) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| matches!(s.state, StepState::Passed(_)))
+            .count()
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.current >= self.steps.len()
+    }
+
+    /// The step whose text is shown.
+    pub fn viewing(&self) -> usize {
+        self.app.viewing
+    }
+
+    fn busy(&self) -> bool {
+        self.phase != Phase::Ready
+            || self.steps.get(self.current).is_some_and(|s| {
+                matches!(
+                    s.state,
+                    StepState::Performing { .. } | StepState::Checking { .. }
+                )
+            })
+    }
+
+    /// Whether an action can be taken now (the hint bar leaves out what cannot).
+    pub fn enabled(&self, action: Action) -> bool {
+        match action {
+            Action::NextStep => !self.busy() && !self.all_done(),
+            Action::Hint => self
+                .lesson
+                .steps()
+                .get(self.app.viewing)
+                .is_some_and(|s| !s.hints.is_empty()),
+            Action::Restart | Action::Explorer | Action::CommandLine => false,
+            other => self.app.enabled(other),
+        }
+    }
+
+    /// When the loop must wake up even if nothing arrives.
+    pub fn next_deadline(&self, now: Instant) -> Option<Instant> {
+        let ticking = self.steps.get(self.current).is_some_and(|s| {
+            matches!(
+                s.state,
+                StepState::Performing { .. } | StepState::Checking { .. }
+            )
+        });
+        let clock = ticking.then(|| now + Duration::from_millis(500));
+        [self.app.next_deadline(now), self.next_poll, clock]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    pub fn handle(&mut self, event: PlayerEvent, now: Instant) -> PlayerUpdate {
+        let mut up = PlayerUpdate {
+            redraw: true,
+            effects: Vec::new(),
+        };
+        match event {
+            PlayerEvent::App(AppEvent::Key(key)) if key.kind != KeyEventKind::Release => {
+                self.key(key, now, &mut up)
+            }
+            PlayerEvent::App(AppEvent::Tick) => {
+                self.pass_to_app(AppEvent::Tick, now, &mut up);
+                if self.next_poll.is_some_and(|t| t <= now) {
+                    self.next_poll = None;
+                    self.poll(now, &mut up);
+                }
+                up.redraw = true;
+            }
+            PlayerEvent::App(event) => self.pass_to_app(event, now, &mut up),
+            PlayerEvent::Lesson(reply) => self.reply(reply, now, &mut up),
+        }
+        up
+    }
+
+    /// Hand an event to the explorer's app; engine requests become lesson requests.
+    fn pass_to_app(&mut self, event: AppEvent, now: Instant, up: &mut PlayerUpdate) {
+        let inner = self.app.handle(event, now);
+        up.redraw |= inner.redraw;
+        for effect in inner.effects {
+            match effect {
+                // Quitting: the lesson's pods go.
+                Effect::Engine(EngineCmd::Delete { .. }) => {
+                    self.phase = Phase::Finishing;
+                    up.effects.push(PlayerEffect::Lesson(LessonCmd::Finish));
+                }
+                // Steps are the lesson's, not the engine's.
+                Effect::Engine(_) | Effect::KillNow { .. } => {}
+                other => up.effects.push(PlayerEffect::App(other)),
+            }
+        }
+    }
+
+    fn key(
+        &mut self,
+        key: ratatui::crossterm::event::KeyEvent,
+        now: Instant,
+        up: &mut PlayerUpdate,
+    ) {
+        if self.app.popup.is_some() || self.phase == Phase::Finishing {
+            self.pass_to_app(AppEvent::Key(key), now, up);
+            return;
+        }
+        let lang = self.lang();
+        match action_for(&key) {
+            Some(Action::NextStep) => {
+                self.app.status = None;
+                self.next_step(now, up);
+            }
+            Some(Action::Hint) => {
+                self.app.status = None;
+                let viewing = self.app.viewing;
+                match (
+                    self.lesson.steps().get(viewing),
+                    self.steps.get_mut(viewing),
+                ) {
+                    (Some(spec), Some(view)) if !spec.hints.is_empty() => {
+                        view.hints_shown = (view.hints_shown + 1).min(spec.hints.len());
+                    }
+                    _ => self
+                        .app
+                        .info(tr(lang, "no hints for this step", "这一步没有提示").to_string()),
+                }
+            }
+            Some(Action::Restart | Action::Explorer | Action::CommandLine) => up.redraw = false,
+            Some(Action::Shell | Action::Logs | Action::Signal) if !self.app.has_pod() => {
+                self.app.error(
+                    tr(
+                        lang,
+                        "no pod yet: Space takes the step that creates it",
+                        "还没有 Pod：按空格执行创建它的那一步",
+                    )
+                    .to_string(),
+                );
+            }
+            _ => self.pass_to_app(AppEvent::Key(key), now, up),
+        }
+    }
+
+    fn next_step(&mut self, now: Instant, up: &mut PlayerUpdate) {
+        let lang = self.lang();
+        if self.phase == Phase::Resuming {
+            self.app
+                .info(tr(lang, "resuming where you left off…", "正在恢复上次的进度……").to_string());
+            return;
+        }
+        if self.busy() {
+            self.app
+                .error(tr(lang, "a step is already running", "已有步骤正在执行").to_string());
+            return;
+        }
+        if self.all_done() {
+            self.app.info(
+                tr(
+                    lang,
+                    "lesson complete: q quits (the pods are deleted)",
+                    "课程完成：按 q 退出（Pod 会被删除）",
+                )
+                .to_string(),
+            );
+            return;
+        }
+        let index = self.current;
+        self.app.viewing = index;
+        self.just_passed = None;
+        if let Some(view) = self.steps.get_mut(index) {
+            view.state = StepState::Performing { since: now };
+            view.action = None;
+        }
+        up.effects
+            .push(PlayerEffect::Lesson(LessonCmd::Perform(index)));
+    }
+
+    fn poll(&mut self, _now: Instant, up: &mut PlayerUpdate) {
+        if !self.polling && self.phase == Phase::Ready {
+            self.polling = true;
+            up.effects
+                .push(PlayerEffect::Lesson(LessonCmd::Poll(self.current)));
+        }
+    }
+
+    fn timeout_of(&self, index: usize) -> Duration {
+        let options = &self.lesson.file.options;
+        let secs = self
+            .lesson
+            .steps()
+            .get(index)
+            .and_then(|s| s.timeout_seconds)
+            .unwrap_or(options.check_timeout_seconds);
+        Duration::from_secs_f64(secs.clamp(0.1, 600.0))
+    }
+
+    fn reply(&mut self, reply: LessonReply, now: Instant, up: &mut PlayerUpdate) {
+        let lang = self.lang();
+        match reply {
+            LessonReply::Resumed {
+                outcomes,
+                first_undone,
+                pods,
+            } => {
+                let mut resumed = 0;
+                for outcome in outcomes {
+                    let Some(index) = self.index_of(&outcome.step) else {
+                        continue;
+                    };
+                    if outcome.passed() {
+                        resumed += 1;
+                        self.steps[index].state = StepState::Passed(
+                            outcome
+                                .check
+                                .clone()
+                                .unwrap_or_else(|| CheckResult::pass("", "")),
+                        );
+                    }
+                }
+                self.phase = Phase::Ready;
+                self.set_current(first_undone.min(self.steps.len()));
+                self.app.viewing = self.current;
+                if resumed > 0 {
+                    self.app.info(format!(
+                        "{} {resumed}/{}",
+                        tr(lang, "resumed: steps done", "已恢复：完成的步骤"),
+                        self.steps.len()
+                    ));
+                }
+                self.set_pods(pods, up);
+            }
+            LessonReply::ResumeFailed { message, pods } => {
+                self.phase = Phase::Ready;
+                self.set_current(0);
+                self.app.error(format!(
+                    "{}: {message}",
+                    tr(lang, "could not resume", "无法恢复进度")
+                ));
+                self.set_pods(pods, up);
+            }
+            LessonReply::Performed {
+                index,
+                result,
+                pods,
+            } => {
+                self.set_pods(pods, up);
+                let timeout = self.timeout_of(index);
+                let Some(view) = self.steps.get_mut(index) else {
+                    return;
+                };
+                match result {
+                    Ok(outcome) => {
+                        let since = match view.state {
+                            StepState::Performing { since } => since,
+                            _ => now,
+                        };
+                        view.action = Some(outcome);
+                        view.state = StepState::Checking {
+                            since,
+                            deadline: now + timeout,
+                            last: None,
+                        };
+                        self.poll(now, up);
+                    }
+                    Err(message) => {
+                        view.state = StepState::Failed(Text::new(message.clone(), message));
+                        self.app.status = None;
+                        self.show_first_hint(index);
+                    }
+                }
+            }
+            LessonReply::Checked { index, result } => {
+                self.polling = false;
+                let timeout = self.timeout_of(index);
+                let Some(view) = self.steps.get_mut(index) else {
+                    return;
+                };
+                let StepState::Checking {
+                    since, deadline, ..
+                } = view.state
+                else {
+                    return;
+                };
+                if result.passed {
+                    view.state = StepState::Passed(result);
+                    self.just_passed = Some(index);
+                    // A result replaces older messages (e.g. a Space pressed while it ran).
+                    self.app.status = None;
+                    up.effects
+                        .push(PlayerEffect::Lesson(LessonCmd::Complete(index)));
+                } else if now >= deadline {
+                    let secs = timeout.as_secs_f64();
+                    view.state = StepState::Failed(Text::new(
+                        format!("not seen within {secs:.0}s: {}", result.message.en),
+                        format!("{secs:.0} 秒内没有看到：{}", result.message.zh),
+                    ));
+                    self.app.status = None;
+                    self.show_first_hint(index);
+                } else {
+                    view.state = StepState::Checking {
+                        since,
+                        deadline,
+                        last: Some(result),
+                    };
+                    self.next_poll = Some(now + POLL_INTERVAL);
+                }
+            }
+            LessonReply::Completed { index, result } => {
+                if let Err(message) = result {
+                    self.app.error(format!(
+                        "{}: {message}",
+                        tr(lang, "progress not saved", "进度未保存")
+                    ));
+                }
+                if index == self.current {
+                    let following = self.app.viewing == index;
+                    self.set_current(index + 1);
+                    if following {
+                        self.app.viewing = self.current;
+                    }
+                }
+            }
+            LessonReply::Finished(result) => {
+                let reply = match result {
+                    Ok(()) => EngineReply::Deleted,
+                    Err(e) => EngineReply::DeleteFailed(e),
+                };
+                self.pass_to_app(AppEvent::Engine(reply), now, up);
+            }
+        }
+    }
+
+    fn show_first_hint(&mut self, index: usize) {
+        let has_hints = self
+            .lesson
+            .steps()
+            .get(index)
+            .is_some_and(|s| !s.hints.is_empty());
+        if let Some(view) = self.steps.get_mut(index) {
+            if has_hints {
+                view.hints_shown = view.hints_shown.max(1);
+            }
+        }
+    }
+
+    fn set_current(&mut self, index: usize) {
+        self.current = index;
+        self.app.script_done = index;
+    }
+
+    fn index_of(&self, id: &str) -> Option<usize> {
+        self.lesson.steps().iter().position(|s| s.id == id)
+    }
+
+    /// The pod the panels show: the current step's pod if it lives, else the lesson's first
+    /// live pod.
+    fn set_pods(&mut self, pods: LivePods, up: &mut PlayerUpdate) {
+        self.pods = pods;
+        let wanted = self
+            .lesson
+            .steps()
+            .get(self.current.min(self.steps.len().saturating_sub(1)))
+            .map(|s| self.lesson.pod_of(s).to_string())
+            .unwrap_or_default();
+        let chosen = self
+            .pods
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .or_else(|| self.pods.first())
+            .cloned();
+        let uid = chosen.as_ref().map(|(_, uid)| uid.clone());
+        if uid == self.observing {
+            return;
+        }
+        self.observing = uid;
+        match chosen {
+            Some((name, uid)) => {
+                self.app.session = Session::Pod {
+                    uid: uid.clone(),
+                    name,
+                };
+                up.effects.push(PlayerEffect::Observe(Target::Pod(uid)));
+            }
+            None => {
+                self.app.session = Session::ReadOnly;
+                self.app.observed = None;
+                self.app.selected = None;
+                up.effects
+                    .push(PlayerEffect::Observe(Target::Pids(Vec::new())));
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! The thread that owns the lesson's `Runner` (and so its pods): actions and checks can block
+//! for seconds (a command in a container, a pod's deletion), never on the screen's thread.
+
+use std::sync::mpsc::{Receiver, Sender};
+use std::thread::JoinHandle;
+
+use eyre::{eyre, Result};
+
+use super::lesson_player::{LessonCmd, LessonReply, PlayerEvent};
+use crate::lesson::{CheckResult, Runner};
+
+pub struct LessonWorker {
+    tx: Sender<LessonCmd>,
+    thread: Option<JoinHandle<Result<(), String>>>,
+}
+
+impl LessonWorker {
+    pub fn spawn(runner: Runner, events: Sender<PlayerEvent>) -> Result<LessonWorker> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("podlab-lesson".into())
+            .spawn(move || worker_loop(runner, &rx, &events))
+            .map_err(|e| eyre!("failed to start the lesson thread: {e}"))?;
+        Ok(LessonWorker {
+            tx,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn send(&self, cmd: LessonCmd) {
+        let _ = self.tx.send(cmd);
+    }
+
+    /// Delete the lesson's pods if that was not done yet, and wait until they are gone.
+    pub fn finish(mut self) -> Result<()> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<()> {
+        let _ = self.tx.send(LessonCmd::Finish);
+        // Close the channel so the thread ends after the requests before Finish.
+        let (closed, _) = std::sync::mpsc::channel();
+        self.tx = closed;
+        match self.thread.take() {
+            Some(t) => match t.join() {
+                Ok(result) => result.map_err(|e| eyre!("{e}")),
+                Err(_) => Err(eyre!("the lesson thread panicked")),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for LessonWorker {
+    fn drop(&mut self) {
+        let _ = self.stop();
+    }
+}
+
+fn worker_loop(
+    runner: Runner,
+    rx: &Receiver<LessonCmd>,
+    events: &Sender<PlayerEvent>,
+) -> Result<(), String> {
+    let mut runner = Some(runner);
+    let mut finished: Result<(), String> = Ok(());
+    let gone = || "the lesson has ended".to_string();
+    while let Ok(cmd) = rx.recv() {
+        let reply = match (cmd, runner.as_mut()) {
+            (LessonCmd::Finish, _) => {
+                if let Some(r) = runner.take() {
+                    finished = r.finish().map_err(|e| format!("{e:#}"));
+                }
+                LessonReply::Finished(finished.clone())
+            }
+            (LessonCmd::Resume { restart }, Some(r)) => {
+                let resumed = if restart {
+                    r.reset_progress().map(|()| Vec::new())
+                } else {
+                    r.resume()
+                };
+                match resumed {
+                    Ok(outcomes) => LessonReply::Resumed {
+                        outcomes,
+                        first_undone: r.first_undone(),
+                        pods: r.live_pods(),
+                    },
+                    Err(e) => LessonReply::ResumeFailed {
+                        message: format!("{e:#}"),
+                        pods: r.live_pods(),
+                    },
+                }
+            }
+            (LessonCmd::Perform(index), Some(r)) => {
+                let result = r.perform(index).map_err(|e| format!("{e:#}"));
+                LessonReply::Performed {
+                    index,
+                    result,
+                    pods: r.live_pods(),
+                }
+            }
+            (LessonCmd::Poll(index), Some(r)) => LessonReply::Checked {
+                index,
+                result: r.poll_check(index),
+            },
+            (LessonCmd::Complete(index), Some(r)) => LessonReply::Completed {
+                index,
+                result: r.complete(index).map_err(|e| format!("{e:#}")),
+            },
+            (LessonCmd::Resume { .. }, None) => LessonReply::ResumeFailed {
+                message: gone(),
+                pods: Vec::new(),
+            },
+            (LessonCmd::Perform(index), None) => LessonReply::Performed {
+                index,
+                result: Err(gone()),
+                pods: Vec::new(),
+            },
+            (LessonCmd::Poll(index), None) => LessonReply::Checked {
+                index,
+                result: CheckResult::fail(gone(), "课程已结束"),
+            },
+            (LessonCmd::Complete(index), None) => LessonReply::Completed {
+                index,
+                result: Err(gone()),
+            },
+        };
+        let _ = events.send(PlayerEvent::Lesson(reply));
+    }
+    if let Some(r) = runner.take() {
+        finished = r.finish().map_err(|e| format!("{e:#}"));
+    }
+    finished
+}

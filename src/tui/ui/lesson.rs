@@ -1,0 +1,477 @@
+//! Drawing the lesson player: the lesson's narration (steps, text, what the action did, the
+//! check, hints, commands) beside the explorer's live panels of the lesson's pod.
+
+use std::time::Instant;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::{bars, is_wide, panel, popups, Ctx};
+use crate::i18n::Lang;
+use crate::tui::app::{Focus, StatusKind};
+use crate::tui::keymap;
+use crate::tui::lesson_player::{Phase, Player, StepState};
+use crate::tui::theme::Theme;
+use crate::tui::words::{self, tr};
+use crate::tui::wrap::{fit, wrap};
+
+/// Lines of an action's output shown under the step.
+const OUTPUT_LINES: usize = 8;
+
+/// A lesson text as one paragraph: YAML's folded lines become spaces, which Chinese text
+/// must not have after its punctuation or between two Chinese characters.
+pub(super) fn flow_text(text: &str) -> String {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let mut out = String::new();
+    for word in words {
+        let joins = match (out.chars().last(), word.chars().next()) {
+            (Some(a), Some(b)) => is_cjk_punct(a) || (!a.is_ascii() && !b.is_ascii()),
+            _ => true,
+        };
+        if !joins {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+fn is_cjk_punct(c: char) -> bool {
+    matches!(
+        c,
+        '。' | '，' | '、' | '：' | '；' | '！' | '？' | '（' | '）' | '“' | '”' | '…'
+    )
+}
+
+pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
+    let app = &player.app;
+    let ctx = Ctx {
+        app,
+        theme: Theme::of(app.theme),
+        lang: app.lang,
+        now,
+    };
+    let area = frame.area();
+    frame.render_widget(Block::default().style(ctx.theme.base), area);
+    let (status_style, status_text) = status_text(player, &ctx);
+    let status_lines = crate::tui::wrap::wrap(&status_text, area.width.max(1) as usize);
+    let [title, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(status_lines.len().clamp(1, 2) as u16),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    title_bar(frame, title, player, &ctx);
+    if is_wide(area) {
+        let narration_width = (body.width * 2 / 5).clamp(50, 72);
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(narration_width), Constraint::Min(0)])
+                .areas(body);
+        narration(frame, left, player, &ctx, true);
+        wide_panels(frame, right, &ctx);
+    } else {
+        let [top, bottom] =
+            Layout::vertical([Constraint::Fill(4), Constraint::Fill(3)]).areas(body);
+        narration(frame, top, player, &ctx, false);
+        tabbed_panel(frame, bottom, &ctx);
+    }
+    bars::status(frame, status, status_style, status_lines);
+    bars::hint_bar(
+        frame,
+        hints,
+        &ctx.theme,
+        keymap::hints(ctx.lang, |a| player.enabled(a)),
+    );
+    popups::draw(frame, area, &ctx);
+}
+
+fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
+    let lang = ctx.lang;
+    let sep = || Span::styled(" · ", ctx.theme.dim);
+    let mut spans = vec![
+        Span::styled(" podlab", ctx.theme.title),
+        sep(),
+        Span::styled(player.lesson.id().to_string(), ctx.theme.title),
+        sep(),
+        Span::raw(player.lesson.file.title.get(lang).to_string()),
+    ];
+    if let Some(state) = ctx.app.observed.as_ref().and_then(|o| o.state.as_ref()) {
+        spans.push(sep());
+        spans.push(Span::raw(format!(
+            "pod/{} {} {}",
+            state.name,
+            state.status_text(),
+            state.ready_text()
+        )));
+    }
+    spans.push(sep());
+    spans.push(Span::raw(format!(
+        "{} {}/{}",
+        words::STEPS.get(lang),
+        player.done_count(),
+        player.steps.len()
+    )));
+    spans.push(sep());
+    spans.push(Span::raw(match lang {
+        Lang::En => "EN",
+        Lang::Zh => "中文",
+    }));
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn status_text(player: &Player, ctx: &Ctx) -> (Style, String) {
+    let lang = ctx.lang;
+    let theme = &ctx.theme;
+    let (style, text) = match (&ctx.app.status, player.phase) {
+        (_, Phase::Finishing) => (
+            theme.warning,
+            tr(lang, "deleting the lesson's pods…", "正在删除课程的 Pod……").to_string(),
+        ),
+        (Some((StatusKind::Error, text)), _) => (theme.error, format!("✗ {text}")),
+        (Some((StatusKind::Info, text)), _) => (theme.base, format!("› {text}")),
+        (None, Phase::Resuming) => (
+            theme.current,
+            format!(
+                "⟳ {}",
+                tr(
+                    lang,
+                    "resuming: replaying the steps done before…",
+                    "正在恢复：重放之前完成的步骤……"
+                )
+            ),
+        ),
+        (None, Phase::Ready) => match player.steps.get(player.current).map(|s| &s.state) {
+            Some(StepState::Performing { since }) => (
+                theme.current,
+                format!(
+                    "⟳ {} {} ({}s)",
+                    words::RUNNING_STEP.get(lang),
+                    player.current + 1,
+                    ctx.now.saturating_duration_since(*since).as_secs()
+                ),
+            ),
+            Some(StepState::Checking { since, .. }) => (
+                theme.current,
+                format!(
+                    "⟳ {} ({}s)",
+                    tr(lang, "checking…", "检查中……"),
+                    ctx.now.saturating_duration_since(*since).as_secs()
+                ),
+            ),
+            _ if player.just_passed.is_some() && !player.all_done() => {
+                let index = player.just_passed.unwrap_or_default();
+                let message = match player.steps.get(index).map(|s| &s.state) {
+                    Some(StepState::Passed(check)) => check.message.get(lang).to_string(),
+                    _ => String::new(),
+                };
+                (
+                    theme.done,
+                    format!(
+                        "✓ {} {}: {message} · {}",
+                        words::STEP.get(lang),
+                        index + 1,
+                        tr(lang, "Space: the next step", "空格：下一步")
+                    ),
+                )
+            }
+            _ if player.all_done() => (
+                theme.done,
+                format!(
+                    "✓ {}",
+                    tr(
+                        lang,
+                        "lesson complete: q quits (the pods are deleted)",
+                        "课程完成：按 q 退出（Pod 会被删除）"
+                    )
+                ),
+            ),
+            _ => (theme.dim, String::new()),
+        },
+    };
+    (style, format!(" {text}"))
+}
+
+/// A step's symbol (never colour alone) and style.
+fn mark(player: &Player, index: usize, theme: &Theme) -> (&'static str, Style) {
+    match player.steps.get(index).map(|s| &s.state) {
+        Some(StepState::Passed(_)) => ("✓", theme.done),
+        Some(StepState::Failed(_)) => ("✗", theme.error),
+        Some(StepState::Performing { .. } | StepState::Checking { .. }) => ("⟳", theme.current),
+        _ if index == player.current => ("▶", theme.current),
+        _ => ("·", theme.dim),
+    }
+}
+
+fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bool) {
+    let lang = ctx.lang;
+    let theme = &ctx.theme;
+    let total = player.steps.len();
+    let viewing = player.viewing();
+    let focused = ctx.app.focus == Focus::Narration;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(format!(
+            " {} {}/{total} ",
+            words::STEP.get(lang),
+            (viewing + 1).min(total)
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let steps = player.lesson.steps();
+
+    let list: Vec<Line> = if tall {
+        (0..total)
+            .map(|i| {
+                let (symbol, style) = mark(player, i, theme);
+                let text = fit(
+                    &format!("{symbol} {:>2} {}", i + 1, steps[i].title.get(lang)),
+                    width,
+                );
+                let style = if i == viewing { theme.selected } else { style };
+                Line::from(Span::styled(text, style))
+            })
+            .collect()
+    } else {
+        let mut spans = Vec::new();
+        for i in 0..total {
+            let (symbol, style) = mark(player, i, theme);
+            let style = if i == viewing { theme.selected } else { style };
+            spans.push(Span::styled(format!("{symbol}{}", i + 1), style));
+            spans.push(Span::raw(" "));
+        }
+        vec![Line::from(spans)]
+    };
+
+    let mut text: Vec<Line> = Vec::new();
+    let mut commands: Vec<Line> = Vec::new();
+    let push_wrapped = |text: &mut Vec<Line>, s: &str, style: Style| {
+        for l in wrap(s, width) {
+            text.push(Line::from(Span::styled(l, style)));
+        }
+    };
+    match (steps.get(viewing), player.steps.get(viewing)) {
+        (Some(step), Some(view)) => {
+            let (symbol, _) = mark(player, viewing, theme);
+            let heading = format!("{symbol} {}. {}", viewing + 1, step.title.get(lang));
+            push_wrapped(&mut text, &heading, theme.title);
+            push_wrapped(&mut text, &flow_text(step.body.get(lang)), theme.base);
+            if let Some(note) = &step.simplified {
+                push_wrapped(
+                    &mut text,
+                    &format!(
+                        "{} {}",
+                        tr(lang, "In a cluster:", "在真实集群中："),
+                        flow_text(note.get(lang))
+                    ),
+                    theme.dim,
+                );
+            }
+            if let Some(action) = &view.action {
+                let summary = action.summary.get(lang);
+                if !summary.is_empty() {
+                    push_wrapped(&mut text, &format!("→ {summary}"), theme.command);
+                }
+                for l in action.output.lines().take(OUTPUT_LINES) {
+                    text.push(Line::from(Span::styled(
+                        fit(&format!("  | {l}"), width),
+                        theme.dim,
+                    )));
+                }
+            }
+            match &view.state {
+                StepState::Passed(check) if !check.message.get(lang).is_empty() => {
+                    push_wrapped(
+                        &mut text,
+                        &format!("✓ {}", check.message.get(lang)),
+                        theme.done,
+                    );
+                }
+                StepState::Checking { last, .. } => {
+                    push_wrapped(
+                        &mut text,
+                        &format!("⟳ {}", tr(lang, "checking…", "检查中……")),
+                        theme.current,
+                    );
+                    if let Some(last) = last {
+                        push_wrapped(&mut text, last.message.get(lang), theme.dim);
+                    }
+                }
+                StepState::Failed(message) => {
+                    push_wrapped(&mut text, &format!("✗ {}", message.get(lang)), theme.error);
+                    push_wrapped(
+                        &mut text,
+                        tr(lang, "Space tries again.", "按空格再试一次。"),
+                        theme.dim,
+                    );
+                }
+                _ => {}
+            }
+            for (i, hint) in step.hints.iter().take(view.hints_shown).enumerate() {
+                push_wrapped(
+                    &mut text,
+                    &format!(
+                        "{} {}/{}: {}",
+                        tr(lang, "Hint", "提示"),
+                        i + 1,
+                        step.hints.len(),
+                        flow_text(hint.get(lang))
+                    ),
+                    theme.warning,
+                );
+            }
+            if view.hints_shown < step.hints.len() {
+                push_wrapped(&mut text, tr(lang, "h: a hint", "h：看提示"), theme.dim);
+            }
+            let mut continued = false;
+            for c in &step.commands {
+                let prefix = if continued { "  " } else { "$ " };
+                continued = c.trim_end().ends_with('\\');
+                for (i, l) in wrap(c, width.saturating_sub(4)).into_iter().enumerate() {
+                    let p = if i == 0 { prefix } else { "  " };
+                    commands.push(Line::from(Span::styled(format!("{p}{l}"), theme.command)));
+                }
+            }
+        }
+        _ => {
+            push_wrapped(
+                &mut text,
+                tr(lang, "Lesson complete", "课程完成"),
+                theme.title,
+            );
+            push_wrapped(
+                &mut text,
+                tr(
+                    lang,
+                    "Every check passed. The panels are still live: look around (Tab, s, l, d), \
+                     then q deletes the lesson's pods.",
+                    "所有检查都通过了。面板仍是实时的：可以继续查看（Tab、s、l、d），\
+                     然后按 q 删除课程的 Pod。",
+                ),
+                theme.base,
+            );
+        }
+    }
+    if !tall && !commands.is_empty() {
+        text.push(Line::from(Span::styled(
+            format!("── {} ──", words::BY_HAND.get(lang)),
+            theme.title,
+        )));
+        text.append(&mut commands);
+    }
+    let list_height = (list.len() as u16).min(inner.height / 3).max(1);
+    let gap = u16::from(tall);
+    let rest = inner.height.saturating_sub(list_height + gap);
+    let commands_height = if commands.is_empty() {
+        0
+    } else {
+        (commands.len() as u16 + 2).min(rest.saturating_sub(3).max(rest / 2))
+    };
+    let [list_area, _gap, text_area, commands_area] = Layout::vertical([
+        Constraint::Length(list_height),
+        Constraint::Length(gap),
+        Constraint::Min(0),
+        Constraint::Length(commands_height),
+    ])
+    .areas(inner);
+    let list_scroll = if tall {
+        (viewing.min(total.saturating_sub(1)) as u16 + 1).saturating_sub(list_height)
+    } else {
+        0
+    };
+    frame.render_widget(Paragraph::new(list).scroll((list_scroll, 0)), list_area);
+    let scroll = ctx.app.scroll[Focus::Narration.index()].min(text.len().saturating_sub(1) as u16);
+    let hidden_below = text.len() as u16 > scroll + text_area.height;
+    frame.render_widget(Paragraph::new(text).scroll((scroll, 0)), text_area);
+    if hidden_below {
+        super::more_below(frame, area, ctx);
+    }
+    if commands_height > 0 {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border)
+            .title(format!(" {} ", words::BY_HAND.get(lang)));
+        let inner = block.inner(commands_area);
+        frame.render_widget(block, commands_area);
+        frame.render_widget(Paragraph::new(commands), inner);
+    }
+}
+
+/// Every panel at once, as the explorer lays them out on a big screen.
+fn wide_panels(frame: &mut Frame, right: Rect, ctx: &Ctx) {
+    let containers = ctx
+        .app
+        .observed
+        .as_ref()
+        .and_then(|o| o.snapshot.as_ref())
+        .map(|s| {
+            s.sandboxes
+                .iter()
+                .map(|sb| sb.containers.len() + 1)
+                .sum::<usize>()
+        })
+        .unwrap_or(1) as u16;
+    let [tree, namespaces, cgroups, bottom] = Layout::vertical([
+        Constraint::Fill(3),
+        Constraint::Length((containers + 4).clamp(6, 12)),
+        Constraint::Length((containers + 4).clamp(6, 10)),
+        Constraint::Fill(4),
+    ])
+    .areas(right);
+    let [network, events] =
+        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(bottom);
+    for (focus, area) in [
+        (Focus::Processes, tree),
+        (Focus::Namespaces, namespaces),
+        (Focus::Cgroups, cgroups),
+        (Focus::Network, network),
+        (Focus::Events, events),
+    ] {
+        let title = Line::from(format!(" {} ", focus.title().get(ctx.lang)));
+        panel(frame, area, ctx, focus, title);
+    }
+}
+
+/// One panel at a time, its title the row of tabs (Tab moves between them).
+fn tabbed_panel(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let shown = if ctx.app.focus == Focus::Narration {
+        ctx.app.tab
+    } else {
+        ctx.app.focus
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for f in &Focus::ALL[1..] {
+        let name = f.title().get(ctx.lang);
+        if *f == shown {
+            spans.push(Span::styled(format!("[{name}]"), ctx.theme.selected));
+        } else {
+            spans.push(Span::styled(format!(" {name} "), ctx.theme.dim));
+        }
+        spans.push(Span::raw(" "));
+    }
+    panel(frame, area, ctx, shown, Line::from(spans));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::flow_text;
+
+    #[test]
+    fn folded_lines_join_as_each_language_writes() {
+        assert_eq!(flow_text("two\ncontainers  share "), "two containers share");
+        assert_eq!(
+            flow_text("的 cgroup。 两个容器都在\n pause 的 net、 ipc"),
+            "的 cgroup。两个容器都在 pause 的 net、ipc"
+        );
+        assert_eq!(flow_text("共享\n存储卷"), "共享存储卷");
+    }
+}

@@ -1,0 +1,161 @@
+//! Drawing the lesson list: one line per lesson (progress, id, title), the chosen lesson's
+//! summary, and the key hints.
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::bars;
+use crate::i18n::Lang;
+use crate::tui::keymap::{self, Action};
+use crate::tui::picker::Picker;
+use crate::tui::theme::Theme;
+use crate::tui::words::{tr, Tr};
+use crate::tui::wrap::{fit, wrap};
+
+const CHOOSE: Tr = Tr("choose", "选择");
+const OPEN: Tr = Tr("open", "打开");
+
+pub fn draw_picker(frame: &mut Frame, picker: &Picker) {
+    let theme = Theme::of(picker.theme);
+    let lang = picker.lang;
+    let area = frame.area();
+    frame.render_widget(Block::default().style(theme.base), area);
+    let [title, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    let sep = || Span::styled(" · ", theme.dim);
+    let done = picker
+        .entries
+        .iter()
+        .filter(|e| e.total > 0 && e.done >= e.total)
+        .count();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled(" podlab", theme.title),
+            sep(),
+            Span::styled(tr(lang, "Lessons", "课程"), theme.title),
+            sep(),
+            Span::raw(format!(
+                "{done}/{} {}",
+                picker.entries.len(),
+                tr(lang, "complete", "已完成")
+            )),
+            sep(),
+            Span::raw(match lang {
+                Lang::En => "EN",
+                Lang::Zh => "中文",
+            }),
+        ])),
+        title,
+    );
+    let wide = body.width >= 120;
+    let (list_area, detail_area) = if wide {
+        let [l, r] = Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(body);
+        (l, r)
+    } else {
+        let [l, r] = Layout::vertical([Constraint::Fill(3), Constraint::Length(7)]).areas(body);
+        (l, r)
+    };
+    list(frame, list_area, picker, &theme);
+    details(frame, detail_area, picker, &theme);
+    if let Some(message) = &picker.status {
+        bars::status(frame, status, theme.error, vec![format!(" ✗ {message}")]);
+    }
+    let mut pairs: Vec<(&str, &str)> = Vec::new();
+    pairs.push(("↑↓", CHOOSE.get(lang)));
+    if let Some(b) = keymap::binding(Action::NextStep) {
+        // Enter reads better than Space for opening an item of a list.
+        let open_key = if b.keys.len() > 1 { "Enter" } else { b.label };
+        pairs.push((open_key, OPEN.get(lang)));
+    }
+    pairs.extend(keymap::hints(lang, |a| picker.enabled(a)));
+    bars::hint_bar(frame, hints, &theme, pairs);
+}
+
+fn list(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
+    let lang = picker.lang;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .title(format!(" {} ", tr(lang, "Lessons", "课程")));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let id_width = picker.entries.iter().map(|e| e.id.len()).max().unwrap_or(0);
+    let lines: Vec<Line> = picker
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let pointer = if i == picker.selected { "▶" } else { " " };
+            let text = fit(
+                &format!(
+                    "{pointer} {:<7} {:<id_width$}  {}",
+                    e.progress_text(),
+                    e.id,
+                    e.title.get(lang)
+                ),
+                width,
+            );
+            let style = if i == picker.selected {
+                theme.selected
+            } else if e.total > 0 && e.done >= e.total {
+                theme.done
+            } else {
+                theme.base
+            };
+            Line::from(Span::styled(text, style))
+        })
+        .collect();
+    let height = inner.height as usize;
+    let scroll = (picker.selected + 1).saturating_sub(height) as u16;
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+}
+
+fn details(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
+    let lang = picker.lang;
+    let Some(entry) = picker.entries.get(picker.selected) else {
+        let block = Block::default()
+            .borders(Borders::ALL)
+            .border_style(theme.border);
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        let text = tr(
+            lang,
+            "No lessons found. e opens the free explorer.",
+            "没有找到课程。按 e 打开自由探索。",
+        );
+        frame.render_widget(Paragraph::new(text), inner);
+        return;
+    };
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(format!(" {} ", entry.id));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let mut lines: Vec<Line> = Vec::new();
+    for l in wrap(entry.title.get(lang), width) {
+        lines.push(Line::from(Span::styled(l, theme.title)));
+    }
+    let summary = super::lesson::flow_text(entry.summary.get(lang));
+    for l in wrap(&summary, width) {
+        lines.push(Line::from(l));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "{}: {}",
+            tr(lang, "progress", "进度"),
+            entry.progress_text()
+        ),
+        theme.dim,
+    )));
+    frame.render_widget(Paragraph::new(lines), inner);
+}

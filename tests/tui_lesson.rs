@@ -1,0 +1,418 @@
+//! The lesson player and the lesson list without a machine to build pods on: the player is
+//! driven with the lesson runner's replies by hand (what the lesson thread would answer) and
+//! the demo pod's observations; screens are drawn on ratatui's TestBackend, in English and
+//! Chinese, at 80×24 and 160×48.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use podlab::i18n::{Lang, Text};
+use podlab::lesson::{load_lesson, ActionOutcome, CheckResult, Lesson};
+use podlab::observe::Target;
+use podlab::tui::app::AppEvent;
+use podlab::tui::demo;
+use podlab::tui::lesson_player::{
+    LessonCmd, LessonReply, Phase, Player, PlayerEffect, PlayerEvent, StepState,
+};
+use podlab::tui::picker::{Choice, Picker, PickerEntry};
+use podlab::tui::ui;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use unicode_width::UnicodeWidthStr;
+
+const UID: &str = "0f3c2a9e-1111-4222-8333-444455556666";
+
+fn lesson_03() -> Lesson {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons/03-sharing.yaml");
+    load_lesson(&path).unwrap_or_else(|e| panic!("lesson 03 does not load: {e}"))
+}
+
+fn text_of(buffer: &ratatui::buffer::Buffer, width: u16, height: u16) -> String {
+    let mut out = String::new();
+    for y in 0..height {
+        let mut line = String::new();
+        let mut skip = 0usize;
+        for x in 0..width {
+            let cell = &buffer[(x, y)];
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            line.push_str(cell.symbol());
+            skip = cell.symbol().width().saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn player_screen(player: &Player, width: u16, height: u16, now: Instant) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|f| ui::draw_player(f, player, now))
+        .expect("draw on the test backend");
+    text_of(terminal.backend().buffer(), width, height)
+}
+
+fn picker_screen(picker: &Picker, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|f| ui::draw_picker(f, picker))
+        .expect("draw on the test backend");
+    text_of(terminal.backend().buffer(), width, height)
+}
+
+fn check(name: &str, text: String) {
+    insta::with_settings!({filters => vec![
+        (r"\b4026\d{6}\b", "[INODE]"),
+        (r"…\d{4}\b", "…[INO]"),
+        (r"\b10\.88\.\d+\.\d+\b", "[IP]"),
+    ]}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn press(code: KeyCode) -> PlayerEvent {
+    PlayerEvent::App(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn pods() -> Vec<(String, String)> {
+    vec![("web-sidecar".to_string(), UID.to_string())]
+}
+
+fn lesson_cmds(effects: &[PlayerEffect]) -> Vec<LessonCmd> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            PlayerEffect::Lesson(cmd) => Some(cmd.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A player that resumed with nothing done and shows the demo pod's panels.
+fn fresh_player(lang: Lang, now: Instant) -> Player {
+    let lesson = lesson_03();
+    let pod = lesson.pods[0].pod.clone();
+    let mut player = Player::new(lesson, false, lang);
+    let start = player.start();
+    assert_eq!(
+        lesson_cmds(&start.effects),
+        vec![LessonCmd::Resume { restart: false }]
+    );
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Resumed {
+            outcomes: Vec::new(),
+            first_undone: 0,
+            pods: pods(),
+        }),
+        now,
+    );
+    assert!(up
+        .effects
+        .contains(&PlayerEffect::Observe(Target::Pod(UID.to_string()))));
+    let done = demo::plan(&pod).len();
+    player.handle(
+        PlayerEvent::App(AppEvent::Observed(Box::new(demo::observation(&pod, done)))),
+        now,
+    );
+    player
+}
+
+/// Take step `index` through its action and a passing check, as the lesson thread answers.
+fn pass_step(player: &mut Player, index: usize, message: &str, now: Instant) {
+    let up = player.handle(press(KeyCode::Char(' ')), now);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(index)]);
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Performed {
+            index,
+            result: Ok(ActionOutcome {
+                summary: Text::new("", ""),
+                output: String::new(),
+            }),
+            pods: pods(),
+        }),
+        now,
+    );
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(index)]);
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index,
+            result: CheckResult::pass(message, message),
+        }),
+        now,
+    );
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(index)]);
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Completed {
+            index,
+            result: Ok(()),
+        }),
+        now,
+    );
+    assert_eq!(player.current, index + 1);
+}
+
+#[test]
+fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
+    let now = Instant::now();
+    let mut player = fresh_player(Lang::En, now);
+    assert_eq!(player.phase, Phase::Ready);
+
+    // Space asks the lesson thread for the action; nothing blocks here.
+    let up = player.handle(press(KeyCode::Enter), now);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(0)]);
+    assert!(matches!(
+        player.steps[0].state,
+        StepState::Performing { .. }
+    ));
+    // A second Space while it runs asks for nothing.
+    let up = player.handle(press(KeyCode::Char(' ')), now);
+    assert!(lesson_cmds(&up.effects).is_empty());
+    assert!(player_screen(&player, 80, 24, now).contains("a step is already running"));
+
+    // The action is done: the check is polled, with no key.
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Performed {
+            index: 0,
+            result: Ok(ActionOutcome {
+                summary: Text::new("pod web-sidecar is created", "Pod web-sidecar 已创建"),
+                output: String::new(),
+            }),
+            pods: pods(),
+        }),
+        now,
+    );
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(0)]);
+    let checking = player_screen(&player, 80, 24, now);
+    assert!(checking.contains("checking…"), "{checking}");
+
+    // Failing before the timeout: polled again after a pause, on a tick.
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 0,
+            result: CheckResult::fail("web is waiting", "web 在等待"),
+        }),
+        now,
+    );
+    assert!(lesson_cmds(&up.effects).is_empty());
+    let wake = player
+        .next_deadline(now)
+        .expect("a deadline for the next poll");
+    assert!(wake <= now + Duration::from_millis(500));
+    let later = now + Duration::from_millis(300);
+    let up = player.handle(PlayerEvent::App(AppEvent::Tick), later);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(0)]);
+
+    // It passes: ✓ with the check's message, and the step is recorded.
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 0,
+            result: CheckResult::pass("web and sidecar are running", "web 和 sidecar 都在运行"),
+        }),
+        later,
+    );
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(0)]);
+    let passed = player_screen(&player, 80, 24, later);
+    assert!(passed.contains("✓ web and sidecar are running"), "{passed}");
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Completed {
+            index: 0,
+            result: Ok(()),
+        }),
+        later,
+    );
+    assert_eq!(player.current, 1);
+    assert_eq!(player.viewing(), 1);
+    // The next step's text is shown; the status line keeps the ✓ of the one that passed.
+    let next = player_screen(&player, 80, 24, later);
+    assert!(
+        next.contains("✓ Step 1: web and sidecar are running"),
+        "{next}"
+    );
+}
+
+#[test]
+fn a_check_that_times_out_shows_the_failure_and_a_hint_and_space_tries_again() {
+    let now = Instant::now();
+    let mut player = fresh_player(Lang::En, now);
+    pass_step(&mut player, 0, "both run", now);
+    pass_step(&mut player, 1, "shared", now);
+    // Step 3 has a hint; its check keeps failing past the timeout (10 s).
+    player.handle(press(KeyCode::Char(' ')), now);
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Performed {
+            index: 2,
+            result: Ok(ActionOutcome {
+                summary: Text::new("", ""),
+                output: String::new(),
+            }),
+            pods: pods(),
+        }),
+        now,
+    );
+    let late = now + Duration::from_secs(11);
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 2,
+            result: CheckResult::fail("web and sidecar share mnt", "web 和 sidecar 共享 mnt"),
+        }),
+        late,
+    );
+    assert!(lesson_cmds(&up.effects).is_empty());
+    assert!(matches!(player.steps[2].state, StepState::Failed(_)));
+    assert_eq!(player.steps[2].hints_shown, 1);
+    let text = player_screen(&player, 80, 24, late);
+    assert!(
+        text.contains("not seen within 10s: web and sidecar share mnt"),
+        "{text}"
+    );
+    assert!(text.contains("Hint 1/1"), "{text}");
+    check("player_failed_en_80x24", text);
+    // Space performs the step again.
+    let up = player.handle(press(KeyCode::Char(' ')), late);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(2)]);
+}
+
+#[test]
+fn hints_come_one_at_a_time_on_h() {
+    let now = Instant::now();
+    let mut player = fresh_player(Lang::Zh, now);
+    pass_step(&mut player, 0, "ok", now);
+    pass_step(&mut player, 1, "ok", now);
+    assert_eq!(player.steps[2].hints_shown, 0);
+    player.handle(press(KeyCode::Char('h')), now);
+    assert_eq!(player.steps[2].hints_shown, 1);
+    player.handle(press(KeyCode::Char('h')), now);
+    assert_eq!(player.steps[2].hints_shown, 1, "there is only one hint");
+    let text = player_screen(&player, 80, 24, now);
+    assert!(text.contains("shareProcessNamespace"), "{text}");
+}
+
+#[test]
+fn resumed_steps_are_done_and_quitting_finishes_the_lesson() {
+    let now = Instant::now();
+    let lesson = lesson_03();
+    let mut player = Player::new(lesson, false, Lang::En);
+    let outcome = |step: &str| podlab::lesson::StepOutcome {
+        step: step.to_string(),
+        action: ActionOutcome {
+            summary: Text::new("", ""),
+            output: String::new(),
+        },
+        check: Some(CheckResult::pass("ok", "ok")),
+    };
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Resumed {
+            outcomes: vec![outcome("create"), outcome("shared-namespaces")],
+            first_undone: 2,
+            pods: pods(),
+        }),
+        now,
+    );
+    assert_eq!(player.done_count(), 2);
+    assert_eq!(player.current, 2);
+    assert!(player_screen(&player, 80, 24, now).contains("resumed"));
+    // q asks first; y deletes the lesson's pods through the lesson thread, then exits.
+    player.handle(press(KeyCode::Char('q')), now);
+    let up = player.handle(press(KeyCode::Char('y')), now);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Finish]);
+    let up = player.handle(PlayerEvent::Lesson(LessonReply::Finished(Ok(()))), now);
+    assert!(up
+        .effects
+        .contains(&PlayerEffect::App(podlab::tui::app::Effect::Exit)));
+}
+
+#[test]
+fn player_screens_at_a_step() {
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let now = Instant::now();
+        let mut player = fresh_player(lang, now);
+        pass_step(&mut player, 0, "web: running; sidecar: running", now);
+        // Step 2 is being checked.
+        player.handle(press(KeyCode::Char(' ')), now);
+        player.handle(
+            PlayerEvent::Lesson(LessonReply::Performed {
+                index: 1,
+                result: Ok(ActionOutcome {
+                    summary: Text::new("", ""),
+                    output: String::new(),
+                }),
+                pods: pods(),
+            }),
+            now,
+        );
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            check(
+                &format!("player_step2_{tag}_{w}x{h}"),
+                player_screen(&player, w, h, now),
+            );
+        }
+    }
+}
+
+fn fake_entries() -> Vec<PickerEntry> {
+    let entry = |id: &str, en: &str, zh: &str, done: usize, total: usize| PickerEntry {
+        id: id.to_string(),
+        path: PathBuf::from(format!("/lessons/{id}.yaml")),
+        title: Text::new(en, zh),
+        summary: Text::new(
+            format!("What {en} shows, in a sentence or two."),
+            format!("{zh}：一两句话的简介。"),
+        ),
+        done,
+        total,
+    };
+    vec![
+        entry(
+            "01-process",
+            "A container is a process",
+            "容器就是进程",
+            5,
+            5,
+        ),
+        entry("02-pause", "The pause container", "pause 容器", 3, 7),
+        entry("03-sharing", "What is shared", "哪些共享", 0, 7),
+        entry("04-network", "One IP per pod", "每个 Pod 一个 IP", 0, 6),
+    ]
+}
+
+#[test]
+fn picker_screens() {
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let picker = Picker::new(fake_entries(), lang);
+        // It starts at the first lesson not finished.
+        assert_eq!(picker.selected, 1);
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            check(
+                &format!("picker_{tag}_{w}x{h}"),
+                picker_screen(&picker, w, h),
+            );
+        }
+    }
+}
+
+#[test]
+fn picker_keys() {
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    let mut picker = Picker::new(fake_entries(), Lang::En);
+    assert_eq!(picker.key(&key(KeyCode::Down)), None);
+    assert_eq!(picker.selected, 2);
+    assert_eq!(picker.key(&key(KeyCode::Up)), None);
+    assert_eq!(picker.key(&key(KeyCode::Up)), None);
+    assert_eq!(picker.selected, 0);
+    assert_eq!(
+        picker.key(&key(KeyCode::Enter)),
+        Some(Choice::Lesson(PathBuf::from("/lessons/01-process.yaml")))
+    );
+    assert_eq!(picker.key(&key(KeyCode::Char('L'))), None);
+    assert_eq!(picker.lang, Lang::Zh);
+    assert!(picker_screen(&picker, 80, 24).contains("课程"));
+    assert_eq!(picker.key(&key(KeyCode::Char('e'))), Some(Choice::Explorer));
+    assert_eq!(picker.key(&key(KeyCode::Char('q'))), Some(Choice::Quit));
+    // The hint bar comes from the keymap table.
+    let text = picker_screen(&picker, 80, 24);
+    assert!(text.contains("e 自由探索"), "{text}");
+}
