@@ -86,7 +86,11 @@ impl V2Manager {
         ensure_dir(fs, &pod_dir)?;
         write_value(fs, &pod_dir, SUBTREE_CONTROL, &enable)?;
         cpu::apply_v2(fs, &pod_dir, values)?;
-        memory::apply_v2(fs, &pod_dir, values)
+        memory::apply_v2(fs, &pod_dir, values)?;
+        if enable.split_whitespace().any(|c| c == "+pids") {
+            pids::apply(fs, &pod_dir, values)?;
+        }
+        Ok(())
     }
 
     fn create_leaf(
