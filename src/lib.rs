@@ -12,3 +12,4 @@ pub mod kube;
 pub mod observe;
 pub mod runtime;
 pub mod spec;
+pub mod tui;

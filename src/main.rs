@@ -18,6 +18,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Build a pod step by step in the explorer, with live panels of what the kernel shows
+    /// (the default command).
+    Explore(podlab::tui::ExploreArgs),
     /// Create a pod from a Kubernetes Pod manifest.
     Run(cli::run::RunArgs),
     /// List pods.
@@ -35,6 +38,10 @@ enum Command {
     /// Show a pod (or processes, or the whole host) as read from /proc: process tree,
     /// namespaces, addresses and listeners, cgroups.
     Inspect(cli::inspect::InspectArgs),
+    /// Run the static pods of a directory, like kubelet's staticPodPath (inotify: a new file
+    /// starts a pod, a changed one replaces it, a removed one deletes it). Pods are named
+    /// "<name>-<node name>", as kubelet names them.
+    Kubelet(cli::kubelet::KubeletArgs),
     #[command(hide = true)]
     Shim {
         #[arg(long)]
@@ -53,7 +60,7 @@ enum Command {
     Init,
 }
 
-/// The lesson `podlab` opens when given no command.
+/// The pod `podlab` (and `podlab explore`) opens when given no manifest.
 const DEFAULT_MANIFEST: &str = "assets/pods/two-containers.yaml";
 
 fn main() -> ExitCode {
@@ -67,16 +74,16 @@ fn main() -> ExitCode {
     let lang = args.lang.unwrap_or_else(Lang::from_env);
     let result = match args.command {
         None => {
-            let run = cli::run::RunArgs {
-                file: default_manifest(),
-                detach: false,
-                step: true,
-                time_scale: 1.0,
+            let explore = podlab::tui::ExploreArgs {
+                file: None,
+                rate: 4.0,
+                theme: None,
                 network: cli::run::NetworkChoice::Native,
-                pod_cidr: None,
+                time_scale: 1.0,
             };
-            cli::run::run(&run, lang)
+            podlab::tui::explore(&explore, default_manifest(), lang)
         }
+        Some(Command::Explore(explore)) => podlab::tui::explore(&explore, default_manifest(), lang),
         Some(Command::Run(run)) => cli::run::run(&run, lang),
         Some(Command::Ps) => cli::pods::ps(),
         Some(Command::Describe { pod }) => cli::describe::describe(&pod),
@@ -84,6 +91,7 @@ fn main() -> ExitCode {
         Some(Command::Logs(a)) => cli::pods::logs(&a),
         Some(Command::Delete(a)) => cli::pods::delete(&a),
         Some(Command::Gc) => cli::pods::gc_command(),
+        Some(Command::Kubelet(a)) => cli::kubelet::run(&a, lang),
         Some(Command::Inspect(mut a)) => {
             a.lang = Some(lang);
             cli::inspect::run(&a).map(|_| ExitCode::SUCCESS)

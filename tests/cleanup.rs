@@ -118,7 +118,7 @@ fn kill_9_of_the_shim_kills_the_pod_and_gc_removes_the_rest() {
     }
     let pod = TestPod::run("shim-kill", SLEEPERS);
     let state = pod.state();
-    assert_eq!(alive(&state), 3);
+    assert_eq!(alive(&state), 3, "{state:#?}");
     kill(state.shim.pid, nix::sys::signal::Signal::SIGKILL);
     // PR_SET_PDEATHSIG: pause and the containers die with their shim.
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -50,3 +50,50 @@ fn bad_arguments_are_errors() {
     let err = run(&["missing"]).expect_err("no such pod");
     assert!(err.to_string().contains("missing"), "{err}");
 }
+
+#[test]
+fn watch_redraws_in_place() {
+    let out = run(&[
+        "web-pod",
+        "--watch",
+        "--interval",
+        "0.01",
+        "--count",
+        "3",
+        "--lang",
+        "en",
+    ])
+    .expect("watch");
+    // The screen is cleared once; each refresh starts at the top left and ends by erasing
+    // what the previous one left below.
+    assert_eq!(out.matches("\x1b[2J").count(), 1, "{out:?}");
+    assert!(out.starts_with("\x1b[2J\x1b[H"), "{out:?}");
+    assert_eq!(out.matches("\x1b[H").count(), 3);
+    assert_eq!(out.matches("\x1b[J").count(), 3);
+    assert_eq!(out.matches("PROCESS TREE").count(), 3);
+    // Every line erases the rest of the old line it overwrites.
+    for line in out
+        .split('\n')
+        .filter(|l| !l.is_empty() && !l.ends_with("\x1b[J"))
+    {
+        assert!(line.ends_with("\x1b[K"), "{line:?}");
+    }
+    let json = run(&[
+        "web-pod",
+        "--watch",
+        "--interval",
+        "0.01",
+        "--count",
+        "2",
+        "--json",
+    ])
+    .expect("json watch");
+    assert_eq!(json.lines().count(), 2);
+    for line in json.lines() {
+        let _: Snapshot = serde_json::from_str(line).expect("one snapshot per line");
+    }
+    assert!(
+        run(&["web-pod", "--count", "2"]).is_err(),
+        "--count needs --watch"
+    );
+}

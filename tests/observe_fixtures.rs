@@ -278,3 +278,36 @@ fn show_fixture_text() {
         )
     );
 }
+
+#[test]
+fn walking_children_files_and_listing_proc_agree() {
+    // The `pod` fixture has task/<pid>/children files; a copy without them makes the
+    // collector list /proc and read every `stat` instead.
+    let copy = tempfile::tempdir().expect("temp dir");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(sources("pod").proc_root.parent().expect("fixture root"))
+        .arg(copy.path())
+        .status()
+        .expect("cp -a");
+    assert!(status.success());
+    let root = copy.path().join("pod");
+    for pid in [100, 101, 102, 103] {
+        std::fs::remove_dir_all(root.join(format!("proc/{pid}/task"))).expect("remove task/");
+    }
+    let listed = Sources {
+        proc_root: root.join("proc"),
+        cgroup_root: root.join("cgroup"),
+        pods_dir: root.join("pods"),
+    };
+    for target in [Target::Pod("web-pod".into()), Target::Pids(vec![102])] {
+        let walked = snap("pod", target.clone());
+        let mut by_listing = Collector::new(listed.clone())
+            .snapshot(&target)
+            .expect("snapshot without children files");
+        by_listing.taken_at_ms = walked.taken_at_ms;
+        assert_eq!(by_listing.processes, walked.processes);
+        assert_eq!(by_listing.sandboxes, walked.sandboxes);
+        assert_eq!(by_listing.gaps, walked.gaps);
+    }
+}

@@ -281,3 +281,141 @@ fn host_view_groups_an_unshared_process() {
     assert_eq!(sb.kind, SandboxKind::Unshared);
     assert!(snap.processes.len() > 1);
 }
+
+/// `podlab inspect … --json` run as `nobody` (optionally under a fresh /proc mounted with
+/// `proc_options`, in a private mount namespace), parsed.
+fn inspect_as_nobody(proc_options: Option<&str>, args: &[&str]) -> podlab::observe::Snapshot {
+    let podlab = env!("CARGO_BIN_EXE_podlab");
+    let mut script = String::new();
+    if let Some(options) = proc_options {
+        script.push_str(&format!("mount -t proc -o {options} proc /proc && "));
+    }
+    script.push_str("exec setpriv --reuid=65534 --regid=65534 --clear-groups \"$@\"");
+    let out = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script, "sh"])
+        .arg(podlab)
+        .args(["inspect", "--json"])
+        .args(args)
+        .output()
+        .expect("run podlab inspect as nobody");
+    assert!(
+        out.status.success(),
+        "inspect as nobody failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not a snapshot ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+#[test]
+fn unreadable_namespaces_of_another_user_are_gaps() {
+    assert_root();
+    let mut procs = Procs::default();
+    let sleeper = procs.spawn(Command::new("unshare").args(["--uts", "sleep", "60"])) as i32;
+    wait_for("unshare to exec sleep", || {
+        std::fs::read_to_string(format!("/proc/{sleeper}/comm")).is_ok_and(|c| c.trim() == "sleep")
+    });
+    let snap = inspect_as_nobody(None, &["--pid", &sleeper.to_string()]);
+    let p = snap
+        .processes
+        .iter()
+        .find(|p| p.pid == sleeper)
+        .expect("stat is readable for everyone");
+    assert_eq!(p.comm, "sleep");
+    assert!(p.namespaces.is_empty(), "{p:?}");
+    for kind in ["ns/net", "ns/uts", "ns/mnt"] {
+        assert!(
+            snap.gaps.iter().any(|g| g.pid == Some(sleeper)
+                && g.what == kind
+                && g.reason == GapReason::PermissionDenied),
+            "{kind}: {:?}",
+            snap.gaps
+        );
+    }
+}
+
+#[test]
+fn hidepid_gives_a_partial_snapshot_that_says_so() {
+    assert_root();
+    // invisible: other users' processes are not even listed.
+    let hidden = inspect_as_nobody(Some("hidepid=invisible"), &["--host"]);
+    assert!(hidden.processes.iter().all(|p| p.pid != 1));
+    assert!(
+        hidden.gaps.iter().any(|g| g.pid.is_none()
+            && g.what.contains("hidepid")
+            && g.reason == GapReason::PermissionDenied),
+        "{:?}",
+        hidden.gaps
+    );
+    // noaccess: listed, but their files cannot be opened.
+    let listed = inspect_as_nobody(Some("hidepid=noaccess"), &["--host"]);
+    assert!(
+        listed.gaps.iter().any(|g| g.pid == Some(1)
+            && g.what == "stat"
+            && g.reason == GapReason::PermissionDenied),
+        "{:?}",
+        listed.gaps
+    );
+    assert!(
+        !listed.gaps.iter().any(|g| g.what.contains("hidepid")),
+        "listed processes are not hidden: {:?}",
+        listed.gaps
+    );
+    let one = inspect_as_nobody(Some("hidepid=noaccess"), &["--pid", "1"]);
+    assert!(one.processes.is_empty());
+    assert!(
+        one.gaps
+            .iter()
+            .any(|g| g.pid == Some(1) && g.reason == GapReason::PermissionDenied),
+        "{:?}",
+        one.gaps
+    );
+}
+
+#[test]
+fn a_process_that_exits_mid_read_is_vanished() {
+    assert_root();
+    let mut child = Command::new("sleep")
+        .arg("60")
+        .spawn()
+        .expect("start sleep");
+    let pid = child.id() as i32;
+    let dir = podlab::observe::procfs_read::ProcDir::open(std::path::Path::new("/proc"), pid)
+        .expect("open /proc/<pid>");
+    let mut buf = Vec::new();
+    dir.read("stat", &mut buf).expect("stat while alive");
+    let _ = child.kill();
+    let _ = child.wait();
+    // The directory fd still names the dead process: ESRCH/ENOENT, never another process.
+    let err = dir.read("status", &mut buf).expect_err("gone");
+    assert_eq!(GapReason::from_io(&err), GapReason::Vanished, "{err}");
+    assert!(dir.namespace(NsKind::Net).is_err());
+}
+
+#[test]
+fn kernel_threads_are_marked_and_read_no_further() {
+    assert_root();
+    let kthreadd = std::fs::read_to_string("/proc/2/comm").expect("pid 2");
+    assert_eq!(
+        kthreadd.trim(),
+        "kthreadd",
+        "this test expects the host's PID namespace"
+    );
+    let snap = Collector::new(Sources::default())
+        .snapshot(&Target::Pids(vec![2]))
+        .expect("snapshot of kthreadd and its threads");
+    assert!(snap.processes.len() > 1);
+    assert!(
+        snap.processes.iter().all(|p| p.kernel_thread),
+        "{:?}",
+        snap.processes
+    );
+    assert!(snap.processes.iter().all(|p| p.namespaces.is_empty()));
+    assert!(snap.gaps.is_empty(), "{:?}", snap.gaps);
+    assert!(snap.sandboxes.is_empty());
+}

@@ -7,8 +7,11 @@ use std::time::{Duration, UNIX_EPOCH};
 use eyre::Result;
 
 use crate::runtime::lookup;
-use crate::runtime::state::{human_age, ContainerKind, ContainerState, ContainerStatus, PodState};
+use crate::runtime::state::{
+    human_age, ContainerKind, ContainerState, ContainerStatus, Event, PodState,
+};
 use crate::runtime::sys;
+use crate::spec::{PortRef, Probe};
 
 pub fn describe(pod: &str) -> Result<ExitCode> {
     let state = lookup::find_pod(pod)?;
@@ -93,6 +96,7 @@ pub fn render(state: &PodState, now: f64) -> String {
     {
         container(&mut out, state, c);
     }
+    conditions(&mut out, state);
     let resources = crate::kube::resources::PodResources::from_spec(&state.pod.spec);
     let qos = crate::kube::qos::pod_qos(&resources);
     let _ = writeln!(out, "QoS Class:    {}", qos.as_str());
@@ -108,9 +112,9 @@ pub fn render(state: &PodState, now: f64) -> String {
             [
                 format!("{:?}", e.kind),
                 e.reason.clone(),
-                human_age(now - e.time),
+                event_age(e, now),
                 "kubelet".into(),
-                e.message.clone(),
+                e.message.trim_end().replace('\n', " "),
             ]
         })
         .collect();
@@ -144,6 +148,84 @@ pub fn render(state: &PodState, now: f64) -> String {
         out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
     }
     out
+}
+
+/// kubectl's Age column: "10s", or "3s (x4 over 12s)" for a repeated event.
+fn event_age(e: &Event, now: f64) -> String {
+    let last = human_age(now - e.time);
+    if e.count > 1 {
+        let first = if e.first_time > 0.0 {
+            e.first_time
+        } else {
+            e.time
+        };
+        format!("{last} (x{} over {})", e.count, human_age(now - first))
+    } else {
+        last
+    }
+}
+
+fn conditions(out: &mut String, state: &PodState) {
+    let flag = |b: bool| if b { "True" } else { "False" };
+    let sandbox_ready = state.sandbox.as_ref().is_some_and(|s| s.pause.is_alive());
+    let ready = state.ready() && state.phase == crate::runtime::state::PodPhase::Running;
+    let rows = [
+        ("PodReadyToStartContainers", flag(sandbox_ready)),
+        ("Initialized", flag(state.initialized())),
+        ("Ready", flag(ready)),
+        ("ContainersReady", flag(ready)),
+        ("PodScheduled", "True"),
+    ];
+    let _ = writeln!(out, "Conditions:");
+    let _ = writeln!(out, "  Type                        Status");
+    for (kind, status) in rows {
+        let _ = writeln!(out, "  {kind:<27} {status}");
+    }
+}
+
+/// A probe as kubectl describes it: "exec [cat /tmp/healthy] delay=5s timeout=1s period=5s
+/// #success=1 #failure=3".
+fn probe_text(p: &Probe) -> String {
+    let action = if let Some(e) = &p.exec {
+        format!("exec [{}]", e.command.join(" "))
+    } else if let Some(h) = &p.http_get {
+        format!(
+            "http-get {}://{}:{}{}",
+            h.scheme.as_deref().unwrap_or("HTTP").to_lowercase(),
+            h.host.as_deref().unwrap_or(""),
+            port_text(&h.port),
+            h.path.as_deref().unwrap_or("/")
+        )
+    } else if let Some(t) = &p.tcp_socket {
+        format!(
+            "tcp-socket {}:{}",
+            t.host.as_deref().unwrap_or(""),
+            port_text(&t.port)
+        )
+    } else if let Some(g) = &p.grpc {
+        format!(
+            "grpc <pod>:{} {} (not run by podlab)",
+            g.port,
+            g.service.as_deref().unwrap_or("")
+        )
+    } else {
+        "unknown".into()
+    };
+    format!(
+        "{action} delay={}s timeout={}s period={}s #success={} #failure={}",
+        p.initial_delay_seconds.unwrap_or(0),
+        p.timeout_seconds.unwrap_or(1),
+        p.period_seconds.unwrap_or(10),
+        p.success_threshold.unwrap_or(1),
+        p.failure_threshold.unwrap_or(3)
+    )
+}
+
+fn port_text(port: &PortRef) -> String {
+    match port {
+        PortRef::Number(n) => n.to_string(),
+        PortRef::Name(n) => n.clone(),
+    }
 }
 
 fn container(out: &mut String, state: &PodState, c: &ContainerStatus) {
@@ -184,9 +266,9 @@ fn container(out: &mut String, state: &PodState, c: &ContainerStatus) {
             let _ = writeln!(out, "    Args:           {}", spec.args.join(" "));
         }
     }
-    state_lines(out, "State:     ", &c.state);
+    state_lines(out, "State:     ", &c.state, c.state_message.as_deref());
     if let Some(last) = &c.last_state {
-        state_lines(out, "Last State:", last);
+        state_lines(out, "Last State:", last, None);
     }
     let _ = writeln!(
         out,
@@ -194,13 +276,27 @@ fn container(out: &mut String, state: &PodState, c: &ContainerStatus) {
         if c.ready { "True" } else { "False" }
     );
     let _ = writeln!(out, "    Restart Count:  {}", c.restart_count);
+    if let Some(spec) = spec {
+        for (label, probe) in [
+            ("Liveness: ", &spec.liveness_probe),
+            ("Readiness:", &spec.readiness_probe),
+            ("Startup:  ", &spec.startup_probe),
+        ] {
+            if let Some(p) = probe {
+                let _ = writeln!(out, "    {label}      {}", probe_text(p));
+            }
+        }
+    }
 }
 
-fn state_lines(out: &mut String, label: &str, state: &ContainerState) {
+fn state_lines(out: &mut String, label: &str, state: &ContainerState, message: Option<&str>) {
     match state {
         ContainerState::Waiting { reason } => {
             let _ = writeln!(out, "    {label}     Waiting");
             let _ = writeln!(out, "      Reason:       {reason}");
+            if let Some(m) = message {
+                let _ = writeln!(out, "      Message:      {m}");
+            }
         }
         ContainerState::Running { started_at } => {
             let _ = writeln!(out, "    {label}     Running");
@@ -215,6 +311,9 @@ fn state_lines(out: &mut String, label: &str, state: &ContainerState) {
         } => {
             let _ = writeln!(out, "    {label}     Terminated");
             let _ = writeln!(out, "      Reason:       {reason}");
+            if let Some(m) = message {
+                let _ = writeln!(out, "      Message:      {m}");
+            }
             let _ = writeln!(out, "      Exit Code:    {exit_code}");
             if let Some(s) = signal {
                 let _ = writeln!(out, "      Signal:       {s}");

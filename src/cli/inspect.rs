@@ -28,6 +28,9 @@ pub struct InspectArgs {
     /// Seconds between refreshes with --watch.
     #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
     pub interval: f64,
+    /// With --watch: stop after this many refreshes.
+    #[arg(long, value_name = "N", requires = "watch")]
+    pub count: Option<u64>,
     /// Language of the text view: en or zh (default: from LANG).
     /// Set from podlab's global `--lang`.
     #[arg(skip)]
@@ -61,20 +64,47 @@ pub fn run_with(args: &InspectArgs, sources: Sources, out: &mut dyn Write) -> ey
     }
     let lang = args.lang.unwrap_or_else(Lang::from_env);
     let mut collector = Collector::new(sources);
+    let mut shown = 0u64;
     loop {
         let snap = collector.snapshot(&target)?;
-        print_snapshot(&snap, args, lang, out)?;
-        if !args.watch {
+        print_snapshot(&snap, args, lang, shown == 0, out)?;
+        shown += 1;
+        if !args.watch || args.count.is_some_and(|n| shown >= n) {
             return Ok(());
         }
         std::thread::sleep(Duration::from_secs_f64(args.interval));
     }
 }
 
+/// Cursor home; erase to the end of the line; erase to the end of the screen; whole screen.
+const HOME: &str = "\x1b[H";
+const ERASE_LINE_END: &str = "\x1b[K";
+const ERASE_BELOW: &str = "\x1b[J";
+const ERASE_SCREEN: &str = "\x1b[2J";
+
+/// The text view redrawn over the previous one: each line overwrites the old line and erases
+/// what is left of it, then whatever the old view had below is erased. Nothing is cleared
+/// first, so the screen does not flash between refreshes.
+pub fn in_place(text: &str, first: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 512);
+    if first {
+        out.push_str(ERASE_SCREEN);
+    }
+    out.push_str(HOME);
+    for line in text.lines() {
+        out.push_str(line);
+        out.push_str(ERASE_LINE_END);
+        out.push('\n');
+    }
+    out.push_str(ERASE_BELOW);
+    out
+}
+
 fn print_snapshot(
     snap: &Snapshot,
     args: &InspectArgs,
     lang: Lang,
+    first: bool,
     out: &mut dyn Write,
 ) -> eyre::Result<()> {
     if args.json {
@@ -86,9 +116,13 @@ fn print_snapshot(
         .wrap_err("failed to encode the snapshot as JSON")?;
         writeln!(out, "{line}").wrap_err("failed to write the snapshot")?;
     } else {
-        // Home the cursor and clear the screen so --watch refreshes in place.
-        let clear = if args.watch { "\x1b[H\x1b[2J" } else { "" };
-        write!(out, "{clear}{}", text::render(snap, lang))
+        let view = text::render(snap, lang);
+        let view = if args.watch {
+            in_place(&view, first)
+        } else {
+            view
+        };
+        out.write_all(view.as_bytes())
             .wrap_err("failed to write the snapshot")?;
     }
     out.flush().wrap_err("failed to write the snapshot")?;

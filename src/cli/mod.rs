@@ -3,6 +3,7 @@
 
 pub mod describe;
 pub mod inspect;
+pub mod kubelet;
 pub mod pods;
 pub mod run;
 pub mod setup;

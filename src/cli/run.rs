@@ -28,7 +28,9 @@ pub struct RunArgs {
     /// Stop before each kernel step and show what it will do.
     #[arg(long)]
     pub step: bool,
-    /// Scale kubelet's timers (back-off), e.g. 0.1 for ten times faster.
+    /// Scale kubelet's timers (crash-loop back-off, probe delays, periods and timeouts), e.g.
+    /// 0.1 for ten times faster; events then say "back-off 10s (×0.1)". Grace periods are not
+    /// scaled.
     #[arg(long, default_value_t = 1.0)]
     pub time_scale: f64,
     /// Who wires the pod's network: podlab's own netlink code, the installed CNI plugins, or
@@ -192,8 +194,24 @@ fn print_step(step: &StepPlan, index: usize, total: usize, lang: Lang) {
 
 fn print_after_step(step: &StepPlan, state: &PodState, lang: Lang) {
     use crate::runtime::steps::StepKind;
+    let took = state
+        .steps
+        .iter()
+        .find(|s| s.id == step.id)
+        .and_then(|s| s.duration_ms);
+    if let Some(ms) = took {
+        println!("  ✓ {} {ms:.1} ms", t(lang, "done in", "用时"));
+    }
     let pid = match &step.kind {
-        StepKind::PodCgroup => return,
+        StepKind::PodCgroup => {
+            println!(
+                "    {} {} ({})",
+                t(lang, "cgroup", "cgroup"),
+                state.cgroup,
+                state.qos_class
+            );
+            return;
+        }
         StepKind::Namespaces | StepKind::StartPause | StepKind::Network => {
             state.sandbox.as_ref().map(|s| s.pause.pid)
         }
@@ -205,7 +223,7 @@ fn print_after_step(step: &StepPlan, state: &PodState, lang: Lang) {
     };
     let Some(pid) = pid else { return };
     let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-    println!("  ✓ {} {pid} ({})", t(lang, "pid", "进程"), comm.trim());
+    println!("    {} {pid} ({})", t(lang, "pid", "进程"), comm.trim());
     let inodes: Vec<String> = ["net", "ipc", "uts", "pid", "mnt"]
         .iter()
         .map(|ns| {

@@ -20,6 +20,7 @@ pub const SANDBOX_CHANGED: &str = "SandboxChanged";
 pub const EXCEEDED_GRACE_PERIOD: &str = "ExceededGracePeriod";
 pub const FAILED_POST_START_HOOK: &str = "FailedPostStartHook";
 pub const FAILED_PRE_STOP_HOOK: &str = "FailedPreStopHook";
+pub const PROBE_WARNING: &str = "ProbeWarning";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventType {
@@ -159,6 +160,38 @@ pub fn unhealthy(probe: ProbeKind, output: &str) -> Event {
     )
 }
 
+/// A probe that passed with a warning, or that podlab could not run.
+pub fn probe_warning(probe: ProbeKind, output: &str) -> Event {
+    Event::warning(
+        PROBE_WARNING,
+        format!("{} probe warning: {output}", probe.as_str()),
+    )
+}
+
+/// kubelet's message for a failed exec hook (`handlerRunner.Run`).
+pub fn exec_hook_failed_message(
+    command: &[String],
+    container: &str,
+    pod: &str,
+    error: &str,
+    output: &str,
+) -> String {
+    format!(
+        "Exec lifecycle hook ({command:?}) for Container {} in Pod {} failed - error: {error}, message: {}",
+        go_quote(container),
+        go_quote(pod),
+        go_quote(output)
+    )
+}
+
+pub fn failed_post_start_hook(message: &str) -> Event {
+    Event::warning(FAILED_POST_START_HOOK, message.to_string())
+}
+
+pub fn failed_pre_stop_hook(message: &str) -> Event {
+    Event::warning(FAILED_PRE_STOP_HOOK, message.to_string())
+}
+
 /// `pod` is [`format_pod`]'s `name_namespace(uid)`.
 pub fn back_off(container: &str, pod: &str) -> Event {
     Event::warning(
@@ -242,6 +275,10 @@ pub fn reason_explanation(reason: &str) -> Option<Text> {
         FAILED_PRE_STOP_HOOK => Text::new(
             "the preStop hook failed; stopping goes on",
             "preStop 钩子失败；继续停止容器",
+        ),
+        PROBE_WARNING => Text::new(
+            "a probe could not be judged normally (podlab: e.g. a grpc probe, which it does not run)",
+            "探针无法正常判定（podlab 中例如 grpc 探针，它不执行）",
         ),
         _ => return None,
     };

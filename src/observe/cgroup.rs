@@ -4,13 +4,13 @@
 //! controllers at the root → legacy, or hybrid when a (controller-less) cgroup2 mount sits
 //! beside them. On hybrid the v1 controllers hold the limits, so they are what is read.
 
-use std::fs::File;
-use std::io::Read;
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use super::model::{
     CgroupInfo, CgroupLayout, CgroupMembership, CpuRequestSource, Gap, GapReason, Limit,
 };
+use super::procfs_read::read_path;
 
 // v1 files.
 const V1_CFS_QUOTA: &str = "cpu.cfs_quota_us";
@@ -83,13 +83,26 @@ impl CgroupLocation {
 pub struct CgroupReader {
     pub root: PathBuf,
     pub layout: CgroupLayout,
+    /// Names of the directories at the root (v1 hierarchies: `memory`, `cpu,cpuacct`, …),
+    /// listed once: mounts do not come and go while a view is open.
+    mounts: HashSet<String>,
 }
 
 impl CgroupReader {
     pub fn new(root: &Path) -> CgroupReader {
+        let mounts = std::fs::read_dir(root)
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.path().is_dir())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
         CgroupReader {
             root: root.to_path_buf(),
             layout: detect_layout(root),
+            mounts,
         }
     }
 
@@ -135,7 +148,7 @@ impl CgroupReader {
             .iter()
             .find(|m| m.controllers.iter().any(|c| c == controller))?;
         let joined = m.controllers.join(",");
-        let mount = if self.root.join(&joined).is_dir() {
+        let mount = if self.mounts.contains(&joined) {
             self.root.join(joined)
         } else {
             self.root.join(controller)
@@ -152,16 +165,27 @@ impl CgroupReader {
         buf: &mut Vec<u8>,
         gaps: &mut Vec<Gap>,
     ) -> CgroupInfo {
-        for dir in [&loc.cpu, &loc.memory, &loc.pids].into_iter().flatten() {
-            if !dir.is_dir() {
-                gaps.push(Gap {
-                    pid,
-                    what: format!("cgroup {}", dir.display()),
-                    reason: GapReason::Vanished,
-                });
+        let info = info_from_files(loc, &mut |dir: &Path, file: &str| read_text(dir, file, buf));
+        // Only when nothing at all could be read: is the cgroup gone? (One check, not one
+        // per directory per tick.)
+        if info
+            == (CgroupInfo {
+                version: loc.version,
+                path: loc.path.clone(),
+                ..CgroupInfo::default()
+            })
+        {
+            for dir in [&loc.cpu, &loc.memory, &loc.pids].into_iter().flatten() {
+                if !dir.is_dir() {
+                    gaps.push(Gap {
+                        pid,
+                        what: format!("cgroup {}", dir.display()),
+                        reason: GapReason::Vanished,
+                    });
+                }
             }
         }
-        info_from_files(loc, &mut |dir: &Path, file: &str| read_text(dir, file, buf))
+        info
     }
 }
 
@@ -315,8 +339,7 @@ fn keyed(text: &str, key: &str) -> Option<u64> {
 }
 
 fn read_text(dir: &Path, file: &str, buf: &mut Vec<u8>) -> Option<String> {
-    buf.clear();
-    File::open(dir.join(file)).ok()?.read_to_end(buf).ok()?;
+    read_path(&dir.join(file), buf).ok()?;
     Some(String::from_utf8_lossy(buf).into_owned())
 }
 

@@ -1,26 +1,27 @@
-//! One tick: list /proc, read `stat` of every process (to know the tree), and the rest only for
-//! the processes shown. What does not change while a process lives (NSpid, UID, cmdline,
-//! namespaces, cgroup membership) is cached by (pid, start time) and dropped when the process
-//! exec's (its comm changes), since a runtime joins namespaces and cgroups before exec.
+//! One tick. A pod or a PID list: walk down from the known PIDs through `children` files and
+//! read everything about those processes only. The whole host: list /proc, read `stat` of every
+//! process (the tree) and its `ns/net` link once (the cheapest sign of isolation); then
+//! status, cmdline, ns/*, cgroup only for the processes that can be in a sandbox (below a
+//! shim, or in a net namespace other than the host's). See `scan` for what is cached.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use eyre::WrapErr;
 
 use super::cgroup::CgroupReader;
 use super::group::{Children, Grouping, Processes};
 use super::model::{
-    Gap, GapReason, HostInfo, NetNamespace, NsId, NsKind, ProcessInfo, Proto, Role, Sandbox, Scope,
-    Snapshot,
+    Gap, GapReason, HostInfo, NsId, NsKind, ProcessInfo, Role, Sandbox, Scope, Snapshot,
 };
-use super::net;
+use super::netread::NetReader;
 use super::pods::{find_pod, load_pods};
-use super::procfs_read::{
-    list_pids, parse_cgroup, parse_cmdline, parse_stat, parse_status, ProcDir, StatFields,
-};
+use super::procfs_read::{ProcDir, StatFields};
+use super::runtimes::is_shim_comm;
+use super::scan::{Detail, ProcessCache, Root, FULL_REFRESH_TICKS};
 use crate::runtime::paths;
+use crate::runtime::state::PodState;
 
 /// Where to read from; tests point these at fixture trees.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,67 +53,39 @@ pub enum Target {
     Host,
 }
 
-/// Per-process facts that stay put between exec's.
-#[derive(Debug, Clone)]
-struct Detail {
-    ns_pids: Vec<i32>,
-    uid: Option<u32>,
-    cmdline: Vec<String>,
-    namespaces: BTreeMap<NsKind, NsId>,
-    cgroups: Vec<super::model::CgroupMembership>,
-    gaps: Vec<Gap>,
-}
-
-struct Cached {
-    start_time: u64,
-    comm: String,
-    /// Last `stat` read; reused for processes that are not shown (see `FULL_REFRESH_TICKS`).
-    stat: StatFields,
-    detail: Option<Detail>,
-    tick: u64,
-}
-
-/// Processes that are not shown have their `stat` re-read only every this many ticks: between
-/// those, only their presence in /proc is checked. A process cannot become a descendant of a
-/// shown one without being new (fork) or already a descendant (reparenting goes up the tree).
-const FULL_REFRESH_TICKS: u64 = 10;
-
-/// Listening sockets are re-read at most this often per network namespace (or when the
-/// sandbox's processes change): the kernel walks its whole TCP hash table for every read of
-/// /proc/<pid>/net/tcp, milliseconds each.
-const LISTENERS_TTL: Duration = Duration::from_secs(2);
-
-struct CachedListeners {
-    read_at: Instant,
-    members: Vec<i32>,
-    listeners: Vec<super::model::Listener>,
-}
-
 /// Takes snapshots, keeping a cache between ticks. One per view; not shared between threads.
 pub struct Collector {
     sources: Sources,
     cgroups: CgroupReader,
-    cache: HashMap<i32, Cached>,
+    procs: ProcessCache,
+    net: NetReader,
     buf: Vec<u8>,
     tick: u64,
     clock_ticks: u64,
-    /// PIDs whose `stat` is re-read every tick: those shown (or in a sandbox) last tick.
+    /// PIDs whose `stat` is re-read every tick: those in a sandbox (or shown) last tick.
     hot: HashSet<i32>,
-    listeners: HashMap<u64, CachedListeners>,
+    /// Processes /proc listed at the last listing.
+    process_count: usize,
+    /// PID 1's namespaces (or ours), read on the first tick and every `FULL_REFRESH_TICKS`.
+    host_namespaces: BTreeMap<NsKind, NsId>,
+    boot_time: Option<u64>,
 }
 
 impl Collector {
     pub fn new(sources: Sources) -> Collector {
         let cgroups = CgroupReader::new(&sources.cgroup_root);
         Collector {
-            sources,
             cgroups,
-            cache: HashMap::new(),
-            buf: Vec::with_capacity(4096),
+            procs: ProcessCache::new(&sources.proc_root),
+            net: NetReader::new(sources.proc_root.clone()),
+            sources,
+            buf: Vec::with_capacity(8192),
             tick: 0,
             clock_ticks: rustix::param::clock_ticks_per_second(),
             hot: HashSet::new(),
-            listeners: HashMap::new(),
+            process_count: 0,
+            host_namespaces: BTreeMap::new(),
+            boot_time: None,
         }
     }
 
@@ -120,11 +93,20 @@ impl Collector {
         &self.sources
     }
 
+    /// Whether to read listening sockets (on by default). Reading `net/tcp` and `tcp6` makes
+    /// the kernel walk its whole TCP hash table, milliseconds each, so a view that does not
+    /// show listeners should turn this off. Read listeners are kept for 2 s per network
+    /// namespace, or until the sandbox's processes change.
+    pub fn set_listeners(&mut self, on: bool) {
+        self.net.listeners_wanted = on;
+    }
+
     /// Forget everything cached (e.g. after the runtime moved processes between cgroups).
     pub fn forget(&mut self) {
-        self.cache.clear();
+        self.procs.clear();
         self.hot.clear();
-        self.listeners.clear();
+        self.net.forget();
+        self.host_namespaces.clear();
     }
 
     /// One snapshot. Fails only when the target cannot be found or /proc cannot be listed; any
@@ -152,70 +134,87 @@ impl Collector {
                 false,
             ),
         };
+        let periodic = self.tick % FULL_REFRESH_TICKS == 1;
+        if periodic || self.host_namespaces.is_empty() {
+            self.host_namespaces = self.read_host_namespaces();
+        }
+        if self.boot_time.is_none() {
+            self.boot_time = self.read_boot_time();
+        }
 
-        let pids = list_pids(&self.sources.proc_root).wrap_err_with(|| {
-            format!(
-                "failed to list processes in {}",
-                self.sources.proc_root.display()
-            )
-        })?;
-        let process_count = pids.len();
-        let detail_everyone = matches!(target, Target::Host);
-        let mut basics: Vec<(i32, StatFields)> = Vec::with_capacity(pids.len());
-        let full_refresh = self.tick % FULL_REFRESH_TICKS == 1;
-        for pid in pids {
-            if !full_refresh && !self.hot.contains(&pid) {
-                if let Some(c) = self.cache.get_mut(&pid) {
-                    c.tick = self.tick;
-                    basics.push((pid, c.stat.clone()));
-                    continue;
+        let (basics, shown) = match target {
+            Target::Host => {
+                let basics = self.scan_all(true, &mut gaps)?;
+                let shown = self.host_candidates(&pods, &basics);
+                (basics, shown)
+            }
+            Target::Pod(_) | Target::Pids(_) => {
+                if periodic {
+                    self.process_count = self
+                        .procs
+                        .list()
+                        .wrap_err_with(|| {
+                            format!(
+                                "failed to list processes in {}",
+                                self.sources.proc_root.display()
+                            )
+                        })?
+                        .len();
+                }
+                let roots = roots(target, &pods);
+                match self.procs.walk(self.tick, &roots, &mut gaps) {
+                    Some(basics) => {
+                        let shown = basics.iter().map(|(p, _)| *p).collect();
+                        (basics, shown)
+                    }
+                    // No `children` files here: list /proc and find the tree from every `stat`.
+                    None => {
+                        let basics = self.scan_all(false, &mut gaps)?;
+                        let shown = shown_below(&roots, &basics);
+                        let basics = basics
+                            .into_iter()
+                            .filter(|(p, _)| shown.contains(p))
+                            .collect();
+                        (basics, shown)
+                    }
                 }
             }
-            // A process that is gone before we open it was never shown: no gap.
-            let Ok(dir) = ProcDir::open(&self.sources.proc_root, pid) else {
-                continue;
-            };
-            if dir.read("stat", &mut self.buf).is_err() {
-                continue;
-            }
-            let Some(stat) = parse_stat(&self.buf) else {
+        };
+        if let Target::Pids(pids) = target {
+            let explained: HashSet<i32> = gaps.iter().filter_map(|g| g.pid).collect();
+            for pid in pids
+                .iter()
+                .filter(|p| !shown.contains(p) && !explained.contains(p))
+            {
                 gaps.push(Gap {
-                    pid: Some(pid),
-                    what: "stat".into(),
-                    reason: GapReason::Unparsable,
+                    pid: Some(*pid),
+                    what: "process".into(),
+                    reason: GapReason::Vanished,
                 });
-                continue;
-            };
-            self.remember(pid, &stat);
-            if detail_everyone && !stat.kernel_thread() {
-                self.ensure_detail(&dir, &stat);
             }
-            basics.push((pid, stat));
         }
-        self.cache.retain(|_, c| c.tick == self.tick);
+        for pid in &shown {
+            self.procs.ensure_detail(*pid);
+        }
 
         let mut children: Children = HashMap::new();
         for (pid, stat) in &basics {
             children.entry(stat.ppid).or_default().push(*pid);
         }
-        let all: HashSet<i32> = basics.iter().map(|(p, _)| *p).collect();
-        let shown = self.shown(target, &pods, &basics, &children, &all, &mut gaps);
-
         let mut procs: Processes = BTreeMap::new();
         for (pid, stat) in basics {
-            if !shown.contains(&pid) {
-                continue;
-            }
-            if !stat.kernel_thread() && !detail_everyone {
-                if let Ok(dir) = ProcDir::open(&self.sources.proc_root, pid) {
-                    self.ensure_detail(&dir, &stat);
-                }
-            }
-            let detail = self.cache.get(&pid).and_then(|c| c.detail.clone());
+            let detail = shown
+                .contains(&pid)
+                .then(|| self.procs.detail(pid))
+                .flatten();
             procs.insert(pid, make_process(pid, stat, detail, &mut gaps));
         }
 
-        let host_namespaces = self.host_namespaces(&procs);
+        let host_namespaces = if self.host_namespaces.is_empty() {
+            most_common_net(&procs)
+        } else {
+            self.host_namespaces.clone()
+        };
         let host_net = host_namespaces.get(&NsKind::Net).copied();
         let mut sandboxes = Grouping {
             procs: &mut procs,
@@ -228,7 +227,7 @@ impl Collector {
         for sb in &mut sandboxes {
             self.read_cgroups(sb, &procs, &mut gaps);
         }
-        let networks = self.read_networks(&sandboxes, &procs, &mut gaps);
+        let networks = self.net.read_networks(&sandboxes, &procs, &mut gaps);
         self.hot = match target {
             Target::Host => sandboxes
                 .iter()
@@ -238,9 +237,10 @@ impl Collector {
                         .flat_map(|c| c.pids.iter())
                         .chain(sb.shim.iter())
                 })
+                .chain(shown.iter())
                 .copied()
                 .collect(),
-            _ => procs.keys().copied().collect(),
+            _ => shown,
         };
 
         Ok(Snapshot {
@@ -248,10 +248,10 @@ impl Collector {
             scope,
             host: HostInfo {
                 clock_ticks: self.clock_ticks,
-                boot_time: self.boot_time(),
+                boot_time: self.boot_time,
                 cgroup_layout: self.cgroups.layout,
                 namespaces: host_namespaces,
-                process_count,
+                process_count: self.process_count,
             },
             processes: procs.into_values().collect(),
             sandboxes,
@@ -260,112 +260,61 @@ impl Collector {
         })
     }
 
-    /// Note this tick's (pid, start time, comm); drop cached detail of a new or exec'd process.
-    fn remember(&mut self, pid: i32, stat: &StatFields) {
-        let entry = self.cache.entry(pid).or_insert_with(|| Cached {
-            start_time: stat.start_time,
-            comm: stat.comm.clone(),
-            stat: stat.clone(),
-            detail: None,
-            tick: 0,
-        });
-        entry.stat = stat.clone();
-        if entry.start_time != stat.start_time || entry.comm != stat.comm {
-            entry.start_time = stat.start_time;
-            entry.comm.clone_from(&stat.comm);
-            entry.detail = None;
-        }
-        entry.tick = self.tick;
-    }
-
-    fn ensure_detail(&mut self, dir: &ProcDir, stat: &StatFields) {
-        let Some(entry) = self.cache.get(&dir.pid) else {
-            return;
-        };
-        if entry.detail.is_some() {
-            return;
-        }
-        let detail = read_detail(dir, stat, &mut self.buf);
-        // A process that vanished mid-read is re-read (or dropped) next tick.
-        let complete = !detail.gaps.iter().any(|g| g.reason == GapReason::Vanished);
-        if let Some(entry) = self.cache.get_mut(&dir.pid) {
-            entry.detail = Some(detail);
-            if !complete {
-                entry.comm.clear(); // forces a re-read next tick
-            }
-        }
-    }
-
-    fn shown(
-        &self,
-        target: &Target,
-        pods: &[crate::runtime::state::PodState],
-        basics: &[(i32, StatFields)],
-        children: &Children,
-        all: &HashSet<i32>,
+    /// Every process with its `stat` (and with `probe_net`, its net namespace probed).
+    fn scan_all(
+        &mut self,
+        probe_net: bool,
         gaps: &mut Vec<Gap>,
-    ) -> HashSet<i32> {
-        // `descendants` wants the process map; a light one of all PIDs suffices here.
-        let mut roots: Vec<i32> = Vec::new();
-        match target {
-            Target::Host => return all.clone(),
-            Target::Pids(pids) => {
-                for pid in pids {
-                    if all.contains(pid) {
-                        roots.push(*pid);
-                    } else {
-                        gaps.push(Gap {
-                            pid: Some(*pid),
-                            what: "process".into(),
-                            reason: GapReason::Vanished,
-                        });
-                    }
-                }
-            }
-            Target::Pod(_) => {
-                for pod in pods {
-                    roots.push(pod.shim.pid);
-                    if let Some(s) = &pod.sandbox {
-                        roots.push(s.pause.pid);
-                    }
-                    roots.extend(
-                        pod.containers
-                            .iter()
-                            .filter_map(|c| c.process.map(|r| r.pid)),
-                    );
-                }
-                // Only the processes the refs really name (start time matches).
-                let starts: HashMap<i32, u64> =
-                    basics.iter().map(|(p, s)| (*p, s.start_time)).collect();
-                let refs: Vec<_> = pods
-                    .iter()
-                    .flat_map(|pod| {
-                        std::iter::once(pod.shim)
-                            .chain(pod.sandbox.as_ref().map(|s| s.pause))
-                            .chain(pod.containers.iter().filter_map(|c| c.process))
-                    })
-                    .collect();
-                roots.retain(|pid| {
-                    refs.iter()
-                        .any(|r| r.pid == *pid && starts.get(pid) == Some(&r.start_time))
-                });
-            }
+    ) -> eyre::Result<Vec<(i32, StatFields)>> {
+        let basics = self
+            .procs
+            .scan_all(self.tick, &self.hot, probe_net, gaps)
+            .wrap_err_with(|| {
+                format!(
+                    "failed to list processes in {}",
+                    self.sources.proc_root.display()
+                )
+            })?;
+        self.process_count = basics.len();
+        Ok(basics)
+    }
+
+    /// On the host view, the processes whose detail is read: those below a shim (podlab's,
+    /// containerd's, conmon) and those in a net namespace other than the host's.
+    fn host_candidates(&self, pods: &[PodState], basics: &[(i32, StatFields)]) -> HashSet<i32> {
+        let starts: HashMap<i32, &StatFields> = basics.iter().map(|(p, s)| (*p, s)).collect();
+        let mut roots: Vec<Root> = basics
+            .iter()
+            .filter(|(_, s)| is_shim_comm(&s.comm))
+            .map(|(pid, _)| Root {
+                pid: *pid,
+                start_time: None,
+            })
+            .collect();
+        for pod in pods {
+            let refs = std::iter::once(pod.shim)
+                .chain(pod.sandbox.as_ref().map(|s| s.pause))
+                .chain(pod.containers.iter().filter_map(|c| c.process));
+            roots.extend(refs.map(|r| Root {
+                pid: r.pid,
+                start_time: Some(r.start_time),
+            }));
         }
-        let mut shown = HashSet::new();
-        let mut stack = roots;
-        while let Some(p) = stack.pop() {
-            if shown.insert(p) {
-                if let Some(kids) = children.get(&p) {
-                    stack.extend(kids);
-                }
-            }
+        let mut shown = shown_below(&roots, basics);
+        let host_net = self.host_namespaces.get(&NsKind::Net).map(|n| n.inode);
+        if let Some(host_net) = host_net {
+            shown.extend(basics.iter().map(|(p, _)| *p).filter(|p| {
+                self.procs.net_inode(*p).is_some_and(|n| n != host_net)
+                    && starts.get(p).is_some_and(|s| !s.kernel_thread())
+            }));
         }
+        shown.retain(|p| starts.get(p).is_some_and(|s| !s.kernel_thread()));
         shown
     }
 
-    /// PID 1's namespaces, else this observer's own (PID 1 may be unreadable in a sandbox),
-    /// else the most common net namespace among shown processes.
-    fn host_namespaces(&mut self, procs: &Processes) -> BTreeMap<NsKind, NsId> {
+    /// PID 1's namespaces, else this observer's own (PID 1 may be unreadable in a sandbox).
+    /// Empty when neither can be read.
+    fn read_host_namespaces(&mut self) -> BTreeMap<NsKind, NsId> {
         for pid_dir in ["1", "self"] {
             let path = self.sources.proc_root.join(pid_dir);
             let Ok(real) = std::fs::canonicalize(&path) else {
@@ -389,20 +338,10 @@ impl Collector {
                 return ns;
             }
         }
-        let mut counts: HashMap<NsId, usize> = HashMap::new();
-        for p in procs.values() {
-            if let Some(n) = p.namespaces.get(&NsKind::Net) {
-                *counts.entry(*n).or_default() += 1;
-            }
-        }
-        counts
-            .into_iter()
-            .max_by_key(|(_, c)| *c)
-            .map(|(n, _)| BTreeMap::from([(NsKind::Net, n)]))
-            .unwrap_or_default()
+        BTreeMap::new()
     }
 
-    fn boot_time(&mut self) -> Option<u64> {
+    fn read_boot_time(&mut self) -> Option<u64> {
         let text = std::fs::read_to_string(self.sources.proc_root.join("stat")).ok()?;
         text.lines()
             .find_map(|l| l.strip_prefix("btime "))
@@ -435,176 +374,81 @@ impl Collector {
             }
         }
     }
+}
 
-    fn read_networks(
-        &mut self,
-        sandboxes: &[Sandbox],
-        procs: &Processes,
-        gaps: &mut Vec<Gap>,
-    ) -> Vec<NetNamespace> {
-        let mut out: Vec<NetNamespace> = Vec::new();
-        for sb in sandboxes {
-            let Some(net) = sb.net else { continue };
-            if out.iter().any(|n| n.id.same_as(&net)) {
-                continue;
-            }
-            // Every live process of the sandbox in this net namespace.
-            let members: Vec<&ProcessInfo> = sb
-                .containers
-                .iter()
-                .flat_map(|c| c.pids.iter())
-                .chain(sb.shim.iter())
-                .filter_map(|p| procs.get(p))
-                .filter(|p| !p.state.is_zombie())
-                .filter(|p| {
-                    p.namespaces
-                        .get(&NsKind::Net)
-                        .is_some_and(|n| n.same_as(&net))
-                })
-                .collect();
-            let Some(via) = members.first().map(|p| p.pid) else {
-                gaps.push(Gap {
-                    pid: sb.pause,
-                    what: format!("network of {}", sb.name),
-                    reason: GapReason::Zombie,
-                });
-                continue;
-            };
-            let Ok(dir) = ProcDir::open(&self.sources.proc_root, via) else {
-                gaps.push(Gap {
-                    pid: Some(via),
-                    what: "net".into(),
-                    reason: GapReason::Vanished,
-                });
-                continue;
-            };
-            let member_pids: Vec<i32> = members.iter().map(|p| p.pid).collect();
-            let cached = self
-                .listeners
-                .get(&net.inode)
-                .filter(|c| c.members == member_pids && c.read_at.elapsed() < LISTENERS_TTL);
-            let cached = cached.map(|c| c.listeners.clone());
-            let fresh = cached.is_none();
-            let mut ns = self.read_net(&dir, net, fresh, gaps);
-            match cached {
-                Some(listeners) => ns.listeners = listeners,
-                None => {
-                    if !ns.listeners.is_empty() {
-                        self.attach_listener_owners(&mut ns, &members, gaps);
-                    }
-                    self.listeners.insert(
-                        net.inode,
-                        CachedListeners {
-                            read_at: Instant::now(),
-                            members: member_pids,
-                            listeners: ns.listeners.clone(),
-                        },
-                    );
-                }
-            }
-            out.push(ns);
-        }
-        out
+/// The PIDs a walk starts from: the given ones, or a pod's shim, pause and containers (with
+/// the start times state.json recorded, so a reused PID is not taken for them).
+fn roots(target: &Target, pods: &[PodState]) -> Vec<Root> {
+    match target {
+        Target::Pids(pids) => pids
+            .iter()
+            .map(|&pid| Root {
+                pid,
+                start_time: None,
+            })
+            .collect(),
+        _ => pods
+            .iter()
+            .flat_map(|pod| {
+                std::iter::once(pod.shim)
+                    .chain(pod.sandbox.as_ref().map(|s| s.pause))
+                    .chain(pod.containers.iter().filter_map(|c| c.process))
+            })
+            .map(|r| Root {
+                pid: r.pid,
+                start_time: Some(r.start_time),
+            })
+            .collect(),
     }
+}
 
-    fn read_net(
-        &mut self,
-        dir: &ProcDir,
-        id: NsId,
-        with_listeners: bool,
-        gaps: &mut Vec<Gap>,
-    ) -> NetNamespace {
-        let pid = dir.pid;
-        let read = |name: &str, buf: &mut Vec<u8>, gaps: &mut Vec<Gap>| -> String {
-            match dir.read(name, buf) {
-                Ok(()) => String::from_utf8_lossy(buf).into_owned(),
-                Err(e) => {
-                    // No IPv6 in this kernel or namespace: if_inet6 and tcp6 are simply absent.
-                    if e.kind() != std::io::ErrorKind::NotFound || !name.contains('6') {
-                        gaps.push(Gap {
-                            pid: Some(pid),
-                            what: name.to_string(),
-                            reason: GapReason::from_io(&e),
-                        });
-                    }
-                    String::new()
-                }
-            }
-        };
-        let buf = &mut self.buf;
-        let fib = read("net/fib_trie", buf, gaps);
-        let route = read("net/route", buf, gaps);
-        let inet6 = read("net/if_inet6", buf, gaps);
-        let dev = read("net/dev", buf, gaps);
-        let routes = net::parse_route(&route);
-        let mut interfaces = net::parse_net_dev(&dev);
-        net::assign_addresses(
-            &mut interfaces,
-            &net::parse_fib_trie_local(&fib),
-            &routes,
-            &net::parse_if_inet6(&inet6),
-        );
-        let mut listeners = Vec::new();
-        let tables = if with_listeners {
-            &SOCKET_TABLES[..]
-        } else {
-            &[]
-        };
-        for (file, proto) in tables.iter().copied() {
-            let text = read(file, buf, gaps);
-            listeners.extend(net::parse_sockets(&text, proto));
-        }
-        NetNamespace {
-            id,
-            read_via: pid,
-            interfaces,
-            routes: routes.iter().map(net::RawRoute::to_route).collect(),
-            listeners,
-        }
+/// `roots` that are alive (with the right start time) and all their descendants.
+fn shown_below(roots: &[Root], basics: &[(i32, StatFields)]) -> HashSet<i32> {
+    let mut children: Children = HashMap::new();
+    let mut starts: HashMap<i32, u64> = HashMap::new();
+    for (pid, stat) in basics {
+        children.entry(stat.ppid).or_default().push(*pid);
+        starts.insert(*pid, stat.start_time);
     }
-
-    /// Which shown process holds each listening socket: match socket inodes in /proc/<pid>/fd.
-    fn attach_listener_owners(
-        &mut self,
-        ns: &mut NetNamespace,
-        members: &[&ProcessInfo],
-        gaps: &mut Vec<Gap>,
-    ) {
-        let mut inodes = Vec::new();
-        for p in members {
-            inodes.clear();
-            let result = ProcDir::open(&self.sources.proc_root, p.pid)
-                .and_then(|dir| dir.socket_inodes(&mut inodes));
-            if let Err(e) = result {
-                gaps.push(Gap {
-                    pid: Some(p.pid),
-                    what: "fd".into(),
-                    reason: GapReason::from_io(&e),
-                });
-                continue;
-            }
-            for l in ns
-                .listeners
-                .iter_mut()
-                .filter(|l| inodes.contains(&l.inode))
-            {
-                l.pids.push(p.pid);
-                if l.container.is_none() {
-                    l.container = match &p.role {
-                        Role::Container(name) => Some(name.clone()),
-                        Role::Pause => Some("pause".into()),
-                        _ => None,
-                    };
-                }
+    let mut stack: Vec<i32> = roots
+        .iter()
+        .filter(|r| {
+            starts
+                .get(&r.pid)
+                .is_some_and(|s| r.start_time.is_none_or(|want| want == *s))
+        })
+        .map(|r| r.pid)
+        .collect();
+    let mut shown = HashSet::new();
+    while let Some(p) = stack.pop() {
+        if shown.insert(p) {
+            if let Some(kids) = children.get(&p) {
+                stack.extend(kids);
             }
         }
     }
+    shown
+}
+
+/// When no host namespace could be read: the most common net namespace among the processes.
+fn most_common_net(procs: &Processes) -> BTreeMap<NsKind, NsId> {
+    let mut counts: HashMap<NsId, usize> = HashMap::new();
+    for p in procs.values() {
+        if let Some(n) = p.namespaces.get(&NsKind::Net) {
+            *counts.entry(*n).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .max_by_key(|(n, c)| (*c, *n))
+        .map(|(n, _)| BTreeMap::from([(NsKind::Net, n)]))
+        .unwrap_or_default()
 }
 
 fn make_process(
     pid: i32,
     stat: StatFields,
-    detail: Option<Detail>,
+    detail: Option<&Detail>,
     gaps: &mut Vec<Gap>,
 ) -> ProcessInfo {
     let kernel_thread = stat.kernel_thread();
@@ -623,92 +467,15 @@ fn make_process(
         role: Role::Other,
     };
     if let Some(d) = detail {
-        p.ns_pids = d.ns_pids;
+        p.ns_pids.clone_from(&d.ns_pids);
         p.uid = d.uid;
-        p.cmdline = d.cmdline;
-        p.namespaces = d.namespaces;
-        p.cgroups = d.cgroups;
-        gaps.extend(d.gaps);
+        p.cmdline.clone_from(&d.cmdline);
+        p.namespaces.clone_from(&d.namespaces);
+        p.cgroups.clone_from(&d.cgroups);
+        gaps.extend(d.gaps.iter().cloned());
     }
     p
 }
-
-/// status, cmdline, ns/*, cgroup of one process; each file on its own, failures become gaps.
-fn read_detail(dir: &ProcDir, stat: &StatFields, buf: &mut Vec<u8>) -> Detail {
-    let pid = dir.pid;
-    let zombie = stat.state.is_zombie();
-    let mut gaps = Vec::new();
-    let gap = |what: &str, e: &std::io::Error, gaps: &mut Vec<Gap>| {
-        gaps.push(Gap {
-            pid: Some(pid),
-            what: what.to_string(),
-            reason: if zombie {
-                GapReason::Zombie
-            } else {
-                GapReason::from_io(e)
-            },
-        })
-    };
-    let (ns_pids, uid) = match dir.read("status", buf) {
-        Ok(()) => parse_status(buf),
-        Err(e) => {
-            gap("status", &e, &mut gaps);
-            (Vec::new(), None)
-        }
-    };
-    let cmdline = match dir.read("cmdline", buf) {
-        Ok(()) => parse_cmdline(buf),
-        Err(e) => {
-            gap("cmdline", &e, &mut gaps);
-            Vec::new()
-        }
-    };
-    let mut namespaces = BTreeMap::new();
-    let mut ns_errors = Vec::new();
-    for kind in NsKind::ALL {
-        match dir.namespace(kind) {
-            Ok(id) => {
-                namespaces.insert(kind, id);
-            }
-            Err(e) => ns_errors.push((kind, e)),
-        }
-    }
-    for (kind, e) in ns_errors {
-        let what = format!("ns/{}", kind.file_name());
-        // ENOENT next to readable links: this kernel lacks that namespace type (e.g. time).
-        if !zombie && !namespaces.is_empty() && e.kind() == std::io::ErrorKind::NotFound {
-            gaps.push(Gap {
-                pid: Some(pid),
-                what,
-                reason: GapReason::Missing,
-            });
-        } else {
-            gap(&what, &e, &mut gaps);
-        }
-    }
-    let cgroups = match dir.read("cgroup", buf) {
-        Ok(()) => parse_cgroup(buf),
-        Err(e) => {
-            gap("cgroup", &e, &mut gaps);
-            Vec::new()
-        }
-    };
-    Detail {
-        ns_pids,
-        uid,
-        cmdline,
-        namespaces,
-        cgroups,
-        gaps,
-    }
-}
-
-const SOCKET_TABLES: [(&str, Proto); 4] = [
-    ("net/tcp", Proto::Tcp),
-    ("net/tcp6", Proto::Tcp6),
-    ("net/udp", Proto::Udp),
-    ("net/udp6", Proto::Udp6),
-];
 
 /// Convenience: one snapshot of the real host.
 pub fn snapshot(target: &Target) -> eyre::Result<Snapshot> {

@@ -75,13 +75,15 @@ impl Grouping<'_> {
         }
         let pause_ref = pod.sandbox.as_ref().map(|s| s.pause);
         let pause = pause_ref.filter(|r| alive(r, self.procs)).map(|r| r.pid);
-        if let (Some(r), None) = (pause_ref, pause) {
-            self.gaps.push(Gap {
+        // Said only when the pod is shown at all (not for every pod on the host).
+        let pause_gone = match (pause_ref, pause) {
+            (Some(r), None) => Some(Gap {
                 pid: Some(r.pid),
                 what: format!("pause of pod {}", pod.name),
                 reason: GapReason::Vanished,
-            });
-        }
+            }),
+            _ => None,
+        };
         if let Some(pid) = pause {
             let pids = descendants(pid, self.children, self.procs);
             for p in &pids {
@@ -112,6 +114,7 @@ impl Grouping<'_> {
         if !has_process && !keep_empty {
             return None;
         }
+        self.gaps.extend(pause_gone);
         let mut sb = Sandbox {
             kind: SandboxKind::PodlabPod,
             name: pod.name.clone(),

@@ -8,9 +8,11 @@ pub mod collector;
 pub mod group;
 pub mod model;
 pub mod net;
+mod netread;
 pub mod pods;
 pub mod procfs_read;
 pub mod runtimes;
+mod scan;
 pub mod text;
 
 pub use collector::{snapshot, Collector, Sources, Target};

@@ -17,7 +17,10 @@ pub struct Snapshot {
     pub taken_at_ms: u64,
     pub scope: Scope,
     pub host: HostInfo,
-    /// The processes shown, sorted by host PID.
+    /// The processes shown, sorted by host PID. In the host view every process is listed,
+    /// but those outside sandboxes carry only what `stat` gives (pid, ppid, comm, state, start
+    /// time, kernel thread): their `cmdline`, `ns_pids`, `uid`, `namespaces` and `cgroups` are
+    /// left empty, not read (no gap for them).
     pub processes: Vec<ProcessInfo>,
     /// Processes grouped into pods, containers and other isolated groups.
     pub sandboxes: Vec<Sandbox>,
@@ -48,7 +51,8 @@ pub struct HostInfo {
     pub cgroup_layout: CgroupLayout,
     /// The host's namespaces (PID 1's, or this observer's when PID 1 cannot be read).
     pub namespaces: BTreeMap<NsKind, NsId>,
-    /// How many processes /proc listed in this tick.
+    /// How many processes /proc listed at its last listing (the host view lists it every
+    /// tick; a pod or PID view on its first tick and every 10th).
     pub process_count: usize,
 }
 

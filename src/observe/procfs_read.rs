@@ -34,6 +34,58 @@ impl ProcDir {
         read_at(self.fd.as_fd(), name, buf)
     }
 
+    /// The PIDs of this process's children, from `task/<tid>/children` of each of its
+    /// `threads` threads (a child is listed under the thread that forked it). `Ok(None)` when
+    /// this kernel (or fixture) has no `children` files: the caller then lists /proc instead.
+    pub fn children(
+        &self,
+        threads: u64,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<i32>,
+    ) -> io::Result<Option<()>> {
+        let main = format!("task/{}/children", self.pid);
+        if threads <= 1 {
+            return match self.read(&main, buf) {
+                Ok(()) => {
+                    parse_pid_list(buf, out);
+                    Ok(Some(()))
+                }
+                Err(e) => self.children_missing(e),
+            };
+        }
+        let task_fd = rustix::fs::openat(
+            self.fd.as_fd(),
+            "task",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )?;
+        let mut names = Vec::new();
+        for entry in rustix::fs::Dir::read_from(&task_fd)? {
+            if let Some(tid) = parse_pid(entry?.file_name().to_bytes()) {
+                names.push(tid);
+            }
+        }
+        for tid in names {
+            match read_at(task_fd.as_fd(), &format!("{tid}/children"), buf) {
+                Ok(()) => parse_pid_list(buf, out),
+                // A thread that ended between readdir and read.
+                Err(e) if is_gone(&e) && tid != self.pid => continue,
+                Err(e) => return self.children_missing(e),
+            }
+        }
+        Ok(Some(()))
+    }
+
+    /// ENOENT on `children` while the process is still there: no CONFIG_PROC_CHILDREN.
+    fn children_missing(&self, e: io::Error) -> io::Result<Option<()>> {
+        let still_here = rustix::fs::statat(self.fd.as_fd(), "stat", AtFlags::empty()).is_ok();
+        if e.kind() == io::ErrorKind::NotFound && still_here {
+            Ok(None)
+        } else {
+            Err(e)
+        }
+    }
+
     /// The namespace behind ns/<kind>: `stat` gives inode and device; when the link cannot be
     /// followed (a fixture, or an nsfs we cannot stat) its text `net:[N]` still gives the inode.
     pub fn namespace(&self, kind: NsKind) -> io::Result<NsId> {
@@ -86,10 +138,70 @@ impl ProcDir {
 /// Read a whole file relative to `dir` into `buf`.
 pub fn read_at(dir: impl AsFd, name: &str, buf: &mut Vec<u8>) -> io::Result<()> {
     let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
-    buf.clear();
+    read_all(fd, buf)
+}
+
+/// Read a whole file by path into `buf` (one lookup instead of directory + file).
+pub fn read_path(path: &Path, buf: &mut Vec<u8>) -> io::Result<()> {
+    let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    read_all(fd, buf)
+}
+
+/// A seq_file read (most of /proc and /sys) returns at most one page (4 KiB) of whole records,
+/// and stops short of that only when no record is left or the next one does not fit; a file
+/// that is one record (`stat`, `status`, `cgroup`, cgroup values) comes whole, and a regular
+/// file returns less than asked only at its end. The multi-record files read here (`net/*`)
+/// have lines far shorter than 512 bytes, so a read more than 512 bytes short of a page is the
+/// last one: no extra read to see EOF. That extra read is not free: for `net/tcp` it walks
+/// the kernel's whole TCP hash table again.
+const LAST_READ_BELOW: usize = 4096 - 512;
+const READ_CHUNK: usize = 8192;
+
+fn read_all(fd: OwnedFd, buf: &mut Vec<u8>) -> io::Result<()> {
     let mut file = std::fs::File::from(fd);
-    io::Read::read_to_end(&mut file, buf)?;
-    Ok(())
+    buf.clear();
+    loop {
+        let start = buf.len();
+        buf.resize(start + READ_CHUNK, 0);
+        let n = loop {
+            match io::Read::read(&mut file, &mut buf[start..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) => {
+                buf.truncate(start);
+                return Err(e);
+            }
+        };
+        buf.truncate(start + n);
+        if n < LAST_READ_BELOW {
+            return Ok(());
+        }
+    }
+}
+
+/// The process (or file) is no longer there.
+pub fn is_gone(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ESRCH))
+}
+
+/// The net namespace inode from the text of `<proc_root>/<pid>/ns/net` (`net:[N]`): the
+/// cheapest per-process signal of isolation (no nsfs dentry is made, unlike `stat`).
+pub fn net_ns_inode(path: &Path) -> io::Result<u64> {
+    let link = rustix::fs::readlink(path, Vec::with_capacity(32))?;
+    parse_ns_link(link.as_bytes()).ok_or_else(|| io::Error::from(io::ErrorKind::InvalidData))
+}
+
+/// Whitespace-separated PIDs (`task/<tid>/children`).
+fn parse_pid_list(bytes: &[u8], out: &mut Vec<i32>) {
+    out.extend(
+        bytes
+            .split(|b| b.is_ascii_whitespace())
+            .filter_map(parse_pid),
+    );
 }
 
 /// PIDs listed in the proc root, ascending.
@@ -128,6 +240,8 @@ pub struct StatFields {
     pub ppid: i32,
     /// (9) flags: PF_* bits; PF_KTHREAD marks kernel threads.
     pub flags: u64,
+    /// (20) num_threads.
+    pub num_threads: u64,
     /// (22) starttime: clock ticks after boot.
     pub start_time: u64,
 }
@@ -156,13 +270,16 @@ pub fn parse_stat(bytes: &[u8]) -> Option<StatFields> {
     let ppid = fields.next()?.parse().ok()?;
     // Skip (5) pgrp .. (8) tpgid, take (9) flags.
     let flags = fields.nth(4)?.parse().ok()?;
-    // Skip (10) minflt .. (21) itrealvalue, take (22) starttime.
-    let start_time = fields.nth(12)?.parse().ok()?;
+    // Skip (10) minflt .. (19) nice, take (20) num_threads.
+    let num_threads = fields.nth(10)?.parse().ok()?;
+    // Skip (21) itrealvalue, take (22) starttime.
+    let start_time = fields.nth(1)?.parse().ok()?;
     Some(StatFields {
         comm,
         state: ProcState(state),
         ppid,
         flags,
+        num_threads,
         start_time,
     })
 }
@@ -248,6 +365,7 @@ mod tests {
         assert_eq!(s.ppid, 4200);
         assert_eq!(s.flags, 4194560);
         assert_eq!(s.start_time, 98765);
+        assert_eq!(s.num_threads, 1);
         assert!(!s.kernel_thread());
     }
 
@@ -280,6 +398,27 @@ mod tests {
         assert_eq!(c[1].controllers, vec!["cpu", "cpuacct"]);
         assert!(c[2].controllers.is_empty());
         assert_eq!(c[0].path, "/kubepods/pod1/abc");
+    }
+
+    #[test]
+    fn pid_lists() {
+        let mut out = Vec::new();
+        parse_pid_list(b"101 102 \n", &mut out);
+        parse_pid_list(b"", &mut out);
+        assert_eq!(out, vec![101, 102]);
+    }
+
+    #[test]
+    fn whole_files_in_short_and_long_reads() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let long: Vec<u8> = (0..20_000u32).map(|i| b'a' + (i % 26) as u8).collect();
+        for content in [&b""[..], b"short\n", &long[..]] {
+            let path = dir.path().join("f");
+            std::fs::write(&path, content).expect("write");
+            let mut buf = Vec::new();
+            read_path(&path, &mut buf).expect("read");
+            assert_eq!(buf, content);
+        }
     }
 
     #[test]

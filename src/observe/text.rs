@@ -63,6 +63,30 @@ pub fn header(s: &Snapshot, lang: Lang) -> String {
 /// The process tree with host PID and the PIDs inside nested PID namespaces, like
 /// `4242 [1] pause`. A `⇣` marks where a new PID namespace starts.
 pub fn tree(s: &Snapshot, lang: Lang) -> String {
+    let mut out = format!(
+        "{}\n",
+        t(
+            lang,
+            "PROCESS TREE   host PID [PID inside the pod's PID namespace]",
+            "进程树   主机 PID [Pod 的 PID 命名空间内的 PID]"
+        )
+    );
+    for row in tree_rows(s, lang) {
+        out.push_str(&row.text);
+        out.push('\n');
+    }
+    out
+}
+
+/// One line of the process tree, with the process it shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeRow {
+    pub pid: i32,
+    pub text: String,
+}
+
+/// The lines of `tree` without its header, each with its PID (for views that style lines).
+pub fn tree_rows(s: &Snapshot, lang: Lang) -> Vec<TreeRow> {
     let by_pid: HashMap<i32, &ProcessInfo> = s.processes.iter().map(|p| (p.pid, p)).collect();
     let mut children: BTreeMap<i32, Vec<i32>> = BTreeMap::new();
     let mut roots = Vec::new();
@@ -73,14 +97,7 @@ pub fn tree(s: &Snapshot, lang: Lang) -> String {
             roots.push(p.pid);
         }
     }
-    let mut out = format!(
-        "{}\n",
-        t(
-            lang,
-            "PROCESS TREE   host PID [PID inside the pod's PID namespace]",
-            "进程树   主机 PID [Pod 的 PID 命名空间内的 PID]"
-        )
-    );
+    let mut out = Vec::new();
     for (i, root) in roots.iter().enumerate() {
         tree_node(
             &mut out,
@@ -98,7 +115,7 @@ pub fn tree(s: &Snapshot, lang: Lang) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn tree_node(
-    out: &mut String,
+    out: &mut Vec<TreeRow>,
     by_pid: &HashMap<i32, &ProcessInfo>,
     children: &BTreeMap<i32, Vec<i32>>,
     pid: i32,
@@ -148,13 +165,16 @@ fn tree_node(
     } else {
         String::new()
     };
-    out.push_str(&format!(
-        "{prefix}{branch}{}{}{inner} {}{}{role}{zombie}\n",
-        if new_pidns { "⇣ " } else { "" },
-        p.pid,
-        p.comm,
-        truncate(&args, 40),
-    ));
+    out.push(TreeRow {
+        pid,
+        text: format!(
+            "{prefix}{branch}{}{}{inner} {}{}{role}{zombie}",
+            if new_pidns { "⇣ " } else { "" },
+            p.pid,
+            p.comm,
+            truncate(&args, 40),
+        ),
+    });
     let kids = children.get(&pid).cloned().unwrap_or_default();
     let child_prefix = if depth == 0 {
         prefix.to_string()
@@ -465,7 +485,8 @@ fn cgroup_row(name: &str, c: &CgroupInfo) -> Vec<String> {
     ]
 }
 
-fn limit(l: Limit, show: impl Fn(u64) -> String) -> String {
+/// A limit in the given unit, or "max" when there is none.
+pub fn limit(l: Limit, show: impl Fn(u64) -> String) -> String {
     match l {
         Limit::Unlimited => "max".to_string(),
         Limit::Value(v) => show(v),

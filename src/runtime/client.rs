@@ -80,6 +80,7 @@ fn unexpected(response: Response) -> eyre::Report {
     eyre!("unexpected answer from the shim: {response:?}")
 }
 
+#[derive(Debug, Clone)]
 pub struct StartOptions {
     pub manifest_path: String,
     pub detach: bool,

@@ -144,8 +144,12 @@ pub fn start(ctx: &PodContext, config: &InitConfig, log: &File) -> Result<Proces
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
-            move_fd(fds[0], CONFIG_FD)?;
-            move_fd(fds[1], SYNC_FD)?;
+            // The shim blocks SIGTERM, SIGCHLD and others for its signalfd; a container must
+            // start with none blocked, or a TERM trap would never run.
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            place_fds(&[(fds[0], CONFIG_FD), (fds[1], SYNC_FD)])?;
             Ok(())
         });
     }
@@ -173,15 +177,21 @@ pub fn start(ctx: &PodContext, config: &InitConfig, log: &File) -> Result<Proces
     Ok(ProcessRef::of(pid).unwrap_or(ProcessRef { pid, start_time: 0 }))
 }
 
-/// dup2 into place; dup2 onto itself would keep O_CLOEXEC, so clear it explicitly then.
-fn move_fd(from: i32, to: i32) -> std::io::Result<()> {
-    unsafe {
-        if from == to {
-            let flags = libc::fcntl(to, libc::F_GETFD);
-            if flags < 0 || libc::fcntl(to, libc::F_SETFD, flags & !libc::FD_CLOEXEC) < 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-        } else if libc::dup2(from, to) < 0 {
+/// Put each source descriptor at its target number. The sources are first copied above every
+/// target, so that placing one cannot overwrite another that is still to be moved (the config
+/// pipe may well be fd 4 and the sync pipe fd 3). dup2 clears O_CLOEXEC on the targets.
+fn place_fds(moves: &[(i32, i32)]) -> std::io::Result<()> {
+    const ABOVE_TARGETS: i32 = 10;
+    let mut copies = [0i32; 8];
+    for (i, (from, _)) in moves.iter().enumerate() {
+        let copy = unsafe { libc::fcntl(*from, libc::F_DUPFD_CLOEXEC, ABOVE_TARGETS) };
+        if copy < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        copies[i] = copy;
+    }
+    for (i, (_, to)) in moves.iter().enumerate() {
+        if unsafe { libc::dup2(copies[i], *to) } < 0 {
             return Err(std::io::Error::last_os_error());
         }
     }

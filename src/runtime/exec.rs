@@ -2,7 +2,7 @@
 //! terminal as its stdio (a real tty when we have one), like `nsenter` + `runc exec`.
 
 use std::fs::File;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, RawFd};
 
 use eyre::{eyre, Context, Result};
 use nix::sched::{setns, CloneFlags};
@@ -23,56 +23,71 @@ const NAMESPACES: &[(&str, CloneFlags)] = &[
     ("mnt", CloneFlags::CLONE_NEWNS),
 ];
 
-/// Run `argv` in `container` of `pod`; returns the command's exit code.
-///
-/// Must be called while the process is single-threaded (it forks and setns's).
-pub fn exec(pod: &PodState, container: &str, argv: &[String]) -> Result<i32> {
-    let status = pod
-        .containers
-        .iter()
-        .find(|c| c.name == container)
-        .ok_or_else(|| {
-            let names: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
-            eyre!(
-                "container {container:?} is not in pod {}; its containers: {}",
-                pod.name,
-                names.join(", ")
-            )
-        })?;
-    let process = match (&status.state, status.process) {
-        (ContainerState::Running { .. }, Some(p)) if p.is_alive() => p,
-        _ => {
-            return Err(eyre!(
-                "container {container:?} of pod {} is not running",
-                pod.name
-            ))
-        }
-    };
-    let spec = pod
-        .pod
-        .spec
-        .init_containers
-        .iter()
-        .chain(&pod.pod.spec.containers)
-        .find(|c| c.name == container)
-        .ok_or_else(|| eyre!("container {container:?} is missing from the pod's spec"))?;
-    let namespaces = NAMESPACES
-        .iter()
-        .map(|(kind, flag)| {
-            File::open(format!("/proc/{}/ns/{kind}", process.pid))
-                .map(|f| (f, *flag, *kind))
-                .wrap_err_with(|| {
-                    format!(
-                        "failed to open {kind} namespace of {container:?} (pid {})",
-                        process.pid
-                    )
-                })
+/// Everything needed to run a command in a container, opened while the container runs.
+pub struct ExecTarget {
+    namespaces: Vec<(File, CloneFlags, &'static str)>,
+    cgroup_procs: Vec<std::path::PathBuf>,
+    env: Vec<String>,
+    cwd: String,
+    privileged: bool,
+}
+
+impl ExecTarget {
+    /// Open the namespaces and find the cgroup of the running `container` of `pod`.
+    pub fn of(pod: &PodState, container: &str) -> Result<ExecTarget> {
+        let status = pod
+            .containers
+            .iter()
+            .find(|c| c.name == container)
+            .ok_or_else(|| {
+                let names: Vec<&str> = pod.containers.iter().map(|c| c.name.as_str()).collect();
+                eyre!(
+                    "container {container:?} is not in pod {}; its containers: {}",
+                    pod.name,
+                    names.join(", ")
+                )
+            })?;
+        let process = match (&status.state, status.process) {
+            (ContainerState::Running { .. }, Some(p)) if p.is_alive() => p,
+            _ => {
+                return Err(eyre!(
+                    "container {container:?} of pod {} is not running",
+                    pod.name
+                ))
+            }
+        };
+        let spec = pod
+            .pod
+            .spec
+            .init_containers
+            .iter()
+            .chain(&pod.pod.spec.containers)
+            .find(|c| c.name == container)
+            .ok_or_else(|| eyre!("container {container:?} is missing from the pod's spec"))?;
+        let namespaces = NAMESPACES
+            .iter()
+            .map(|(kind, flag)| {
+                File::open(format!("/proc/{}/ns/{kind}", process.pid))
+                    .map(|f| (f, *flag, *kind))
+                    .wrap_err_with(|| {
+                        format!(
+                            "failed to open {kind} namespace of {container:?} (pid {})",
+                            process.pid
+                        )
+                    })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ExecTarget {
+            namespaces,
+            cgroup_procs: cgroup_procs_of(process.pid),
+            env: container_env(&pod.pod, spec),
+            cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
+            privileged: spec.is_privileged(),
         })
-        .collect::<Result<Vec<_>>>()?;
-    let cgroup_procs = cgroup_procs_of(process.pid);
-    let env = container_env(&pod.pod, spec);
-    let cwd = spec.working_dir.clone().unwrap_or_else(|| "/".into());
-    let privileged = spec.is_privileged();
+    }
+}
+
+fn c_argv(argv: &[String]) -> Result<Vec<std::ffi::CString>> {
     let argv: Vec<std::ffi::CString> = argv
         .iter()
         .map(|a| std::ffi::CString::new(a.as_str()))
@@ -83,7 +98,15 @@ pub fn exec(pod: &PodState, container: &str, argv: &[String]) -> Result<i32> {
             "no command given; for example: podlab exec POD -- sh"
         ));
     }
+    Ok(argv)
+}
 
+/// Run `argv` in `container` of `pod`; returns the command's exit code.
+///
+/// Must be called while the process is single-threaded (it forks and setns's).
+pub fn exec(pod: &PodState, container: &str, argv: &[String]) -> Result<i32> {
+    let target = ExecTarget::of(pod, container)?;
+    let argv = c_argv(argv)?;
     // SAFETY: the caller guarantees a single-threaded process.
     match unsafe { fork() }.map_err(|e| eyre!("failed to fork: {e}"))? {
         ForkResult::Parent { child } => {
@@ -95,15 +118,40 @@ pub fn exec(pod: &PodState, container: &str, argv: &[String]) -> Result<i32> {
             wait_exit_code(child)
         }
         ForkResult::Child => {
-            let code =
-                match enter_and_run(&namespaces, &cgroup_procs, &env, &cwd, privileged, &argv) {
-                    Ok(code) => code,
-                    Err(e) => {
-                        eprintln!("podlab exec: {e:#}");
-                        126
-                    }
-                };
+            let code = match enter_and_run(&target, &argv, None) {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("podlab exec: {e:#}");
+                    126
+                }
+            };
             std::process::exit(code)
+        }
+    }
+}
+
+/// For a child the shim forked (a probe or a hook): enter `target`, run `argv` with stdout and
+/// stderr on `output`, and return its exit code (126/127 when it could not run, as a shell says).
+/// The command dies with this process (PR_SET_PDEATHSIG), so killing it at a timeout is enough.
+pub fn run_captured(target: &ExecTarget, argv: &[String], output: RawFd) -> i32 {
+    let argv = match c_argv(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = nix::unistd::write(
+                unsafe { std::os::fd::BorrowedFd::borrow_raw(output) },
+                format!("{e}\n").as_bytes(),
+            );
+            return 126;
+        }
+    };
+    match enter_and_run(target, &argv, Some(output)) {
+        Ok(code) => code,
+        Err(e) => {
+            let _ = nix::unistd::write(
+                unsafe { std::os::fd::BorrowedFd::borrow_raw(output) },
+                format!("{e:#}\n").as_bytes(),
+            );
+            126
         }
     }
 }
@@ -111,19 +159,16 @@ pub fn exec(pod: &PodState, container: &str, argv: &[String]) -> Result<i32> {
 /// In the forked child: join everything, then fork once more so the command is inside the
 /// PID namespace (setns on a PID namespace applies to children only).
 fn enter_and_run(
-    namespaces: &[(File, CloneFlags, &str)],
-    cgroup_procs: &[std::path::PathBuf],
-    env: &[String],
-    cwd: &str,
-    privileged: bool,
+    target: &ExecTarget,
     argv: &[std::ffi::CString],
+    output: Option<RawFd>,
 ) -> Result<i32> {
     let me = std::process::id().to_string();
-    for procs in cgroup_procs {
+    for procs in &target.cgroup_procs {
         std::fs::write(procs, &me)
             .wrap_err_with(|| format!("failed to enter cgroup {}", procs.display()))?;
     }
-    for (file, flag, kind) in namespaces {
+    for (file, flag, kind) in &target.namespaces {
         // An identical namespace (e.g. cgroup on the host) is fine to join again.
         setns(file.as_fd(), *flag)
             .map_err(|e| eyre!("failed to join the {kind} namespace: {e}"))?;
@@ -139,8 +184,19 @@ fn enter_and_run(
     match forked {
         ForkResult::Parent { child } => wait_exit_code(child),
         ForkResult::Child => {
-            let _ = std::env::set_current_dir(cwd);
-            if !privileged {
+            let _ = std::env::set_current_dir(&target.cwd);
+            if let Some(fd) = output {
+                unsafe {
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                    let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+                    if null >= 0 {
+                        libc::dup2(null, 0);
+                    }
+                    libc::dup2(fd, 1);
+                    libc::dup2(fd, 2);
+                }
+            }
+            if !target.privileged {
                 if let Err(e) = super::security::drop_to_default_capabilities() {
                     eprintln!("podlab exec: {e:#}");
                     std::process::exit(126);
@@ -150,12 +206,15 @@ fn enter_and_run(
                 let _ = signal(Signal::SIGINT, SigHandler::SigDfl);
                 let _ = signal(Signal::SIGQUIT, SigHandler::SigDfl);
                 let _ = signal(Signal::SIGPIPE, SigHandler::SigDfl);
+                // A child of the shim inherits its blocked signals; the command must not.
+                let _ = nix::sys::signal::SigSet::empty().thread_set_mask();
             }
-            let env: Vec<std::ffi::CString> = env
+            let env: Vec<std::ffi::CString> = target
+                .env
                 .iter()
                 .filter_map(|e| std::ffi::CString::new(e.as_str()).ok())
                 .collect();
-            let err = nix::unistd::execvpe(&argv[0], argv, &env).unwrap_err();
+            let Err(err) = nix::unistd::execvpe(&argv[0], argv, &env);
             eprintln!("podlab exec: failed to run {:?}: {err}", argv[0]);
             std::process::exit(if err == nix::errno::Errno::ENOENT {
                 127

@@ -61,7 +61,10 @@ pub fn run() -> Result<()> {
     let config: InitConfig =
         serde_json::from_slice(&text).wrap_err("failed to decode the container config")?;
     if let Err(err) = prepare_and_clone(&config, &mut sync) {
-        let _ = writeln!(sync, "error {}", one_line(&format!("{err:#}")));
+        let _ = report(
+            &mut sync,
+            &format!("error {}", one_line(&format!("{err:#}"))),
+        );
         std::process::exit(1);
     }
     std::process::exit(0);
@@ -87,7 +90,7 @@ fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
     match unsafe { sys::clone_fork(libc::CLONE_PARENT) } {
         Err(e) => Err(eyre!("failed to clone the container process: {e}")),
         Ok(Some(pid)) => {
-            writeln!(sync, "pid {pid}").wrap_err("failed to report the container pid")?;
+            report(sync, &format!("pid {pid}")).wrap_err("failed to report the container pid")?;
             Ok(())
         }
         Ok(None) => {
@@ -95,7 +98,7 @@ fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
                 Err(err) => err,
                 Ok(never) => match never {},
             };
-            let _ = writeln!(sync, "error {}", one_line(&format!("{err:#}")));
+            let _ = report(sync, &format!("error {}", one_line(&format!("{err:#}"))));
             std::process::exit(1);
         }
     }
@@ -137,7 +140,7 @@ fn container_main(config: &InitConfig, sync: &mut File) -> Result<Never> {
     sys::set_parent_death_signal().wrap_err("failed to set the parent-death signal")?;
     // If the shim died before the signal was armed, nobody would ever kill us: the shim is the
     // only reader of the sync pipe, so a write fails with EPIPE exactly when it is gone.
-    if writeln!(sync, "alive").is_err() {
+    if report(sync, "alive").is_err() {
         std::process::exit(1);
     }
     let _ = nix::unistd::setsid();
@@ -189,6 +192,14 @@ pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 
 fn cstring(s: &str) -> Result<std::ffi::CString> {
     std::ffi::CString::new(s).map_err(|_| eyre!("{s:?} contains a NUL byte"))
+}
+
+/// One line to the shim in a single write: the container process writes to the same pipe, and
+/// writes of up to PIPE_BUF bytes are atomic, so lines never interleave.
+fn report(sync: &mut File, line: &str) -> std::io::Result<()> {
+    let mut line = format!("{line}\n");
+    line.truncate(libc::PIPE_BUF);
+    sync.write_all(line.as_bytes())
 }
 
 fn one_line(s: &str) -> String {

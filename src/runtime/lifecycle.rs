@@ -6,11 +6,6 @@ use std::time::Duration;
 use super::state::{ContainerKind, ContainerState, PodPhase, PodState};
 use crate::spec::RestartPolicy;
 
-pub const BACKOFF_INITIAL: Duration = Duration::from_secs(10);
-pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
-/// A container that ran this long before exiting starts its back-off from the beginning.
-pub const BACKOFF_RESET_AFTER_SECS: f64 = 600.0;
-
 /// The reason kubelet gives a terminated container.
 pub fn exit_reason(exit_code: i32, oom_killed: bool) -> &'static str {
     if oom_killed {
@@ -34,35 +29,67 @@ pub fn should_restart(kind: ContainerKind, policy: RestartPolicy, exit_code: i32
     }
 }
 
-/// 10s, doubling, capped at 300s; back to 10s after a run of 10 minutes.
-pub fn next_backoff(previous: Option<Duration>, ran_seconds: f64) -> Duration {
-    match previous {
-        Some(prev) if ran_seconds < BACKOFF_RESET_AFTER_SECS => (prev * 2).min(BACKOFF_MAX),
-        _ => BACKOFF_INITIAL,
+/// kubelet's waiting message for a container in back-off, with the time scale when it is not 1:
+/// "back-off 20s (×0.1) restarting failed container=app pod=web_default(uid)".
+/// `delay` is what kubelet would wait; the shim waits `delay × scale`.
+pub fn backoff_message(delay: Duration, scale: f64, container: &str, pod: &str) -> String {
+    let scaled = if (scale - 1.0).abs() > f64::EPSILON {
+        format!(" (×{scale})")
+    } else {
+        String::new()
+    };
+    format!(
+        "back-off {}{scaled} restarting failed container={container} pod={pod}",
+        go_duration(delay)
+    )
+}
+
+/// A duration as Go prints it for whole seconds: 10s, 1m20s, 5m0s.
+pub fn go_duration(d: Duration) -> String {
+    let secs = d.as_secs_f64().round() as u64;
+    if secs < 60 {
+        format!("{secs}s")
+    } else {
+        format!("{}m{}s", secs / 60, secs % 60)
     }
+}
+
+/// True if an app container has started at least once: the pod is past initialization then,
+/// even if a sidecar restarts later.
+fn initialized(state: &PodState) -> bool {
+    state
+        .containers
+        .iter()
+        .filter(|c| c.kind == ContainerKind::App)
+        .any(|c| !matches!(c.state, ContainerState::Waiting { .. }) || c.last_state.is_some())
 }
 
 /// The pod phase from its containers, following kubelet's `getPhase`.
 pub fn pod_phase(state: &PodState) -> PodPhase {
     let policy = state.pod.spec.restart_policy;
-    let mut init_pending = false;
-    for c in state
-        .containers
-        .iter()
-        .filter(|c| c.kind == ContainerKind::Init)
-    {
-        match &c.state {
-            ContainerState::Terminated { exit_code: 0, .. } => {}
-            ContainerState::Terminated { .. } if policy == RestartPolicy::Never => {
-                return PodPhase::Failed
+    let (mut pending_init, mut failed_init) = (0, 0);
+    if !initialized(state) {
+        for c in &state.containers {
+            match (c.kind, &c.state) {
+                (ContainerKind::Sidecar, ContainerState::Running { .. }) if c.started => {}
+                (ContainerKind::Sidecar, _) => pending_init += 1,
+                (ContainerKind::Init, ContainerState::Terminated { exit_code: 0, .. }) => {}
+                (ContainerKind::Init, ContainerState::Terminated { .. }) => failed_init += 1,
+                (ContainerKind::Init, ContainerState::Waiting { .. }) if matches!(c.last_state, Some(ContainerState::Terminated { exit_code, .. }) if exit_code != 0) => {
+                    failed_init += 1
+                }
+                (ContainerKind::Init, _) => pending_init += 1,
+                (ContainerKind::App, _) => {}
             }
-            _ => init_pending = true,
         }
     }
-    if init_pending {
+    if failed_init > 0 && policy == RestartPolicy::Never {
+        return PodPhase::Failed;
+    }
+    if pending_init + failed_init > 0 {
         return PodPhase::Pending;
     }
-    let (mut running, mut waiting, mut succeeded, mut failed) = (0, 0, 0, 0);
+    let (mut running, mut waiting, mut stopped, mut succeeded) = (0, 0, 0, 0);
     for c in state
         .containers
         .iter()
@@ -70,10 +97,14 @@ pub fn pod_phase(state: &PodState) -> PodPhase {
     {
         match &c.state {
             ContainerState::Running { .. } => running += 1,
-            ContainerState::Terminated { exit_code: 0, .. } => succeeded += 1,
-            ContainerState::Terminated { .. } => failed += 1,
-            // Waiting to restart after an exit: kubelet still counts the pod as running.
-            ContainerState::Waiting { .. } if c.last_state.is_some() => running += 1,
+            ContainerState::Terminated { exit_code, .. } => {
+                stopped += 1;
+                if *exit_code == 0 {
+                    succeeded += 1;
+                }
+            }
+            // Waiting to restart after an exit counts as stopped, not as waiting to start.
+            ContainerState::Waiting { .. } if c.last_state.is_some() => stopped += 1,
             ContainerState::Waiting { .. } => waiting += 1,
         }
     }
@@ -81,13 +112,21 @@ pub fn pod_phase(state: &PodState) -> PodPhase {
         PodPhase::Pending
     } else if running > 0 {
         PodPhase::Running
-    } else if failed > 0 {
-        PodPhase::Failed
-    } else if succeeded > 0 {
-        PodPhase::Succeeded
+    } else if stopped > 0 {
+        match policy {
+            RestartPolicy::Always => PodPhase::Running,
+            _ if stopped == succeeded => PodPhase::Succeeded,
+            RestartPolicy::Never => PodPhase::Failed,
+            RestartPolicy::OnFailure => PodPhase::Running,
+        }
     } else {
         PodPhase::Pending
     }
+}
+
+/// True once the pod can never run a container again (Succeeded or Failed).
+pub fn is_terminal(phase: PodPhase) -> bool {
+    matches!(phase, PodPhase::Succeeded | PodPhase::Failed)
 }
 
 #[cfg(test)]
@@ -95,16 +134,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_caps_and_resets() {
-        let mut d = None;
-        let mut seen = vec![];
-        for _ in 0..7 {
-            let next = next_backoff(d, 1.0);
-            seen.push(next.as_secs());
-            d = Some(next);
-        }
-        assert_eq!(seen, [10, 20, 40, 80, 160, 300, 300]);
-        assert_eq!(next_backoff(d, 600.0).as_secs(), 10);
+    fn backoff_messages_say_kubelet_delay_and_scale() {
+        let pod = "web_default(1)";
+        assert_eq!(
+            backoff_message(Duration::from_secs(10), 1.0, "app", pod),
+            "back-off 10s restarting failed container=app pod=web_default(1)"
+        );
+        assert_eq!(
+            backoff_message(Duration::from_secs(80), 0.1, "app", pod),
+            "back-off 1m20s (×0.1) restarting failed container=app pod=web_default(1)"
+        );
+        assert_eq!(go_duration(Duration::from_secs(300)), "5m0s");
     }
 
     #[test]
@@ -138,5 +178,175 @@ mod tests {
         assert_eq!(exit_reason(1, false), "Error");
         assert_eq!(exit_reason(137, false), "Error");
         assert_eq!(exit_reason(137, true), "OOMKilled");
+    }
+
+    fn pod_with(
+        policy: RestartPolicy,
+        containers: Vec<(ContainerKind, ContainerState, bool)>,
+    ) -> PodState {
+        use crate::runtime::state::{ContainerStatus, ProcessRef};
+        let mut pod: crate::spec::Pod = serde_json::from_value(serde_json::json!({
+            "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": []}
+        }))
+        .expect("pod");
+        pod.spec.restart_policy = policy;
+        PodState {
+            uid: "u".into(),
+            name: "p".into(),
+            namespace: "default".into(),
+            manifest_path: String::new(),
+            pod,
+            created_at: 0.0,
+            shim: ProcessRef {
+                pid: 1,
+                start_time: 0,
+            },
+            detached: true,
+            phase: PodPhase::Pending,
+            terminating: false,
+            qos_class: String::new(),
+            cgroup: String::new(),
+            sandbox: None,
+            containers: containers
+                .into_iter()
+                .enumerate()
+                .map(|(i, (kind, state, restarted))| ContainerStatus {
+                    name: format!("c{i}"),
+                    kind,
+                    image: "busybox".into(),
+                    image_served_by: String::new(),
+                    process: None,
+                    last_state: restarted.then(|| done(1)),
+                    state,
+                    restart_count: u32::from(restarted),
+                    ready: false,
+                    started: true,
+                    state_message: None,
+                })
+                .collect(),
+            steps: vec![],
+            events: vec![],
+        }
+    }
+
+    fn done(code: i32) -> ContainerState {
+        ContainerState::Terminated {
+            exit_code: code,
+            signal: None,
+            reason: exit_reason(code, false).into(),
+            started_at: 0.0,
+            finished_at: 1.0,
+        }
+    }
+
+    fn running() -> ContainerState {
+        ContainerState::Running { started_at: 0.0 }
+    }
+
+    fn waiting(reason: &str) -> ContainerState {
+        ContainerState::Waiting {
+            reason: reason.into(),
+        }
+    }
+
+    #[test]
+    fn phases_follow_kubelet_get_phase() {
+        use ContainerKind::*;
+        use RestartPolicy::*;
+        let cases = [
+            (
+                Always,
+                vec![(App, running(), false)],
+                PodPhase::Running,
+                "Running",
+            ),
+            (
+                Always,
+                vec![(App, waiting("ContainerCreating"), false)],
+                PodPhase::Pending,
+                "ContainerCreating",
+            ),
+            (
+                Always,
+                vec![(App, waiting("CrashLoopBackOff"), true)],
+                PodPhase::Running,
+                "CrashLoopBackOff",
+            ),
+            (
+                Never,
+                vec![(App, done(0), false)],
+                PodPhase::Succeeded,
+                "Completed",
+            ),
+            (
+                Never,
+                vec![(App, done(2), false)],
+                PodPhase::Failed,
+                "Error",
+            ),
+            (
+                OnFailure,
+                vec![(App, done(0), false), (App, done(0), false)],
+                PodPhase::Succeeded,
+                "Completed",
+            ),
+            (
+                OnFailure,
+                vec![(App, waiting("CrashLoopBackOff"), true)],
+                PodPhase::Running,
+                "CrashLoopBackOff",
+            ),
+            (
+                Always,
+                vec![
+                    (Init, done(0), false),
+                    (Init, running(), false),
+                    (App, waiting("PodInitializing"), false),
+                ],
+                PodPhase::Pending,
+                "Init:1/2",
+            ),
+            (
+                Always,
+                vec![
+                    (Init, waiting("CrashLoopBackOff"), true),
+                    (App, waiting("PodInitializing"), false),
+                ],
+                PodPhase::Pending,
+                "Init:CrashLoopBackOff",
+            ),
+            (
+                Never,
+                vec![
+                    (Init, done(1), false),
+                    (App, waiting("PodInitializing"), false),
+                ],
+                PodPhase::Failed,
+                "Init:Error",
+            ),
+            // A running sidecar does not keep a finished Never pod from succeeding.
+            (
+                Never,
+                vec![(Sidecar, running(), false), (App, done(0), false)],
+                PodPhase::Succeeded,
+                "Completed",
+            ),
+            (
+                Always,
+                vec![
+                    (Sidecar, waiting("ContainerCreating"), false),
+                    (App, waiting("PodInitializing"), false),
+                ],
+                PodPhase::Pending,
+                "Init:0/1",
+            ),
+        ];
+        for (policy, containers, phase, status) in cases {
+            let mut pod = pod_with(policy, containers);
+            pod.phase = pod_phase(&pod);
+            assert_eq!(pod.phase, phase, "{policy:?} {:?}", pod.containers);
+            assert_eq!(pod.status_text(), status, "{policy:?} {:?}", pod.containers);
+        }
     }
 }

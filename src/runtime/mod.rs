@@ -20,6 +20,7 @@ pub mod sandbox;
 pub mod security;
 pub mod shim;
 pub mod state;
+pub mod static_pods;
 pub mod steps;
 pub mod sys;
 pub mod teardown;

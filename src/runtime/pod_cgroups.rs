@@ -80,6 +80,14 @@ impl PodCgroups {
         Ok(())
     }
 
+    /// Remove the `pause` leaf of a sandbox that died, before a new one is placed.
+    pub fn remove_pause_leaf(&mut self) -> Result<()> {
+        match self.leaves.remove("pause") {
+            Some(leaf) => leaf.remove().map_err(|e| eyre!("{e}")),
+            None => Ok(()),
+        }
+    }
+
     /// Create (or reuse, on a restart) the leaf of a container with kubelet's values.
     pub fn prepare_container(&mut self, name: &str) -> Result<ContainerPlacement> {
         let resources = self

@@ -15,8 +15,11 @@ pub enum Request {
     Plan,
     /// Run the next creation step; the answer comes when the step is done.
     Next,
-    /// Run every remaining creation step.
+    /// Run every remaining creation step; the answer comes when they are done, or when the pod
+    /// cannot go on by itself for now (an init container waits in back-off or failed).
     RunAll,
+    /// Take every remaining step in the background, as kubelet does; the answer comes at once.
+    Start,
     Status,
     /// Keep the pod after every holding client is gone.
     Detach,

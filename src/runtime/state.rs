@@ -82,6 +82,12 @@ pub struct ContainerStatus {
     pub last_state: Option<ContainerState>,
     pub restart_count: u32,
     pub ready: bool,
+    /// kubelet's `started`: running, and its startup probe (if any) has passed.
+    #[serde(default)]
+    pub started: bool,
+    /// Why the container is in its state, e.g. "back-off 20s restarting failed container=…".
+    #[serde(default)]
+    pub state_message: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,16 +111,18 @@ pub enum ContainerState {
 pub struct StepStatus {
     pub id: String,
     pub done: bool,
+    /// Wall time of the step's kernel work in milliseconds (for an init container: until it
+    /// started, not until it finished).
+    #[serde(default)]
+    pub duration_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum EventType {
-    Normal,
-    Warning,
-}
+pub use crate::kube::events::EventType;
 
+/// One event; repeats of the same event are counted, as the API server aggregates them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Event {
+    /// When it last happened.
     pub time: f64,
     #[serde(rename = "type")]
     pub kind: EventType,
@@ -122,6 +130,15 @@ pub struct Event {
     /// "pod" or "spec.containers{name}" as kubectl describe shows.
     pub object: String,
     pub message: String,
+    #[serde(default = "one")]
+    pub count: u32,
+    /// When it first happened (0: same as `time`).
+    #[serde(default)]
+    pub first_time: f64,
+}
+
+fn one() -> u32 {
+    1
 }
 
 impl PodState {
@@ -211,9 +228,30 @@ impl PodState {
             }
         }
         if status == "Completed" && has_running {
-            status = "Running".into();
+            status = if self.ready() { "Running" } else { "NotReady" }.into();
         }
         status
+    }
+
+    /// kubelet's ContainersReady (and, without readiness gates, Ready): every app container and
+    /// every sidecar is ready.
+    pub fn ready(&self) -> bool {
+        self.containers
+            .iter()
+            .filter(|c| c.kind != ContainerKind::Init)
+            .all(|c| c.ready)
+    }
+
+    /// kubelet's Initialized condition: every init container completed (sidecars started).
+    pub fn initialized(&self) -> bool {
+        self.containers.iter().all(|c| match c.kind {
+            ContainerKind::Init => {
+                matches!(c.state, ContainerState::Terminated { exit_code: 0, .. })
+                    || self.phase == PodPhase::Running
+            }
+            ContainerKind::Sidecar => c.started || self.phase == PodPhase::Running,
+            ContainerKind::App => true,
+        })
     }
 }
 

@@ -65,17 +65,31 @@ impl TestPod {
         TestPod::run_with(base, yaml, &[])
     }
 
-    /// Like `run`, with more `podlab run` options (e.g. `--network cni`).
-    pub fn run_with(base: &str, yaml: &str, options: &[&str]) -> TestPod {
+    /// Like `run`, with more `podlab run` arguments (e.g. `--time-scale 0.1`).
+    pub fn run_with(base: &str, yaml: &str, extra_args: &[&str]) -> TestPod {
         let name = unique_name(base);
         let manifest = write_manifest(&name, &yaml.replace("{name}", &name));
         let pod = TestPod { name, manifest };
         let mut args = vec!["run", "--detach"];
-        args.extend_from_slice(options);
+        args.extend_from_slice(extra_args);
         args.push(pod.manifest.to_str().unwrap());
         let out = podlab(&args);
         assert!(out.status.success(), "podlab run failed: {}", stderr(&out));
         pod
+    }
+
+    /// `podlab run --time-scale 0.1`: kubelet's timers ten times faster.
+    pub fn run_fast(base: &str, yaml: &str) -> TestPod {
+        TestPod::run_with(base, yaml, &["--time-scale", "0.1"])
+    }
+
+    /// The events as "Reason message" lines.
+    pub fn events(&self) -> Vec<String> {
+        self.state()
+            .events
+            .iter()
+            .map(|e| format!("{} {}", e.reason, e.message))
+            .collect()
     }
 
     pub fn state(&self) -> PodState {

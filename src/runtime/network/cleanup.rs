@@ -22,6 +22,17 @@ use super::{Config, Mode, PodNetwork};
 /// pair with it). It never removes a veth or lease that another pod holds now, even if a second
 /// teardown comes after the name or address was handed out again. Returns what was done.
 pub fn teardown_pod(uid: &str, net: &PodNetwork) -> Result<Vec<NetStep>> {
+    teardown(uid, net, false)
+}
+
+/// Like [`teardown_pod`], but the bridge and the range's round-robin position stay, as with a
+/// CNI DEL (the bridge plugin never removes its bridge): used when a pod's sandbox is re-created,
+/// so its next address is a new one.
+pub fn release_for_new_sandbox(uid: &str, net: &PodNetwork) -> Result<Vec<NetStep>> {
+    teardown(uid, net, true)
+}
+
+fn teardown(uid: &str, net: &PodNetwork, keep_bridge: bool) -> Result<Vec<NetStep>> {
     let cidr = Ipv4Cidr::new(
         Ipv4Addr::from(u32::from(net.ip) & prefix_mask(net.prefix_len)),
         net.prefix_len,
@@ -36,7 +47,7 @@ pub fn teardown_pod(uid: &str, net: &PodNetwork) -> Result<Vec<NetStep>> {
 
     if let Some(state) = &net.cni {
         steps.extend(cni::delete(state, uid)?);
-        if remove_bridge_if_unused(&mut host, &ipam, &cidr, &net.bridge)? {
+        if !keep_bridge && remove_bridge_if_unused(&mut host, &ipam, &cidr, &net.bridge)? {
             steps.push(narrate::bridge_deleted(&net.bridge));
         }
         return Ok(steps);
@@ -57,7 +68,7 @@ pub fn teardown_pod(uid: &str, net: &PodNetwork) -> Result<Vec<NetStep>> {
             net.ip,
         ));
     }
-    if remove_bridge_if_unused(&mut host, &ipam, &cidr, &net.bridge)? {
+    if !keep_bridge && remove_bridge_if_unused(&mut host, &ipam, &cidr, &net.bridge)? {
         steps.push(narrate::bridge_deleted(&net.bridge));
     }
     Ok(steps)

@@ -1,0 +1,383 @@
+//! The creation steps: pod cgroup, sandbox namespaces, pause, network, then the containers.
+//!
+//! A client runs them one at a time (Next) or all (RunAll, Start); after RunAll or Start the
+//! shim goes on by itself, as kubelet does. A regular init container's step ends when it exits
+//! 0; a sidecar's when it runs and its startup probe (if any) passed; an app container's when
+//! it was started. A container that fails to start is not the end of the pod: like kubelet, the
+//! shim records StartError and restarts it with back-off.
+
+use std::time::Duration;
+
+use eyre::{eyre, Result};
+
+use super::probes::Action;
+use super::tasks::{Finished, Outcome, Purpose};
+use super::{open_log, Shim};
+use crate::kube::events;
+use crate::runtime::container::{self, PodContext};
+use crate::runtime::network;
+use crate::runtime::pod_cgroups::PodCgroups;
+use crate::runtime::protocol::Response;
+use crate::runtime::sandbox::{self, SandboxNamespaces};
+use crate::runtime::state::{ContainerKind, ContainerState, ProcessRef, SandboxState};
+use crate::runtime::steps::{self, StepKind};
+use crate::runtime::{sys, volumes};
+use crate::spec::RestartPolicy;
+
+/// How long a postStart hook may run.
+const POST_START_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where the init container (or sidecar) a step waits for is.
+enum Progress {
+    Done,
+    Underway,
+    /// It cannot finish by itself for now: it failed and waits in back-off, or it failed for
+    /// good (restartPolicy Never).
+    Stuck(String),
+}
+
+impl Shim {
+    pub(super) fn advance_steps(&mut self) {
+        loop {
+            if let Some(goal) = &self.goal {
+                if self.next_step >= goal.until {
+                    self.answer_goal();
+                }
+            }
+            if !(self.auto || self.goal.is_some()) || self.next_step >= self.plan.len() {
+                return;
+            }
+            if let Some(name) = self.awaiting.clone() {
+                match self.progress(&name) {
+                    Progress::Done => {
+                        self.awaiting = None;
+                        self.complete_step();
+                        continue;
+                    }
+                    Progress::Underway => return,
+                    Progress::Stuck(why) => {
+                        self.answer_stuck(why);
+                        return;
+                    }
+                }
+            }
+            let index = self.next_step;
+            if let Err(err) = self.run_step(index) {
+                let step = self.plan[index].id.clone();
+                self.auto = false;
+                if let Some(goal) = self.goal.take() {
+                    let message = format!("step {step} failed: {err:#}");
+                    self.reply(goal.client, Response::Error { message });
+                } else {
+                    eprintln!("podlab-shim: step {step} failed: {err:#}");
+                }
+                return;
+            }
+            self.save();
+        }
+    }
+
+    fn answer_goal(&mut self) {
+        let Some(goal) = self.goal.take() else { return };
+        let response = if goal.single {
+            Response::StepDone {
+                step: self.plan[self.next_step - 1].id.clone(),
+                next: self.next_step,
+            }
+        } else {
+            Response::Ok
+        };
+        self.reply(goal.client, response);
+    }
+
+    /// The pod exists and goes on by itself (or has failed): RunAll is answered Ok, a single
+    /// step with why it cannot complete.
+    fn answer_stuck(&mut self, why: String) {
+        let Some(goal) = self.goal.take() else { return };
+        let response = if goal.single {
+            Response::Error { message: why }
+        } else {
+            Response::Ok
+        };
+        self.reply(goal.client, response);
+    }
+
+    fn progress(&self, name: &str) -> Progress {
+        let Some(c) = self.status(name) else {
+            return Progress::Done;
+        };
+        let last_exit = match &c.last_state {
+            Some(ContainerState::Terminated { exit_code, .. }) => *exit_code,
+            _ => -1,
+        };
+        match (&c.state, c.kind) {
+            (ContainerState::Terminated { exit_code: 0, .. }, ContainerKind::Init) => Progress::Done,
+            (ContainerState::Running { .. }, ContainerKind::Sidecar) if c.started => Progress::Done,
+            (ContainerState::Terminated { exit_code, .. }, _)
+                if self.state.pod.spec.restart_policy == RestartPolicy::Never =>
+            {
+                Progress::Stuck(format!(
+                    "init container {name:?} failed (exit code {exit_code}); with restartPolicy Never the pod has failed"
+                ))
+            }
+            (ContainerState::Waiting { reason }, _) if reason == "CrashLoopBackOff" => {
+                Progress::Stuck(format!(
+                    "init container {name:?} failed (exit code {last_exit}) and waits in back-off (Init:CrashLoopBackOff); the pod goes on once it succeeds"
+                ))
+            }
+            _ => Progress::Underway,
+        }
+    }
+
+    fn complete_step(&mut self) {
+        self.state.steps[self.next_step].done = true;
+        self.next_step += 1;
+    }
+
+    /// Run one step and record how long the kernel work took (shown with the step).
+    fn run_step(&mut self, index: usize) -> Result<()> {
+        let started = std::time::Instant::now();
+        let result = self.run_step_work(index);
+        self.state.steps[index].duration_ms = Some(started.elapsed().as_secs_f64() * 1e3);
+        result
+    }
+
+    fn run_step_work(&mut self, index: usize) -> Result<()> {
+        let kind = self.plan[index].kind.clone();
+        match kind {
+            StepKind::PodCgroup => {
+                let cgroups = PodCgroups::create(&self.state.uid, &self.state.pod.spec)?;
+                self.state.qos_class = cgroups.qos().as_str().to_string();
+                self.state.cgroup = cgroups.pod_path();
+                self.cgroups = Some(cgroups);
+                self.complete_step();
+            }
+            StepKind::Namespaces => {
+                self.create_sandbox_namespaces()?;
+                self.complete_step();
+            }
+            StepKind::StartPause => {
+                let pending = self
+                    .pending_sandbox
+                    .take()
+                    .ok_or_else(|| eyre!("the sandbox namespaces do not exist"))?;
+                pending.start()?;
+                self.complete_step();
+            }
+            StepKind::Network => {
+                let pid = self
+                    .sandbox_pid
+                    .ok_or_else(|| eyre!("pause is not running"))?;
+                match self.opts.network.clone() {
+                    Some(cfg) => self.wire_network(&cfg, pid.as_raw())?,
+                    None => sandbox::loopback_up(pid)?,
+                }
+                self.complete_step();
+            }
+            StepKind::InitContainer(name) => {
+                // A failed start is recorded and retried with back-off: the step waits for it.
+                let _ = self.start_container(&name);
+                self.awaiting = Some(name);
+            }
+            StepKind::AppContainer(name) => {
+                let succeeded_before = matches!(
+                    self.status(&name).map(|c| &c.state),
+                    Some(ContainerState::Terminated { exit_code: 0, .. })
+                );
+                // In a re-created sandbox, an OnFailure pod's succeeded container stays done.
+                if !succeeded_before {
+                    let _ = self.start_container(&name);
+                }
+                self.complete_step();
+            }
+        }
+        Ok(())
+    }
+
+    fn create_sandbox_namespaces(&mut self) -> Result<()> {
+        let spec = &self.state.pod.spec;
+        let namespaces = SandboxNamespaces {
+            net: !spec.host_network,
+            ipc: !spec.host_ipc,
+            pid: !spec.host_pid,
+            uts: !spec.host_network,
+        };
+        let hostname = steps::hostname_of(&self.state.pod);
+        let log = open_log(&self.state.uid, "pause")?;
+        let pending = match sandbox::create(namespaces, &hostname, &self.pause_binary, &log) {
+            Ok(p) => p,
+            Err(e) => {
+                self.record("pod", events::failed_create_pod_sandbox(&format!("{e:#}")));
+                return Err(e);
+            }
+        };
+        let pause = ProcessRef::of(pending.pid.as_raw())?;
+        self.sandbox_namespaces = ["net", "ipc", "uts", "pid", "mnt"]
+            .iter()
+            .filter_map(|ns| std::fs::File::open(format!("/proc/{}/ns/{ns}", pending.pid)).ok())
+            .collect();
+        self.sandbox_pid = Some(pending.pid);
+        if let Some(cgroups) = &mut self.cgroups {
+            // In its leaf before it execs anything.
+            cgroups.place_pause(pending.pid.as_raw())?;
+        }
+        self.pending_sandbox = Some(pending);
+        self.state.sandbox = Some(SandboxState {
+            pause,
+            hostname: hostname.clone(),
+            ip: None,
+            network: None,
+        });
+        volumes::write_etc_files(&self.state.uid, &hostname, None)?;
+        Ok(())
+    }
+
+    /// The CNI-like step: a veth into pause's net namespace only; containers get it by joining.
+    fn wire_network(&mut self, cfg: &network::Config, pause_pid: i32) -> Result<()> {
+        let net = network::setup_pod(cfg, &self.state.uid, &self.state.name, pause_pid)
+            .map_err(|e| eyre!("{e}"))?;
+        let ip = net.ip.to_string();
+        let hostname = steps::hostname_of(&self.state.pod);
+        volumes::write_etc_files(&self.state.uid, &hostname, Some(&ip))?;
+        if let Some(sandbox) = &mut self.state.sandbox {
+            sandbox.ip = Some(ip);
+            sandbox.network = Some(net);
+        }
+        Ok(())
+    }
+
+    /// Start one container; on failure it is Terminated with reason StartError and restarted
+    /// with back-off per restartPolicy.
+    pub(super) fn start_container(&mut self, name: &str) -> Result<()> {
+        let spec = self
+            .container_spec(name)
+            .cloned()
+            .ok_or_else(|| eyre!("no container named {name:?}"))?;
+        let started = self.launch(&spec);
+        self.record_for(name, events::created(name));
+        let now = sys::now();
+        match started {
+            Ok(process) => {
+                if let Some(s) = self.supervised.get_mut(name) {
+                    s.pid = Some(process.pid);
+                    s.started_at = Some(std::time::Instant::now());
+                }
+                if let Some(s) = self.status_mut(name) {
+                    s.process = Some(process);
+                    s.state = ContainerState::Running { started_at: now };
+                    s.state_message = None;
+                }
+                self.record_for(name, events::started(name));
+                self.start_probes(name);
+                if let Some(s) = self.status_mut(name) {
+                    if s.kind == ContainerKind::Init {
+                        s.ready = false;
+                    }
+                }
+                self.run_post_start(name);
+                Ok(())
+            }
+            Err(err) => {
+                self.record_for(name, events::failed(&format!("{err:#}")));
+                if let Some(s) = self.status_mut(name) {
+                    s.state = ContainerState::Terminated {
+                        exit_code: 128,
+                        signal: None,
+                        reason: "StartError".into(),
+                        started_at: now,
+                        finished_at: now,
+                    };
+                    s.state_message = Some(format!("{err:#}"));
+                }
+                if let Some(s) = self.supervised.get_mut(name) {
+                    s.started_at = Some(std::time::Instant::now());
+                }
+                self.schedule_restart(name);
+                Err(err)
+            }
+        }
+    }
+
+    /// Resolve the image, prepare the cgroup leaf and start `podlab init`.
+    fn launch(&mut self, spec: &crate::spec::Container) -> Result<ProcessRef> {
+        let name = spec.name.as_str();
+        let sandbox_pid = self
+            .sandbox_pid
+            .ok_or_else(|| eyre!("pause is not running"))?;
+        let image = self.images.resolve(&spec.image)?;
+        let first_start = self
+            .status(name)
+            .is_some_and(|s| s.image_served_by.is_empty());
+        if first_start {
+            let msg = format!(
+                "Container image {:?} served by {}",
+                spec.image, image.served_by
+            );
+            self.record_for(
+                name,
+                events::Event {
+                    kind: events::EventType::Normal,
+                    reason: events::PULLED.into(),
+                    message: msg,
+                },
+            );
+        }
+        if let Some(s) = self.status_mut(name) {
+            s.image_served_by = image.served_by.clone();
+        }
+        let ctx = PodContext {
+            uid: &self.state.uid,
+            pod: &self.state.pod,
+            sandbox_pid: sandbox_pid.as_raw(),
+            podlab_exe: &self.podlab_exe,
+        };
+        let log = open_log(&self.state.uid, name)?;
+        let placement = match &mut self.cgroups {
+            Some(cgroups) => Some(cgroups.prepare_container(name)?),
+            None => None,
+        };
+        let (procs, oom_score_adj) = placement.map_or((Vec::new(), None), |p| {
+            (p.procs_files, Some(p.oom_score_adj))
+        });
+        container::init_config(&ctx, spec, &image, procs, oom_score_adj)
+            .and_then(|config| container::start(&ctx, &config, &log))
+    }
+
+    /// Run the postStart hook, if any, next to the container's command.
+    fn run_post_start(&mut self, name: &str) {
+        let Some(action) = self.container_spec(name).and_then(|c| {
+            let hook = c.lifecycle.as_ref()?.post_start.as_ref()?;
+            Action::of_handler(hook, c)
+        }) else {
+            return;
+        };
+        let purpose = Purpose::PostStart {
+            container: name.to_string(),
+        };
+        if let Err(e) = self.spawn_action(purpose, name, &action, POST_START_TIMEOUT) {
+            let message = format!("PostStartHook failed: {e:#}");
+            self.record_for(name, events::failed_post_start_hook(&message));
+        }
+    }
+
+    /// A failed postStart hook kills the container; restartPolicy decides what follows.
+    pub(super) fn post_start_finished(&mut self, name: &str, done: Finished) {
+        if done.outcome == Outcome::Exited(0) {
+            return;
+        }
+        let command = self
+            .container_spec(name)
+            .and_then(|c| c.lifecycle.as_ref()?.post_start.as_ref()?.exec.as_ref())
+            .map(|e| e.command.clone())
+            .unwrap_or_default();
+        let error = match done.outcome {
+            Outcome::Exited(code) => format!("command '{}' exited with {code}", command.join(" ")),
+            Outcome::TimedOut => format!("timed out after {}s", POST_START_TIMEOUT.as_secs()),
+        };
+        let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
+        let message = events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
+        self.record_for(name, events::failed_post_start_hook(&message));
+        let grace = self.pod_grace();
+        self.stop_container(name, grace, super::stop::StopCause::PostStartFailed);
+    }
+}

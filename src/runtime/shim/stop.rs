@@ -1,0 +1,250 @@
+//! Stopping one container the way kubelet's `killContainer` does: the preStop hook (inside the
+//! container, within the grace period), then SIGTERM, then SIGKILL when the grace period is
+//! over. After a preStop hook the container still gets at least 2 seconds between SIGTERM and
+//! SIGKILL (kubelet's `minimumGracePeriodInSeconds`). A grace period of 0 kills at once.
+
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::Signal;
+
+use super::probes::Action;
+use super::tasks::{Finished, Outcome, Purpose};
+use super::Shim;
+use crate::kube::events::{self, ProbeKind};
+
+/// What kubelet gives a container between SIGTERM and SIGKILL after a long preStop hook.
+const MINIMUM_GRACE_AFTER_HOOK: Duration = Duration::from_secs(2);
+
+/// Why a container is being stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum StopCause {
+    /// The pod is being deleted.
+    PodDeleted,
+    /// Every app container of a Never/OnFailure pod is done: its sidecars go.
+    PodFinished,
+    /// pause died: every container stops before the sandbox is re-created.
+    SandboxChanged,
+    /// A liveness or startup probe failed too often: restartPolicy decides what follows.
+    Probe(ProbeKind),
+    /// The postStart hook failed.
+    PostStartFailed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) enum Stage {
+    /// The preStop hook runs; SIGTERM follows when it ends or at `grace_end`.
+    PreStop {
+        grace_end: Instant,
+    },
+    /// SIGTERM sent; SIGKILL at `kill_at`.
+    Terminating {
+        kill_at: Instant,
+    },
+    Killed,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Stopping {
+    pub(super) cause: StopCause,
+    pub(super) stage: Stage,
+}
+
+impl Stopping {
+    pub(super) fn deadline(&self) -> Option<Instant> {
+        match self.stage {
+            Stage::PreStop { grace_end } => Some(grace_end),
+            Stage::Terminating { kill_at } => Some(kill_at),
+            Stage::Killed => None,
+        }
+    }
+}
+
+impl Shim {
+    /// Begin stopping a running container; nothing happens if it is not running or already
+    /// stopping.
+    pub(super) fn stop_container(&mut self, name: &str, grace: Duration, cause: StopCause) {
+        let Some(s) = self.supervised.get(name) else {
+            return;
+        };
+        if !s.alive() || s.stopping.is_some() {
+            return;
+        }
+        let event = match cause {
+            StopCause::Probe(kind) => events::killing_after_probe(name, kind),
+            _ => events::killing(name),
+        };
+        self.record_for(name, event);
+        self.tasks.cancel_probes(name);
+        if let Some(c) = self.status_mut(name) {
+            c.ready = false;
+        }
+        let now = Instant::now();
+        let pre_stop = self
+            .container_spec(name)
+            .and_then(|c| {
+                let hook = c.lifecycle.as_ref()?.pre_stop.as_ref()?;
+                Action::of_handler(hook, c)
+            })
+            .filter(|_| !grace.is_zero());
+        let stage = match pre_stop {
+            Some(action) => {
+                let purpose = Purpose::PreStop {
+                    container: name.to_string(),
+                };
+                match self.spawn_action(purpose, name, &action, grace) {
+                    Ok(()) => Stage::PreStop {
+                        grace_end: now + grace,
+                    },
+                    Err(e) => {
+                        let message = format!("PreStopHook failed: {e:#}");
+                        self.record_for(name, events::failed_pre_stop_hook(&message));
+                        self.send_stop_signal(name, grace)
+                    }
+                }
+            }
+            None => self.send_stop_signal(name, grace),
+        };
+        if let Some(s) = self.supervised.get_mut(name) {
+            s.stopping = Some(Stopping { cause, stage });
+        }
+    }
+
+    /// SIGTERM now and SIGKILL after `grace` (at once when it is zero).
+    fn send_stop_signal(&mut self, name: &str, grace: Duration) -> Stage {
+        if grace.is_zero() {
+            self.signal_container(name, Signal::SIGKILL);
+            return Stage::Killed;
+        }
+        self.signal_container(name, Signal::SIGTERM);
+        Stage::Terminating {
+            kill_at: Instant::now() + grace,
+        }
+    }
+
+    pub(super) fn signal_container(&self, name: &str, signal: Signal) {
+        if let Some(process) = self.status(name).and_then(|c| c.process) {
+            process.signal(signal);
+        }
+    }
+
+    /// The preStop hook ended (or its time ran out): on to SIGTERM.
+    pub(super) fn pre_stop_finished(&mut self, name: &str, done: Finished) {
+        let Some(stopping) = self.supervised.get(name).and_then(|s| s.stopping) else {
+            return;
+        };
+        let Stage::PreStop { grace_end } = stopping.stage else {
+            return;
+        };
+        if done.outcome != Outcome::Exited(0) {
+            let command = match self
+                .container_spec(name)
+                .and_then(|c| c.lifecycle.as_ref()?.pre_stop.as_ref()?.exec.as_ref())
+            {
+                Some(exec) => exec.command.clone(),
+                None => Vec::new(),
+            };
+            let error = match done.outcome {
+                Outcome::Exited(code) => {
+                    format!("command '{}' exited with {code}", command.join(" "))
+                }
+                Outcome::TimedOut => "the grace period ended before the hook did".to_string(),
+            };
+            let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
+            let message =
+                events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
+            self.record_for(name, events::failed_pre_stop_hook(&message));
+        }
+        let left = grace_end.saturating_duration_since(Instant::now());
+        let stage = self.send_stop_signal(name, left.max(MINIMUM_GRACE_AFTER_HOOK));
+        if let Some(s) = self.supervised.get_mut(name) {
+            s.stopping = Some(Stopping {
+                cause: stopping.cause,
+                stage,
+            });
+        }
+    }
+
+    /// SIGTERM after a preStop hook that overran, SIGKILL after the grace period.
+    pub(super) fn advance_stops(&mut self) {
+        let now = Instant::now();
+        let overran: Vec<String> = self
+            .supervised
+            .iter()
+            .filter(|(_, s)| {
+                matches!(s.stopping, Some(Stopping { stage: Stage::PreStop { grace_end }, .. }) if grace_end <= now)
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in overran {
+            self.tasks
+                .cancel(|p| matches!(p, Purpose::PreStop { container } if *container == name));
+            let done = Finished {
+                purpose: Purpose::PreStop {
+                    container: name.clone(),
+                },
+                outcome: Outcome::TimedOut,
+                output: String::new(),
+            };
+            self.pre_stop_finished(&name, done);
+        }
+        let late: Vec<(String, StopCause)> = self
+            .supervised
+            .iter()
+            .filter_map(|(n, s)| {
+                let st = s.stopping?;
+                match st.stage {
+                    Stage::Terminating { kill_at } if kill_at <= now => Some((n.clone(), st.cause)),
+                    _ => None,
+                }
+            })
+            .collect();
+        for (name, cause) in late {
+            self.signal_container(&name, Signal::SIGKILL);
+            if let Some(st) = self
+                .supervised
+                .get_mut(&name)
+                .and_then(|s| s.stopping.as_mut())
+            {
+                st.stage = Stage::Killed;
+            }
+            if cause == StopCause::PodDeleted {
+                self.grace_period_exceeded();
+            }
+        }
+    }
+
+    /// A shorter grace period for containers already stopping (a second delete).
+    pub(super) fn shorten_stops(&mut self, deadline: Instant) {
+        let names: Vec<String> = self.supervised.keys().cloned().collect();
+        for name in names {
+            let Some(st) = self.supervised.get(&name).and_then(|s| s.stopping) else {
+                continue;
+            };
+            let stage = match st.stage {
+                Stage::PreStop { grace_end } if deadline < grace_end => {
+                    if deadline <= Instant::now() {
+                        self.tasks.cancel(
+                            |p| matches!(p, Purpose::PreStop { container } if *container == name),
+                        );
+                        self.signal_container(&name, Signal::SIGKILL);
+                        Stage::Killed
+                    } else {
+                        Stage::PreStop {
+                            grace_end: deadline,
+                        }
+                    }
+                }
+                Stage::Terminating { kill_at } if deadline < kill_at => {
+                    Stage::Terminating { kill_at: deadline }
+                }
+                other => other,
+            };
+            if let Some(s) = self.supervised.get_mut(&name) {
+                s.stopping = Some(Stopping {
+                    cause: st.cause,
+                    stage,
+                });
+            }
+        }
+    }
+}

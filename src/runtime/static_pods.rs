@@ -1,0 +1,147 @@
+//! Static pods: kubelet's `staticPodPath`, a directory of Pod manifests that kubelet runs
+//! without an API server. kubelet reads every file in it whose name does not start with '.'
+//! (no subdirectories) and rescans every 20 seconds; podlab reads `*.yaml`, `*.yml` and
+//! `*.json` (so editor backups are left alone) and reacts to inotify events at once.
+//!
+//! This module is the pure part: which files count, what changed between two scans, and the
+//! pod's name (kubelet appends "-<node name>", as its mirror pods show in the API).
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::BTreeMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+
+use eyre::{eyre, Result};
+
+/// A manifest file as last read: its content's hash.
+pub type Scan = BTreeMap<PathBuf, u64>;
+
+/// kubelet skips names starting with '.'; podlab also wants a manifest extension.
+pub fn is_manifest_name(name: &str) -> bool {
+    !name.starts_with('.')
+        && [".yaml", ".yml", ".json"]
+            .iter()
+            .any(|ext| name.len() > ext.len() && name.ends_with(ext))
+}
+
+/// The manifest files directly in `dir` (no recursion), with the hash of their content.
+pub fn scan(dir: &Path) -> Result<Scan> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        eyre!(
+            "failed to read the manifests directory {}: {e}",
+            dir.display()
+        )
+    })?;
+    let mut out = Scan::new();
+    for entry in entries.flatten() {
+        let Some(name) = entry.file_name().to_str().map(String::from) else {
+            continue;
+        };
+        let path = entry.path();
+        // Follows symlinks, like kubelet; directories are not descended into.
+        if !is_manifest_name(&name) || !path.is_file() {
+            continue;
+        }
+        if let Ok(bytes) = std::fs::read(&path) {
+            out.insert(path, content_hash(&bytes));
+        }
+    }
+    Ok(out)
+}
+
+pub fn content_hash(bytes: &[u8]) -> u64 {
+    let mut h = DefaultHasher::new();
+    bytes.hash(&mut h);
+    h.finish()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// A new file: start its pod.
+    Add(PathBuf),
+    /// A changed file: delete its pod, then start a new one (a new UID).
+    Update(PathBuf),
+    /// A removed file: delete its pod.
+    Remove(PathBuf),
+}
+
+/// What to do to go from the files `known` to the files `now` in the directory.
+pub fn changes(known: &Scan, now: &Scan) -> Vec<Change> {
+    let mut out = Vec::new();
+    for (path, hash) in now {
+        match known.get(path) {
+            None => out.push(Change::Add(path.clone())),
+            Some(old) if old != hash => out.push(Change::Update(path.clone())),
+            Some(_) => {}
+        }
+    }
+    for path in known.keys() {
+        if !now.contains_key(path) {
+            out.push(Change::Remove(path.clone()));
+        }
+    }
+    out
+}
+
+/// The name kubelet gives a static pod: the manifest's name, "-", the node name in lower case.
+pub fn static_pod_name(name: &str, node: &str) -> String {
+    format!("{name}-{}", node.to_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_and_foreign_files_are_skipped() {
+        assert!(is_manifest_name("web.yaml"));
+        assert!(is_manifest_name("web.yml"));
+        assert!(is_manifest_name("web.json"));
+        assert!(!is_manifest_name(".web.yaml"));
+        assert!(!is_manifest_name("web.yaml~"));
+        assert!(!is_manifest_name("web.yaml.swp"));
+        assert!(!is_manifest_name(".yaml"));
+    }
+
+    #[test]
+    fn changes_between_scans() {
+        let p = |s: &str| PathBuf::from(s);
+        let known: Scan = [
+            (p("/m/a.yaml"), 1),
+            (p("/m/b.yaml"), 2),
+            (p("/m/c.yaml"), 3),
+        ]
+        .into();
+        let now: Scan = [
+            (p("/m/a.yaml"), 1),
+            (p("/m/b.yaml"), 20),
+            (p("/m/d.yaml"), 4),
+        ]
+        .into();
+        assert_eq!(
+            changes(&known, &now),
+            vec![
+                Change::Update(p("/m/b.yaml")),
+                Change::Add(p("/m/d.yaml")),
+                Change::Remove(p("/m/c.yaml")),
+            ]
+        );
+    }
+
+    #[test]
+    fn scan_reads_only_manifests_in_the_directory_itself() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("a.yaml"), "x").expect("write");
+        std::fs::write(dir.path().join(".hidden.yaml"), "x").expect("write");
+        std::fs::write(dir.path().join("notes.txt"), "x").expect("write");
+        std::fs::create_dir(dir.path().join("sub.yaml")).expect("mkdir");
+        std::fs::write(dir.path().join("sub.yaml").join("b.yaml"), "x").expect("write");
+        let found: Vec<PathBuf> = scan(dir.path()).expect("scan").into_keys().collect();
+        assert_eq!(found, vec![dir.path().join("a.yaml")]);
+    }
+
+    #[test]
+    fn static_pods_are_named_after_the_node() {
+        assert_eq!(static_pod_name("web", "Node-1"), "web-node-1");
+    }
+}

@@ -1,0 +1,362 @@
+//! The one table of key bindings. The hint bar, the help screen and key handling all read it,
+//! so they cannot disagree.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::words::Tr;
+use crate::i18n::Lang;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    NextStep,
+    PrevText,
+    NextText,
+    FocusNext,
+    FocusPrev,
+    SelectUp,
+    SelectDown,
+    ScrollUp,
+    ScrollDown,
+    Shell,
+    Logs,
+    Signal,
+    Describe,
+    Restart,
+    Language,
+    Theme,
+    Help,
+    CommandLine,
+    Quit,
+    QuitNow,
+}
+
+/// A key: a code, with or without Ctrl.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub ctrl: bool,
+}
+
+const fn key(code: KeyCode) -> Key {
+    Key { code, ctrl: false }
+}
+
+const fn ch(c: char) -> Key {
+    key(KeyCode::Char(c))
+}
+
+pub struct Binding {
+    pub keys: &'static [Key],
+    pub action: Action,
+    /// How the key is written in the hint bar and the help screen.
+    pub label: &'static str,
+    /// A word or two for the hint bar.
+    pub short: Tr,
+    /// A sentence for the help screen.
+    pub long: Tr,
+    /// Shown in the hint bar (the help screen shows every binding).
+    pub hint: bool,
+}
+
+pub const KEYMAP: &[Binding] = &[
+    Binding {
+        keys: &[ch(' '), key(KeyCode::Enter)],
+        action: Action::NextStep,
+        label: "Space",
+        short: Tr("next step", "下一步"),
+        long: Tr(
+            "Run the next step of the pod's creation",
+            "执行创建 Pod 的下一步",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[key(KeyCode::Left)],
+        action: Action::PrevText,
+        label: "←",
+        short: Tr("earlier", "上一段"),
+        long: Tr("Read the text of an earlier step", "阅读前面步骤的说明"),
+        hint: false,
+    },
+    Binding {
+        keys: &[key(KeyCode::Right)],
+        action: Action::NextText,
+        label: "→",
+        short: Tr("later", "下一段"),
+        long: Tr("Read the text of a later step", "阅读后面步骤的说明"),
+        hint: false,
+    },
+    Binding {
+        keys: &[key(KeyCode::Tab)],
+        action: Action::FocusNext,
+        label: "Tab",
+        short: Tr("panel", "切换面板"),
+        long: Tr(
+            "Move the focus to the next panel (on a small screen: the next tab)",
+            "把焦点移到下一个面板（小屏幕上：下一个标签页）",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[key(KeyCode::BackTab)],
+        action: Action::FocusPrev,
+        label: "S-Tab",
+        short: Tr("panel back", "上个面板"),
+        long: Tr(
+            "Move the focus to the previous panel",
+            "把焦点移到上一个面板",
+        ),
+        hint: false,
+    },
+    Binding {
+        keys: &[key(KeyCode::Up)],
+        action: Action::SelectUp,
+        label: "↑",
+        short: Tr("container", "选容器"),
+        long: Tr("Select the previous container", "选择上一个容器"),
+        hint: false,
+    },
+    Binding {
+        keys: &[key(KeyCode::Down)],
+        action: Action::SelectDown,
+        label: "↓",
+        short: Tr("container", "选容器"),
+        long: Tr("Select the next container", "选择下一个容器"),
+        hint: false,
+    },
+    Binding {
+        keys: &[key(KeyCode::PageUp)],
+        action: Action::ScrollUp,
+        label: "PgUp",
+        short: Tr("scroll up", "上滚"),
+        long: Tr("Scroll the focused panel up", "向上滚动当前面板"),
+        hint: false,
+    },
+    Binding {
+        keys: &[key(KeyCode::PageDown)],
+        action: Action::ScrollDown,
+        label: "PgDn",
+        short: Tr("scroll down", "下滚"),
+        long: Tr("Scroll the focused panel down", "向下滚动当前面板"),
+        hint: false,
+    },
+    Binding {
+        keys: &[ch('s')],
+        action: Action::Shell,
+        label: "s",
+        short: Tr("shell", "shell"),
+        long: Tr(
+            "Open a shell inside the selected container (exit returns here)",
+            "在选中的容器里打开 shell（exit 返回这里）",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('l')],
+        action: Action::Logs,
+        label: "l",
+        short: Tr("logs", "日志"),
+        long: Tr("Show the selected container's logs", "查看选中容器的日志"),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('k')],
+        action: Action::Signal,
+        label: "k",
+        short: Tr("signal", "发信号"),
+        long: Tr(
+            "Send a signal (TERM, KILL, INT, HUP) to the selected container's main process",
+            "向选中容器的主进程发送信号（TERM、KILL、INT、HUP）",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('d')],
+        action: Action::Describe,
+        label: "d",
+        short: Tr("describe", "描述"),
+        long: Tr(
+            "Show the pod as kubectl describe does",
+            "像 kubectl describe 那样显示 Pod",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('r')],
+        action: Action::Restart,
+        label: "r",
+        short: Tr("rebuild", "重建"),
+        long: Tr(
+            "Delete the pod and build it again from step 1",
+            "删除 Pod，并从第 1 步重新创建",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('L')],
+        action: Action::Language,
+        label: "L",
+        short: Tr("中文", "English"),
+        long: Tr("Switch between English and Chinese", "在中文和英文之间切换"),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch('t')],
+        action: Action::Theme,
+        label: "t",
+        short: Tr("theme", "主题"),
+        long: Tr(
+            "Next theme: default, high contrast (projectors), mono",
+            "切换主题：默认、高对比度（投影仪）、单色",
+        ),
+        hint: false,
+    },
+    Binding {
+        keys: &[ch('?')],
+        action: Action::Help,
+        label: "?",
+        short: Tr("help", "帮助"),
+        long: Tr("Show or hide this help", "显示或隐藏本帮助"),
+        hint: true,
+    },
+    Binding {
+        keys: &[ch(':')],
+        action: Action::CommandLine,
+        label: ":",
+        short: Tr("command", "命令"),
+        long: Tr(
+            "Command line: exec, kill, describe, logs, step N",
+            "命令行：exec、kill、describe、logs、step N",
+        ),
+        hint: false,
+    },
+    Binding {
+        keys: &[ch('q')],
+        action: Action::Quit,
+        label: "q",
+        short: Tr("quit", "退出"),
+        long: Tr(
+            "Quit (asks first); the pod is deleted",
+            "退出（会先确认）；Pod 会被删除",
+        ),
+        hint: true,
+    },
+    Binding {
+        keys: &[Key {
+            code: KeyCode::Char('c'),
+            ctrl: true,
+        }],
+        action: Action::QuitNow,
+        label: "Ctrl-C",
+        short: Tr("quit now", "立即退出"),
+        long: Tr("Quit at once; the pod is deleted", "立即退出；Pod 会被删除"),
+        hint: false,
+    },
+];
+
+/// The action bound to a key press, if any. Key releases and repeats of other kinds are ignored.
+pub fn action_for(event: &KeyEvent) -> Option<Action> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    let ctrl = event.modifiers.contains(KeyModifiers::CONTROL);
+    KEYMAP
+        .iter()
+        .find(|b| {
+            b.keys
+                .iter()
+                .any(|k| k.code == event.code && k.ctrl == ctrl)
+        })
+        .map(|b| b.action)
+}
+
+pub fn binding(action: Action) -> Option<&'static Binding> {
+    KEYMAP.iter().find(|b| b.action == action)
+}
+
+/// (key, words) pairs for the hint bar, in table order; `enabled` leaves out what cannot be
+/// done right now.
+pub fn hints(lang: Lang, enabled: impl Fn(Action) -> bool) -> Vec<(&'static str, &'static str)> {
+    KEYMAP
+        .iter()
+        .filter(|b| b.hint && enabled(b.action))
+        .map(|b| (b.label, b.short.get(lang)))
+        .collect()
+}
+
+/// (keys, sentence) rows for the help screen: every binding.
+pub fn help_rows(lang: Lang) -> Vec<(String, &'static str)> {
+    KEYMAP
+        .iter()
+        .map(|b| {
+            let extra: Vec<&str> = b
+                .keys
+                .iter()
+                .skip(1)
+                .map(|k| match k.code {
+                    KeyCode::Enter => "Enter",
+                    _ => "",
+                })
+                .filter(|s| !s.is_empty())
+                .collect();
+            let mut label = b.label.to_string();
+            for e in extra {
+                label.push_str(" / ");
+                label.push_str(e);
+            }
+            (label, b.long.get(lang))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_has_exactly_one_binding_and_no_key_is_bound_twice() {
+        let mut seen: Vec<(KeyCode, bool)> = Vec::new();
+        for b in KEYMAP {
+            assert_eq!(
+                KEYMAP.iter().filter(|o| o.action == b.action).count(),
+                1,
+                "{:?}",
+                b.action
+            );
+            for k in b.keys {
+                assert!(!seen.contains(&(k.code, k.ctrl)), "{k:?} bound twice");
+                seen.push((k.code, k.ctrl));
+            }
+            assert!(!b.short.0.is_empty() && !b.short.1.is_empty());
+            assert!(!b.long.0.is_empty() && !b.long.1.is_empty());
+        }
+    }
+
+    #[test]
+    fn keys_map_to_actions() {
+        let press = |code| KeyEvent::new(code, KeyModifiers::NONE);
+        assert_eq!(action_for(&press(KeyCode::Enter)), Some(Action::NextStep));
+        assert_eq!(
+            action_for(&press(KeyCode::Char(' '))),
+            Some(Action::NextStep)
+        );
+        assert_eq!(
+            action_for(&press(KeyCode::Char('L'))),
+            Some(Action::Language)
+        );
+        assert_eq!(
+            action_for(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::QuitNow)
+        );
+        assert_eq!(action_for(&press(KeyCode::Char('c'))), None);
+    }
+
+    #[test]
+    fn hint_bar_and_help_come_from_the_table() {
+        let hints = hints(Lang::Zh, |a| a != Action::Shell);
+        assert!(hints.contains(&("q", "退出")));
+        assert!(!hints.iter().any(|(k, _)| *k == "s"));
+        assert_eq!(help_rows(Lang::En).len(), KEYMAP.len());
+        assert_eq!(help_rows(Lang::En)[0].0, "Space / Enter");
+    }
+}

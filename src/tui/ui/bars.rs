@@ -1,0 +1,137 @@
+//! The one-line bars: title (pod, status, step, language, theme), status line and key hints.
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+use unicode_width::UnicodeWidthStr;
+
+use super::Ctx;
+use crate::tui::app::{Activity, Session, StatusKind};
+use crate::tui::keymap;
+use crate::tui::words::{self, tr};
+
+pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let app = ctx.app;
+    let lang = ctx.lang;
+    let mut spans = vec![Span::styled(" podlab", ctx.theme.title)];
+    let mut qos = None;
+    let sep = || Span::styled(" · ", ctx.theme.dim);
+    match &app.session {
+        Session::Pod { name, .. } => {
+            spans.push(sep());
+            spans.push(Span::styled(format!("pod/{name}"), ctx.theme.title));
+            if let Some(state) = app.observed.as_ref().and_then(|o| o.state.as_ref()) {
+                spans.push(sep());
+                spans.push(Span::raw(format!(
+                    "{} {}",
+                    state.status_text(),
+                    state.ready_text()
+                )));
+                if !state.qos_class.is_empty() {
+                    qos = Some(state.qos_class.clone());
+                }
+            }
+        }
+        Session::ReadOnly => {
+            spans.push(sep());
+            spans.push(Span::styled(
+                tr(lang, "your processes (read-only)", "你的进程（只读）"),
+                ctx.theme.warning,
+            ));
+        }
+    }
+    let total = app.script.steps.len();
+    spans.push(sep());
+    spans.push(Span::raw(format!(
+        "{} {}/{total}",
+        words::STEPS.get(lang),
+        app.script_done
+    )));
+    if let Some(sel) = &app.selected {
+        spans.push(sep());
+        spans.push(Span::raw(format!("▶ {sel}")));
+    }
+    spans.push(sep());
+    spans.push(Span::raw(match lang {
+        crate::i18n::Lang::En => "EN",
+        crate::i18n::Lang::Zh => "中文",
+    }));
+    if let Some(qos) = qos {
+        spans.push(sep());
+        spans.push(Span::raw(format!("QoS {qos}")));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// The status line's style and text: what is going on, the last message, or what is missing.
+pub fn status_text(ctx: &Ctx) -> (Style, String) {
+    let app = ctx.app;
+    let lang = ctx.lang;
+    let (style, text) = match (&app.status, app.activity) {
+        (_, Activity::Deleting) => (ctx.theme.warning, words::DELETING.get(lang).to_string()),
+        (_, Activity::Restarting) => (ctx.theme.current, words::RESTARTING.get(lang).to_string()),
+        (_, Activity::Stepping { since }) => {
+            let step = app
+                .script
+                .steps
+                .get(app.script_done)
+                .map(|s| s.title.get(lang).to_string())
+                .unwrap_or_default();
+            let secs = ctx.now.saturating_duration_since(since).as_secs();
+            (
+                ctx.theme.current,
+                format!(
+                    "⟳ {} {}: {step} ({secs}s)",
+                    words::RUNNING_STEP.get(lang),
+                    app.script_done + 1
+                ),
+            )
+        }
+        (Some((StatusKind::Error, text)), _) => (ctx.theme.error, format!("✗ {text}")),
+        (Some((StatusKind::Info, text)), _) => (ctx.theme.base, format!("› {text}")),
+        (None, _) if app.session == Session::ReadOnly => {
+            (ctx.theme.warning, words::NEEDS_ROOT.get(lang).to_string())
+        }
+        (None, _) => match app.observed.as_ref().and_then(|o| o.error.clone()) {
+            Some(e) => (ctx.theme.error, format!("✗ {e}")),
+            None => (ctx.theme.dim, String::new()),
+        },
+    };
+    (style, format!(" {text}"))
+}
+
+pub fn status(frame: &mut Frame, area: Rect, style: Style, lines: Vec<String>) {
+    let mut lines = lines;
+    lines.truncate(area.height as usize);
+    if let Some(last) = lines.last_mut() {
+        *last = crate::observe::text::truncate(last, area.width as usize);
+    }
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect();
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+/// The hint bar: the keymap's hinted bindings that can be used now, as many as fit.
+pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let mut hints = keymap::hints(ctx.lang, |a| ctx.app.enabled(a));
+    let width = |hs: &[(&str, &str)]| -> usize {
+        1 + hs
+            .iter()
+            .map(|(k, w)| k.width() + 1 + w.width() + 2)
+            .sum::<usize>()
+    };
+    // When they do not all fit, drop from the end but keep the last one (quit).
+    while hints.len() > 1 && width(&hints) > area.width as usize {
+        hints.remove(hints.len() - 2);
+    }
+    let mut spans = vec![Span::raw(" ")];
+    for (key, what) in hints {
+        spans.push(Span::styled(key, ctx.theme.key));
+        spans.push(Span::styled(format!(" {what}  "), ctx.theme.dim));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}

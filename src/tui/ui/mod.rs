@@ -1,0 +1,172 @@
+//! Drawing the app: title bar, narration, live panels (side by side on a big screen, folded
+//! into tabs on a small one), status line, hint bar, and popups on top.
+
+mod bars;
+mod narration;
+mod panels;
+mod popups;
+
+use std::time::Instant;
+
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::Frame;
+
+use super::app::{App, Focus};
+use super::theme::Theme;
+use crate::i18n::Lang;
+
+/// Everything a drawing function needs.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub theme: Theme,
+    pub lang: Lang,
+    pub now: Instant,
+}
+
+/// Big enough to show every panel at once.
+pub fn is_wide(area: Rect) -> bool {
+    area.width >= 140 && area.height >= 40
+}
+
+pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
+    let ctx = Ctx {
+        app,
+        theme: Theme::of(app.theme),
+        lang: app.lang,
+        now,
+    };
+    let area = frame.area();
+    frame.render_widget(Block::default().style(ctx.theme.base), area);
+    let (status_style, status_text) = bars::status_text(&ctx);
+    let status_lines = super::wrap::wrap(&status_text, area.width.max(1) as usize);
+    let [title, body, status, hints] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(status_lines.len().clamp(1, 2) as u16),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    bars::title(frame, title, &ctx);
+    if is_wide(area) {
+        wide_body(frame, body, &ctx);
+    } else {
+        narrow_body(frame, body, &ctx);
+    }
+    bars::status(frame, status, status_style, status_lines);
+    bars::hints(frame, hints, &ctx);
+    popups::draw(frame, area, &ctx);
+}
+
+fn wide_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
+    let narration_width = (body.width * 2 / 5).clamp(50, 72);
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(narration_width), Constraint::Min(0)]).areas(body);
+    narration::draw(frame, left, ctx, true);
+    let containers = ctx
+        .app
+        .observed
+        .as_ref()
+        .and_then(|o| o.snapshot.as_ref())
+        .map(|s| {
+            s.sandboxes
+                .iter()
+                .map(|sb| sb.containers.len() + 1)
+                .sum::<usize>()
+        })
+        .unwrap_or(1) as u16;
+    let [tree, namespaces, cgroups, bottom] = Layout::vertical([
+        Constraint::Fill(3),
+        Constraint::Length((containers + 4).clamp(6, 12)),
+        Constraint::Length((containers + 4).clamp(6, 10)),
+        Constraint::Fill(4),
+    ])
+    .areas(right);
+    let [network, events] =
+        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(bottom);
+    for (focus, area) in [
+        (Focus::Processes, tree),
+        (Focus::Namespaces, namespaces),
+        (Focus::Cgroups, cgroups),
+        (Focus::Network, network),
+        (Focus::Events, events),
+    ] {
+        let title = Line::from(format!(" {} ", focus.title().get(ctx.lang)));
+        panel(frame, area, ctx, focus, title);
+    }
+}
+
+fn narrow_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
+    let [top, bottom] = Layout::vertical([Constraint::Fill(4), Constraint::Fill(3)]).areas(body);
+    narration::draw(frame, top, ctx, false);
+    let shown = if ctx.app.focus == Focus::Narration {
+        ctx.app.tab
+    } else {
+        ctx.app.focus
+    };
+    // The tabs are the panel's title: the shown one in brackets and reversed.
+    let mut spans = vec![Span::raw(" ")];
+    for f in &Focus::ALL[1..] {
+        let name = f.title().get(ctx.lang);
+        if *f == shown {
+            spans.push(Span::styled(format!("[{name}]"), ctx.theme.selected));
+        } else {
+            spans.push(Span::styled(format!(" {name} "), ctx.theme.dim));
+        }
+        spans.push(Span::raw(" "));
+    }
+    panel(frame, bottom, ctx, shown, Line::from(spans));
+}
+
+fn panel(frame: &mut Frame, area: Rect, ctx: &Ctx, focus: Focus, title: Line) {
+    let focused = ctx.app.focus == focus;
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            ctx.theme.border_focused
+        } else {
+            ctx.theme.border
+        })
+        .title(title);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let lines = match focus {
+        Focus::Processes => panels::processes(ctx, inner.width),
+        Focus::Namespaces => panels::namespaces(ctx, inner.width),
+        Focus::Network => panels::network(ctx, inner.width),
+        Focus::Cgroups => panels::cgroups(ctx, inner.width),
+        Focus::Events => panels::events(ctx, inner.width, inner.height),
+        Focus::Narration => Vec::new(),
+    };
+    // Events scroll back from the newest themselves.
+    let scroll = if focus == Focus::Events {
+        0
+    } else {
+        ctx.app.scroll[focus.index()].min(lines.len().saturating_sub(1) as u16)
+    };
+    let hidden_below = lines.len() as u16 > scroll + inner.height;
+    frame.render_widget(Paragraph::new(lines).scroll((scroll, 0)), inner);
+    if hidden_below {
+        more_below(frame, area, ctx);
+    }
+}
+
+/// A mark on the bottom border of a pane whose text goes on below (PgDn shows it).
+pub(crate) fn more_below(frame: &mut Frame, area: Rect, ctx: &Ctx) {
+    let text = format!(
+        " ↓ PgDn {} ",
+        crate::tui::words::tr(ctx.lang, "more", "更多")
+    );
+    let width = unicode_width::UnicodeWidthStr::width(text.as_str()) as u16;
+    if area.width < width + 4 || area.height < 2 {
+        return;
+    }
+    let at = Rect::new(
+        area.x + area.width - width - 2,
+        area.y + area.height - 1,
+        width,
+        1,
+    );
+    frame.render_widget(Paragraph::new(Span::styled(text, ctx.theme.dim)), at);
+}

@@ -1,0 +1,628 @@
+//! The live panels as lines of styled text: process tree, namespace matrix, network,
+//! cgroups and events. Units and marks come from `observe::text`.
+
+use std::collections::{HashMap, HashSet};
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_width::UnicodeWidthStr;
+
+use super::Ctx;
+use crate::observe::text::{self as otext, OWN_MARK, SHARED_MARK};
+use crate::observe::{Limit, NsId, NsKind, ProcessInfo, Role, Snapshot};
+use crate::runtime::state::{human_age, EventType};
+use crate::tui::app::Session;
+use crate::tui::observed::Mark;
+use crate::tui::words::{self, tr};
+use crate::tui::wrap::fit;
+
+fn snapshot<'a>(ctx: &'a Ctx) -> Option<&'a Snapshot> {
+    ctx.app.observed.as_ref().and_then(|o| o.snapshot.as_ref())
+}
+
+fn marked(ctx: &Ctx, mark: &Mark) -> bool {
+    ctx.app.highlights.is_marked(mark, ctx.now)
+}
+
+fn nothing(ctx: &Ctx) -> Vec<Line<'static>> {
+    let text = if ctx.app.observed.is_none() {
+        words::NO_DATA
+    } else {
+        words::NOTHING_YET
+    };
+    vec![Line::from(Span::styled(text.get(ctx.lang), ctx.theme.dim))]
+}
+
+/// Two columns in front of a row: `+` when it just changed, `▶` when it is selected.
+fn row_prefix(changed: bool, selected: bool) -> String {
+    format!(
+        "{}{}",
+        if changed { "+" } else { " " },
+        if selected { "▶" } else { " " }
+    )
+}
+
+/// Host PIDs of the selected container's processes.
+fn selected_pids(ctx: &Ctx, s: &Snapshot) -> HashSet<i32> {
+    let Some(sel) = ctx.app.selected.as_deref() else {
+        return HashSet::new();
+    };
+    s.sandboxes
+        .iter()
+        .flat_map(|sb| sb.containers.iter())
+        .filter(|c| c.name == sel && !c.is_pause)
+        .flat_map(|c| c.pids.iter().copied())
+        .collect()
+}
+
+pub fn processes(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
+    let Some(s) = snapshot(ctx) else {
+        return nothing(ctx);
+    };
+    let lang = ctx.lang;
+    let mut lines = vec![Line::from(Span::styled(
+        fit(
+            &format!(
+                "{}   {}   Z {}",
+                words::HOST_PID.get(lang),
+                words::NEW_PIDNS.get(lang),
+                words::ZOMBIE.get(lang)
+            ),
+            width as usize,
+        ),
+        ctx.theme.dim,
+    ))];
+    let rows = otext::tree_rows(s, lang);
+    if rows.is_empty() {
+        lines.extend(nothing(ctx));
+        return lines;
+    }
+    let by_pid: HashMap<i32, &ProcessInfo> = s.processes.iter().map(|p| (p.pid, p)).collect();
+    let selected = selected_pids(ctx, s);
+    for row in rows {
+        let changed = marked(ctx, &Mark::Process(row.pid));
+        let is_selected = selected.contains(&row.pid);
+        let p = by_pid.get(&row.pid);
+        let style = if is_selected {
+            ctx.theme.selected
+        } else if changed {
+            ctx.theme.changed
+        } else if p.is_some_and(|p| p.state.is_zombie()) {
+            ctx.theme.warning
+        } else if p.is_some_and(|p| matches!(p.role, Role::Shim)) {
+            ctx.theme.dim
+        } else {
+            ctx.theme.base
+        };
+        let text = fit(
+            &format!("{}{}", row_prefix(changed, is_selected), row.text),
+            width as usize,
+        );
+        lines.push(Line::from(Span::styled(text, style)));
+    }
+    lines
+}
+
+/// The namespace kinds shown, most telling first; the rarely different ones only when wide.
+fn ns_kinds(width: u16) -> Vec<NsKind> {
+    let mut kinds = vec![
+        NsKind::Net,
+        NsKind::Ipc,
+        NsKind::Uts,
+        NsKind::Pid,
+        NsKind::Mnt,
+        NsKind::Cgroup,
+        NsKind::User,
+        NsKind::Time,
+    ];
+    if width >= 130 {
+        kinds.push(NsKind::PidForChildren);
+    }
+    kinds
+}
+
+fn ns_label(kind: NsKind) -> &'static str {
+    match kind {
+        NsKind::PidForChildren => "pid4child",
+        other => other.file_name(),
+    }
+}
+
+struct NsRow {
+    name: String,
+    selected: bool,
+    namespaces: Vec<(NsKind, Option<NsId>, &'static str)>,
+}
+
+pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
+    let Some(s) = snapshot(ctx) else {
+        return nothing(ctx);
+    };
+    let lang = ctx.lang;
+    let mut kinds = ns_kinds(width);
+    let by_pid: HashMap<i32, &ProcessInfo> = s.processes.iter().map(|p| (p.pid, p)).collect();
+    let mut rows: Vec<NsRow> = Vec::new();
+    let legend;
+    if s.sandboxes.is_empty() {
+        // Processes outside any sandbox: compare each tree's root with the host.
+        legend = tr(
+            lang,
+            "= same as the host   * own   ? unreadable   + changed",
+            "= 与宿主机相同   * 自己的   ? 读不到   + 刚变化",
+        );
+        let pids: HashSet<i32> = s.processes.iter().map(|p| p.pid).collect();
+        for p in s
+            .processes
+            .iter()
+            .filter(|p| !p.kernel_thread && !pids.contains(&p.ppid))
+            .take(12)
+        {
+            let namespaces = kinds
+                .iter()
+                .map(|k| {
+                    let id = p.namespaces.get(k).copied();
+                    let mark = match (id, s.host.namespaces.get(k)) {
+                        (Some(a), Some(b)) if a.same_as(b) => SHARED_MARK,
+                        (Some(_), Some(_)) => OWN_MARK,
+                        _ => " ",
+                    };
+                    (*k, id, mark)
+                })
+                .collect();
+            rows.push(NsRow {
+                name: format!("{} {}", p.pid, p.comm),
+                selected: false,
+                namespaces,
+            });
+        }
+    } else {
+        legend = words::LEGEND_NS.get(lang);
+        for sb in &s.sandboxes {
+            // Containers not started yet have no namespaces to show.
+            for c in sb.containers.iter().filter(|c| c.main_pid.is_some()) {
+                let ns = c
+                    .main_pid
+                    .and_then(|p| by_pid.get(&p))
+                    .map(|p| &p.namespaces);
+                let namespaces = kinds
+                    .iter()
+                    .map(|k| {
+                        let mark = if c.shared_with_pause.contains(k) {
+                            SHARED_MARK
+                        } else if c.own.contains(k) {
+                            OWN_MARK
+                        } else {
+                            " "
+                        };
+                        (*k, ns.and_then(|n| n.get(k)).copied(), mark)
+                    })
+                    .collect();
+                rows.push(NsRow {
+                    name: c.name.clone(),
+                    selected: !c.is_pause && ctx.app.selected.as_deref() == Some(&c.name),
+                    namespaces,
+                });
+            }
+        }
+    }
+    let mut lines = vec![Line::from(Span::styled(
+        fit(legend, width as usize),
+        ctx.theme.dim,
+    ))];
+    if rows.is_empty() {
+        lines.extend(nothing(ctx));
+        return lines;
+    }
+    let header_name = if s.sandboxes.is_empty() {
+        tr(lang, "process", "进程")
+    } else {
+        words::CONTAINER.get(lang)
+    };
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.width())
+        .chain([header_name.width()])
+        .max()
+        .unwrap_or(8)
+        .min(20);
+    // Full inodes when they fit (leaving out user and time, which pods share with the host,
+    // if that makes them fit); else the mark and the last four digits, still enough to compare
+    // down a column.
+    let fits = |n: usize| 2 + name_w + n * 12 <= width as usize;
+    let full = if fits(kinds.len()) {
+        true
+    } else if fits(6) {
+        kinds.truncate(6);
+        for row in &mut rows {
+            row.namespaces.truncate(6);
+        }
+        true
+    } else {
+        false
+    };
+    let cell_w = if full { 11 } else { 6 };
+    let mut header = vec![Span::styled(
+        format!("  {} ", fit(header_name, name_w)),
+        ctx.theme.title,
+    )];
+    for k in &kinds {
+        header.push(Span::styled(
+            format!("{} ", fit(ns_label(*k), cell_w)),
+            ctx.theme.title,
+        ));
+    }
+    lines.push(Line::from(header));
+    for row in rows {
+        let changed: Vec<bool> = row
+            .namespaces
+            .iter()
+            .map(|(k, _, _)| marked(ctx, &Mark::Namespace(row.name.clone(), *k)))
+            .collect();
+        let any_changed = changed.iter().any(|c| *c);
+        let name_style = if row.selected {
+            ctx.theme.selected
+        } else {
+            ctx.theme.base
+        };
+        let mut spans = vec![
+            Span::raw(row_prefix(any_changed, row.selected)),
+            Span::styled(fit(&row.name, name_w), name_style),
+            Span::raw(" "),
+        ];
+        for ((_, id, mark), changed) in row.namespaces.iter().zip(changed) {
+            let text = match id {
+                Some(id) if full => format!("{mark}{}", id.inode),
+                Some(id) => {
+                    let digits = id.inode.to_string();
+                    let tail = &digits[digits.len().saturating_sub(4)..];
+                    format!("{mark}…{tail}")
+                }
+                None => "?".to_string(),
+            };
+            let style = if changed {
+                ctx.theme.changed
+            } else if *mark == SHARED_MARK {
+                ctx.theme.shared
+            } else if *mark == OWN_MARK {
+                ctx.theme.own
+            } else {
+                ctx.theme.dim
+            };
+            spans.push(Span::styled(fit(&text, cell_w), style));
+            spans.push(Span::raw(" "));
+        }
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+pub fn network(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
+    let Some(s) = snapshot(ctx) else {
+        return nothing(ctx);
+    };
+    let lang = ctx.lang;
+    let w = width as usize;
+    let mut lines = Vec::new();
+    let state_ip = ctx
+        .app
+        .observed
+        .as_ref()
+        .and_then(|o| o.state.as_ref())
+        .and_then(|st| st.sandbox.as_ref())
+        .and_then(|sb| sb.ip.clone());
+    let ip = state_ip.or_else(|| {
+        s.sandboxes
+            .iter()
+            .find_map(|sb| sb.pod.as_ref().and_then(|p| p.ip.clone()))
+    });
+    if ctx.app.session != Session::ReadOnly || ip.is_some() {
+        let style = if marked(ctx, &Mark::PodIp) {
+            ctx.theme.changed
+        } else {
+            ctx.theme.title
+        };
+        let text = format!(
+            "{}: {}",
+            words::POD_IP.get(lang),
+            ip.as_deref()
+                .unwrap_or(tr(lang, "none yet (loopback only)", "还没有（只有回环）"))
+        );
+        lines.push(Line::from(Span::styled(fit(&text, w), style)));
+    }
+    if s.networks.is_empty() {
+        lines.push(Line::from(Span::styled(
+            tr(
+                lang,
+                "no network namespace of its own yet",
+                "还没有自己的网络命名空间",
+            ),
+            ctx.theme.dim,
+        )));
+        return lines;
+    }
+    for n in &s.networks {
+        lines.push(Line::from(Span::styled(
+            fit(
+                &format!("{} net:[{}]", words::INTERFACES.get(lang), n.id.inode),
+                w,
+            ),
+            ctx.theme.title,
+        )));
+        for i in &n.interfaces {
+            let changed = marked(ctx, &Mark::Interface(i.name.clone()));
+            let mut addrs = i.ipv4.clone();
+            addrs.extend(i.ipv6.iter().cloned());
+            let addrs = if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs.join(" ")
+            };
+            let text = format!(
+                "{}{:<6} {addrs}  rx {} tx {}",
+                row_prefix(changed, false),
+                i.name,
+                otext::bytes(i.rx_bytes),
+                otext::bytes(i.tx_bytes)
+            );
+            let style = if changed {
+                ctx.theme.changed
+            } else {
+                ctx.theme.base
+            };
+            lines.push(Line::from(Span::styled(fit(&text, w), style)));
+        }
+        lines.push(Line::from(Span::styled(
+            words::LISTENING.get(lang),
+            ctx.theme.title,
+        )));
+        if n.listeners.is_empty() {
+            lines.push(Line::from(Span::styled(
+                format!("  {}", words::NO_LISTENERS.get(lang)),
+                ctx.theme.dim,
+            )));
+        }
+        for l in &n.listeners {
+            let changed = marked(ctx, &Mark::Listener(l.port));
+            let addr = if l.address.contains(':') {
+                format!("[{}]:{}", l.address, l.port)
+            } else {
+                format!("{}:{}", l.address, l.port)
+            };
+            let who = match (&l.container, l.pids.first()) {
+                (Some(c), Some(pid)) => format!("{c} (pid {pid})"),
+                (Some(c), None) => c.clone(),
+                (None, Some(pid)) => format!("pid {pid}"),
+                (None, None) => "-".into(),
+            };
+            let selected = l.container.is_some() && l.container == ctx.app.selected;
+            let text = format!(
+                "{}{} {addr} ← {who}",
+                row_prefix(changed, selected),
+                format!("{:?}", l.proto).to_lowercase()
+            );
+            let style = if changed {
+                ctx.theme.changed
+            } else {
+                ctx.theme.base
+            };
+            lines.push(Line::from(Span::styled(fit(&text, w), style)));
+        }
+    }
+    lines
+}
+
+/// A usage bar with the percentage: `████░░░░ 48%`; no bar without a limit.
+fn usage_bar(
+    ctx: &Ctx,
+    used: Option<u64>,
+    limit: Option<Limit>,
+    width: usize,
+) -> Vec<Span<'static>> {
+    let used_text = used.map(otext::bytes).unwrap_or_else(|| "-".into());
+    match (used, limit) {
+        (Some(u), Some(Limit::Value(l))) if l > 0 && width >= 6 => {
+            let ratio = (u as f64 / l as f64).clamp(0.0, 1.0);
+            let filled = (ratio * width as f64).round() as usize;
+            vec![
+                Span::styled(format!("{used_text:>6} "), ctx.theme.base),
+                Span::styled("█".repeat(filled), ctx.theme.bar_full),
+                Span::styled("░".repeat(width - filled), ctx.theme.bar_empty),
+                Span::styled(format!(" {:>3.0}%", ratio * 100.0), ctx.theme.base),
+            ]
+        }
+        _ => vec![Span::styled(format!("{used_text:>6} "), ctx.theme.base)],
+    }
+}
+
+pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
+    let Some(s) = snapshot(ctx) else {
+        return nothing(ctx);
+    };
+    let lang = ctx.lang;
+    let mut rows: Vec<(String, Mark, bool, &crate::observe::CgroupInfo)> = Vec::new();
+    for sb in &s.sandboxes {
+        if let Some(cg) = &sb.cgroup {
+            rows.push((
+                format!("({})", tr(lang, "pod", "Pod")),
+                Mark::Cgroup(String::new()),
+                false,
+                cg,
+            ));
+        }
+        for c in &sb.containers {
+            if let Some(cg) = &c.cgroup {
+                let selected = !c.is_pause && ctx.app.selected.as_deref() == Some(&c.name);
+                rows.push((c.name.clone(), Mark::Cgroup(c.name.clone()), selected, cg));
+            }
+        }
+    }
+    if rows.is_empty() {
+        return nothing(ctx);
+    }
+    let name_w = rows
+        .iter()
+        .map(|r| r.0.width())
+        .chain([words::CONTAINER.get(lang).width()])
+        .max()
+        .unwrap_or(8)
+        .min(16);
+    let head = |t: &str, w: usize| Span::styled(format!("{} ", fit(t, w)), ctx.theme.title);
+    let titles = [
+        tr(lang, "CPU req", "CPU 请求"),
+        tr(lang, "CPU lim", "CPU 上限"),
+        tr(lang, "MEM lim", "内存上限"),
+        tr(lang, "throttl", "被限流"),
+        "OOM",
+    ];
+    // Columns: cpu req, cpu lim, mem lim, throttled, oom kills; then the usage bar.
+    let widths: Vec<usize> = titles
+        .iter()
+        .zip([7, 7, 7, 8, 4])
+        .map(|(t, w)| t.width().max(w))
+        .collect();
+    let fixed = 2 + name_w + 1 + widths.iter().map(|w| w + 1).sum::<usize>();
+    let bar_w = (width as usize).saturating_sub(fixed + 13).clamp(0, 24);
+    let mut header = vec![Span::raw("  "), head(words::CONTAINER.get(lang), name_w)];
+    for (t, w) in titles.iter().zip(&widths) {
+        header.push(head(t, *w));
+    }
+    header.push(head(tr(lang, "memory used", "内存用量"), 20));
+    let mut lines = vec![Line::from(header)];
+    for (name, mark, selected, cg) in rows {
+        let changed = marked(ctx, &mark);
+        let dash = || "-".to_string();
+        let cell = |t: String, w: usize| format!("{} ", fit(&t, w));
+        let oom = cg.oom_kill.unwrap_or(0);
+        let oom_text = match cg.oom_kill {
+            Some(0) | None => cell(
+                cg.oom_kill.map(|n| n.to_string()).unwrap_or_else(dash),
+                widths[4],
+            ),
+            Some(n) => cell(format!("‼{n}"), widths[4]),
+        };
+        let name_style = if selected {
+            ctx.theme.selected
+        } else {
+            ctx.theme.base
+        };
+        let value_style = if changed {
+            ctx.theme.changed
+        } else {
+            ctx.theme.base
+        };
+        let mut spans = vec![
+            Span::raw(row_prefix(changed, selected)),
+            Span::styled(cell(name, name_w), name_style),
+            Span::styled(
+                cell(
+                    cg.cpu_request_millis
+                        .map(otext::millicores)
+                        .unwrap_or_else(dash),
+                    widths[0],
+                ),
+                value_style,
+            ),
+            Span::styled(
+                cell(
+                    cg.cpu_limit_millis
+                        .map(|l| otext::limit(l, otext::millicores))
+                        .unwrap_or_else(dash),
+                    widths[1],
+                ),
+                value_style,
+            ),
+            Span::styled(
+                cell(
+                    cg.memory_limit
+                        .map(|l| otext::limit(l, otext::bytes))
+                        .unwrap_or_else(dash),
+                    widths[2],
+                ),
+                value_style,
+            ),
+            Span::styled(
+                cell(
+                    match cg.nr_throttled {
+                        Some(n) => format!("{n}×"),
+                        None => dash(),
+                    },
+                    widths[3],
+                ),
+                if cg.nr_throttled.unwrap_or(0) > 0 {
+                    ctx.theme.warning
+                } else {
+                    ctx.theme.base
+                },
+            ),
+            Span::styled(
+                oom_text,
+                if oom > 0 {
+                    ctx.theme.warning
+                } else {
+                    ctx.theme.base
+                },
+            ),
+        ];
+        spans.extend(usage_bar(ctx, cg.memory_usage, cg.memory_limit, bar_w));
+        lines.push(Line::from(spans));
+    }
+    lines
+}
+
+/// The pod's events, oldest first, ending with the newest (scrolling goes back in time).
+pub fn events(ctx: &Ctx, width: u16, height: u16) -> Vec<Line<'static>> {
+    let Some(state) = ctx.app.observed.as_ref().and_then(|o| o.state.as_ref()) else {
+        return nothing(ctx);
+    };
+    let lang = ctx.lang;
+    if state.events.is_empty() {
+        return vec![Line::from(Span::styled(
+            words::NO_EVENTS.get(lang),
+            ctx.theme.dim,
+        ))];
+    }
+    let wall = ctx
+        .app
+        .observed
+        .as_ref()
+        .and_then(|o| o.wall_time())
+        .unwrap_or(state.created_at);
+    let reason_w = state
+        .events
+        .iter()
+        .map(|e| e.reason.width())
+        .max()
+        .unwrap_or(8)
+        .min(20);
+    let all: Vec<Line<'static>> = state
+        .events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let changed = marked(ctx, &Mark::Event(i));
+            let warning = e.kind == EventType::Warning;
+            let text = format!(
+                "{}{:>5} {} {} {}",
+                if changed { "+" } else { " " },
+                human_age(wall - e.time),
+                if warning { "!" } else { "·" },
+                fit(&e.reason, reason_w),
+                e.message
+            );
+            let style: Style = if changed {
+                ctx.theme.changed
+            } else if warning {
+                ctx.theme.warning
+            } else {
+                ctx.theme.base
+            };
+            Line::from(Span::styled(fit(&text, width as usize), style))
+        })
+        .collect();
+    let back = ctx.app.scroll[crate::tui::app::Focus::Events.index()] as usize;
+    let end = all
+        .len()
+        .saturating_sub(back.min(all.len().saturating_sub(1)));
+    let start = end.saturating_sub(height as usize);
+    all[start..end].to_vec()
+}

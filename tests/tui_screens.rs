@@ -1,0 +1,137 @@
+//! Whole screens of the explorer at key steps, in English and Chinese, at 80×24 and 160×48,
+//! drawn on ratatui's TestBackend from the demo pod (fixed data, so the screens are stable;
+//! filters still hide PIDs, inodes, IPs and ages should the demo data change).
+
+use std::time::Instant;
+
+use podlab::i18n::Lang;
+use podlab::tui::app::{App, AppEvent, Session};
+use podlab::tui::demo;
+use podlab::tui::script::Script;
+use podlab::tui::ui;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use unicode_width::UnicodeWidthStr;
+
+/// The screen as text: one line per row, wide characters once, trailing spaces removed.
+fn screen(app: &App, width: u16, height: u16, now: Instant) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
+    terminal
+        .draw(|f| ui::draw(f, app, now))
+        .expect("draw on the test backend");
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..height {
+        let mut line = String::new();
+        let mut skip = 0usize;
+        for x in 0..width {
+            let cell = &buffer[(x, y)];
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            line.push_str(cell.symbol());
+            skip = cell.symbol().width().saturating_sub(1);
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn check(name: &str, text: String) {
+    insta::with_settings!({filters => vec![
+        (r"\b4026\d{6}\b", "[INODE]"),
+        (r"…\d{4}\b", "…[INO]"),
+        (r"\b10\.88\.\d+\.\d+\b", "[IP]"),
+    ]}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+fn key(app: &mut App, code: KeyCode, now: Instant) {
+    app.handle(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)), now);
+}
+
+#[test]
+fn screens_at_key_steps() {
+    let now = Instant::now();
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        for done in [0, 3, 4, 6] {
+            let app = demo::app(demo::TWO_CONTAINERS, done, lang, now);
+            for (w, h) in [(80u16, 24u16), (160, 48)] {
+                check(
+                    &format!("step{done}_{tag}_{w}x{h}"),
+                    screen(&app, w, h, now),
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn tabs_fold_panels_on_a_small_screen() {
+    let now = Instant::now();
+    let mut app = demo::app(demo::TWO_CONTAINERS, 6, Lang::En, now);
+    for tab in ["namespaces", "network", "cgroups", "events"] {
+        key(&mut app, KeyCode::Tab, now);
+        // Tab from the narration goes to the processes first.
+        if app.focus == podlab::tui::app::Focus::Processes {
+            key(&mut app, KeyCode::Tab, now);
+        }
+        check(&format!("tab_{tab}_en_80x24"), screen(&app, 80, 24, now));
+    }
+}
+
+#[test]
+fn popups() {
+    let now = Instant::now();
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let mut app = demo::app(demo::TWO_CONTAINERS, 6, lang, now);
+        key(&mut app, KeyCode::Char('?'), now);
+        check(&format!("help_{tag}_80x24"), screen(&app, 80, 24, now));
+        key(&mut app, KeyCode::Esc, now);
+        key(&mut app, KeyCode::Char('k'), now);
+        check(&format!("signal_{tag}_80x24"), screen(&app, 80, 24, now));
+        key(&mut app, KeyCode::Esc, now);
+        key(&mut app, KeyCode::Char('q'), now);
+        check(&format!("quit_{tag}_80x24"), screen(&app, 80, 24, now));
+    }
+}
+
+#[test]
+fn selection_moves_marks_across_panels() {
+    let now = Instant::now();
+    let mut app = demo::app(demo::TWO_CONTAINERS, 6, Lang::En, now);
+    assert_eq!(app.selected.as_deref(), Some("nginx"));
+    key(&mut app, KeyCode::Down, now);
+    assert_eq!(app.selected.as_deref(), Some("sidecar"));
+    let text = screen(&app, 160, 48, now);
+    // Selection is a symbol, not only a colour.
+    assert!(text.lines().any(|l| l.contains("▶sidecar")), "{text}");
+    assert!(text.contains("▶ sidecar"), "{text}");
+}
+
+#[test]
+fn read_only_view_says_what_is_missing() {
+    let now = Instant::now();
+    let pod = demo::pod(demo::TWO_CONTAINERS);
+    let mut app = App::new(
+        Session::ReadOnly,
+        Script::from_plan(&demo::plan(&pod)),
+        0,
+        Lang::En,
+    );
+    let mut obs = demo::observation(&pod, 0);
+    obs.state = None;
+    if let Some(s) = obs.snapshot.as_mut() {
+        s.sandboxes.clear();
+        s.networks.clear();
+    }
+    app.handle(AppEvent::Observed(Box::new(obs)), now);
+    key(&mut app, KeyCode::Char(' '), now);
+    let text = screen(&app, 80, 24, now);
+    check("read_only_en_80x24", text.clone());
+    assert!(text.contains("needs root"), "{text}");
+}
