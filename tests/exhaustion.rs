@@ -82,6 +82,18 @@ fn kill(pid: i32) {
     );
 }
 
+/// Host processes put into a pod's cgroup by a test; killed even if the test fails.
+struct Fillers(Vec<std::process::Child>);
+
+impl Drop for Fillers {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// A fork bomb in a container stops at the pod's pids.max with EAGAIN; ps and describe keep
 /// working, exec says why it cannot start, exec works again once processes exit, and delete
 /// removes the pod with every process the bomb made.
@@ -101,8 +113,10 @@ fn fork_bomb_stops_at_pod_pids_limit() {
     );
     let app_pid = pod.pid_of("app");
 
-    // Forks until the kernel refuses; the bound only guards against a missing limit.
-    let bomb = "i=0; while [ $i -lt 5000 ]; do sleep 600 & i=$((i+1)); done; echo no limit hit";
+    // Forks until the kernel refuses; the bound only guards against a missing limit. The
+    // sleeps get no stdio, so exec's output ends when the shell does.
+    let bomb = "i=0; while [ $i -lt 5000 ]; do sleep 600 </dev/null >/dev/null 2>&1 & \
+                i=$((i+1)); done; echo no limit hit";
     let out = podlab_within(
         &["exec", &pod.name, "-c", "app", "--", "sh", "-c", bomb],
         Duration::from_secs(30),
@@ -136,6 +150,25 @@ fn fork_bomb_stops_at_pod_pids_limit() {
     let describe = podlab_within(&["describe", &pod.name], Duration::from_secs(10));
     assert!(describe.status.success(), "{}", stderr(&describe));
 
+    // The bomb's shell has exited, which freed a few pids. Fill them from the host: moving a
+    // process into a cgroup is not limited, only fork is.
+    let app_dir = pod_pids.join("app");
+    let mut fillers = Fillers(vec![]);
+    while read_trimmed(&pod_pids.join("pids.current"))
+        .parse::<i64>()
+        .expect("pids.current is a number")
+        < POD_PIDS_LIMIT
+    {
+        let child = Command::new("sleep")
+            .arg("600")
+            .spawn()
+            .expect("start a filler");
+        let pid = child.id().to_string();
+        fillers.0.push(child);
+        std::fs::write(app_dir.join("cgroup.procs"), &pid)
+            .unwrap_or_else(|e| panic!("failed to move filler {pid} into the pod: {e}"));
+    }
+
     // exec needs a process in the pod: it fails, quickly, and says why.
     let full = podlab_within(
         &["exec", &pod.name, "-c", "app", "--", "true"],
@@ -148,8 +181,8 @@ fn fork_bomb_stops_at_pod_pids_limit() {
         stderr(&full)
     );
 
-    // Free some room from the host: exec works again.
-    let app_dir = pod_pids.join("app");
+    // Free some room: exec works again.
+    drop(fillers);
     let bombs: Vec<i32> = procs_of(&app_dir)
         .into_iter()
         .filter(|&p| p != app_pid && comm(p) == "sleep")
