@@ -49,7 +49,10 @@ fn podlab_within(args: &[&str], limit: Duration) -> Output {
 
 /// The pod cgroup's directory in the v1 pids hierarchy (this machine's layout).
 fn pids_dir(state: &PodState) -> PathBuf {
-    assert!(!state.cgroup.is_empty(), "the pod has no cgroup: {state:#?}");
+    assert!(
+        !state.cgroup.is_empty(),
+        "the pod has no cgroup: {state:#?}"
+    );
     Path::new("/sys/fs/cgroup/pids").join(state.cgroup.trim_start_matches('/'))
 }
 
@@ -267,8 +270,11 @@ spec:
     assert_eq!(size, 1024 * 1024, "bytes written before ENOSPC");
     // The container and podlab still work; freeing the file frees the volume.
     assert_eq!(
-        pod.sh("app", "rm /cache/fill && echo 1 > /cache/ok && cat /cache/ok")
-            .trim(),
+        pod.sh(
+            "app",
+            "rm /cache/fill && echo 1 > /cache/ok && cat /cache/ok"
+        )
+        .trim(),
         "1"
     );
     let ps = podlab(&["ps"]);
@@ -408,7 +414,11 @@ fn gc_after_reboot_removes_dead_state_and_spares_live_pod() {
 
     // ps lists the dead pod as it can (its shim is gone) and does not fail on it.
     let ps = podlab(&["ps"]);
-    assert!(ps.status.success(), "ps with stale state failed: {}", stderr(&ps));
+    assert!(
+        ps.status.success(),
+        "ps with stale state failed: {}",
+        stderr(&ps)
+    );
 
     let out = podlab(&["gc"]);
     assert!(out.status.success(), "gc failed: {}", stderr(&out));
@@ -428,8 +438,17 @@ fn gc_after_reboot_removes_dead_state_and_spares_live_pod() {
     // The live pod, whose pids the stale state named, is untouched.
     let after = live.state();
     assert_eq!(after.shim, live_state.shim);
-    assert!(after.shim.is_alive() && live_state.sandbox.as_ref().is_some_and(|s| s.pause.is_alive()));
-    assert_eq!(live.pid_of("app"), live_state.containers[0].process.expect("app process").pid);
+    assert!(
+        after.shim.is_alive()
+            && live_state
+                .sandbox
+                .as_ref()
+                .is_some_and(|s| s.pause.is_alive())
+    );
+    assert_eq!(
+        live.pid_of("app"),
+        live_state.containers[0].process.expect("app process").pid
+    );
     assert!(
         Path::new("/sys/fs/cgroup/pids")
             .join(after.cgroup.trim_start_matches('/'))

@@ -396,7 +396,6 @@ pub(crate) mod tests {
                     memory_limit_bytes: Some(200 * MI),
                     oom_group: false,
                     pids_limit: None,
-            pids_limit: None,
                 },
             ),
             (
@@ -423,7 +422,6 @@ pub(crate) mod tests {
                     memory_limit_bytes: Some(100 * MI),
                     oom_group: false,
                     pids_limit: None,
-            pids_limit: None,
                 },
             ),
             (

@@ -380,6 +380,15 @@ pub fn shares_from_weight_log(weight: u64) -> u64 {
 mod tests {
     use super::*;
 
+    #[test]
+    fn pod_pids_limit_like_kubelet() {
+        assert_eq!(pod_pids_limit(POD_PIDS_LIMIT), Some(1024));
+        assert_eq!(pod_pids_limit(1), Some(1));
+        // kubelet: 0 and -1 (its default) mean no limit.
+        assert_eq!(pod_pids_limit(0), None);
+        assert_eq!(pod_pids_limit(-1), None);
+    }
+
     // Cases from kubelet's helpers_linux_test.go (TestMilliCPUToQuota / TestMilliCPUToShares).
     #[test]
     fn milli_cpu_to_shares_matches_kubelet() {

@@ -385,6 +385,32 @@ mod tests {
     }
 
     #[test]
+    fn fake_v2_pod_pids_limit_goes_to_pids_max_when_offered() {
+        let limited = CgroupValues {
+            pids_limit: Some(1024),
+            ..CgroupValues::pause()
+        };
+        let tree = fake_tree("cpu memory pids");
+        let pod = tree
+            .manager
+            .create_pod("p", QosClass::BestEffort, &limited)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pod_dir = tree.dir.path().join("podlab/kubepods/besteffort/podp");
+        assert_eq!(read(&pod_dir, pids::MAX), "1024");
+        let leaf = tree
+            .manager
+            .create_container(&pod, "c", &CgroupValues::pause())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read(&pod_dir.join("c"), pids::MAX), "max");
+        drop(leaf);
+
+        // Without the pids controller there is nowhere to write it, and that is no error.
+        let tree = fake_tree("cpu memory");
+        let created = tree.manager.create_pod("q", QosClass::BestEffort, &limited);
+        assert!(created.is_ok(), "{created:?}");
+    }
+
+    #[test]
     fn fake_v2_without_memory_controller_is_an_error() {
         let tree = fake_tree("cpu pids");
         let result = tree
