@@ -196,6 +196,7 @@ pub fn pod_cgroup_values(pod: &PodResources) -> CgroupValues {
             cpu_period_us: Some(QUOTA_PERIOD_US),
             memory_limit_bytes: Some(memory),
             oom_group: false,
+            pids_limit: None,
         },
         QosClass::Burstable => CgroupValues {
             cpu_shares: Some(shares),
@@ -203,6 +204,7 @@ pub fn pod_cgroup_values(pod: &PodResources) -> CgroupValues {
             cpu_period_us: cpu_limits_declared.then_some(QUOTA_PERIOD_US),
             memory_limit_bytes: memory_limits_declared.then_some(memory),
             oom_group: false,
+            pids_limit: None,
         },
         QosClass::BestEffort => CgroupValues {
             cpu_shares: Some(MIN_SHARES),
@@ -393,6 +395,7 @@ pub(crate) mod tests {
                     cpu_period_us: Some(100_000),
                     memory_limit_bytes: Some(200 * MI),
                     oom_group: false,
+                    pids_limit: None,
                 },
             ),
             (
@@ -418,6 +421,7 @@ pub(crate) mod tests {
                     cpu_period_us: Some(100_000),
                     memory_limit_bytes: Some(100 * MI),
                     oom_group: false,
+                    pids_limit: None,
                 },
             ),
             (

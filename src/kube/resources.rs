@@ -166,6 +166,9 @@ pub struct CgroupValues {
     /// cgroup v2 `memory.oom.group`: an OOM kill takes the whole container, not one process.
     /// kubelet asks for it on every container on cgroup v2 (unless `singleProcessOOMKill`).
     pub oom_group: bool,
+    /// `pids.max`: the most processes and threads the cgroup may hold. Only the pod cgroup
+    /// gets one (kubelet's `podPidsLimit`, see [`pod_pids_limit`]).
+    pub pids_limit: Option<i64>,
 }
 
 impl CgroupValues {
@@ -177,6 +180,17 @@ impl CgroupValues {
             ..CgroupValues::default()
         }
     }
+}
+
+/// podlab's `podPidsLimit` (kubelet's `--pod-max-pids`): the most processes and threads one
+/// pod may have. kubelet's default is -1, no limit; podlab sets one so that a fork bomb in a
+/// lesson stops at its pod (fork gets EAGAIN) instead of filling the learner's machine.
+pub const POD_PIDS_LIMIT: i64 = 1024;
+
+/// kubelet's rule for `podPidsLimit` (`pod_container_manager_linux.go`): a positive value is
+/// written to the pod cgroup's `pids.max`; zero or -1 leaves the pod unlimited.
+pub fn pod_pids_limit(pod_max_pids: i64) -> Option<i64> {
+    (pod_max_pids > 0).then_some(pod_max_pids)
 }
 
 /// kubelet's `MilliCPUToShares`: 0 → 2, else m*1024/1000 clamped to [2, 262144].
@@ -236,6 +250,7 @@ pub fn container_cgroup_values(container: &ContainerResources) -> CgroupValues {
         cpu_period_us: Some(QUOTA_PERIOD_US),
         memory_limit_bytes: (memory_limit != 0).then_some(memory_limit),
         oom_group: true,
+        pids_limit: None,
     }
 }
 
@@ -364,6 +379,15 @@ pub fn shares_from_weight_log(weight: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pod_pids_limit_like_kubelet() {
+        assert_eq!(pod_pids_limit(POD_PIDS_LIMIT), Some(1024));
+        assert_eq!(pod_pids_limit(1), Some(1));
+        // kubelet: 0 and -1 (its default) mean no limit.
+        assert_eq!(pod_pids_limit(0), None);
+        assert_eq!(pod_pids_limit(-1), None);
+    }
 
     // Cases from kubelet's helpers_linux_test.go (TestMilliCPUToQuota / TestMilliCPUToShares).
     #[test]

@@ -165,12 +165,7 @@ impl CgroupReader {
         buf: &mut Vec<u8>,
         gaps: &mut Vec<Gap>,
     ) -> CgroupInfo {
-        let mut info = CgroupInfo {
-            version: loc.version,
-            path: loc.path.clone(),
-            ..CgroupInfo::default()
-        };
-        self.read_values(loc, buf, &mut info);
+        let info = info_from_files(loc, &mut |dir: &Path, file: &str| read_text(dir, file, buf));
         // Only when nothing at all could be read: is the cgroup gone? (One check, not one
         // per directory per tick.)
         if info
@@ -192,104 +187,122 @@ impl CgroupReader {
         }
         info
     }
+}
 
-    fn read_values(&self, loc: &CgroupLocation, buf: &mut Vec<u8>, info: &mut CgroupInfo) {
-        if loc.version == 1 {
-            self.read_v1(loc, buf, info);
-        } else {
-            self.read_v2(loc, buf, info);
-        }
-        if let Some(dir) = &loc.pids {
-            info.pids_current = read_u64(dir, PIDS_CURRENT, buf);
-            info.pids_max = read_text(dir, PIDS_MAX, buf).and_then(|t| parse_max(&t));
+/// Where cgroup files come from: the text of `file` in controller directory `dir`, or None if
+/// it cannot be read. The real reader opens files; tests and fuzzing hand in text.
+pub type ReadCgroupFile<'a> = dyn FnMut(&Path, &str) -> Option<String> + 'a;
+
+/// Limits and usage from the files of `loc` (v1 or v2 names after `loc.version`). Never fails:
+/// unreadable or malformed files leave their fields None.
+pub fn info_from_files(loc: &CgroupLocation, read: &mut ReadCgroupFile<'_>) -> CgroupInfo {
+    let mut info = CgroupInfo {
+        version: loc.version,
+        path: loc.path.clone(),
+        ..CgroupInfo::default()
+    };
+    if loc.version == 1 {
+        fill_v1(loc, read, &mut info);
+    } else {
+        fill_v2(loc, read, &mut info);
+    }
+    if let Some(dir) = &loc.pids {
+        info.pids_current = read_u64(read, dir, PIDS_CURRENT);
+        info.pids_max = read(dir, PIDS_MAX).and_then(|t| parse_max(&t));
+    }
+    info
+}
+
+fn fill_v1(loc: &CgroupLocation, read: &mut ReadCgroupFile<'_>, info: &mut CgroupInfo) {
+    if let Some(dir) = &loc.cpu {
+        let quota = read(dir, V1_CFS_QUOTA).and_then(|t| t.trim().parse::<i64>().ok());
+        info.cpu_quota_us = quota.map(|q| {
+            if q < 0 {
+                Limit::Unlimited
+            } else {
+                Limit::Value(q as u64)
+            }
+        });
+        info.cpu_period_us = read_u64(read, dir, V1_CFS_PERIOD);
+        info.cpu_shares = read_u64(read, dir, V1_SHARES);
+        info.cpu_request_millis = info.cpu_shares.map(shares_to_millis);
+        info.cpu_request_source = info.cpu_shares.map(|_| CpuRequestSource::Shares);
+        if let Some(stat) = read(dir, CPU_STAT) {
+            info.nr_periods = keyed(&stat, "nr_periods");
+            info.nr_throttled = keyed(&stat, "nr_throttled");
+            info.throttled_usec = keyed(&stat, "throttled_time").map(|ns| ns / 1000);
         }
     }
-
-    fn read_v1(&self, loc: &CgroupLocation, buf: &mut Vec<u8>, info: &mut CgroupInfo) {
-        if let Some(dir) = &loc.cpu {
-            let quota =
-                read_text(dir, V1_CFS_QUOTA, buf).and_then(|t| t.trim().parse::<i64>().ok());
-            info.cpu_quota_us = quota.map(|q| {
-                if q < 0 {
-                    Limit::Unlimited
-                } else {
-                    Limit::Value(q as u64)
-                }
-            });
-            info.cpu_period_us = read_u64(dir, V1_CFS_PERIOD, buf);
-            info.cpu_shares = read_u64(dir, V1_SHARES, buf);
-            info.cpu_request_millis = info.cpu_shares.map(shares_to_millis);
-            info.cpu_request_source = info.cpu_shares.map(|_| CpuRequestSource::Shares);
-            if let Some(stat) = read_text(dir, CPU_STAT, buf) {
-                info.nr_periods = keyed(&stat, "nr_periods");
-                info.nr_throttled = keyed(&stat, "nr_throttled");
-                info.throttled_usec = keyed(&stat, "throttled_time").map(|ns| ns / 1000);
+    if let Some(dir) = &loc.memory {
+        info.memory_limit = read_u64(read, dir, V1_MEM_LIMIT).map(|v| {
+            if v >= V1_UNLIMITED_FLOOR {
+                Limit::Unlimited
+            } else {
+                Limit::Value(v)
             }
+        });
+        info.memory_usage = read_u64(read, dir, V1_MEM_USAGE);
+        info.memory_failcnt = read_u64(read, dir, V1_MEM_FAILCNT);
+        if let Some(oom) = read(dir, V1_OOM_CONTROL) {
+            info.oom_kill = keyed(&oom, "oom_kill");
         }
-        if let Some(dir) = &loc.memory {
-            info.memory_limit = read_u64(dir, V1_MEM_LIMIT, buf).map(|v| {
-                if v >= V1_UNLIMITED_FLOOR {
-                    Limit::Unlimited
-                } else {
-                    Limit::Value(v)
-                }
-            });
-            info.memory_usage = read_u64(dir, V1_MEM_USAGE, buf);
-            info.memory_failcnt = read_u64(dir, V1_MEM_FAILCNT, buf);
-            if let Some(oom) = read_text(dir, V1_OOM_CONTROL, buf) {
-                info.oom_kill = keyed(&oom, "oom_kill");
-            }
-        }
-        info.cpu_limit_millis = cpu_limit(info.cpu_quota_us, info.cpu_period_us);
     }
+    info.cpu_limit_millis = cpu_limit(info.cpu_quota_us, info.cpu_period_us);
+}
 
-    fn read_v2(&self, loc: &CgroupLocation, buf: &mut Vec<u8>, info: &mut CgroupInfo) {
-        if let Some(dir) = &loc.cpu {
-            if let Some(max) = read_text(dir, V2_CPU_MAX, buf) {
-                let mut parts = max.split_ascii_whitespace();
-                info.cpu_quota_us = parts.next().and_then(parse_max);
-                info.cpu_period_us = parts.next().and_then(|p| p.parse().ok());
-            }
-            info.cpu_weight = read_u64(dir, V2_CPU_WEIGHT, buf);
-            if let Some(w) = info.cpu_weight {
-                info.cpu_request_millis = Some(shares_to_millis(weight_to_shares_new(w)));
-                info.cpu_request_source = Some(CpuRequestSource::WeightRuncNew);
-                info.cpu_request_millis_old_runc = Some(shares_to_millis(weight_to_shares_old(w)));
-            }
-            if let Some(stat) = read_text(dir, CPU_STAT, buf) {
-                info.nr_periods = keyed(&stat, "nr_periods");
-                info.nr_throttled = keyed(&stat, "nr_throttled");
-                info.throttled_usec = keyed(&stat, "throttled_usec");
-            }
+fn fill_v2(loc: &CgroupLocation, read: &mut ReadCgroupFile<'_>, info: &mut CgroupInfo) {
+    if let Some(dir) = &loc.cpu {
+        if let Some(max) = read(dir, V2_CPU_MAX) {
+            let mut parts = max.split_ascii_whitespace();
+            info.cpu_quota_us = parts.next().and_then(parse_max);
+            info.cpu_period_us = parts.next().and_then(|p| p.parse().ok());
         }
-        if let Some(dir) = &loc.memory {
-            info.memory_limit = read_text(dir, V2_MEM_MAX, buf).and_then(|t| parse_max(&t));
-            info.memory_usage = read_u64(dir, V2_MEM_CURRENT, buf);
-            if let Some(events) = read_text(dir, V2_MEM_EVENTS, buf) {
-                info.oom = keyed(&events, "oom");
-                info.oom_kill = keyed(&events, "oom_kill");
-            }
+        info.cpu_weight = read_u64(read, dir, V2_CPU_WEIGHT);
+        if let Some(w) = info.cpu_weight {
+            info.cpu_request_millis = Some(shares_to_millis(weight_to_shares_new(w)));
+            info.cpu_request_source = Some(CpuRequestSource::WeightRuncNew);
+            info.cpu_request_millis_old_runc = Some(shares_to_millis(weight_to_shares_old(w)));
         }
-        info.cpu_limit_millis = cpu_limit(info.cpu_quota_us, info.cpu_period_us);
+        if let Some(stat) = read(dir, CPU_STAT) {
+            info.nr_periods = keyed(&stat, "nr_periods");
+            info.nr_throttled = keyed(&stat, "nr_throttled");
+            info.throttled_usec = keyed(&stat, "throttled_usec");
+        }
     }
+    if let Some(dir) = &loc.memory {
+        info.memory_limit = read(dir, V2_MEM_MAX).and_then(|t| parse_max(&t));
+        info.memory_usage = read_u64(read, dir, V2_MEM_CURRENT);
+        if let Some(events) = read(dir, V2_MEM_EVENTS) {
+            info.oom = keyed(&events, "oom");
+            info.oom_kill = keyed(&events, "oom_kill");
+        }
+    }
+    info.cpu_limit_millis = cpu_limit(info.cpu_quota_us, info.cpu_period_us);
 }
 
 fn cpu_limit(quota: Option<Limit>, period: Option<u64>) -> Option<Limit> {
     match (quota?, period?) {
         (Limit::Unlimited, _) => Some(Limit::Unlimited),
         (_, 0) => None,
-        (Limit::Value(q), p) => Some(Limit::Value((q * 1000).div_ceil(p))),
+        // In u128: a quota written by hand can be any u64, and the millicores must not wrap.
+        (Limit::Value(q), p) => {
+            let millis = (u128::from(q) * 1000).div_ceil(u128::from(p));
+            Some(Limit::Value(u64::try_from(millis).unwrap_or(u64::MAX)))
+        }
     }
 }
 
 /// Inverse of kubelet's `MilliCPUToShares` (shares = m * 1024 / 1000, floored): rounding up
 /// gives back the request that was written.
 pub fn shares_to_millis(shares: u64) -> u64 {
-    (shares * 1000).div_ceil(1024)
+    // In u128: any u64 may be read from the file; the result is smaller than `shares`·1000/1024.
+    u64::try_from((u128::from(shares) * 1000).div_ceil(1024)).unwrap_or(u64::MAX)
 }
 
 /// Inverse of runc ≤ 1.3.1's `1 + ((shares - 2) * 9999) / 262142`.
 pub fn weight_to_shares_old(weight: u64) -> u64 {
+    // The kernel accepts weights up to 10000; anything above reads as the maximum.
+    let weight = weight.min(10_000);
     2 + (weight.saturating_sub(1) * 262_142).div_ceil(9999)
 }
 
@@ -330,8 +343,8 @@ fn read_text(dir: &Path, file: &str, buf: &mut Vec<u8>) -> Option<String> {
     Some(String::from_utf8_lossy(buf).into_owned())
 }
 
-fn read_u64(dir: &Path, file: &str, buf: &mut Vec<u8>) -> Option<u64> {
-    read_text(dir, file, buf)?.trim().parse().ok()
+fn read_u64(read: &mut ReadCgroupFile<'_>, dir: &Path, file: &str) -> Option<u64> {
+    read(dir, file)?.trim().parse().ok()
 }
 
 #[cfg(test)]
@@ -369,6 +382,39 @@ mod tests {
             Some(Limit::Unlimited)
         );
         assert_eq!(cpu_limit(Some(Limit::Value(1)), Some(0)), None);
+    }
+
+    /// Found by fuzzing (fuzz/, target cgroup_files): values near u64::MAX in cpu.cfs_quota_us,
+    /// cpu.shares or cpu.weight overflowed the conversions to millicores.
+    #[test]
+    fn huge_values_do_not_overflow() {
+        assert_eq!(
+            cpu_limit(Some(Limit::Value(u64::MAX)), Some(1)),
+            Some(Limit::Value(u64::MAX))
+        );
+        assert_eq!(
+            cpu_limit(Some(Limit::Value(u64::MAX)), Some(100_000)),
+            Some(Limit::Value(184_467_440_737_095_517))
+        );
+        assert_eq!(shares_to_millis(u64::MAX), 18_014_398_509_481_984_000);
+        assert_eq!(weight_to_shares_old(u64::MAX), weight_to_shares_old(10_000));
+        assert_eq!(weight_to_shares_new(u64::MAX), 262_144);
+        let loc = CgroupLocation {
+            version: 1,
+            path: "/p".into(),
+            cpu: Some(PathBuf::from("/cpu")),
+            memory: None,
+            pids: None,
+        };
+        let max = u64::MAX.to_string();
+        let info = info_from_files(&loc, &mut |_: &Path, file: &str| match file {
+            V1_CFS_QUOTA => Some("9223372036854775807".to_string()),
+            V1_CFS_PERIOD => Some("1".to_string()),
+            V1_SHARES => Some(max.clone()),
+            _ => None,
+        });
+        assert_eq!(info.cpu_limit_millis, Some(Limit::Value(u64::MAX)));
+        assert!(info.cpu_request_millis.is_some());
     }
 
     #[test]

@@ -196,7 +196,7 @@ pub fn net_ns_inode(path: &Path) -> io::Result<u64> {
 }
 
 /// Whitespace-separated PIDs (`task/<tid>/children`).
-fn parse_pid_list(bytes: &[u8], out: &mut Vec<i32>) {
+pub fn parse_pid_list(bytes: &[u8], out: &mut Vec<i32>) {
     out.extend(
         bytes
             .split(|b| b.is_ascii_whitespace())

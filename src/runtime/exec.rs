@@ -173,7 +173,15 @@ fn enter_and_run(
         setns(file.as_fd(), *flag)
             .map_err(|e| eyre!("failed to join the {kind} namespace: {e}"))?;
     }
-    match unsafe { fork() }.map_err(|e| eyre!("failed to fork: {e}"))? {
+    let forked = unsafe { fork() }.map_err(|e| match e {
+        // The pids controller refuses the fork: the pod is at its limit.
+        nix::errno::Errno::EAGAIN => eyre!(
+            "failed to fork inside the container's cgroup: {e} (the pod has as many processes \
+             as its pids.max allows, kubelet's podPidsLimit; wait for some to exit)"
+        ),
+        e => eyre!("failed to fork inside the container's namespaces: {e}"),
+    })?;
+    match forked {
         ForkResult::Parent { child } => wait_exit_code(child),
         ForkResult::Child => {
             let _ = std::env::set_current_dir(&target.cwd);

@@ -10,7 +10,10 @@ use eyre::{eyre, Result};
 use super::cgroups::{host_manager, CgroupManager, ContainerCgroup, PodCgroup};
 use crate::kube::oom::{container_oom_score_adj, read_memory_capacity, PAUSE_OOM_SCORE_ADJ};
 use crate::kube::qos::{pod_cgroup_values, pod_qos, QosClass};
-use crate::kube::resources::{container_cgroup_values, ContainerResources, PodResources};
+use crate::kube::resources::CgroupValues;
+use crate::kube::resources::{
+    container_cgroup_values, pod_pids_limit, ContainerResources, PodResources, POD_PIDS_LIMIT,
+};
 use crate::spec::PodSpec;
 
 pub struct PodCgroups {
@@ -34,8 +37,12 @@ impl PodCgroups {
         let manager = host_manager().map_err(|e| eyre!("{e}"))?;
         let resources = PodResources::from_spec(spec);
         let qos = pod_qos(&resources);
+        let values = CgroupValues {
+            pids_limit: pod_pids_limit(POD_PIDS_LIMIT),
+            ..pod_cgroup_values(&resources)
+        };
         let pod = manager
-            .create_pod(uid, qos, &pod_cgroup_values(&resources))
+            .create_pod(uid, qos, &values)
             .map_err(|e| eyre!("{e}"))?;
         let memory_capacity =
             read_memory_capacity().map_err(|e| eyre!("failed to read MemTotal: {e}"))?;

@@ -230,10 +230,13 @@ fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
 /// kubelet creates the pod's cgroup before anything else (SyncPod → "Create Cgroups for the pod").
 fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
     use crate::kube::qos::{pod_cgroup_values, pod_qos};
-    use crate::kube::resources::{PodResources, NO_QUOTA, WEIGHT_FORMULA_IN_USE};
+    use crate::kube::resources::{
+        pod_pids_limit, PodResources, NO_QUOTA, POD_PIDS_LIMIT, WEIGHT_FORMULA_IN_USE,
+    };
     let resources = PodResources::from_spec(&pod.spec);
     let qos = pod_qos(&resources);
     let values = pod_cgroup_values(&resources);
+    let pids_limit = pod_pids_limit(POD_PIDS_LIMIT);
     let tier = qos
         .cgroup_dir()
         .map(|d| format!("{d}/"))
@@ -262,6 +265,11 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
         if let Some(mem) = values.memory_limit_bytes {
             commands.push(format!("echo {mem} > {dir}/memory.max"));
         }
+        if let Some(pids) = pids_limit {
+            commands.push(format!(
+                "echo {pids} > {dir}/pids.max   # kubelet --pod-max-pids"
+            ));
+        }
     } else {
         commands.push(format!(
             "mkdir -p /sys/fs/cgroup/{{cpu,memory,pids}}/{relative}"
@@ -286,6 +294,11 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
                 "echo {mem} > /sys/fs/cgroup/memory/{relative}/memory.limit_in_bytes"
             ));
         }
+        if let Some(pids) = pids_limit {
+            commands.push(format!(
+                "echo {pids} > /sys/fs/cgroup/pids/{relative}/pids.max   # kubelet --pod-max-pids"
+            ));
+        }
     }
     let qos_name = qos.as_str();
     StepPlan {
@@ -298,13 +311,15 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
         explain: Text::new(
             format!(
                 "Before any process exists, kubelet makes the pod's cgroup and writes the limits it \
-                 computed from the containers' requests and limits. {}",
-                qos.explanation().en
+                 computed from the containers' requests and limits. {} {}",
+                qos.explanation().en,
+                pids_explanation(pids_limit).en
             ),
             format!(
                 "在任何进程出现之前，kubelet 先创建 Pod 的 cgroup，写入它根据各容器 requests 和 limits \
-                 算出的限制。{}",
-                qos.explanation().zh
+                 算出的限制。{}{}",
+                qos.explanation().zh,
+                pids_explanation(pids_limit).zh
             ),
         ),
         commands,
@@ -312,6 +327,28 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
             "mkdir(\"…/pod<uid>\", 0755)".into(),
             "openat(…/cpu.shares) + write(…)".into(),
         ],
+    }
+}
+
+/// What `pids.max` on the pod cgroup means, and that kubelet's default is no limit.
+fn pids_explanation(limit: Option<i64>) -> Text {
+    match limit {
+        Some(n) => Text::new(
+            format!(
+                "pids.max = {n} (kubelet's --pod-max-pids, podPidsLimit): the pod's processes and \
+                 threads together may not pass {n}; past it fork fails with EAGAIN. kubelet sets \
+                 no limit unless told to; podlab sets one so a fork bomb stops at the pod."
+            ),
+            format!(
+                "pids.max = {n}（kubelet 的 --pod-max-pids，即 podPidsLimit）：Pod 内进程和线程总数\
+                 不能超过 {n}，超过后 fork 返回 EAGAIN。kubelet 默认不设上限；podlab 设了一个，\
+                 让 fork 炸弹止于本 Pod。"
+            ),
+        ),
+        None => Text::new(
+            "No pids.max: kubelet's --pod-max-pids is unset, as by default.".to_string(),
+            "不写 pids.max：和 kubelet 默认一样，未设置 --pod-max-pids。".to_string(),
+        ),
     }
 }
 

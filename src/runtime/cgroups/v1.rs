@@ -25,6 +25,8 @@ pub struct V1Manager {
     roots: Vec<PathBuf>,
     cpu_root: PathBuf,
     memory_root: PathBuf,
+    /// Where the pod's `pids.max` goes; None if the pids controller is not mounted.
+    pids_root: Option<PathBuf>,
 }
 
 impl V1Manager {
@@ -56,6 +58,7 @@ impl V1Manager {
             roots,
             cpu_root,
             memory_root,
+            pids_root: controllers.get(pids::CONTROLLER).cloned(),
         })
     }
 
@@ -87,7 +90,11 @@ impl V1Manager {
             ensure_dir(fs, &root.join(relative))?;
         }
         cpu::apply_v1(fs, &self.cpu_root.join(relative), values)?;
-        memory::apply_v1(fs, &self.memory_root.join(relative), values)
+        memory::apply_v1(fs, &self.memory_root.join(relative), values)?;
+        match &self.pids_root {
+            Some(pids_root) => pids::apply(fs, &pids_root.join(relative), values),
+            None => Ok(()),
+        }
     }
 
     fn create_leaf(

@@ -86,7 +86,11 @@ impl V2Manager {
         ensure_dir(fs, &pod_dir)?;
         write_value(fs, &pod_dir, SUBTREE_CONTROL, &enable)?;
         cpu::apply_v2(fs, &pod_dir, values)?;
-        memory::apply_v2(fs, &pod_dir, values)
+        memory::apply_v2(fs, &pod_dir, values)?;
+        if enable.split_whitespace().any(|c| c == "+pids") {
+            pids::apply(fs, &pod_dir, values)?;
+        }
+        Ok(())
     }
 
     fn create_leaf(
@@ -378,6 +382,32 @@ mod tests {
             .remove_pod(&second)
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(!tree.dir.path().join("podlab").exists());
+    }
+
+    #[test]
+    fn fake_v2_pod_pids_limit_goes_to_pids_max_when_offered() {
+        let limited = CgroupValues {
+            pids_limit: Some(1024),
+            ..CgroupValues::pause()
+        };
+        let tree = fake_tree("cpu memory pids");
+        let pod = tree
+            .manager
+            .create_pod("p", QosClass::BestEffort, &limited)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let pod_dir = tree.dir.path().join("podlab/kubepods/besteffort/podp");
+        assert_eq!(read(&pod_dir, pids::MAX), "1024");
+        let leaf = tree
+            .manager
+            .create_container(&pod, "c", &CgroupValues::pause())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read(&pod_dir.join("c"), pids::MAX), "max");
+        drop(leaf);
+
+        // Without the pids controller there is nowhere to write it, and that is no error.
+        let tree = fake_tree("cpu memory");
+        let created = tree.manager.create_pod("q", QosClass::BestEffort, &limited);
+        assert!(created.is_ok(), "{created:?}");
     }
 
     #[test]
