@@ -311,13 +311,13 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
         explain: Text::new(
             format!(
                 "Before any process exists, kubelet makes the pod's cgroup and writes the limits it \
-                 computed from the containers' requests and limits. {} {}",
+                 computed from the containers' requests and limits. {qos_name}: {}. {}",
                 qos.explanation().en,
                 pids_explanation(pids_limit).en
             ),
             format!(
                 "在任何进程出现之前，kubelet 先创建 Pod 的 cgroup，写入它根据各容器 requests 和 limits \
-                 算出的限制。{}{}",
+                 算出的限制。{qos_name}：{}。{}",
                 qos.explanation().zh,
                 pids_explanation(pids_limit).zh
             ),
