@@ -27,15 +27,23 @@ spec:
   - {name: sidecar, image: busybox, command: [sleep, "3600"], resources: {limits: {cpu: 100m, memory: 32Mi}}}
 "#;
 
-/// Processes whose command line or name says they belong to podlab.
+/// Live processes whose name says they belong to podlab. A zombie is left out: it holds
+/// nothing, and reaping it is its parent's job (for an exited shim, the machine's init).
 fn podlab_processes() -> Vec<(i32, String)> {
     let mut found = vec![];
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
             continue;
         };
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
         let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         let comm = comm.trim();
+        if zombie {
+            continue;
+        }
         if matches!(comm, "pause" | "podlab-shim" | "podlab-sandbox")
             || comm.starts_with("podlab-init")
         {
