@@ -267,7 +267,7 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
         }
         if let Some(pids) = pids_limit {
             commands.push(format!(
-                "echo {pids} > {dir}/pids.max   # kubelet --pod-max-pids"
+                "echo {pids} > {dir}/pids.max   # kubelet --pod-max-pids (default: no limit)"
             ));
         }
     } else {
@@ -296,7 +296,7 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
         }
         if let Some(pids) = pids_limit {
             commands.push(format!(
-                "echo {pids} > /sys/fs/cgroup/pids/{relative}/pids.max   # kubelet --pod-max-pids"
+                "echo {pids} > /sys/fs/cgroup/pids/{relative}/pids.max   # kubelet --pod-max-pids (default: no limit)"
             ));
         }
     }
@@ -311,15 +311,13 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
         explain: Text::new(
             format!(
                 "Before any process exists, kubelet makes the pod's cgroup and writes the limits it \
-                 computed from the containers' requests and limits. {qos_name}: {}. {}",
-                qos.explanation().en,
-                pids_explanation(pids_limit).en
+                 computed from the containers' requests and limits. {qos_name}: {}.",
+                qos.explanation().en
             ),
             format!(
                 "在任何进程出现之前，kubelet 先创建 Pod 的 cgroup，写入它根据各容器 requests 和 limits \
-                 算出的限制。{qos_name}：{}。{}",
-                qos.explanation().zh,
-                pids_explanation(pids_limit).zh
+                 算出的限制。{qos_name}：{}。",
+                qos.explanation().zh
             ),
         ),
         commands,
@@ -327,28 +325,6 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
             "mkdir(\"…/pod<uid>\", 0755)".into(),
             "openat(…/cpu.shares) + write(…)".into(),
         ],
-    }
-}
-
-/// What `pids.max` on the pod cgroup means, and that kubelet's default is no limit.
-fn pids_explanation(limit: Option<i64>) -> Text {
-    match limit {
-        Some(n) => Text::new(
-            format!(
-                "pids.max = {n} (kubelet's --pod-max-pids, podPidsLimit): the pod's processes and \
-                 threads together may not pass {n}; past it fork fails with EAGAIN. kubelet sets \
-                 no limit unless told to; podlab sets one so a fork bomb stops at the pod."
-            ),
-            format!(
-                "pids.max = {n}（kubelet 的 --pod-max-pids，即 podPidsLimit）：Pod 内进程和线程总数\
-                 不能超过 {n}，超过后 fork 返回 EAGAIN。kubelet 默认不设上限；podlab 设了一个，\
-                 让 fork 炸弹止于本 Pod。"
-            ),
-        ),
-        None => Text::new(
-            "No pids.max: kubelet's --pod-max-pids is unset, as by default.".to_string(),
-            "不写 pids.max：和 kubelet 默认一样，未设置 --pod-max-pids。".to_string(),
-        ),
     }
 }
 
