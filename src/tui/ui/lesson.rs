@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::{bars, is_wide, panel, popups, Ctx};
+use super::{bars, is_wide, panel, popups, wide_panels, Ctx};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
 use crate::tui::keymap;
@@ -403,41 +403,6 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
         let inner = block.inner(commands_area);
         frame.render_widget(block, commands_area);
         frame.render_widget(Paragraph::new(commands), inner);
-    }
-}
-
-/// Every panel at once, as the explorer lays them out on a big screen.
-fn wide_panels(frame: &mut Frame, right: Rect, ctx: &Ctx) {
-    let containers = ctx
-        .app
-        .observed
-        .as_ref()
-        .and_then(|o| o.snapshot.as_ref())
-        .map(|s| {
-            s.sandboxes
-                .iter()
-                .map(|sb| sb.containers.len() + 1)
-                .sum::<usize>()
-        })
-        .unwrap_or(1) as u16;
-    let [tree, namespaces, cgroups, bottom] = Layout::vertical([
-        Constraint::Fill(3),
-        Constraint::Length((containers + 4).clamp(6, 12)),
-        Constraint::Length((containers + 4).clamp(6, 10)),
-        Constraint::Fill(4),
-    ])
-    .areas(right);
-    let [network, events] =
-        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(bottom);
-    for (focus, area) in [
-        (Focus::Processes, tree),
-        (Focus::Namespaces, namespaces),
-        (Focus::Cgroups, cgroups),
-        (Focus::Network, network),
-        (Focus::Events, events),
-    ] {
-        let title = Line::from(format!(" {} ", focus.title().get(ctx.lang)));
-        panel(frame, area, ctx, focus, title);
     }
 }
 

@@ -74,6 +74,11 @@ fn wide_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
     let [left, right] =
         Layout::horizontal([Constraint::Length(narration_width), Constraint::Min(0)]).areas(body);
     narration::draw(frame, left, ctx, true);
+    wide_panels(frame, right, ctx);
+}
+
+/// Every panel at once, as on a big screen (the explorer and the lesson player).
+fn wide_panels(frame: &mut Frame, right: Rect, ctx: &Ctx) {
     let containers = ctx
         .app
         .observed
