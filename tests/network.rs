@@ -341,10 +341,8 @@ fn gc_removes_what_dead_pods_left_behind() {
         vec![(dead.ip, "uid-net-test-3dead".to_string())]
     );
     assert!(report.removed_links.contains(&dead.host_veth), "{report:?}");
-    assert!(
-        report.removed_links.contains(&"pl-nettest3x".to_string()),
-        "{report:?}"
-    );
+    // The stray veth has no owner in any range, so a gc of another test running at the same
+    // time may be the one that removes it: only that it is gone is checked (below).
     assert!(!report.removed_bridge);
     assert!(
         !link_exists(&dead.host_veth) && !link_exists("pl-nettest3x") && !lease_exists(dead.ip)
