@@ -10,6 +10,7 @@
 pub mod cli;
 pub mod i18n;
 pub mod kube;
+#[cfg(podlab_host)]
 pub mod lesson;
 pub mod observe;
 pub mod record;

@@ -2,9 +2,15 @@
 //! and prints what happened like kubectl would.
 
 pub mod describe;
+#[cfg(podlab_host)]
 pub mod inspect;
+#[cfg(podlab_host)]
 pub mod kubelet;
+#[cfg(podlab_host)]
 pub mod lessons;
+#[cfg(podlab_host)]
 pub mod pods;
+#[cfg(podlab_host)]
 pub mod run;
+#[cfg(podlab_host)]
 pub mod setup;
