@@ -1,5 +1,7 @@
 //! The command line: one module per command group; each turns arguments into runtime calls
 //! and prints what happened like kubectl would.
+//! Only `describe::render` (the describe popup, which a replay shows too) builds without the
+//! host code.
 
 pub mod describe;
 #[cfg(podlab_host)]

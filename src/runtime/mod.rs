@@ -26,6 +26,7 @@ pub mod lock;
 #[cfg(podlab_host)]
 pub mod lookup;
 pub mod network;
+#[cfg(podlab_host)]
 pub mod paths;
 #[cfg(podlab_host)]
 pub mod pod_cgroups;
