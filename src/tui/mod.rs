@@ -6,12 +6,14 @@
 //! * `input`/`terminal`: the terminal, always restored; `script`: the steps narrated.
 //! * `player`: what every kind of playing shares (autoplay, presenter mode, recording, traces);
 //!   `autoplay`: steps taken by themselves; `replay`: a recorded trace played read-only.
-//! * `lesson_player`/`lesson_worker`/`play`: lessons in the same screen; `picker`: the
-//!   lesson list `podlab` opens with no arguments.
+//! * `lesson_player`/`lesson_loop`/`lesson_worker`/`play`: lessons in the same screen;
+//!   `lesson_replay`: a recorded lesson played read-only; `picker`: the lesson list `podlab`
+//!   opens with no arguments.
 //!
 //! Only `session` (the explorer on a real pod), `play` and the workers touch the machine,
 //! through the runtime, lesson and observe layers, and only on Linux; the rest (app, ui,
-//! runner, replay) needs only the data a trace holds.
+//! runner, lesson_player, lesson_loop, replay, lesson_replay) needs only the data a trace
+//! holds.
 
 pub mod app;
 pub mod autoplay;
@@ -20,7 +22,9 @@ pub mod demo;
 mod input;
 pub mod keymap;
 mod keys;
+pub mod lesson_loop;
 pub mod lesson_player;
+pub mod lesson_replay;
 pub mod lesson_worker;
 pub mod observed;
 pub mod picker;
@@ -41,6 +45,8 @@ pub mod workers;
 pub mod wrap;
 
 #[cfg(target_os = "linux")]
-pub use play::{home, play_lesson, run_player, PlayArgs, PlayerHost};
+pub use lesson_loop::{run_player, run_player_with, PlayerHost};
+#[cfg(target_os = "linux")]
+pub use play::{home, play_lesson, PlayArgs};
 #[cfg(target_os = "linux")]
 pub use session::{explore, ExploreArgs};
