@@ -430,7 +430,7 @@ impl TraceRecorder {
 
     /// Write what the screen showed with `done` steps done, and what that step found.
     fn write_pending(&mut self, result: Option<StepResult>) -> Result<()> {
-        let observation = self.pending.take();
+        let observation = self.pending.take().map(only_what_is_shown);
         if observation.is_none() && result.is_none() {
             return Ok(());
         }
@@ -463,6 +463,20 @@ impl TraceRecorder {
     }
 }
 
+/// An observation without what no panel shows, to keep traces small: the pod network's
+/// narrated set-up commands (a third of a pod's state).
+fn only_what_is_shown(mut observation: Observation) -> Observation {
+    if let Some(network) = observation
+        .state
+        .as_mut()
+        .and_then(|s| s.sandbox.as_mut())
+        .and_then(|s| s.network.as_mut())
+    {
+        network.steps.clear();
+    }
+    observation
+}
+
 /// What lesson step `done` (counted from 1) did and found, as the player shows it.
 fn lesson_result(player: &Player, done: usize) -> Option<StepResult> {
     let view = player.steps.get(done.checked_sub(1)?)?;
@@ -470,7 +484,11 @@ fn lesson_result(player: &Player, done: usize) -> Option<StepResult> {
         StepState::Passed(check) => Some(TraceCheck::from(check)),
         _ => None,
     };
-    let action = view.action.as_ref().map(TraceAction::from);
+    let action = view
+        .action
+        .as_ref()
+        .filter(|a| !a.summary.en.is_empty() || !a.summary.zh.is_empty() || !a.output.is_empty())
+        .map(TraceAction::from);
     (action.is_some() || check.is_some()).then_some(StepResult { action, check })
 }
 
