@@ -536,3 +536,66 @@ impl Watch<Player> for TraceRecorder {
         self.write_pending(result)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V1: &str = r#"{"format":"podlab-trace","version":1,"title":"t","pod":"p","recorded_at":1,"podlab":"0.1.0","steps":[{"id":"a","title":{"en":"A","zh":"甲"},"explain":{"en":"","zh":""}}]}
+{"done":0,"observation":{}}
+{"done":1,"observation":{}}
+"#;
+
+    #[test]
+    fn a_version_1_trace_reads_as_it_is() {
+        let trace = Trace::read(V1.as_bytes(), "v1").expect("version 1 reads");
+        assert_eq!(trace.steps(), 1);
+        assert!(trace.header.lesson.is_none());
+        assert!(trace.has_own(0) && trace.has_own(1));
+        assert!(trace.result(1).is_none());
+    }
+
+    #[test]
+    fn a_version_1_entry_needs_its_observation() {
+        let text = V1.replace(r#"{"done":1,"observation":{}}"#, r#"{"done":1}"#);
+        let err = Trace::read(text.as_bytes(), "v1")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("v1:3: a version 1 entry needs an observation"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_newer_version_is_refused_with_the_versions_this_reads() {
+        let text = V1.replacen(r#""version":1"#, r#""version":99"#, 1);
+        let err = Trace::read(text.as_bytes(), "new")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("trace version 99 is not supported")
+                && err.contains(&format!("versions 1 to {VERSION}")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_lesson_entry_may_have_a_result_and_no_observation() {
+        let text = V1.replacen(r#""version":1"#, r#""version":2"#, 1).replace(
+            r#"{"done":1,"observation":{}}"#,
+            r#"{"done":1,"result":{"check":{"passed":true,"message":{"en":"ok","zh":"好"}}}}"#,
+        );
+        let trace = Trace::read(text.as_bytes(), "v2").expect("version 2 reads");
+        assert!(!trace.has_own(1));
+        assert_eq!(
+            trace
+                .result(1)
+                .and_then(|r| r.check.as_ref())
+                .map(|c| c.passed),
+            Some(true)
+        );
+    }
+}

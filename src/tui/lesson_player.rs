@@ -233,11 +233,12 @@ impl Player {
         self.phase != Phase::Resuming && (self.observing.is_none() || self.app.observed.is_some())
     }
 
-    /// The step the lesson is at has failed (its action, or its check within the timeout).
-    fn current_failed(&self) -> bool {
-        self.steps
-            .get(self.current)
-            .is_some_and(|s| matches!(s.state, StepState::Failed(_)))
+    /// A step failed: autoplay stops there instead of trying again and again (Space
+    /// resumes it, which takes the step again).
+    fn pause_autoplay(&mut self) {
+        if let Some(auto) = &mut self.autoplay {
+            auto.pause();
+        }
     }
 
     /// What the viewer reads while a screen is held: the shown step's title and text.
@@ -254,21 +255,17 @@ impl Player {
     }
 
     /// After every event: once the step is done and its check passed, hold the screen, then
-    /// take the next step (or quit after the last, if asked). A failed step pauses autoplay.
+    /// take the next step (or quit after the last, if asked).
     fn autoplay_pass(&mut self, now: Instant, up: &mut PlayerUpdate) {
         if self.autoplay.is_none() {
             return;
         }
         let busy = self.busy() || self.polling || self.app.popup.is_some() || self.app.exiting;
-        let failed = self.current_failed();
         let at_end = self.all_done();
         let text = self.text_to_read();
         let Some(auto) = self.autoplay.as_mut() else {
             return;
         };
-        if failed && !auto.paused {
-            auto.pause();
-        }
         match auto.pass(now, busy, at_end, &text) {
             Some(Move::Next) => self.next_step(now, up),
             Some(Move::Quit) => {
@@ -325,12 +322,15 @@ impl Player {
         self.app.viewing
     }
 
+    /// A step is under way: running, being checked, or passed and being recorded as done.
     fn busy(&self) -> bool {
         self.phase != Phase::Ready
             || self.steps.get(self.current).is_some_and(|s| {
                 matches!(
                     s.state,
-                    StepState::Performing { .. } | StepState::Checking { .. }
+                    StepState::Performing { .. }
+                        | StepState::Checking { .. }
+                        | StepState::Passed(_)
                 )
             })
     }
@@ -599,6 +599,7 @@ impl Player {
                         view.state = StepState::Failed(Text::new(message.clone(), message));
                         self.app.status = None;
                         self.show_first_hint(index);
+                        self.pause_autoplay();
                     }
                 }
             }
@@ -629,6 +630,7 @@ impl Player {
                     ));
                     self.app.status = None;
                     self.show_first_hint(index);
+                    self.pause_autoplay();
                 } else {
                     view.state = StepState::Checking {
                         since,
