@@ -189,6 +189,23 @@ fn a_failed_step_pauses_autoplay_and_space_resumes_it() {
 }
 
 #[test]
+fn an_unattended_run_ends_at_a_failed_step_and_says_which() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut player = autoplaying(hold(100, true), t0);
+    player.handle(tick(), at(100));
+    player.handle(performed(0), at(200));
+    let up = player.handle(checked(0, false), at(60_000));
+    assert_eq!(cmds(&up.effects), vec![LessonCmd::Finish]);
+    let failure = player.failure.clone().unwrap_or_default();
+    let id = &player.lesson.steps()[0].id;
+    assert!(
+        failure.starts_with(&format!("step 1 ({id}) failed: not seen within")),
+        "{failure}"
+    );
+}
+
+#[test]
 fn space_pauses_and_arrows_still_read_other_steps() {
     let t0 = Instant::now();
     let at = |ms: u64| t0 + Duration::from_millis(ms);

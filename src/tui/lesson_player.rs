@@ -152,6 +152,8 @@ pub struct Player {
     /// Played from a trace (`podlab replay`): the panels show what the trace kept, and
     /// nothing runs on this machine.
     replay: bool,
+    /// Why an unattended autoplay (`--quit-at-end`) ended early: the step that failed.
+    pub failure: Option<String>,
 }
 
 /// The narration's step list: each lesson step as text only (no engine steps, no checks).
@@ -201,6 +203,7 @@ impl Player {
             just_passed: None,
             autoplay: None,
             replay: false,
+            failure: None,
         }
     }
 
@@ -233,12 +236,31 @@ impl Player {
         self.phase != Phase::Resuming && (self.observing.is_none() || self.app.observed.is_some())
     }
 
-    /// A step failed: autoplay stops there instead of trying again and again (Space
-    /// resumes it, which takes the step again).
-    fn pause_autoplay(&mut self) {
-        if let Some(auto) = &mut self.autoplay {
+    /// Step `index` failed: autoplay stops there instead of trying again and again (Space
+    /// resumes it, which takes the step again). An unattended run (`--quit-at-end`) ends
+    /// instead, and says which step failed.
+    fn autoplay_failed(&mut self, index: usize, up: &mut PlayerUpdate) {
+        let Some(auto) = &mut self.autoplay else {
+            return;
+        };
+        if !auto.settings.quit_at_end {
             auto.pause();
+            return;
         }
+        let what = match self.steps.get(index).map(|s| &s.state) {
+            Some(StepState::Failed(message)) => message.en.clone(),
+            _ => String::new(),
+        };
+        let id = self
+            .lesson
+            .steps()
+            .get(index)
+            .map(|s| s.id.clone())
+            .unwrap_or_default();
+        self.failure = Some(format!("step {} ({id}) failed: {what}", index + 1));
+        let mut inner = Update::default();
+        self.app.quit(&mut inner);
+        self.take_app_effects(inner, up);
     }
 
     /// What the viewer reads while a screen is held: the shown step's title and text.
@@ -599,7 +621,7 @@ impl Player {
                         view.state = StepState::Failed(Text::new(message.clone(), message));
                         self.app.status = None;
                         self.show_first_hint(index);
-                        self.pause_autoplay();
+                        self.autoplay_failed(index, up);
                     }
                 }
             }
@@ -630,7 +652,7 @@ impl Player {
                     ));
                     self.app.status = None;
                     self.show_first_hint(index);
-                    self.pause_autoplay();
+                    self.autoplay_failed(index, up);
                 } else {
                     view.state = StepState::Checking {
                         since,

@@ -191,6 +191,9 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     let finished = worker.finish();
     result?;
     finished?;
+    if let Some(failure) = &player.failure {
+        return Err(eyre!("lesson {}: {failure}", player.lesson.id()));
+    }
     Ok((player.lang(), player.done_count(), player.steps.len()))
 }
 

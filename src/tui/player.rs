@@ -32,7 +32,8 @@ pub struct PlayerArgs {
     /// Hold every screen this many seconds instead of a time from its text.
     #[arg(long, requires = "autoplay")]
     pub hold: Option<f64>,
-    /// With --autoplay: quit after the last step has been held (the pod is deleted).
+    /// With --autoplay: quit after the last step has been held (the pod is deleted). In a
+    /// lesson, a step that fails ends it too, with an error.
     #[arg(long, requires = "autoplay")]
     pub quit_at_end: bool,
     /// Classroom layout: high contrast, narration first, more space, a step counter, and
