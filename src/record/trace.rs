@@ -464,8 +464,14 @@ impl TraceRecorder {
 }
 
 /// An observation without what no panel shows, to keep traces small: the pod network's
-/// narrated set-up commands (a third of a pod's state).
+/// narrated set-up commands (a third of a pod's state) and each process's cgroup lines (the
+/// panels show the pod's and containers' cgroups, read when the snapshot was grouped).
 fn only_what_is_shown(mut observation: Observation) -> Observation {
+    if let Some(snapshot) = observation.snapshot.as_mut() {
+        for process in &mut snapshot.processes {
+            process.cgroups.clear();
+        }
+    }
     if let Some(network) = observation
         .state
         .as_mut()
