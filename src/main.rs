@@ -21,8 +21,8 @@ enum Command {
     /// Build a pod step by step in the explorer, with live panels of what the kernel shows
     /// (the default command).
     Explore(podlab::tui::ExploreArgs),
-    /// Play a recorded trace (`explore --trace`): the same screens, read-only, without root
-    /// or pods, on any machine.
+    /// Play a recorded trace (`explore --trace`, `lesson ID --trace`): the same screens,
+    /// read-only, without root or pods, on any machine.
     Replay(podlab::tui::replay::ReplayArgs),
     /// Create a pod from a Kubernetes Pod manifest.
     Run(cli::run::RunArgs),

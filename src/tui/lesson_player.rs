@@ -5,6 +5,10 @@
 //! Space performs the step's action; its check is then polled on its own (no key for it):
 //! "checking…", then ✓ with the check's message, or after the step's timeout the failure and
 //! the first hint. The live panels, popups, language and theme are the explorer's `App`.
+//!
+//! With `--autoplay`, the explorer's pacing (`autoplay`) takes each step once the one before
+//! passed its check and its screen was held; in a replay (`lesson_replay`) the lesson
+//! thread's answers come from a trace.
 
 use std::time::{Duration, Instant};
 
