@@ -13,7 +13,6 @@
 pub mod cli;
 pub mod i18n;
 pub mod kube;
-#[cfg(podlab_host)]
 pub mod lesson;
 pub mod observe;
 pub mod record;

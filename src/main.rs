@@ -25,8 +25,8 @@ enum Command {
     /// (the default command).
     #[cfg(podlab_host)]
     Explore(podlab::tui::ExploreArgs),
-    /// Play a recorded trace (`explore --trace`): the same screens, read-only, without root
-    /// or pods, on any machine.
+    /// Play a recorded trace (`explore --trace`, `lesson ID --trace`): the same screens,
+    /// read-only, without root or pods, on any machine.
     Replay(podlab::tui::replay::ReplayArgs),
     #[cfg(podlab_host)]
     #[command(flatten)]

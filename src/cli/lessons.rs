@@ -32,15 +32,17 @@ pub enum LessonsCommand {
 pub struct LessonArgs {
     /// A lesson id (e.g. 01-process, or just 1) or a lesson file.
     pub lesson: String,
-    /// Take every step without waiting for Enter.
-    #[arg(long)]
-    pub autoplay: bool,
     /// Without a terminal: print each step and its result; exit non-zero if a check fails.
     #[arg(long)]
     pub headless: bool,
     /// Start over instead of resuming the saved progress.
     #[arg(long)]
     pub restart: bool,
+    /// Autoplay (each step once the one before passed its check), presenter mode, a
+    /// recording or a trace, as for `podlab explore`. A recording or a trace starts from
+    /// step 1 and leaves your saved progress alone.
+    #[command(flatten)]
+    pub player: crate::tui::player::PlayerArgs,
 }
 
 /// println! that does not panic when stdout is closed (e.g. piped into head).
@@ -160,12 +162,21 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(&args.lesson)?;
     super::setup::require_root("podlab lesson")?;
     let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
-    if !args.headless && !args.autoplay && on_terminal {
+    if !args.headless && on_terminal {
         let play = crate::tui::PlayArgs {
             restart: args.restart,
+            player: args.player.clone(),
             ..crate::tui::PlayArgs::default()
         };
         return crate::tui::play_lesson(lesson, &play, lang);
+    }
+    let p = &args.player;
+    if p.record.is_some() || p.trace.is_some() || p.presenter || p.size.is_some() {
+        return Err(eyre!(
+            "--record, --trace, --presenter and --size draw the lesson player and need a \
+             terminal; without one use: podlab lesson {} --autoplay --headless",
+            args.lesson
+        ));
     }
     super::setup::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
@@ -190,7 +201,7 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
             ..RunnerOptions::default()
         },
     )?;
-    let interactive = !args.headless && !args.autoplay && std::io::stdin().is_terminal();
+    let interactive = !args.headless && !args.player.autoplay && std::io::stdin().is_terminal();
     print_header(runner.lesson(), lang);
     if args.restart {
         runner.reset_progress()?;

@@ -18,31 +18,9 @@ use crate::runtime::{lookup, paths};
 use crate::spec::Quantity;
 
 use super::exec::{exec_in, ExecOutput};
+use super::outcome::CheckResult;
 use super::refs::{Ref, Who};
 use super::schema::*;
-
-/// The result of evaluating a check once.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckResult {
-    pub passed: bool,
-    pub message: Text,
-}
-
-impl CheckResult {
-    pub fn pass(en: impl Into<String>, zh: impl Into<String>) -> CheckResult {
-        CheckResult {
-            passed: true,
-            message: Text::new(en, zh),
-        }
-    }
-
-    pub fn fail(en: impl Into<String>, zh: impl Into<String>) -> CheckResult {
-        CheckResult {
-            passed: false,
-            message: Text::new(en, zh),
-        }
-    }
-}
 
 /// What a pod looked like at the end of a step, for `changed` checks.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -33,17 +33,24 @@
 //! Panels show `Runner::live_pods()` with `observe::Target::Pod(uid)`. The runner touches no
 //! terminal and prints nothing; every result is a value with its text in both languages.
 
+#[cfg(podlab_host)]
 pub mod checks;
+#[cfg(podlab_host)]
 pub mod exec;
 pub mod load;
+pub mod outcome;
+#[cfg(podlab_host)]
 pub mod progress;
 pub mod refs;
+#[cfg(podlab_host)]
 pub mod runner;
 pub mod schema;
 pub mod text_lint;
 
-pub use checks::CheckResult;
 pub use load::{find_lesson, lesson_files, lessons_dir, load_lesson, Lesson, LessonError};
+pub use outcome::{ActionOutcome, CheckResult, StepOutcome};
+#[cfg(podlab_host)]
 pub use progress::{Progress, ProgressStore};
-pub use runner::{ActionOutcome, Runner, RunnerOptions, StepOutcome};
+#[cfg(podlab_host)]
+pub use runner::{Runner, RunnerOptions};
 pub use schema::{Action, Check, LessonFile, StepSpec};

@@ -15,9 +15,10 @@ use crate::runtime::network;
 use crate::runtime::protocol::{Request, Response};
 use crate::runtime::state::PodState;
 
-use super::checks::{evaluate, CheckResult, PodMark, World};
+use super::checks::{evaluate, PodMark, World};
 use super::exec::exec_in;
 use super::load::Lesson;
+use super::outcome::{ActionOutcome, CheckResult, StepOutcome};
 use super::progress::{Progress, ProgressStore};
 use super::refs::{Ref, Who};
 use super::schema::{Action, StepSpec};
@@ -39,29 +40,6 @@ pub struct RunnerOptions {
     pub progress: Option<ProgressStore>,
     /// The pod network when the lesson wants one (None: podlab's default range and bridge).
     pub network: Option<network::Config>,
-}
-
-/// What an action did, for the narration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ActionOutcome {
-    pub summary: Text,
-    /// What a command printed, if the action ran one.
-    pub output: String,
-}
-
-/// One step played: its action, then its check polled until it passed or timed out.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StepOutcome {
-    pub step: String,
-    pub action: ActionOutcome,
-    /// None when the step has no check.
-    pub check: Option<CheckResult>,
-}
-
-impl StepOutcome {
-    pub fn passed(&self) -> bool {
-        self.check.as_ref().is_none_or(|c| c.passed)
-    }
 }
 
 struct LivePod {

@@ -13,7 +13,7 @@ use eyre::WrapErr;
 use super::cgroup::CgroupReader;
 use super::group::{Children, Grouping, Processes};
 use super::model::{
-    Gap, GapReason, HostInfo, NsId, NsKind, ProcessInfo, Role, Sandbox, Scope, Snapshot,
+    Gap, GapReason, HostInfo, NsId, NsKind, ProcessInfo, Role, Sandbox, Scope, Snapshot, Target,
 };
 use super::netread::NetReader;
 use super::pods::{find_pod, load_pods};
@@ -40,17 +40,6 @@ impl Default for Sources {
             pods_dir: paths::pods_dir(),
         }
     }
-}
-
-/// What to observe.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A podlab pod by name or UID: its shim and everything below it.
-    Pod(String),
-    /// These processes and their descendants.
-    Pids(Vec<i32>),
-    /// Every process on the host, grouped into sandboxes.
-    Host,
 }
 
 /// Takes snapshots, keeping a cache between ticks. One per view; not shared between threads.

@@ -23,5 +23,5 @@ mod scan;
 pub mod text;
 
 #[cfg(podlab_host)]
-pub use collector::{snapshot, Collector, Sources, Target};
+pub use collector::{snapshot, Collector, Sources};
 pub use model::*;

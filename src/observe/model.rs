@@ -417,3 +417,14 @@ impl GapReason {
         }
     }
 }
+
+/// What to observe.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A podlab pod by name or UID: its shim and everything below it.
+    Pod(String),
+    /// These processes and their descendants.
+    Pids(Vec<i32>),
+    /// Every process on the host, grouped into sandboxes.
+    Host,
+}

@@ -12,6 +12,7 @@ use eyre::{eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
 use crate::tui::app::App;
+use crate::tui::lesson_player::Player;
 use crate::tui::runner::Watch;
 
 /// The first line of an asciicast v2 file.
@@ -160,6 +161,13 @@ impl Watch for StepMarkers {
             .lock()
             .map_err(|_| eyre!("the recording's lock was poisoned"))?
             .marker(&label)
+    }
+}
+
+/// A lesson's markers: its steps are the player's script, so the same labels.
+impl Watch<Player> for StepMarkers {
+    fn drawn(&mut self, player: &Player) -> Result<()> {
+        Watch::<App>::drawn(self, &player.app)
     }
 }
 

@@ -45,6 +45,15 @@ pub fn reading_time(text: &str) -> Duration {
     (LOOK_FIRST + Duration::from_secs_f64(columns / COLUMNS_PER_SECOND)).clamp(SHORTEST, LONGEST)
 }
 
+/// What autoplay asks for once a screen has been held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Move {
+    /// Take the next step.
+    Next,
+    /// The last step was held: quit.
+    Quit,
+}
+
 #[derive(Debug, Clone)]
 pub struct Autoplay {
     pub settings: AutoplaySettings,
@@ -81,6 +90,33 @@ impl Autoplay {
         self.hold_until = None;
     }
 
+    /// Resume after a pause: a full hold from the next pass.
+    pub fn resume(&mut self) {
+        self.paused = false;
+        self.hold_until = None;
+    }
+
+    /// One pass after an event. `busy`: a step is running or waiting for its check (or
+    /// something covers the screen); `at_end`: every step is done; `text`: what the viewer
+    /// reads now. Holds the screen once nothing is busy, then says what to do.
+    pub fn pass(&mut self, now: Instant, busy: bool, at_end: bool, text: &str) -> Option<Move> {
+        if self.paused || busy || (at_end && !self.settings.quit_at_end) {
+            self.hold_until = None;
+            return None;
+        }
+        match self.hold_until {
+            None => {
+                self.hold_until = Some(now + self.hold_for(text));
+                None
+            }
+            Some(until) if now >= until => {
+                self.hold_until = None;
+                Some(if at_end { Move::Quit } else { Move::Next })
+            }
+            Some(_) => None,
+        }
+    }
+
     fn hold_for(&self, text: &str) -> Duration {
         match self.settings.hold {
             Some(fixed) => fixed,
@@ -109,8 +145,7 @@ impl App {
         let lang = self.lang;
         if let Some(a) = &mut self.autoplay {
             if a.paused {
-                a.paused = false;
-                a.hold_until = None;
+                a.resume();
                 self.info(words::AUTOPLAY.get(lang).to_string());
             } else {
                 a.pause();
@@ -147,21 +182,10 @@ impl App {
         let Some(auto) = self.autoplay.as_mut() else {
             return;
         };
-        if auto.paused || busy || (at_end && !auto.settings.quit_at_end) {
-            auto.hold_until = None;
-            return;
-        }
-        match auto.hold_until {
-            None => auto.hold_until = Some(now + auto.hold_for(&text)),
-            Some(until) if now >= until => {
-                auto.hold_until = None;
-                if at_end {
-                    self.quit(up);
-                } else {
-                    self.run_to(self.script_done + 1, now, up);
-                }
-            }
-            Some(_) => {}
+        match auto.pass(now, busy, at_end, &text) {
+            Some(Move::Quit) => self.quit(up),
+            Some(Move::Next) => self.run_to(self.script_done + 1, now, up),
+            None => {}
         }
     }
 }

@@ -14,6 +14,8 @@ use super::app::AppEvent;
 
 /// How long the thread blocks in one poll: the longest a pause request waits.
 const POLL: Duration = Duration::from_millis(50);
+/// How long dropping the input waits for its thread to stop.
+const STOP_WAIT: Duration = Duration::from_millis(500);
 
 #[derive(Default)]
 struct Flags {
@@ -78,7 +80,16 @@ impl Drop for Input {
             }
         }
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // After the terminal hung up (its tmux or ssh went away), crossterm's poll can
+            // spin on the dead tty and never return: leave that thread to the process's exit
+            // rather than wait, so the pods are still deleted.
+            let until = std::time::Instant::now() + STOP_WAIT;
+            while !t.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            }
         }
     }
 }

@@ -5,18 +5,26 @@
 //! Space performs the step's action; its check is then polled on its own (no key for it):
 //! "checking…", then ✓ with the check's message, or after the step's timeout the failure and
 //! the first hint. The live panels, popups, language and theme are the explorer's `App`.
+//!
+//! With `--autoplay`, the explorer's pacing (`autoplay`) takes each step once the one before
+//! passed its check and its screen was held; in a replay (`lesson_replay`) the lesson
+//! thread's answers come from a trace.
 
 use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::KeyEventKind;
 
-use super::app::{App, AppEvent, Effect, EngineCmd, EngineReply, Session};
+use super::app::{App, AppEvent, Effect, EngineCmd, EngineReply, Session, Update};
+use super::autoplay::{Autoplay, AutoplaySettings, Move};
 use super::keymap::{action_for, Action};
 use super::script::{Script, ScriptStep};
-use super::words::tr;
+use super::words::{self, tr};
 use crate::i18n::{Lang, Text};
 use crate::lesson::{ActionOutcome, CheckResult, Lesson, StepOutcome};
 use crate::observe::Target;
+
+/// Lines of an action's output shown under the step (and kept in a trace).
+pub const OUTPUT_LINES: usize = 8;
 
 /// How often a failing check is evaluated again while its timeout runs.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
@@ -143,6 +151,13 @@ pub struct Player {
     observing: Option<String>,
     /// The step whose check passed last, shown in the status line until the next step.
     pub just_passed: Option<usize>,
+    /// Steps taken by themselves (`--autoplay`), paced by the explorer's autoplay.
+    pub autoplay: Option<Autoplay>,
+    /// Played from a trace (`podlab replay`): the panels show what the trace kept, and
+    /// nothing runs on this machine.
+    replay: bool,
+    /// Why an unattended autoplay (`--quit-at-end`) ended early: the step that failed.
+    pub failure: Option<String>,
 }
 
 /// The narration's step list: each lesson step as text only (no engine steps, no checks).
@@ -190,6 +205,116 @@ impl Player {
             pods: Vec::new(),
             observing: None,
             just_passed: None,
+            autoplay: None,
+            replay: false,
+            failure: None,
+        }
+    }
+
+    /// A player for a recorded lesson: `pod` is the pod the trace's panels showed, `source`
+    /// the trace file. Its host answers from the trace.
+    pub fn for_replay(lesson: Lesson, pod: &str, source: &str, lang: Lang) -> Player {
+        let mut player = Player::new(lesson, true, lang);
+        player.replay = true;
+        player.app.session = Session::Replay {
+            name: pod.to_string(),
+            source: source.to_string(),
+        };
+        player
+    }
+
+    pub fn is_replay(&self) -> bool {
+        self.replay
+    }
+
+    /// Take the steps by themselves from now on.
+    pub fn enable_autoplay(&mut self, settings: AutoplaySettings, now: Instant) {
+        self.autoplay = Some(Autoplay::new(settings));
+        let mut up = PlayerUpdate::default();
+        self.autoplay_pass(now, &mut up);
+    }
+
+    /// Whether the first frame can be drawn: the saved progress is back, and the panels have
+    /// something to show if there is a pod to show.
+    pub fn settled(&self) -> bool {
+        self.phase != Phase::Resuming && (self.observing.is_none() || self.app.observed.is_some())
+    }
+
+    /// Step `index` failed: autoplay stops there instead of trying again and again (Space
+    /// resumes it, which takes the step again). An unattended run (`--quit-at-end`) ends
+    /// instead, and says which step failed.
+    fn autoplay_failed(&mut self, index: usize, up: &mut PlayerUpdate) {
+        let Some(auto) = &mut self.autoplay else {
+            return;
+        };
+        if !auto.settings.quit_at_end {
+            auto.pause();
+            return;
+        }
+        let what = match self.steps.get(index).map(|s| &s.state) {
+            Some(StepState::Failed(message)) => message.en.clone(),
+            _ => String::new(),
+        };
+        let id = self
+            .lesson
+            .steps()
+            .get(index)
+            .map(|s| s.id.clone())
+            .unwrap_or_default();
+        self.failure = Some(format!("step {} ({id}) failed: {what}", index + 1));
+        let mut inner = Update::default();
+        self.app.quit(&mut inner);
+        self.take_app_effects(inner, up);
+    }
+
+    /// What the viewer reads while a screen is held: the shown step's title and text.
+    fn text_to_read(&self) -> String {
+        let lang = self.lang();
+        match self.lesson.steps().get(self.app.viewing) {
+            Some(step) => format!("{} {}", step.title.get(lang), step.body.get(lang)),
+            None => format!(
+                "{} {}",
+                words::ALL_DONE_TITLE.get(lang),
+                words::ALL_DONE.get(lang)
+            ),
+        }
+    }
+
+    /// After every event: once the step is done and its check passed, hold the screen, then
+    /// take the next step (or quit after the last, if asked).
+    fn autoplay_pass(&mut self, now: Instant, up: &mut PlayerUpdate) {
+        if self.autoplay.is_none() {
+            return;
+        }
+        let busy = self.busy() || self.polling || self.app.popup.is_some() || self.app.exiting;
+        let at_end = self.all_done();
+        let text = self.text_to_read();
+        let Some(auto) = self.autoplay.as_mut() else {
+            return;
+        };
+        match auto.pass(now, busy, at_end, &text) {
+            Some(Move::Next) => self.next_step(now, up),
+            Some(Move::Quit) => {
+                let mut inner = Update::default();
+                self.app.quit(&mut inner);
+                self.take_app_effects(inner, up);
+            }
+            None => {}
+        }
+    }
+
+    /// Space while autoplaying: pause, or resume with a full hold from now.
+    fn toggle_autoplay(&mut self) {
+        let lang = self.lang();
+        let Some(auto) = self.autoplay.as_mut() else {
+            return;
+        };
+        if auto.paused {
+            auto.resume();
+            self.app.info(words::AUTOPLAY.get(lang).to_string());
+        } else {
+            auto.pause();
+            self.app.info(words::PAUSED.get(lang).to_string());
         }
     }
 
@@ -223,12 +348,15 @@ impl Player {
         self.app.viewing
     }
 
+    /// A step is under way: running, being checked, or passed and being recorded as done.
     fn busy(&self) -> bool {
         self.phase != Phase::Ready
             || self.steps.get(self.current).is_some_and(|s| {
                 matches!(
                     s.state,
-                    StepState::Performing { .. } | StepState::Checking { .. }
+                    StepState::Performing { .. }
+                        | StepState::Checking { .. }
+                        | StepState::Passed(_)
                 )
             })
     }
@@ -236,6 +364,8 @@ impl Player {
     /// Whether an action can be taken now (the hint bar leaves out what cannot).
     pub fn enabled(&self, action: Action) -> bool {
         match action {
+            // With autoplay the same key pauses and resumes.
+            Action::NextStep if self.autoplay.is_some() => true,
             Action::NextStep => !self.busy() && !self.all_done(),
             Action::Hint => self
                 .lesson
@@ -256,7 +386,8 @@ impl Player {
             )
         });
         let clock = ticking.then(|| now + Duration::from_millis(500));
-        [self.app.next_deadline(now), self.next_poll, clock]
+        let hold = self.autoplay.as_ref().and_then(Autoplay::deadline);
+        [self.app.next_deadline(now), self.next_poll, clock, hold]
             .into_iter()
             .flatten()
             .min()
@@ -282,12 +413,18 @@ impl Player {
             PlayerEvent::App(event) => self.pass_to_app(event, now, &mut up),
             PlayerEvent::Lesson(reply) => self.reply(reply, now, &mut up),
         }
+        self.autoplay_pass(now, &mut up);
         up
     }
 
     /// Hand an event to the explorer's app; engine requests become lesson requests.
     fn pass_to_app(&mut self, event: AppEvent, now: Instant, up: &mut PlayerUpdate) {
         let inner = self.app.handle(event, now);
+        self.take_app_effects(inner, up);
+    }
+
+    /// The app's effects, as the player's: engine requests become lesson requests.
+    fn take_app_effects(&mut self, inner: Update, up: &mut PlayerUpdate) {
         up.redraw |= inner.redraw;
         for effect in inner.effects {
             match effect {
@@ -315,9 +452,20 @@ impl Player {
         }
         let lang = self.lang();
         match action_for(&key) {
+            Some(Action::NextStep) if self.autoplay.is_some() => {
+                self.app.status = None;
+                self.toggle_autoplay();
+            }
             Some(Action::NextStep) => {
                 self.app.status = None;
                 self.next_step(now, up);
+            }
+            Some(Action::PrevText | Action::NextText) => {
+                // The viewer reads other text: give them the time for it.
+                if let Some(auto) = &mut self.autoplay {
+                    auto.restart_hold();
+                }
+                self.pass_to_app(AppEvent::Key(key), now, up);
             }
             Some(Action::Hint) => {
                 self.app.status = None;
@@ -335,6 +483,9 @@ impl Player {
                 }
             }
             Some(Action::Restart | Action::Explorer | Action::CommandLine) => up.redraw = false,
+            Some(Action::Shell | Action::Logs | Action::Signal) if self.replay => {
+                self.app.error(self.app.no_live_pod().to_string());
+            }
             Some(Action::Shell | Action::Logs | Action::Signal) if !self.app.has_pod() => {
                 self.app.error(
                     tr(
@@ -474,6 +625,7 @@ impl Player {
                         view.state = StepState::Failed(Text::new(message.clone(), message));
                         self.app.status = None;
                         self.show_first_hint(index);
+                        self.autoplay_failed(index, up);
                     }
                 }
             }
@@ -504,6 +656,7 @@ impl Player {
                     ));
                     self.app.status = None;
                     self.show_first_hint(index);
+                    self.autoplay_failed(index, up);
                 } else {
                     view.state = StepState::Checking {
                         since,
@@ -564,6 +717,10 @@ impl Player {
     /// live pod.
     fn set_pods(&mut self, pods: LivePods, up: &mut PlayerUpdate) {
         self.pods = pods;
+        if self.replay {
+            // The trace's panels come from the trace, not from a pod here.
+            return;
+        }
         let wanted = self
             .lesson
             .steps()

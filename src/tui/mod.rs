@@ -6,13 +6,15 @@
 //! * `input`/`terminal`: the terminal, always restored; `script`: the steps narrated.
 //! * `player`: what every kind of playing shares (autoplay, presenter mode, recording, traces);
 //!   `autoplay`: steps taken by themselves; `replay`: a recorded trace played read-only.
-//! * `lesson_player`/`lesson_worker`/`play`: lessons in the same screen; `picker`: the
-//!   lesson list `podlab` opens with no arguments.
+//! * `lesson_player`/`lesson_loop`/`lesson_worker`/`play`: lessons in the same screen;
+//!   `lesson_replay`: a recorded lesson played read-only; `picker`: the lesson list `podlab`
+//!   opens with no arguments.
 //!
-//! Only `session` (the explorer on a real pod), `play`, the lesson player and the workers touch
-//! the machine, through the runtime, lesson and observe layers, so they exist only in a host
-//! build (`cfg(podlab_host)`: Linux with the "host" feature); the rest (app, ui, runner,
-//! replay) needs only the data a trace holds and builds anywhere.
+//! Only `session` (the explorer on a real pod), `play`, `lesson_worker`, `picker` and the
+//! workers touch the machine, through the runtime, lesson and observe layers, so they exist only
+//! in a host build (`cfg(podlab_host)`: Linux with the "host" feature); the rest (app, ui,
+//! runner, lesson_player, lesson_loop, replay, lesson_replay) needs only the data a trace holds
+//! and builds anywhere.
 
 pub mod app;
 pub mod autoplay;
@@ -21,8 +23,9 @@ pub mod demo;
 mod input;
 pub mod keymap;
 mod keys;
-#[cfg(podlab_host)]
+pub mod lesson_loop;
 pub mod lesson_player;
+pub mod lesson_replay;
 #[cfg(podlab_host)]
 pub mod lesson_worker;
 pub mod observed;
@@ -45,7 +48,8 @@ pub mod words;
 pub mod workers;
 pub mod wrap;
 
+pub use lesson_loop::{run_player, run_player_with, PlayerHost};
 #[cfg(podlab_host)]
-pub use play::{home, play_lesson, run_player, PlayArgs, PlayerHost};
+pub use play::{home, play_lesson, PlayArgs};
 #[cfg(podlab_host)]
 pub use session::{explore, ExploreArgs};

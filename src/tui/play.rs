@@ -6,28 +6,31 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use eyre::{eyre, Result, WrapErr};
+use nix::sys::signal::Signal;
 use ratatui::backend::{Backend, CrosstermBackend};
 use ratatui::Terminal;
 
-use super::app::{AppEvent, Effect};
+use super::app::AppEvent;
 use super::input::Input;
-use super::lesson_player::{LessonCmd, Player, PlayerEffect, PlayerEvent};
+use super::lesson_loop::{forward, run_player_with, PlayerHost};
+use super::lesson_player::{LessonCmd, Player, PlayerEvent};
 use super::lesson_worker::LessonWorker;
 use super::picker::{load_entries, Choice, Picker};
+use super::player::{PlayerArgs, Screen, Watches};
 use super::runner::Host;
 use super::session::{can_build_pods, read_log_tail, RealHost};
 use super::terminal::spawn_signal_thread;
-use super::theme::ThemeKind;
 use super::workers::{Observer, SharedTarget};
 use super::{terminal, ui, words};
 use crate::i18n::Lang;
 use crate::lesson::{find_lesson, lessons_dir, Lesson, ProgressStore, Runner, RunnerOptions};
 use crate::observe::Target;
+use crate::runtime::state::ProcessRef;
 
 /// How the player is started.
 #[derive(Debug, Clone)]
@@ -36,7 +39,8 @@ pub struct PlayArgs {
     pub restart: bool,
     /// Observations per second for the live panels.
     pub rate: f64,
-    pub theme: Option<ThemeKind>,
+    /// Autoplay, presenter mode, theme, recording, trace: as for the explorer.
+    pub player: PlayerArgs,
 }
 
 impl Default for PlayArgs {
@@ -44,126 +48,17 @@ impl Default for PlayArgs {
         PlayArgs {
             restart: false,
             rate: 4.0,
-            theme: None,
+            player: PlayerArgs::default(),
         }
     }
 }
 
-/// What the player's loop needs from the world outside the screen.
-pub trait PlayerHost {
-    /// Pass a request on to the lesson's thread.
-    fn lesson(&mut self, cmd: LessonCmd);
-    /// Point the live panels at another target.
-    fn observe(&mut self, target: Target);
-    /// Hand the terminal to `podlab exec` in a container and take it back.
-    fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32>;
-}
-
-/// Run the player until it exits or the event channel closes.
-pub fn run_player<B: Backend>(
-    terminal: &mut Terminal<B>,
-    player: &mut Player,
-    events: &Receiver<PlayerEvent>,
-    feedback: &Sender<PlayerEvent>,
-    host: &mut dyn PlayerHost,
-) -> Result<()>
-where
-    B::Error: Send + Sync + 'static,
-{
-    let first = player.start();
-    carry_out(terminal, first.effects, feedback, host)?;
-    terminal.draw(|f| ui::draw_player(f, player, Instant::now()))?;
-    loop {
-        let now = Instant::now();
-        let event = match player.next_deadline(now) {
-            Some(deadline) => match events.recv_timeout(deadline.saturating_duration_since(now)) {
-                Ok(e) => e,
-                Err(RecvTimeoutError::Timeout) => PlayerEvent::App(AppEvent::Tick),
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
-            },
-            None => match events.recv() {
-                Ok(e) => e,
-                Err(_) => return Ok(()),
-            },
-        };
-        let update = player.handle(event, Instant::now());
-        let (exit, cleared) = carry_out(terminal, update.effects, feedback, host)?;
-        if update.redraw || cleared {
-            terminal.draw(|f| ui::draw_player(f, player, Instant::now()))?;
-        }
-        if exit {
-            return Ok(());
-        }
+impl PlayArgs {
+    /// A recording or a trace is a demo: it starts from step 1 and neither reads nor
+    /// changes the learner's saved progress.
+    fn is_demo(&self) -> bool {
+        self.player.record.is_some() || self.player.trace.is_some()
     }
-}
-
-/// Carry out effects; returns (exit, the screen must be painted again).
-fn carry_out<B: Backend>(
-    terminal: &mut Terminal<B>,
-    effects: Vec<PlayerEffect>,
-    feedback: &Sender<PlayerEvent>,
-    host: &mut dyn PlayerHost,
-) -> Result<(bool, bool)>
-where
-    B::Error: Send + Sync + 'static,
-{
-    let mut exit = false;
-    let mut cleared = false;
-    let send = |e: AppEvent| {
-        let _ = feedback.send(PlayerEvent::App(e));
-    };
-    for effect in effects {
-        match effect {
-            PlayerEffect::Lesson(cmd) => host.lesson(cmd),
-            PlayerEffect::Observe(target) => host.observe(target),
-            PlayerEffect::App(Effect::Shell {
-                uid,
-                container,
-                command,
-            }) => {
-                let result = host
-                    .run_shell(&uid, &container, &command)
-                    .map_err(|e| format!("{e:#}"));
-                terminal.clear()?;
-                cleared = true;
-                send(AppEvent::ShellDone { container, result });
-            }
-            PlayerEffect::App(Effect::Signal {
-                container,
-                process,
-                signal,
-            }) => {
-                let delivered = process.signal(signal);
-                send(AppEvent::SignalSent {
-                    container,
-                    signal,
-                    delivered,
-                });
-            }
-            PlayerEffect::App(Effect::ReadLogs { uid, container }) => {
-                let text = read_log_tail(&uid, &container);
-                send(AppEvent::Logs { container, text });
-            }
-            PlayerEffect::App(Effect::Exit) => exit = true,
-            PlayerEffect::App(Effect::Engine(_) | Effect::KillNow { .. }) => {}
-        }
-    }
-    Ok((exit, cleared))
-}
-
-/// Pass the explorer's events (input, observations, signals) into the player's channel.
-fn forward(from: Receiver<AppEvent>, to: Sender<PlayerEvent>) -> Result<()> {
-    std::thread::Builder::new()
-        .name("podlab-forward".into())
-        .spawn(move || {
-            while let Ok(e) = from.recv() {
-                if to.send(PlayerEvent::App(e)).is_err() {
-                    return;
-                }
-            }
-        })
-        .map(|_| ())
-        .map_err(|e| eyre!("failed to start the event thread: {e}"))
 }
 
 struct RealPlayerHost<'a> {
@@ -185,6 +80,14 @@ impl PlayerHost for RealPlayerHost<'_> {
 
     fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32> {
         self.shell.run_shell(uid, container, command)
+    }
+
+    fn signal(&mut self, process: ProcessRef, signal: Signal) -> bool {
+        process.signal(signal)
+    }
+
+    fn read_logs(&mut self, uid: &str, container: &str) -> String {
+        read_log_tail(uid, container)
     }
 }
 
@@ -221,6 +124,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
             args.rate
         ));
     }
+    args.player.check()?;
     if !can_build_pods() {
         return Err(eyre!(
             "a lesson builds real pods and needs root: run sudo podlab lesson {}",
@@ -229,10 +133,16 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     }
     crate::cli::setup::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
+    let demo = args.is_demo();
+    let progress = if demo {
+        None
+    } else {
+        Some(ProgressStore::for_user()?)
+    };
     let runner = Runner::new(
         lesson.clone(),
         RunnerOptions {
-            progress: Some(ProgressStore::for_user()?),
+            progress,
             ..RunnerOptions::default()
         },
     )?;
@@ -240,10 +150,13 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     let (tx, rx) = std::sync::mpsc::channel::<PlayerEvent>();
     forward(app_rx, tx.clone())?;
     let worker = LessonWorker::spawn(runner, tx.clone())?;
-    let mut player = Player::new(lesson, args.restart, lang);
-    if let Some(theme) = args.theme {
-        player.app.set_theme(theme);
-    }
+    let title = format!(
+        "podlab lesson {}: {}",
+        lesson.id(),
+        lesson.file.title.get(lang)
+    );
+    let mut player = Player::new(lesson, args.restart || demo, lang);
+    args.player.apply_to_player(&mut player, Instant::now());
     let target: SharedTarget = Arc::new(Mutex::new(Target::Pids(Vec::new())));
     let result = (|| -> Result<()> {
         let in_child = Arc::new(AtomicBool::new(false));
@@ -252,8 +165,8 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
         terminal::install_panic_hook();
         let _restore = terminal::Restore::take_over()?;
         let input = Input::spawn(app_tx.clone())?;
-        let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
-            .wrap_err("failed to set up the terminal")?;
+        let mut screen = Screen::open(&args.player, &title)?;
+        let mut watches = Watches::for_player(&args.player, screen.cast.as_ref(), &player, &title)?;
         let mut host = RealPlayerHost {
             shell: RealHost {
                 input: &input,
@@ -263,7 +176,14 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
             worker: &worker,
             target: &target,
         };
-        let result = run_player(&mut term, &mut player, &rx, &tx, &mut host);
+        let result = run_player_with(
+            &mut screen.terminal,
+            &mut player,
+            &rx,
+            &tx,
+            &mut host,
+            watches.player_options(args.player.clean_start()),
+        );
         signals.close();
         result
     })();
@@ -271,6 +191,9 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     let finished = worker.finish();
     result?;
     finished?;
+    if let Some(failure) = &player.failure {
+        return Err(eyre!("lesson {}: {failure}", player.lesson.id()));
+    }
     Ok((player.lang(), player.done_count(), player.steps.len()))
 }
 
@@ -283,7 +206,7 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
             rate: 4.0,
             network: crate::cli::run::NetworkChoice::Native,
             time_scale: 1.0,
-            player: super::player::PlayerArgs::default(),
+            player: PlayerArgs::default(),
         };
         super::explore(&args, default_manifest.clone(), lang)
     };
@@ -320,7 +243,10 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
                     play(
                         lesson,
                         &PlayArgs {
-                            theme,
+                            player: PlayerArgs {
+                                theme,
+                                ..PlayerArgs::default()
+                            },
                             ..PlayArgs::default()
                         },
                         lang,

@@ -1,4 +1,4 @@
-//! What every kind of playing shares (the explorer, a replay, and lessons to come): autoplay,
+//! What every kind of playing shares (the explorer, lessons, a replay of either): autoplay,
 //! presenter mode, a fixed screen size, an asciicast recording and a trace. These belong to
 //! the player, so whatever supplies the steps gets them.
 
@@ -13,6 +13,7 @@ use ratatui::Terminal;
 
 use super::app::App;
 use super::autoplay::AutoplaySettings;
+use super::lesson_player::Player;
 use super::runner::{RunOptions, Watch};
 use super::theme::ThemeKind;
 use crate::record::backend::{parse_size, FixedBackend};
@@ -31,7 +32,8 @@ pub struct PlayerArgs {
     /// Hold every screen this many seconds instead of a time from its text.
     #[arg(long, requires = "autoplay")]
     pub hold: Option<f64>,
-    /// With --autoplay: quit after the last step has been held (the pod is deleted).
+    /// With --autoplay: quit after the last step has been held (the pod is deleted). In a
+    /// lesson, a step that fails ends it too, with an error.
     #[arg(long, requires = "autoplay")]
     pub quit_at_end: bool,
     /// Classroom layout: high contrast, narration first, more space, a step counter, and
@@ -79,14 +81,27 @@ impl PlayerArgs {
 
     /// Presenter mode, theme and autoplay, on a freshly made app.
     pub fn apply(&self, app: &mut App, now: Instant) {
+        self.apply_look(app);
+        if let Some(settings) = self.autoplay_settings() {
+            app.enable_autoplay(settings, now);
+        }
+    }
+
+    /// Presenter mode, theme and autoplay, on a freshly made lesson player.
+    pub fn apply_to_player(&self, player: &mut Player, now: Instant) {
+        self.apply_look(&mut player.app);
+        if let Some(settings) = self.autoplay_settings() {
+            player.enable_autoplay(settings, now);
+        }
+    }
+
+    /// Presenter mode and theme.
+    fn apply_look(&self, app: &mut App) {
         if self.presenter {
             app.set_presenter();
         }
         if let Some(theme) = self.theme {
             app.set_theme(theme);
-        }
-        if let Some(settings) = self.autoplay_settings() {
-            app.enable_autoplay(settings, now);
         }
     }
 
@@ -149,6 +164,38 @@ impl Watches {
             markers: cast.map(|c| StepMarkers::new(Arc::clone(c))),
             trace,
         })
+    }
+
+    /// The same for a lesson in the lesson player.
+    pub fn for_player(
+        args: &PlayerArgs,
+        cast: Option<&SharedCast>,
+        player: &Player,
+        title: &str,
+    ) -> Result<Watches> {
+        let trace = match &args.trace {
+            Some(path) => Some(TraceRecorder::create_lesson(path, player, title)?),
+            None => None,
+        };
+        Ok(Watches {
+            markers: cast.map(|c| StepMarkers::new(Arc::clone(c))),
+            trace,
+        })
+    }
+
+    /// The lesson player's loop options.
+    pub fn player_options(&mut self, clean_start: bool) -> RunOptions<'_, Player> {
+        let mut watches: Vec<&mut dyn Watch<Player>> = Vec::new();
+        if let Some(m) = &mut self.markers {
+            watches.push(m);
+        }
+        if let Some(t) = &mut self.trace {
+            watches.push(t);
+        }
+        RunOptions {
+            watches,
+            clean_start,
+        }
     }
 
     pub fn options(&mut self, clean_start: bool) -> RunOptions<'_> {

@@ -1,6 +1,7 @@
 //! `podlab replay FILE`: a recorded trace played with the same player, read-only. Steps move
 //! through the trace (the "engine" here answers from the recording), so autoplay, presenter
-//! mode and recording work as on a live pod; nothing runs and nothing needs root.
+//! mode and recording work as on a live pod; nothing runs and nothing needs root. A lesson's
+//! trace plays in the lesson player (`lesson_replay`).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -14,6 +15,9 @@ use eyre::{eyre, Result};
 
 use super::app::{App, AppEvent, EngineCmd, EngineReply, Session};
 use super::input::Input;
+use super::lesson_loop::{forward, run_player_with};
+use super::lesson_player::PlayerEvent;
+use super::lesson_replay::{replay_player, LessonReplayHost};
 use super::player::{PlayerArgs, Screen, Watches};
 use super::runner::{self, Host};
 use super::{terminal, words};
@@ -22,7 +26,8 @@ use crate::record::trace::Trace;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReplayArgs {
-    /// A trace made with `podlab explore --trace FILE` (see assets/traces/).
+    /// A trace made with `podlab explore --trace FILE` or `podlab lesson ID --trace FILE`
+    /// (see assets/traces/).
     pub file: PathBuf,
     #[command(flatten)]
     pub player: PlayerArgs,
@@ -100,12 +105,59 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
     }
     let now = Instant::now();
     let source = args.file.display().to_string();
+    if trace.header.lesson.is_some() {
+        return replay_lesson(trace, &source, &args.player, lang, now);
+    }
     let mut app = replay_app(&trace, &source, lang, now);
     args.player.apply(&mut app, now);
     let title = format!("podlab replay: pod/{}", trace.header.pod);
     let (tx, rx) = std::sync::mpsc::channel::<AppEvent>();
     let mut host = ReplayHost::new(trace, tx.clone());
     run_screen(&mut app, &args.player, &title, &tx, &rx, &mut host)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A lesson's trace, in the lesson player.
+fn replay_lesson(
+    trace: Trace,
+    source: &str,
+    args: &PlayerArgs,
+    lang: Lang,
+    now: Instant,
+) -> Result<ExitCode> {
+    let mut player = replay_player(&trace, source, lang, now)?;
+    args.apply_to_player(&mut player, now);
+    let title = format!(
+        "podlab replay: lesson {}",
+        trace
+            .header
+            .lesson
+            .as_ref()
+            .map(|l| l.id.as_str())
+            .unwrap_or("")
+    );
+    let (app_tx, app_rx) = std::sync::mpsc::channel::<AppEvent>();
+    let (tx, rx) = std::sync::mpsc::channel::<PlayerEvent>();
+    forward(app_rx, tx.clone())?;
+    let mut host = LessonReplayHost::new(trace, tx.clone());
+    let signals = terminal::spawn_signal_thread(app_tx.clone(), Arc::new(AtomicBool::new(false)))?;
+    let result = (|| -> Result<()> {
+        terminal::install_panic_hook();
+        let _restore = terminal::Restore::take_over()?;
+        let _input = Input::spawn(app_tx.clone())?;
+        let mut screen = Screen::open(args, &title)?;
+        let mut watches = Watches::for_player(args, screen.cast.as_ref(), &player, &title)?;
+        run_player_with(
+            &mut screen.terminal,
+            &mut player,
+            &rx,
+            &tx,
+            &mut host,
+            watches.player_options(args.clean_start()),
+        )
+    })();
+    signals.close();
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -34,30 +34,39 @@ pub trait Host {
 }
 
 /// Something that follows the player as it goes: a recording's step markers, a trace.
-pub trait Watch {
+/// `T` is what is played: the explorer's `App`, or a lesson's `Player`.
+pub trait Watch<T: ?Sized = App> {
     /// After the app handled an event (before the screen is drawn).
-    fn handled(&mut self, _app: &App) -> Result<()> {
+    fn handled(&mut self, _app: &T) -> Result<()> {
         Ok(())
     }
     /// After a frame was drawn and flushed.
-    fn drawn(&mut self, _app: &App) -> Result<()> {
+    fn drawn(&mut self, _app: &T) -> Result<()> {
         Ok(())
     }
     /// The loop ended (also after an error): write what is still pending.
-    fn finish(&mut self, _app: &App) -> Result<()> {
+    fn finish(&mut self, _app: &T) -> Result<()> {
         Ok(())
     }
 }
 
 /// How long a clean start waits for the first observation.
-const FIRST_OBSERVATION_WAIT: Duration = Duration::from_secs(3);
+pub const FIRST_OBSERVATION_WAIT: Duration = Duration::from_secs(3);
 
-#[derive(Default)]
-pub struct RunOptions<'a> {
-    pub watches: Vec<&'a mut dyn Watch>,
+pub struct RunOptions<'a, T: ?Sized = App> {
+    pub watches: Vec<&'a mut dyn Watch<T>>,
     /// Draw the first frame only once the panels have something to show (for an audience
     /// or a recording: no frame of empty panels first).
     pub clean_start: bool,
+}
+
+impl<T: ?Sized> Default for RunOptions<'_, T> {
+    fn default() -> Self {
+        RunOptions {
+            watches: Vec::new(),
+            clean_start: false,
+        }
+    }
 }
 
 /// Run until the app exits or the event channel closes.

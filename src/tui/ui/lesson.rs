@@ -12,14 +12,11 @@ use ratatui::Frame;
 use super::{bars, is_wide, panel, popups, wide_panels, Ctx};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
-use crate::tui::keymap;
-use crate::tui::lesson_player::{Phase, Player, StepState};
+use crate::tui::keymap::{self, Action};
+use crate::tui::lesson_player::{Phase, Player, StepState, OUTPUT_LINES};
 use crate::tui::theme::Theme;
 use crate::tui::words::{self, tr};
 use crate::tui::wrap::{fit, wrap};
-
-/// Lines of an action's output shown under the step.
-const OUTPUT_LINES: usize = 8;
 
 /// A lesson text as one paragraph: YAML's folded lines become spaces, which Chinese text
 /// must not have after its punctuation or between two Chinese characters.
@@ -66,39 +63,70 @@ pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
     ])
     .areas(area);
     title_bar(frame, title, player, &ctx);
+    let presenter = app.presenter;
     if is_wide(area) {
-        let narration_width = (body.width * 2 / 5).clamp(50, 72);
+        // Presenter mode: the narration is what the class reads first, so it gets more room.
+        let narration_width = if presenter {
+            (body.width / 2).clamp(60, 96)
+        } else {
+            (body.width * 2 / 5).clamp(50, 72)
+        };
         let [left, right] =
             Layout::horizontal([Constraint::Length(narration_width), Constraint::Min(0)])
                 .areas(body);
         narration(frame, left, player, &ctx, true);
         wide_panels(frame, right, &ctx);
     } else {
+        let narration_share = if presenter { 5 } else { 4 };
         let [top, bottom] =
-            Layout::vertical([Constraint::Fill(4), Constraint::Fill(3)]).areas(body);
+            Layout::vertical([Constraint::Fill(narration_share), Constraint::Fill(3)]).areas(body);
         narration(frame, top, player, &ctx, false);
         tabbed_panel(frame, bottom, &ctx);
     }
     bars::status(frame, status, status_style, status_lines);
-    bars::hint_bar(
-        frame,
-        hints,
-        &ctx.theme,
-        keymap::hints(ctx.lang, |a| player.enabled(a)),
-    );
+    let mut hint_list = keymap::hints(ctx.lang, |a| player.enabled(a));
+    if let (Some(auto), Some(next)) = (&player.autoplay, keymap::binding(Action::NextStep)) {
+        // While autoplaying, the next-step key pauses and resumes.
+        let word = if auto.paused {
+            words::PLAY
+        } else {
+            words::PAUSE
+        };
+        for hint in hint_list.iter_mut().filter(|(k, _)| *k == next.label) {
+            hint.1 = word.get(ctx.lang);
+        }
+    }
+    bars::hint_bar(frame, hints, &ctx.theme, hint_list);
     popups::draw(frame, area, &ctx);
 }
 
 fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
     let lang = ctx.lang;
     let sep = || Span::styled(" · ", ctx.theme.dim);
-    let mut spans = vec![
-        Span::styled(" podlab", ctx.theme.title),
+    let total = player.steps.len();
+    let mut spans = Vec::new();
+    if ctx.app.presenter {
+        // The step counter first and big enough to read from the back of the room.
+        spans.push(Span::styled(
+            format!(
+                " {} {} / {total} ",
+                words::STEP.get(lang),
+                (player.viewing() + 1).min(total)
+            ),
+            ctx.theme.selected,
+        ));
+    }
+    spans.push(Span::styled(" podlab", ctx.theme.title));
+    if player.is_replay() {
+        spans.push(sep());
+        spans.push(Span::styled(words::REPLAY.get(lang), ctx.theme.current));
+    }
+    spans.extend([
         sep(),
         Span::styled(player.lesson.id().to_string(), ctx.theme.title),
         sep(),
         Span::raw(player.lesson.file.title.get(lang).to_string()),
-    ];
+    ]);
     if let Some(state) = ctx.app.observed.as_ref().and_then(|o| o.state.as_ref()) {
         spans.push(sep());
         spans.push(Span::raw(format!(
@@ -115,6 +143,17 @@ fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
         player.done_count(),
         player.steps.len()
     )));
+    if let Some(auto) = &player.autoplay {
+        spans.push(sep());
+        spans.push(if auto.paused {
+            Span::styled(format!("⏸ {}", words::PAUSED.get(lang)), ctx.theme.warning)
+        } else {
+            Span::styled(
+                format!("⏵ {} {}×", words::AUTOPLAY.get(lang), auto.settings.speed),
+                ctx.theme.current,
+            )
+        });
+    }
     spans.push(sep());
     spans.push(Span::raw(match lang {
         Lang::En => "EN",
@@ -264,6 +303,9 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
             let (symbol, _) = mark(player, viewing, theme);
             let heading = format!("{symbol} {}. {}", viewing + 1, step.title.get(lang));
             push_wrapped(&mut text, &heading, theme.title);
+            if ctx.app.presenter {
+                text.push(Line::default());
+            }
             push_wrapped(&mut text, &flow_text(step.body.get(lang)), theme.base);
             if let Some(note) = &step.simplified {
                 push_wrapped(
@@ -362,6 +404,9 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
         }
     }
     if !tall && !commands.is_empty() {
+        if ctx.app.presenter {
+            text.push(Line::default());
+        }
         text.push(Line::from(Span::styled(
             format!("── {} ──", words::BY_HAND.get(lang)),
             theme.title,
@@ -369,7 +414,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
         text.append(&mut commands);
     }
     let list_height = (list.len() as u16).min(inner.height / 3).max(1);
-    let gap = u16::from(tall);
+    let gap = u16::from(tall) + u16::from(ctx.app.presenter);
     let rest = inner.height.saturating_sub(list_height + gap);
     let commands_height = if commands.is_empty() {
         0

@@ -2,7 +2,6 @@
 //! into tabs on a small one), status line, hint bar, and popups on top.
 
 mod bars;
-#[cfg(podlab_host)]
 mod lesson;
 mod narration;
 mod panels;
@@ -10,7 +9,6 @@ mod panels;
 mod picker;
 mod popups;
 
-#[cfg(podlab_host)]
 pub use lesson::draw_player;
 #[cfg(podlab_host)]
 pub use picker::draw_picker;

@@ -1,0 +1,156 @@
+//! A recorded lesson (`podlab lesson ID --trace FILE`) played again by `podlab replay`: the
+//! same lesson player and screens, with a host that answers the lesson thread's requests from
+//! the trace. Data only: nothing runs, nothing needs root, and it builds on any OS.
+
+use std::sync::mpsc::Sender;
+use std::time::Instant;
+
+use eyre::{eyre, Result};
+
+use super::app::AppEvent;
+use super::lesson_loop::PlayerHost;
+use super::lesson_player::{LessonCmd, LessonReply, Player, PlayerEvent};
+use super::words;
+use crate::i18n::Lang;
+use crate::lesson::schema::{LessonOptions, SCHEMA_VERSION};
+use crate::lesson::{ActionOutcome, CheckResult, Lesson, LessonFile, StepSpec};
+use crate::observe::Target;
+use crate::record::trace::Trace;
+
+/// The lesson a trace was recorded from, as text only (no pods, actions or checks: the
+/// trace has what they showed).
+pub fn lesson_of(trace: &Trace, source: &str) -> Option<Lesson> {
+    let info = trace.header.lesson.as_ref()?;
+    let steps = trace
+        .header
+        .steps
+        .iter()
+        .map(|s| StepSpec {
+            id: s.id.clone(),
+            title: s.title.clone(),
+            body: s.explain.clone(),
+            pod: None,
+            action: Default::default(),
+            commands: s.commands.clone(),
+            hints: s.hints.clone(),
+            check: None,
+            timeout_seconds: None,
+            simplified: s.simplified.clone(),
+        })
+        .collect();
+    Some(Lesson {
+        path: source.into(),
+        file: LessonFile {
+            schema: SCHEMA_VERSION,
+            id: info.id.clone(),
+            title: info.title.clone(),
+            summary: info.summary.clone(),
+            manifest: String::new(),
+            extra_manifests: Vec::new(),
+            options: LessonOptions::default(),
+            steps,
+        },
+        pods: Vec::new(),
+    })
+}
+
+/// The lesson player at the start of a recorded lesson, showing what the panels showed
+/// before its first step (if there was a pod then).
+pub fn replay_player(trace: &Trace, source: &str, lang: Lang, now: Instant) -> Result<Player> {
+    let lesson = lesson_of(trace, source)
+        .ok_or_else(|| eyre!("trace {source} was not recorded from a lesson"))?;
+    let mut player = Player::for_replay(lesson, &trace.header.pod, source, lang);
+    if let Some(first) = trace.own_observation(0) {
+        player.handle(
+            PlayerEvent::App(AppEvent::Observed(Box::new(first.clone()))),
+            now,
+        );
+    }
+    Ok(player)
+}
+
+/// Answers the lesson player's requests from the trace: each step's action did what it did
+/// when recorded, and its check found what it found then.
+pub struct LessonReplayHost {
+    trace: Trace,
+    events: Sender<PlayerEvent>,
+}
+
+impl LessonReplayHost {
+    pub fn new(trace: Trace, events: Sender<PlayerEvent>) -> LessonReplayHost {
+        LessonReplayHost { trace, events }
+    }
+
+    fn pods(&self) -> Vec<(String, String)> {
+        vec![(self.trace.header.pod.clone(), String::new())]
+    }
+
+    fn answer(&mut self, cmd: LessonCmd) -> Vec<PlayerEvent> {
+        let reply = |r| PlayerEvent::Lesson(r);
+        match cmd {
+            LessonCmd::Resume { .. } => vec![reply(LessonReply::Resumed {
+                outcomes: Vec::new(),
+                first_undone: 0,
+                pods: self.pods(),
+            })],
+            LessonCmd::Perform(index) if index < self.trace.steps() => {
+                let done = index + 1;
+                let action = self
+                    .trace
+                    .result(done)
+                    .and_then(|r| r.action.as_ref())
+                    .map(ActionOutcome::from)
+                    .unwrap_or_else(|| ActionOutcome {
+                        summary: crate::i18n::Text::new("", ""),
+                        output: String::new(),
+                    });
+                let mut events = vec![reply(LessonReply::Performed {
+                    index,
+                    result: Ok(action),
+                    pods: self.pods(),
+                })];
+                if let Some(o) = self.trace.observation(done) {
+                    events.push(PlayerEvent::App(AppEvent::Observed(Box::new(o.clone()))));
+                }
+                events
+            }
+            LessonCmd::Perform(index) => vec![reply(LessonReply::Performed {
+                index,
+                result: Err("the trace has no more steps".into()),
+                pods: self.pods(),
+            })],
+            LessonCmd::Poll(index) => {
+                let check = self
+                    .trace
+                    .result(index + 1)
+                    .and_then(|r| r.check.as_ref())
+                    .map(CheckResult::from)
+                    .unwrap_or_else(|| CheckResult::pass("", ""));
+                vec![reply(LessonReply::Checked {
+                    index,
+                    result: check,
+                })]
+            }
+            LessonCmd::Complete(index) => vec![reply(LessonReply::Completed {
+                index,
+                result: Ok(()),
+            })],
+            LessonCmd::Finish => vec![reply(LessonReply::Finished(Ok(())))],
+        }
+    }
+}
+
+impl PlayerHost for LessonReplayHost {
+    fn lesson(&mut self, cmd: LessonCmd) {
+        for event in self.answer(cmd) {
+            let _ = self.events.send(event);
+        }
+    }
+
+    /// The panels show the trace, whatever pod the lesson would look at.
+    fn observe(&mut self, _target: Target) {}
+
+    fn run_shell(&mut self, _uid: &str, _container: &str, _command: &[String]) -> Result<i32> {
+        Err(eyre!("{}", words::REPLAY_ONLY.get(Lang::En)))
+    }
+}
