@@ -94,15 +94,23 @@ impl std::error::Error for LessonError {}
 
 /// Reads and checks a lesson file.
 pub fn load_lesson(path: &Path) -> Result<Lesson, LessonError> {
-    let source = path.display().to_string();
-    let file_error = |e: yaml::YamlError| LessonError {
+    let text = yaml::read_text_file(path).map_err(file_error)?;
+    parse_lesson(&text, path)
+}
+
+fn file_error(e: yaml::YamlError) -> LessonError {
+    LessonError {
         problems: vec![LessonProblem {
             location: e.location.clone(),
             message: lesson_wording(e),
         }],
-    };
-    let text = yaml::read_text_file(path).map_err(file_error)?;
-    let document = yaml::Document::parse(&text, &source).map_err(file_error)?;
+    }
+}
+
+/// Checks the text of the lesson file at `path` (its manifests are read relative to it).
+pub fn parse_lesson(text: &str, path: &Path) -> Result<Lesson, LessonError> {
+    let source = path.display().to_string();
+    let document = yaml::Document::parse(text, &source).map_err(file_error)?;
     if !document.source_map().root_is_mapping() {
         return Err(LessonError {
             problems: vec![LessonProblem {

@@ -43,7 +43,9 @@ pub mod schema;
 pub mod text_lint;
 
 pub use checks::CheckResult;
-pub use load::{find_lesson, lesson_files, lessons_dir, load_lesson, Lesson, LessonError};
+pub use load::{
+    find_lesson, lesson_files, lessons_dir, load_lesson, parse_lesson, Lesson, LessonError,
+};
 pub use progress::{Progress, ProgressStore};
 pub use runner::{ActionOutcome, Runner, RunnerOptions, StepOutcome};
 pub use schema::{Action, Check, LessonFile, StepSpec};
