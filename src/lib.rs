@@ -6,10 +6,14 @@
 //! * `runtime` — the only code that changes the system: shim, pause, container init, images;
 //! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup;
 //! * `tui`     — the player (explorer, replay); `record` — asciicast recordings and traces.
+//!
+//! What touches the machine builds only with `cfg(podlab_host)` (Linux and the default "host"
+//! feature, see build.rs); without it podlab is the portable replay of recorded traces.
 
 pub mod cli;
 pub mod i18n;
 pub mod kube;
+#[cfg(podlab_host)]
 pub mod lesson;
 pub mod observe;
 pub mod record;

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+#[cfg(podlab_host)]
 use podlab::cli;
 use podlab::i18n::Lang;
 
@@ -16,14 +17,30 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// What this build can do: everything on Linux with the "host" feature (the default); only
+/// `replay` elsewhere, where any other command is answered with one sentence saying so.
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Build a pod step by step in the explorer, with live panels of what the kernel shows
     /// (the default command).
+    #[cfg(podlab_host)]
     Explore(podlab::tui::ExploreArgs),
     /// Play a recorded trace (`explore --trace`): the same screens, read-only, without root
     /// or pods, on any machine.
     Replay(podlab::tui::replay::ReplayArgs),
+    #[cfg(podlab_host)]
+    #[command(flatten)]
+    Host(HostCommand),
+    /// Any other command: this build cannot build pods (the words are not needed to say so).
+    #[cfg(not(podlab_host))]
+    #[command(external_subcommand)]
+    BuildsPods(#[allow(dead_code)] Vec<String>),
+}
+
+/// The commands that build, change or read real pods.
+#[cfg(podlab_host)]
+#[derive(Debug, Subcommand)]
+enum HostCommand {
     /// Create a pod from a Kubernetes Pod manifest.
     Run(cli::run::RunArgs),
     /// List pods.
@@ -72,6 +89,7 @@ enum Command {
 }
 
 /// The pod `podlab` (and `podlab explore`) opens when given no manifest.
+#[cfg(podlab_host)]
 const DEFAULT_MANIFEST: &str = "assets/pods/two-containers.yaml";
 
 fn main() -> ExitCode {
@@ -84,31 +102,18 @@ fn main() -> ExitCode {
     let args = Cli::parse();
     let lang = args.lang.unwrap_or_else(Lang::from_env);
     let result = match args.command {
-        None => podlab::tui::home(default_manifest(), lang),
-        Some(Command::Explore(explore)) => podlab::tui::explore(&explore, default_manifest(), lang),
         Some(Command::Replay(replay)) => podlab::tui::replay::replay(&replay, lang),
-        Some(Command::Run(run)) => cli::run::run(&run, lang),
-        Some(Command::Ps) => cli::pods::ps(),
-        Some(Command::Describe { pod }) => cli::describe::describe(&pod),
-        Some(Command::Exec(a)) => cli::pods::exec_command(&a),
-        Some(Command::Logs(a)) => cli::pods::logs(&a),
-        Some(Command::Delete(a)) => cli::pods::delete(&a),
-        Some(Command::Gc) => cli::pods::gc_command(),
-        Some(Command::Kubelet(a)) => cli::kubelet::run(&a, lang),
-        Some(Command::Lessons { command }) => cli::lessons::lessons(&command, lang),
-        Some(Command::Lesson(a)) => cli::lessons::lesson(&a, lang),
-        Some(Command::Inspect(mut a)) => {
-            a.lang = Some(lang);
-            cli::inspect::run(&a).map(|_| ExitCode::SUCCESS)
-        }
-        Some(Command::Shim {
-            uid,
-            manifest,
-            detach,
-            time_scale,
-            network,
-        }) => shim(uid, manifest, detach, time_scale, network),
-        Some(Command::Init) => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
+        #[cfg(podlab_host)]
+        None => podlab::tui::home(default_manifest(), lang),
+        #[cfg(podlab_host)]
+        Some(Command::Explore(explore)) => podlab::tui::explore(&explore, default_manifest(), lang),
+        #[cfg(podlab_host)]
+        Some(Command::Host(command)) => host(command, lang),
+        #[cfg(not(podlab_host))]
+        None | Some(Command::BuildsPods(_)) => Err(eyre::eyre!(
+            "{}",
+            podlab::tui::words::REPLAY_ONLY_BUILD.get(lang)
+        )),
     };
     match result {
         Ok(code) => code,
@@ -119,7 +124,36 @@ fn main() -> ExitCode {
     }
 }
 
+#[cfg(podlab_host)]
+fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
+    match command {
+        HostCommand::Run(run) => cli::run::run(&run, lang),
+        HostCommand::Ps => cli::pods::ps(),
+        HostCommand::Describe { pod } => cli::describe::describe(&pod),
+        HostCommand::Exec(a) => cli::pods::exec_command(&a),
+        HostCommand::Logs(a) => cli::pods::logs(&a),
+        HostCommand::Delete(a) => cli::pods::delete(&a),
+        HostCommand::Gc => cli::pods::gc_command(),
+        HostCommand::Kubelet(a) => cli::kubelet::run(&a, lang),
+        HostCommand::Lessons { command } => cli::lessons::lessons(&command, lang),
+        HostCommand::Lesson(a) => cli::lessons::lesson(&a, lang),
+        HostCommand::Inspect(mut a) => {
+            a.lang = Some(lang);
+            cli::inspect::run(&a).map(|_| ExitCode::SUCCESS)
+        }
+        HostCommand::Shim {
+            uid,
+            manifest,
+            detach,
+            time_scale,
+            network,
+        } => shim(uid, manifest, detach, time_scale, network),
+        HostCommand::Init => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
+    }
+}
+
 /// The default manifest, found next to the binary's source tree or the current directory.
+#[cfg(podlab_host)]
 fn default_manifest() -> std::path::PathBuf {
     let beside_source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(DEFAULT_MANIFEST);
     if beside_source.exists() {
@@ -129,6 +163,7 @@ fn default_manifest() -> std::path::PathBuf {
     }
 }
 
+#[cfg(podlab_host)]
 fn shim(
     uid: String,
     manifest_path: String,

@@ -1,22 +1,44 @@
 //! `podlab describe POD`: the pod as `kubectl describe pod` shows it, ending with its events.
 
 use std::fmt::Write as _;
-use std::process::ExitCode;
 use std::time::{Duration, UNIX_EPOCH};
 
-use eyre::Result;
-
-use crate::runtime::lookup;
 use crate::runtime::state::{
-    human_age, ContainerKind, ContainerState, ContainerStatus, Event, PodState,
+    human_age, ContainerKind, ContainerState, ContainerStatus, Event, PodState, ProcessRef,
 };
-use crate::runtime::sys;
 use crate::spec::{PortRef, Probe};
 
-pub fn describe(pod: &str) -> Result<ExitCode> {
-    let state = lookup::find_pod(pod)?;
-    print!("{}", render(&state, sys::now()));
-    Ok(ExitCode::SUCCESS)
+#[cfg(podlab_host)]
+pub fn describe(pod: &str) -> eyre::Result<std::process::ExitCode> {
+    let state = crate::runtime::lookup::find_pod(pod)?;
+    print!("{}", render(&state, crate::runtime::sys::now()));
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// The node the pod runs on: this machine.
+#[cfg(podlab_host)]
+fn node_name() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A portable build only shows recorded pods, and a trace does not say which machine ran them.
+#[cfg(not(podlab_host))]
+fn node_name() -> String {
+    "<unknown>".into()
+}
+
+/// Whether the pod's sandbox (pause) still runs.
+#[cfg(podlab_host)]
+fn sandbox_running(pause: &ProcessRef) -> bool {
+    pause.is_alive()
+}
+
+/// A recorded pod's pause ran when the trace was made.
+#[cfg(not(podlab_host))]
+fn sandbox_running(_pause: &ProcessRef) -> bool {
+    true
 }
 
 fn timestamp(secs: f64) -> String {
@@ -27,9 +49,7 @@ fn timestamp(secs: f64) -> String {
 pub fn render(state: &PodState, now: f64) -> String {
     let mut out = String::new();
     let spec = &state.pod.spec;
-    let node = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let node = node_name();
     let labels: Vec<String> = state
         .pod
         .metadata
@@ -167,7 +187,10 @@ fn event_age(e: &Event, now: f64) -> String {
 
 fn conditions(out: &mut String, state: &PodState) {
     let flag = |b: bool| if b { "True" } else { "False" };
-    let sandbox_ready = state.sandbox.as_ref().is_some_and(|s| s.pause.is_alive());
+    let sandbox_ready = state
+        .sandbox
+        .as_ref()
+        .is_some_and(|s| sandbox_running(&s.pause));
     let ready = state.ready() && state.phase == crate::runtime::state::PodPhase::Running;
     let rows = [
         ("PodReadyToStartContainers", flag(sandbox_ready)),

@@ -163,6 +163,7 @@ impl PodState {
     /// Rewrite the file in place (one write, then cut to length). Not write-and-rename: on ext4
     /// replacing a file by rename forces its data to disk (auto_da_alloc), which costs
     /// milliseconds per save where /run is not a tmpfs; readers retry a torn read instead.
+    #[cfg(podlab_host)]
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
         crate::runtime::sys::write_in_place(path, &serde_json::to_vec(self)?)
     }

@@ -4,13 +4,13 @@
 
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::Signal;
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
 use super::autoplay::Autoplay;
 use super::keymap::Action;
 use super::observed::{Highlights, Observation};
 use super::script::Script;
+use super::signal::Signal;
 use super::theme::ThemeKind;
 use super::words::{self, tr};
 use crate::i18n::Lang;

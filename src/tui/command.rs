@@ -1,6 +1,6 @@
 //! The `:` command line: a few words, parsed into what the keys can also do.
 
-use nix::sys::signal::Signal;
+use super::signal::Signal;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {

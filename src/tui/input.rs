@@ -42,6 +42,8 @@ impl Input {
     }
 
     /// Stop reading the terminal; returns once the thread confirmed it is parked.
+    /// (Only a host build hands the terminal to a shell.)
+    #[cfg_attr(not(podlab_host), allow(dead_code))]
     pub fn pause(&self) -> Result<()> {
         let (lock, cvar) = &*self.shared;
         let mut flags = lock.lock().map_err(|_| eyre!("the input thread died"))?;
@@ -56,6 +58,7 @@ impl Input {
         Ok(())
     }
 
+    #[cfg_attr(not(podlab_host), allow(dead_code))]
     pub fn resume(&self) {
         let (lock, cvar) = &*self.shared;
         if let Ok(mut flags) = lock.lock() {

@@ -2,12 +2,12 @@
 
 use std::time::Instant;
 
-use nix::sys::signal::Signal;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::app::{Activity, App, Effect, EngineCmd, Focus, Popup, Session, Update, SIGNALS};
 use super::command::{parse_command, Command};
 use super::keymap::{action_for, Action};
+use super::signal::Signal;
 use super::words::{self, tr};
 use crate::i18n::Lang;
 

@@ -9,9 +9,10 @@
 //! * `lesson_player`/`lesson_worker`/`play`: lessons in the same screen; `picker`: the
 //!   lesson list `podlab` opens with no arguments.
 //!
-//! Only `session` (the explorer on a real pod), `play` and the workers touch the machine,
-//! through the runtime, lesson and observe layers, and only on Linux; the rest (app, ui,
-//! runner, replay) needs only the data a trace holds.
+//! Only `session` (the explorer on a real pod), `play`, the lesson player and the workers touch
+//! the machine, through the runtime, lesson and observe layers, so they exist only in a host
+//! build (`cfg(podlab_host)`: Linux with the "host" feature); the rest (app, ui, runner,
+//! replay) needs only the data a trace holds and builds anywhere.
 
 pub mod app;
 pub mod autoplay;
@@ -21,27 +22,31 @@ mod fault;
 mod input;
 pub mod keymap;
 mod keys;
+#[cfg(podlab_host)]
 pub mod lesson_player;
+#[cfg(podlab_host)]
 pub mod lesson_worker;
 pub mod observed;
+#[cfg(podlab_host)]
 pub mod picker;
-#[cfg(target_os = "linux")]
+#[cfg(podlab_host)]
 mod play;
 pub mod player;
 pub mod replay;
 pub mod runner;
 pub mod script;
-#[cfg(target_os = "linux")]
+#[cfg(podlab_host)]
 mod session;
+pub mod signal;
 mod terminal;
 pub mod theme;
 pub mod ui;
 pub mod words;
-#[cfg(target_os = "linux")]
+#[cfg(podlab_host)]
 pub mod workers;
 pub mod wrap;
 
-#[cfg(target_os = "linux")]
+#[cfg(podlab_host)]
 pub use play::{home, play_lesson, run_player, PlayArgs, PlayerHost};
-#[cfg(target_os = "linux")]
+#[cfg(podlab_host)]
 pub use session::{explore, ExploreArgs};

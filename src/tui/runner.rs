@@ -10,9 +10,9 @@ use ratatui::backend::Backend;
 use ratatui::Terminal;
 
 use super::app::{App, AppEvent, Effect, EngineCmd};
+use super::signal::Signal;
 use super::ui;
 use crate::runtime::state::ProcessRef;
-use nix::sys::signal::Signal;
 
 /// What the loop needs from the world outside the screen. Everything that touches the
 /// machine (Linux only) goes through here, so the player itself — and a replay — runs anywhere.

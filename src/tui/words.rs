@@ -20,6 +20,15 @@ pub const fn tr(lang: Lang, en: &'static str, zh: &'static str) -> &'static str 
     Tr(en, zh).get(lang)
 }
 
+/// What a build without the host code (another OS, or `--no-default-features`) answers to
+/// anything but `podlab replay`.
+pub const REPLAY_ONLY_BUILD: Tr = Tr(
+    "this build can only replay traces: building pods needs Linux and podlab built with its \
+     \"host\" feature (the default); try podlab replay assets/traces/two-containers.trace.jsonl",
+    "这个版本只能回放录制的 trace：构建 Pod 需要 Linux，并且 podlab 要带 \"host\" 特性编译（默认开启）；\
+     可以试试 podlab replay assets/traces/two-containers.trace.jsonl",
+);
+
 pub const DONE: Tr = Tr("done", "已完成");
 pub const CURRENT: Tr = Tr("next", "下一步");
 pub const PENDING: Tr = Tr("pending", "待执行");

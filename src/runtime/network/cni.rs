@@ -12,7 +12,6 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::cidr::Ipv4Cidr;
@@ -45,19 +44,8 @@ pub fn ipam_data_dir() -> PathBuf {
         .join("networks")
 }
 
-/// What a CNI-wired pod needs for DEL: the plugins, the config they were given, their result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CniState {
-    pub plugin_dir: PathBuf,
-    /// The network config passed to the bridge plugin.
-    pub config: Value,
-    /// The bridge plugin's ADD result (CNI result JSON).
-    pub result: Value,
-    /// The pause process and its net namespace's inode: DEL only enters the namespace if it is
-    /// still the same one (a reused pid must not lose its eth0).
-    pub sandbox_pid: i32,
-    pub netns_inode: u64,
-}
+/// Kept with the pod's network record (it builds on every OS, for replays).
+pub use super::CniState;
 
 /// The network name host-local files leases under: one per bridge.
 pub fn network_name(bridge: &str) -> String {

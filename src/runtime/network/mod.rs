@@ -29,16 +29,27 @@
 //! themselves: do not call them while holding /run/podlab/lock.
 
 mod cidr;
+#[cfg(podlab_host)]
 mod cleanup;
+#[cfg(podlab_host)]
 pub mod cni;
 mod error;
+#[cfg(podlab_host)]
 mod ipam;
+#[cfg(podlab_host)]
 mod links;
+#[cfg(podlab_host)]
 mod lock;
+// Without the host code only the records (`NetStep`, the bridge name check) are used.
+#[cfg_attr(not(podlab_host), allow(dead_code))]
 mod names;
+#[cfg_attr(not(podlab_host), allow(dead_code))]
 mod narrate;
+#[cfg(podlab_host)]
 mod netlink;
+#[cfg(podlab_host)]
 mod netns;
+#[cfg(podlab_host)]
 mod setup;
 
 use std::net::Ipv4Addr;
@@ -47,9 +58,11 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use cidr::Ipv4Cidr;
+#[cfg(podlab_host)]
 pub use cleanup::{gc, release_for_new_sandbox, teardown_pod, GcReport};
 pub use error::{NetworkError, Result};
 pub use narrate::NetStep;
+#[cfg(podlab_host)]
 pub use setup::setup_pod;
 
 /// The pod end of every veth pair, as kubelet asks CNI for it (CNI_IFNAME=eth0).
@@ -78,6 +91,7 @@ pub enum Mode {
     Cni { plugin_dir: PathBuf },
 }
 
+#[cfg(podlab_host)]
 impl Mode {
     /// CNI mode when bridge, host-local and loopback are installed (/opt/cni/bin, /usr/lib/cni).
     pub fn cni_if_installed() -> Option<Mode> {
@@ -143,7 +157,21 @@ pub struct PodNetwork {
     pub steps: Vec<NetStep>,
     /// Set when CNI plugins wired the pod: what DEL needs.
     #[serde(default)]
-    pub cni: Option<cni::CniState>,
+    pub cni: Option<CniState>,
+}
+
+/// What a CNI-wired pod needs for DEL: the plugins, the config they were given, their result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CniState {
+    pub plugin_dir: PathBuf,
+    /// The network config passed to the bridge plugin.
+    pub config: serde_json::Value,
+    /// The bridge plugin's ADD result (CNI result JSON).
+    pub result: serde_json::Value,
+    /// The pause process and its net namespace's inode: DEL only enters the namespace if it is
+    /// still the same one (a reused pid must not lose its eth0).
+    pub sandbox_pid: i32,
+    pub netns_inode: u64,
 }
 
 impl PodNetwork {
@@ -154,6 +182,7 @@ impl PodNetwork {
 }
 
 /// Where the leases live (one file per address).
+#[cfg(podlab_host)]
 fn ipam_dir() -> PathBuf {
     ipam::system_dir()
 }

@@ -2,13 +2,17 @@
 //! into tabs on a small one), status line, hint bar, and popups on top.
 
 mod bars;
+#[cfg(podlab_host)]
 mod lesson;
 mod narration;
 mod panels;
+#[cfg(podlab_host)]
 mod picker;
 mod popups;
 
+#[cfg(podlab_host)]
 pub use lesson::draw_player;
+#[cfg(podlab_host)]
 pub use picker::draw_picker;
 
 use std::time::Instant;

@@ -153,11 +153,11 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             for (i, s) in SIGNALS.iter().enumerate() {
                 let name = s.as_str().trim_start_matches("SIG");
                 let what = match s {
-                    nix::sys::signal::Signal::SIGTERM => tr(lang, "ask to stop", "请求停止"),
-                    nix::sys::signal::Signal::SIGKILL => {
+                    crate::tui::signal::Signal::SIGTERM => tr(lang, "ask to stop", "请求停止"),
+                    crate::tui::signal::Signal::SIGKILL => {
                         tr(lang, "kill, cannot be caught", "强制杀死，无法捕获")
                     }
-                    nix::sys::signal::Signal::SIGINT => {
+                    crate::tui::signal::Signal::SIGINT => {
                         tr(lang, "interrupt (Ctrl-C)", "中断（Ctrl-C）")
                     }
                     _ => tr(lang, "hang up (often: reload)", "挂断（常用于重新加载）"),
