@@ -6,8 +6,6 @@
 
 use std::sync::OnceLock;
 
-use eyre::{eyre, Result};
-
 /// The variable's name.
 pub const PANIC_VARIABLE: &str = "PODLAB_TEST_PANIC";
 
@@ -27,8 +25,12 @@ fn planned() -> &'static Result<Option<usize>, String> {
 }
 
 /// Refuses a malformed value before the screen is taken over.
-pub(super) fn check_setting() -> Result<()> {
-    planned().as_ref().map(|_| ()).map_err(|e| eyre!("{e}"))
+#[cfg(podlab_host)]
+pub(super) fn check_setting() -> eyre::Result<()> {
+    planned()
+        .as_ref()
+        .map(|_| ())
+        .map_err(|e| eyre::eyre!("{e}"))
 }
 
 /// Panics, as asked, once `done` steps are done.

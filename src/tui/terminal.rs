@@ -3,7 +3,6 @@
 
 use std::io::Write;
 
-use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
@@ -82,14 +81,18 @@ static ENDED_BY: AtomicI32 = AtomicI32::new(0);
 
 /// How podlab exits after a signal ended its screen (and the pod was deleted): 128 + the
 /// signal's number, as a shell reports a process that signal killed.
-pub fn signal_exit_code() -> Option<ExitCode> {
+#[cfg(podlab_host)]
+pub fn signal_exit_code() -> Option<std::process::ExitCode> {
     match ENDED_BY.load(Ordering::SeqCst) {
         0 => None,
-        n => Some(ExitCode::from(u8::try_from(128 + n).unwrap_or(u8::MAX))),
+        n => Some(std::process::ExitCode::from(
+            u8::try_from(128 + n).unwrap_or(u8::MAX),
+        )),
     }
 }
 
 /// Prints a closing line; a terminal that is gone (SIGHUP) is no reason to fail.
+#[cfg(podlab_host)]
 pub fn say_last(line: &str) {
     let _ = writeln!(std::io::stdout(), "{line}");
 }
