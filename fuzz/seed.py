@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes the seed corpora of the fuzz targets from the test manifests and /proc fixtures.
+"""Writes the seed corpora of the fuzz targets from the lessons, test manifests and /proc fixtures.
 
 Run from fuzz/: `python3 seed.py`, then minimize with `cargo fuzz cmin <target>` (see
 BENCHMARKS.md, "Fuzzing"). The seeds are the starting point; the committed corpus is minimized.
@@ -23,6 +23,15 @@ for path in manifests:
     data = path.read_bytes()
     write("manifest", data)
     write("yaml", b"spec.containers[0].name\n" + data)
+
+lessons = sorted((ROOT / "lessons").glob("*.yaml")) + sorted((ROOT / "tests/lessons_corpus/bad").glob("*.yaml"))
+for path in lessons:
+    data = path.read_bytes()
+    if path.parent.name == "bad":
+        # The corpus lessons name their pod from tests/lessons_corpus/bad; the fuzzer reads
+        # manifests beside lessons/.
+        data = data.replace(b"../../../assets/", b"../assets/")
+    write("lesson", data)
 
 proc_selector = {"stat": 0, "status": 1, "cmdline": 2, "cgroup": 3}
 for path in sorted(FIXTURES.rglob("proc/*/*")):

@@ -4,8 +4,9 @@
 
 mod common;
 
-use std::process::{Command, Output};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::tmux::Tmux;
 
 const MANIFEST: &str = "apiVersion: v1
 kind: Pod
@@ -21,81 +22,6 @@ spec:
       image: busybox:1.36
       command: [sh, -c, 'trap \"exit 0\" TERM; while true; do sleep 1; done']
 ";
-
-/// A tmux server of our own (its own socket), killed when dropped, even on failure.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn start(socket: &str, width: u16, height: u16) -> Tmux {
-        let tmux = Tmux {
-            socket: socket.to_string(),
-        };
-        let out = tmux.run(&[
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            &width.to_string(),
-            "-y",
-            &height.to_string(),
-            "env",
-            "PS1=e2e-prompt$ ",
-            "bash",
-            "--norc",
-            "--noprofile",
-        ]);
-        assert!(
-            out.status.success(),
-            "tmux new-session: {}",
-            common::stderr(&out)
-        );
-        tmux
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("tmux is installed (scripts/test installs it)")
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        let out = self.run(&args);
-        assert!(out.status.success(), "send-keys: {}", common::stderr(&out));
-    }
-
-    fn screen(&self) -> String {
-        common::stdout(&self.run(&["capture-pane", "-p", "-t", "e2e"]))
-    }
-
-    fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> String {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let screen = self.screen();
-            if check(&screen) {
-                return screen;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // SIGHUP to the explorer, which then restores the terminal and deletes its pod.
-        let _ = self.run(&["kill-server"]);
-    }
-}
 
 #[test]
 fn explore_in_tmux_shell_and_quit_clean() {

@@ -13,8 +13,16 @@ use crate::spec::yaml::{self, FieldPath, Location, SourceMap};
 use crate::spec::{self, Pod};
 
 use super::refs::{Ref, Who};
-use super::schema::{Action, Check, Fingerprint, LessonFile, StepSpec, SCHEMA_VERSION};
+use super::schema::{
+    Action, Check, DeleteAction, Fingerprint, LessonFile, StepSpec, SCHEMA_VERSION,
+};
 use super::text_lint;
+
+/// The longest id: it names the lesson's progress file.
+const MAX_ID_LEN: usize = 63;
+
+/// The longest a lesson waits for a check or a deletion.
+const MAX_WAIT_SECONDS: f64 = 600.0;
 
 /// A lesson that passed every check of `podlab lessons check`.
 #[derive(Debug, Clone)]
@@ -86,18 +94,34 @@ impl std::error::Error for LessonError {}
 
 /// Reads and checks a lesson file.
 pub fn load_lesson(path: &Path) -> Result<Lesson, LessonError> {
-    let source = path.display().to_string();
-    let file_error = |e: yaml::YamlError| LessonError {
+    let text = yaml::read_text_file(path).map_err(file_error)?;
+    parse_lesson(&text, path)
+}
+
+fn file_error(e: yaml::YamlError) -> LessonError {
+    LessonError {
         problems: vec![LessonProblem {
             location: e.location.clone(),
-            message: e
-                .to_string()
-                .split_once(": ")
-                .map_or_else(|| e.to_string(), |(_, rest)| rest.to_string()),
+            message: lesson_wording(e),
         }],
-    };
-    let text = yaml::read_text_file(path).map_err(file_error)?;
-    let located = yaml::parse_located::<LessonFile>(&text, &source).map_err(file_error)?;
+    }
+}
+
+/// Checks the text of the lesson file at `path` (its manifests are read relative to it).
+pub fn parse_lesson(text: &str, path: &Path) -> Result<Lesson, LessonError> {
+    let source = path.display().to_string();
+    let document = yaml::Document::parse(text, &source).map_err(file_error)?;
+    if !document.source_map().root_is_mapping() {
+        return Err(LessonError {
+            problems: vec![LessonProblem {
+                location: document.source_map().locate_field(&FieldPath::root()),
+                message: "a lesson is a mapping of fields (schema: 1, id, title, summary, \
+                          manifest, steps), not a list or a single value"
+                    .into(),
+            }],
+        });
+    }
+    let located = document.deserialize::<LessonFile>().map_err(file_error)?;
     let mut checker = Checker {
         map: &located.source_map,
         problems: Vec::new(),
@@ -120,6 +144,35 @@ pub fn load_lesson(path: &Path) -> Result<Lesson, LessonError> {
             problems: checker.problems,
         })
     }
+}
+
+/// The YAML door speaks of manifests; say what a lesson author needs instead.
+fn lesson_wording(e: yaml::YamlError) -> String {
+    use yaml::YamlErrorKind as Kind;
+    let expected = match e.kind {
+        Kind::Empty => Some("a lesson (schema: 1, id, title, summary, manifest, steps)".into()),
+        Kind::TooLarge => Some("a lesson file of at most 1 MiB".into()),
+        Kind::MultipleDocuments => {
+            Some("exactly one document: put each lesson in its own file".into())
+        }
+        Kind::TooDeep => Some("a lesson nested at most a few levels".into()),
+        Kind::TooManyNodes => Some("a small lesson; aliases that multiply are refused".into()),
+        Kind::Type if e.expected.as_deref() == Some("a mapping (Text)") => {
+            Some("a text in both languages, e.g. {en: Create the pod, zh: 创建 Pod}".into())
+        }
+        _ => e.expected,
+    };
+    let mut message = match &e.path {
+        Some(path) if !path.is_root() => format!("{path}: {}", e.message),
+        _ => e.message,
+    };
+    if let Some(expected) = expected {
+        message.push_str(&format!("; expected {expected}"));
+    }
+    if let Some(hint) = e.hint {
+        message.push_str(&format!("\n  hint: {hint}"));
+    }
+    message
 }
 
 struct Checker<'a> {
@@ -192,12 +245,22 @@ impl Checker<'_> {
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
             self.problem("id", "a lesson id uses only a-z, 0-9 and '-'");
+        } else if file.id.len() > MAX_ID_LEN {
+            // Progress is saved in a file named after the id.
+            self.problem(
+                "id",
+                format!("a lesson id has at most {MAX_ID_LEN} characters; shorten it"),
+            );
         }
         self.text("title", &file.title, true);
         self.text("summary", &file.summary, false);
         if !(file.options.time_scale > 0.0 && file.options.time_scale <= 1.0) {
             self.problem("options.time_scale", "time_scale must be in (0, 1]");
         }
+        self.timeout(
+            "options.check_timeout_seconds",
+            Some(file.options.check_timeout_seconds),
+        );
         if file.steps.is_empty() {
             self.problem("steps", "a lesson needs at least one step");
         }
@@ -212,7 +275,10 @@ impl Checker<'_> {
             if !seen.insert(&step.id) {
                 self.problem(
                     &format!("{at}.id"),
-                    format!("step id {:?} is used twice", step.id),
+                    format!(
+                        "step id {:?} is used twice; give each step its own id",
+                        step.id
+                    ),
                 );
             }
             self.text(&format!("{at}.title"), &step.title, true);
@@ -223,6 +289,7 @@ impl Checker<'_> {
             if let Some(simplified) = &step.simplified {
                 self.text(&format!("{at}.simplified"), simplified, false);
             }
+            self.timeout(&format!("{at}.timeout_seconds"), step.timeout_seconds);
             for (c, command) in step.commands.iter().enumerate() {
                 if let Some(msg) = text_lint::too_wide_line(command) {
                     self.problem(&format!("{at}.commands[{c}]"), msg);
@@ -243,11 +310,26 @@ impl Checker<'_> {
         }
     }
 
+    /// A check is polled at most this long: a lesson never waits for more than minutes.
+    fn timeout(&mut self, at: &str, seconds: Option<f64>) {
+        if let Some(seconds) = seconds {
+            if !(seconds > 0.0 && seconds <= MAX_WAIT_SECONDS) {
+                self.problem(
+                    at,
+                    format!(
+                        "{seconds:?} is not a timeout podlab can wait; give seconds above 0, \
+                         at most {MAX_WAIT_SECONDS}"
+                    ),
+                );
+            }
+        }
+    }
+
     fn text(&mut self, at: &str, text: &Text, one_line: bool) {
         for (lang, value) in [("en", &text.en), ("zh", &text.zh)] {
             let field = format!("{at}.{lang}");
             if value.trim().is_empty() {
-                self.problem(&field, "this text is empty");
+                self.problem(&field, "this text is empty; write it in both en and zh");
                 continue;
             }
             if one_line {
@@ -326,6 +408,17 @@ impl Checker<'_> {
                         ),
                     );
                 }
+            }
+            Action::Delete(DeleteAction {
+                grace_seconds: Some(grace),
+            }) if !(0..=MAX_WAIT_SECONDS as i64).contains(grace) => {
+                self.problem(
+                    &format!("{at}.action.delete.grace_seconds"),
+                    format!(
+                        "a grace period of {grace} seconds; give 0 to {MAX_WAIT_SECONDS} \
+                         seconds (or leave it out for the pod's own)"
+                    ),
+                );
             }
             Action::Sleep(seconds) if !(0.0..=60.0).contains(seconds) => {
                 self.problem(

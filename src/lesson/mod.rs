@@ -47,7 +47,9 @@ pub mod runner;
 pub mod schema;
 pub mod text_lint;
 
-pub use load::{find_lesson, lesson_files, lessons_dir, load_lesson, Lesson, LessonError};
+pub use load::{
+    find_lesson, lesson_files, lessons_dir, load_lesson, parse_lesson, Lesson, LessonError,
+};
 pub use outcome::{ActionOutcome, CheckResult, StepOutcome};
 #[cfg(podlab_host)]
 pub use progress::{Progress, ProgressStore};

@@ -144,6 +144,7 @@ where
             },
         };
         let update = player.handle(event, Instant::now());
+        super::fault::panic_if_planned(player.done_count());
         for w in watches.iter_mut() {
             w.handled(player)?;
         }

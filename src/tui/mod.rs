@@ -20,6 +20,7 @@ pub mod app;
 pub mod autoplay;
 pub mod command;
 pub mod demo;
+mod fault;
 mod input;
 pub mod keymap;
 mod keys;

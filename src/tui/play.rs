@@ -3,6 +3,7 @@
 //! tests run it on `TestBackend` with a real lesson.
 
 use std::io::IsTerminal;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
@@ -104,7 +105,7 @@ fn needs_terminal(what: &str) -> Result<()> {
 pub fn play_lesson(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<ExitCode> {
     needs_terminal("the lesson player")?;
     let (lang, done, total) = play(lesson, args, lang)?;
-    println!(
+    terminal::say_last(&format!(
         "{}: {done}/{total} {}",
         words::STEPS.get(lang),
         words::tr(
@@ -112,8 +113,8 @@ pub fn play_lesson(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<ExitCo
             "done; the lesson's pods are deleted",
             "完成；课程的 Pod 已删除"
         )
-    );
-    Ok(ExitCode::SUCCESS)
+    ));
+    Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS))
 }
 
 /// The player on the real terminal; returns the language it ended in and the steps done.
@@ -131,6 +132,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
             lesson.id()
         ));
     }
+    super::fault::check_setting()?;
     crate::cli::setup::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
     let demo = args.is_demo();
@@ -158,7 +160,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     let mut player = Player::new(lesson, args.restart || demo, lang);
     args.player.apply_to_player(&mut player, Instant::now());
     let target: SharedTarget = Arc::new(Mutex::new(Target::Pids(Vec::new())));
-    let result = (|| -> Result<()> {
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<()> {
         let in_child = Arc::new(AtomicBool::new(false));
         let signals = spawn_signal_thread(app_tx.clone(), Arc::clone(&in_child))?;
         let _observer = Observer::spawn(Arc::clone(&target), args.rate, app_tx.clone())?;
@@ -186,10 +188,14 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
         );
         signals.close();
         result
-    })();
-    // Whatever happened on screen, the lesson's pods go (and we wait until they are gone).
+    }));
+    // Whatever happened on screen (a panic included), the lesson's pods go, and we wait
+    // until they are gone.
     let finished = worker.finish();
-    result?;
+    let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    if terminal::signal_exit_code().is_none() {
+        result?;
+    }
     finished?;
     if let Some(failure) = &player.failure {
         return Err(eyre!("lesson {}: {failure}", player.lesson.id()));
@@ -235,7 +241,7 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
         lang = picker.lang;
         theme = Some(picker.theme);
         match choice {
-            Choice::Quit => return Ok(ExitCode::SUCCESS),
+            Choice::Quit => return Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS)),
             Choice::Explorer => return explore(lang),
             Choice::Lesson(path) => {
                 selected = Some(path.clone());
@@ -252,6 +258,10 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
                         lang,
                     )
                 });
+                if let Some(code) = terminal::signal_exit_code() {
+                    // A signal ended the lesson (its pods are deleted): podlab ends too.
+                    return Ok(code);
+                }
                 match played {
                     Ok((l, _, _)) => lang = l,
                     Err(e) => message = Some(format!("{e:#}")),

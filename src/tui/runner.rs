@@ -151,6 +151,7 @@ where
             },
         };
         let update = app.handle(event, Instant::now());
+        super::fault::panic_if_planned(app.engine_done);
         for w in watches.iter_mut() {
             w.handled(app)?;
         }

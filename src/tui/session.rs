@@ -3,6 +3,7 @@
 
 use std::io::IsTerminal;
 use std::os::unix::process::CommandExt;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -102,6 +103,7 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
     let file = args.file.clone().unwrap_or(default_manifest);
     let loaded = spec::load_pod_file(&file).map_err(|e| eyre!("{}", e.render(lang)))?;
     args.player.check()?;
+    super::fault::check_setting()?;
     if !(args.rate.is_finite() && args.rate > 0.0 && args.rate <= 50.0) {
         return Err(eyre!(
             "--rate must be between 0 and 50 observations per second, not {}",
@@ -175,16 +177,25 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
     };
     args.player.apply(&mut app, std::time::Instant::now());
     let title = format!("podlab explore: pod/{}", pod.metadata.name);
-    let result = run_screen(&mut app, &target, args, &title, &tx, rx, engine.as_ref());
-    // Whatever happened on screen, the pod goes (and we wait until it is gone).
+    let result = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        run_screen(&mut app, &target, args, &title, &tx, rx, engine.as_ref())
+    }));
+    // Whatever happened on screen (a panic included), the pod goes, and we wait until it is.
     if let Some(engine) = engine {
         engine.finish();
     }
-    result?;
-    if let Session::Pod { name, .. } = &app.session {
-        println!("pod/{name} {}", words::tr(app.lang, "deleted", "已删除"));
+    let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+    let by_signal = terminal::signal_exit_code();
+    if by_signal.is_none() {
+        result?;
     }
-    Ok(ExitCode::SUCCESS)
+    if let Session::Pod { name, .. } = &app.session {
+        terminal::say_last(&format!(
+            "pod/{name} {}",
+            words::tr(app.lang, "deleted", "已删除")
+        ));
+    }
+    Ok(by_signal.unwrap_or(ExitCode::SUCCESS))
 }
 
 fn run_screen(

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
@@ -16,16 +16,25 @@ use ratatui::crossterm::terminal::{
     disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
 };
 
+/// Whether the screen is ours (raw mode, alternate screen): leaving twice would move the
+/// cursor back to where it was on entering, over anything printed since (a panic report).
+static TAKEN: AtomicBool = AtomicBool::new(false);
+
 /// Raw mode, alternate screen, hidden cursor. Mouse capture stays off so text can be copied.
 pub fn enter() -> Result<()> {
+    TAKEN.store(true, Ordering::SeqCst);
     enable_raw_mode().wrap_err("failed to put the terminal in raw mode")?;
     execute!(std::io::stdout(), EnterAlternateScreen, Hide)
         .wrap_err("failed to switch to the alternate screen")?;
     Ok(())
 }
 
-/// Back to the normal screen, cooked mode and a visible cursor. Safe to call more than once.
+/// Back to the normal screen, cooked mode and a visible cursor. Only the first call after
+/// `enter` does anything, so it is safe to call more than once.
 pub fn leave() {
+    if !TAKEN.swap(false, Ordering::SeqCst) {
+        return;
+    }
     let mut out = std::io::stdout();
     let _ = execute!(out, LeaveAlternateScreen, Show);
     let _ = disable_raw_mode();
@@ -49,19 +58,47 @@ impl Drop for Restore {
     }
 }
 
-/// Restore the terminal before any panic report is printed (so it is readable), then end
-/// the process: a panic on any thread leaves the screen unusable. The shim sees our connection
-/// close and deletes the pod.
+/// Restore the terminal before any panic report is printed, so it is readable. The main
+/// thread then unwinds: its guards run, the pod is deleted, and the process ends with 101.
+/// A panic on any other thread would leave the screen waiting for it: the process ends at
+/// once, and the shim, seeing our connection close, deletes the pod.
 pub fn install_panic_hook() {
-    let previous = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        leave();
-        previous(info);
-        std::process::exit(101);
-    }));
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            leave();
+            previous(info);
+            if std::thread::current().name() != Some("main") {
+                std::process::exit(101);
+            }
+        }));
+    });
 }
 
-/// SIGINT, SIGTERM and SIGHUP end the explorer cleanly (terminal restored, pod deleted).
+/// The first of SIGINT, SIGTERM, SIGHUP that ended a screen; 0 while none did.
+static ENDED_BY: AtomicI32 = AtomicI32::new(0);
+
+/// How podlab exits after a signal ended its screen (and the pod was deleted): 128 + the
+/// signal's number, as a shell reports a process that signal killed.
+#[cfg(podlab_host)]
+pub fn signal_exit_code() -> Option<std::process::ExitCode> {
+    match ENDED_BY.load(Ordering::SeqCst) {
+        0 => None,
+        n => Some(std::process::ExitCode::from(
+            u8::try_from(128 + n).unwrap_or(u8::MAX),
+        )),
+    }
+}
+
+/// Prints a closing line; a terminal that is gone (SIGHUP) is no reason to fail.
+#[cfg(podlab_host)]
+pub fn say_last(line: &str) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+/// SIGINT, SIGTERM and SIGHUP end the explorer cleanly (terminal restored, pod deleted); the
+/// exit status then says which (`signal_exit_code`). SIGHUP is a closed terminal window.
 /// SIGINT is ignored while a shell runs in a container: that Ctrl-C was meant for it.
 pub(super) fn spawn_signal_thread(
     tx: Sender<AppEvent>,
@@ -78,6 +115,7 @@ pub(super) fn spawn_signal_thread(
                 if signal == SIGINT && in_child.load(Ordering::SeqCst) {
                     continue;
                 }
+                let _ = ENDED_BY.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
                 if tx.send(AppEvent::Terminate).is_err() {
                     return;
                 }

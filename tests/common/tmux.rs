@@ -1,0 +1,153 @@
+//! A tmux server of our own for end-to-end tests of the TUI: a fixed-size pane running a
+//! plain bash, keys sent to it, its screen and modes read back.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// A tmux server of our own (its own socket), killed when dropped, even on failure.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn start(socket: &str, width: u16, height: u16) -> Tmux {
+        let tmux = Tmux {
+            socket: socket.to_string(),
+        };
+        let out = tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "e2e",
+            "-x",
+            &width.to_string(),
+            "-y",
+            &height.to_string(),
+            "env",
+            "PS1=e2e-prompt$ ",
+            "bash",
+            "--norc",
+            "--noprofile",
+        ]);
+        assert!(
+            out.status.success(),
+            "tmux new-session: {}",
+            super::stderr(&out)
+        );
+        tmux
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket])
+            .args(args)
+            .output()
+            .expect("tmux is installed (scripts/test installs it)")
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "e2e"];
+        args.extend_from_slice(keys);
+        let out = self.run(&args);
+        assert!(out.status.success(), "send-keys: {}", super::stderr(&out));
+    }
+
+    pub fn screen(&self) -> String {
+        super::stdout(&self.run(&["capture-pane", "-p", "-t", "e2e"]))
+    }
+
+    pub fn wait_for(&self, what: &str, timeout: Duration, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let screen = self.screen();
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; the screen:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        // SIGHUP to the explorer, which then restores the terminal and deletes its pod.
+        let _ = self.run(&["kill-server"]);
+    }
+}
+
+impl Tmux {
+    /// The screen and the lines that scrolled off it.
+    pub fn history(&self) -> String {
+        super::stdout(&self.run(&["capture-pane", "-p", "-S", "-", "-t", "e2e"]))
+    }
+
+    /// A format of the pane, e.g. `#{alternate_on}`.
+    pub fn pane_format(&self, format: &str) -> String {
+        super::stdout(&self.run(&["display-message", "-p", "-t", "e2e", format]))
+            .trim()
+            .to_string()
+    }
+
+    /// The pid of the pane's shell.
+    pub fn shell_pid(&self) -> i32 {
+        let pid = self.pane_format("#{pane_pid}");
+        pid.parse()
+            .unwrap_or_else(|_| panic!("tmux gave no pane pid: {pid:?}"))
+    }
+
+    /// The pid of the `podlab` the pane's shell runs (waiting until it runs).
+    pub fn podlab_pid(&self, timeout: Duration) -> i32 {
+        let shell = self.shell_pid();
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(pid) = child_named(shell, "podlab") {
+                return pid;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no podlab process under the pane's shell (pid {shell})"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A child of `parent` whose command name is `comm`.
+fn child_named(parent: i32, comm: &str) -> Option<i32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .find(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some((head, tail)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let name = head.split_once('(').map(|(_, n)| n);
+            let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse().ok());
+            name == Some(comm) && ppid == Some(parent)
+        })
+}
+
+/// Waits until `path` exists (something the pane wrote) and returns its text.
+pub fn wait_for_file(path: &Path, timeout: Duration) -> String {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
