@@ -1,6 +1,6 @@
 //! The portable build (`--no-default-features`: no nix, procfs, netlink or caps, as on macOS)
 //! is built for real and run: every command but `replay` answers with one sentence and fails,
-//! and `podlab replay` plays the shipped trace to its end without root, headless (autoplay
+//! and `podlab replay` plays a shipped trace (the explorer's, a lesson's) to its end without root, headless (autoplay
 //! under script(1), recording what it drew).
 //!
 //! The binary is built once per test run with the same cargo, into a target directory of its
@@ -16,6 +16,8 @@ use podlab::record::trace::Trace;
 use podlab::tui::words::REPLAY_ONLY_BUILD;
 
 const TRACE: &str = "assets/traces/two-containers.trace.jsonl";
+/// A lesson's trace replays in the lesson player, which the portable build has too.
+const LESSON_TRACE: &str = "assets/traces/lesson-03.trace.jsonl";
 
 /// The portable podlab, built on first use; a failed build fails the test with cargo's output.
 fn portable_podlab() -> &'static Path {
@@ -134,15 +136,26 @@ fn markers(cast: &str) -> Vec<String> {
 
 #[test]
 fn the_portable_build_replays_the_shipped_trace_without_root() {
+    replays_to_the_end_without_root(TRACE);
+}
+
+#[test]
+fn the_portable_build_replays_a_lesson_trace_without_root() {
+    replays_to_the_end_without_root(LESSON_TRACE);
+}
+
+/// Replays a shipped trace with the portable binary, as nobody, and checks from the recording
+/// that every step was shown, in order, to the end.
+fn replays_to_the_end_without_root(trace_file: &str) {
     let podlab = portable_podlab();
     let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let trace = Trace::load(&manifest_dir.join(TRACE)).expect("the shipped trace loads");
+    let trace = Trace::load(&manifest_dir.join(trace_file)).expect("the shipped trace loads");
     let dir = tempfile::tempdir().expect("a temporary directory");
     let cast = dir.path().join("replay.cast");
     let replay = format!(
         "'{}' replay '{}' --autoplay --hold 0 --quit-at-end --size 100x30 --record '{}'",
         podlab.display(),
-        manifest_dir.join(TRACE).display(),
+        manifest_dir.join(trace_file).display(),
         cast.display()
     );
     // script(1) gives the replay the terminal it asks for; as root, the replay runs as
@@ -184,10 +197,11 @@ fn the_portable_build_replays_the_shipped_trace_without_root() {
         serde_json::from_str(text.lines().next().unwrap_or_default()).expect("a cast header");
     assert_eq!(header["width"], 100);
     assert_eq!(header["height"], 30);
-    assert_eq!(
-        header["title"],
-        format!("podlab replay: pod/{}", trace.header.pod)
-    );
+    let title = match &trace.header.lesson {
+        Some(lesson) => format!("podlab replay: lesson {}", lesson.id),
+        None => format!("podlab replay: pod/{}", trace.header.pod),
+    };
+    assert_eq!(header["title"], title);
     // Every step of the trace was played, in order, to the end.
     let mut expected: Vec<String> = trace
         .header
