@@ -22,12 +22,15 @@ use podlab::tui::lesson_player::{
 };
 use podlab::tui::lesson_replay::{replay_player, LessonReplayHost};
 use podlab::tui::runner::{RunOptions, Watch};
-use podlab::tui::{run_player_with, ui, PlayerHost};
+use podlab::tui::{run_player_with, PlayerHost};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Size;
 use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
+
+mod common;
+
+use common::screen::{player_screen, without_bars};
 
 const UID: &str = "0f3c2a9e-1111-4222-8333-444455556666";
 
@@ -217,7 +220,7 @@ fn space_pauses_and_arrows_still_read_other_steps() {
     assert_eq!(player.viewing(), 1);
     player.handle(key(KeyCode::Left), at(5000));
     assert_eq!(player.viewing(), 0);
-    let text = screen(&player, 80, 24, at(5000));
+    let text = player_screen(&player, 80, 24, at(5000));
     assert!(text.contains("paused"), "{text}");
     assert!(
         text.contains("play"),
@@ -384,38 +387,6 @@ fn a_lesson_recording_has_a_marker_per_step_with_its_id_and_title() {
     }
 }
 
-/// The screen as text: one line per row, wide characters once, trailing spaces removed.
-fn screen(player: &Player, width: u16, height: u16, now: Instant) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|f| ui::draw_player(f, player, now))
-        .expect("draw on the test backend");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..height {
-        let mut line = String::new();
-        let mut skip = 0usize;
-        for x in 0..width {
-            let cell = &buffer[(x, y)];
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            line.push_str(cell.symbol());
-            skip = cell.symbol().width().saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// Without the title bar (a replay says so) and the key hints (a replay offers fewer keys).
-fn body(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[1..lines.len().saturating_sub(1)].join("\n")
-}
-
 #[test]
 fn a_lesson_trace_replays_the_lesson_players_screens() {
     let t0 = Instant::now();
@@ -436,7 +407,7 @@ fn a_lesson_trace_replays_the_lesson_players_screens() {
         TraceRecorder::new_lesson(Box::new(file), &player, "podlab lesson 03-sharing", "test")
             .expect("trace");
     let steps = player.steps.len();
-    let mut live = vec![screen(&player, 160, 48, t0)];
+    let mut live = vec![player_screen(&player, 160, 48, t0)];
     let mut feed = |player: &mut Player, e: PlayerEvent, now: Instant| {
         let up = player.handle(e, now);
         recorder.handled(player).expect("record");
@@ -472,7 +443,7 @@ fn a_lesson_trace_replays_the_lesson_players_screens() {
             }),
             now,
         );
-        live.push(screen(&player, 160, 48, now));
+        live.push(player_screen(&player, 160, 48, now));
     }
     recorder.finish(&player).expect("finish");
 
@@ -498,7 +469,7 @@ fn a_lesson_trace_replays_the_lesson_players_screens() {
         }),
         t0,
     );
-    let first = screen(&replayed, 160, 48, t0);
+    let first = player_screen(&replayed, 160, 48, t0);
     assert!(
         first.lines().next().is_some_and(|l| l.contains("replay")),
         "{first}"
@@ -519,8 +490,8 @@ fn a_lesson_trace_replays_the_lesson_players_screens() {
         }
         assert_eq!(replayed.current, i);
         assert_eq!(
-            body(&screen(&replayed, 160, 48, now)),
-            body(live_screen),
+            without_bars(&player_screen(&replayed, 160, 48, now)),
+            without_bars(live_screen),
             "step {i}"
         );
     }
@@ -538,7 +509,7 @@ fn presenter_mode_puts_the_step_counter_first_and_holds_changes_longer() {
     let now = Instant::now();
     let mut player = autoplaying(hold(1000, false), now);
     player.app.set_presenter();
-    let text = screen(&player, 100, 30, now);
+    let text = player_screen(&player, 100, 30, now);
     let total = player.steps.len();
     assert!(text.starts_with(&format!(" Step 1 / {total} ")), "{text}");
     assert!(text.contains("autoplay"), "{text}");

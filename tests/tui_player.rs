@@ -19,12 +19,19 @@ use podlab::tui::observed::Observation;
 use podlab::tui::replay::{replay_app, ReplayHost};
 use podlab::tui::runner::{self, Host, RunOptions, Watch};
 use podlab::tui::script::{Script, StepCheck};
-use podlab::tui::ui;
 use ratatui::backend::{Backend, TestBackend};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Size;
 use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
+
+mod common;
+
+use common::screen::{app_screen, without_bars};
+
+/// The panels and narration (see `without_bars`), PIDs and ages hidden.
+fn body(text: &str) -> String {
+    without_digits(&without_bars(text))
+}
 
 fn settings(hold_ms: u64) -> AutoplaySettings {
     AutoplaySettings {
@@ -150,7 +157,7 @@ fn space_pauses_and_resumes_autoplay_and_arrows_still_read() {
     assert!(press(&mut app, KeyCode::Char(' '), at(6000)).is_empty());
     assert!(tick(&mut app, at(6999)).is_empty());
     assert_eq!(tick(&mut app, at(7000)), vec![NEXT]);
-    let text = screen(&app, 80, 24, at(7000));
+    let text = app_screen(&app, 80, 24, at(7000));
     assert!(text.contains("autoplay"), "{text}");
 }
 
@@ -428,40 +435,6 @@ fn asciinema_plays_the_recording() {
     }
 }
 
-/// The screen as text: one line per row, wide characters once, trailing spaces removed.
-fn screen(app: &App, width: u16, height: u16, now: Instant) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|f| ui::draw(f, app, now))
-        .expect("draw on the test backend");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..height {
-        let mut line = String::new();
-        let mut skip = 0usize;
-        for x in 0..width {
-            let cell = &buffer[(x, y)];
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            line.push_str(cell.symbol());
-            skip = cell.symbol().width().saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// The panels and narration: without the title bar (which says "replay") and the key hints
-/// (a replay offers fewer keys); PIDs and ages hidden.
-fn body(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let inner = &lines[1..lines.len().saturating_sub(1)];
-    without_digits(&inner.join("\n"))
-}
-
 /// Digits hidden: PIDs and ages differ between runs of a real pod.
 fn without_digits(text: &str) -> String {
     text.chars()
@@ -479,7 +452,7 @@ fn a_trace_replays_the_screens_of_the_live_run() {
         TraceRecorder::new(Box::new(sink.clone()), &app, "two-containers", "test").expect("trace");
     recorder.handled(&app).expect("record");
     let steps = app.script.steps.len();
-    let mut live = vec![screen(&app, 160, 48, t0)];
+    let mut live = vec![app_screen(&app, 160, 48, t0)];
     for k in 1..=steps {
         let now = t0 + Duration::from_secs(10 * k as u64);
         assert_eq!(press(&mut app, KeyCode::Char(' '), now), vec![NEXT]);
@@ -498,7 +471,7 @@ fn a_trace_replays_the_screens_of_the_live_run() {
         );
         recorder.handled(&app).expect("record");
         assert_eq!(app.activity, Activity::Idle);
-        live.push(screen(&app, 160, 48, now));
+        live.push(app_screen(&app, 160, 48, now));
     }
     recorder.finish(&app).expect("finish");
     let text = sink.text();
@@ -514,7 +487,7 @@ fn a_trace_replays_the_screens_of_the_live_run() {
     let (tx, rx) = mpsc::channel();
     let mut host = ReplayHost::new(trace.clone(), tx);
     let mut replayed = replay_app(&trace, "test", Lang::En, t0);
-    let first = screen(&replayed, 160, 48, t0);
+    let first = app_screen(&replayed, 160, 48, t0);
     assert!(
         first.lines().next().is_some_and(|l| l.contains("replay")),
         "{first}"
@@ -532,7 +505,7 @@ fn a_trace_replays_the_screens_of_the_live_run() {
         }
         assert_eq!(replayed.script_done, k);
         assert_eq!(
-            body(&screen(&replayed, 160, 48, now)),
+            body(&app_screen(&replayed, 160, 48, now)),
             body(live_screen),
             "step {k}"
         );
@@ -576,7 +549,7 @@ fn the_shipped_trace_replays_to_the_end() {
         let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
         runner::run(&mut terminal, &mut app, &rx, &tx, &mut host).expect("replay ends");
         assert_eq!(app.script_done, steps);
-        let text = screen(&app, 160, 48, now);
+        let text = app_screen(&app, 160, 48, now);
         for expected in [
             "pod/two-containers",
             "pause",
@@ -609,7 +582,7 @@ fn presenter_screens() {
             app.set_presenter();
             check(
                 &format!("presenter_step4_{tag}_{w}x{h}"),
-                screen(&app, w, h, now),
+                app_screen(&app, w, h, now),
             );
         }
     }
@@ -642,6 +615,6 @@ fn presenter_mode_holds_changes_longer_and_is_high_contrast() {
         .highlights
         .is_marked(&mark, now + Duration::from_secs(10)));
     // The step counter leads the title bar.
-    let text = screen(&app, 100, 30, now);
+    let text = app_screen(&app, 100, 30, now);
     assert!(text.starts_with(" Step 5 / 6 "), "{text}");
 }

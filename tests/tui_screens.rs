@@ -8,37 +8,11 @@ use podlab::i18n::Lang;
 use podlab::tui::app::{App, AppEvent, Session};
 use podlab::tui::demo;
 use podlab::tui::script::Script;
-use podlab::tui::ui;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
 
-/// The screen as text: one line per row, wide characters once, trailing spaces removed.
-fn screen(app: &App, width: u16, height: u16, now: Instant) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|f| ui::draw(f, app, now))
-        .expect("draw on the test backend");
-    let buffer = terminal.backend().buffer();
-    let mut out = String::new();
-    for y in 0..height {
-        let mut line = String::new();
-        let mut skip = 0usize;
-        for x in 0..width {
-            let cell = &buffer[(x, y)];
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            line.push_str(cell.symbol());
-            skip = cell.symbol().width().saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
+mod common;
+
+use common::screen::app_screen;
 
 fn check(name: &str, text: String) {
     insta::with_settings!({filters => vec![
@@ -63,7 +37,7 @@ fn screens_at_key_steps() {
             for (w, h) in [(80u16, 24u16), (160, 48)] {
                 check(
                     &format!("step{done}_{tag}_{w}x{h}"),
-                    screen(&app, w, h, now),
+                    app_screen(&app, w, h, now),
                 );
             }
         }
@@ -80,7 +54,10 @@ fn tabs_fold_panels_on_a_small_screen() {
         if app.focus == podlab::tui::app::Focus::Processes {
             key(&mut app, KeyCode::Tab, now);
         }
-        check(&format!("tab_{tab}_en_80x24"), screen(&app, 80, 24, now));
+        check(
+            &format!("tab_{tab}_en_80x24"),
+            app_screen(&app, 80, 24, now),
+        );
     }
 }
 
@@ -90,13 +67,16 @@ fn popups() {
     for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
         let mut app = demo::app(demo::TWO_CONTAINERS, 6, lang, now);
         key(&mut app, KeyCode::Char('?'), now);
-        check(&format!("help_{tag}_80x24"), screen(&app, 80, 24, now));
+        check(&format!("help_{tag}_80x24"), app_screen(&app, 80, 24, now));
         key(&mut app, KeyCode::Esc, now);
         key(&mut app, KeyCode::Char('k'), now);
-        check(&format!("signal_{tag}_80x24"), screen(&app, 80, 24, now));
+        check(
+            &format!("signal_{tag}_80x24"),
+            app_screen(&app, 80, 24, now),
+        );
         key(&mut app, KeyCode::Esc, now);
         key(&mut app, KeyCode::Char('q'), now);
-        check(&format!("quit_{tag}_80x24"), screen(&app, 80, 24, now));
+        check(&format!("quit_{tag}_80x24"), app_screen(&app, 80, 24, now));
     }
 }
 
@@ -107,7 +87,7 @@ fn selection_moves_marks_across_panels() {
     assert_eq!(app.selected.as_deref(), Some("nginx"));
     key(&mut app, KeyCode::Down, now);
     assert_eq!(app.selected.as_deref(), Some("sidecar"));
-    let text = screen(&app, 160, 48, now);
+    let text = app_screen(&app, 160, 48, now);
     // Selection is a symbol, not only a colour.
     assert!(text.lines().any(|l| l.contains("▶sidecar")), "{text}");
     assert!(text.contains("▶ sidecar"), "{text}");
@@ -131,7 +111,7 @@ fn read_only_view_says_what_is_missing() {
     }
     app.handle(AppEvent::Observed(Box::new(obs)), now);
     key(&mut app, KeyCode::Char(' '), now);
-    let text = screen(&app, 80, 24, now);
+    let text = app_screen(&app, 80, 24, now);
     check("read_only_en_80x24", text.clone());
     assert!(text.contains("needs root"), "{text}");
 }

@@ -10,13 +10,16 @@ use std::time::{Duration, Instant};
 use podlab::i18n::Lang;
 use podlab::record::trace::{Trace, VERSION};
 use podlab::tui::autoplay::AutoplaySettings;
-use podlab::tui::lesson_player::{Player, PlayerEvent, StepState};
+use podlab::tui::lesson_player::{PlayerEvent, StepState};
 use podlab::tui::lesson_replay::{replay_player, LessonReplayHost};
 use podlab::tui::replay::{replay_app, ReplayHost};
 use podlab::tui::{run_player, runner, ui};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
+
+mod common;
+
+use common::screen::{player_screen, text_of};
 
 fn traces_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/traces")
@@ -39,35 +42,6 @@ fn play_to_the_end() -> AutoplaySettings {
         hold: Some(Duration::ZERO),
         quit_at_end: true,
     }
-}
-
-fn text_of(buffer: &ratatui::buffer::Buffer) -> String {
-    let area = buffer.area;
-    let mut out = String::new();
-    for y in 0..area.height {
-        let mut line = String::new();
-        let mut skip = 0usize;
-        for x in 0..area.width {
-            let cell = &buffer[(x, y)];
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            line.push_str(cell.symbol());
-            skip = cell.symbol().width().saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-fn player_screen(player: &Player, width: u16, height: u16, now: Instant) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|f| ui::draw_player(f, player, now))
-        .expect("draw on the test backend");
-    text_of(terminal.backend().buffer())
 }
 
 /// A lesson's trace in the lesson player, played to the end; returns the last screen.
