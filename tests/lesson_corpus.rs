@@ -8,6 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::corpus::{corpus_files, expectation, Expectation};
 use common::{stderr, PODLAB};
 use podlab::lesson::{load_lesson, LessonError};
 
@@ -15,51 +16,7 @@ use podlab::lesson::{load_lesson, LessonError};
 const CORPUS_POD: &str = "lesson-process";
 
 fn bad_lessons() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lessons_corpus/bad");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("failed to list {}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .collect();
-    files.sort();
-    files
-}
-
-struct Expectation {
-    line: usize,
-    column: usize,
-    fragment: String,
-}
-
-impl Expectation {
-    /// `path:LINE:COLUMN: ` followed (somewhere in that message) by the fragment.
-    fn met_by(&self, path: &Path, text: &str) -> bool {
-        let place = format!("{}:{}:{}: ", path.display(), self.line, self.column);
-        text.find(&place)
-            .is_some_and(|at| text[at..].contains(&self.fragment))
-    }
-}
-
-fn expectation(path: &Path) -> Expectation {
-    let bytes =
-        std::fs::read(path).unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()));
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first_line = String::from_utf8_lossy(first_line);
-    let spec = first_line.strip_prefix("# expect: ").unwrap_or_else(|| {
-        panic!(
-            "{}: first line must be `# expect: LINE:COLUMN fragment`",
-            path.display()
-        )
-    });
-    let (place, fragment) = spec.split_once(' ').unwrap_or((spec, ""));
-    let (line, column) = place
-        .split_once(':')
-        .and_then(|(l, c)| Some((l.parse().ok()?, c.parse().ok()?)))
-        .unwrap_or_else(|| panic!("{}: bad place {place:?}", path.display()));
-    Expectation {
-        line,
-        column,
-        fragment: fragment.to_string(),
-    }
+    corpus_files("tests/lessons_corpus/bad")
 }
 
 /// What the loader says about `path`, or why that is wrong.

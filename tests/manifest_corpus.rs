@@ -2,8 +2,11 @@
 //! names (`# expect: LINE:COLUMN message fragment`), without panicking; every good one
 //! loads with the values and warnings asserted here.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::corpus::{corpus_files, expectation};
 use podlab::i18n::Lang;
 use podlab::spec::{
     load_pod_file, parse_pod, ContainerRestartPolicy, HostPathType, LoadedPod, PortRef, Protocol,
@@ -11,44 +14,7 @@ use podlab::spec::{
 };
 
 fn manifests(dir: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/manifests")
-        .join(dir);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("failed to list {}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .collect();
-    files.sort();
-    files
-}
-
-struct Expectation {
-    line: usize,
-    column: usize,
-    fragment: String,
-}
-
-fn expectation(path: &Path) -> Expectation {
-    let bytes =
-        std::fs::read(path).unwrap_or_else(|e| panic!("failed to read {}: {e}", path.display()));
-    let first_line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
-    let first_line = String::from_utf8_lossy(first_line);
-    let spec = first_line.strip_prefix("# expect: ").unwrap_or_else(|| {
-        panic!(
-            "{}: first line must be `# expect: LINE:COLUMN fragment`",
-            path.display()
-        )
-    });
-    let (place, fragment) = spec.split_once(' ').unwrap_or((spec, ""));
-    let (line, column) = place
-        .split_once(':')
-        .and_then(|(l, c)| Some((l.parse().ok()?, c.parse().ok()?)))
-        .unwrap_or_else(|| panic!("{}: bad place {place:?}", path.display()));
-    Expectation {
-        line,
-        column,
-        fragment: fragment.to_string(),
-    }
+    corpus_files(&format!("tests/manifests/{dir}"))
 }
 
 #[test]
