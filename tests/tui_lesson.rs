@@ -141,6 +141,7 @@ fn pass_step(player: &mut Player, index: usize, message: &str, now: Instant) {
         PlayerEvent::Lesson(LessonReply::Checked {
             index,
             result: CheckResult::pass(message, message),
+            pods: pods(),
         }),
         now,
     );
@@ -194,6 +195,7 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
         PlayerEvent::Lesson(LessonReply::Checked {
             index: 0,
             result: CheckResult::fail("web is waiting", "web 在等待"),
+            pods: pods(),
         }),
         now,
     );
@@ -211,6 +213,7 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
         PlayerEvent::Lesson(LessonReply::Checked {
             index: 0,
             result: CheckResult::pass("web and sidecar are running", "web 和 sidecar 都在运行"),
+            pods: pods(),
         }),
         later,
     );
@@ -258,6 +261,7 @@ fn a_check_that_times_out_shows_the_failure_and_a_hint_and_space_tries_again() {
         PlayerEvent::Lesson(LessonReply::Checked {
             index: 2,
             result: CheckResult::fail("web and sidecar share mnt", "web 和 sidecar 共享 mnt"),
+            pods: pods(),
         }),
         late,
     );

@@ -89,9 +89,7 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
     inotify
         .add_watch(&dir, mask)
         .map_err(|e| eyre!("failed to watch {}: {e}", dir.display()))?;
-    let node = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "localhost".into());
+    let node = static_pods::node_name();
     let options = StartOptions {
         manifest_path: String::new(),
         detach: true,
@@ -133,6 +131,10 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
         if changed || last_scan.elapsed() >= RESCAN_EVERY {
             watcher.sync();
             last_scan = Instant::now();
+        } else {
+            // kubelet's pod lifecycle relists every second: a pod gone without its file
+            // changing is noticed without waiting for the next rescan.
+            watcher.restart_gone();
         }
     }
     println!(
@@ -186,7 +188,12 @@ impl Watcher {
                 Change::Remove(path) => self.delete(&path),
             }
         }
-        // A static pod someone deleted by hand comes back, as kubelet keeps static pods running.
+        self.restart_gone();
+        self.seen = now;
+    }
+
+    /// A static pod someone deleted by hand comes back, as kubelet keeps static pods running.
+    fn restart_gone(&mut self) {
         let gone: Vec<PathBuf> = self
             .pods
             .iter()
@@ -197,7 +204,6 @@ impl Watcher {
             self.pods.remove(&path);
             self.start(&path);
         }
-        self.seen = now;
     }
 
     fn start(&mut self, path: &Path) {

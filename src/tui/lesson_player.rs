@@ -57,9 +57,11 @@ pub enum LessonReply {
         result: Result<ActionOutcome, String>,
         pods: LivePods,
     },
+    /// With the live pods: a static pod comes and goes while its check is polled.
     Checked {
         index: usize,
         result: CheckResult,
+        pods: LivePods,
     },
     Completed {
         index: usize,
@@ -477,8 +479,13 @@ impl Player {
                     }
                 }
             }
-            LessonReply::Checked { index, result } => {
+            LessonReply::Checked {
+                index,
+                result,
+                pods,
+            } => {
                 self.polling = false;
+                self.set_pods(pods, up);
                 let timeout = self.timeout_of(index);
                 let Some(view) = self.steps.get_mut(index) else {
                     return;
@@ -568,7 +575,7 @@ impl Player {
             .lesson
             .steps()
             .get(self.current.min(self.steps.len().saturating_sub(1)))
-            .map(|s| self.lesson.pod_of(s).to_string())
+            .map(|s| self.lesson.live_name(self.lesson.pod_of(s)))
             .unwrap_or_default();
         let chosen = self
             .pods
