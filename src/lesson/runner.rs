@@ -3,6 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eyre::{eyre, Context, Result};
@@ -40,6 +42,8 @@ pub struct RunnerOptions {
     pub progress: Option<ProgressStore>,
     /// The pod network when the lesson wants one (None: podlab's default range and bridge).
     pub network: Option<network::Config>,
+    /// Set (non-zero) by a signal handler: a check being waited for gives up at once.
+    pub interrupt: Option<Arc<AtomicUsize>>,
 }
 
 /// What an action did, for the narration.
@@ -83,6 +87,7 @@ pub struct Runner {
     /// The lesson's static pods: name → the name kubelet runs it under (NAME-<node>).
     live_names: HashMap<String, String>,
     kubelet: Option<LessonKubelet>,
+    interrupt: Option<Arc<AtomicUsize>>,
     collector: Collector,
     marks: HashMap<String, HashMap<String, PodMark>>,
     last_delete: Option<Duration>,
@@ -127,6 +132,7 @@ impl Runner {
             uids: HashMap::new(),
             live_names,
             kubelet: None,
+            interrupt: options.interrupt.clone(),
             collector: Collector::new(Sources::default()),
             marks: HashMap::new(),
             last_delete: None,
@@ -343,6 +349,12 @@ impl Runner {
         }
     }
 
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed) > 0)
+    }
+
     fn kubelet(&self) -> Result<&LessonKubelet> {
         self.kubelet
             .as_ref()
@@ -417,6 +429,12 @@ impl Runner {
         let deadline = Instant::now() + timeout;
         loop {
             let result = self.poll_check(index);
+            if !result.passed && self.interrupted() {
+                return CheckResult::fail(
+                    format!("interrupted: {}", result.message.en),
+                    format!("已中断：{}", result.message.zh),
+                );
+            }
             if result.passed || Instant::now() >= deadline {
                 if !result.passed {
                     return timed_out(result, timeout);
