@@ -214,9 +214,7 @@ pub fn kubelet_processes(dir: &str) -> Vec<i32> {
                 .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
-            !zombie
-                && args.iter().any(|a| *a == b"kubelet")
-                && args.iter().any(|a| *a == dir.as_bytes())
+            !zombie && args.contains(&&b"kubelet"[..]) && args.contains(&dir.as_bytes())
         })
         .collect()
 }
