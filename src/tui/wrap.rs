@@ -68,7 +68,8 @@ fn pieces(paragraph: &str) -> Vec<String> {
 fn wrap_paragraph(paragraph: &str, width: usize, lines: &mut Vec<String>) {
     let mut line = String::new();
     for piece in pieces(paragraph) {
-        let line_w = line.trim_end().width();
+        // The line's trailing space stays in front of the piece, so it counts.
+        let line_w = line.width();
         if line_w + piece.trim_end().width() <= width {
             line.push_str(&piece);
             continue;
@@ -124,6 +125,12 @@ mod tests {
             lines.concat().replace(' ', ""),
             "等待中的进程，exec成pause。"
         );
+    }
+
+    #[test]
+    fn the_space_before_a_word_counts() {
+        assert_eq!(wrap("ab cd", 4), vec!["ab", "cd"]);
+        assert_eq!(wrap("ab cd", 5), vec!["ab cd"]);
     }
 
     #[test]
