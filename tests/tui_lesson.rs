@@ -420,3 +420,90 @@ fn picker_keys() {
     let text = picker_screen(&picker, 80, 24);
     assert!(text.contains("e 自由探索"), "{text}");
 }
+
+/// Lesson 13's pod is started by the lesson's kubelet after the action returns: the panels
+/// pick it up (under kubelet's name for it) from the replies to the polls of its check.
+#[test]
+fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons/13-static-pods.yaml");
+    let lesson = load_lesson(&path).unwrap_or_else(|e| panic!("lesson 13 does not load: {e}"));
+    let now = Instant::now();
+    let mut player = Player::new(lesson, false, Lang::En);
+    player.start();
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Resumed {
+            outcomes: Vec::new(),
+            first_undone: 0,
+            pods: Vec::new(),
+        }),
+        now,
+    );
+    let screen = player_screen(&player, 80, 24, now);
+    assert!(
+        screen.contains("podlab kubelet --manifests $M &"),
+        "the step's commands are shown:\n{screen}"
+    );
+    let outcome = |summary: &str| ActionOutcome {
+        summary: Text::new(summary, summary),
+        output: String::new(),
+    };
+    for (index, pods_now) in [(0, Vec::new()), (1, Vec::new())] {
+        player.handle(press(KeyCode::Char(' ')), now);
+        let up = player.handle(
+            PlayerEvent::Lesson(LessonReply::Performed {
+                index,
+                result: Ok(outcome("done")),
+                pods: pods_now,
+            }),
+            now,
+        );
+        assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(index)]);
+        if index == 0 {
+            player.handle(
+                PlayerEvent::Lesson(LessonReply::Checked {
+                    index,
+                    result: CheckResult::pass("kubelet runs", "kubelet 在运行"),
+                    pods: Vec::new(),
+                }),
+                now,
+            );
+            player.handle(
+                PlayerEvent::Lesson(LessonReply::Completed {
+                    index,
+                    result: Ok(()),
+                }),
+                now,
+            );
+        }
+    }
+    // The file is in the directory; the kubelet has not started the pod yet.
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 1,
+            result: CheckResult::fail("no pod yet", "还没有 Pod"),
+            pods: Vec::new(),
+        }),
+        now,
+    );
+    assert!(!up
+        .effects
+        .iter()
+        .any(|e| matches!(e, PlayerEffect::Observe(Target::Pod(_)))));
+    let name = format!("static-web-{}", podlab::runtime::static_pods::node_name());
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 1,
+            result: CheckResult::pass("pod runs", "Pod 在运行"),
+            pods: vec![(name.clone(), UID.to_string())],
+        }),
+        now + Duration::from_secs(1),
+    );
+    assert!(up
+        .effects
+        .contains(&PlayerEffect::Observe(Target::Pod(UID.to_string()))));
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(1)]);
+    match &player.app.session {
+        podlab::tui::app::Session::Pod { name: shown, .. } => assert_eq!(shown, &name),
+        other => panic!("the panels show no pod: {other:?}"),
+    }
+}
