@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use eyre::{eyre, Context, Result};
 
 use crate::runtime::client::ShimConnection;
-use crate::runtime::lookup;
 use crate::runtime::state::PodState;
 use crate::runtime::static_pods;
 use crate::runtime::sys;
+use crate::runtime::{lookup, network};
 
 /// How long the kubelet may take to start watching.
 const START_TIMEOUT: Duration = Duration::from_secs(15);
@@ -65,8 +65,14 @@ pub struct LessonKubelet {
 
 impl LessonKubelet {
     /// Make `dir` (empty; a directory a killed lesson left is emptied first) and start
-    /// `podlab kubelet` on it. Returns once the kubelet watches the directory.
-    pub fn start(podlab_exe: &Path, dir: &Path, time_scale: f64, network: bool) -> Result<Self> {
+    /// `podlab kubelet` on it. Returns once the kubelet watches the directory. Its pods get
+    /// podlab's default range and bridge, wired as `network` says (None: loopback only).
+    pub fn start(
+        podlab_exe: &Path,
+        dir: &Path,
+        time_scale: f64,
+        network: Option<&network::Config>,
+    ) -> Result<Self> {
         std::fs::create_dir_all(dir).wrap_err_with(|| {
             format!("failed to create the manifests directory {}", dir.display())
         })?;
@@ -79,7 +85,7 @@ impl LessonKubelet {
             .args(["--lang", "en", "kubelet", "--manifests"])
             .arg(&dir)
             .args(["--time-scale", &time_scale.to_string()])
-            .args(["--network", if network { "native" } else { "none" }])
+            .args(["--network", network_choice(network)])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -178,12 +184,8 @@ impl LessonKubelet {
         }
     }
 
-    /// The path of a manifest file in the directory (a plain file name only).
     fn file(&self, name: &str) -> Result<PathBuf> {
-        if name.is_empty() || name.contains('/') || name == "." || name == ".." {
-            return Err(eyre!("{name:?} is not a file name"));
-        }
-        Ok(self.dir.join(name))
+        manifest_path(&self.dir, name)
     }
 
     /// Write a manifest into the directory, as a new file renamed over the old one (what
@@ -277,6 +279,14 @@ impl Drop for LessonKubelet {
     }
 }
 
+/// The path of a manifest file in `dir`: a plain file name only.
+fn manifest_path(dir: &Path, name: &str) -> Result<PathBuf> {
+    if name.is_empty() || name.contains('/') || name == "." || name == ".." {
+        return Err(eyre!("{name:?} is not a file name"));
+    }
+    Ok(dir.join(name))
+}
+
 /// Lock `dir` for this lesson. A directory whose lock nobody holds is what a killed lesson
 /// left: it is emptied.
 fn take_directory(dir: &Path) -> Result<File> {
@@ -333,6 +343,15 @@ pub fn static_pods_of(dir: &Path) -> Vec<PodState> {
         .collect()
 }
 
+/// `podlab kubelet --network`'s value for a pod network.
+fn network_choice(network: Option<&network::Config>) -> &'static str {
+    match network.map(|n| &n.mode) {
+        None => "none",
+        Some(network::Mode::Native) => "native",
+        Some(network::Mode::Cni { .. }) => "cni",
+    }
+}
+
 fn keep_lines(from: impl Read, into: &Mutex<VecDeque<String>>) {
     for line in BufReader::new(from).lines().map_while(Result::ok) {
         if let Ok(mut lines) = into.lock() {
@@ -341,5 +360,49 @@ fn keep_lines(from: impl Read, into: &Mutex<VecDeque<String>>) {
             }
             lines.push_back(line);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_are_plain_file_names_in_the_directory() {
+        let dir = Path::new("/tmp/podlab-lesson-x");
+        assert_eq!(
+            manifest_path(dir, "web.yaml").ok(),
+            Some(dir.join("web.yaml"))
+        );
+        for bad in ["", ".", "..", "../web.yaml", "sub/web.yaml"] {
+            assert!(manifest_path(dir, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_network_choice_follows_the_lesson() {
+        assert_eq!(network_choice(None), "none");
+        assert_eq!(network_choice(Some(&network::Config::default())), "native");
+    }
+
+    #[test]
+    fn a_leftover_directory_is_emptied_and_a_locked_one_refused() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("web.yaml"), "x").expect("write");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        let lock = take_directory(dir.path()).expect("take the directory");
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("read")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, vec![LOCK_FILE.to_string()]);
+        let again = take_directory(dir.path());
+        assert!(
+            again.is_err_and(|e| e.to_string().contains("in use by another lesson")),
+            "a second lesson may not take it"
+        );
+        drop(lock);
+        assert!(take_directory(dir.path()).is_ok(), "free again");
     }
 }

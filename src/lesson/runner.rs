@@ -305,7 +305,7 @@ impl Runner {
                     &self.exe,
                     Path::new(&kubelet.manifests),
                     self.lesson.file.options.time_scale,
-                    self.network.is_some(),
+                    self.network.as_ref(),
                 )?;
                 let kubelet = self.kubelet.insert(started);
                 let pid = kubelet.view().pid;
