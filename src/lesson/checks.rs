@@ -1195,10 +1195,13 @@ fn kubelet(c: &KubeletCheck, world: &mut World<'_>) -> Outcome {
     let kubelet = running_kubelet(world)?;
     let names: Vec<String> = kubelet.pods().into_iter().map(|s| s.name).collect();
     let dir = kubelet.dir.display();
-    let listed = if names.is_empty() {
-        String::new()
+    let (listed, listed_zh) = if names.is_empty() {
+        (String::new(), String::new())
     } else {
-        format!(": {}", names.join(", "))
+        (
+            format!(": {}", names.join(", ")),
+            format!("：{}", names.join("、")),
+        )
     };
     let en = format!(
         "podlab kubelet (pid {}) watches {dir}, {} static pod(s){listed}",
@@ -1206,7 +1209,7 @@ fn kubelet(c: &KubeletCheck, world: &mut World<'_>) -> Outcome {
         names.len()
     );
     let zh = format!(
-        "podlab kubelet（pid {}）监视 {dir}，{} 个静态 Pod{listed}",
+        "podlab kubelet（pid {}）监视 {dir}，{} 个静态 Pod{listed_zh}",
         kubelet.pid,
         names.len()
     );
