@@ -7,6 +7,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -73,11 +74,7 @@ impl LessonKubelet {
         time_scale: f64,
         network: Option<&network::Config>,
     ) -> Result<Self> {
-        std::fs::create_dir_all(dir).wrap_err_with(|| {
-            format!("failed to create the manifests directory {}", dir.display())
-        })?;
-        let dir = std::fs::canonicalize(dir)
-            .wrap_err_with(|| format!("failed to resolve {}", dir.display()))?;
+        let dir = own_directory(dir)?;
         let lock = take_directory(&dir)?;
         let parent = std::process::id();
         let mut command = Command::new(podlab_exe);
@@ -279,6 +276,35 @@ impl Drop for LessonKubelet {
     }
 }
 
+/// Create `dir` (or take the one there), refusing what someone else could have put in /tmp
+/// for us to empty and remove: a symlink, or a directory of another user.
+fn own_directory(dir: &Path) -> Result<PathBuf> {
+    std::fs::create_dir_all(dir)
+        .wrap_err_with(|| format!("failed to create the manifests directory {}", dir.display()))?;
+    let meta = std::fs::symlink_metadata(dir)
+        .wrap_err_with(|| format!("failed to read {}", dir.display()))?;
+    let me = nix::unistd::geteuid().as_raw();
+    if !meta.file_type().is_dir() || meta.uid() != me {
+        return Err(eyre!(
+            "refusing to use {} as the manifests directory: it is a symlink or not a directory \
+             of user {me}; remove it first",
+            dir.display()
+        ));
+    }
+    let resolved = std::fs::canonicalize(dir)
+        .wrap_err_with(|| format!("failed to resolve {}", dir.display()))?;
+    // A symlink further up could lead elsewhere; the lesson only owns what resolves to the
+    // same place (below /tmp/podlab-lesson, as `lessons check` makes sure).
+    if resolved != dir && dir.is_absolute() {
+        return Err(eyre!(
+            "refusing to use {}: it resolves to {}",
+            dir.display(),
+            resolved.display()
+        ));
+    }
+    Ok(resolved)
+}
+
 /// The path of a manifest file in `dir`: a plain file name only.
 fn manifest_path(dir: &Path, name: &str) -> Result<PathBuf> {
     if name.is_empty() || name.contains('/') || name == "." || name == ".." {
@@ -377,6 +403,25 @@ mod tests {
         for bad in ["", ".", "..", "../web.yaml", "sub/web.yaml"] {
             assert!(manifest_path(dir, bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_symlink_is_not_taken_as_the_directory() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let target = dir.path().join("elsewhere");
+        std::fs::create_dir(&target).expect("mkdir");
+        let link = dir.path().join("manifests");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        assert!(own_directory(&link).is_err());
+        assert!(
+            own_directory(&link.join("sub")).is_err(),
+            "through a symlink"
+        );
+        let base = std::fs::canonicalize(dir.path()).expect("resolve");
+        assert_eq!(
+            own_directory(&base.join("fresh")).ok(),
+            Some(base.join("fresh"))
+        );
     }
 
     #[test]
