@@ -507,3 +507,43 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
         other => panic!("the panels show no pod: {other:?}"),
     }
 }
+
+/// Between a passing check and the lesson thread's answer that the step is recorded, Space
+/// must not take the step again (its action would run twice: a file removed twice fails).
+#[test]
+fn space_does_not_repeat_a_step_whose_check_just_passed() {
+    let now = Instant::now();
+    let mut player = fresh_player(Lang::En, now);
+    player.handle(press(KeyCode::Char(' ')), now);
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Performed {
+            index: 0,
+            result: Ok(ActionOutcome {
+                summary: Text::new("", ""),
+                output: String::new(),
+            }),
+            pods: pods(),
+        }),
+        now,
+    );
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 0,
+            result: CheckResult::pass("ok", "ok"),
+            pods: pods(),
+        }),
+        now,
+    );
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(0)]);
+    let up = player.handle(press(KeyCode::Char(' ')), now);
+    assert!(lesson_cmds(&up.effects).is_empty(), "{:?}", up.effects);
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Completed {
+            index: 0,
+            result: Ok(()),
+        }),
+        now,
+    );
+    let up = player.handle(press(KeyCode::Char(' ')), now);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(1)]);
+}

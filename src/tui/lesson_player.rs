@@ -225,12 +225,16 @@ impl Player {
         self.app.viewing
     }
 
+    /// A step is running, or its check passed and the lesson thread is still recording it
+    /// (taking it again then would repeat its action: a file removed twice fails).
     fn busy(&self) -> bool {
         self.phase != Phase::Ready
             || self.steps.get(self.current).is_some_and(|s| {
                 matches!(
                     s.state,
-                    StepState::Performing { .. } | StepState::Checking { .. }
+                    StepState::Performing { .. }
+                        | StepState::Checking { .. }
+                        | StepState::Passed(_)
                 )
             })
     }
