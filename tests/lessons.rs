@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_nothing_left, privileged, stderr, stdout, PODLAB};
-use podlab::lesson::{lesson_files, load_lesson, Lesson};
+use common::{assert_nothing_left, kubelet_processes, privileged, stderr, stdout, PODLAB};
+use podlab::lesson::{lesson_files, load_lesson, Action, Lesson};
 use podlab::runtime::lookup;
 use podlab::runtime::state::PodState;
 
@@ -72,13 +72,18 @@ fn lessons_check_points_at_the_broken_field() {
     );
 }
 
-/// `| C5 | 04-network | one-ip, localhost |` rows of lessons/README.md.
+/// `| C5 | 04-network | one-ip, localhost |` rows of lessons/README.md (and the rows of
+/// topics beyond the seeds), by their first cell.
 fn claims_table() -> HashMap<String, Vec<(String, String)>> {
     let text = std::fs::read_to_string(lessons_dir().join("README.md")).expect("read README");
     let mut claims: HashMap<String, Vec<(String, String)>> = HashMap::new();
     for line in text.lines() {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        if cells.len() < 4 || !cells[1].starts_with('C') || cells[1][1..].parse::<u32>().is_err() {
+        let names_a_lesson = |cell: &str| {
+            let (number, rest) = cell.split_once('-').unwrap_or_default();
+            number.len() == 2 && number.parse::<u32>().is_ok() && !rest.is_empty()
+        };
+        if cells.len() < 4 || !names_a_lesson(cells[2].trim_matches('`')) {
             continue;
         }
         for step in cells[3].split(',').map(str::trim).filter(|s| !s.is_empty()) {
@@ -97,9 +102,19 @@ fn every_claim_maps_to_checked_steps_of_real_lessons() {
     let claims = claims_table();
     for n in 1..=29 {
         let claim = format!("C{n}");
-        let steps = claims
-            .get(&claim)
-            .unwrap_or_else(|| panic!("{claim} is not in lessons/README.md"));
+        assert!(
+            claims.contains_key(&claim),
+            "{claim} is not in lessons/README.md"
+        );
+    }
+    assert!(
+        claims
+            .values()
+            .flatten()
+            .any(|(l, _)| l == "13-static-pods"),
+        "the static pods lesson is in lessons/README.md"
+    );
+    for (claim, steps) in &claims {
         for (lesson_id, step_id) in steps {
             let lesson = lessons
                 .iter()
@@ -116,6 +131,18 @@ fn every_claim_maps_to_checked_steps_of_real_lessons() {
             );
         }
     }
+}
+
+/// The directories a lesson's kubelet watches.
+fn kubelet_dirs(lesson: &Lesson) -> Vec<String> {
+    lesson
+        .steps()
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::Kubelet(k) => Some(k.manifests.clone()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The pods a lesson names, as seen while it plays (so their leftovers can be looked for).
@@ -136,10 +163,11 @@ fn every_lesson_plays_headless_with_every_check_passing() {
     }
     let progress = tempfile::tempdir().expect("temp dir");
     for lesson in all_lessons() {
+        // A static pod runs under kubelet's name for it.
         let names: Vec<String> = lesson
             .pods
             .iter()
-            .map(|p| p.pod.metadata.name.clone())
+            .map(|p| lesson.live_name(&p.pod.metadata.name))
             .collect();
         let started = Instant::now();
         let mut child = Command::new(PODLAB)
@@ -187,10 +215,287 @@ fn every_lesson_plays_headless_with_every_check_passing() {
             "lesson {} left {leftover:?}",
             lesson.id()
         );
+        for dir in kubelet_dirs(&lesson) {
+            assert!(
+                !Path::new(&dir).exists(),
+                "lesson {} left its kubelet's directory {dir}",
+                lesson.id()
+            );
+            assert_eq!(
+                kubelet_processes(&dir),
+                Vec::<i32>::new(),
+                "lesson {} left its kubelet running",
+                lesson.id()
+            );
+        }
         eprintln!("lesson {} passed in {:?}", lesson.id(), started.elapsed());
     }
     assert!(
         std::fs::read_dir(progress.path()).map_or(true, |mut d| d.next().is_none()),
         "a headless run saves no progress"
     );
+}
+
+#[test]
+fn lessons_check_points_at_broken_static_pod_steps() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/pods/static-web.yaml");
+    let file = dir.path().join("broken-static.yaml");
+    let step = |id: &str, rest: &str| {
+        format!(
+            "  - id: {id}\n    title: {{en: T, zh: 标题}}\n    body: {{en: B, zh: 正文}}\n{rest}"
+        )
+    };
+    let text = [
+        format!(
+            "schema: 1\nid: broken-static\ntitle: {{en: T, zh: 标题}}\n\
+             summary: {{en: S, zh: 摘要}}\nmanifest: {}\nsteps:\n",
+            manifest.display()
+        ),
+        step("early", "    action: {put_manifest: {file: web.yaml}}\n"),
+        step(
+            "kubelet",
+            "    action: {kubelet: {manifests: /etc/kubernetes/manifests}}\n",
+        ),
+        step("hidden", "    action: {put_manifest: {file: .web.yaml}}\n"),
+        step("put", "    action: {put_manifest: {file: web.yaml}}\n"),
+        step(
+            "edit",
+            "    action: {edit_manifest: {file: web.yaml, replace: version 9, with: x}}\n",
+        ),
+        step("run", "    action: run_all\n"),
+        step(
+            "gone",
+            "    action: {remove_manifest: {file: other.yaml}}\n",
+        ),
+    ]
+    .concat();
+    std::fs::write(&file, text).expect("write lesson");
+    let out = Command::new(PODLAB)
+        .args(["lessons", "check"])
+        .arg(&file)
+        .output()
+        .expect("run podlab");
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    let shown = file.display().to_string();
+    for expected in [
+        ":10:14: no kubelet runs yet",
+        ":14:35: the kubelet's directory must be below /tmp/podlab-lesson",
+        ":18:35: \".web.yaml\" is not a file the kubelet reads",
+        ":26:55: web.yaml does not contain \"version 9\"",
+        ":30:13: pod static-web is a static pod",
+        ":34:38: \"other.yaml\" is not in the kubelet's directory",
+    ] {
+        assert!(
+            err.contains(&format!("{shown}{expected}")),
+            "{expected}\n{err}"
+        );
+    }
+}
+
+/// A lesson of our own around a static pod of its own (lesson 13's pod and directory may be
+/// in use by another test): a kubelet, a manifest put into its directory, then `last`.
+struct StaticLesson {
+    _dir: tempfile::TempDir,
+    file: PathBuf,
+    manifests: String,
+    pod: String,
+}
+
+impl StaticLesson {
+    fn new(tag: &str, last: &str) -> StaticLesson {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let base = format!("cleanup-{tag}-{}", std::process::id());
+        let manifests = format!("/tmp/podlab-lesson-{base}");
+        let manifest = dir.path().join("pod.yaml");
+        let template = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/pods/static-web.yaml"),
+        )
+        .expect("read the lesson's manifest");
+        std::fs::write(
+            &manifest,
+            template.replace("name: static-web", &format!("name: {base}")),
+        )
+        .expect("write manifest");
+        let file = dir.path().join("lesson.yaml");
+        let step = |id: &str, rest: &str| {
+            format!("  - id: {id}\n    title: {{en: T, zh: 标题}}\n    body: {{en: B, zh: 正文}}\n{rest}")
+        };
+        let text = [
+            format!(
+                "schema: 1\nid: {base}\ntitle: {{en: T, zh: 标题}}\n\
+                 summary: {{en: S, zh: 摘要}}\nmanifest: {}\nsteps:\n",
+                manifest.display()
+            ),
+            step(
+                "kubelet",
+                &format!("    action: {{kubelet: {{manifests: {manifests}}}}}\n"),
+            ),
+            step(
+                "put",
+                "    action: {put_manifest: {file: web.yaml}}\n    timeout_seconds: 20\n    \
+                 check: {all: [static_pod: {file: web.yaml}, container: {name: web, state: running}]}\n",
+            ),
+            step("last", last),
+        ]
+        .concat();
+        std::fs::write(&file, text).expect("write lesson");
+        let pod = format!("{base}-{}", podlab::runtime::static_pods::node_name());
+        StaticLesson {
+            _dir: dir,
+            file,
+            manifests,
+            pod,
+        }
+    }
+
+    fn play(&self) -> std::process::Child {
+        Command::new(PODLAB)
+            .args(["lesson", "--autoplay", "--headless"])
+            .arg(&self.file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run podlab lesson")
+    }
+
+    /// Wait until the static pod runs; returns its state.
+    fn wait_for_pod(&self, child: &mut std::process::Child) -> PodState {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(state)) = lookup::live_pod_named(&self.pod) {
+                if state.status_text() == "Running" {
+                    return state;
+                }
+            }
+            assert!(
+                child.try_wait().expect("wait").is_none(),
+                "the lesson ended before its pod ran"
+            );
+            assert!(Instant::now() < deadline, "no pod {} in time", self.pod);
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// No pod, no kubelet, no directory (a killed lesson leaves the directory: `dir_too`).
+    fn assert_clean(&self, seen: &PodState, dir_too: bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while (!kubelet_processes(&self.manifests).is_empty()
+            || lookup::live_pod_named(&self.pod).ok().flatten().is_some())
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        assert_eq!(
+            kubelet_processes(&self.manifests),
+            Vec::<i32>::new(),
+            "kubelet left"
+        );
+        assert!(
+            lookup::live_pod_named(&self.pod).ok().flatten().is_none(),
+            "pod {} left",
+            self.pod
+        );
+        assert_nothing_left(seen);
+        if dir_too {
+            assert!(
+                !Path::new(&self.manifests).exists(),
+                "{} left",
+                self.manifests
+            );
+        }
+    }
+}
+
+impl Drop for StaticLesson {
+    fn drop(&mut self) {
+        for pid in kubelet_processes(&self.manifests) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !kubelet_processes(&self.manifests).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        if let Ok(Some(_)) = lookup::live_pod_named(&self.pod) {
+            let _ = Command::new(PODLAB)
+                .args(["delete", "--grace-period", "0", &self.pod])
+                .output();
+        }
+        let _ = std::fs::remove_dir_all(&self.manifests);
+    }
+}
+
+const NEVER: &str = "    timeout_seconds: 60\n    \
+    check: {http: {from: web, url: \"http://localhost:8080\", contains: never there}}\n";
+
+#[test]
+fn a_failing_static_pod_lesson_stops_its_kubelet_and_cleans_up() {
+    if !privileged() {
+        return;
+    }
+    let lesson = StaticLesson::new(
+        "fail",
+        "    timeout_seconds: 1\n    \
+         check: {http: {from: web, url: \"http://localhost:8080\", contains: never there}}\n",
+    );
+    let mut child = lesson.play();
+    let seen = lesson.wait_for_pod(&mut child);
+    let out = child.wait_with_output().expect("lesson output");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    lesson.assert_clean(&seen, true);
+}
+
+#[test]
+fn ctrl_c_stops_a_static_pod_lesson_at_once_and_cleans_up() {
+    if !privileged() {
+        return;
+    }
+    let lesson = StaticLesson::new("int", NEVER);
+    let mut child = lesson.play();
+    let seen = lesson.wait_for_pod(&mut child);
+    // Into the last step's check, which would wait a minute.
+    std::thread::sleep(Duration::from_millis(1500));
+    let started = Instant::now();
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
+    let out = child.wait_with_output().expect("lesson output");
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "Ctrl-C took {:?}",
+        started.elapsed()
+    );
+    lesson.assert_clean(&seen, true);
+}
+
+#[test]
+fn a_killed_static_pod_lesson_takes_its_kubelet_and_pods_along() {
+    if !privileged() {
+        return;
+    }
+    let lesson = StaticLesson::new("kill", NEVER);
+    let mut child = lesson.play();
+    let seen = lesson.wait_for_pod(&mut child);
+    child.kill().expect("SIGKILL");
+    let _ = child.wait();
+    // The kubelet gets SIGTERM when the lesson dies, and deletes its pods; the directory is
+    // emptied by the next lesson that uses it (here: removed by the guard).
+    lesson.assert_clean(&seen, false);
 }

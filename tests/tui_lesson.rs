@@ -141,6 +141,7 @@ fn pass_step(player: &mut Player, index: usize, message: &str, now: Instant) {
         PlayerEvent::Lesson(LessonReply::Checked {
             index,
             result: CheckResult::pass(message, message),
+            pods: pods(),
         }),
         now,
     );
@@ -194,6 +195,7 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
         PlayerEvent::Lesson(LessonReply::Checked {
             index: 0,
             result: CheckResult::fail("web is waiting", "web 在等待"),
+            pods: pods(),
         }),
         now,
     );
@@ -211,6 +213,7 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
         PlayerEvent::Lesson(LessonReply::Checked {
             index: 0,
             result: CheckResult::pass("web and sidecar are running", "web 和 sidecar 都在运行"),
+            pods: pods(),
         }),
         later,
     );
@@ -258,6 +261,7 @@ fn a_check_that_times_out_shows_the_failure_and_a_hint_and_space_tries_again() {
         PlayerEvent::Lesson(LessonReply::Checked {
             index: 2,
             result: CheckResult::fail("web and sidecar share mnt", "web 和 sidecar 共享 mnt"),
+            pods: pods(),
         }),
         late,
     );
@@ -415,4 +419,131 @@ fn picker_keys() {
     // The hint bar comes from the keymap table.
     let text = picker_screen(&picker, 80, 24);
     assert!(text.contains("e 自由探索"), "{text}");
+}
+
+/// Lesson 13's pod is started by the lesson's kubelet after the action returns: the panels
+/// pick it up (under kubelet's name for it) from the replies to the polls of its check.
+#[test]
+fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons/13-static-pods.yaml");
+    let lesson = load_lesson(&path).unwrap_or_else(|e| panic!("lesson 13 does not load: {e}"));
+    let now = Instant::now();
+    let mut player = Player::new(lesson, false, Lang::En);
+    player.start();
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Resumed {
+            outcomes: Vec::new(),
+            first_undone: 0,
+            pods: Vec::new(),
+        }),
+        now,
+    );
+    let screen = player_screen(&player, 80, 24, now);
+    assert!(
+        screen.contains("podlab kubelet --manifests $M &"),
+        "the step's commands are shown:\n{screen}"
+    );
+    let outcome = |summary: &str| ActionOutcome {
+        summary: Text::new(summary, summary),
+        output: String::new(),
+    };
+    for (index, pods_now) in [(0, Vec::new()), (1, Vec::new())] {
+        player.handle(press(KeyCode::Char(' ')), now);
+        let up = player.handle(
+            PlayerEvent::Lesson(LessonReply::Performed {
+                index,
+                result: Ok(outcome("done")),
+                pods: pods_now,
+            }),
+            now,
+        );
+        assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(index)]);
+        if index == 0 {
+            player.handle(
+                PlayerEvent::Lesson(LessonReply::Checked {
+                    index,
+                    result: CheckResult::pass("kubelet runs", "kubelet 在运行"),
+                    pods: Vec::new(),
+                }),
+                now,
+            );
+            player.handle(
+                PlayerEvent::Lesson(LessonReply::Completed {
+                    index,
+                    result: Ok(()),
+                }),
+                now,
+            );
+        }
+    }
+    // The file is in the directory; the kubelet has not started the pod yet.
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 1,
+            result: CheckResult::fail("no pod yet", "还没有 Pod"),
+            pods: Vec::new(),
+        }),
+        now,
+    );
+    assert!(!up
+        .effects
+        .iter()
+        .any(|e| matches!(e, PlayerEffect::Observe(Target::Pod(_)))));
+    let name = format!("static-web-{}", podlab::runtime::static_pods::node_name());
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 1,
+            result: CheckResult::pass("pod runs", "Pod 在运行"),
+            pods: vec![(name.clone(), UID.to_string())],
+        }),
+        now + Duration::from_secs(1),
+    );
+    assert!(up
+        .effects
+        .contains(&PlayerEffect::Observe(Target::Pod(UID.to_string()))));
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(1)]);
+    match &player.app.session {
+        podlab::tui::app::Session::Pod { name: shown, .. } => assert_eq!(shown, &name),
+        other => panic!("the panels show no pod: {other:?}"),
+    }
+}
+
+/// Between a passing check and the lesson thread's answer that the step is recorded, Space
+/// must not take the step again (its action would run twice: a file removed twice fails).
+#[test]
+fn space_does_not_repeat_a_step_whose_check_just_passed() {
+    let now = Instant::now();
+    let mut player = fresh_player(Lang::En, now);
+    player.handle(press(KeyCode::Char(' ')), now);
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Performed {
+            index: 0,
+            result: Ok(ActionOutcome {
+                summary: Text::new("", ""),
+                output: String::new(),
+            }),
+            pods: pods(),
+        }),
+        now,
+    );
+    let up = player.handle(
+        PlayerEvent::Lesson(LessonReply::Checked {
+            index: 0,
+            result: CheckResult::pass("ok", "ok"),
+            pods: pods(),
+        }),
+        now,
+    );
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(0)]);
+    let up = player.handle(press(KeyCode::Char(' ')), now);
+    assert!(lesson_cmds(&up.effects).is_empty(), "{:?}", up.effects);
+    player.handle(
+        PlayerEvent::Lesson(LessonReply::Completed {
+            index: 0,
+            result: Ok(()),
+        }),
+        now,
+    );
+    let up = player.handle(press(KeyCode::Char(' ')), now);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(1)]);
 }

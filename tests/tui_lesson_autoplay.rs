@@ -93,7 +93,11 @@ fn checked(index: usize, passed: bool) -> PlayerEvent {
     } else {
         CheckResult::fail("not yet", "还没有")
     };
-    reply(LessonReply::Checked { index, result })
+    reply(LessonReply::Checked {
+        index,
+        result,
+        pods: pods(),
+    })
 }
 
 /// A player that resumed with nothing done, autoplaying with `settings` from `t0`.

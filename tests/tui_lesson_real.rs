@@ -1,6 +1,7 @@
-//! The lesson player on a real lesson (root): lesson 03 opens in the player on a TestBackend,
-//! with the real lesson thread, observer and pods; Space takes every step, every check passes,
-//! q deletes the lesson's pods, and nothing is left behind.
+//! The lesson player on real lessons (root): lessons 03 and 13 open in the player on a
+//! TestBackend, with the real lesson thread, observer and pods; Space takes every step, every
+//! check passes, q deletes the lesson's pods (and stops lesson 13's kubelet), and nothing is
+//! left behind.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_nothing_left, privileged, PODLAB};
+use common::{assert_nothing_left, kubelet_processes, privileged, PODLAB};
 use podlab::i18n::Lang;
 use podlab::lesson::{load_lesson, ProgressStore, Runner, RunnerOptions};
 use podlab::observe::Target;
@@ -101,17 +102,18 @@ fn press_through(
     });
 }
 
-#[test]
-fn lesson_03_plays_in_the_player_with_every_check_passing() {
-    if !privileged() {
-        return;
-    }
+/// Play a shipped lesson in the player with the real lesson thread and observer, Space
+/// through every step, then q. Returns the player and the last pod state the panels saw.
+fn play_in_player(file: &str) -> (Player, Vec<String>, Option<PodState>) {
     podlab::cli::setup::ensure_busybox().expect("busybox for the lesson's images");
-    let lesson_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons/03-sharing.yaml");
-    let lesson = load_lesson(&lesson_path).unwrap_or_else(|e| panic!("lesson 03: {e}"));
+    let lesson_path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("lessons")
+        .join(file);
+    let lesson = load_lesson(&lesson_path).unwrap_or_else(|e| panic!("lesson {file}: {e}"));
     let steps: Vec<String> = lesson.steps().iter().map(|s| s.id.clone()).collect();
     let progress_dir = tempfile::tempdir().expect("a directory for progress");
     let store = ProgressStore::at(progress_dir.path().to_path_buf());
+    let progress_file = progress_dir.path().join(format!("{}.json", lesson.id()));
     let runner = Runner::new(
         lesson.clone(),
         RunnerOptions {
@@ -120,7 +122,7 @@ fn lesson_03_plays_in_the_player_with_every_check_passing() {
             ..RunnerOptions::default()
         },
     )
-    .expect("a runner for lesson 03");
+    .expect("a runner for the lesson");
 
     let (app_tx, app_rx) = mpsc::channel::<AppEvent>();
     let (tx, rx) = mpsc::channel::<PlayerEvent>();
@@ -131,12 +133,7 @@ fn lesson_03_plays_in_the_player_with_every_check_passing() {
     let target: SharedTarget = Arc::new(Mutex::new(Target::Pids(Vec::new())));
     let observer = Observer::spawn(Arc::clone(&target), 4.0, app_tx.clone()).expect("observer");
     let stop = Arc::new(AtomicBool::new(false));
-    press_through(
-        tx.clone(),
-        progress_dir.path().join("03-sharing.json"),
-        steps.clone(),
-        Arc::clone(&stop),
-    );
+    press_through(tx.clone(), progress_file, steps.clone(), Arc::clone(&stop));
 
     let mut player = Player::new(lesson, false, Lang::En);
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("test terminal");
@@ -161,11 +158,39 @@ fn lesson_03_plays_in_the_player_with_every_check_passing() {
         );
     }
     assert_eq!(player.done_count(), steps.len());
-    let state = last_state
-        .lock()
-        .ok()
-        .and_then(|s| s.clone())
-        .expect("the panels saw the lesson's pod");
+    let state = last_state.lock().ok().and_then(|s| s.clone());
+    (player, steps, state)
+}
+
+#[test]
+fn lesson_03_plays_in_the_player_with_every_check_passing() {
+    if !privileged() {
+        return;
+    }
+    let (_, _, state) = play_in_player("03-sharing.yaml");
+    let state = state.expect("the panels saw the lesson's pod");
     assert_eq!(state.name, "web-sidecar");
     assert_nothing_left(&state);
+}
+
+/// Lesson 13's pods are started by the lesson's kubelet, not by the runner: the panels follow
+/// the static pod as it is replaced, and quitting stops the kubelet and removes its directory.
+#[test]
+fn lesson_13_plays_in_the_player_with_its_kubelet_cleaned_up() {
+    if !privileged() {
+        return;
+    }
+    let (_, _, state) = play_in_player("13-static-pods.yaml");
+    let state = state.expect("the panels saw the static pod");
+    let node = podlab::runtime::static_pods::node_name();
+    assert_eq!(state.name, format!("static-web-{node}"));
+    assert_nothing_left(&state);
+    assert!(
+        !std::path::Path::new("/tmp/podlab-lesson-static").exists(),
+        "the kubelet's directory is removed"
+    );
+    assert!(
+        kubelet_processes("/tmp/podlab-lesson-static").is_empty(),
+        "the lesson's kubelet is stopped"
+    );
 }

@@ -5,6 +5,7 @@
 //! watching and deletes the pods it started.
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -23,6 +24,21 @@ use crate::runtime::protocol::Request;
 use crate::runtime::static_pods::{self, Change, Scan};
 use crate::runtime::{lookup, network};
 use crate::spec;
+
+/// println! that does not panic when stdout is gone (the lesson that started this kubelet was
+/// killed): the pods must still be deleted.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// eprintln!, likewise.
+macro_rules! complain {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
 
 /// kubelet's `fileCheckFrequency`.
 const RESCAN_EVERY: Duration = Duration::from_secs(20);
@@ -89,9 +105,7 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
     inotify
         .add_watch(&dir, mask)
         .map_err(|e| eyre!("failed to watch {}: {e}", dir.display()))?;
-    let node = nix::unistd::gethostname()
-        .map(|h| h.to_string_lossy().into_owned())
-        .unwrap_or_else(|_| "localhost".into());
+    let node = static_pods::node_name();
     let options = StartOptions {
         manifest_path: String::new(),
         detach: true,
@@ -107,7 +121,7 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
         seen: Scan::new(),
         pods: BTreeMap::new(),
     };
-    println!(
+    say!(
         "{} {} ({})",
         t(lang, "watching", "正在监视"),
         watcher.dir.display(),
@@ -133,9 +147,13 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
         if changed || last_scan.elapsed() >= RESCAN_EVERY {
             watcher.sync();
             last_scan = Instant::now();
+        } else {
+            // kubelet's pod lifecycle relists every second: a pod gone without its file
+            // changing is noticed without waiting for the next rescan.
+            watcher.restart_gone();
         }
     }
-    println!(
+    say!(
         "{}",
         t(
             lang,
@@ -172,7 +190,7 @@ impl Watcher {
         let now = match static_pods::scan(&self.dir) {
             Ok(s) => s,
             Err(e) => {
-                eprintln!("podlab kubelet: {e:#}");
+                complain!("podlab kubelet: {e:#}");
                 return;
             }
         };
@@ -186,7 +204,12 @@ impl Watcher {
                 Change::Remove(path) => self.delete(&path),
             }
         }
-        // A static pod someone deleted by hand comes back, as kubelet keeps static pods running.
+        self.restart_gone();
+        self.seen = now;
+    }
+
+    /// A static pod someone deleted by hand comes back, as kubelet keeps static pods running.
+    fn restart_gone(&mut self) {
         let gone: Vec<PathBuf> = self
             .pods
             .iter()
@@ -197,13 +220,12 @@ impl Watcher {
             self.pods.remove(&path);
             self.start(&path);
         }
-        self.seen = now;
     }
 
     fn start(&mut self, path: &Path) {
         match self.try_start(path) {
             Ok(pod) => {
-                println!(
+                say!(
                     "{} {} ← {} (uid {})",
                     t(self.lang, "started static pod", "已启动静态 Pod"),
                     pod.name,
@@ -212,14 +234,14 @@ impl Watcher {
                 );
                 self.pods.insert(path.to_path_buf(), pod);
             }
-            Err(e) => eprintln!("podlab kubelet: {}: {e:#}", path.display()),
+            Err(e) => complain!("podlab kubelet: {}: {e:#}", path.display()),
         }
     }
 
     fn try_start(&self, path: &Path) -> Result<StaticPod> {
         let loaded = spec::load_pod_file(path).map_err(|e| eyre!("{}", e.render(self.lang)))?;
         for warning in &loaded.warnings {
-            eprintln!("{}", warning.render(self.lang));
+            complain!("{}", warning.render(self.lang));
         }
         let mut pod = loaded.pod;
         pod.metadata.name = static_pods::static_pod_name(&pod.metadata.name, &self.node);
@@ -250,7 +272,7 @@ impl Watcher {
         };
         let deleted = ShimConnection::connect(&pod.uid).and_then(|mut c| c.delete(None));
         match deleted {
-            Ok(()) => println!(
+            Ok(()) => say!(
                 "{} {}",
                 t(self.lang, "deleted static pod", "已删除静态 Pod"),
                 pod.name
@@ -258,7 +280,7 @@ impl Watcher {
             Err(e) if !lookup::shim_alive(&pod.uid) => {
                 let _ = e; // already gone
             }
-            Err(e) => eprintln!("podlab kubelet: failed to delete pod {}: {e:#}", pod.name),
+            Err(e) => complain!("podlab kubelet: failed to delete pod {}: {e:#}", pod.name),
         }
     }
 

@@ -198,6 +198,7 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
         lesson,
         RunnerOptions {
             progress,
+            interrupt: Some(Arc::clone(&interrupts)),
             ..RunnerOptions::default()
         },
     )?;
@@ -233,11 +234,11 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     }
     let stopped = interrupts.load(Ordering::Relaxed) > 0;
     runner.finish()?;
-    if failed {
-        return Ok(ExitCode::FAILURE);
-    }
     if stopped {
         return Ok(ExitCode::from(130));
+    }
+    if failed {
+        return Ok(ExitCode::FAILURE);
     }
     if index >= total {
         say!("\n{}", t(lang, "✓ lesson complete", "✓ 课程完成"));

@@ -18,6 +18,7 @@ use crate::runtime::{lookup, paths};
 use crate::spec::Quantity;
 
 use super::exec::{exec_in, ExecOutput};
+use super::kubelet::KubeletView;
 use super::outcome::CheckResult;
 use super::refs::{Ref, Who};
 use super::schema::*;
@@ -93,7 +94,11 @@ pub(crate) struct World<'r> {
     pub uids: &'r HashMap<String, String>,
     /// Marks taken at the end of each finished step: step id → pod name → mark.
     pub marks: &'r HashMap<String, HashMap<String, PodMark>>,
+    /// Static pods: name → the name kubelet runs it under.
+    pub live_names: &'r HashMap<String, String>,
     pub last_delete: Option<Duration>,
+    /// The lesson's kubelet, if one was started.
+    pub kubelet: Option<KubeletView>,
     pub podlab_exe: &'r Path,
     pub exec_timeout: Duration,
     states: HashMap<String, Option<PodState>>,
@@ -105,7 +110,7 @@ impl<'r> World<'r> {
         collector: &'r mut Collector,
         uids: &'r HashMap<String, String>,
         marks: &'r HashMap<String, HashMap<String, PodMark>>,
-        last_delete: Option<Duration>,
+        live_names: &'r HashMap<String, String>,
         podlab_exe: &'r Path,
         exec_timeout: Duration,
     ) -> World<'r> {
@@ -113,7 +118,9 @@ impl<'r> World<'r> {
             collector,
             uids,
             marks,
-            last_delete,
+            live_names,
+            last_delete: None,
+            kubelet: None,
             podlab_exe,
             exec_timeout,
             states: HashMap::new(),
@@ -162,6 +169,7 @@ impl<'r> World<'r> {
         container: &str,
         argv: &[String],
     ) -> Result<ExecOutput, CheckResult> {
+        let pod = self.live_names.get(pod).map_or(pod, String::as_str);
         exec_in(self.podlab_exe, pod, container, argv, self.exec_timeout).map_err(|e| {
             CheckResult::fail(
                 format!("cannot run a command in {container}: {e:#}"),
@@ -199,6 +207,8 @@ pub(crate) fn evaluate(check: &Check, world: &mut World<'_>, pod: &str) -> Check
         Check::RanInOrder(names) => ran_in_order(names, world, pod),
         Check::Changed(c) => changed(c, world, pod),
         Check::Deleted(c) => Ok(deleted(c, world.last_delete)),
+        Check::Kubelet(c) => kubelet(c, world),
+        Check::StaticPod(c) => static_pod(c, world, pod),
     };
     outcome.unwrap_or_else(|failure| failure)
 }
@@ -999,14 +1009,15 @@ fn listener(c: &ListenerCheck, world: &mut World<'_>, pod: &str) -> Outcome {
 fn pod_check(c: &PodCheck, world: &mut World<'_>, pod: &str) -> CheckResult {
     let state = world.state(pod);
     if c.gone {
+        let name = world.live_names.get(pod).map_or(pod, String::as_str);
         return match state {
             None => CheckResult::pass(
-                format!("pod {pod} is gone"),
-                format!("Pod {pod} 已经不存在"),
+                format!("pod {name} is gone"),
+                format!("Pod {name} 已经不存在"),
             ),
             Some(_) => CheckResult::fail(
-                format!("pod {pod} still exists"),
-                format!("Pod {pod} 还存在"),
+                format!("pod {name} still exists"),
+                format!("Pod {name} 还存在"),
             ),
         };
     }
@@ -1125,5 +1136,104 @@ fn deleted(c: &DeletedCheck, last: Option<Duration>) -> CheckResult {
     CheckResult {
         passed: ok,
         message: Text::new(en, zh),
+    }
+}
+
+fn no_kubelet() -> CheckResult {
+    CheckResult::fail(
+        "no kubelet runs in this lesson yet",
+        "这节课还没有运行 kubelet",
+    )
+}
+
+/// The kubelet is still running (its last error line says why not, if it stopped).
+fn running_kubelet(world: &World<'_>) -> Result<KubeletView, CheckResult> {
+    let kubelet = world.kubelet.clone().ok_or_else(no_kubelet)?;
+    if let Some(how) = &kubelet.exited {
+        let why = kubelet
+            .last_error
+            .as_deref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default();
+        return Err(CheckResult::fail(
+            format!(
+                "podlab kubelet (pid {}) has stopped ({how}){why}",
+                kubelet.pid
+            ),
+            format!(
+                "podlab kubelet（pid {}）已经停止（{how}）{why}",
+                kubelet.pid
+            ),
+        ));
+    }
+    Ok(kubelet)
+}
+
+fn kubelet(c: &KubeletCheck, world: &mut World<'_>) -> Outcome {
+    let kubelet = running_kubelet(world)?;
+    let names: Vec<String> = kubelet.pods().into_iter().map(|s| s.name).collect();
+    let dir = kubelet.dir.display();
+    let (listed, listed_zh) = if names.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (
+            format!(": {}", names.join(", ")),
+            format!("：{}", names.join("、")),
+        )
+    };
+    let en = format!(
+        "podlab kubelet (pid {}) watches {dir}, {} static pod(s){listed}",
+        kubelet.pid,
+        names.len()
+    );
+    let zh = format!(
+        "podlab kubelet（pid {}）监视 {dir}，{} 个静态 Pod{listed_zh}",
+        kubelet.pid,
+        names.len()
+    );
+    if c.pods.is_some_and(|want| want != names.len()) {
+        Err(CheckResult::fail(en, zh))
+    } else {
+        Ok(CheckResult::pass(en, zh))
+    }
+}
+
+fn static_pod(c: &StaticPodCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let kubelet = running_kubelet(world)?;
+    let expected = crate::runtime::static_pods::static_pod_name(pod, &kubelet.node);
+    let Some(state) = world.state(pod) else {
+        let running: Vec<String> = kubelet.pods().into_iter().map(|s| s.name).collect();
+        let running = if running.is_empty() {
+            "none".to_string()
+        } else {
+            running.join(", ")
+        };
+        return Err(CheckResult::fail(
+            format!("no pod {expected} yet; the kubelet's pods: {running}"),
+            format!("还没有 Pod {expected}；kubelet 的 Pod：{running}"),
+        ));
+    };
+    let source = state
+        .pod
+        .metadata
+        .annotations
+        .get("kubernetes.io/config.source")
+        .cloned()
+        .unwrap_or_default();
+    let from = Path::new(&state.manifest_path);
+    let file_ok = c.file.as_ref().is_none_or(|f| from == kubelet.dir.join(f));
+    let uid: String = state.uid.chars().take(8).collect();
+    let en = format!(
+        "pod {} (uid {uid}) runs from {}: {pod} + \"-{}\", the node name",
+        state.name, state.manifest_path, kubelet.node
+    );
+    let zh = format!(
+        "Pod {}（uid {uid}）来自 {}：{pod} 加上节点名 “-{}”",
+        state.name, state.manifest_path, kubelet.node
+    );
+    if state.name == expected && source == "file" && file_ok {
+        Ok(CheckResult::pass(en, zh))
+    } else {
+        Err(CheckResult::fail(en, zh))
     }
 }

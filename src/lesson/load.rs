@@ -3,18 +3,20 @@
 //! step ids, and that its text fits the narration pane. Every problem is located
 //! `file:line:column`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::i18n::Text;
+use crate::runtime::static_pods;
 use crate::runtime::steps::{self, PlanContext};
 use crate::spec::yaml::{self, FieldPath, Location, SourceMap};
 use crate::spec::{self, Pod};
 
 use super::refs::{Ref, Who};
 use super::schema::{
-    Action, Check, DeleteAction, Fingerprint, LessonFile, StepSpec, SCHEMA_VERSION,
+    Action, Check, DeleteAction, Fingerprint, LessonFile, StepSpec, LESSON_HOST_DIR_PREFIX,
+    SCHEMA_VERSION,
 };
 use super::text_lint;
 
@@ -63,6 +65,23 @@ impl Lesson {
 
     pub fn pod_named(&self, name: &str) -> Option<&LessonPod> {
         self.pods.iter().find(|p| p.pod.metadata.name == name)
+    }
+
+    /// Whether the lesson's kubelet runs this pod: a step puts its manifest into the
+    /// kubelet's directory.
+    pub fn is_static(&self, pod: &str) -> bool {
+        self.steps()
+            .iter()
+            .any(|s| matches!(s.action, Action::PutManifest(_)) && self.pod_of(s) == pod)
+    }
+
+    /// The name a pod of the lesson runs under: kubelet names a static pod NAME-<node>.
+    pub fn live_name(&self, pod: &str) -> String {
+        if self.is_static(pod) {
+            static_pods::static_pod_name(pod, &static_pods::node_name())
+        } else {
+            pod.to_string()
+        }
     }
 }
 
@@ -125,6 +144,9 @@ pub fn parse_lesson(text: &str, path: &Path) -> Result<Lesson, LessonError> {
     let mut checker = Checker {
         map: &located.source_map,
         problems: Vec::new(),
+        kubelet: None,
+        static_pods: HashSet::new(),
+        files: HashMap::new(),
     };
     let file = located.value;
     let base = path.parent().unwrap_or(Path::new("."));
@@ -178,6 +200,12 @@ fn lesson_wording(e: yaml::YamlError) -> String {
 struct Checker<'a> {
     map: &'a SourceMap,
     problems: Vec<LessonProblem>,
+    /// The step id whose action starts the lesson's kubelet, once it is seen.
+    kubelet: Option<String>,
+    /// Pods whose manifest a step puts into the kubelet's directory.
+    static_pods: HashSet<String>,
+    /// The kubelet directory's files as the steps so far leave them: name → (pod, text).
+    files: HashMap<String, (String, String)>,
 }
 
 fn path_of(text: &str) -> FieldPath {
@@ -266,6 +294,12 @@ impl Checker<'_> {
         }
         let Some(main) = pods.first() else { return };
         let main_name = main.pod.metadata.name.clone();
+        self.static_pods = file
+            .steps
+            .iter()
+            .filter(|s| matches!(s.action, Action::PutManifest(_)))
+            .map(|s| s.pod.clone().unwrap_or_else(|| main_name.clone()))
+            .collect();
         let mut seen: HashSet<&str> = HashSet::new();
         for (i, step) in file.steps.iter().enumerate() {
             let at = format!("steps[{i}]");
@@ -304,6 +338,7 @@ impl Checker<'_> {
                 continue;
             };
             self.action(&at, &step.action, pod, pods, file.options.network);
+            self.static_action(&at, step, pod);
             if let Some(check) = &step.check {
                 self.check(&format!("{at}.check"), check, &pod_name, pods, &seen);
             }
@@ -430,8 +465,160 @@ impl Checker<'_> {
             | Action::RunAll
             | Action::Delete(_)
             | Action::Recreate
-            | Action::Sleep(_) => {}
+            | Action::Sleep(_)
+            | Action::Kubelet(_)
+            | Action::PutManifest(_)
+            | Action::EditManifest(_)
+            | Action::RemoveManifest(_) => {}
         }
+    }
+
+    /// The actions about the lesson's kubelet and its directory: a kubelet starts once, in
+    /// a lesson-owned directory, before any file is put into it; files are plain manifest
+    /// names; an edit finds its text and leaves a valid manifest of the same pod.
+    fn static_action(&mut self, at: &str, step: &StepSpec, pod: &LessonPod) {
+        let name = pod.pod.metadata.name.clone();
+        match &step.action {
+            Action::Kubelet(kubelet) => {
+                let field = format!("{at}.action.kubelet.manifests");
+                let dir = Path::new(&kubelet.manifests);
+                let owned = kubelet.manifests.starts_with(LESSON_HOST_DIR_PREFIX)
+                    && dir.is_absolute()
+                    && !dir
+                        .components()
+                        .any(|c| matches!(c, std::path::Component::ParentDir));
+                if !owned {
+                    self.problem(
+                        &field,
+                        format!(
+                            "the kubelet's directory must be below {LESSON_HOST_DIR_PREFIX} \
+                             (the lesson removes it at the end)"
+                        ),
+                    );
+                }
+                if let Some(first) = &self.kubelet {
+                    self.problem(
+                        &format!("{at}.action.kubelet"),
+                        format!("the lesson's kubelet already starts at step {first:?}"),
+                    );
+                } else {
+                    self.kubelet = Some(step.id.clone());
+                }
+            }
+            Action::PutManifest(put) => {
+                let field = format!("{at}.action.put_manifest");
+                if self.needs_kubelet(&field) && self.file_name(&format!("{field}.file"), &put.file)
+                {
+                    match yaml::read_text_file(&pod.manifest) {
+                        Ok(text) => {
+                            self.files.insert(put.file.clone(), (name, text));
+                        }
+                        Err(e) => self.problem(&field, format!("cannot read the manifest: {e}")),
+                    }
+                }
+            }
+            Action::EditManifest(edit) => {
+                let field = format!("{at}.action.edit_manifest");
+                if !self.needs_kubelet(&field)
+                    || !self.file_name(&format!("{field}.file"), &edit.file)
+                {
+                    return;
+                }
+                let Some((owner, text)) = self.files.get(&edit.file).cloned() else {
+                    self.problem(
+                        &format!("{field}.file"),
+                        format!(
+                            "no earlier step puts {:?} into the kubelet's directory",
+                            edit.file
+                        ),
+                    );
+                    return;
+                };
+                if edit.replace.is_empty() || !text.contains(&edit.replace) {
+                    self.problem(
+                        &format!("{field}.replace"),
+                        format!("{} does not contain {:?}", edit.file, edit.replace),
+                    );
+                    return;
+                }
+                let edited = text.replace(&edit.replace, &edit.with);
+                match spec::parse_pod(&edited, &edit.file) {
+                    Ok(loaded) if loaded.pod.metadata.name == owner => {
+                        self.files.insert(edit.file.clone(), (owner, edited));
+                    }
+                    Ok(loaded) => self.problem(
+                        &format!("{field}.with"),
+                        format!(
+                            "the edit renames pod {owner} to {}: its steps would lose it",
+                            loaded.pod.metadata.name
+                        ),
+                    ),
+                    Err(e) => self.problem(
+                        &format!("{field}.with"),
+                        format!(
+                            "after this edit {} is not a valid pod:\n  {}",
+                            edit.file,
+                            e.render(crate::i18n::Lang::En).replace('\n', "\n  ")
+                        ),
+                    ),
+                }
+            }
+            Action::RemoveManifest(remove) => {
+                let field = format!("{at}.action.remove_manifest");
+                if self.needs_kubelet(&field)
+                    && self.file_name(&format!("{field}.file"), &remove.file)
+                    && self.files.remove(&remove.file).is_none()
+                {
+                    self.problem(
+                        &format!("{field}.file"),
+                        format!(
+                            "{:?} is not in the kubelet's directory at this step",
+                            remove.file
+                        ),
+                    );
+                }
+            }
+            Action::RunTo(_) | Action::RunAll | Action::Recreate
+                if self.static_pods.contains(&name) =>
+            {
+                self.problem(
+                    &format!("{at}.action"),
+                    format!(
+                        "pod {name} is a static pod: the lesson's kubelet runs it from its file \
+                         (put_manifest), not run_to, run_all or recreate"
+                    ),
+                );
+            }
+            _ => {}
+        }
+    }
+
+    /// A kubelet started at an earlier step (or this one).
+    fn needs_kubelet(&mut self, at: &str) -> bool {
+        if self.kubelet.is_some() {
+            return true;
+        }
+        self.problem(
+            at,
+            "no kubelet runs yet: start one at an earlier step with \
+             `action: {kubelet: {manifests: DIR}}`",
+        );
+        false
+    }
+
+    /// A manifest file name the kubelet reads.
+    fn file_name(&mut self, at: &str, file: &str) -> bool {
+        if file.contains('/') || !static_pods::is_manifest_name(file) {
+            self.problem(
+                at,
+                format!(
+                    "{file:?} is not a file the kubelet reads: a plain name ending in .yaml, \
+                     .yml or .json, not starting with '.'"
+                ),
+            );
+            return false;
+        }
+        true
     }
 
     /// A reference to a container (or `pause` when `pause_ok`).
@@ -581,6 +768,23 @@ impl Checker<'_> {
                 }
                 if let Fingerprint::Container(name) = &c.what {
                     self.container(&format!("{at}.changed.what"), name, pod, pods, false);
+                }
+            }
+            Check::Kubelet(_) => {
+                self.needs_kubelet(&format!("{at}.kubelet"));
+            }
+            Check::StaticPod(c) => {
+                if !self.static_pods.contains(pod) {
+                    self.problem(
+                        &format!("{at}.static_pod"),
+                        format!(
+                            "pod {pod} is not a static pod: no step puts its manifest into \
+                             the kubelet's directory"
+                        ),
+                    );
+                }
+                if let Some(file) = &c.file {
+                    self.file_name(&format!("{at}.static_pod.file"), file);
                 }
             }
             Check::HostFile(_) | Check::Event(_) | Check::Pod(_) | Check::Deleted(_) => {}

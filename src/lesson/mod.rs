@@ -5,7 +5,8 @@
 //!   every reference (manifests, containers, engine step ids), with `file:line:column` errors;
 //!   `text_lint` — text fits the 46-column narration pane, Chinese typography.
 //! * `runner` — [`Runner`] plays a lesson; `checks` — one evaluation of a check; `exec` —
-//!   commands in a container through `podlab exec`; `progress` — saved progress.
+//!   commands in a container through `podlab exec`; `progress` — saved progress;
+//!   `kubelet` — the lesson's own `podlab kubelet` and the directory it watches (static pods).
 //!
 //! # Playing a lesson from a UI
 //!
@@ -37,6 +38,8 @@
 pub mod checks;
 #[cfg(podlab_host)]
 pub mod exec;
+#[cfg(podlab_host)]
+pub mod kubelet;
 pub mod load;
 pub mod outcome;
 #[cfg(podlab_host)]

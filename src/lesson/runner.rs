@@ -2,7 +2,9 @@
 //! pod dies with the runner), performs a step's action and polls its check.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use eyre::{eyre, Context, Result};
@@ -17,15 +19,13 @@ use crate::runtime::state::PodState;
 
 use super::checks::{evaluate, PodMark, World};
 use super::exec::exec_in;
+use super::kubelet::{static_pods_of, LessonKubelet};
 use super::load::Lesson;
 use super::outcome::{ActionOutcome, CheckResult, StepOutcome};
 use super::progress::{Progress, ProgressStore};
 use super::refs::{Ref, Who};
+use super::schema::LESSON_HOST_DIR_PREFIX;
 use super::schema::{Action, StepSpec};
-
-/// hostPath directories below this prefix belong to lessons and are removed when a lesson
-/// ends (a hostPath outlives its pod, which is the point of showing it, not of keeping it).
-pub const LESSON_HOST_DIR_PREFIX: &str = "/tmp/podlab-lesson";
 
 /// How long one command of a check may run.
 const CHECK_EXEC_TIMEOUT: Duration = Duration::from_secs(5);
@@ -40,6 +40,8 @@ pub struct RunnerOptions {
     pub progress: Option<ProgressStore>,
     /// The pod network when the lesson wants one (None: podlab's default range and bridge).
     pub network: Option<network::Config>,
+    /// Set (non-zero) by a signal handler: a check being waited for gives up at once.
+    pub interrupt: Option<Arc<AtomicUsize>>,
 }
 
 struct LivePod {
@@ -53,8 +55,14 @@ pub struct Runner {
     lesson: Lesson,
     exe: PathBuf,
     network: Option<network::Config>,
+    /// Pods the runner started and holds, by name.
     pods: HashMap<String, LivePod>,
+    /// Every live pod of the lesson (held, or run by the lesson's kubelet): name → UID.
     uids: HashMap<String, String>,
+    /// The lesson's static pods: name → the name kubelet runs it under (NAME-<node>).
+    live_names: HashMap<String, String>,
+    kubelet: Option<LessonKubelet>,
+    interrupt: Option<Arc<AtomicUsize>>,
     collector: Collector,
     marks: HashMap<String, HashMap<String, PodMark>>,
     last_delete: Option<Duration>,
@@ -81,12 +89,25 @@ impl Runner {
             .options
             .network
             .then(|| options.network.unwrap_or_default());
+        let live_names = lesson
+            .pods
+            .iter()
+            .map(|p| p.pod.metadata.name.clone())
+            .filter(|name| lesson.is_static(name))
+            .map(|name| {
+                let live = lesson.live_name(&name);
+                (name, live)
+            })
+            .collect();
         Ok(Runner {
             lesson,
             exe,
             network,
             pods: HashMap::new(),
             uids: HashMap::new(),
+            live_names,
+            kubelet: None,
+            interrupt: options.interrupt.clone(),
             collector: Collector::new(Sources::default()),
             marks: HashMap::new(),
             last_delete: None,
@@ -112,12 +133,13 @@ impl Runner {
             .unwrap_or(self.lesson.steps().len())
     }
 
-    /// The lesson's live pods as (name, UID), for panels (`observe::Target::Pod(uid)`).
+    /// The lesson's live pods as (name, UID), for panels (`observe::Target::Pod(uid)`). A
+    /// static pod is named as kubelet runs it (`Lesson::live_name`).
     pub fn live_pods(&self) -> Vec<(String, String)> {
         let mut pods: Vec<(String, String)> = self
             .uids
             .iter()
-            .map(|(n, u)| (n.clone(), u.clone()))
+            .map(|(n, u)| (self.live_name(n).to_string(), u.clone()))
             .collect();
         pods.sort();
         pods
@@ -140,6 +162,13 @@ impl Runner {
 
     /// Perform the action of step `index`.
     pub fn perform(&mut self, index: usize) -> Result<ActionOutcome> {
+        self.refresh_static();
+        let outcome = self.perform_action(index);
+        self.refresh_static();
+        outcome
+    }
+
+    fn perform_action(&mut self, index: usize) -> Result<ActionOutcome> {
         let step = self.step(index)?;
         let pod = self.lesson.pod_of(&step).to_string();
         let done = |en: String, zh: String| ActionOutcome {
@@ -170,7 +199,7 @@ impl Runner {
                 self.require_live(&r.pod)?;
                 let out = exec_in(
                     &self.exe,
-                    &r.pod,
+                    self.live_name(&r.pod),
                     container,
                     &exec.command,
                     self.timeout_of(&step),
@@ -207,9 +236,10 @@ impl Runner {
             }
             Action::Delete(delete) => {
                 let took = self.delete_pod(&pod, delete.grace_seconds)?;
+                let name = self.live_name(&pod);
                 Ok(done(
-                    format!("pod {pod} deleted in {:.1}s", took.as_secs_f64()),
-                    format!("Pod {pod} 已删除，用时 {:.1} 秒", took.as_secs_f64()),
+                    format!("pod {name} deleted in {:.1}s", took.as_secs_f64()),
+                    format!("Pod {name} 已删除，用时 {:.1} 秒", took.as_secs_f64()),
                 ))
             }
             Action::Recreate => {
@@ -239,6 +269,103 @@ impl Runner {
                     format!("等待了 {seconds} 秒"),
                 ))
             }
+            Action::Kubelet(kubelet) => {
+                if let Some(running) = &self.kubelet {
+                    return Err(eyre!(
+                        "the lesson's kubelet already watches {}",
+                        running.dir().display()
+                    ));
+                }
+                let started = LessonKubelet::start(
+                    &self.exe,
+                    Path::new(&kubelet.manifests),
+                    self.lesson.file.options.time_scale,
+                    self.network.as_ref(),
+                )?;
+                let kubelet = self.kubelet.insert(started);
+                let pid = kubelet.view().pid;
+                let dir = kubelet.dir().display().to_string();
+                Ok(done(
+                    format!("podlab kubelet (pid {pid}) watches {dir}"),
+                    format!("podlab kubelet（pid {pid}）正在监视 {dir}"),
+                ))
+            }
+            Action::PutManifest(put) => {
+                let kubelet = self.kubelet()?;
+                let source = self
+                    .lesson
+                    .pod_named(&pod)
+                    .map(|p| p.manifest.clone())
+                    .ok_or_else(|| eyre!("lesson {} has no pod {pod}", self.lesson.id()))?;
+                let text = std::fs::read_to_string(&source)
+                    .wrap_err_with(|| format!("failed to read {}", source.display()))?;
+                let path = kubelet.put(&put.file, &text)?;
+                Ok(done(
+                    format!("copied the manifest of {pod} to {}", path.display()),
+                    format!("已把 {pod} 的清单复制到 {}", path.display()),
+                ))
+            }
+            Action::EditManifest(edit) => {
+                let path = self
+                    .kubelet()?
+                    .edit(&edit.file, &edit.replace, &edit.with)?;
+                Ok(done(
+                    format!("{}: {:?} → {:?}", path.display(), edit.replace, edit.with),
+                    format!("{}：{:?} → {:?}", path.display(), edit.replace, edit.with),
+                ))
+            }
+            Action::RemoveManifest(remove) => {
+                let path = self.kubelet()?.remove(&remove.file)?;
+                Ok(done(
+                    format!("removed {}", path.display()),
+                    format!("已删除 {}", path.display()),
+                ))
+            }
+        }
+    }
+
+    fn interrupted(&self) -> bool {
+        self.interrupt
+            .as_ref()
+            .is_some_and(|flag| flag.load(Ordering::Relaxed) > 0)
+    }
+
+    fn kubelet(&self) -> Result<&LessonKubelet> {
+        self.kubelet
+            .as_ref()
+            .ok_or_else(|| eyre!("no kubelet runs in lesson {} yet", self.lesson.id()))
+    }
+
+    /// The name a pod of the lesson runs under (kubelet's NAME-<node> for a static pod).
+    fn live_name<'a>(&'a self, pod: &'a str) -> &'a str {
+        self.live_names.get(pod).map_or(pod, String::as_str)
+    }
+
+    /// Find the static pods the kubelet runs now: one deleted by hand or replaced after an
+    /// edit comes back under a new UID.
+    fn refresh_static(&mut self) {
+        if self.live_names.is_empty() {
+            return;
+        }
+        let running = self
+            .kubelet
+            .as_ref()
+            .map(|k| static_pods_of(k.dir()))
+            .unwrap_or_default();
+        let mut changed = false;
+        for (name, live) in &self.live_names {
+            let uid = running
+                .iter()
+                .find(|s| &s.name == live)
+                .map(|s| s.uid.clone());
+            let old = match &uid {
+                Some(uid) => self.uids.insert(name.clone(), uid.clone()),
+                None => self.uids.remove(name),
+            };
+            changed |= old != uid;
+        }
+        if changed {
+            self.collector.forget();
         }
     }
 
@@ -253,14 +380,18 @@ impl Runner {
         };
         let pod = self.lesson.pod_of(&step).to_string();
         let exec_timeout = CHECK_EXEC_TIMEOUT.min(self.timeout_of(&step));
+        self.refresh_static();
+        let kubelet = self.kubelet.as_mut().map(LessonKubelet::view);
         let mut world = World::new(
             &mut self.collector,
             &self.uids,
             &self.marks,
-            self.last_delete,
+            &self.live_names,
             &self.exe,
             exec_timeout,
         );
+        world.last_delete = self.last_delete;
+        world.kubelet = kubelet;
         evaluate(check, &mut world, &pod)
     }
 
@@ -273,6 +404,12 @@ impl Runner {
         let deadline = Instant::now() + timeout;
         loop {
             let result = self.poll_check(index);
+            if !result.passed && self.interrupted() {
+                return CheckResult::fail(
+                    format!("interrupted: {}", result.message.en),
+                    format!("已中断：{}", result.message.zh),
+                );
+            }
             if result.passed || Instant::now() >= deadline {
                 if !result.passed {
                     return timed_out(result, timeout);
@@ -287,7 +424,8 @@ impl Runner {
     /// `changed` checks) and save the progress.
     pub fn complete(&mut self, index: usize) -> Result<()> {
         let step = self.step(index)?;
-        let names: Vec<String> = self.pods.keys().cloned().collect();
+        self.refresh_static();
+        let names: Vec<String> = self.uids.keys().cloned().collect();
         let mut marks = HashMap::new();
         for name in names {
             if let Ok(state) = self.status(&name) {
@@ -351,13 +489,22 @@ impl Runner {
         Ok(())
     }
 
-    /// Delete every pod of the lesson and the lesson's hostPath directories.
+    /// Stop the lesson's kubelet (its static pods and directory go with it), delete every
+    /// pod of the lesson and the lesson's hostPath directories.
     pub fn finish(mut self) -> Result<()> {
         self.teardown()
     }
 
     fn teardown(&mut self) -> Result<()> {
         let mut first_error = None;
+        if let Some(kubelet) = self.kubelet.take() {
+            if let Err(e) = kubelet.stop() {
+                first_error.get_or_insert(e);
+            }
+        }
+        for name in self.live_names.keys() {
+            self.uids.remove(name);
+        }
         let names: Vec<String> = self.pods.keys().cloned().collect();
         for name in names {
             if let Err(e) = self.delete_pod(&name, Some(0)) {
@@ -377,7 +524,7 @@ impl Runner {
     }
 
     fn require_live(&self, pod: &str) -> Result<()> {
-        if self.pods.contains_key(pod) {
+        if self.uids.contains_key(pod) {
             Ok(())
         } else {
             Err(eyre!("pod {pod} is not running yet"))
@@ -385,16 +532,25 @@ impl Runner {
     }
 
     fn status(&mut self, pod: &str) -> Result<PodState> {
-        let live = self
-            .pods
-            .get_mut(pod)
+        if let Some(live) = self.pods.get_mut(pod) {
+            return live.conn.status();
+        }
+        // A static pod: its shim belongs to the kubelet; ask it on a connection of our own.
+        let uid = self
+            .uids
+            .get(pod)
             .ok_or_else(|| eyre!("pod {pod} is not running"))?;
-        live.conn.status()
+        ShimConnection::connect(uid)?.status()
     }
 
     fn start(&mut self, pod: &str) -> Result<()> {
         if self.pods.contains_key(pod) {
             return Ok(());
+        }
+        if self.live_names.contains_key(pod) {
+            return Err(eyre!(
+                "pod {pod} is a static pod: the lesson's kubelet runs it from its file"
+            ));
         }
         let lesson_pod = self
             .lesson
@@ -446,14 +602,23 @@ impl Runner {
     }
 
     fn delete_pod(&mut self, pod: &str, grace_seconds: Option<i64>) -> Result<Duration> {
-        let mut live = self
-            .pods
-            .remove(pod)
-            .ok_or_else(|| eyre!("pod {pod} is not running"))?;
         let started = Instant::now();
-        live.conn
-            .delete(grace_seconds)
-            .wrap_err_with(|| format!("failed to delete pod {pod} (uid {})", live.uid))?;
+        if let Some(mut live) = self.pods.remove(pod) {
+            live.conn
+                .delete(grace_seconds)
+                .wrap_err_with(|| format!("failed to delete pod {pod} (uid {})", live.uid))?;
+        } else {
+            // A static pod, deleted by name as `podlab delete` does; its kubelet sees it go.
+            let uid = self
+                .uids
+                .get(pod)
+                .cloned()
+                .ok_or_else(|| eyre!("pod {pod} is not running"))?;
+            let name = self.live_name(pod).to_string();
+            ShimConnection::connect(&uid)
+                .and_then(|mut conn| conn.delete(grace_seconds))
+                .wrap_err_with(|| format!("failed to delete pod {name} (uid {uid})"))?;
+        }
         let took = started.elapsed();
         self.uids.remove(pod);
         self.last_delete = Some(took);

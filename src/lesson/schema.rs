@@ -94,6 +94,10 @@ pub struct StepSpec {
     pub simplified: Option<Text>,
 }
 
+/// hostPath directories below this prefix belong to lessons and are removed when a lesson
+/// ends (a hostPath outlives its pod, which is the point of showing it, not of keeping it).
+pub const LESSON_HOST_DIR_PREFIX: &str = "/tmp/podlab-lesson";
+
 /// What a step does to the system before its check is polled.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
@@ -117,6 +121,38 @@ pub enum Action {
     Recreate,
     /// Wait this many seconds.
     Sleep(f64),
+    /// Start the lesson's kubelet (`podlab kubelet --manifests DIR`). The lesson owns it: the
+    /// kubelet, its pods and DIR are gone when the lesson ends.
+    Kubelet(KubeletAction),
+    /// Copy the step pod's manifest into the kubelet's directory under this file name.
+    PutManifest(ManifestFileAction),
+    /// Edit a manifest file of the kubelet's directory, as `sed -i 's/replace/with/'` does.
+    EditManifest(EditManifestAction),
+    /// Remove a manifest file from the kubelet's directory.
+    RemoveManifest(ManifestFileAction),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeletAction {
+    /// The directory to watch (kubelet's staticPodPath); below `/tmp/podlab-lesson`.
+    pub manifests: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestFileAction {
+    /// A file name in the kubelet's directory, e.g. `static-web.yaml`.
+    pub file: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditManifestAction {
+    pub file: String,
+    /// Text of the file to replace (every occurrence).
+    pub replace: String,
+    pub with: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -181,6 +217,26 @@ pub enum Check {
     Changed(ChangedCheck),
     /// The last `delete` action took between these many seconds.
     Deleted(DeletedCheck),
+    /// The lesson's kubelet runs (and runs this many static pods).
+    Kubelet(KubeletCheck),
+    /// The step's pod runs as a static pod of the lesson's kubelet, under the name kubelet
+    /// gives it (NAME-<node>), from a file of its directory.
+    StaticPod(StaticPodCheck),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubeletCheck {
+    #[serde(default)]
+    pub pods: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticPodCheck {
+    /// The manifest file (in the kubelet's directory) it runs from.
+    #[serde(default)]
+    pub file: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

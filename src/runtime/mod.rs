@@ -40,7 +40,6 @@ pub mod security;
 #[cfg(podlab_host)]
 pub mod shim;
 pub mod state;
-#[cfg(podlab_host)]
 pub mod static_pods;
 pub mod steps;
 #[cfg(podlab_host)]

@@ -88,6 +88,11 @@ pub fn static_pod_name(name: &str, node: &str) -> String {
     format!("{name}-{}", node.to_lowercase())
 }
 
+/// This machine's node name, as kubelet takes it by default: the hostname, in lower case.
+pub fn node_name() -> String {
+    gethostname::gethostname().to_string_lossy().to_lowercase()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,9 +65,11 @@ pub enum LessonReply {
         result: Result<ActionOutcome, String>,
         pods: LivePods,
     },
+    /// With the live pods: a static pod comes and goes while its check is polled.
     Checked {
         index: usize,
         result: CheckResult,
+        pods: LivePods,
     },
     Completed {
         index: usize,
@@ -348,7 +350,8 @@ impl Player {
         self.app.viewing
     }
 
-    /// A step is under way: running, being checked, or passed and being recorded as done.
+    /// A step is running, or its check passed and the lesson thread is still recording it
+    /// (taking it again then would repeat its action: a file removed twice fails).
     fn busy(&self) -> bool {
         self.phase != Phase::Ready
             || self.steps.get(self.current).is_some_and(|s| {
@@ -629,8 +632,13 @@ impl Player {
                     }
                 }
             }
-            LessonReply::Checked { index, result } => {
+            LessonReply::Checked {
+                index,
+                result,
+                pods,
+            } => {
                 self.polling = false;
+                self.set_pods(pods, up);
                 let timeout = self.timeout_of(index);
                 let Some(view) = self.steps.get_mut(index) else {
                     return;
@@ -725,7 +733,7 @@ impl Player {
             .lesson
             .steps()
             .get(self.current.min(self.steps.len().saturating_sub(1)))
-            .map(|s| self.lesson.pod_of(s).to_string())
+            .map(|s| self.lesson.live_name(self.lesson.pod_of(s)))
             .unwrap_or_default();
         let chosen = self
             .pods

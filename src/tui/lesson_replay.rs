@@ -129,6 +129,7 @@ impl LessonReplayHost {
                 vec![reply(LessonReply::Checked {
                     index,
                     result: check,
+                    pods: self.pods(),
                 })]
             }
             LessonCmd::Complete(index) => vec![reply(LessonReply::Completed {

@@ -102,6 +102,7 @@ fn worker_loop(
             (LessonCmd::Poll(index), Some(r)) => LessonReply::Checked {
                 index,
                 result: r.poll_check(index),
+                pods: r.live_pods(),
             },
             (LessonCmd::Complete(index), Some(r)) => LessonReply::Completed {
                 index,
@@ -119,6 +120,7 @@ fn worker_loop(
             (LessonCmd::Poll(index), None) => LessonReply::Checked {
                 index,
                 result: CheckResult::fail(gone(), "课程已结束"),
+                pods: Vec::new(),
             },
             (LessonCmd::Complete(index), None) => LessonReply::Completed {
                 index,
