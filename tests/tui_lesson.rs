@@ -19,7 +19,10 @@ use podlab::tui::ui;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
-use unicode_width::UnicodeWidthStr;
+
+mod common;
+
+use common::screen::{player_screen, text_of};
 
 const UID: &str = "0f3c2a9e-1111-4222-8333-444455556666";
 
@@ -28,40 +31,12 @@ fn lesson_03() -> Lesson {
     load_lesson(&path).unwrap_or_else(|e| panic!("lesson 03 does not load: {e}"))
 }
 
-fn text_of(buffer: &ratatui::buffer::Buffer, width: u16, height: u16) -> String {
-    let mut out = String::new();
-    for y in 0..height {
-        let mut line = String::new();
-        let mut skip = 0usize;
-        for x in 0..width {
-            let cell = &buffer[(x, y)];
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            line.push_str(cell.symbol());
-            skip = cell.symbol().width().saturating_sub(1);
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-fn player_screen(player: &Player, width: u16, height: u16, now: Instant) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
-    terminal
-        .draw(|f| ui::draw_player(f, player, now))
-        .expect("draw on the test backend");
-    text_of(terminal.backend().buffer(), width, height)
-}
-
 fn picker_screen(picker: &Picker, width: u16, height: u16) -> String {
     let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("test terminal");
     terminal
         .draw(|f| ui::draw_picker(f, picker))
         .expect("draw on the test backend");
-    text_of(terminal.backend().buffer(), width, height)
+    text_of(terminal.backend().buffer())
 }
 
 fn check(name: &str, text: String) {
