@@ -160,10 +160,7 @@ impl Watches {
             Some(path) => Some(TraceRecorder::create(path, app, title)?),
             None => None,
         };
-        Ok(Watches {
-            markers: cast.map(|c| StepMarkers::new(Arc::clone(c))),
-            trace,
-        })
+        Ok(Watches::with(cast, trace))
     }
 
     /// The same for a lesson in the lesson player.
@@ -177,10 +174,15 @@ impl Watches {
             Some(path) => Some(TraceRecorder::create_lesson(path, player, title)?),
             None => None,
         };
-        Ok(Watches {
+        Ok(Watches::with(cast, trace))
+    }
+
+    /// Step markers when recording, and the trace when tracing.
+    fn with(cast: Option<&SharedCast>, trace: Option<TraceRecorder>) -> Watches {
+        Watches {
             markers: cast.map(|c| StepMarkers::new(Arc::clone(c))),
             trace,
-        })
+        }
     }
 
     /// The lesson player's loop options.
