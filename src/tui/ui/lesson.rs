@@ -124,6 +124,11 @@ fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
     spans.extend([
         sep(),
         Span::styled(player.lesson.id().to_string(), ctx.theme.title),
+    ]);
+    // The lesson's title goes first when the bar is too narrow: the narration shows it too,
+    // while the pod's state and the step count are only here.
+    let title_at = spans.len();
+    spans.extend([
         sep(),
         Span::raw(player.lesson.file.title.get(lang).to_string()),
     ]);
@@ -159,7 +164,11 @@ fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
         Lang::En => "EN",
         Lang::Zh => "中文",
     }));
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    let mut line = Line::from(spans);
+    if line.width() > usize::from(area.width) {
+        line.spans.drain(title_at..title_at + 2);
+    }
+    frame.render_widget(Paragraph::new(line), area);
 }
 
 fn status_text(player: &Player, ctx: &Ctx) -> (Style, String) {
