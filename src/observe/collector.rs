@@ -93,6 +93,7 @@ impl Collector {
     /// Forget everything cached (e.g. after the runtime moved processes between cgroups).
     pub fn forget(&mut self) {
         self.procs.clear();
+        self.cgroups.forget();
         self.hot.clear();
         self.net.forget();
         self.host_namespaces.clear();
@@ -216,6 +217,7 @@ impl Collector {
         for sb in &mut sandboxes {
             self.read_cgroups(sb, &procs, &mut gaps);
         }
+        self.cgroups.end_tick();
         let networks = self.net.read_networks(&sandboxes, &procs, &mut gaps);
         self.hot = match target {
             Target::Host => sandboxes
