@@ -85,7 +85,8 @@ impl Collector {
     /// Whether to read listening sockets (on by default). Reading `net/tcp` and `tcp6` makes
     /// the kernel walk its whole TCP hash table, milliseconds each, so a view that does not
     /// show listeners should turn this off. Read listeners are kept for 2 s per network
-    /// namespace, or until the sandbox's processes change.
+    /// namespace (10 s while its socket counters in `net/sockstat*` stay the same), or until
+    /// the sandbox's processes change.
     pub fn set_listeners(&mut self, on: bool) {
         self.net.listeners_wanted = on;
     }
