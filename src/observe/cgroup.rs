@@ -4,13 +4,13 @@
 //! controllers at the root → legacy, or hybrid when a (controller-less) cgroup2 mount sits
 //! beside them. On hybrid the v1 controllers hold the limits, so they are what is read.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::model::{
     CgroupInfo, CgroupLayout, CgroupMembership, CpuRequestSource, Gap, GapReason, Limit,
 };
-use super::procfs_read::read_path;
+use super::procfs_read::KeptFile;
 
 // v1 files.
 const V1_CFS_QUOTA: &str = "cpu.cfs_quota_us";
@@ -86,6 +86,16 @@ pub struct CgroupReader {
     /// Names of the directories at the root (v1 hierarchies: `memory`, `cpu,cpuacct`, …),
     /// listed once: mounts do not come and go while a view is open.
     mounts: HashSet<String>,
+    /// The files read, kept open per cgroup directory and read again from offset 0 each tick
+    /// (see `KeptFile`): the values are as fresh as with an open per read.
+    kept: HashMap<PathBuf, KeptDir>,
+}
+
+#[derive(Default)]
+struct KeptDir {
+    files: Vec<(String, KeptFile)>,
+    /// Read since the last `end_tick`; directories that were not are closed then.
+    used: bool,
 }
 
 impl CgroupReader {
@@ -103,6 +113,7 @@ impl CgroupReader {
             root: root.to_path_buf(),
             layout: detect_layout(root),
             mounts,
+            kept: HashMap::new(),
         }
     }
 
@@ -159,13 +170,16 @@ impl CgroupReader {
     /// Read limits and usage; files that are missing (controller not enabled) stay None. A
     /// missing directory (the cgroup was removed) is reported as a gap.
     pub fn read(
-        &self,
+        &mut self,
         loc: &CgroupLocation,
         pid: Option<i32>,
         buf: &mut Vec<u8>,
         gaps: &mut Vec<Gap>,
     ) -> CgroupInfo {
-        let info = info_from_files(loc, &mut |dir: &Path, file: &str| read_text(dir, file, buf));
+        let kept = &mut self.kept;
+        let info = info_from_files(loc, &mut |dir: &Path, file: &str| {
+            read_kept(kept, dir, file, buf)
+        });
         // Only when nothing at all could be read: is the cgroup gone? (One check, not one
         // per directory per tick.)
         if info
@@ -187,6 +201,42 @@ impl CgroupReader {
         }
         info
     }
+
+    /// Close the files of cgroups that were not read since the last call (gone from view).
+    pub fn end_tick(&mut self) {
+        self.kept.retain(|_, d| std::mem::take(&mut d.used));
+    }
+
+    /// Close every kept file.
+    pub fn forget(&mut self) {
+        self.kept.clear();
+    }
+}
+
+/// The text of `file` in `dir`, through a kept file when there is one. A kept file that fails
+/// (ENODEV: the cgroup was removed) is dropped and the path opened again, which finds a cgroup
+/// made again under the same name, or nothing.
+fn read_kept(
+    kept: &mut HashMap<PathBuf, KeptDir>,
+    dir: &Path,
+    file: &str,
+    buf: &mut Vec<u8>,
+) -> Option<String> {
+    let kept_dir = match kept.get_mut(dir) {
+        Some(d) => d,
+        None => kept.entry(dir.to_path_buf()).or_default(),
+    };
+    kept_dir.used = true;
+    if let Some(i) = kept_dir.files.iter().position(|(name, _)| name == file) {
+        if kept_dir.files[i].1.read(buf).is_ok() {
+            return Some(String::from_utf8_lossy(buf).into_owned());
+        }
+        kept_dir.files.swap_remove(i);
+    }
+    let opened = KeptFile::open(&dir.join(file)).ok()?;
+    opened.read(buf).ok()?;
+    kept_dir.files.push((file.to_string(), opened));
+    Some(String::from_utf8_lossy(buf).into_owned())
 }
 
 /// Where cgroup files come from: the text of `file` in controller directory `dir`, or None if
@@ -336,11 +386,6 @@ fn keyed(text: &str, key: &str) -> Option<u64> {
         let (k, v) = line.split_once(' ')?;
         (k == key).then(|| v.trim().parse().ok())?
     })
-}
-
-fn read_text(dir: &Path, file: &str, buf: &mut Vec<u8>) -> Option<String> {
-    read_path(&dir.join(file), buf).ok()?;
-    Some(String::from_utf8_lossy(buf).into_owned())
 }
 
 fn read_u64(read: &mut ReadCgroupFile<'_>, dir: &Path, file: &str) -> Option<u64> {

@@ -85,7 +85,8 @@ impl Collector {
     /// Whether to read listening sockets (on by default). Reading `net/tcp` and `tcp6` makes
     /// the kernel walk its whole TCP hash table, milliseconds each, so a view that does not
     /// show listeners should turn this off. Read listeners are kept for 2 s per network
-    /// namespace, or until the sandbox's processes change.
+    /// namespace (10 s while its socket counters in `net/sockstat*` stay the same), or until
+    /// the sandbox's processes change.
     pub fn set_listeners(&mut self, on: bool) {
         self.net.listeners_wanted = on;
     }
@@ -93,6 +94,7 @@ impl Collector {
     /// Forget everything cached (e.g. after the runtime moved processes between cgroups).
     pub fn forget(&mut self) {
         self.procs.clear();
+        self.cgroups.forget();
         self.hot.clear();
         self.net.forget();
         self.host_namespaces.clear();
@@ -216,6 +218,7 @@ impl Collector {
         for sb in &mut sandboxes {
             self.read_cgroups(sb, &procs, &mut gaps);
         }
+        self.cgroups.end_tick();
         let networks = self.net.read_networks(&sandboxes, &procs, &mut gaps);
         self.hot = match target {
             Target::Host => sandboxes

@@ -31,6 +31,22 @@ pub fn parse_fib_trie_local(text: &str) -> Vec<Ipv4Addr> {
     out
 }
 
+/// The counters of `net/sockstat` and `sockstat6` that belong to the namespace and move when
+/// its sockets come, go or change state: `sockets: used`, and `inuse` (TCP: hashed, i.e.
+/// listening or connected; UDP: bound) and `tw` of each protocol line. `alloc` and `mem` are
+/// host-wide and left out. Two equal results mean that, most likely, no socket started or
+/// stopped listening in between.
+pub fn parse_socket_counts(text: &str, out: &mut Vec<u64>) {
+    for line in text.lines() {
+        let mut words = line.split_ascii_whitespace().skip(1);
+        while let (Some(key), Some(value)) = (words.next(), words.next()) {
+            if matches!(key, "used" | "inuse" | "tw") {
+                out.push(value.parse().unwrap_or(u64::MAX));
+            }
+        }
+    }
+}
+
 /// A route as the kernel lists it: little-endian hex destination, gateway and mask.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawRoute {
@@ -239,6 +255,17 @@ mod tests {
         assert_eq!(ifs[0].ipv4, vec!["127.0.0.1"]);
         assert_eq!(ifs[1].ipv4, vec!["10.88.0.7"]);
         assert_eq!(ifs[1].ipv6, vec!["fe80::1/64"]);
+    }
+
+    #[test]
+    fn socket_counts() {
+        let mut counts = Vec::new();
+        parse_socket_counts(
+            "sockets: used 10\nTCP: inuse 3 orphan 0 tw 1 alloc 9 mem 22\nUDP: inuse 2 mem 4\nFRAG: inuse 0 memory 0\n",
+            &mut counts,
+        );
+        parse_socket_counts("TCP6: inuse 1\nbroken\nUDP6: inuse x\n", &mut counts);
+        assert_eq!(counts, vec![10, 3, 1, 2, 0, 1, u64::MAX]);
     }
 
     #[test]

@@ -17,9 +17,17 @@ use super::procfs_read::ProcDir;
 /// /proc/<pid>/net/tcp, milliseconds each.
 const LISTENERS_TTL: Duration = Duration::from_secs(2);
 
+/// While the namespace's socket counters (`net/sockstat`, `sockstat6`: cheap, no table walk)
+/// stay the same, no socket came, went or started listening, and the listeners are kept this
+/// long instead. A listener closed and another opened in the same quarter second would keep
+/// the counts equal; this bounds how long that could go unseen.
+const LISTENERS_QUIET_TTL: Duration = Duration::from_secs(10);
+
 struct CachedListeners {
     read_at: Instant,
     members: Vec<i32>,
+    /// The socket counters when the tables were read; empty when they could not be read.
+    counts: Vec<u64>,
     listeners: Vec<Listener>,
 }
 
@@ -29,6 +37,7 @@ pub struct NetReader {
     /// Whether to read listening sockets at all (see `Collector::set_listeners`).
     pub listeners_wanted: bool,
     listeners: HashMap<u64, CachedListeners>,
+    counts: Vec<u64>,
 }
 
 impl NetReader {
@@ -38,6 +47,7 @@ impl NetReader {
             buf: Vec::with_capacity(8192),
             listeners_wanted: true,
             listeners: HashMap::new(),
+            counts: Vec::new(),
         }
     }
 
@@ -95,9 +105,15 @@ impl NetReader {
             }
             // Read when new or when the members changed; when only old, at most one namespace
             // per tick is read again, so a host with many pods does not pay for all at once.
+            self.read_socket_counts(&dir);
+            let counts = &self.counts;
             let cached = self.listeners.get(&net.inode).filter(|c| {
+                let age = c.read_at.elapsed();
+                let quiet = !counts.is_empty() && c.counts == *counts;
                 c.members == member_pids
-                    && (c.read_at.elapsed() < LISTENERS_TTL || refreshed_one_already)
+                    && (age < LISTENERS_TTL
+                        || (quiet && age < LISTENERS_QUIET_TTL)
+                        || refreshed_one_already)
             });
             let cached = cached.map(|c| c.listeners.clone());
             let fresh = cached.is_none();
@@ -116,6 +132,7 @@ impl NetReader {
                         CachedListeners {
                             read_at: Instant::now(),
                             members: member_pids,
+                            counts: self.counts.clone(),
                             listeners: ns.listeners.clone(),
                         },
                     );
@@ -127,6 +144,18 @@ impl NetReader {
         self.listeners
             .retain(|inode, _| out.iter().any(|n| n.id.inode == *inode));
         out
+    }
+
+    /// The namespace's socket counters into `self.counts`; empty if either file is unreadable.
+    fn read_socket_counts(&mut self, dir: &ProcDir) {
+        self.counts.clear();
+        for file in ["net/sockstat", "net/sockstat6"] {
+            if dir.read(file, &mut self.buf).is_err() {
+                self.counts.clear();
+                return;
+            }
+            net::parse_socket_counts(&String::from_utf8_lossy(&self.buf), &mut self.counts);
+        }
     }
 
     fn read_net(

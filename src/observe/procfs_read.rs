@@ -34,6 +34,11 @@ impl ProcDir {
         read_at(self.fd.as_fd(), name, buf)
     }
 
+    /// Open a file below this directory to be read again on later ticks.
+    pub fn keep(&self, name: &str) -> io::Result<KeptFile> {
+        KeptFile::open_at(self.fd.as_fd(), name)
+    }
+
     /// The PIDs of this process's children, from `task/<tid>/children` of each of its
     /// `threads` threads (a child is listed under the thread that forked it). `Ok(None)` when
     /// this kernel (or fixture) has no `children` files: the caller then lists /proc instead.
@@ -159,12 +164,21 @@ const READ_CHUNK: usize = 8192;
 
 fn read_all(fd: OwnedFd, buf: &mut Vec<u8>) -> io::Result<()> {
     let mut file = std::fs::File::from(fd);
+    fill(buf, |chunk, _| io::Read::read(&mut file, chunk))
+}
+
+/// Read into `buf` (cleared first) with `read(chunk, offset)` until a read comes back short
+/// (see `LAST_READ_BELOW`).
+fn fill(
+    buf: &mut Vec<u8>,
+    mut read: impl FnMut(&mut [u8], u64) -> io::Result<usize>,
+) -> io::Result<()> {
     buf.clear();
     loop {
         let start = buf.len();
         buf.resize(start + READ_CHUNK, 0);
         let n = loop {
-            match io::Read::read(&mut file, &mut buf[start..]) {
+            match read(&mut buf[start..], start as u64) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
@@ -180,6 +194,35 @@ fn read_all(fd: OwnedFd, buf: &mut Vec<u8>) -> io::Result<()> {
         if n < LAST_READ_BELOW {
             return Ok(());
         }
+    }
+}
+
+/// A file kept open between ticks and read again from offset 0 with `pread`: procfs and
+/// cgroupfs build the text anew on every read from offset 0, so each read is as fresh as an
+/// open+read+close, without the path walk and the close. When what it describes is gone the
+/// read fails instead of describing something else: `/proc/<pid>/…` of a process that exited
+/// answers ESRCH (even if its PID is reused), a file of a removed cgroup ENODEV. A regular
+/// file (a fixture) is read from the start the same way.
+pub struct KeptFile {
+    fd: OwnedFd,
+}
+
+impl KeptFile {
+    pub fn open(path: &Path) -> io::Result<KeptFile> {
+        let fd = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+        Ok(KeptFile { fd })
+    }
+
+    pub fn open_at(dir: impl AsFd, name: &str) -> io::Result<KeptFile> {
+        let fd = rustix::fs::openat(dir, name, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+        Ok(KeptFile { fd })
+    }
+
+    /// The whole file as it is now, into `buf` (cleared first).
+    pub fn read(&self, buf: &mut Vec<u8>) -> io::Result<()> {
+        fill(buf, |chunk, offset| {
+            rustix::io::pread(&self.fd, chunk, offset).map_err(io::Error::from)
+        })
     }
 }
 
@@ -419,6 +462,52 @@ mod tests {
             read_path(&path, &mut buf).expect("read");
             assert_eq!(buf, content);
         }
+    }
+
+    #[test]
+    fn kept_file_reads_what_is_there_now() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("memory.limit_in_bytes");
+        std::fs::write(&path, "1048576\n").expect("write");
+        let kept = KeptFile::open(&path).expect("open");
+        let mut buf = Vec::new();
+        kept.read(&mut buf).expect("first read");
+        assert_eq!(buf, b"1048576\n");
+        // Written in place, as a learner's `echo 2097152 > …` does.
+        std::fs::write(&path, "2097152\n").expect("rewrite");
+        kept.read(&mut buf).expect("second read");
+        assert_eq!(buf, b"2097152\n");
+    }
+
+    #[test]
+    fn kept_proc_file_fails_once_its_process_is_gone() {
+        /// Kills and reaps the child even when an assertion fails first.
+        struct Reaped(std::process::Child);
+        impl Drop for Reaped {
+            fn drop(&mut self) {
+                let _ = self.0.kill();
+                let _ = self.0.wait();
+            }
+        }
+        let child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("spawn sleep");
+        let child = Reaped(child);
+        let pid = i32::try_from(child.0.id()).expect("pid fits");
+        let dir = ProcDir::open(Path::new("/proc"), pid).expect("open /proc/<pid>");
+        let stat = dir.keep("stat").expect("keep stat");
+        let mut buf = Vec::new();
+        stat.read(&mut buf).expect("read while alive");
+        let first = parse_stat(&buf).expect("parses");
+        stat.read(&mut buf).expect("read again");
+        assert_eq!(
+            parse_stat(&buf).map(|s| s.start_time),
+            Some(first.start_time)
+        );
+        drop(child);
+        let err = stat.read(&mut buf).expect_err("the process is gone");
+        assert!(is_gone(&err), "{err}");
     }
 
     #[test]

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 
 use super::model::{CgroupMembership, Gap, GapReason, NsId, NsKind};
 use super::procfs_read::{
-    is_gone, list_pids, net_ns_inode, parse_cgroup, parse_cmdline, parse_stat, parse_status,
-    read_path, ProcDir, StatFields,
+    is_gone, list_pids, net_ns_inode, parse_cgroup, parse_cmdline, parse_pid_list, parse_stat,
+    parse_status, read_path, KeptFile, ProcDir, StatFields,
 };
 
 /// Processes that are not shown have their `stat` re-read only every this many ticks (a
@@ -59,6 +59,49 @@ struct Entry {
     seen: u64,
     /// Re-read every tick before this tick (see `YOUNG_TICKS`).
     young_until: u64,
+    /// Files of a walked process kept open for the next tick.
+    kept: Option<KeptProcess>,
+}
+
+/// A walked process's directory and the two files read every tick, kept open: re-reading
+/// them costs one `pread` each instead of open, read and close (and the directory's open).
+/// They stay bound to this process: once it exits they fail (ESRCH), even if its PID is reused.
+struct KeptProcess {
+    dir: ProcDir,
+    stat: KeptFile,
+    /// `task/<pid>/children`; None when it cannot be kept (read through `dir` instead).
+    children: Option<KeptFile>,
+}
+
+impl KeptProcess {
+    fn open(proc_root: &Path, pid: i32) -> io::Result<KeptProcess> {
+        let dir = ProcDir::open(proc_root, pid)?;
+        let stat = dir.keep("stat")?;
+        let children = dir.keep(&format!("task/{pid}/children")).ok();
+        Ok(KeptProcess {
+            dir,
+            stat,
+            children,
+        })
+    }
+
+    /// The children of this process, read through the kept file when its only thread
+    /// forked them all; through every thread's file otherwise.
+    fn children(
+        &self,
+        threads: u64,
+        buf: &mut Vec<u8>,
+        out: &mut Vec<i32>,
+    ) -> io::Result<Option<()>> {
+        match &self.children {
+            Some(kept) if threads <= 1 => {
+                kept.read(buf)?;
+                parse_pid_list(buf, out);
+                Ok(Some(()))
+            }
+            _ => self.dir.children(threads, buf, out),
+        }
+    }
 }
 
 /// A PID to start a walk from; with the start time it must have (else it is a reused PID).
@@ -257,24 +300,33 @@ impl ProcessCache {
             if !visited.insert(root.pid) {
                 continue;
             }
-            let dir = match ProcDir::open(&self.proc_root, root.pid) {
-                Ok(dir) => dir,
-                Err(e) if is_gone(&e) => continue,
-                // hidepid=noaccess, or a restricted /proc.
-                Err(e) => {
-                    gaps.push(gap(root.pid, "process", GapReason::from_io(&e)));
-                    continue;
-                }
+            // The files kept from the last tick; once they fail, open them again (the fresh
+            // open tells a process that is gone from one that cannot be read).
+            let kept = self
+                .entries
+                .get_mut(&root.pid)
+                .and_then(|e| e.kept.take())
+                .and_then(|k| k.stat.read(&mut self.buf).is_ok().then_some(k));
+            let kept = match kept {
+                Some(k) => k,
+                None => match KeptProcess::open(&self.proc_root, root.pid) {
+                    Ok(k) => match k.stat.read(&mut self.buf) {
+                        Ok(()) => k,
+                        Err(e) if is_gone(&e) => continue,
+                        Err(e) => {
+                            gaps.push(gap(root.pid, "stat", GapReason::from_io(&e)));
+                            continue;
+                        }
+                    },
+                    Err(e) if is_gone(&e) => continue,
+                    // hidepid=noaccess, or a restricted /proc.
+                    Err(e) => {
+                        gaps.push(gap(root.pid, "process", GapReason::from_io(&e)));
+                        continue;
+                    }
+                },
             };
-            let stat = match dir.read("stat", &mut self.buf) {
-                Ok(()) => parse_stat(&self.buf),
-                Err(e) if is_gone(&e) => continue,
-                Err(e) => {
-                    gaps.push(gap(root.pid, "stat", GapReason::from_io(&e)));
-                    continue;
-                }
-            };
-            let Some(stat) = stat else {
+            let Some(stat) = parse_stat(&self.buf) else {
                 gaps.push(gap(root.pid, "stat", GapReason::Unparsable));
                 continue;
             };
@@ -283,10 +335,10 @@ impl ProcessCache {
             }
             self.remember(root.pid, &stat, tick, false);
             if !stat.kernel_thread() {
-                self.ensure_detail_in(&dir, &stat);
+                self.ensure_detail_in(&kept.dir, &stat);
             }
             kids.clear();
-            match dir.children(stat.num_threads, &mut self.buf, &mut kids) {
+            match kept.children(stat.num_threads, &mut self.buf, &mut kids) {
                 Ok(Some(())) => {
                     self.children_files = Some(true);
                     stack.extend(kids.iter().rev().map(|&pid| Root {
@@ -301,6 +353,9 @@ impl ProcessCache {
                 // Exited mid-read: what `stat` said is all there is.
                 Err(e) if is_gone(&e) => {}
                 Err(e) => gaps.push(gap(root.pid, "children", GapReason::from_io(&e))),
+            }
+            if let Some(entry) = self.entries.get_mut(&root.pid) {
+                entry.kept = Some(kept);
             }
             out.push((root.pid, stat));
         }
@@ -321,6 +376,7 @@ impl ProcessCache {
             detail: None,
             seen: tick,
             young_until,
+            kept: None,
         });
         entry.stat.clone_from(stat);
         if entry.start_time != stat.start_time || entry.comm != stat.comm {
