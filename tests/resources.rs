@@ -347,11 +347,24 @@ fn ipv4_of_eth0(pod: &TestPod, container: &str) -> String {
         .to_string()
 }
 
+/// GET / from the pod's IP. A running container has exec'd its server, which may not be
+/// listening yet: a refused connection is tried again for a few seconds.
 fn http_get(ip: &str, port: u16) -> String {
     use std::io::{Read, Write};
     let addr: std::net::SocketAddr = format!("{ip}:{port}").parse().unwrap();
-    let mut stream = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3))
-        .expect("connect to the pod IP");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut stream = loop {
+        match std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(3)) {
+            Ok(stream) => break stream,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::ConnectionRefused
+                    && Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("connect to the pod IP {addr}: {e}"),
+        }
+    };
     stream
         .set_read_timeout(Some(Duration::from_secs(3)))
         .unwrap();
