@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::{bars, is_wide, panel, popups, wide_panels, Ctx};
+use super::{bars, is_wide, popups, tabbed_panel, wide_panels, Ctx};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
 use crate::tui::keymap::{self, Action};
@@ -458,26 +458,6 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
         frame.render_widget(block, commands_area);
         frame.render_widget(Paragraph::new(commands), inner);
     }
-}
-
-/// One panel at a time, its title the row of tabs (Tab moves between them).
-fn tabbed_panel(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let shown = if ctx.app.focus == Focus::Narration {
-        ctx.app.tab
-    } else {
-        ctx.app.focus
-    };
-    let mut spans = vec![Span::raw(" ")];
-    for f in &Focus::ALL[1..] {
-        let name = f.title().get(ctx.lang);
-        if *f == shown {
-            spans.push(Span::styled(format!("[{name}]"), ctx.theme.selected));
-        } else {
-            spans.push(Span::styled(format!(" {name} "), ctx.theme.dim));
-        }
-        spans.push(Span::raw(" "));
-    }
-    panel(frame, area, ctx, shown, Line::from(spans));
 }
 
 #[cfg(test)]

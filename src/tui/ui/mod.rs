@@ -119,12 +119,17 @@ fn narrow_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
     let [top, bottom] =
         Layout::vertical([Constraint::Fill(narration_share), Constraint::Fill(3)]).areas(body);
     narration::draw(frame, top, ctx, false);
+    tabbed_panel(frame, bottom, ctx);
+}
+
+/// One panel at a time, its title the row of tabs: the shown one in brackets and reversed
+/// (Tab moves between them).
+pub(super) fn tabbed_panel(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let shown = if ctx.app.focus == Focus::Narration {
         ctx.app.tab
     } else {
         ctx.app.focus
     };
-    // The tabs are the panel's title: the shown one in brackets and reversed.
     let mut spans = vec![Span::raw(" ")];
     for f in &Focus::ALL[1..] {
         let name = f.title().get(ctx.lang);
@@ -135,7 +140,7 @@ fn narrow_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
         }
         spans.push(Span::raw(" "));
     }
-    panel(frame, bottom, ctx, shown, Line::from(spans));
+    panel(frame, area, ctx, shown, Line::from(spans));
 }
 
 fn panel(frame: &mut Frame, area: Rect, ctx: &Ctx, focus: Focus, title: Line) {
