@@ -213,3 +213,60 @@ fn replays_to_the_end_without_root(trace_file: &str) {
     expected.push(format!("{} done", trace.steps()));
     assert_eq!(markers(&text), expected);
 }
+
+#[test]
+fn a_replay_ended_by_sigterm_exits_with_128_plus_its_number() {
+    let podlab = portable_podlab();
+    let manifest_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // No autoplay: the replay waits for keys until the signal comes. `exec` makes podlab
+    // script(1)'s child, so the signal goes to podlab itself.
+    let replay = format!(
+        "exec '{}' replay '{}'",
+        podlab.display(),
+        manifest_dir.join(TRACE).display()
+    );
+    let mut child = KillOnDrop(
+        Command::new("script")
+            .args(["-qec", &replay, "/dev/null"])
+            .env("TERM", "xterm-256color")
+            .env("LANG", "C.UTF-8")
+            .env_remove("LC_ALL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run script(1) (util-linux/bsdutils; scripts/test installs it)"),
+    );
+    let script_pid = child.0.id();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let replay_pid = loop {
+        let children =
+            std::fs::read_to_string(format!("/proc/{script_pid}/task/{script_pid}/children"))
+                .unwrap_or_default();
+        if let Some(pid) = children
+            .split_whitespace()
+            .filter_map(|p| p.parse::<i32>().ok())
+            .find(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|c| c.trim() == "podlab")
+            })
+        {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "the replay did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Let it take the terminal over before the signal comes.
+    std::thread::sleep(Duration::from_millis(500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(replay_pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .expect("SIGTERM the replay");
+    let status = child.wait(Duration::from_secs(20));
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "exit status after SIGTERM: {status}"
+    );
+}

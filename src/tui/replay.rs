@@ -114,7 +114,7 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
     let (tx, rx) = std::sync::mpsc::channel::<AppEvent>();
     let mut host = ReplayHost::new(trace, tx.clone());
     run_screen(&mut app, &args.player, &title, &tx, &rx, &mut host)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS))
 }
 
 /// A lesson's trace, in the lesson player.
@@ -158,7 +158,7 @@ fn replay_lesson(
     })();
     signals.close();
     result?;
-    Ok(ExitCode::SUCCESS)
+    Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS))
 }
 
 fn run_screen(

@@ -81,7 +81,6 @@ static ENDED_BY: AtomicI32 = AtomicI32::new(0);
 
 /// How podlab exits after a signal ended its screen (and the pod was deleted): 128 + the
 /// signal's number, as a shell reports a process that signal killed.
-#[cfg(podlab_host)]
 pub fn signal_exit_code() -> Option<std::process::ExitCode> {
     match ENDED_BY.load(Ordering::SeqCst) {
         0 => None,
