@@ -28,8 +28,9 @@ impl Lang {
     }
 }
 
-/// A text in both languages.
+/// A text in both languages (and only those: a third key is a mistake to point at, not to drop).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Text {
     pub en: String,
     pub zh: String,
