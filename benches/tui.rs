@@ -102,7 +102,7 @@ fn idle_run() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(60);
-    let dir = std::env::temp_dir().join("podlab-bench");
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let manifest = dir.join("three-containers.yaml");
     std::fs::write(&manifest, demo::THREE_CONTAINERS).expect("manifest");

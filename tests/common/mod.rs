@@ -49,8 +49,10 @@ pub fn unique_name(base: &str) -> String {
     format!("{base}-{n}")
 }
 
+/// Writes a test manifest under cargo's scratch directory for tests (target/tmp), so nothing is
+/// left on the machine outside the build.
 pub fn write_manifest(name: &str, yaml: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join("podlab-tests");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("manifests");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(format!("{name}.yaml"));
     std::fs::write(&path, yaml).expect("write manifest");
