@@ -52,8 +52,12 @@ pub fn network_name(bridge: &str) -> String {
     format!("podlab-{bridge}")
 }
 
-/// The bridge plugin's network config: containerd's reference config, host-only.
+/// The bridge plugin's network config: containerd's reference config, host-only. host-local
+/// leases from the upper half of the range: podlab's own IPAM leases from the bottom of the same
+/// range on the same bridge, so pods of both modes running at once never get the same address.
 pub fn bridge_config(bridge: &str, cidr: &Ipv4Cidr) -> Value {
+    let upper_half = u32::from(cidr.network()).saturating_add((cidr.size() / 2) as u32);
+    let range_start = std::net::Ipv4Addr::from(upper_half).max(cidr.gateway());
     json!({
         "cniVersion": CNI_VERSION,
         "name": network_name(bridge),
@@ -63,7 +67,11 @@ pub fn bridge_config(bridge: &str, cidr: &Ipv4Cidr) -> Value {
         "ipMasq": false,
         "ipam": {
             "type": "host-local",
-            "ranges": [[{ "subnet": cidr.to_string(), "gateway": cidr.gateway().to_string() }]],
+            "ranges": [[{
+                "subnet": cidr.to_string(),
+                "gateway": cidr.gateway().to_string(),
+                "rangeStart": range_start.to_string(),
+            }]],
             "routes": [{ "dst": "0.0.0.0/0" }],
             "dataDir": ipam_data_dir().to_string_lossy(),
         }
@@ -380,6 +388,11 @@ mod tests {
         assert_eq!(
             config["ipam"]["ranges"][0][0]["subnet"],
             json!("10.88.0.0/16")
+        );
+        // The upper half: podlab's own leases start at the bottom of the same range.
+        assert_eq!(
+            config["ipam"]["ranges"][0][0]["rangeStart"],
+            json!("10.88.128.0")
         );
         assert_eq!(config["name"], json!("podlab-podlab0"));
     }
