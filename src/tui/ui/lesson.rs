@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::{bars, is_wide, popups, tabbed_panel, wide_panels, Ctx};
+use super::{bars, is_wide, narration, popups, tabbed_panel, wide_panels, Ctx};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
 use crate::tui::keymap::{self, Action};
@@ -422,21 +422,8 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
         )));
         text.append(&mut commands);
     }
-    let list_height = (list.len() as u16).min(inner.height / 3).max(1);
-    let gap = u16::from(tall) + u16::from(ctx.app.presenter);
-    let rest = inner.height.saturating_sub(list_height + gap);
-    let commands_height = if commands.is_empty() {
-        0
-    } else {
-        (commands.len() as u16 + 2).min(rest.saturating_sub(3).max(rest / 2))
-    };
-    let [list_area, _gap, text_area, commands_area] = Layout::vertical([
-        Constraint::Length(list_height),
-        Constraint::Length(gap),
-        Constraint::Min(0),
-        Constraint::Length(commands_height),
-    ])
-    .areas(inner);
+    let (list_height, [list_area, text_area, commands_area]) =
+        narration::areas(inner, list.len(), commands.len(), tall, ctx.app.presenter);
     let list_scroll = if tall {
         (viewing.min(total.saturating_sub(1)) as u16 + 1).saturating_sub(list_height)
     } else {
@@ -449,7 +436,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
     if hidden_below {
         super::more_below(frame, area, ctx);
     }
-    if commands_height > 0 {
+    if commands_area.height > 0 {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border)

@@ -183,21 +183,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool) {
         )));
         text.append(&mut commands);
     }
-    let list_height = (list.len() as u16).min(inner.height / 3).max(1);
-    let gap = u16::from(tall) + u16::from(app.presenter);
-    let rest = inner.height.saturating_sub(list_height + gap);
-    let commands_height = if commands.is_empty() {
-        0
-    } else {
-        (commands.len() as u16 + 2).min(rest.saturating_sub(3).max(rest / 2))
-    };
-    let [list_area, _gap, text_area, commands_area] = Layout::vertical([
-        Constraint::Length(list_height),
-        Constraint::Length(gap),
-        Constraint::Min(0),
-        Constraint::Length(commands_height),
-    ])
-    .areas(inner);
+    let (list_height, [list_area, text_area, commands_area]) =
+        areas(inner, list.len(), commands.len(), tall, app.presenter);
     // Keep the shown step in view when the list is cut.
     let list_scroll =
         (app.viewing.min(total.saturating_sub(1)) as u16 + 1).saturating_sub(list_height);
@@ -209,7 +196,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool) {
     if hidden_below {
         super::more_below(frame, area, ctx);
     }
-    if commands_height > 0 {
+    if commands_area.height > 0 {
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(ctx.theme.border)
@@ -218,4 +205,31 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool) {
         frame.render_widget(block, commands_area);
         frame.render_widget(Paragraph::new(commands), inner);
     }
+}
+
+/// The narration pane's rows: the step list (at most a third), a gap on a tall or presenter
+/// screen, the text, and the commands box (at least half of what is left when it fits).
+pub(super) fn areas(
+    inner: Rect,
+    list_len: usize,
+    commands_len: usize,
+    tall: bool,
+    presenter: bool,
+) -> (u16, [Rect; 3]) {
+    let list_height = (list_len as u16).min(inner.height / 3).max(1);
+    let gap = u16::from(tall) + u16::from(presenter);
+    let rest = inner.height.saturating_sub(list_height + gap);
+    let commands_height = if commands_len == 0 {
+        0
+    } else {
+        (commands_len as u16 + 2).min(rest.saturating_sub(3).max(rest / 2))
+    };
+    let [list_area, _gap, text_area, commands_area] = Layout::vertical([
+        Constraint::Length(list_height),
+        Constraint::Length(gap),
+        Constraint::Min(0),
+        Constraint::Length(commands_height),
+    ])
+    .areas(inner);
+    (list_height, [list_area, text_area, commands_area])
 }
