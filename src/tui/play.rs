@@ -24,7 +24,9 @@ use super::lesson_worker::LessonWorker;
 use super::picker::{load_entries, Choice, Picker};
 use super::player::{PlayerArgs, Screen, Watches};
 use super::runner::Host;
-use super::session::{can_build_pods, read_log_tail, RealHost};
+use super::session::{
+    can_build_pods, explore_screen, read_log_tail, ExploreArgs, RealHost, OBSERVATIONS_PER_SECOND,
+};
 use super::terminal::spawn_signal_thread;
 use super::workers::{Observer, SharedTarget};
 use super::{terminal, ui, words};
@@ -48,7 +50,7 @@ impl Default for PlayArgs {
     fn default() -> PlayArgs {
         PlayArgs {
             restart: false,
-            rate: 4.0,
+            rate: OBSERVATIONS_PER_SECOND,
             player: PlayerArgs::default(),
         }
     }
@@ -203,22 +205,12 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     Ok((player.lang(), player.done_count(), player.steps.len()))
 }
 
-/// `podlab` with no arguments: the lesson list; Enter plays a lesson (and comes back to the
-/// list), `e` opens the free explorer on `default_manifest`, `q` quits.
+/// `podlab` with no arguments: the lesson list. Enter plays a lesson and `e` opens the free
+/// explorer on `default_manifest`; quitting either comes back to the list; `q` there quits.
 pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
-    let explore = |lang: Lang| {
-        let args = super::ExploreArgs {
-            file: None,
-            rate: 4.0,
-            network: crate::cli::run::NetworkChoice::Native,
-            time_scale: 1.0,
-            player: PlayerArgs::default(),
-        };
-        super::explore(&args, default_manifest.clone(), lang)
-    };
     if needs_terminal("podlab").is_err() {
-        // Today's message for a missing terminal.
-        return explore(lang);
+        // Without a terminal, the explorer's own message says what to do instead.
+        return super::explore(&ExploreArgs::default(), default_manifest, lang);
     }
     let mut lang = lang;
     let mut theme = None;
@@ -240,33 +232,38 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
         let choice = pick(&mut picker)?;
         lang = picker.lang;
         theme = Some(picker.theme);
-        match choice {
+        let player = PlayerArgs {
+            theme,
+            ..PlayerArgs::default()
+        };
+        let outcome = match choice {
             Choice::Quit => return Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS)),
-            Choice::Explorer => return explore(lang),
+            Choice::Explorer => {
+                let args = ExploreArgs {
+                    player,
+                    ..ExploreArgs::default()
+                };
+                explore_screen(&args, default_manifest.clone(), lang).map(|ended| ended.lang)
+            }
             Choice::Lesson(path) => {
                 selected = Some(path.clone());
-                let played = find_lesson(&path.display().to_string()).and_then(|lesson| {
-                    play(
-                        lesson,
-                        &PlayArgs {
-                            player: PlayerArgs {
-                                theme,
-                                ..PlayerArgs::default()
-                            },
-                            ..PlayArgs::default()
-                        },
-                        lang,
-                    )
-                });
-                if let Some(code) = terminal::signal_exit_code() {
-                    // A signal ended the lesson (its pods are deleted): podlab ends too.
-                    return Ok(code);
-                }
-                match played {
-                    Ok((l, _, _)) => lang = l,
-                    Err(e) => message = Some(format!("{e:#}")),
-                }
+                let args = PlayArgs {
+                    player,
+                    ..PlayArgs::default()
+                };
+                find_lesson(&path.display().to_string())
+                    .and_then(|lesson| play(lesson, &args, lang))
+                    .map(|(lang, _, _)| lang)
             }
+        };
+        if let Some(code) = terminal::signal_exit_code() {
+            // A signal or a closed terminal ended the screen (its pods are deleted): podlab
+            // ends too.
+            return Ok(code);
+        }
+        match outcome {
+            Ok(l) => lang = l,
+            Err(e) => message = Some(format!("{e:#}")),
         }
     }
 }

@@ -20,7 +20,7 @@ use crate::record::backend::{parse_size, FixedBackend};
 use crate::record::cast::{CastHeader, CastWriter, SharedCast, StepMarkers};
 use crate::record::trace::TraceRecorder;
 
-#[derive(Debug, Clone, Default, clap::Args)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct PlayerArgs {
     /// Take each step by itself once the previous one is done, holding each screen long
     /// enough to read it (Space pauses and resumes; ←/→ still read other steps).
@@ -53,6 +53,23 @@ pub struct PlayerArgs {
     /// Save what the panels showed at each step, for `podlab replay`.
     #[arg(long, value_name = "FILE")]
     pub trace: Option<PathBuf>,
+}
+
+impl Default for PlayerArgs {
+    /// The command line's defaults: a screen that starts a player without a command line
+    /// (the lesson list) gets exactly what `podlab explore` with no options gets.
+    fn default() -> PlayerArgs {
+        command_line_defaults()
+    }
+}
+
+/// What clap gives a set of options when none is typed: the one source of their defaults.
+pub fn command_line_defaults<T: clap::Args + clap::FromArgMatches>() -> T {
+    let command = T::augment_args(clap::Command::new("podlab"));
+    let matches = command
+        .try_get_matches_from(["podlab"])
+        .expect("every option has a default");
+    T::from_arg_matches(&matches).expect("the defaults parse")
 }
 
 impl PlayerArgs {

@@ -35,7 +35,7 @@ pub struct ExploreArgs {
     /// A Kubernetes v1 Pod manifest (default: the two-container lesson pod).
     pub file: Option<PathBuf>,
     /// Observations per second for the live panels.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = OBSERVATIONS_PER_SECOND)]
     pub rate: f64,
     /// Who wires the pod's network (as `podlab run --network`).
     #[arg(long, value_enum, default_value_t = NetworkChoice::Native)]
@@ -45,6 +45,16 @@ pub struct ExploreArgs {
     pub time_scale: f64,
     #[command(flatten)]
     pub player: PlayerArgs,
+}
+
+/// How often the live panels read the kernel unless told otherwise.
+pub const OBSERVATIONS_PER_SECOND: f64 = 4.0;
+
+impl Default for ExploreArgs {
+    /// The command line's defaults (`podlab explore` with nothing typed).
+    fn default() -> ExploreArgs {
+        super::player::command_line_defaults()
+    }
 }
 
 /// Root and CAP_SYS_ADMIN: what building a pod needs.
@@ -99,7 +109,31 @@ fn own_process_roots() -> Vec<i32> {
     }
 }
 
+/// `podlab explore`: the explorer until it is quit, then a line saying the pod is deleted.
 pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
+    let ended = explore_screen(args, default_manifest, lang)?;
+    if let Some(name) = &ended.pod {
+        terminal::say_last(&format!(
+            "pod/{name} {}",
+            words::tr(ended.lang, "deleted", "已删除")
+        ));
+    }
+    Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS))
+}
+
+/// How an explorer ended: the language it was in, and its pod (deleted by now), if it had one.
+pub(super) struct Explored {
+    pub lang: Lang,
+    pub pod: Option<String>,
+}
+
+/// The explorer on this terminal until it is quit (or a signal ends it); the pod is deleted
+/// before this returns.
+pub(super) fn explore_screen(
+    args: &ExploreArgs,
+    default_manifest: PathBuf,
+    lang: Lang,
+) -> Result<Explored> {
     let file = args.file.clone().unwrap_or(default_manifest);
     let loaded = spec::load_pod_file(&file).map_err(|e| eyre!("{}", e.render(lang)))?;
     args.player.check()?;
@@ -185,17 +219,17 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
         engine.finish();
     }
     let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    let by_signal = terminal::signal_exit_code();
-    if by_signal.is_none() {
+    if terminal::signal_exit_code().is_none() {
         result?;
     }
-    if let Session::Pod { name, .. } = &app.session {
-        terminal::say_last(&format!(
-            "pod/{name} {}",
-            words::tr(app.lang, "deleted", "已删除")
-        ));
-    }
-    Ok(by_signal.unwrap_or(ExitCode::SUCCESS))
+    let pod = match &app.session {
+        Session::Pod { name, .. } => Some(name.clone()),
+        _ => None,
+    };
+    Ok(Explored {
+        lang: app.lang,
+        pod,
+    })
 }
 
 fn run_screen(

@@ -12,24 +12,33 @@ pub struct Tmux {
 
 impl Tmux {
     pub fn start(socket: &str, width: u16, height: u16) -> Tmux {
+        Tmux::start_in(socket, width, height, Path::new("."), &[])
+    }
+
+    /// A pane whose shell runs in `dir` with `env` (NAME=value) added to its environment.
+    pub fn start_in(socket: &str, width: u16, height: u16, dir: &Path, env: &[String]) -> Tmux {
         let tmux = Tmux {
             socket: socket.to_string(),
         };
-        let out = tmux.run(&[
+        let (width, height) = (width.to_string(), height.to_string());
+        let dir = dir.display().to_string();
+        let mut args = vec![
             "new-session",
             "-d",
             "-s",
             "e2e",
             "-x",
-            &width.to_string(),
+            &width,
             "-y",
-            &height.to_string(),
+            &height,
+            "-c",
+            &dir,
             "env",
             "PS1=e2e-prompt$ ",
-            "bash",
-            "--norc",
-            "--noprofile",
-        ]);
+        ];
+        args.extend(env.iter().map(String::as_str));
+        args.extend(["bash", "--norc", "--noprofile"]);
+        let out = tmux.run(&args);
         assert!(
             out.status.success(),
             "tmux new-session: {}",

@@ -1,0 +1,188 @@
+//! End to end (root): the README's run command, typed into a terminal as a newcomer would, in
+//! English and Chinese, at 80×24 and 160×48. The lesson list opens; Enter opens lesson 01,
+//! whose first steps build a real pod (checked in /proc); q comes back to the list with the
+//! pod deleted; `e` opens the explorer, whose steps build its pod up; q comes back to the list;
+//! q ends podlab with status 0 and the terminal as it was. Each stage waits for an outcome
+//! (a screen, a pod, a process), not for a number of keys, so it holds as lessons change.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::tmux::Tmux;
+use podlab::i18n::Lang;
+use podlab::lesson::{load_lesson, Lesson};
+use podlab::runtime::lookup::live_pod_named;
+use podlab::runtime::state::{ContainerState, PodState};
+
+/// The first build of the release binary (by the README's own command) can take minutes.
+const FIRST_START: Duration = Duration::from_secs(900);
+const STAGE: Duration = Duration::from_secs(60);
+/// The pod the explorer opens when `e` is pressed in the list (main.rs's default manifest).
+const EXPLORER_POD: &str = "two-containers";
+
+#[test]
+fn readme_run_command_walks_list_lesson_explorer_in_two_languages_and_sizes() {
+    if !common::privileged() {
+        return;
+    }
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = readme_run_command(repo);
+    let lesson = load_lesson(&repo.join("lessons/01-process.yaml")).expect("lesson 01 loads");
+    for (lang, width, height) in [
+        (Lang::En, 80, 24),
+        (Lang::Zh, 160, 48),
+        (Lang::Zh, 80, 24),
+        (Lang::En, 160, 48),
+    ] {
+        walk(repo, &run, &lesson, lang, width, height);
+    }
+}
+
+/// The command under "The two commands" that runs podlab: the first line of its first sh block.
+fn readme_run_command(repo: &Path) -> String {
+    let readme = std::fs::read_to_string(repo.join("README.md")).expect("README.md");
+    let section = readme
+        .split_once("## The two commands")
+        .expect("README has a section \"The two commands\"")
+        .1;
+    let block = section
+        .split_once("```sh\n")
+        .expect("the section has a sh block")
+        .1;
+    let command = block.lines().next().expect("a command").trim().to_string();
+    assert!(!command.is_empty(), "the README's run command is empty");
+    command
+}
+
+fn walk(repo: &Path, run: &str, lesson: &Lesson, lang: Lang, width: u16, height: u16) {
+    let what = format!("{lang:?} at {width}x{height}");
+    // A newcomer's own progress store, empty at the start: the list opens on lesson 01.
+    let state_home = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "readme-walk-{}-{lang:?}-{width}",
+        std::process::id()
+    ));
+    let _ = std::fs::remove_dir_all(&state_home);
+    std::fs::create_dir_all(&state_home).expect("a state dir");
+    let locale = match lang {
+        Lang::En => "LANG=C.UTF-8",
+        Lang::Zh => "LANG=zh_CN.UTF-8",
+    };
+    let env = [
+        locale.to_string(),
+        "LC_ALL=".to_string(),
+        format!("XDG_STATE_HOME={}", state_home.display()),
+    ];
+    let socket = format!("podlab-walk-{}-{lang:?}-{width}", std::process::id());
+    let tmux = Tmux::start_in(&socket, width, height, repo, &env);
+    let title = lesson.file.title.get(lang);
+    let first_step = lesson.steps()[0].title.get(lang);
+    let pod_name = lesson.main_pod().to_string();
+
+    // The lesson list.
+    tmux.keys(&[&format!("{run}; echo podlab-exited-$?"), "Enter"]);
+    let list = |s: &str| s.contains("01-process") && s.contains(title) && !s.contains(first_step);
+    let started = Instant::now();
+    tmux.wait_for(&format!("the lesson list ({what})"), FIRST_START, list);
+    eprintln!(
+        "{what}: the list after {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // Enter opens lesson 01; Space takes steps until its pod runs.
+    tmux.keys(&["Enter"]);
+    tmux.wait_for(&format!("lesson 01 ({what})"), STAGE, |s| {
+        s.contains(first_step)
+    });
+    let pod = step_until_running(&tmux, &pod_name, &what, lesson.steps().len());
+    assert_real_pod(&pod);
+
+    // q (and yes) comes back to the list, with the pod deleted.
+    quit_to_list(&tmux, &what, list);
+    common::assert_nothing_left(&pod);
+
+    // e opens the explorer on the default pod; its steps build the pod up.
+    tmux.keys(&["e"]);
+    tmux.wait_for(&format!("the explorer ({what})"), STAGE, |s| {
+        s.contains(&format!("pod/{EXPLORER_POD}"))
+    });
+    let explored = step_until_running(&tmux, EXPLORER_POD, &what, 10);
+    assert_real_pod(&explored);
+    quit_to_list(&tmux, &what, list);
+    common::assert_nothing_left(&explored);
+
+    // q in the list ends podlab: status 0, the shell's prompt, the normal screen.
+    tmux.keys(&["q"]);
+    tmux.wait_for(&format!("podlab's end ({what})"), STAGE, |s| {
+        s.contains("podlab-exited-0") && s.trim_end().ends_with("e2e-prompt$")
+    });
+    assert_eq!(
+        tmux.pane_format("#{alternate_on}"),
+        "0",
+        "the terminal is still on the alternate screen ({what})"
+    );
+    eprintln!("{what}: walked in {:.1}s", started.elapsed().as_secs_f64());
+    let _ = std::fs::remove_dir_all(&state_home);
+}
+
+/// Press Space until the pod `name` runs with every container (at most `steps` times).
+fn step_until_running(tmux: &Tmux, name: &str, what: &str, steps: usize) -> PodState {
+    for _ in 0..steps {
+        tmux.keys(&["Space"]);
+        let until = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < until {
+            if let Some(pod) = running(name) {
+                return pod;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+    panic!(
+        "pod {name} did not run after {steps} steps ({what}); the screen:\n{}",
+        tmux.screen()
+    );
+}
+
+fn running(name: &str) -> Option<PodState> {
+    let pod = live_pod_named(name).ok().flatten()?;
+    let all_running = !pod.containers.is_empty()
+        && pod
+            .containers
+            .iter()
+            .filter(|c| c.kind == podlab::runtime::state::ContainerKind::App)
+            .all(|c| matches!(c.state, ContainerState::Running { .. }) && c.process.is_some());
+    (all_running && pod.sandbox.is_some()).then_some(pod)
+}
+
+/// The pod as the kernel shows it: pause is a live `pause`, and every container is a live
+/// process in pause's net namespace.
+fn assert_real_pod(pod: &PodState) {
+    let pause = pod.sandbox.as_ref().expect("a sandbox").pause.pid;
+    let comm = std::fs::read_to_string(format!("/proc/{pause}/comm")).expect("pause in /proc");
+    assert_eq!(comm.trim(), "pause", "pid {pause} is not pause");
+    let net = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/net")).expect("ns/net");
+    for c in &pod.containers {
+        let Some(p) = c.process else { continue };
+        assert_eq!(
+            net(p.pid),
+            net(pause),
+            "container {} (pid {}) is not in pause's net namespace",
+            c.name,
+            p.pid
+        );
+    }
+}
+
+/// q, then y if podlab asks, until the list is back.
+fn quit_to_list(tmux: &Tmux, what: &str, list: impl Fn(&str) -> bool) {
+    tmux.keys(&["q"]);
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until && !list(&tmux.screen()) {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if !list(&tmux.screen()) {
+        tmux.keys(&["y"]);
+    }
+    tmux.wait_for(&format!("the lesson list again ({what})"), STAGE, list);
+}
