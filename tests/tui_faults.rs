@@ -1,7 +1,7 @@
 //! Faults in the TUI (root, in tmux): the explorer with its pod built, and lesson 03 in the
 //! player with its pod running, each ended by SIGINT, SIGTERM or SIGHUP sent to podlab, by a
 //! real panic in its loop (the `PODLAB_TEST_PANIC=after-steps:N` hook), and by the terminal
-//! window closing. After each, the pane is back on the normal screen with a visible cursor
+//! window closing (exit status 129, as for SIGHUP). After each, the pane is back on the normal screen with a visible cursor
 //! in cooked mode with echo (`stty -a` run in the pane right after podlab), podlab's exit
 //! status is 128 + the signal's number (101 for the panic), and the pod is gone with nothing
 //! left.
@@ -66,7 +66,8 @@ impl Fault {
         match self {
             Fault::Signal(signal) => 128 + signal as i32,
             Fault::Panic(_) => 101,
-            Fault::CloseWindow => unreachable!("nobody reads the status of a closed window"),
+            // A closed terminal ends podlab as SIGHUP does.
+            Fault::CloseWindow => 128 + libc::SIGHUP,
         }
     }
 }
@@ -86,7 +87,7 @@ impl Pane {
         let state = scratch.join("state");
         tmux.keys(&[
             &format!(
-                "{}XDG_STATE_HOME={} {PODLAB} {podlab_args}; echo status=$? > {p}; \
+                "trap '' HUP; {}XDG_STATE_HOME={} {PODLAB} {podlab_args}; echo status=$? > {p}; \
                  stty -a >> {p}; mv {p} {a}",
                 fault.env(),
                 state.display(),
@@ -114,8 +115,15 @@ impl Pane {
             }
             Fault::Panic(_) => self.tmux.keys(trigger_panic),
             Fault::CloseWindow => {
+                // The pane's shell ignores SIGHUP (podlab does not), so it lives on to
+                // write podlab's exit status.
                 let _ = self.tmux.run(&["kill-server"]);
                 wait_for_exit(pid);
+                let after = wait_for_file(&self.after, LONG);
+                assert!(
+                    after.starts_with(&format!("status={}\n", fault.exit_status())),
+                    "podlab's exit status after its window closed; the file: {after}"
+                );
                 assert_pod_gone(pod);
                 return;
             }

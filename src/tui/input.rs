@@ -1,6 +1,8 @@
 //! The input thread: reads terminal events and forwards them to the loop. Before a child
 //! process (a shell in a container) gets the terminal, the thread is paused and confirms it,
-//! so it cannot read keys meant for the child.
+//! so it cannot read keys meant for the child. A terminal that goes away (hang-up, EOF, EIO:
+//! its window, tmux or ssh closed) ends the screen as SIGHUP does, and the thread stops
+//! instead of reading a dead terminal in a loop.
 
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Condvar, Mutex};
@@ -114,22 +116,90 @@ fn read_loop(shared: &(Mutex<Flags>, Condvar), tx: &Sender<AppEvent>) {
                 return;
             }
         }
-        match event::poll(POLL) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(_) => return,
+        // What crossterm has already read (one read can hold several keys) comes first.
+        loop {
+            match event::poll(Duration::ZERO) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(_) => return gone(tx),
+            }
+            let forwarded = match event::read() {
+                Ok(Event::Key(key)) => AppEvent::Key(key),
+                Ok(Event::Resize(..)) => AppEvent::Resize,
+                Ok(_) => continue,
+                Err(_) => return gone(tx),
+            };
+            if tx.send(forwarded).is_err() {
+                return;
+            }
         }
-        let event = match event::read() {
-            Ok(e) => e,
-            Err(_) => return,
-        };
-        let forwarded = match event {
-            Event::Key(key) => AppEvent::Key(key),
-            Event::Resize(..) => AppEvent::Resize,
-            _ => continue,
-        };
-        if tx.send(forwarded).is_err() {
-            return;
+        if tty::wait_readable(POLL) == tty::Readiness::Gone {
+            return gone(tx);
         }
+    }
+}
+
+/// The terminal went away: end the screen as a hang-up (SIGHUP) would.
+fn gone(tx: &Sender<AppEvent>) {
+    super::terminal::ended_by_hangup();
+    let _ = tx.send(AppEvent::Terminate);
+}
+
+/// Waiting on the terminal itself, which tells a hang-up or an end of input apart from a key
+/// (crossterm's own poll reports neither and, on a dead terminal, returns at once forever).
+mod tty {
+    use std::io::IsTerminal;
+    use std::os::fd::AsRawFd;
+    use std::time::Duration;
+
+    #[derive(Debug, PartialEq, Eq)]
+    pub enum Readiness {
+        /// Something to read (or nothing within the wait).
+        Ready,
+        /// Hung up, closed, or at its end: nothing will ever come again.
+        Gone,
+    }
+
+    /// Wait up to `timeout` for input on stdin, the terminal crossterm reads.
+    pub fn wait_readable(timeout: Duration) -> Readiness {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            // Not a terminal (a test's pipe): nothing to watch, only wait.
+            std::thread::sleep(timeout);
+            return Readiness::Ready;
+        }
+        let fd = stdin.as_raw_fd();
+        let mut poll = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let millis = libc::c_int::try_from(timeout.as_millis()).unwrap_or(libc::c_int::MAX);
+        // SAFETY: one valid pollfd, for the duration of the call.
+        let n = unsafe { libc::poll(&mut poll, 1, millis) };
+        if n < 0 {
+            let err = std::io::Error::last_os_error();
+            return if err.kind() == std::io::ErrorKind::Interrupted {
+                Readiness::Ready
+            } else {
+                Readiness::Gone
+            };
+        }
+        if poll.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) != 0 {
+            return Readiness::Gone;
+        }
+        if poll.revents & libc::POLLIN != 0 && pending_bytes(fd) == Some(0) {
+            // Readable with nothing in it: a raw-mode terminal reads 0 bytes only at its end.
+            return Readiness::Gone;
+        }
+        Readiness::Ready
+    }
+
+    /// How many bytes wait to be read (FIONREAD), if the terminal says.
+    fn pending_bytes(fd: i32) -> Option<libc::c_int> {
+        let mut n: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one c_int through the pointer.
+        let rc = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
+        (rc == 0).then_some(n)
     }
 }

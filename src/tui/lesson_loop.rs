@@ -126,7 +126,7 @@ where
             }
         }
     }
-    terminal.draw(|f| ui::draw_player(f, player, Instant::now()))?;
+    super::terminal::draw(terminal, |f| ui::draw_player(f, player, Instant::now()))?;
     for w in watches.iter_mut() {
         w.drawn(player)?;
     }
@@ -150,7 +150,7 @@ where
         }
         let (exit, cleared) = carry_out(terminal, update.effects, feedback, host)?;
         if update.redraw || cleared {
-            terminal.draw(|f| ui::draw_player(f, player, Instant::now()))?;
+            super::terminal::draw(terminal, |f| ui::draw_player(f, player, Instant::now()))?;
             for w in watches.iter_mut() {
                 w.drawn(player)?;
             }

@@ -195,9 +195,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     // until they are gone.
     let finished = worker.finish();
     let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    if terminal::signal_exit_code().is_none() {
-        result?;
-    }
+    terminal::screen_result(result)?;
     finished?;
     if let Some(failure) = &player.failure {
         return Err(eyre!("lesson {}: {failure}", player.lesson.id()));
@@ -280,7 +278,10 @@ fn pick(picker: &mut Picker) -> Result<Choice> {
         .wrap_err("failed to set up the terminal")?;
     let result = run_picker(&mut term, picker, &rx);
     signals.close();
-    result
+    match result {
+        Ok(choice) => Ok(choice),
+        Err(e) => terminal::screen_result(Err(e)).map(|()| Choice::Quit),
+    }
 }
 
 /// Draw the list and take keys until a choice is made (or the channel closes: quit).
@@ -293,7 +294,7 @@ where
     B::Error: Send + Sync + 'static,
 {
     loop {
-        terminal.draw(|f| ui::draw_picker(f, picker))?;
+        super::terminal::draw(terminal, |f| ui::draw_picker(f, picker))?;
         match events.recv() {
             Ok(AppEvent::Key(key)) => {
                 if let Some(choice) = picker.key(&key) {

@@ -113,7 +113,14 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
     let title = format!("podlab replay: pod/{}", trace.header.pod);
     let (tx, rx) = std::sync::mpsc::channel::<AppEvent>();
     let mut host = ReplayHost::new(trace, tx.clone());
-    run_screen(&mut app, &args.player, &title, &tx, &rx, &mut host)?;
+    terminal::screen_result(run_screen(
+        &mut app,
+        &args.player,
+        &title,
+        &tx,
+        &rx,
+        &mut host,
+    ))?;
     Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS))
 }
 
@@ -157,7 +164,7 @@ fn replay_lesson(
         )
     })();
     signals.close();
-    result?;
+    terminal::screen_result(result)?;
     Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS))
 }
 

@@ -133,7 +133,7 @@ where
             }
         }
     }
-    terminal.draw(|f| ui::draw(f, app, Instant::now()))?;
+    super::terminal::draw(terminal, |f| ui::draw(f, app, Instant::now()))?;
     for w in watches.iter_mut() {
         w.drawn(app)?;
     }
@@ -157,7 +157,7 @@ where
         }
         let done = carry_out(terminal, update.effects, feedback, host)?;
         if update.redraw || done.redraw {
-            terminal.draw(|f| ui::draw(f, app, Instant::now()))?;
+            super::terminal::draw(terminal, |f| ui::draw(f, app, Instant::now()))?;
             for w in watches.iter_mut() {
                 w.drawn(app)?;
             }

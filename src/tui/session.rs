@@ -219,9 +219,7 @@ pub(super) fn explore_screen(
         engine.finish();
     }
     let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    if terminal::signal_exit_code().is_none() {
-        result?;
-    }
+    terminal::screen_result(result)?;
     let pod = match &app.session {
         Session::Pod { name, .. } => Some(name.clone()),
         _ => None,

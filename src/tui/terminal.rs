@@ -67,6 +67,7 @@ pub fn install_panic_hook() {
     INSTALLED.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
+            forget_dead_terminal();
             leave();
             previous(info);
             if std::thread::current().name() != Some("main") {
@@ -88,6 +89,73 @@ pub fn signal_exit_code() -> Option<std::process::ExitCode> {
             u8::try_from(128 + n).unwrap_or(u8::MAX),
         )),
     }
+}
+
+/// The terminal went away without a signal (its input ended or hung up): the screen ends as
+/// SIGHUP would end it, with the same exit status.
+pub(super) fn ended_by_hangup() {
+    let _ = ENDED_BY.compare_exchange(0, libc::SIGHUP, Ordering::SeqCst, Ordering::SeqCst);
+    forget_dead_terminal();
+}
+
+/// If the terminal is gone, point stdout and stderr at /dev/null: what is still printed on the
+/// way out (a closing line, ratatui's cursor on drop, a panic report) would otherwise fail,
+/// and Rust's print macros panic when they cannot write.
+pub(super) fn forget_dead_terminal() {
+    use std::os::fd::AsRawFd;
+    if terminal_alive() {
+        return;
+    }
+    let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") else {
+        return;
+    };
+    for fd in [libc::STDOUT_FILENO, libc::STDERR_FILENO] {
+        // SAFETY: dup2 of an open descriptor onto a standard one; both stay valid.
+        unsafe { libc::dup2(null.as_raw_fd(), fd) };
+    }
+}
+
+/// A screen's result, once it ended: an error from drawing on a terminal that has gone away
+/// (EIO) is that terminal's end, like SIGHUP, not a failure to report to no one.
+pub(super) fn screen_result(result: Result<()>) -> Result<()> {
+    if result.is_err() && !terminal_alive() {
+        ended_by_hangup();
+    }
+    if ENDED_BY.load(Ordering::SeqCst) != 0 {
+        return Ok(());
+    }
+    result
+}
+
+/// Draw one frame. A terminal that has gone away fails the draw; stdout and stderr are then
+/// pointed away from it before anything else tries to write there.
+pub fn draw<B: ratatui::backend::Backend>(
+    terminal: &mut ratatui::Terminal<B>,
+    render: impl FnOnce(&mut ratatui::Frame),
+) -> Result<()>
+where
+    B::Error: Send + Sync + 'static,
+{
+    match terminal.draw(render) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            forget_dead_terminal();
+            Err(eyre::Report::new(e).wrap_err("failed to draw on the terminal"))
+        }
+    }
+}
+
+/// Whether stdout is still a terminal that can be written (not hung up).
+fn terminal_alive() -> bool {
+    use std::os::fd::AsRawFd;
+    let mut poll = libc::pollfd {
+        fd: std::io::stdout().as_raw_fd(),
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, for the duration of the call.
+    let n = unsafe { libc::poll(&mut poll, 1, 0) };
+    n >= 0 && poll.revents & (libc::POLLHUP | libc::POLLERR | libc::POLLNVAL) == 0
 }
 
 /// Prints a closing line; a terminal that is gone (SIGHUP) is no reason to fail.
@@ -115,6 +183,9 @@ pub(super) fn spawn_signal_thread(
                     continue;
                 }
                 let _ = ENDED_BY.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+                if signal == SIGHUP {
+                    forget_dead_terminal();
+                }
                 if tx.send(AppEvent::Terminate).is_err() {
                     return;
                 }

@@ -109,7 +109,7 @@ impl Tmux {
             .unwrap_or_else(|_| panic!("tmux gave no pane pid: {pid:?}"))
     }
 
-    /// The pid of the `podlab` the pane's shell runs (waiting until it runs).
+    /// The pid of the `podlab` the pane's shell runs, directly or not (waiting until it runs).
     pub fn podlab_pid(&self, timeout: Duration) -> i32 {
         let shell = self.shell_pid();
         let deadline = Instant::now() + timeout;
@@ -126,22 +126,36 @@ impl Tmux {
     }
 }
 
-/// A child of `parent` whose command name is `comm`.
-fn child_named(parent: i32, comm: &str) -> Option<i32> {
-    std::fs::read_dir("/proc")
+/// A descendant of `ancestor` (a child, or a child's child: su runs a shell that runs podlab)
+/// whose command name is `comm`.
+fn child_named(ancestor: i32, comm: &str) -> Option<i32> {
+    let parents: Vec<(i32, i32, String)> = std::fs::read_dir("/proc")
         .ok()?
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .find(|pid| {
-            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-                return false;
-            };
-            let Some((head, tail)) = stat.rsplit_once(')') else {
-                return false;
-            };
-            let name = head.split_once('(').map(|(_, n)| n);
-            let ppid = tail.split_whitespace().nth(1).and_then(|p| p.parse().ok());
-            name == Some(comm) && ppid == Some(parent)
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (head, tail) = stat.rsplit_once(')')?;
+            let name = head.split_once('(')?.1.to_string();
+            let ppid = tail.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid, name))
+        })
+        .collect();
+    let parent_of = |pid: i32| parents.iter().find(|p| p.0 == pid).map(|p| p.1);
+    parents
+        .iter()
+        .filter(|(_, _, name)| name == comm)
+        .map(|(pid, _, _)| *pid)
+        .find(|&pid| {
+            let mut at = pid;
+            for _ in 0..8 {
+                match parent_of(at) {
+                    Some(p) if p == ancestor => return true,
+                    Some(p) if p > 1 => at = p,
+                    _ => return false,
+                }
+            }
+            false
         })
 }
 
