@@ -6,8 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use podlab::kube::pod_state::{PodPhase, PodState};
 use podlab::runtime::lookup;
-use podlab::runtime::state::{PodPhase, PodState};
+use podlab::runtime::sys::LiveProcess;
 
 const SLEEPERS: &str = r#"
 apiVersion: v1

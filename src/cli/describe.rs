@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 use std::time::{Duration, UNIX_EPOCH};
 
-use crate::runtime::state::{
+use crate::kube::pod_state::{
     human_age, ContainerKind, ContainerState, ContainerStatus, Event, PodState, ProcessRef,
 };
 use crate::spec::{PortRef, Probe};
@@ -32,7 +32,7 @@ fn node_name() -> String {
 /// Whether the pod's sandbox (pause) still runs.
 #[cfg(podlab_host)]
 fn sandbox_running(pause: &ProcessRef) -> bool {
-    pause.is_alive()
+    crate::runtime::sys::LiveProcess::is_alive(pause)
 }
 
 /// A recorded pod's pause ran when the trace was made.
@@ -191,7 +191,7 @@ fn conditions(out: &mut String, state: &PodState) {
         .sandbox
         .as_ref()
         .is_some_and(|s| sandbox_running(&s.pause));
-    let ready = state.ready() && state.phase == crate::runtime::state::PodPhase::Running;
+    let ready = state.ready() && state.phase == crate::kube::pod_state::PodPhase::Running;
     let rows = [
         ("PodReadyToStartContainers", flag(sandbox_ready)),
         ("Initialized", flag(state.initialized())),

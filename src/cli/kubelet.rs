@@ -19,10 +19,10 @@ use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
 use super::run::NetworkChoice;
 use crate::i18n::Lang;
+use crate::kube::protocol::Request;
+use crate::kube::static_pods::{self, Change, Scan};
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
-use crate::runtime::protocol::Request;
-use crate::runtime::static_pods::{self, Change, Scan};
-use crate::runtime::{lookup, network};
+use crate::runtime::{lookup, manifest_dir, network};
 use crate::spec;
 
 /// println! that does not panic when stdout is gone (the lesson that started this kubelet was
@@ -187,7 +187,7 @@ fn t(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
 impl Watcher {
     /// Bring the pods in line with the directory.
     fn sync(&mut self) {
-        let now = match static_pods::scan(&self.dir) {
+        let now = match manifest_dir::scan(&self.dir) {
             Ok(s) => s,
             Err(e) => {
                 complain!("podlab kubelet: {e:#}");

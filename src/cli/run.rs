@@ -11,11 +11,11 @@ use std::time::Duration;
 use eyre::{Context, Result};
 
 use crate::i18n::Lang;
+use crate::kube::pod_state::{PodPhase, PodState};
+use crate::kube::protocol::{Request, Response};
+use crate::kube::steps::StepPlan;
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
 use crate::runtime::network;
-use crate::runtime::protocol::{Request, Response};
-use crate::runtime::state::{PodPhase, PodState};
-use crate::runtime::steps::StepPlan;
 use crate::spec;
 
 #[derive(Debug, clap::Args)]
@@ -193,7 +193,7 @@ fn print_step(step: &StepPlan, index: usize, total: usize, lang: Lang) {
 }
 
 fn print_after_step(step: &StepPlan, state: &PodState, lang: Lang) {
-    use crate::runtime::steps::StepKind;
+    use crate::kube::steps::StepKind;
     let took = state
         .steps
         .iter()

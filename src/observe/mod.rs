@@ -14,6 +14,7 @@ pub mod model;
 pub mod net;
 #[cfg(podlab_host)]
 mod netread;
+#[cfg(podlab_host)]
 pub mod pods;
 #[cfg(podlab_host)]
 pub mod procfs_read;

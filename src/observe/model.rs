@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::state::{ContainerKind, ContainerState, Event, EventType, PodPhase};
+use crate::kube::pod_state::{ContainerKind, ContainerState, Event, EventType, PodPhase};
 
 /// One observation of a set of processes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

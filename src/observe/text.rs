@@ -11,7 +11,7 @@ use super::model::{
     CgroupInfo, Gap, GapReason, Limit, NsKind, ProcessInfo, Role, SandboxKind, Snapshot,
 };
 use crate::i18n::Lang;
-use crate::runtime::state::ContainerState;
+use crate::kube::pod_state::ContainerState;
 
 /// Marks a namespace shared with pause (or with the sandbox's first process tree).
 pub const SHARED_MARK: &str = "=";

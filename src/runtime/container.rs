@@ -18,7 +18,8 @@ use super::images::ResolvedImage;
 use super::init::{InitConfig, CONFIG_FD, DEFAULT_PATH, SYNC_FD};
 use super::paths;
 use super::rootfs::{RootfsConfig, VolumeBind};
-use super::state::ProcessRef;
+use crate::kube::pod_state::ProcessRef;
+use crate::runtime::sys::LiveProcess;
 use crate::spec::{Container, Pod};
 
 /// How long a container may take from fork to exec before we give up on it.
@@ -47,7 +48,7 @@ pub fn container_argv(c: &Container, image: &ResolvedImage) -> Vec<String> {
 pub fn container_env(pod: &Pod, c: &Container) -> Vec<String> {
     let mut env = vec![
         format!("PATH={DEFAULT_PATH}"),
-        format!("HOSTNAME={}", super::steps::hostname_of(pod)),
+        format!("HOSTNAME={}", crate::kube::steps::hostname_of(pod)),
         "HOME=/root".to_string(),
     ];
     if c.tty {

@@ -11,7 +11,8 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 
 use super::container::container_env;
-use super::state::{ContainerState, PodState};
+use crate::kube::pod_state::{ContainerState, PodState};
+use crate::runtime::sys::LiveProcess;
 
 /// The namespaces entered, in youki's order (mount last: after it, host paths are gone).
 const NAMESPACES: &[(&str, CloneFlags)] = &[

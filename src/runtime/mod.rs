@@ -20,17 +20,16 @@ pub mod images;
 #[cfg(podlab_host)]
 pub mod init;
 #[cfg(podlab_host)]
-pub mod lifecycle;
-#[cfg(podlab_host)]
 pub mod lock;
 #[cfg(podlab_host)]
 pub mod lookup;
+#[cfg(podlab_host)]
+pub mod manifest_dir;
 pub mod network;
 #[cfg(podlab_host)]
 pub mod paths;
 #[cfg(podlab_host)]
 pub mod pod_cgroups;
-pub mod protocol;
 #[cfg(podlab_host)]
 pub mod rootfs;
 #[cfg(podlab_host)]
@@ -39,9 +38,8 @@ pub mod sandbox;
 pub mod security;
 #[cfg(podlab_host)]
 pub mod shim;
-pub mod state;
-pub mod static_pods;
-pub mod steps;
+#[cfg(podlab_host)]
+pub mod state_file;
 #[cfg(podlab_host)]
 pub mod sys;
 #[cfg(podlab_host)]

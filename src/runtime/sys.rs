@@ -7,7 +7,7 @@ use std::path::Path;
 
 use nix::unistd::Pid;
 
-use super::state::ProcessRef;
+use crate::kube::pod_state::ProcessRef;
 
 /// `clone(2)` without a new stack, which behaves like `fork(2)` but can create namespaces
 /// (a new PID namespace applies to the child itself, not only to its children) and can make the
@@ -101,21 +101,29 @@ pub fn process_start_time(pid: i32) -> io::Result<u64> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))
 }
 
-impl ProcessRef {
-    pub fn of(pid: i32) -> io::Result<ProcessRef> {
+/// What only the machine can say about a [`ProcessRef`]: the process a pid names now, whether
+/// it still runs, and delivering a signal to it.
+pub trait LiveProcess: Sized {
+    fn of(pid: i32) -> io::Result<Self>;
+    /// True if this very process (not a later one with a reused PID) still exists.
+    fn is_alive(&self) -> bool;
+    /// Send a signal if this very process still exists.
+    fn signal(&self, signal: nix::sys::signal::Signal) -> bool;
+}
+
+impl LiveProcess for ProcessRef {
+    fn of(pid: i32) -> io::Result<ProcessRef> {
         Ok(ProcessRef {
             pid,
             start_time: process_start_time(pid)?,
         })
     }
 
-    /// True if this very process (not a later one with a reused PID) still exists.
-    pub fn is_alive(&self) -> bool {
+    fn is_alive(&self) -> bool {
         process_start_time(self.pid).is_ok_and(|t| t == self.start_time)
     }
 
-    /// Send a signal if this very process still exists.
-    pub fn signal(&self, signal: nix::sys::signal::Signal) -> bool {
+    fn signal(&self, signal: nix::sys::signal::Signal) -> bool {
         self.is_alive() && nix::sys::signal::kill(Pid::from_raw(self.pid), signal).is_ok()
     }
 }

@@ -29,9 +29,10 @@ use super::terminal::spawn_signal_thread;
 use super::workers::{Observer, SharedTarget};
 use super::{terminal, ui, words};
 use crate::i18n::Lang;
+use crate::kube::pod_state::ProcessRef;
 use crate::lesson::{find_lesson, lessons_dir, Lesson, ProgressStore, Runner, RunnerOptions};
 use crate::observe::Target;
-use crate::runtime::state::ProcessRef;
+use crate::runtime::sys::LiveProcess;
 
 /// How the player is started.
 #[derive(Debug, Clone)]

@@ -22,11 +22,12 @@ use super::words;
 use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
 use crate::cli::run::NetworkChoice;
 use crate::i18n::Lang;
+use crate::kube::pod_state::ProcessRef;
+use crate::kube::steps::{self, PlanContext};
 use crate::observe::Target;
 use crate::runtime::client::ShimConnection;
 use crate::runtime::paths;
-use crate::runtime::state::ProcessRef;
-use crate::runtime::steps::{self, PlanContext};
+use crate::runtime::sys::LiveProcess;
 use crate::spec;
 use std::io::{Read, Seek, SeekFrom};
 

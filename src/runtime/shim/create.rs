@@ -14,13 +14,14 @@ use super::probes::Action;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::{open_log, Shim};
 use crate::kube::events;
+use crate::kube::pod_state::{ContainerKind, ContainerState, ProcessRef, SandboxState};
+use crate::kube::protocol::Response;
+use crate::kube::steps::{self, StepKind};
 use crate::runtime::container::{self, PodContext};
 use crate::runtime::network;
 use crate::runtime::pod_cgroups::PodCgroups;
-use crate::runtime::protocol::Response;
 use crate::runtime::sandbox::{self, SandboxNamespaces};
-use crate::runtime::state::{ContainerKind, ContainerState, ProcessRef, SandboxState};
-use crate::runtime::steps::{self, StepKind};
+use crate::runtime::sys::LiveProcess;
 use crate::runtime::{sys, volumes};
 use crate::spec::RestartPolicy;
 

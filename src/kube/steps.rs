@@ -229,8 +229,8 @@ fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
 
 /// kubelet creates the pod's cgroup before anything else (SyncPod → "Create Cgroups for the pod").
 fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
-    use crate::kube::qos::{pod_cgroup_values, pod_qos};
-    use crate::kube::resources::{
+    use super::qos::{pod_cgroup_values, pod_qos};
+    use super::resources::{
         pod_pids_limit, PodResources, NO_QUOTA, POD_PIDS_LIMIT, WEIGHT_FORMULA_IN_USE,
     };
     let resources = PodResources::from_spec(&pod.spec);
