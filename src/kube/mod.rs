@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod events;
 pub mod lifecycle;
 pub mod oom;
+pub mod pod_network;
 pub mod pod_state;
 pub mod protocol;
 pub mod qos;

@@ -57,7 +57,7 @@ pub struct SandboxState {
     pub ip: Option<String>,
     /// The veth, address and route set up for the pod, and how (for teardown and the UI).
     #[serde(default)]
-    pub network: Option<crate::runtime::network::PodNetwork>,
+    pub network: Option<super::pod_network::PodNetwork>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
