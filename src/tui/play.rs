@@ -134,7 +134,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
         ));
     }
     super::fault::check_setting()?;
-    crate::cli::setup::ensure_busybox()?;
+    crate::runtime::images::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
     let demo = args.is_demo();
     let progress = if demo {
@@ -211,7 +211,7 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
         let args = super::ExploreArgs {
             file: None,
             rate: 4.0,
-            network: crate::cli::run::NetworkChoice::Native,
+            network: crate::runtime::network::NetworkChoice::Native,
             time_scale: 1.0,
             player: PlayerArgs::default(),
         };

@@ -20,12 +20,13 @@ use super::script::Script;
 use super::terminal::{self, spawn_signal_thread};
 use super::words;
 use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
-use crate::cli::run::NetworkChoice;
 use crate::i18n::Lang;
 use crate::kube::pod_state::ProcessRef;
 use crate::kube::steps::{self, PlanContext};
 use crate::observe::Target;
 use crate::runtime::client::ShimConnection;
+use crate::runtime::images;
+use crate::runtime::network::NetworkChoice;
 use crate::runtime::paths;
 use crate::runtime::sys::LiveProcess;
 use crate::spec;
@@ -123,7 +124,7 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
     let target: SharedTarget;
     let mut engine = None;
     let mut app = if building {
-        super::super::cli::setup::ensure_busybox()?;
+        images::ensure_busybox()?;
         let _ = crate::runtime::gc::collect();
         for warning in &loaded.warnings {
             eprintln!("{}", warning.render(lang));
@@ -134,15 +135,7 @@ pub fn explore(args: &ExploreArgs, default_manifest: PathBuf, lang: Lang) -> Res
                 .display()
                 .to_string(),
             time_scale: args.time_scale,
-            network: crate::cli::run::RunArgs {
-                file: file.clone(),
-                detach: false,
-                step: true,
-                time_scale: args.time_scale,
-                network: args.network,
-                pod_cidr: None,
-            }
-            .network_config()?,
+            network: args.network.config(None)?,
             pod: pod.clone(),
         };
         let (uid, mut conn) = recipe.start()?;

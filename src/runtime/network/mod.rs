@@ -28,6 +28,7 @@
 //! record (idempotent), [`gc`] with the UIDs of live pods. All three take the machine lock
 //! themselves: do not call them while holding /run/podlab/lock.
 
+mod choice;
 mod cleanup;
 pub mod cni;
 mod error;
@@ -42,6 +43,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+pub use choice::NetworkChoice;
 pub use cleanup::{gc, release_for_new_sandbox, teardown_pod, GcReport};
 pub use error::{NetworkError, Result};
 pub use setup::setup_pod;
