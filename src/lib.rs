@@ -6,16 +6,19 @@
 //!   policy (QoS, cgroup values, back-off, events), as pure data and functions;
 //! * `runtime` — the only code that changes the system: shim, pause, container init, images;
 //! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup;
+//! * `present` — the pod and the snapshots as text (describe, tables, the process tree);
 //! * `tui`     — the player (explorer, replay); `record` — asciicast recordings and traces.
 //!
 //! What touches the machine builds only with `cfg(podlab_host)` (Linux and the default "host"
 //! feature, see build.rs); without it podlab is the portable replay of recorded traces.
 
+#[cfg(podlab_host)]
 pub mod cli;
 pub mod i18n;
 pub mod kube;
 pub mod lesson;
 pub mod observe;
+pub mod present;
 pub mod record;
 #[cfg(podlab_host)]
 pub mod runtime;
