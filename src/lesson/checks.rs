@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::i18n::Text;
+use crate::kube::namespaces::SandboxNamespaces;
 use crate::kube::pod_state::{ContainerState, PodState, ProcessRef};
 use crate::observe::{
     Collector, ContainerView, Limit, NsId, NsKind, ProcessInfo, Sandbox, Snapshot, Target,
@@ -39,13 +40,7 @@ impl PodMark {
         let pause = state.sandbox.as_ref().map(|s| s.pause);
         let mut namespaces = BTreeMap::new();
         if let Some(p) = pause {
-            for kind in [
-                NsKind::Net,
-                NsKind::Ipc,
-                NsKind::Uts,
-                NsKind::Pid,
-                NsKind::Mnt,
-            ] {
+            for kind in SandboxNamespaces::HELD.map(NsKind::from) {
                 if let Ok(meta) =
                     std::fs::metadata(format!("/proc/{}/ns/{}", p.pid, kind.file_name()))
                 {

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::kube::namespaces::Namespace;
 use crate::kube::pod_state::{ContainerKind, ContainerState, Event, EventType, PodPhase};
 
 /// One observation of a set of processes.
@@ -96,6 +97,20 @@ impl NsKind {
             NsKind::Time => "time",
             NsKind::User => "user",
             NsKind::Uts => "uts",
+        }
+    }
+}
+
+/// The namespaces podlab makes and joins are a subset of what /proc shows.
+impl From<Namespace> for NsKind {
+    fn from(kind: Namespace) -> NsKind {
+        match kind {
+            Namespace::Pid => NsKind::Pid,
+            Namespace::Uts => NsKind::Uts,
+            Namespace::Ipc => NsKind::Ipc,
+            Namespace::Net => NsKind::Net,
+            Namespace::Cgroup => NsKind::Cgroup,
+            Namespace::Mnt => NsKind::Mnt,
         }
     }
 }

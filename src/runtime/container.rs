@@ -18,6 +18,7 @@ use super::images::ResolvedImage;
 use super::init::{InitConfig, CONFIG_FD, DEFAULT_PATH, SYNC_FD};
 use super::paths;
 use super::rootfs::{RootfsConfig, VolumeBind};
+use crate::kube::namespaces::ContainerNamespaces;
 use crate::kube::pod_state::ProcessRef;
 use crate::runtime::sys::LiveProcess;
 use crate::spec::{Container, Pod};
@@ -106,8 +107,7 @@ pub fn init_config(
     Ok(InitConfig {
         container: c.name.clone(),
         sandbox_pid: ctx.sandbox_pid,
-        share_pid: ctx.pod.spec.share_process_namespace && !ctx.pod.spec.host_pid,
-        host_pid: ctx.pod.spec.host_pid,
+        namespaces: ContainerNamespaces::for_pod(ctx.pod),
         cgroup_procs,
         oom_score_adj,
         rootfs: RootfsConfig {

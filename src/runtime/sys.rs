@@ -5,8 +5,10 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
+use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 
+use crate::kube::namespaces::Namespace;
 use crate::kube::pod_state::ProcessRef;
 
 /// `clone(2)` without a new stack, which behaves like `fork(2)` but can create namespaces
@@ -25,6 +27,13 @@ pub unsafe fn clone_fork(flags: libc::c_int) -> io::Result<Option<Pid>> {
         0 => Ok(None),
         pid => Ok(Some(Pid::from_raw(pid as i32))),
     }
+}
+
+/// The CLONE_NEW* flags of `kinds`, for clone(2), unshare(2) and setns(2).
+pub fn clone_flags(kinds: impl IntoIterator<Item = Namespace>) -> CloneFlags {
+    kinds.into_iter().fold(CloneFlags::empty(), |flags, kind| {
+        flags | CloneFlags::from_bits_retain(kind.clone_flag())
+    })
 }
 
 /// Ask the kernel to SIGKILL us when our parent dies, so nothing outlives a killed shim.
@@ -152,6 +161,26 @@ pub fn now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_flags_are_the_kernels() {
+        let expected = [
+            (Namespace::Pid, libc::CLONE_NEWPID),
+            (Namespace::Uts, libc::CLONE_NEWUTS),
+            (Namespace::Ipc, libc::CLONE_NEWIPC),
+            (Namespace::Net, libc::CLONE_NEWNET),
+            (Namespace::Cgroup, libc::CLONE_NEWCGROUP),
+            (Namespace::Mnt, libc::CLONE_NEWNS),
+        ];
+        assert_eq!(expected.len(), Namespace::ALL.len());
+        for (kind, flag) in expected {
+            assert_eq!(kind.clone_flag(), flag, "{kind:?}");
+        }
+        assert_eq!(
+            clone_flags([Namespace::Pid, Namespace::Mnt]),
+            CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS
+        );
+    }
 
     #[test]
     fn start_time_of_self_is_stable() {
