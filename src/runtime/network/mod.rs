@@ -24,9 +24,12 @@
 //! With [`Mode::Cni`] the standard CNI plugins (bridge + host-local + loopback) wire the pod the
 //! way containerd runs them, and the narration shows each plugin call ([`cni`]).
 //!
-//! API: [`setup_pod`] → [`PodNetwork`](crate::kube::pod_network::PodNetwork) (keep it in the pod's state), [`teardown_pod`] with that
-//! record (idempotent), [`gc`] with the UIDs of live pods. All three take the machine lock
-//! themselves: do not call them while holding /run/podlab/lock.
+//! API: [`setup_pod`] → [`PodNetwork`] (keep it in the pod's state), [`teardown_pod`] with
+//! that record (idempotent), [`gc`] with the UIDs of live pods. All three take the machine lock
+//! themselves: do not call them while holding /run/podlab/lock. The record, its narration and
+//! the address and name rules are `kube::pod_network`, which a replay needs too.
+//!
+//! [`PodNetwork`]: crate::kube::pod_network::PodNetwork
 
 mod choice;
 mod cleanup;
