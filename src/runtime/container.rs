@@ -18,9 +18,9 @@ use super::images::ResolvedImage;
 use super::init::{InitConfig, CONFIG_FD, DEFAULT_PATH, SYNC_FD};
 use super::paths;
 use super::rootfs::{RootfsConfig, VolumeBind};
+use super::sys::LiveProcess;
 use crate::kube::namespaces::ContainerNamespaces;
 use crate::kube::pod_state::ProcessRef;
-use crate::runtime::sys::LiveProcess;
 use crate::spec::{Container, Pod};
 
 /// How long a container may take from fork to exec before we give up on it.

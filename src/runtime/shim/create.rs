@@ -22,8 +22,8 @@ use crate::runtime::container::{self, PodContext};
 use crate::runtime::network;
 use crate::runtime::pod_cgroups::PodCgroups;
 use crate::runtime::sandbox;
-use crate::runtime::sys::LiveProcess;
-use crate::runtime::{sys, volumes};
+use crate::runtime::sys::{self, LiveProcess};
+use crate::runtime::volumes;
 use crate::spec::RestartPolicy;
 
 /// How long a postStart hook may run.

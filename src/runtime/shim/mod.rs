@@ -38,13 +38,13 @@ use super::network;
 use super::paths;
 use super::pod_cgroups::PodCgroups;
 use super::sandbox::PendingSandbox;
+use super::state_file;
+use super::sys::{self, LiveProcess};
 use super::volumes;
-use super::{state_file, sys};
 use crate::kube::events;
 use crate::kube::pod_state::*;
 use crate::kube::protocol::Response;
 use crate::kube::steps::{self, StepPlan};
-use crate::runtime::sys::LiveProcess;
 use crate::spec::Pod;
 
 use clients::{Client, Goal};
