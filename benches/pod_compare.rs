@@ -18,10 +18,11 @@ mod runc;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use podlab::kube::pod_network::PodNetwork;
+use podlab::kube::protocol::Request;
 use podlab::runtime::client::{start_pod, StartOptions};
 use podlab::runtime::images::ImageStore;
-use podlab::runtime::network::{self, PodNetwork};
-use podlab::runtime::protocol::Request;
+use podlab::runtime::network;
 
 const ROUNDS: usize = 20;
 const WARM_UP: usize = 2;

@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use podlab::kube::protocol::Request;
 use podlab::runtime::client::{start_pod, StartOptions};
 use podlab::runtime::network;
-use podlab::runtime::protocol::Request;
 
 const ITERATIONS: usize = 30;
 

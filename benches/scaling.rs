@@ -6,11 +6,11 @@
 
 use std::time::{Duration, Instant};
 
+use podlab::kube::protocol::Request;
 use podlab::observe::{Collector, Sources, Target};
 use podlab::runtime::client::{start_pod, StartOptions};
 use podlab::runtime::lookup;
 use podlab::runtime::network;
-use podlab::runtime::protocol::Request;
 
 const COUNTS: [usize; 3] = [1, 10, 50];
 const SNAPSHOT_ROUNDS: usize = 7;

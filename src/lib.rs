@@ -2,20 +2,25 @@
 //!
 //! Layers, each only talking to the one below it:
 //! * `spec`    — the Pod manifest (a Kubernetes v1 Pod subset) and its validation;
-//! * `kube`    — kubelet's policy as pure functions (QoS, cgroup values, back-off, events);
+//! * `kube`    — the pod as Kubernetes sees it (state, steps, pod network record) and kubelet's
+//!   policy (QoS, cgroup values, back-off, events), as pure data and functions;
 //! * `runtime` — the only code that changes the system: shim, pause, container init, images;
 //! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup;
+//! * `present` — the pod and the snapshots as text (describe, tables, the process tree);
 //! * `tui`     — the player (explorer, replay); `record` — asciicast recordings and traces.
 //!
 //! What touches the machine builds only with `cfg(podlab_host)` (Linux and the default "host"
 //! feature, see build.rs); without it podlab is the portable replay of recorded traces.
 
+#[cfg(podlab_host)]
 pub mod cli;
 pub mod i18n;
 pub mod kube;
 pub mod lesson;
 pub mod observe;
+pub mod present;
 pub mod record;
+#[cfg(podlab_host)]
 pub mod runtime;
 pub mod spec;
 pub mod tui;

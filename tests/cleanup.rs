@@ -6,8 +6,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use podlab::kube::pod_state::{PodPhase, PodState};
 use podlab::runtime::lookup;
-use podlab::runtime::state::{PodPhase, PodState};
+use podlab::runtime::sys::LiveProcess;
 
 const SLEEPERS: &str = r#"
 apiVersion: v1
@@ -195,8 +196,8 @@ fn step_mode_runs_pause_first_and_says_what_each_step_does() {
     assert!(out.status.success(), "{text}\n{}", stderr(&out));
     let order = [
         "Create the sandbox's namespaces",
-        "unshare --mount --pid --fork --net --ipc --uts",
-        "clone(CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | SIGCHLD)",
+        "unshare --pid --fork --uts --ipc --net --mount",
+        "clone(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS | SIGCHLD)",
         "Start pause, the Infra container",
         "(pause)",
         "Configure the network of pause's net namespace",

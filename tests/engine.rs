@@ -407,3 +407,50 @@ spec:
         !missing.status.success() && stderr(&missing).contains("its containers: talker, quiet")
     );
 }
+
+/// A hostNetwork pod's sandbox keeps the host's net and uts namespaces (so its name too), and
+/// the steps the shim narrates for it say exactly that: no CLONE_NEWNET, CLONE_NEWUTS or
+/// sethostname.
+#[test]
+fn a_host_network_pods_sandbox_keeps_the_hosts_net_and_uts_as_its_steps_say() {
+    if !privileged() {
+        return;
+    }
+    let pod = TestPod::run(
+        "hostnet-ns",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  hostNetwork: true
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: a, image: busybox, command: [sleep, "3600"]}
+"#,
+    );
+    let pause = pod.pause_pid();
+    let me = std::process::id() as i32;
+    for shared in ["net", "uts"] {
+        assert_eq!(ns_inode(pause, shared), ns_inode(me, shared), "{shared}");
+    }
+    for own in ["pid", "ipc", "mnt"] {
+        assert_ne!(ns_inode(pause, own), ns_inode(me, own), "{own}");
+    }
+    let uid = pod.state().uid;
+    let mut shim = podlab::runtime::client::ShimConnection::connect(&uid).expect("connect");
+    let (steps, _) = shim.plan().expect("the shim's plan");
+    let namespaces = steps
+        .iter()
+        .find(|s| s.id == "namespaces")
+        .expect("a namespaces step");
+    let said = namespaces.syscalls.join("\n");
+    assert!(
+        said.contains("CLONE_NEWPID") && said.contains("CLONE_NEWIPC"),
+        "{said}"
+    );
+    for unsaid in ["CLONE_NEWNET", "CLONE_NEWUTS", "sethostname"] {
+        assert!(!said.contains(unsaid), "{unsaid} in {said}");
+    }
+    assert!(!steps.iter().any(|s| s.id == "network"), "no network step");
+}

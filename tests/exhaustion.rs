@@ -10,8 +10,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use podlab::kube::pod_state::PodState;
 use podlab::kube::resources::POD_PIDS_LIMIT;
-use podlab::runtime::state::PodState;
+use podlab::runtime::sys::LiveProcess;
 
 const SLEEPER: &str = r#"
 apiVersion: v1

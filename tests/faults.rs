@@ -56,7 +56,7 @@ fn podlab_processes() -> Vec<(i32, String)> {
 /// Everything podlab left on the machine that belongs to no live pod; empty means clean.
 /// (Pods of other tests running at the same time are alive and are not counted.)
 fn leftovers() -> Vec<String> {
-    let live: Vec<podlab::runtime::state::PodState> = podlab::runtime::lookup::all_pods()
+    let live: Vec<podlab::kube::pod_state::PodState> = podlab::runtime::lookup::all_pods()
         .into_iter()
         .filter(|p| p.shim_alive)
         .filter_map(|p| p.state)

@@ -10,9 +10,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{assert_nothing_left, kubelet_processes, privileged, stderr, stdout, PODLAB};
+use podlab::kube::pod_state::PodState;
 use podlab::lesson::{lesson_files, load_lesson, Action, Lesson};
 use podlab::runtime::lookup;
-use podlab::runtime::state::PodState;
 
 fn lessons_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons")
@@ -341,7 +341,7 @@ impl StaticLesson {
         ]
         .concat();
         std::fs::write(&file, text).expect("write lesson");
-        let pod = format!("{base}-{}", podlab::runtime::static_pods::node_name());
+        let pod = format!("{base}-{}", podlab::kube::static_pods::node_name());
         StaticLesson {
             _dir: dir,
             file,

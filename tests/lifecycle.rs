@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use common::*;
-use podlab::runtime::state::{ContainerState, PodPhase, PodState};
+use podlab::kube::pod_state::{ContainerState, PodPhase, PodState};
 
 /// A host directory for a hostPath volume, removed when dropped.
 struct HostDir(PathBuf);

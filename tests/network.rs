@@ -10,7 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use podlab::runtime::network::{self, Config, Mode, NetworkError, PodNetwork};
+use podlab::kube::pod_network::PodNetwork;
+use podlab::runtime::network::{self, Config, Mode, NetworkError};
 
 const IPAM_DIR: &str = "/run/podlab/ipam";
 

@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 use podlab::i18n::Lang;
 use podlab::observe::{
-    text, CgroupLayout, Collector, CpuRequestSource, GapReason, Limit, NsKind, Role, SandboxKind,
+    CgroupLayout, Collector, CpuRequestSource, GapReason, Limit, NsKind, Role, SandboxKind,
     Snapshot, Sources, Target,
 };
+use podlab::present::text;
 
 fn sources(name: &str) -> Sources {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

@@ -154,7 +154,7 @@ fn kubelet_node_with_systemd_driver() {
 #[test]
 fn node_text_view_names_the_runtimes() {
     let s = host("k8s-systemd");
-    let en = podlab::observe::text::render(&s, podlab::i18n::Lang::En);
+    let en = podlab::present::text::render(&s, podlab::i18n::Lang::En);
     for want in [APP_SHORT, DOCKER_SHORT, "10.88.0.7"] {
         assert!(en.contains(want), "{want} in {en}");
     }
@@ -166,6 +166,6 @@ fn show_node_text() {
     let s = host("k8s-cgroupfs");
     println!(
         "{}",
-        podlab::observe::text::render(&s, podlab::i18n::Lang::En)
+        podlab::present::text::render(&s, podlab::i18n::Lang::En)
     );
 }

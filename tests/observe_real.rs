@@ -6,9 +6,8 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use podlab::observe::{
-    text, Collector, GapReason, NsKind, Proto, Role, SandboxKind, Sources, Target,
-};
+use podlab::observe::{Collector, GapReason, NsKind, Proto, Role, SandboxKind, Sources, Target};
+use podlab::present::text;
 
 /// Kills and reaps the processes it holds when dropped.
 #[derive(Default)]

@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use common::tmux::Tmux;
 use podlab::i18n::Lang;
+use podlab::kube::pod_state::{ContainerState, PodState};
 use podlab::lesson::{load_lesson, Lesson};
 use podlab::runtime::lookup::live_pod_named;
-use podlab::runtime::state::{ContainerState, PodState};
 
 /// The first build of the release binary (by the README's own command) can take minutes.
 const FIRST_START: Duration = Duration::from_secs(900);
@@ -150,7 +150,7 @@ fn running(name: &str) -> Option<PodState> {
         && pod
             .containers
             .iter()
-            .filter(|c| c.kind == podlab::runtime::state::ContainerKind::App)
+            .filter(|c| c.kind == podlab::kube::pod_state::ContainerKind::App)
             .all(|c| matches!(c.state, ContainerState::Running { .. }) && c.process.is_some());
     (all_running && pod.sandbox.is_some()).then_some(pod)
 }

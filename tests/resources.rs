@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::*;
-use podlab::runtime::state::ContainerState;
+use podlab::kube::pod_state::ContainerState;
 
 /// Unlimited memory as cgroup v1 reports it (PAGE_COUNTER_MAX pages, page aligned).
 const V1_UNLIMITED: &str = "9223372036854771712";
@@ -132,7 +132,7 @@ fn cgroup_files_hold_kubelets_values_for_each_qos_class() {
         );
         let pod = TestPod::run(&format!("qos{i}"), &yaml);
         let state = pod.wait_for("app containers running", Duration::from_secs(10), |s| {
-            s.phase == podlab::runtime::state::PodPhase::Running
+            s.phase == podlab::kube::pod_state::PodPhase::Running
         });
         assert_eq!(state.qos_class, qos, "case {i}");
         let expected_path = format!("/podlab/kubepods/{tier}pod{}", state.uid);
@@ -265,7 +265,7 @@ spec:
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(state.phase, podlab::runtime::state::PodPhase::Failed);
+    assert_eq!(state.phase, podlab::kube::pod_state::PodPhase::Failed);
 }
 
 fn cpu_ticks(pid: i32) -> u64 {
@@ -376,7 +376,7 @@ fn http_get(ip: &str, port: u16) -> String {
     body
 }
 
-fn assert_network_gone(state: &podlab::runtime::state::PodState) {
+fn assert_network_gone(state: &podlab::kube::pod_state::PodState) {
     let net = state
         .sandbox
         .as_ref()

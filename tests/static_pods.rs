@@ -8,8 +8,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use podlab::kube::pod_state::PodState;
 use podlab::runtime::lookup;
-use podlab::runtime::state::PodState;
 
 /// The watcher and its directory; on drop it is interrupted (which deletes its pods) and the
 /// directory is removed.

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use common::tmux::{wait_for_file, Tmux};
 use common::{assert_nothing_left, privileged, unique_name, write_manifest, TestPod, PODLAB};
 use nix::sys::signal::Signal;
+use podlab::kube::pod_state::PodState;
 use podlab::runtime::lookup;
-use podlab::runtime::state::PodState;
 
 const MANIFEST: &str = "apiVersion: v1
 kind: Pod

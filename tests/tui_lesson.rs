@@ -464,7 +464,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
         .effects
         .iter()
         .any(|e| matches!(e, PlayerEffect::Observe(Target::Pod(_)))));
-    let name = format!("static-web-{}", podlab::runtime::static_pods::node_name());
+    let name = format!("static-web-{}", podlab::kube::static_pods::node_name());
     let up = player.handle(
         PlayerEvent::Lesson(LessonReply::Checked {
             index: 1,

@@ -13,9 +13,9 @@ use std::time::{Duration, Instant};
 
 use common::{assert_nothing_left, kubelet_processes, privileged, PODLAB};
 use podlab::i18n::Lang;
+use podlab::kube::pod_state::PodState;
 use podlab::lesson::{load_lesson, ProgressStore, Runner, RunnerOptions};
 use podlab::observe::Target;
-use podlab::runtime::state::PodState;
 use podlab::tui::app::AppEvent;
 use podlab::tui::lesson_player::{LessonCmd, Player, PlayerEvent, StepState};
 use podlab::tui::lesson_worker::LessonWorker;
@@ -105,7 +105,7 @@ fn press_through(
 /// Play a shipped lesson in the player with the real lesson thread and observer, Space
 /// through every step, then q. Returns the player and the last pod state the panels saw.
 fn play_in_player(file: &str) -> (Player, Vec<String>, Option<PodState>) {
-    podlab::cli::setup::ensure_busybox().expect("busybox for the lesson's images");
+    podlab::runtime::images::ensure_busybox().expect("busybox for the lesson's images");
     let lesson_path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("lessons")
         .join(file);
@@ -182,7 +182,7 @@ fn lesson_13_plays_in_the_player_with_its_kubelet_cleaned_up() {
     }
     let (_, _, state) = play_in_player("13-static-pods.yaml");
     let state = state.expect("the panels saw the static pod");
-    let node = podlab::runtime::static_pods::node_name();
+    let node = podlab::kube::static_pods::node_name();
     assert_eq!(state.name, format!("static-web-{node}"));
     assert_nothing_left(&state);
     assert!(

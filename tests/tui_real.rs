@@ -9,9 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use podlab::i18n::Lang;
+use podlab::kube::protocol::Request;
 use podlab::observe::{NsKind, Target};
 use podlab::runtime::client::ShimConnection;
-use podlab::runtime::protocol::Request;
 use podlab::tui::app::{Activity, App, AppEvent, Effect, Session};
 use podlab::tui::script::Script;
 use podlab::tui::ui;

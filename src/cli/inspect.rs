@@ -6,7 +6,8 @@ use std::time::Duration;
 use eyre::{bail, WrapErr};
 
 use crate::i18n::Lang;
-use crate::observe::{text, Collector, Snapshot, Sources, Target};
+use crate::observe::{Collector, Snapshot, Sources, Target};
+use crate::present::text;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct InspectArgs {

@@ -17,12 +17,12 @@ use eyre::{eyre, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify};
 
-use super::run::NetworkChoice;
 use crate::i18n::Lang;
+use crate::kube::protocol::Request;
+use crate::kube::static_pods::{self, Change, Scan};
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
-use crate::runtime::protocol::Request;
-use crate::runtime::static_pods::{self, Change, Scan};
-use crate::runtime::{lookup, network};
+use crate::runtime::network::NetworkChoice;
+use crate::runtime::{images, lookup, manifest_dir};
 use crate::spec;
 
 /// println! that does not panic when stdout is gone (the lesson that started this kubelet was
@@ -78,7 +78,7 @@ struct Watcher {
 
 pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
     super::setup::require_root("podlab kubelet")?;
-    super::setup::ensure_busybox()?;
+    images::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
     let dir = std::fs::canonicalize(&args.manifests).map_err(|e| {
         eyre!(
@@ -110,7 +110,7 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
         manifest_path: String::new(),
         detach: true,
         time_scale: args.time_scale,
-        network: network_config(args.network)?,
+        network: args.network.config(None)?,
         podlab_exe: None,
     };
     let mut watcher = Watcher {
@@ -165,18 +165,6 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn network_config(choice: NetworkChoice) -> Result<Option<network::Config>> {
-    super::run::RunArgs {
-        file: PathBuf::new(),
-        detach: true,
-        step: false,
-        time_scale: 1.0,
-        network: choice,
-        pod_cidr: None,
-    }
-    .network_config()
-}
-
 fn t(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
     match lang {
         Lang::En => en,
@@ -187,7 +175,7 @@ fn t(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
 impl Watcher {
     /// Bring the pods in line with the directory.
     fn sync(&mut self) {
-        let now = match static_pods::scan(&self.dir) {
+        let now = match manifest_dir::scan(&self.dir) {
             Ok(s) => s,
             Err(e) => {
                 complain!("podlab kubelet: {e:#}");

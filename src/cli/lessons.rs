@@ -178,7 +178,7 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
             args.lesson
         ));
     }
-    super::setup::ensure_busybox()?;
+    crate::runtime::images::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
     let interrupts = Arc::new(AtomicUsize::new(0));
     for signal in [

@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use eyre::{eyre, Result};
 
+use crate::kube::pod_state::{human_age, ContainerKind, PodState};
 use crate::runtime::client::ShimConnection;
-use crate::runtime::state::{human_age, ContainerKind, PodState};
 use crate::runtime::{exec, gc, lookup, paths, sys};
 
 #[derive(Debug, clap::Args)]

@@ -11,11 +11,12 @@ use std::time::Duration;
 use eyre::{Context, Result};
 
 use crate::i18n::Lang;
+use crate::kube::pod_state::{PodPhase, PodState};
+use crate::kube::protocol::{Request, Response};
+use crate::kube::steps::StepPlan;
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
-use crate::runtime::network;
-use crate::runtime::protocol::{Request, Response};
-use crate::runtime::state::{PodPhase, PodState};
-use crate::runtime::steps::StepPlan;
+use crate::runtime::images;
+use crate::runtime::network::NetworkChoice;
 use crate::spec;
 
 #[derive(Debug, clap::Args)]
@@ -42,40 +43,10 @@ pub struct RunArgs {
     pub pod_cidr: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum NetworkChoice {
-    Native,
-    Cni,
-    None,
-}
-
-impl RunArgs {
-    pub fn network_config(&self) -> Result<Option<network::Config>> {
-        let mut cfg = network::Config::default();
-        if let Some(cidr) = &self.pod_cidr {
-            cfg.cidr = cidr
-                .parse()
-                .map_err(|e| eyre::eyre!("--pod-cidr {cidr}: {e}"))?;
-        }
-        match self.network {
-            NetworkChoice::None => return Ok(None),
-            NetworkChoice::Native => {}
-            NetworkChoice::Cni => {
-                cfg.mode = network::Mode::cni_if_installed().ok_or_else(|| {
-                    eyre::eyre!(
-                        "--network cni needs the CNI plugins bridge, host-local and loopback in /opt/cni/bin or /usr/lib/cni (Debian/Ubuntu: apt-get install containernetworking-plugins)"
-                    )
-                })?;
-            }
-        }
-        Ok(Some(cfg))
-    }
-}
-
 pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
     let loaded = spec::load_pod_file(&args.file).map_err(|e| eyre::eyre!("{}", e.render(lang)))?;
     super::setup::require_root("podlab run")?;
-    super::setup::ensure_busybox()?;
+    images::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
     for warning in &loaded.warnings {
         eprintln!("{}", warning.render(lang));
@@ -95,7 +66,7 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
             .to_string(),
         detach: args.detach,
         time_scale: args.time_scale,
-        network: args.network_config()?,
+        network: args.network.config(args.pod_cidr.as_deref())?,
         podlab_exe: None,
     };
     let (_uid, mut conn) = start_pod(&loaded.pod, &options)?;
@@ -193,7 +164,7 @@ fn print_step(step: &StepPlan, index: usize, total: usize, lang: Lang) {
 }
 
 fn print_after_step(step: &StepPlan, state: &PodState, lang: Lang) {
-    use crate::runtime::steps::StepKind;
+    use crate::kube::steps::StepKind;
     let took = state
         .steps
         .iter()

@@ -1,12 +1,11 @@
-//! What podlab needs before it can build a pod: root, and a static busybox for its images.
-//! Each check says exactly what is missing and what to run; where it can, it offers to fix it.
+//! What podlab needs before it can build a pod: root (the static busybox its images are made
+//! from is `runtime::images::ensure_busybox`). The check says exactly what is missing and what
+//! to run; where it can, it offers to fix it.
 
 use std::io::{IsTerminal, Write};
 use std::process::Command;
 
 use eyre::{eyre, Result};
-
-use crate::runtime::images;
 
 /// Namespaces, mounts, cgroups and network devices all need root (CAP_SYS_ADMIN and friends).
 pub fn require_root(what: &str) -> Result<()> {
@@ -55,35 +54,4 @@ fn offer_sudo(what: &str) -> Result<bool> {
         .args(std::env::args_os().skip(1))
         .exec();
     Err(eyre!("failed to run sudo: {err}"))
-}
-
-/// Make sure a static busybox is on the machine, offering to install it with apt-get.
-pub fn ensure_busybox() -> Result<()> {
-    if images::ImageStore::default().is_built() {
-        return Ok(());
-    }
-    let Err(missing) = images::find_host_busybox() else {
-        return Ok(());
-    };
-    let apt = std::path::Path::new("/usr/bin/apt-get").exists();
-    if !apt || !std::io::stdin().is_terminal() {
-        return Err(missing);
-    }
-    eprint!("{missing:#}.\nInstall busybox-static now with apt-get? [y/N] ");
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    if !matches!(answer.trim(), "y" | "Y" | "yes") {
-        return Err(missing);
-    }
-    let status = Command::new("apt-get")
-        .args(["install", "-y", "busybox-static"])
-        .status()
-        .map_err(|e| eyre!("failed to run apt-get: {e}"))?;
-    if !status.success() {
-        return Err(eyre!(
-            "apt-get install busybox-static failed ({status}); try: apt-get update first"
-        ));
-    }
-    images::find_host_busybox().map(|_| ())
 }

@@ -1,7 +1,18 @@
-//! kubelet's policy as pure functions: QoS, cgroup values, oom_score_adj, back-off, events.
+//! The pod as Kubernetes sees it, and kubelet's rules, as pure data and functions: the pod's
+//! state and its creation steps, what clients and the shim say to each other, QoS, cgroup
+//! values, oom_score_adj, restarts and back-off, events, static pod naming. Nothing here changes
+//! the machine (`static_pods::node_name` only asks its host name), so a recorded trace replays
+//! with it on any OS.
 
 pub mod backoff;
 pub mod events;
+pub mod lifecycle;
+pub mod namespaces;
 pub mod oom;
+pub mod pod_network;
+pub mod pod_state;
+pub mod protocol;
 pub mod qos;
 pub mod resources;
+pub mod static_pods;
+pub mod steps;

@@ -10,11 +10,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::i18n::Text;
+use crate::kube::namespaces::SandboxNamespaces;
+use crate::kube::pod_state::{ContainerState, PodState, ProcessRef};
 use crate::observe::{
     Collector, ContainerView, Limit, NsId, NsKind, ProcessInfo, Sandbox, Snapshot, Target,
 };
-use crate::runtime::state::{ContainerState, PodState, ProcessRef};
-use crate::runtime::{lookup, paths};
+use crate::runtime::{lookup, paths, state_file};
 use crate::spec::Quantity;
 
 use super::exec::{exec_in, ExecOutput};
@@ -39,13 +40,7 @@ impl PodMark {
         let pause = state.sandbox.as_ref().map(|s| s.pause);
         let mut namespaces = BTreeMap::new();
         if let Some(p) = pause {
-            for kind in [
-                NsKind::Net,
-                NsKind::Ipc,
-                NsKind::Uts,
-                NsKind::Pid,
-                NsKind::Mnt,
-            ] {
+            for kind in SandboxNamespaces::HELD.map(NsKind::from) {
                 if let Ok(meta) =
                     std::fs::metadata(format!("/proc/{}/ns/{}", p.pid, kind.file_name()))
                 {
@@ -135,7 +130,7 @@ impl<'r> World<'r> {
                 if !lookup::shim_alive(uid) {
                     return None;
                 }
-                PodState::read(&paths::state_file(uid)).ok()
+                state_file::read(&paths::state_file(uid)).ok()
             });
             self.states.insert(pod.to_string(), state);
         }
@@ -1200,7 +1195,7 @@ fn kubelet(c: &KubeletCheck, world: &mut World<'_>) -> Outcome {
 
 fn static_pod(c: &StaticPodCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let kubelet = running_kubelet(world)?;
-    let expected = crate::runtime::static_pods::static_pod_name(pod, &kubelet.node);
+    let expected = crate::kube::static_pods::static_pod_name(pod, &kubelet.node);
     let Some(state) = world.state(pod) else {
         let running: Vec<String> = kubelet.pods().into_iter().map(|s| s.name).collect();
         let running = if running.is_empty() {

@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 
 use eyre::{eyre, Context, Result};
 
+use crate::kube::pod_state::PodState;
+use crate::kube::static_pods;
 use crate::runtime::client::ShimConnection;
-use crate::runtime::state::PodState;
-use crate::runtime::static_pods;
 use crate::runtime::sys;
 use crate::runtime::{lookup, network};
 

@@ -8,8 +8,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::i18n::Text;
-use crate::runtime::static_pods;
-use crate::runtime::steps::{self, PlanContext};
+use crate::kube::static_pods;
+use crate::kube::steps::{self, PlanContext};
 use crate::spec::yaml::{self, FieldPath, Location, SourceMap};
 use crate::spec::{self, Pod};
 

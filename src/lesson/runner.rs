@@ -11,11 +11,12 @@ use eyre::{eyre, Context, Result};
 use nix::sys::signal::Signal;
 
 use crate::i18n::Text;
+use crate::kube::pod_state::PodState;
+use crate::kube::protocol::{Request, Response};
 use crate::observe::{Collector, Sources};
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
 use crate::runtime::network;
-use crate::runtime::protocol::{Request, Response};
-use crate::runtime::state::PodState;
+use crate::runtime::sys::LiveProcess;
 
 use super::checks::{evaluate, PodMark, World};
 use super::exec::exec_in;

@@ -20,8 +20,8 @@ use super::pods::{find_pod, load_pods};
 use super::procfs_read::{ProcDir, StatFields};
 use super::runtimes::is_shim_comm;
 use super::scan::{Detail, ProcessCache, Root, FULL_REFRESH_TICKS};
+use crate::kube::pod_state::PodState;
 use crate::runtime::paths;
-use crate::runtime::state::PodState;
 
 /// Where to read from; tests point these at fixture trees.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,7 +11,7 @@ use super::model::{
     Role, Sandbox, SandboxKind,
 };
 use super::runtimes::{classify_cgroup_path, is_shim_comm, RuntimeKey};
-use crate::runtime::state::{PodState, ProcessRef};
+use crate::kube::pod_state::{PodState, ProcessRef};
 
 pub type Processes = BTreeMap<i32, ProcessInfo>;
 pub type Children = HashMap<i32, Vec<i32>>;

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::runtime::state::{ContainerKind, ContainerState, Event, EventType, PodPhase};
+use crate::kube::namespaces::Namespace;
+use crate::kube::pod_state::{ContainerKind, ContainerState, Event, EventType, PodPhase};
 
 /// One observation of a set of processes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,6 +97,20 @@ impl NsKind {
             NsKind::Time => "time",
             NsKind::User => "user",
             NsKind::Uts => "uts",
+        }
+    }
+}
+
+/// The namespaces podlab makes and joins are a subset of what /proc shows.
+impl From<Namespace> for NsKind {
+    fn from(kind: Namespace) -> NsKind {
+        match kind {
+            Namespace::Pid => NsKind::Pid,
+            Namespace::Uts => NsKind::Uts,
+            Namespace::Ipc => NsKind::Ipc,
+            Namespace::Net => NsKind::Net,
+            Namespace::Cgroup => NsKind::Cgroup,
+            Namespace::Mnt => NsKind::Mnt,
         }
     }
 }

@@ -5,7 +5,8 @@ use std::path::Path;
 use eyre::eyre;
 
 use super::model::{Gap, GapReason};
-use crate::runtime::state::PodState;
+use crate::kube::pod_state::PodState;
+use crate::runtime::state_file;
 
 /// Every readable state.json under `pods_dir`; unreadable ones become gaps. A missing
 /// `pods_dir` just means no podlab pods.
@@ -16,7 +17,7 @@ pub fn load_pods(pods_dir: &Path, gaps: &mut Vec<Gap>) -> Vec<PodState> {
     let mut pods = Vec::new();
     for entry in entries.flatten() {
         let path = entry.path().join("state.json");
-        match PodState::read(&path) {
+        match state_file::read(&path) {
             Ok(state) => pods.push(state),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => gaps.push(Gap {

@@ -10,10 +10,10 @@ use eyre::{eyre, Context, Result};
 
 use super::images::ImageStore;
 use super::paths;
-use super::protocol::{Request, Response};
 use super::shim::read_response;
-use super::state::PodState;
-use super::steps::StepPlan;
+use crate::kube::pod_state::PodState;
+use crate::kube::protocol::{Request, Response};
+use crate::kube::steps::StepPlan;
 use crate::spec::Pod;
 
 pub struct ShimConnection {

@@ -18,7 +18,9 @@ use super::images::ResolvedImage;
 use super::init::{InitConfig, CONFIG_FD, DEFAULT_PATH, SYNC_FD};
 use super::paths;
 use super::rootfs::{RootfsConfig, VolumeBind};
-use super::state::ProcessRef;
+use super::sys::LiveProcess;
+use crate::kube::namespaces::ContainerNamespaces;
+use crate::kube::pod_state::ProcessRef;
 use crate::spec::{Container, Pod};
 
 /// How long a container may take from fork to exec before we give up on it.
@@ -47,7 +49,7 @@ pub fn container_argv(c: &Container, image: &ResolvedImage) -> Vec<String> {
 pub fn container_env(pod: &Pod, c: &Container) -> Vec<String> {
     let mut env = vec![
         format!("PATH={DEFAULT_PATH}"),
-        format!("HOSTNAME={}", super::steps::hostname_of(pod)),
+        format!("HOSTNAME={}", crate::kube::steps::hostname_of(pod)),
         "HOME=/root".to_string(),
     ];
     if c.tty {
@@ -105,8 +107,7 @@ pub fn init_config(
     Ok(InitConfig {
         container: c.name.clone(),
         sandbox_pid: ctx.sandbox_pid,
-        share_pid: ctx.pod.spec.share_process_namespace && !ctx.pod.spec.host_pid,
-        host_pid: ctx.pod.spec.host_pid,
+        namespaces: ContainerNamespaces::for_pod(ctx.pod),
         cgroup_procs,
         oom_score_adj,
         rootfs: RootfsConfig {

@@ -11,17 +11,9 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, ForkResult};
 
 use super::container::container_env;
-use super::state::{ContainerState, PodState};
-
-/// The namespaces entered, in youki's order (mount last: after it, host paths are gone).
-const NAMESPACES: &[(&str, CloneFlags)] = &[
-    ("cgroup", CloneFlags::CLONE_NEWCGROUP),
-    ("ipc", CloneFlags::CLONE_NEWIPC),
-    ("uts", CloneFlags::CLONE_NEWUTS),
-    ("net", CloneFlags::CLONE_NEWNET),
-    ("pid", CloneFlags::CLONE_NEWPID),
-    ("mnt", CloneFlags::CLONE_NEWNS),
-];
+use super::sys::{self, LiveProcess};
+use crate::kube::namespaces::Namespace;
+use crate::kube::pod_state::{ContainerState, PodState};
 
 /// Everything needed to run a command in a container, opened while the container runs.
 pub struct ExecTarget {
@@ -64,11 +56,13 @@ impl ExecTarget {
             .chain(&pod.pod.spec.containers)
             .find(|c| c.name == container)
             .ok_or_else(|| eyre!("container {container:?} is missing from the pod's spec"))?;
-        let namespaces = NAMESPACES
-            .iter()
-            .map(|(kind, flag)| {
+        // Every kind in the table, in its join order: mnt last, after it host paths are gone.
+        let namespaces = Namespace::ALL
+            .into_iter()
+            .map(|namespace| {
+                let kind = namespace.proc_name();
                 File::open(format!("/proc/{}/ns/{kind}", process.pid))
-                    .map(|f| (f, *flag, *kind))
+                    .map(|f| (f, sys::clone_flags([namespace]), kind))
                     .wrap_err_with(|| {
                         format!(
                             "failed to open {kind} namespace of {container:?} (pid {})",

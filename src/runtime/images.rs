@@ -2,8 +2,10 @@
 //! `busybox` (any tag, any registry) is a rootfs made once from the host's static busybox, and
 //! `nginx` is a clearly labelled stand-in on that rootfs: busybox httpd serving
 //! /usr/share/nginx/html on port 80. One module, one job, so an OCI-archive importer can be added.
+//! Without a static busybox on the machine, [`ensure_busybox`] offers to install one.
 
 use std::fs;
+use std::io::{IsTerminal, Write};
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -191,6 +193,38 @@ pub fn find_host_busybox() -> Result<PathBuf> {
             "busybox is not installed; podlab builds its images from it (Debian/Ubuntu: apt-get install busybox-static)"
         )),
     }
+}
+
+/// Make sure a static busybox is on the machine, offering to install it with apt-get (asked on
+/// the terminal, before any screen is drawn).
+pub fn ensure_busybox() -> Result<()> {
+    if ImageStore::default().is_built() {
+        return Ok(());
+    }
+    let Err(missing) = find_host_busybox() else {
+        return Ok(());
+    };
+    let apt = Path::new("/usr/bin/apt-get").exists();
+    if !apt || !std::io::stdin().is_terminal() {
+        return Err(missing);
+    }
+    eprint!("{missing:#}.\nInstall busybox-static now with apt-get? [y/N] ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+        return Err(missing);
+    }
+    let status = Command::new("apt-get")
+        .args(["install", "-y", "busybox-static"])
+        .status()
+        .map_err(|e| eyre!("failed to run apt-get: {e}"))?;
+    if !status.success() {
+        return Err(eyre!(
+            "apt-get install busybox-static failed ({status}); try: apt-get update first"
+        ));
+    }
+    find_host_busybox().map(|_| ())
 }
 
 /// A static executable has no PT_INTERP program header. Only the headers are read.

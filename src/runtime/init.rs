@@ -14,11 +14,12 @@ use std::os::fd::{AsFd, FromRawFd};
 use std::path::{Path, PathBuf};
 
 use eyre::{eyre, Context, Result};
-use nix::sched::{setns, unshare, CloneFlags};
+use nix::sched::{setns, unshare};
 use serde::{Deserialize, Serialize};
 
 use super::rootfs;
 use super::sys;
+use crate::kube::namespaces::ContainerNamespaces;
 
 pub const CONFIG_FD: i32 = 3;
 pub const SYNC_FD: i32 = 4;
@@ -28,10 +29,8 @@ pub struct InitConfig {
     pub container: String,
     /// The sandbox (pause) process whose namespaces the container joins.
     pub sandbox_pid: i32,
-    /// Join the sandbox's PID namespace (shareProcessNamespace) instead of a new one.
-    pub share_pid: bool,
-    /// Stay in the host's PID namespace (hostPID).
-    pub host_pid: bool,
+    /// Which of pause's namespaces to join and which to make: the plan the step narrates.
+    pub namespaces: ContainerNamespaces,
     /// cgroup.procs files to enter before anything is exec'd.
     pub cgroup_procs: Vec<PathBuf>,
     pub oom_score_adj: Option<i32>,
@@ -81,11 +80,8 @@ fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
         let _ = std::fs::write("/proc/self/oom_score_adj", adj.to_string());
     }
     join_sandbox(config)?;
-    let mut flags = CloneFlags::CLONE_NEWNS;
-    if !config.share_pid && !config.host_pid {
-        flags |= CloneFlags::CLONE_NEWPID;
-    }
-    unshare(flags).map_err(|e| eyre!("failed to create the container's namespaces: {e}"))?;
+    unshare(sys::clone_flags(config.namespaces.created()))
+        .map_err(|e| eyre!("failed to create the container's namespaces: {e}"))?;
     // SAFETY: this process is single-threaded (it was just exec'd and started no threads).
     match unsafe { sys::clone_fork(libc::CLONE_PARENT) } {
         Err(e) => Err(eyre!("failed to clone the container process: {e}")),
@@ -104,18 +100,11 @@ fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
     }
 }
 
-/// Join net, ipc and uts of the sandbox (and pid with shareProcessNamespace), in youki's order.
+/// Join uts, ipc and net of the sandbox (and pid with shareProcessNamespace), in join order.
 fn join_sandbox(config: &InitConfig) -> Result<()> {
-    let mut kinds = vec![];
-    if config.share_pid {
-        kinds.push(("pid", CloneFlags::CLONE_NEWPID));
-    }
-    kinds.extend([
-        ("uts", CloneFlags::CLONE_NEWUTS),
-        ("ipc", CloneFlags::CLONE_NEWIPC),
-        ("net", CloneFlags::CLONE_NEWNET),
-    ]);
-    for (kind, flag) in kinds {
+    for namespace in config.namespaces.joined() {
+        let kind = namespace.proc_name();
+        let flag = sys::clone_flags([namespace]);
         let path = format!("/proc/{}/ns/{kind}", config.sandbox_pid);
         let ns = File::open(&path).map_err(|e| {
             eyre!(

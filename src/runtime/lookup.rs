@@ -5,8 +5,8 @@ use std::fs::File;
 use eyre::{eyre, Result};
 
 use super::paths;
-use super::state::PodState;
-use super::sys;
+use super::{state_file, sys};
+use crate::kube::pod_state::PodState;
 
 /// A pod on disk, and whether its shim is alive (it holds the pod's lock).
 pub struct PodEntry {
@@ -33,7 +33,7 @@ pub fn all_pods() -> Vec<PodEntry> {
         .filter_map(|e| e.file_name().to_str().map(String::from))
         .filter(|uid| !uid.starts_with('.'))
         .map(|uid| PodEntry {
-            state: PodState::read(&paths::state_file(&uid)).ok(),
+            state: state_file::read(&paths::state_file(&uid)).ok(),
             shim_alive: shim_alive(&uid),
             uid,
         })

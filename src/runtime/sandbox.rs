@@ -1,7 +1,9 @@
 //! The sandbox: namespaces held by a process, then pause exec'd in them.
 //!
-//! Two kernel steps a lesson can stop between: `create` clones a process into new pid, net, ipc,
-//! uts and mount namespaces (it sets the hostname and waits); `start` lets it exec pause.
+//! Two kernel steps a lesson can stop between: `create` clones a process into the namespaces of
+//! the pod's plan (`kube::namespaces::SandboxNamespaces`: new pid, uts, ipc, net and mount
+//! namespaces unless the pod shares the host's; it sets the hostname in its own uts namespace
+//! and waits); `start` lets it exec pause.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -12,32 +14,7 @@ use eyre::{eyre, Result};
 use nix::unistd::{pipe2, Pid};
 
 use super::sys;
-
-/// Which namespaces the sandbox gets; `host*` fields keep the host's.
-#[derive(Debug, Clone, Copy)]
-pub struct SandboxNamespaces {
-    pub net: bool,
-    pub ipc: bool,
-    pub pid: bool,
-    pub uts: bool,
-}
-
-impl SandboxNamespaces {
-    pub fn clone_flags(&self) -> libc::c_int {
-        let mut flags = libc::CLONE_NEWNS;
-        for (wanted, flag) in [
-            (self.pid, libc::CLONE_NEWPID),
-            (self.net, libc::CLONE_NEWNET),
-            (self.ipc, libc::CLONE_NEWIPC),
-            (self.uts, libc::CLONE_NEWUTS),
-        ] {
-            if wanted {
-                flags |= flag;
-            }
-        }
-        flags
-    }
-}
+use crate::kube::namespaces::SandboxNamespaces;
 
 /// A sandbox process that holds the namespaces and waits for the word to exec pause.
 pub struct PendingSandbox {
@@ -64,7 +41,8 @@ pub fn create(
     let host = hostname.as_bytes().to_vec();
     let log_fd = log.as_raw_fd();
     // SAFETY: the shim is single-threaded; the child only makes syscalls, then execs or exits.
-    match unsafe { sys::clone_fork(namespaces.clone_flags()) } {
+    let flags = sys::clone_flags(namespaces.created()).bits();
+    match unsafe { sys::clone_fork(flags) } {
         Err(e) => Err(eyre!("failed to create the sandbox namespaces: {e}")),
         Ok(Some(pid)) => {
             drop(go_read);
@@ -109,7 +87,9 @@ fn sandbox_child(
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        if namespaces.uts && libc::sethostname(hostname.as_ptr().cast(), hostname.len()) < 0 {
+        if namespaces.sets_hostname()
+            && libc::sethostname(hostname.as_ptr().cast(), hostname.len()) < 0
+        {
             return errno();
         }
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);

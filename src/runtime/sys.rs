@@ -5,9 +5,11 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::Path;
 
+use nix::sched::CloneFlags;
 use nix::unistd::Pid;
 
-use super::state::ProcessRef;
+use crate::kube::namespaces::Namespace;
+use crate::kube::pod_state::ProcessRef;
 
 /// `clone(2)` without a new stack, which behaves like `fork(2)` but can create namespaces
 /// (a new PID namespace applies to the child itself, not only to its children) and can make the
@@ -25,6 +27,13 @@ pub unsafe fn clone_fork(flags: libc::c_int) -> io::Result<Option<Pid>> {
         0 => Ok(None),
         pid => Ok(Some(Pid::from_raw(pid as i32))),
     }
+}
+
+/// The CLONE_NEW* flags of `kinds`, for clone(2), unshare(2) and setns(2).
+pub fn clone_flags(kinds: impl IntoIterator<Item = Namespace>) -> CloneFlags {
+    kinds.into_iter().fold(CloneFlags::empty(), |flags, kind| {
+        flags | CloneFlags::from_bits_retain(kind.clone_flag())
+    })
 }
 
 /// Ask the kernel to SIGKILL us when our parent dies, so nothing outlives a killed shim.
@@ -101,21 +110,29 @@ pub fn process_start_time(pid: i32) -> io::Result<u64> {
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))
 }
 
-impl ProcessRef {
-    pub fn of(pid: i32) -> io::Result<ProcessRef> {
+/// What only the machine can say about a [`ProcessRef`]: the process a pid names now, whether
+/// it still runs, and delivering a signal to it.
+pub trait LiveProcess: Sized {
+    fn of(pid: i32) -> io::Result<Self>;
+    /// True if this very process (not a later one with a reused PID) still exists.
+    fn is_alive(&self) -> bool;
+    /// Send a signal if this very process still exists.
+    fn signal(&self, signal: nix::sys::signal::Signal) -> bool;
+}
+
+impl LiveProcess for ProcessRef {
+    fn of(pid: i32) -> io::Result<ProcessRef> {
         Ok(ProcessRef {
             pid,
             start_time: process_start_time(pid)?,
         })
     }
 
-    /// True if this very process (not a later one with a reused PID) still exists.
-    pub fn is_alive(&self) -> bool {
+    fn is_alive(&self) -> bool {
         process_start_time(self.pid).is_ok_and(|t| t == self.start_time)
     }
 
-    /// Send a signal if this very process still exists.
-    pub fn signal(&self, signal: nix::sys::signal::Signal) -> bool {
+    fn signal(&self, signal: nix::sys::signal::Signal) -> bool {
         self.is_alive() && nix::sys::signal::kill(Pid::from_raw(self.pid), signal).is_ok()
     }
 }
@@ -144,6 +161,26 @@ pub fn now() -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn namespace_flags_are_the_kernels() {
+        let expected = [
+            (Namespace::Pid, libc::CLONE_NEWPID),
+            (Namespace::Uts, libc::CLONE_NEWUTS),
+            (Namespace::Ipc, libc::CLONE_NEWIPC),
+            (Namespace::Net, libc::CLONE_NEWNET),
+            (Namespace::Cgroup, libc::CLONE_NEWCGROUP),
+            (Namespace::Mnt, libc::CLONE_NEWNS),
+        ];
+        assert_eq!(expected.len(), Namespace::ALL.len());
+        for (kind, flag) in expected {
+            assert_eq!(kind.clone_flag(), flag, "{kind:?}");
+        }
+        assert_eq!(
+            clone_flags([Namespace::Pid, Namespace::Mnt]),
+            CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS
+        );
+    }
 
     #[test]
     fn start_time_of_self_is_stable() {

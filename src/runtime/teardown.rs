@@ -5,7 +5,8 @@ use nix::mount::{umount2, MntFlags};
 use nix::sys::signal::Signal;
 
 use super::paths;
-use super::state::PodState;
+use super::sys::LiveProcess;
+use crate::kube::pod_state::PodState;
 
 /// Kill any process of the pod that is still alive (only after its shim is gone).
 pub fn kill_leftover_processes(state: &PodState) -> usize {

@@ -14,8 +14,8 @@ use super::signal::Signal;
 use super::theme::ThemeKind;
 use super::words::{self, tr};
 use crate::i18n::Lang;
-use crate::runtime::state::{ContainerState, ContainerStatus, ProcessRef};
-use crate::runtime::steps::StepPlan;
+use crate::kube::pod_state::{ContainerState, ContainerStatus, ProcessRef};
+use crate::kube::steps::StepPlan;
 
 /// What the explorer is attached to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -468,7 +468,7 @@ impl App {
             let first_app = self
                 .containers()
                 .iter()
-                .find(|c| c.kind == crate::runtime::state::ContainerKind::App)
+                .find(|c| c.kind == crate::kube::pod_state::ContainerKind::App)
                 .map(|c| c.name.clone());
             self.selected = first_app.or_else(|| names.first().cloned());
         }

@@ -5,16 +5,16 @@
 use std::collections::BTreeMap;
 
 use crate::i18n::Lang;
+use crate::kube::pod_state::{
+    ContainerKind, ContainerState, ContainerStatus, Event, EventType, PodPhase, PodState,
+    ProcessRef, SandboxState, StepStatus,
+};
+use crate::kube::steps::{self, PlanContext, StepPlan};
 use crate::observe::{
     CgroupInfo, CgroupLayout, CgroupMembership, ContainerInfo, ContainerView, HostInfo, Interface,
     Limit, Listener, NetNamespace, NsId, NsKind, PodEvent, PodInfo, ProcState, ProcessInfo, Proto,
     Role, Sandbox, SandboxKind, Scope, Snapshot,
 };
-use crate::runtime::state::{
-    ContainerKind, ContainerState, ContainerStatus, Event, EventType, PodPhase, PodState,
-    ProcessRef, SandboxState, StepStatus,
-};
-use crate::runtime::steps::{self, PlanContext, StepPlan};
 use crate::spec::Pod;
 
 use super::app::{App, AppEvent, Session};

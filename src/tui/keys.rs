@@ -182,7 +182,7 @@ impl App {
     fn running(
         &self,
         name: Option<&str>,
-    ) -> Result<(String, crate::runtime::state::ProcessRef), String> {
+    ) -> Result<(String, crate::kube::pod_state::ProcessRef), String> {
         let lang = self.lang;
         if !self.has_pod() {
             return Err(self.no_live_pod().into());
@@ -197,7 +197,7 @@ impl App {
             .find(|c| c.name == name)
             .ok_or_else(|| format!("{}: {name}", tr(lang, "no such container", "没有这个容器")))?;
         match (&c.state, c.process) {
-            (crate::runtime::state::ContainerState::Running { .. }, Some(p)) => {
+            (crate::kube::pod_state::ContainerState::Running { .. }, Some(p)) => {
                 Ok((c.name.clone(), p))
             }
             _ => Err(format!("{name}: {}", tr(lang, "not running", "没有在运行"))),

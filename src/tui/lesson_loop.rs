@@ -16,8 +16,8 @@ use super::app::{AppEvent, Effect};
 use super::lesson_player::{LessonCmd, Player, PlayerEffect, PlayerEvent};
 use super::runner::{RunOptions, FIRST_OBSERVATION_WAIT};
 use super::ui;
+use crate::kube::pod_state::ProcessRef;
 use crate::observe::Target;
-use crate::runtime::state::ProcessRef;
 
 /// What the player's loop needs from the world outside the screen.
 pub trait PlayerHost {

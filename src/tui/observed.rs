@@ -5,8 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::kube::pod_state::PodState;
 use crate::observe::{NsKind, Snapshot};
-use crate::runtime::state::PodState;
 
 /// How long a change stays highlighted.
 pub const HIGHLIGHT_FOR: Duration = Duration::from_secs(4);

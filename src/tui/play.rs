@@ -31,9 +31,10 @@ use super::terminal::spawn_signal_thread;
 use super::workers::{Observer, SharedTarget};
 use super::{terminal, ui, words};
 use crate::i18n::Lang;
+use crate::kube::pod_state::ProcessRef;
 use crate::lesson::{find_lesson, lessons_dir, Lesson, ProgressStore, Runner, RunnerOptions};
 use crate::observe::Target;
-use crate::runtime::state::ProcessRef;
+use crate::runtime::sys::LiveProcess;
 
 /// How the player is started.
 #[derive(Debug, Clone)]
@@ -135,7 +136,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
         ));
     }
     super::fault::check_setting()?;
-    crate::cli::setup::ensure_busybox()?;
+    crate::runtime::images::ensure_busybox()?;
     let _ = crate::runtime::gc::collect();
     let demo = args.is_demo();
     let progress = if demo {

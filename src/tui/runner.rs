@@ -12,7 +12,7 @@ use ratatui::Terminal;
 use super::app::{App, AppEvent, Effect, EngineCmd};
 use super::signal::Signal;
 use super::ui;
-use crate::runtime::state::ProcessRef;
+use crate::kube::pod_state::ProcessRef;
 
 /// What the loop needs from the world outside the screen. Everything that touches the
 /// machine (Linux only) goes through here, so the player itself — and a replay — runs anywhere.

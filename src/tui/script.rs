@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::observed::Observation;
 use crate::i18n::Text;
-use crate::runtime::steps::StepPlan;
+use crate::kube::steps::StepPlan;
 
 /// A condition on the observed pod that must hold before a script step counts as done.
 pub trait StepCheck: Send + Sync {

@@ -20,13 +20,15 @@ use super::script::Script;
 use super::terminal::{self, spawn_signal_thread};
 use super::words;
 use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
-use crate::cli::run::NetworkChoice;
 use crate::i18n::Lang;
+use crate::kube::pod_state::ProcessRef;
+use crate::kube::steps::{self, PlanContext};
 use crate::observe::Target;
 use crate::runtime::client::ShimConnection;
+use crate::runtime::images;
+use crate::runtime::network::NetworkChoice;
 use crate::runtime::paths;
-use crate::runtime::state::ProcessRef;
-use crate::runtime::steps::{self, PlanContext};
+use crate::runtime::sys::LiveProcess;
 use crate::spec;
 use std::io::{Read, Seek, SeekFrom};
 
@@ -156,7 +158,7 @@ pub(super) fn explore_screen(
     let target: SharedTarget;
     let mut engine = None;
     let mut app = if building {
-        super::super::cli::setup::ensure_busybox()?;
+        images::ensure_busybox()?;
         let _ = crate::runtime::gc::collect();
         for warning in &loaded.warnings {
             eprintln!("{}", warning.render(lang));
@@ -167,15 +169,7 @@ pub(super) fn explore_screen(
                 .display()
                 .to_string(),
             time_scale: args.time_scale,
-            network: crate::cli::run::RunArgs {
-                file: file.clone(),
-                detach: false,
-                step: true,
-                time_scale: args.time_scale,
-                network: args.network,
-                pod_cidr: None,
-            }
-            .network_config()?,
+            network: args.network.config(None)?,
             pod: pod.clone(),
         };
         let (uid, mut conn) = recipe.start()?;

@@ -12,9 +12,9 @@ use eyre::{eyre, Result};
 
 use super::app::{AppEvent, EngineCmd, EngineReply};
 use super::observed::Observation;
+use crate::kube::protocol::{Request, Response};
 use crate::observe::{Collector, Sources, Target};
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
-use crate::runtime::protocol::{Request, Response};
 use crate::spec::Pod;
 
 /// What the observer reads; the engine changes it when the pod is rebuilt.

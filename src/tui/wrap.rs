@@ -97,7 +97,7 @@ fn wrap_paragraph(paragraph: &str, width: usize, lines: &mut Vec<String>) {
 
 /// Cut to `width` columns with "…", or pad with spaces to exactly `width` columns.
 pub fn fit(text: &str, width: usize) -> String {
-    let cut = crate::observe::text::truncate(text, width);
+    let cut = crate::present::text::truncate(text, width);
     let pad = width.saturating_sub(cut.width());
     format!("{cut}{}", " ".repeat(pad))
 }

@@ -11,8 +11,9 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use podlab::kube::pod_state::{ContainerState, PodState, ProcessRef};
 use podlab::runtime::lookup;
-use podlab::runtime::state::{ContainerState, PodState, ProcessRef};
+use podlab::runtime::sys::LiveProcess;
 
 pub const PODLAB: &str = env!("CARGO_BIN_EXE_podlab");
 

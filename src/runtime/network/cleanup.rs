@@ -5,16 +5,16 @@ use std::net::Ipv4Addr;
 
 use serde::{Deserialize, Serialize};
 
-use super::cidr::Ipv4Cidr;
 use super::cni;
 use super::error::{NetworkError, Result};
 use super::ipam::Ipam;
 use super::links;
 use super::lock::MachineLock;
-use super::names::VETH_PREFIX;
-use super::narrate::{self, NetStep};
 use super::netlink::Netlink;
-use super::{Config, Mode, PodNetwork};
+use super::{Config, Mode};
+use crate::kube::pod_network::names::VETH_PREFIX;
+use crate::kube::pod_network::narrate::{self, NetStep};
+use crate::kube::pod_network::{Ipv4Cidr, PodNetwork};
 
 /// Remove the pod's veth pair and lease; remove the bridge when it was the last pod on it.
 ///

@@ -14,11 +14,10 @@ use std::process::{Command, Stdio};
 
 use serde_json::{json, Value};
 
-use super::cidr::Ipv4Cidr;
 use super::error::{NetworkError, Result};
-use super::narrate::{self, NetStep};
 use super::netns::NetNs;
-use super::POD_INTERFACE;
+use crate::kube::pod_network::narrate::{self, NetStep};
+use crate::kube::pod_network::{CniState, Ipv4Cidr, POD_INTERFACE};
 
 /// Where distributions and the CNI release tarball put the plugins.
 const PLUGIN_DIRS: [&str; 2] = ["/opt/cni/bin", "/usr/lib/cni"];
@@ -43,9 +42,6 @@ pub fn ipam_data_dir() -> PathBuf {
         .join("cni")
         .join("networks")
 }
-
-/// Kept with the pod's network record (it builds on every OS, for replays).
-pub use super::CniState;
 
 /// The network name host-local files leases under: one per bridge.
 pub fn network_name(bridge: &str) -> String {

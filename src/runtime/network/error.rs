@@ -4,8 +4,8 @@ use std::fmt;
 use std::io;
 use std::net::Ipv4Addr;
 
-use super::cidr::Ipv4Cidr;
 use crate::i18n::Text;
+use crate::kube::pod_network::Ipv4Cidr;
 
 #[derive(Debug, thiserror::Error)]
 pub enum NetworkError {
@@ -53,7 +53,6 @@ pub enum NetworkError {
 pub type Result<T> = std::result::Result<T, NetworkError>;
 
 impl NetworkError {
-    #[cfg_attr(not(podlab_host), allow(dead_code))]
     pub(crate) fn os(action: impl Into<String>, source: io::Error) -> NetworkError {
         NetworkError::Os {
             action: action.into(),
@@ -93,18 +92,11 @@ impl NetworkError {
 struct OsError<'a>(&'a io::Error);
 
 impl fmt::Display for OsError<'_> {
-    #[cfg(podlab_host)]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.0.raw_os_error() {
             Some(code) => write!(f, "{}", nix::errno::Errno::from_raw(code)),
             None => write!(f, "{}", self.0),
         }
-    }
-
-    /// Errno names are Linux's; a portable build never wires a pod and says it plainly.
-    #[cfg(not(podlab_host))]
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
     }
 }
 

@@ -8,8 +8,8 @@ use std::net::Ipv4Addr;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::cidr::Ipv4Cidr;
 use super::error::{NetworkError, Result};
+use crate::kube::pod_network::Ipv4Cidr;
 
 /// The system IPAM directory.
 pub fn system_dir() -> PathBuf {

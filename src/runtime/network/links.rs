@@ -14,8 +14,8 @@ use netlink_packet_route::route::{
 };
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 
-use super::cidr::Ipv4Cidr;
 use super::netlink::Netlink;
+use crate::kube::pod_network::Ipv4Cidr;
 
 /// What podlab needs to know about an interface.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,49 +24,34 @@
 //! With [`Mode::Cni`] the standard CNI plugins (bridge + host-local + loopback) wire the pod the
 //! way containerd runs them, and the narration shows each plugin call ([`cni`]).
 //!
-//! API: [`setup_pod`] → [`PodNetwork`] (keep it in the pod's state), [`teardown_pod`] with that
-//! record (idempotent), [`gc`] with the UIDs of live pods. All three take the machine lock
-//! themselves: do not call them while holding /run/podlab/lock.
+//! API: [`setup_pod`] → [`PodNetwork`] (keep it in the pod's state), [`teardown_pod`] with
+//! that record (idempotent), [`gc`] with the UIDs of live pods. All three take the machine lock
+//! themselves: do not call them while holding /run/podlab/lock. The record, its narration and
+//! the address and name rules are `kube::pod_network`, which a replay needs too.
+//!
+//! [`PodNetwork`]: crate::kube::pod_network::PodNetwork
 
-mod cidr;
-#[cfg(podlab_host)]
+mod choice;
 mod cleanup;
-#[cfg(podlab_host)]
 pub mod cni;
 mod error;
-#[cfg(podlab_host)]
 mod ipam;
-#[cfg(podlab_host)]
 mod links;
-#[cfg(podlab_host)]
 mod lock;
-// Without the host code only the records (`NetStep`, the bridge name check) are used.
-#[cfg_attr(not(podlab_host), allow(dead_code))]
-mod names;
-#[cfg_attr(not(podlab_host), allow(dead_code))]
-mod narrate;
-#[cfg(podlab_host)]
 mod netlink;
-#[cfg(podlab_host)]
 mod netns;
-#[cfg(podlab_host)]
 mod setup;
 
-use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-pub use cidr::Ipv4Cidr;
-#[cfg(podlab_host)]
+pub use choice::NetworkChoice;
 pub use cleanup::{gc, release_for_new_sandbox, teardown_pod, GcReport};
 pub use error::{NetworkError, Result};
-pub use narrate::NetStep;
-#[cfg(podlab_host)]
 pub use setup::setup_pod;
 
-/// The pod end of every veth pair, as kubelet asks CNI for it (CNI_IFNAME=eth0).
-pub const POD_INTERFACE: &str = "eth0";
+use crate::kube::pod_network::{names, Ipv4Cidr};
 
 /// Which range and bridge pods are wired to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,7 +76,6 @@ pub enum Mode {
     Cni { plugin_dir: PathBuf },
 }
 
-#[cfg(podlab_host)]
 impl Mode {
     /// CNI mode when bridge, host-local and loopback are installed (/opt/cni/bin, /usr/lib/cni).
     pub fn cni_if_installed() -> Option<Mode> {
@@ -142,53 +126,15 @@ impl Config {
     }
 }
 
-/// A pod's network as set up; the shim keeps it in the pod's state to tear it down later.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PodNetwork {
-    pub ip: Ipv4Addr,
-    pub prefix_len: u8,
-    pub gateway: Ipv4Addr,
-    pub bridge: String,
-    /// Host end of the veth pair (`pl-…`).
-    pub host_veth: String,
-    /// Pod end of the veth pair, inside the pod (`eth0`).
-    pub pod_interface: String,
-    /// What was done, in order, as `ip` commands (or CNI plugin calls) with explanations.
-    pub steps: Vec<NetStep>,
-    /// Set when CNI plugins wired the pod: what DEL needs.
-    #[serde(default)]
-    pub cni: Option<CniState>,
-}
-
-/// What a CNI-wired pod needs for DEL: the plugins, the config they were given, their result.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CniState {
-    pub plugin_dir: PathBuf,
-    /// The network config passed to the bridge plugin.
-    pub config: serde_json::Value,
-    /// The bridge plugin's ADD result (CNI result JSON).
-    pub result: serde_json::Value,
-    /// The pause process and its net namespace's inode: DEL only enters the namespace if it is
-    /// still the same one (a reused pid must not lose its eth0).
-    pub sandbox_pid: i32,
-    pub netns_inode: u64,
-}
-
-impl PodNetwork {
-    /// The commands alone, e.g. `ip link add pl-web type veth peer name eth0 netns 4242`.
-    pub fn commands(&self) -> Vec<&str> {
-        self.steps.iter().map(|s| s.command.as_str()).collect()
-    }
-}
-
 /// Where the leases live (one file per address).
-#[cfg(podlab_host)]
 fn ipam_dir() -> PathBuf {
     ipam::system_dir()
 }
 
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
     #[test]

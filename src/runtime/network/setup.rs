@@ -2,18 +2,17 @@
 
 use std::net::Ipv4Addr;
 
-use super::cidr::Ipv4Cidr;
 use super::cleanup;
 use super::cni;
 use super::error::{NetworkError, Result};
 use super::ipam::Ipam;
 use super::links::{self, Link};
 use super::lock::MachineLock;
-use super::names;
-use super::narrate::{self, NetStep};
 use super::netlink::Netlink;
 use super::netns::NetNs;
-use super::{Config, Mode, PodNetwork, POD_INTERFACE};
+use super::{Config, Mode};
+use crate::kube::pod_network::narrate::{self, NetStep};
+use crate::kube::pod_network::{names, Ipv4Cidr, PodNetwork, POD_INTERFACE};
 
 /// Give the pod whose pause runs as `sandbox_pid` an `eth0` with its own IP on the bridge.
 ///

@@ -7,7 +7,7 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::time::Duration;
 
 use super::Shim;
-use crate::runtime::protocol::{Request, Response};
+use crate::kube::protocol::{Request, Response};
 
 pub(super) struct Client {
     pub(super) id: u64,

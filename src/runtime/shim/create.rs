@@ -14,14 +14,16 @@ use super::probes::Action;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::{open_log, Shim};
 use crate::kube::events;
+use crate::kube::namespaces::SandboxNamespaces;
+use crate::kube::pod_state::{ContainerKind, ContainerState, ProcessRef, SandboxState};
+use crate::kube::protocol::Response;
+use crate::kube::steps::{self, StepKind};
 use crate::runtime::container::{self, PodContext};
 use crate::runtime::network;
 use crate::runtime::pod_cgroups::PodCgroups;
-use crate::runtime::protocol::Response;
-use crate::runtime::sandbox::{self, SandboxNamespaces};
-use crate::runtime::state::{ContainerKind, ContainerState, ProcessRef, SandboxState};
-use crate::runtime::steps::{self, StepKind};
-use crate::runtime::{sys, volumes};
+use crate::runtime::sandbox;
+use crate::runtime::sys::{self, LiveProcess};
+use crate::runtime::volumes;
 use crate::spec::RestartPolicy;
 
 /// How long a postStart hook may run.
@@ -195,13 +197,8 @@ impl Shim {
     }
 
     fn create_sandbox_namespaces(&mut self) -> Result<()> {
-        let spec = &self.state.pod.spec;
-        let namespaces = SandboxNamespaces {
-            net: !spec.host_network,
-            ipc: !spec.host_ipc,
-            pid: !spec.host_pid,
-            uts: !spec.host_network,
-        };
+        // The plan the namespaces step narrates, from the same function.
+        let namespaces = SandboxNamespaces::for_pod(&self.state.pod);
         let hostname = steps::hostname_of(&self.state.pod);
         let log = open_log(&self.state.uid, "pause")?;
         let pending = match sandbox::create(namespaces, &hostname, &self.pause_binary, &log) {
@@ -212,9 +209,11 @@ impl Shim {
             }
         };
         let pause = ProcessRef::of(pending.pid.as_raw())?;
-        self.sandbox_namespaces = ["net", "ipc", "uts", "pid", "mnt"]
+        self.sandbox_namespaces = SandboxNamespaces::HELD
             .iter()
-            .filter_map(|ns| std::fs::File::open(format!("/proc/{}/ns/{ns}", pending.pid)).ok())
+            .filter_map(|ns| {
+                std::fs::File::open(format!("/proc/{}/ns/{}", pending.pid, ns.proc_name())).ok()
+            })
             .collect();
         self.sandbox_pid = Some(pending.pid);
         if let Some(cgroups) = &mut self.cgroups {

@@ -37,13 +37,14 @@ use super::images::ImageStore;
 use super::network;
 use super::paths;
 use super::pod_cgroups::PodCgroups;
-use super::protocol::Response;
 use super::sandbox::PendingSandbox;
-use super::state::*;
-use super::steps::{self, StepPlan};
-use super::sys;
+use super::state_file;
+use super::sys::{self, LiveProcess};
 use super::volumes;
 use crate::kube::events;
+use crate::kube::pod_state::*;
+use crate::kube::protocol::Response;
+use crate::kube::steps::{self, StepPlan};
 use crate::spec::Pod;
 
 use clients::{Client, Goal};
@@ -289,7 +290,7 @@ impl Shim {
     }
 
     fn save(&self) {
-        let _ = self.state.write(&paths::state_file(&self.state.uid));
+        let _ = state_file::write(&self.state, &paths::state_file(&self.state.uid));
     }
 
     /// Record an event; a repeat of the last identical one only counts up, as in a cluster.

@@ -20,8 +20,8 @@ use super::stop::StopCause;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::Shim;
 use crate::kube::events::{self, ProbeKind};
+use crate::kube::pod_state::ContainerState;
 use crate::runtime::exec::{self, ExecTarget};
-use crate::runtime::state::ContainerState;
 use crate::spec::{Container, HttpGetAction, LifecycleHandler, PortRef, Probe, TcpSocketAction};
 
 /// podlab scales probe timeouts with --time-scale, but never below this: entering a container's

@@ -7,10 +7,10 @@
 use super::stop::StopCause;
 use super::{waiting_reason_before_start, Shim};
 use crate::kube::events;
+use crate::kube::pod_state::ContainerState;
+use crate::kube::protocol::Response;
+use crate::kube::steps::StepKind;
 use crate::runtime::network;
-use crate::runtime::protocol::Response;
-use crate::runtime::state::ContainerState;
-use crate::runtime::steps::StepKind;
 use crate::spec::RestartPolicy;
 
 /// The containers are being stopped before the sandbox is re-created.
@@ -86,7 +86,7 @@ impl Shim {
         for c in &mut self.state.containers {
             let succeeded = matches!(c.state, ContainerState::Terminated { exit_code: 0, .. });
             // kubelet does not start again an app container of an OnFailure pod that succeeded.
-            if on_failure && succeeded && c.kind == crate::runtime::state::ContainerKind::App {
+            if on_failure && succeeded && c.kind == crate::kube::pod_state::ContainerKind::App {
                 continue;
             }
             let ran = c.process.is_some();

@@ -11,6 +11,7 @@ use super::probes::Action;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::Shim;
 use crate::kube::events::{self, ProbeKind};
+use crate::runtime::sys::LiveProcess;
 
 /// What kubelet gives a container between SIGTERM and SIGKILL after a long preStop hook.
 const MINIMUM_GRACE_AFTER_HOOK: Duration = Duration::from_secs(2);

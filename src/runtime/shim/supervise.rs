@@ -13,8 +13,8 @@ use super::stop::{StopCause, Stopping};
 use super::Shim;
 use crate::kube::backoff::{BackOffPolicy, CrashLoopBackOff};
 use crate::kube::events;
-use crate::runtime::lifecycle;
-use crate::runtime::state::{ContainerKind, ContainerState};
+use crate::kube::lifecycle;
+use crate::kube::pod_state::{ContainerKind, ContainerState};
 use crate::runtime::sys;
 
 /// What the shim tracks of one container between its exits and starts.

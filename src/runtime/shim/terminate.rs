@@ -10,9 +10,9 @@ use nix::sys::signal::Signal;
 use super::stop::StopCause;
 use super::Shim;
 use crate::kube::events;
+use crate::kube::pod_state::ContainerKind;
+use crate::kube::protocol::Response;
 use crate::runtime::network;
-use crate::runtime::protocol::Response;
-use crate::runtime::state::ContainerKind;
 
 /// How long pause gets between SIGTERM and SIGKILL.
 const PAUSE_GRACE: Duration = Duration::from_secs(2);

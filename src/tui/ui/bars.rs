@@ -137,7 +137,7 @@ pub fn status(frame: &mut Frame, area: Rect, style: Style, lines: Vec<String>) {
     let mut lines = lines;
     lines.truncate(area.height as usize);
     if let Some(last) = lines.last_mut() {
-        *last = crate::observe::text::truncate(last, area.width as usize);
+        *last = crate::present::text::truncate(last, area.width as usize);
     }
     let lines: Vec<Line> = lines
         .into_iter()

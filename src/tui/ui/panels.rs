@@ -1,5 +1,5 @@
 //! The live panels as lines of styled text: process tree, namespace matrix, network,
-//! cgroups and events. Units and marks come from `observe::text`.
+//! cgroups and events. Units and marks come from `present::text`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -8,9 +8,9 @@ use ratatui::text::{Line, Span};
 use unicode_width::UnicodeWidthStr;
 
 use super::Ctx;
-use crate::observe::text::{self as otext, OWN_MARK, SHARED_MARK};
+use crate::kube::pod_state::{human_age, EventType};
 use crate::observe::{Limit, NsId, NsKind, ProcessInfo, Role, Snapshot};
-use crate::runtime::state::{human_age, EventType};
+use crate::present::text::{self as otext, OWN_MARK, SHARED_MARK};
 use crate::tui::app::Session;
 use crate::tui::observed::Mark;
 use crate::tui::words::{self, tr};

@@ -106,7 +106,7 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
                 .and_then(|o| o.wall_time())
                 .unwrap_or(0.0);
             let text = state
-                .map(|s| crate::cli::describe::render(s, wall))
+                .map(|s| crate::present::describe::render(s, wall))
                 .unwrap_or_default();
             let inner = frame_popup(
                 frame,

@@ -1,4 +1,5 @@
-//! Plain-text views of a snapshot (pure: Snapshot → String), in English or Chinese.
+//! Plain-text views of an observe snapshot (pure: Snapshot → String), in English or Chinese:
+//! `podlab inspect` prints them, and the TUI's panels take their tree rows, units and marks.
 //!
 //! Columns are measured by display width, so Chinese headers line up. "Same as pause" is shown
 //! with a symbol (`=`), never by colour alone.
@@ -7,11 +8,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use unicode_width::UnicodeWidthStr;
 
-use super::model::{
+use crate::i18n::Lang;
+use crate::kube::pod_state::ContainerState;
+use crate::observe::model::{
     CgroupInfo, Gap, GapReason, Limit, NsKind, ProcessInfo, Role, SandboxKind, Snapshot,
 };
-use crate::i18n::Lang;
-use crate::runtime::state::ContainerState;
 
 /// Marks a namespace shared with pause (or with the sandbox's first process tree).
 pub const SHARED_MARK: &str = "=";
@@ -28,7 +29,7 @@ fn t(lang: Lang, en: &'static str, zh: &'static str) -> &'static str {
 /// Every section, separated by blank lines. The host-wide view leaves out the full tree.
 pub fn render(s: &Snapshot, lang: Lang) -> String {
     let mut parts = vec![header(s, lang)];
-    if !matches!(s.scope, super::model::Scope::Host) {
+    if !matches!(s.scope, crate::observe::model::Scope::Host) {
         parts.push(tree(s, lang));
     }
     parts.push(sandboxes(s, lang));
@@ -42,12 +43,12 @@ pub fn render(s: &Snapshot, lang: Lang) -> String {
 
 pub fn header(s: &Snapshot, lang: Lang) -> String {
     let layout = match s.host.cgroup_layout {
-        super::model::CgroupLayout::Unified => "v2",
-        super::model::CgroupLayout::Legacy => "v1",
-        super::model::CgroupLayout::Hybrid => {
+        crate::observe::model::CgroupLayout::Unified => "v2",
+        crate::observe::model::CgroupLayout::Legacy => "v1",
+        crate::observe::model::CgroupLayout::Hybrid => {
             t(lang, "hybrid (v1 controllers)", "混合（v1 控制器）")
         }
-        super::model::CgroupLayout::Unknown => "?",
+        crate::observe::model::CgroupLayout::Unknown => "?",
     };
     format!(
         "{} {}   {} {}   {} {}\n",

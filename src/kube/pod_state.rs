@@ -1,8 +1,7 @@
 //! The pod's state as the shim records it in `state.json`: what exists, what ran, what happened.
 //!
-//! The shim is the only writer (atomic rename); clients, gc and the observe layer read it.
-
-use std::path::Path;
+//! The shim is the only writer; clients, gc and the observe layer read it (the file itself is
+//! `runtime::state_file`). Pure data with kubectl's views of it, so a trace replays anywhere.
 
 use serde::{Deserialize, Serialize};
 
@@ -58,7 +57,7 @@ pub struct SandboxState {
     pub ip: Option<String>,
     /// The veth, address and route set up for the pod, and how (for teardown and the UI).
     #[serde(default)]
-    pub network: Option<crate::runtime::network::PodNetwork>,
+    pub network: Option<super::pod_network::PodNetwork>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,7 +116,7 @@ pub struct StepStatus {
     pub duration_ms: Option<f64>,
 }
 
-pub use crate::kube::events::EventType;
+pub use super::events::EventType;
 
 /// One event; repeats of the same event are counted, as the API server aggregates them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -139,34 +138,6 @@ pub struct Event {
 
 fn one() -> u32 {
     1
-}
-
-impl PodState {
-    /// Read the shim's state. The shim rewrites the file in place, so a read can meet a write
-    /// half done: that shows as a parse error and is simply read again.
-    pub fn read(path: &Path) -> std::io::Result<PodState> {
-        const ATTEMPTS: u32 = 20;
-        let mut attempt = 0;
-        loop {
-            let text = std::fs::read(path)?;
-            match serde_json::from_slice(&text) {
-                Ok(state) => return Ok(state),
-                Err(_) if attempt + 1 < ATTEMPTS => {
-                    attempt += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(1));
-                }
-                Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
-            }
-        }
-    }
-
-    /// Rewrite the file in place (one write, then cut to length). Not write-and-rename: on ext4
-    /// replacing a file by rename forces its data to disk (auto_da_alloc), which costs
-    /// milliseconds per save where /run is not a tmpfs; readers retry a torn read instead.
-    #[cfg(podlab_host)]
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        crate::runtime::sys::write_in_place(path, &serde_json::to_vec(self)?)
-    }
 }
 
 impl PodState {

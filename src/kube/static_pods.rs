@@ -4,14 +4,13 @@
 //! `*.json` (so editor backups are left alone) and reacts to inotify events at once.
 //!
 //! This module is the pure part: which files count, what changed between two scans, and the
-//! pod's name (kubelet appends "-<node name>", as its mirror pods show in the API).
+//! pod's name (kubelet appends "-<node name>", as its mirror pods show in the API). Reading the
+//! directory is `runtime::manifest_dir`.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
-use std::path::{Path, PathBuf};
-
-use eyre::{eyre, Result};
+use std::path::PathBuf;
 
 /// A manifest file as last read: its content's hash.
 pub type Scan = BTreeMap<PathBuf, u64>;
@@ -22,31 +21,6 @@ pub fn is_manifest_name(name: &str) -> bool {
         && [".yaml", ".yml", ".json"]
             .iter()
             .any(|ext| name.len() > ext.len() && name.ends_with(ext))
-}
-
-/// The manifest files directly in `dir` (no recursion), with the hash of their content.
-pub fn scan(dir: &Path) -> Result<Scan> {
-    let entries = std::fs::read_dir(dir).map_err(|e| {
-        eyre!(
-            "failed to read the manifests directory {}: {e}",
-            dir.display()
-        )
-    })?;
-    let mut out = Scan::new();
-    for entry in entries.flatten() {
-        let Some(name) = entry.file_name().to_str().map(String::from) else {
-            continue;
-        };
-        let path = entry.path();
-        // Follows symlinks, like kubelet; directories are not descended into.
-        if !is_manifest_name(&name) || !path.is_file() {
-            continue;
-        }
-        if let Ok(bytes) = std::fs::read(&path) {
-            out.insert(path, content_hash(&bytes));
-        }
-    }
-    Ok(out)
 }
 
 pub fn content_hash(bytes: &[u8]) -> u64 {
@@ -131,18 +105,6 @@ mod tests {
                 Change::Remove(p("/m/c.yaml")),
             ]
         );
-    }
-
-    #[test]
-    fn scan_reads_only_manifests_in_the_directory_itself() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::write(dir.path().join("a.yaml"), "x").expect("write");
-        std::fs::write(dir.path().join(".hidden.yaml"), "x").expect("write");
-        std::fs::write(dir.path().join("notes.txt"), "x").expect("write");
-        std::fs::create_dir(dir.path().join("sub.yaml")).expect("mkdir");
-        std::fs::write(dir.path().join("sub.yaml").join("b.yaml"), "x").expect("write");
-        let found: Vec<PathBuf> = scan(dir.path()).expect("scan").into_keys().collect();
-        assert_eq!(found, vec![dir.path().join("a.yaml")]);
     }
 
     #[test]

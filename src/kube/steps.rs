@@ -1,8 +1,10 @@
 //! The creation of a pod as a list of explicit kernel steps, each with what it does, the shell
-//! commands that would do the same by hand, and the syscalls podlab makes.
+//! commands that would do the same by hand, and the syscalls podlab makes. The namespaces each
+//! step names come from `kube::namespaces`, the same plan the shim carries out.
 
 use serde::{Deserialize, Serialize};
 
+use super::namespaces::{clone_flag_names, ContainerNamespaces, Namespace, SandboxNamespaces};
 use crate::i18n::Text;
 use crate::spec::{Container, Pod};
 
@@ -46,71 +48,7 @@ pub fn plan(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
     let host = hostname_of(pod);
     let mut steps = vec![pod_cgroup_step(pod, ctx.cgroup_v2)];
 
-    let mut unshare_flags = vec!["--mount"];
-    let mut clone_flags = vec!["CLONE_NEWNS"];
-    for (host_ns, flag, clone) in [
-        (spec.host_pid, "--pid --fork", "CLONE_NEWPID"),
-        (spec.host_network, "--net", "CLONE_NEWNET"),
-        (spec.host_ipc, "--ipc", "CLONE_NEWIPC"),
-        (false, "--uts", "CLONE_NEWUTS"),
-    ] {
-        if !host_ns {
-            unshare_flags.push(flag);
-            clone_flags.push(clone);
-        }
-    }
-    let mut shared_from_host = vec![];
-    if spec.host_network {
-        shared_from_host.push("net");
-    }
-    if spec.host_pid {
-        shared_from_host.push("pid");
-    }
-    if spec.host_ipc {
-        shared_from_host.push("ipc");
-    }
-    let host_note_en = if shared_from_host.is_empty() {
-        String::new()
-    } else {
-        format!(
-            " This pod asks for the host's {} namespace, so no new one is made for it.",
-            shared_from_host.join(", ")
-        )
-    };
-    let host_note_zh = if shared_from_host.is_empty() {
-        String::new()
-    } else {
-        format!(
-            "这个 Pod 要求使用宿主机的 {} 命名空间，所以不为它新建。",
-            shared_from_host.join("、")
-        )
-    };
-    steps.push(StepPlan {
-        id: "namespaces".into(),
-        kind: StepKind::Namespaces,
-        title: Text::new("Create the sandbox's namespaces", "创建沙箱的命名空间"),
-        explain: Text::new(
-            format!(
-                "The shim clones one process into new namespaces and names the pod's host \"{host}\". \
-                 Nothing runs in them yet: the process waits. containerd pins the net namespace in \
-                 /var/run/netns instead; a process is how podlab holds them.{host_note_en}"
-            ),
-            format!(
-                "shim 克隆出一个进程，放进新的命名空间，并把主机名设为 \"{host}\"。\
-                 此时里面还没有运行任何程序：这个进程在等待。containerd 用 /var/run/netns 里的文件\
-                 固定网络命名空间；podlab 用一个进程来持有它们。{host_note_zh}"
-            ),
-        ),
-        commands: vec![format!(
-            "unshare {} sh -c 'hostname {host}; exec sleep infinity'",
-            unshare_flags.join(" ")
-        )],
-        syscalls: vec![
-            format!("clone({} | SIGCHLD)", clone_flags.join(" | ")),
-            format!("sethostname(\"{host}\")"),
-            "prctl(PR_SET_PDEATHSIG, SIGKILL)".into(),
-        ],
-    });
+    steps.push(namespaces_step(pod, &host));
     steps.push(StepPlan {
         id: "pause".into(),
         kind: StepKind::StartPause,
@@ -129,7 +67,7 @@ pub fn plan(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
             "pause()".into(),
         ],
     });
-    if !spec.host_network {
+    if SandboxNamespaces::for_pod(pod).net {
         steps.push(StepPlan {
             id: "network".into(),
             kind: StepKind::Network,
@@ -197,15 +135,135 @@ pub fn plan(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
                 format!("Start container \"{}\" in the sandbox", c.name),
                 format!("在沙箱中启动容器 \"{}\"", c.name),
             ),
-            Text::new(
-                "podlab init joins pause's net, ipc and uts namespaces, makes its own mount namespace, \
-                 pivots into the image's rootfs and execs the command.",
-                "podlab init 加入 pause 的 net、ipc、uts 命名空间，创建自己的 mount 命名空间，\
-                 切换到镜像的根文件系统，然后 exec 目标命令。",
-            ),
+            {
+                let joined: Vec<&str> = ContainerNamespaces::ALWAYS_JOINED
+                    .iter()
+                    .map(|ns| ns.proc_name())
+                    .collect();
+                Text::new(
+                    format!(
+                        "podlab init joins pause's {} namespaces, makes its own mount namespace, \
+                         pivots into the image's rootfs and execs the command.",
+                        english_list(&joined)
+                    ),
+                    format!(
+                        "podlab init 加入 pause 的 {} 命名空间，创建自己的 mount 命名空间，\
+                         切换到镜像的根文件系统，然后 exec 目标命令。",
+                        joined.join("、")
+                    ),
+                )
+            },
         ));
     }
     steps
+}
+
+/// The sandbox's step: clone a process into the namespaces [`SandboxNamespaces::for_pod`]
+/// gives, the same plan the shim hands to the sandbox.
+fn namespaces_step(pod: &Pod, host: &str) -> StepPlan {
+    let namespaces = SandboxNamespaces::for_pod(pod);
+    let created = namespaces.created();
+    let shared: Vec<&str> = namespaces
+        .shared_with_host()
+        .iter()
+        .map(|ns| ns.proc_name())
+        .collect();
+    let (named_en, named_zh) = if namespaces.sets_hostname() {
+        (
+            format!(" and names the pod's host \"{host}\""),
+            format!("，并把主机名设为 \"{host}\""),
+        )
+    } else {
+        (
+            "; the pod keeps the host's name".to_string(),
+            "；Pod 沿用宿主机的主机名".to_string(),
+        )
+    };
+    let (host_note_en, host_note_zh) = if shared.is_empty() {
+        (String::new(), String::new())
+    } else {
+        (
+            format!(
+                " This pod uses the host's {} namespace, so no new one is made for it.",
+                shared.join(", ")
+            ),
+            format!(
+                "这个 Pod 使用宿主机的 {} 命名空间，所以不为它新建。",
+                shared.join("、")
+            ),
+        )
+    };
+    let (script, mut syscalls) = if namespaces.sets_hostname() {
+        (
+            format!("hostname {host}; exec sleep infinity"),
+            vec![
+                format!("clone({} | SIGCHLD)", clone_flag_names(&created)),
+                format!("sethostname(\"{host}\")"),
+            ],
+        )
+    } else {
+        (
+            "exec sleep infinity".to_string(),
+            vec![format!("clone({} | SIGCHLD)", clone_flag_names(&created))],
+        )
+    };
+    syscalls.push("prctl(PR_SET_PDEATHSIG, SIGKILL)".into());
+    StepPlan {
+        id: "namespaces".into(),
+        kind: StepKind::Namespaces,
+        title: Text::new("Create the sandbox's namespaces", "创建沙箱的命名空间"),
+        explain: Text::new(
+            format!(
+                "The shim clones one process into new namespaces{named_en}. \
+                 Nothing runs in them yet: the process waits. containerd pins the net namespace in \
+                 /var/run/netns instead; a process is how podlab holds them.{host_note_en}"
+            ),
+            format!(
+                "shim 克隆出一个进程，放进新的命名空间{named_zh}。\
+                 此时里面还没有运行任何程序：这个进程在等待。containerd 用 /var/run/netns 里的文件\
+                 固定网络命名空间；podlab 用一个进程来持有它们。{host_note_zh}"
+            ),
+        ),
+        commands: vec![format!(
+            "unshare {} sh -c '{script}'",
+            unshare_options(&created, false)
+        )],
+        syscalls,
+    }
+}
+
+/// "a, b and c".
+fn english_list(items: &[&str]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The nsenter(1) options that enter `kinds`, e.g. `--uts --ipc --net`.
+fn options(kinds: &[Namespace]) -> String {
+    kinds
+        .iter()
+        .map(|ns| ns.option())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The unshare(1) options that make `kinds`: a new PID namespace needs `--fork` (the first
+/// child is its PID 1), and a container mounts its own /proc there.
+fn unshare_options(kinds: &[Namespace], mount_proc: bool) -> String {
+    let mut out = vec![];
+    for ns in kinds {
+        out.push(ns.option());
+        if *ns == Namespace::Pid {
+            out.push("--fork");
+            if mount_proc {
+                out.push("--mount-proc");
+            }
+        }
+    }
+    out.join(" ")
 }
 
 fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
@@ -229,8 +287,8 @@ fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
 
 /// kubelet creates the pod's cgroup before anything else (SyncPod → "Create Cgroups for the pod").
 fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
-    use crate::kube::qos::{pod_cgroup_values, pod_qos};
-    use crate::kube::resources::{
+    use super::qos::{pod_cgroup_values, pod_qos};
+    use super::resources::{
         pod_pids_limit, PodResources, NO_QUOTA, POD_PIDS_LIMIT, WEIGHT_FORMULA_IN_USE,
     };
     let resources = PodResources::from_spec(&pod.spec);
@@ -335,23 +393,15 @@ fn container_step(
     title: Text,
     mut explain: Text,
 ) -> StepPlan {
-    let spec = &pod.spec;
-    let mut joined = vec!["net", "ipc", "uts"];
-    let mut nsenter = vec!["--net", "--ipc", "--uts"];
-    let mut own_pid = true;
-    if spec.share_process_namespace {
-        joined.push("pid");
-        nsenter.push("--pid");
-        own_pid = false;
+    let namespaces = ContainerNamespaces::for_pod(pod);
+    if namespaces.share_pid {
         explain
             .en
             .push_str(" shareProcessNamespace: it joins pause's PID namespace too.");
         explain
             .zh
             .push_str("shareProcessNamespace：它也加入 pause 的 PID 命名空间。");
-    } else if spec.host_pid {
-        own_pid = false;
-    } else {
+    } else if namespaces.own_pid {
         explain
             .en
             .push_str(" It gets its own PID namespace: that is Kubernetes' default.");
@@ -359,15 +409,13 @@ fn container_step(
             .zh
             .push_str("它有自己的 PID 命名空间：这是 Kubernetes 的默认做法。");
     }
+    let joined = namespaces.joined();
+    let created = namespaces.created();
     let mut syscalls: Vec<String> = joined
         .iter()
-        .map(|ns| format!("setns(/proc/<pause>/ns/{ns}, 0)"))
+        .map(|ns| format!("setns(/proc/<pause>/ns/{}, 0)", ns.proc_name()))
         .collect();
-    syscalls.push(if own_pid {
-        "unshare(CLONE_NEWNS | CLONE_NEWPID)".into()
-    } else {
-        "unshare(CLONE_NEWNS)".into()
-    });
+    syscalls.push(format!("unshare({})", clone_flag_names(&created)));
     syscalls.extend([
         "clone(CLONE_PARENT | SIGCHLD)".to_string(),
         "mount(\"overlay\", rootfs, \"overlay\", …)".into(),
@@ -382,11 +430,6 @@ fn container_step(
                 .unwrap_or("<image default>")
         ),
     ]);
-    let pid_flag = if own_pid {
-        " --pid --fork --mount-proc"
-    } else {
-        ""
-    };
     let mut command = c.command.clone();
     command.extend(c.args.iter().cloned());
     let shown = if command.is_empty() {
@@ -403,10 +446,132 @@ fn container_step(
         title,
         explain,
         commands: vec![format!(
-            "nsenter --target <pause> {} unshare --mount{pid_flag} chroot <rootfs of {}> {shown}",
-            nsenter.join(" "),
+            "nsenter --target <pause> {} unshare {} chroot <rootfs of {}> {shown}",
+            options(&joined),
+            unshare_options(&created, true),
             c.image
         )],
         syscalls,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(extra: &str) -> Pod {
+        let yaml = format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: web}}\nspec:\n{extra}  containers:\n  \
+             - {{name: app, image: busybox, command: [sleep, '60']}}\n"
+        );
+        crate::spec::parse_pod(&yaml, "test.yaml")
+            .expect("valid pod")
+            .pod
+    }
+
+    fn step<'a>(steps: &'a [StepPlan], id: &str) -> &'a StepPlan {
+        steps
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap_or_else(|| panic!("no step {id}"))
+    }
+
+    /// The namespaces step says exactly what the sandbox is given: the clone flags, the
+    /// unshare options, and a hostname only in a uts namespace of the pod's own.
+    #[test]
+    fn the_narration_is_the_sandbox_plan() {
+        for extra in [
+            "",
+            "  hostNetwork: true\n",
+            "  hostPID: true\n",
+            "  hostIPC: true\n",
+            "  hostNetwork: true\n  hostPID: true\n  hostIPC: true\n",
+            "  shareProcessNamespace: true\n",
+        ] {
+            let pod = pod(extra);
+            let plan = SandboxNamespaces::for_pod(&pod);
+            let steps = super::plan(&pod, PlanContext::default());
+            let ns = step(&steps, "namespaces");
+            let clone = &ns.syscalls[0];
+            let unshare = &ns.commands[0];
+            for kind in Namespace::ALL {
+                let named = clone.contains(kind.clone_flag_name());
+                let option = unshare.split_whitespace().any(|w| w == kind.option());
+                assert_eq!(named, plan.creates(kind), "{kind:?} in {clone} ({extra:?})");
+                assert_eq!(
+                    option,
+                    plan.creates(kind),
+                    "{kind:?} in {unshare} ({extra:?})"
+                );
+            }
+            let sets_hostname = ns.syscalls.iter().any(|s| s.starts_with("sethostname("));
+            assert_eq!(sets_hostname, plan.sets_hostname(), "{extra:?}");
+            assert_eq!(unshare.contains("hostname web"), plan.sets_hostname());
+            assert_eq!(
+                steps.iter().any(|s| s.kind == StepKind::Network),
+                plan.creates(Namespace::Net),
+                "a network step only for a net namespace of the pod's own ({extra:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn a_host_network_pod_gets_no_uts_namespace_and_no_hostname() {
+        let steps = plan(&pod("  hostNetwork: true\n"), PlanContext::default());
+        let ns = step(&steps, "namespaces");
+        assert_eq!(
+            ns.syscalls[0],
+            "clone(CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWNS | SIGCHLD)"
+        );
+        assert!(!ns.syscalls.iter().any(|s| s.contains("sethostname")));
+        assert_eq!(
+            ns.commands,
+            ["unshare --pid --fork --ipc --mount sh -c 'exec sleep infinity'"]
+        );
+        assert!(ns.explain.en.contains("uses the host's uts, net namespace"));
+        assert!(ns.explain.en.contains("keeps the host's name"));
+    }
+
+    #[test]
+    fn a_default_pod_gets_every_namespace_and_its_name() {
+        let steps = plan(&pod(""), PlanContext::default());
+        let ns = step(&steps, "namespaces");
+        assert_eq!(
+            ns.syscalls[..2],
+            [
+                "clone(CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWNS | SIGCHLD)",
+                "sethostname(\"web\")",
+            ]
+        );
+        assert_eq!(
+            ns.commands,
+            ["unshare --pid --fork --uts --ipc --net --mount sh -c 'hostname web; exec sleep infinity'"]
+        );
+    }
+
+    /// A container's step joins what init joins, in the same order, and makes what init makes.
+    #[test]
+    fn container_steps_are_the_container_plan() {
+        for extra in ["", "  shareProcessNamespace: true\n", "  hostPID: true\n"] {
+            let pod = pod(extra);
+            let plan = ContainerNamespaces::for_pod(&pod);
+            let steps = super::plan(&pod, PlanContext::default());
+            let app = step(&steps, "container:app");
+            let setns: Vec<&str> = app
+                .syscalls
+                .iter()
+                .filter_map(|s| s.strip_prefix("setns(/proc/<pause>/ns/"))
+                .filter_map(|s| s.strip_suffix(", 0)"))
+                .collect();
+            let joined: Vec<&str> = plan.joined().iter().map(|k| k.proc_name()).collect();
+            assert_eq!(setns, joined, "{extra:?}");
+            let unshare = format!("unshare({})", clone_flag_names(&plan.created()));
+            assert!(app.syscalls.contains(&unshare), "{unshare} ({extra:?})");
+            assert!(app.commands[0].starts_with(&format!(
+                "nsenter --target <pause> {} unshare {} chroot",
+                options(&plan.joined()),
+                unshare_options(&plan.created(), true)
+            )));
+        }
     }
 }

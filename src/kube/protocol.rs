@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::state::PodState;
+use super::pod_state::PodState;
 use super::steps::StepPlan;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

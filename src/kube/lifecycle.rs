@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::state::{ContainerKind, ContainerState, PodPhase, PodState};
+use super::pod_state::{ContainerKind, ContainerState, PodPhase, PodState};
 use crate::spec::RestartPolicy;
 
 /// The reason kubelet gives a terminated container.
@@ -184,7 +184,7 @@ mod tests {
         policy: RestartPolicy,
         containers: Vec<(ContainerKind, ContainerState, bool)>,
     ) -> PodState {
-        use crate::runtime::state::{ContainerStatus, ProcessRef};
+        use crate::kube::pod_state::{ContainerStatus, ProcessRef};
         let mut pod: crate::spec::Pod = serde_json::from_value(serde_json::json!({
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"containers": []}

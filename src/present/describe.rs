@@ -1,0 +1,346 @@
+//! A pod as `kubectl describe pod` shows it, ending with its events: the text `podlab describe`
+//! prints and the explorer's describe popup shows (a replay's too).
+//!
+//! On a host build the node's name and whether pause still runs are asked of this machine; a
+//! portable build only shows recorded pods.
+
+use std::fmt::Write as _;
+use std::time::{Duration, UNIX_EPOCH};
+
+use crate::kube::pod_state::{
+    human_age, ContainerKind, ContainerState, ContainerStatus, Event, PodPhase, PodState,
+    ProcessRef,
+};
+use crate::spec::{PortRef, Probe};
+
+/// The node the pod runs on: this machine.
+#[cfg(podlab_host)]
+fn node_name() -> String {
+    nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// A portable build only shows recorded pods, and a trace does not say which machine ran them.
+#[cfg(not(podlab_host))]
+fn node_name() -> String {
+    "<unknown>".into()
+}
+
+/// Whether the pod's sandbox (pause) still runs.
+#[cfg(podlab_host)]
+fn sandbox_running(pause: &ProcessRef) -> bool {
+    crate::runtime::sys::LiveProcess::is_alive(pause)
+}
+
+/// A recorded pod's pause ran when the trace was made.
+#[cfg(not(podlab_host))]
+fn sandbox_running(_pause: &ProcessRef) -> bool {
+    true
+}
+
+fn timestamp(secs: f64) -> String {
+    humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0)))
+        .to_string()
+}
+
+pub fn render(state: &PodState, now: f64) -> String {
+    let mut out = String::new();
+    let spec = &state.pod.spec;
+    let node = node_name();
+    let labels: Vec<String> = state
+        .pod
+        .metadata
+        .labels
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    let _ = writeln!(out, "Name:         {}", state.name);
+    let _ = writeln!(out, "Namespace:    {}", state.namespace);
+    let _ = writeln!(out, "UID:          {}", state.uid);
+    let _ = writeln!(out, "Node:         {node}");
+    let _ = writeln!(out, "Start Time:   {}", timestamp(state.created_at));
+    let _ = writeln!(
+        out,
+        "Labels:       {}",
+        if labels.is_empty() {
+            "<none>".into()
+        } else {
+            labels.join(",")
+        }
+    );
+    let _ = writeln!(
+        out,
+        "Status:       {}",
+        if state.terminating {
+            "Terminating".into()
+        } else {
+            format!("{:?}", state.phase)
+        }
+    );
+    let ip = state.sandbox.as_ref().and_then(|s| s.ip.clone());
+    let _ = writeln!(
+        out,
+        "IP:           {}",
+        ip.as_deref().unwrap_or(if spec.host_network {
+            "<host network>"
+        } else {
+            "<none>"
+        })
+    );
+    if let Some(sandbox) = &state.sandbox {
+        let _ = writeln!(
+            out,
+            "Sandbox:      pause (pid {}), hostname {}",
+            sandbox.pause.pid, sandbox.hostname
+        );
+    }
+    let inits: Vec<&ContainerStatus> = state
+        .containers
+        .iter()
+        .filter(|c| c.kind != ContainerKind::App)
+        .collect();
+    if !inits.is_empty() {
+        let _ = writeln!(out, "Init Containers:");
+        for c in inits {
+            container(&mut out, state, c);
+        }
+    }
+    let _ = writeln!(out, "Containers:");
+    for c in state
+        .containers
+        .iter()
+        .filter(|c| c.kind == ContainerKind::App)
+    {
+        container(&mut out, state, c);
+    }
+    conditions(&mut out, state);
+    let resources = crate::kube::resources::PodResources::from_spec(&state.pod.spec);
+    let qos = crate::kube::qos::pod_qos(&resources);
+    let _ = writeln!(out, "QoS Class:    {}", qos.as_str());
+    let _ = writeln!(out, "Events:");
+    if state.events.is_empty() {
+        let _ = writeln!(out, "  <none>");
+        return out;
+    }
+    let rows: Vec<[String; 5]> = state
+        .events
+        .iter()
+        .map(|e| {
+            [
+                format!("{:?}", e.kind),
+                e.reason.clone(),
+                event_age(e, now),
+                "kubelet".into(),
+                e.message.trim_end().replace('\n', " "),
+            ]
+        })
+        .collect();
+    let header = ["Type", "Reason", "Age", "From", "Message"];
+    let widths: Vec<usize> = (0..4)
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].len())
+                .chain([header[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cols: [&str; 5]| {
+        format!(
+            "  {:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {}\n",
+            cols[0],
+            cols[1],
+            cols[2],
+            cols[3],
+            cols[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3]
+        )
+    };
+    out.push_str(&line(header));
+    out.push_str(&line(["----", "------", "----", "----", "-------"]));
+    for r in &rows {
+        out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
+    }
+    out
+}
+
+/// kubectl's Age column: "10s", or "3s (x4 over 12s)" for a repeated event.
+fn event_age(e: &Event, now: f64) -> String {
+    let last = human_age(now - e.time);
+    if e.count > 1 {
+        let first = if e.first_time > 0.0 {
+            e.first_time
+        } else {
+            e.time
+        };
+        format!("{last} (x{} over {})", e.count, human_age(now - first))
+    } else {
+        last
+    }
+}
+
+fn conditions(out: &mut String, state: &PodState) {
+    let flag = |b: bool| if b { "True" } else { "False" };
+    let sandbox_ready = state
+        .sandbox
+        .as_ref()
+        .is_some_and(|s| sandbox_running(&s.pause));
+    let ready = state.ready() && state.phase == PodPhase::Running;
+    let rows = [
+        ("PodReadyToStartContainers", flag(sandbox_ready)),
+        ("Initialized", flag(state.initialized())),
+        ("Ready", flag(ready)),
+        ("ContainersReady", flag(ready)),
+        ("PodScheduled", "True"),
+    ];
+    let _ = writeln!(out, "Conditions:");
+    let _ = writeln!(out, "  Type                        Status");
+    for (kind, status) in rows {
+        let _ = writeln!(out, "  {kind:<27} {status}");
+    }
+}
+
+/// A probe as kubectl describes it: "exec [cat /tmp/healthy] delay=5s timeout=1s period=5s
+/// #success=1 #failure=3".
+fn probe_text(p: &Probe) -> String {
+    let action = if let Some(e) = &p.exec {
+        format!("exec [{}]", e.command.join(" "))
+    } else if let Some(h) = &p.http_get {
+        format!(
+            "http-get {}://{}:{}{}",
+            h.scheme.as_deref().unwrap_or("HTTP").to_lowercase(),
+            h.host.as_deref().unwrap_or(""),
+            port_text(&h.port),
+            h.path.as_deref().unwrap_or("/")
+        )
+    } else if let Some(t) = &p.tcp_socket {
+        format!(
+            "tcp-socket {}:{}",
+            t.host.as_deref().unwrap_or(""),
+            port_text(&t.port)
+        )
+    } else if let Some(g) = &p.grpc {
+        format!(
+            "grpc <pod>:{} {} (not run by podlab)",
+            g.port,
+            g.service.as_deref().unwrap_or("")
+        )
+    } else {
+        "unknown".into()
+    };
+    format!(
+        "{action} delay={}s timeout={}s period={}s #success={} #failure={}",
+        p.initial_delay_seconds.unwrap_or(0),
+        p.timeout_seconds.unwrap_or(1),
+        p.period_seconds.unwrap_or(10),
+        p.success_threshold.unwrap_or(1),
+        p.failure_threshold.unwrap_or(3)
+    )
+}
+
+fn port_text(port: &PortRef) -> String {
+    match port {
+        PortRef::Number(n) => n.to_string(),
+        PortRef::Name(n) => n.clone(),
+    }
+}
+
+fn container(out: &mut String, state: &PodState, c: &ContainerStatus) {
+    let spec = state
+        .pod
+        .spec
+        .init_containers
+        .iter()
+        .chain(&state.pod.spec.containers)
+        .find(|s| s.name == c.name);
+    let _ = writeln!(out, "  {}:", c.name);
+    if let Some(p) = c.process {
+        let _ = writeln!(out, "    Host PID:       {}", p.pid);
+    }
+    let _ = writeln!(out, "    Image:          {}", c.image);
+    if !c.image_served_by.is_empty() {
+        let _ = writeln!(out, "    Served by:      {}", c.image_served_by);
+    }
+    if let Some(spec) = spec {
+        let ports: Vec<String> = spec
+            .ports
+            .iter()
+            .map(|p| format!("{}/{:?}", p.container_port, p.protocol))
+            .collect();
+        let _ = writeln!(
+            out,
+            "    Port:           {}",
+            if ports.is_empty() {
+                "<none>".into()
+            } else {
+                ports.join(", ")
+            }
+        );
+        if !spec.command.is_empty() {
+            let _ = writeln!(out, "    Command:        {}", spec.command.join(" "));
+        }
+        if !spec.args.is_empty() {
+            let _ = writeln!(out, "    Args:           {}", spec.args.join(" "));
+        }
+    }
+    state_lines(out, "State:     ", &c.state, c.state_message.as_deref());
+    if let Some(last) = &c.last_state {
+        state_lines(out, "Last State:", last, None);
+    }
+    let _ = writeln!(
+        out,
+        "    Ready:          {}",
+        if c.ready { "True" } else { "False" }
+    );
+    let _ = writeln!(out, "    Restart Count:  {}", c.restart_count);
+    if let Some(spec) = spec {
+        for (label, probe) in [
+            ("Liveness: ", &spec.liveness_probe),
+            ("Readiness:", &spec.readiness_probe),
+            ("Startup:  ", &spec.startup_probe),
+        ] {
+            if let Some(p) = probe {
+                let _ = writeln!(out, "    {label}      {}", probe_text(p));
+            }
+        }
+    }
+}
+
+fn state_lines(out: &mut String, label: &str, state: &ContainerState, message: Option<&str>) {
+    match state {
+        ContainerState::Waiting { reason } => {
+            let _ = writeln!(out, "    {label}     Waiting");
+            let _ = writeln!(out, "      Reason:       {reason}");
+            if let Some(m) = message {
+                let _ = writeln!(out, "      Message:      {m}");
+            }
+        }
+        ContainerState::Running { started_at } => {
+            let _ = writeln!(out, "    {label}     Running");
+            let _ = writeln!(out, "      Started:      {}", timestamp(*started_at));
+        }
+        ContainerState::Terminated {
+            exit_code,
+            signal,
+            reason,
+            started_at,
+            finished_at,
+        } => {
+            let _ = writeln!(out, "    {label}     Terminated");
+            let _ = writeln!(out, "      Reason:       {reason}");
+            if let Some(m) = message {
+                let _ = writeln!(out, "      Message:      {m}");
+            }
+            let _ = writeln!(out, "      Exit Code:    {exit_code}");
+            if let Some(s) = signal {
+                let _ = writeln!(out, "      Signal:       {s}");
+            }
+            let _ = writeln!(out, "      Started:      {}", timestamp(*started_at));
+            let _ = writeln!(out, "      Finished:     {}", timestamp(*finished_at));
+        }
+    }
+}
