@@ -7,7 +7,8 @@
 //! * `runtime` — the only code that changes the system: shim, pause, container init, images;
 //! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup;
 //! * `present` — the pod and the snapshots as text (describe, tables, the process tree);
-//! * `tui`     — the player (explorer, replay); `record` — asciicast recordings and traces.
+//! * `tui`     — every screen (the lesson list, the explorer, the lesson player, replays), and
+//!   `tui::record`: asciicast recordings and traces of what they showed.
 //!
 //! What touches the machine builds only with `cfg(podlab_host)` (Linux and the default "host"
 //! feature, see build.rs); without it podlab is the portable replay of recorded traces.
@@ -19,7 +20,6 @@ pub mod kube;
 pub mod lesson;
 pub mod observe;
 pub mod present;
-pub mod record;
 #[cfg(podlab_host)]
 pub mod runtime;
 pub mod spec;

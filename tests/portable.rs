@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use podlab::i18n::Lang;
-use podlab::record::trace::Trace;
+use podlab::tui::record::trace::Trace;
 use podlab::tui::words::REPLAY_ONLY_BUILD;
 
 const TRACE: &str = "assets/traces/two-containers.trace.jsonl";

@@ -6,16 +6,18 @@ use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use podlab::i18n::Lang;
-use podlab::tui::app::{Activity, App, AppEvent, Effect, EngineCmd, EngineReply, Focus, Popup};
+use podlab::tui::app::{Activity, App, Focus, Popup};
 use podlab::tui::demo;
+use podlab::tui::event::{Effect, EngineCmd, EngineReply, Event};
+use podlab::tui::event_loop;
+use podlab::tui::host::Host;
 use podlab::tui::observed::Mark;
-use podlab::tui::runner::{self, Host};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 
 fn press(app: &mut App, code: KeyCode, now: Instant) -> Vec<Effect> {
-    app.handle(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
+    app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
         .effects
 }
 
@@ -32,12 +34,9 @@ fn space_runs_the_next_step_and_follows_it() {
     // A second press while the step runs sends nothing.
     assert!(press(&mut app, KeyCode::Enter, now).is_empty());
     // An observation while waiting does not ask again.
-    let up = app.handle(
-        AppEvent::Observed(Box::new(demo::observation(&pod, 0))),
-        now,
-    );
+    let up = app.handle(Event::Observed(Box::new(demo::observation(&pod, 0))), now);
     assert!(up.effects.is_empty());
-    app.handle(AppEvent::Engine(EngineReply::StepDone { next: 1 }), now);
+    app.handle(Event::Engine(EngineReply::StepDone { next: 1 }), now);
     assert_eq!((app.script_done, app.viewing), (1, 1));
     assert_eq!(app.activity, Activity::Idle);
     // Reading back does not move the steps.
@@ -60,9 +59,9 @@ fn step_n_runs_the_steps_before_it() {
         press(&mut app, KeyCode::Enter, now),
         vec![Effect::Engine(EngineCmd::Next)]
     );
-    let up = app.handle(AppEvent::Engine(EngineReply::StepDone { next: 1 }), now);
+    let up = app.handle(Event::Engine(EngineReply::StepDone { next: 1 }), now);
     assert_eq!(up.effects, vec![Effect::Engine(EngineCmd::Next)]);
-    let up = app.handle(AppEvent::Engine(EngineReply::StepDone { next: 2 }), now);
+    let up = app.handle(Event::Engine(EngineReply::StepDone { next: 2 }), now);
     assert!(up.effects.is_empty());
     assert_eq!((app.script_done, app.viewing), (2, 2));
 }
@@ -73,7 +72,7 @@ fn a_failed_step_is_reported_and_stops() {
     let mut app = demo::app(demo::TWO_CONTAINERS, 0, Lang::Zh, now);
     press(&mut app, KeyCode::Char(' '), now);
     app.handle(
-        AppEvent::Engine(EngineReply::StepFailed("step cgroup failed: EPERM".into())),
+        Event::Engine(EngineReply::StepFailed("step cgroup failed: EPERM".into())),
         now,
     );
     assert_eq!(app.activity, Activity::Idle);
@@ -116,7 +115,7 @@ fn container_actions_become_effects() {
         }]
     );
     app.handle(
-        AppEvent::Logs {
+        Event::Logs {
             container: "sidecar".into(),
             text: "hello\n".into(),
         },
@@ -161,7 +160,7 @@ fn quitting_asks_then_deletes_and_a_second_q_kills_now() {
             uid: demo::UID.into()
         }]
     );
-    let up = app.handle(AppEvent::Engine(EngineReply::Deleted), now);
+    let up = app.handle(Event::Engine(EngineReply::Deleted), now);
     assert_eq!(up.effects, vec![Effect::Exit]);
 }
 
@@ -184,7 +183,7 @@ fn language_theme_focus_and_restart() {
     );
     let pod = demo::pod(demo::TWO_CONTAINERS);
     app.handle(
-        AppEvent::Engine(EngineReply::Restarted {
+        Event::Engine(EngineReply::Restarted {
             uid: "new-uid".into(),
             name: "two-containers".into(),
             plan: demo::plan(&pod),
@@ -237,17 +236,17 @@ fn the_loop_hands_off_the_shell_and_exits_after_delete() {
     let mut app = demo::app(demo::TWO_CONTAINERS, 6, Lang::En, now);
     let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("terminal");
     let (tx, rx) = mpsc::channel();
-    let key = |c| AppEvent::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    let key = |c| Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
     for e in [
         key('s'),
         key('q'),
         key('y'),
-        AppEvent::Engine(EngineReply::Deleted),
+        Event::Engine(EngineReply::Deleted),
     ] {
         tx.send(e).expect("send");
     }
     let mut host = FakeHost::default();
-    runner::run(&mut terminal, &mut app, &rx, &tx, &mut host).expect("loop ends");
+    event_loop::run(&mut terminal, &mut app, &rx, &tx, &mut host).expect("loop ends");
     assert_eq!(
         host.shells,
         vec![(demo::UID.into(), "nginx".into(), vec!["sh".into()])]
@@ -267,7 +266,8 @@ fn the_loop_ends_on_a_signal() {
     let mut app = demo::app(demo::TWO_CONTAINERS, 2, Lang::Zh, now);
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
     let (tx, rx) = mpsc::channel();
-    tx.send(AppEvent::Terminate).expect("send");
-    runner::run(&mut terminal, &mut app, &rx, &tx, &mut FakeHost::default()).expect("loop ends");
+    tx.send(Event::Terminate).expect("send");
+    event_loop::run(&mut terminal, &mut app, &rx, &tx, &mut FakeHost::default())
+        .expect("loop ends");
     assert!(app.exiting);
 }

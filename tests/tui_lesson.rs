@@ -9,11 +9,9 @@ use std::time::{Duration, Instant};
 use podlab::i18n::{Lang, Text};
 use podlab::lesson::{load_lesson, ActionOutcome, CheckResult, Lesson};
 use podlab::observe::Target;
-use podlab::tui::app::AppEvent;
 use podlab::tui::demo;
-use podlab::tui::lesson_player::{
-    LessonCmd, LessonReply, Phase, Player, PlayerEffect, PlayerEvent, StepState,
-};
+use podlab::tui::event::{Effect, Event, LessonCmd, LessonReply};
+use podlab::tui::lesson_player::{Phase, Player, StepState};
 use podlab::tui::picker::{Choice, Picker, PickerEntry};
 use podlab::tui::ui;
 use ratatui::backend::TestBackend;
@@ -49,19 +47,19 @@ fn check(name: &str, text: String) {
     });
 }
 
-fn press(code: KeyCode) -> PlayerEvent {
-    PlayerEvent::App(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+fn press(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
 fn pods() -> Vec<(String, String)> {
     vec![("web-sidecar".to_string(), UID.to_string())]
 }
 
-fn lesson_cmds(effects: &[PlayerEffect]) -> Vec<LessonCmd> {
+fn lesson_cmds(effects: &[Effect]) -> Vec<LessonCmd> {
     effects
         .iter()
         .filter_map(|e| match e {
-            PlayerEffect::Lesson(cmd) => Some(cmd.clone()),
+            Effect::Lesson(cmd) => Some(cmd.clone()),
             _ => None,
         })
         .collect()
@@ -78,7 +76,7 @@ fn fresh_player(lang: Lang, now: Instant) -> Player {
         vec![LessonCmd::Resume { restart: false }]
     );
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Resumed {
+        Event::Lesson(LessonReply::Resumed {
             outcomes: Vec::new(),
             first_undone: 0,
             pods: pods(),
@@ -87,10 +85,10 @@ fn fresh_player(lang: Lang, now: Instant) -> Player {
     );
     assert!(up
         .effects
-        .contains(&PlayerEffect::Observe(Target::Pod(UID.to_string()))));
+        .contains(&Effect::Observe(Target::Pod(UID.to_string()))));
     let done = demo::plan(&pod).len();
     player.handle(
-        PlayerEvent::App(AppEvent::Observed(Box::new(demo::observation(&pod, done)))),
+        Event::Observed(Box::new(demo::observation(&pod, done))),
         now,
     );
     player
@@ -101,7 +99,7 @@ fn pass_step(player: &mut Player, index: usize, message: &str, now: Instant) {
     let up = player.handle(press(KeyCode::Char(' ')), now);
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(index)]);
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Performed {
+        Event::Lesson(LessonReply::Performed {
             index,
             result: Ok(ActionOutcome {
                 summary: Text::new("", ""),
@@ -113,7 +111,7 @@ fn pass_step(player: &mut Player, index: usize, message: &str, now: Instant) {
     );
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(index)]);
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Checked {
+        Event::Lesson(LessonReply::Checked {
             index,
             result: CheckResult::pass(message, message),
             pods: pods(),
@@ -122,7 +120,7 @@ fn pass_step(player: &mut Player, index: usize, message: &str, now: Instant) {
     );
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(index)]);
     player.handle(
-        PlayerEvent::Lesson(LessonReply::Completed {
+        Event::Lesson(LessonReply::Completed {
             index,
             result: Ok(()),
         }),
@@ -151,7 +149,7 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
 
     // The action is done: the check is polled, with no key.
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Performed {
+        Event::Lesson(LessonReply::Performed {
             index: 0,
             result: Ok(ActionOutcome {
                 summary: Text::new("pod web-sidecar is created", "Pod web-sidecar 已创建"),
@@ -167,7 +165,7 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
 
     // Failing before the timeout: polled again after a pause, on a tick.
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Checked {
+        Event::Lesson(LessonReply::Checked {
             index: 0,
             result: CheckResult::fail("web is waiting", "web 在等待"),
             pods: pods(),
@@ -180,12 +178,12 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
         .expect("a deadline for the next poll");
     assert!(wake <= now + Duration::from_millis(500));
     let later = now + Duration::from_millis(300);
-    let up = player.handle(PlayerEvent::App(AppEvent::Tick), later);
+    let up = player.handle(Event::Tick, later);
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(0)]);
 
     // It passes: ✓ with the check's message, and the step is recorded.
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Checked {
+        Event::Lesson(LessonReply::Checked {
             index: 0,
             result: CheckResult::pass("web and sidecar are running", "web 和 sidecar 都在运行"),
             pods: pods(),
@@ -196,7 +194,7 @@ fn an_action_is_requested_off_thread_and_its_check_result_is_shown() {
     let passed = player_screen(&player, 80, 24, later);
     assert!(passed.contains("✓ web and sidecar are running"), "{passed}");
     player.handle(
-        PlayerEvent::Lesson(LessonReply::Completed {
+        Event::Lesson(LessonReply::Completed {
             index: 0,
             result: Ok(()),
         }),
@@ -221,7 +219,7 @@ fn a_check_that_times_out_shows_the_failure_and_a_hint_and_space_tries_again() {
     // Step 3 has a hint; its check keeps failing past the timeout (10 s).
     player.handle(press(KeyCode::Char(' ')), now);
     player.handle(
-        PlayerEvent::Lesson(LessonReply::Performed {
+        Event::Lesson(LessonReply::Performed {
             index: 2,
             result: Ok(ActionOutcome {
                 summary: Text::new("", ""),
@@ -233,7 +231,7 @@ fn a_check_that_times_out_shows_the_failure_and_a_hint_and_space_tries_again() {
     );
     let late = now + Duration::from_secs(11);
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Checked {
+        Event::Lesson(LessonReply::Checked {
             index: 2,
             result: CheckResult::fail("web and sidecar share mnt", "web 和 sidecar 共享 mnt"),
             pods: pods(),
@@ -284,7 +282,7 @@ fn resumed_steps_are_done_and_quitting_finishes_the_lesson() {
         check: Some(CheckResult::pass("ok", "ok")),
     };
     player.handle(
-        PlayerEvent::Lesson(LessonReply::Resumed {
+        Event::Lesson(LessonReply::Resumed {
             outcomes: vec![outcome("create"), outcome("shared-namespaces")],
             first_undone: 2,
             pods: pods(),
@@ -298,10 +296,8 @@ fn resumed_steps_are_done_and_quitting_finishes_the_lesson() {
     player.handle(press(KeyCode::Char('q')), now);
     let up = player.handle(press(KeyCode::Char('y')), now);
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Finish]);
-    let up = player.handle(PlayerEvent::Lesson(LessonReply::Finished(Ok(()))), now);
-    assert!(up
-        .effects
-        .contains(&PlayerEffect::App(podlab::tui::app::Effect::Exit)));
+    let up = player.handle(Event::Lesson(LessonReply::Finished(Ok(()))), now);
+    assert!(up.effects.contains(&Effect::Exit));
 }
 
 #[test]
@@ -313,7 +309,7 @@ fn player_screens_at_a_step() {
         // Step 2 is being checked.
         player.handle(press(KeyCode::Char(' ')), now);
         player.handle(
-            PlayerEvent::Lesson(LessonReply::Performed {
+            Event::Lesson(LessonReply::Performed {
                 index: 1,
                 result: Ok(ActionOutcome {
                     summary: Text::new("", ""),
@@ -406,7 +402,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
     let mut player = Player::new(lesson, false, Lang::En);
     player.start();
     player.handle(
-        PlayerEvent::Lesson(LessonReply::Resumed {
+        Event::Lesson(LessonReply::Resumed {
             outcomes: Vec::new(),
             first_undone: 0,
             pods: Vec::new(),
@@ -425,7 +421,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
     for (index, pods_now) in [(0, Vec::new()), (1, Vec::new())] {
         player.handle(press(KeyCode::Char(' ')), now);
         let up = player.handle(
-            PlayerEvent::Lesson(LessonReply::Performed {
+            Event::Lesson(LessonReply::Performed {
                 index,
                 result: Ok(outcome("done")),
                 pods: pods_now,
@@ -435,7 +431,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
         assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(index)]);
         if index == 0 {
             player.handle(
-                PlayerEvent::Lesson(LessonReply::Checked {
+                Event::Lesson(LessonReply::Checked {
                     index,
                     result: CheckResult::pass("kubelet runs", "kubelet 在运行"),
                     pods: Vec::new(),
@@ -443,7 +439,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
                 now,
             );
             player.handle(
-                PlayerEvent::Lesson(LessonReply::Completed {
+                Event::Lesson(LessonReply::Completed {
                     index,
                     result: Ok(()),
                 }),
@@ -453,7 +449,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
     }
     // The file is in the directory; the kubelet has not started the pod yet.
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Checked {
+        Event::Lesson(LessonReply::Checked {
             index: 1,
             result: CheckResult::fail("no pod yet", "还没有 Pod"),
             pods: Vec::new(),
@@ -463,10 +459,10 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
     assert!(!up
         .effects
         .iter()
-        .any(|e| matches!(e, PlayerEffect::Observe(Target::Pod(_)))));
+        .any(|e| matches!(e, Effect::Observe(Target::Pod(_)))));
     let name = format!("static-web-{}", podlab::kube::static_pods::node_name());
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Checked {
+        Event::Lesson(LessonReply::Checked {
             index: 1,
             result: CheckResult::pass("pod runs", "Pod 在运行"),
             pods: vec![(name.clone(), UID.to_string())],
@@ -475,7 +471,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
     );
     assert!(up
         .effects
-        .contains(&PlayerEffect::Observe(Target::Pod(UID.to_string()))));
+        .contains(&Effect::Observe(Target::Pod(UID.to_string()))));
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(1)]);
     match &player.app.session {
         podlab::tui::app::Session::Pod { name: shown, .. } => assert_eq!(shown, &name),
@@ -491,7 +487,7 @@ fn space_does_not_repeat_a_step_whose_check_just_passed() {
     let mut player = fresh_player(Lang::En, now);
     player.handle(press(KeyCode::Char(' ')), now);
     player.handle(
-        PlayerEvent::Lesson(LessonReply::Performed {
+        Event::Lesson(LessonReply::Performed {
             index: 0,
             result: Ok(ActionOutcome {
                 summary: Text::new("", ""),
@@ -502,7 +498,7 @@ fn space_does_not_repeat_a_step_whose_check_just_passed() {
         now,
     );
     let up = player.handle(
-        PlayerEvent::Lesson(LessonReply::Checked {
+        Event::Lesson(LessonReply::Checked {
             index: 0,
             result: CheckResult::pass("ok", "ok"),
             pods: pods(),
@@ -513,7 +509,7 @@ fn space_does_not_repeat_a_step_whose_check_just_passed() {
     let up = player.handle(press(KeyCode::Char(' ')), now);
     assert!(lesson_cmds(&up.effects).is_empty(), "{:?}", up.effects);
     player.handle(
-        PlayerEvent::Lesson(LessonReply::Completed {
+        Event::Lesson(LessonReply::Completed {
             index: 0,
             result: Ok(()),
         }),

@@ -11,18 +11,16 @@ use std::time::{Duration, Instant};
 
 use podlab::i18n::{Lang, Text};
 use podlab::lesson::{load_lesson, ActionOutcome, CheckResult, Lesson};
-use podlab::record::backend::FixedBackend;
-use podlab::record::cast::{CastHeader, CastWriter, StepMarkers};
-use podlab::record::trace::{Trace, TraceRecorder};
-use podlab::tui::app::AppEvent;
 use podlab::tui::autoplay::AutoplaySettings;
 use podlab::tui::demo;
-use podlab::tui::lesson_player::{
-    LessonCmd, LessonReply, Player, PlayerEffect, PlayerEvent, StepState,
-};
+use podlab::tui::event::{Effect, Event, LessonCmd, LessonReply};
+use podlab::tui::event_loop::{RunOptions, Watch};
+use podlab::tui::lesson_player::{Player, StepState};
 use podlab::tui::lesson_replay::{replay_player, LessonReplayHost};
-use podlab::tui::runner::{RunOptions, Watch};
-use podlab::tui::{run_player_with, PlayerHost};
+use podlab::tui::record::backend::FixedBackend;
+use podlab::tui::record::cast::{CastHeader, CastWriter, StepMarkers};
+use podlab::tui::record::trace::{Trace, TraceRecorder};
+use podlab::tui::{run_with, Host};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Size;
@@ -51,29 +49,29 @@ fn hold(ms: u64, quit_at_end: bool) -> AutoplaySettings {
     }
 }
 
-fn cmds(effects: &[PlayerEffect]) -> Vec<LessonCmd> {
+fn cmds(effects: &[Effect]) -> Vec<LessonCmd> {
     effects
         .iter()
         .filter_map(|e| match e {
-            PlayerEffect::Lesson(cmd) => Some(cmd.clone()),
+            Effect::Lesson(cmd) => Some(cmd.clone()),
             _ => None,
         })
         .collect()
 }
 
-fn key(code: KeyCode) -> PlayerEvent {
-    PlayerEvent::App(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+fn key(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
 }
 
-fn tick() -> PlayerEvent {
-    PlayerEvent::App(AppEvent::Tick)
+fn tick() -> Event {
+    Event::Tick
 }
 
-fn reply(r: LessonReply) -> PlayerEvent {
-    PlayerEvent::Lesson(r)
+fn reply(r: LessonReply) -> Event {
+    Event::Lesson(r)
 }
 
-fn performed(index: usize) -> PlayerEvent {
+fn performed(index: usize) -> Event {
     reply(LessonReply::Performed {
         index,
         result: Ok(ActionOutcome {
@@ -84,7 +82,7 @@ fn performed(index: usize) -> PlayerEvent {
     })
 }
 
-fn checked(index: usize, passed: bool) -> PlayerEvent {
+fn checked(index: usize, passed: bool) -> Event {
     let result = if passed {
         CheckResult::pass(
             format!("check {index} passed"),
@@ -242,12 +240,12 @@ fn space_pauses_and_arrows_still_read_other_steps() {
 /// A fake lesson thread: every action is done and every check passes some time later, with
 /// the demo pod's observation after each step; it logs what it was asked, in order.
 struct FakeLesson {
-    tx: Sender<PlayerEvent>,
+    tx: Sender<Event>,
     log: Arc<Mutex<Vec<String>>>,
     steps: usize,
 }
 
-impl PlayerHost for FakeLesson {
+impl Host for FakeLesson {
     fn lesson(&mut self, cmd: LessonCmd) {
         if let Ok(mut l) = self.log.lock() {
             l.push(format!("{cmd:?}"));
@@ -262,10 +260,7 @@ impl PlayerHost for FakeLesson {
             })],
             LessonCmd::Perform(i) => vec![
                 performed(i),
-                PlayerEvent::App(AppEvent::Observed(Box::new(demo::observation(
-                    &pod,
-                    (i + 1).min(last),
-                )))),
+                Event::Observed(Box::new(demo::observation(&pod, (i + 1).min(last)))),
             ],
             LessonCmd::Poll(i) => vec![checked(i, true)],
             LessonCmd::Complete(i) => vec![reply(LessonReply::Completed {
@@ -307,7 +302,7 @@ where
         log: Arc::clone(&log),
         steps: player.steps.len(),
     };
-    run_player_with(
+    run_with(
         terminal,
         player,
         &rx,
@@ -412,7 +407,7 @@ fn a_lesson_trace_replays_the_lesson_players_screens() {
             .expect("trace");
     let steps = player.steps.len();
     let mut live = vec![player_screen(&player, 160, 48, t0)];
-    let mut feed = |player: &mut Player, e: PlayerEvent, now: Instant| {
+    let mut feed = |player: &mut Player, e: Event, now: Instant| {
         let up = player.handle(e, now);
         recorder.handled(player).expect("record");
         up
@@ -423,19 +418,13 @@ fn a_lesson_trace_replays_the_lesson_players_screens() {
         // While the step runs, observations still show the previous step.
         feed(
             &mut player,
-            PlayerEvent::App(AppEvent::Observed(Box::new(demo::observation(
-                &pod,
-                i.min(last),
-            )))),
+            Event::Observed(Box::new(demo::observation(&pod, i.min(last)))),
             now,
         );
         feed(&mut player, performed(i), now);
         feed(
             &mut player,
-            PlayerEvent::App(AppEvent::Observed(Box::new(demo::observation(
-                &pod,
-                (i + 1).min(last),
-            )))),
+            Event::Observed(Box::new(demo::observation(&pod, (i + 1).min(last)))),
             now,
         );
         feed(&mut player, checked(i, true), now);
@@ -483,7 +472,7 @@ fn a_lesson_trace_replays_the_lesson_players_screens() {
         let mut effects = replayed.handle(key(KeyCode::Char(' ')), now).effects;
         loop {
             for effect in effects.drain(..) {
-                if let PlayerEffect::Lesson(cmd) = effect {
+                if let Effect::Lesson(cmd) = effect {
                     host.lesson(cmd);
                 }
             }

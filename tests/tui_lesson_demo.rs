@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 
 use podlab::i18n::Lang;
 use podlab::lesson::load_lesson;
-use podlab::record::trace::Trace;
 use podlab::tui::autoplay::AutoplaySettings;
-use podlab::tui::lesson_player::{PlayerEvent, StepState};
+use podlab::tui::event::Event;
+use podlab::tui::lesson_player::StepState;
 use podlab::tui::lesson_replay::{replay_player, LessonReplayHost};
-use podlab::tui::run_player;
+use podlab::tui::record::trace::Trace;
+use podlab::tui::run;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -200,10 +201,10 @@ fn lesson_01_autoplays_records_and_traces_for_real() {
         },
         now,
     );
-    let (tx, rx) = mpsc::channel::<PlayerEvent>();
+    let (tx, rx) = mpsc::channel::<Event>();
     let mut host = LessonReplayHost::new(trace.clone(), tx.clone());
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
-    run_player(&mut terminal, &mut player, &rx, &tx, &mut host).expect("the replay ends");
+    run(&mut terminal, &mut player, &rx, &tx, &mut host).expect("the replay ends");
     assert!(player
         .steps
         .iter()

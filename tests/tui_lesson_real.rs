@@ -16,11 +16,11 @@ use podlab::i18n::Lang;
 use podlab::kube::pod_state::PodState;
 use podlab::lesson::{load_lesson, ProgressStore, Runner, RunnerOptions};
 use podlab::observe::Target;
-use podlab::tui::app::AppEvent;
-use podlab::tui::lesson_player::{LessonCmd, Player, PlayerEvent, StepState};
+use podlab::tui::event::{Event, LessonCmd};
+use podlab::tui::lesson_player::{Player, StepState};
 use podlab::tui::lesson_worker::LessonWorker;
 use podlab::tui::workers::{Observer, SharedTarget};
-use podlab::tui::{run_player, PlayerHost};
+use podlab::tui::{run, Host};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -33,7 +33,7 @@ struct TestHost<'a> {
     target: &'a SharedTarget,
 }
 
-impl PlayerHost for TestHost<'_> {
+impl Host for TestHost<'_> {
     fn lesson(&mut self, cmd: LessonCmd) {
         self.worker.send(cmd);
     }
@@ -55,15 +55,15 @@ impl PlayerHost for TestHost<'_> {
 }
 
 /// Pass observations (and keep the last pod state seen, to check it is all gone at the end).
-fn forward(from: Receiver<AppEvent>, to: Sender<PlayerEvent>, last: Arc<Mutex<Option<PodState>>>) {
+fn forward(from: Receiver<Event>, to: Sender<Event>, last: Arc<Mutex<Option<PodState>>>) {
     std::thread::spawn(move || {
         while let Ok(e) = from.recv() {
-            if let AppEvent::Observed(obs) = &e {
+            if let Event::Observed(obs) = &e {
                 if let (Some(state), Ok(mut last)) = (&obs.state, last.lock()) {
                     *last = Some(state.clone());
                 }
             }
-            if to.send(PlayerEvent::App(e)).is_err() {
+            if to.send(e).is_err() {
                 return;
             }
         }
@@ -72,19 +72,11 @@ fn forward(from: Receiver<AppEvent>, to: Sender<PlayerEvent>, last: Arc<Mutex<Op
 
 /// Press Space every few hundred milliseconds until the progress file lists every step (or
 /// time is up), then q and y.
-fn press_through(
-    to: Sender<PlayerEvent>,
-    progress: PathBuf,
-    steps: Vec<String>,
-    stop: Arc<AtomicBool>,
-) {
+fn press_through(to: Sender<Event>, progress: PathBuf, steps: Vec<String>, stop: Arc<AtomicBool>) {
     std::thread::spawn(move || {
         let press = |code| {
-            to.send(PlayerEvent::App(AppEvent::Key(KeyEvent::new(
-                code,
-                KeyModifiers::NONE,
-            ))))
-            .is_ok()
+            to.send(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+                .is_ok()
         };
         let deadline = Instant::now() + LESSON_DEADLINE;
         while Instant::now() < deadline && !stop.load(Ordering::Relaxed) {
@@ -124,8 +116,8 @@ fn play_in_player(file: &str) -> (Player, Vec<String>, Option<PodState>) {
     )
     .expect("a runner for the lesson");
 
-    let (app_tx, app_rx) = mpsc::channel::<AppEvent>();
-    let (tx, rx) = mpsc::channel::<PlayerEvent>();
+    let (app_tx, app_rx) = mpsc::channel::<Event>();
+    let (tx, rx) = mpsc::channel::<Event>();
     let last_state = Arc::new(Mutex::new(None));
     forward(app_rx, tx.clone(), Arc::clone(&last_state));
     // Dropped in reverse order on a failure: the observer stops, then the pods are deleted.
@@ -141,7 +133,7 @@ fn play_in_player(file: &str) -> (Player, Vec<String>, Option<PodState>) {
         worker: &worker,
         target: &target,
     };
-    let result = run_player(&mut terminal, &mut player, &rx, &tx, &mut host);
+    let result = run(&mut terminal, &mut player, &rx, &tx, &mut host);
     stop.store(true, Ordering::Relaxed);
     drop(observer);
     let finished = worker.finish();

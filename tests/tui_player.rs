@@ -9,15 +9,17 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use podlab::i18n::{Lang, Text};
-use podlab::record::backend::FixedBackend;
-use podlab::record::cast::{CastHeader, CastWriter, StepMarkers};
-use podlab::record::trace::{Trace, TraceRecorder};
-use podlab::tui::app::{Activity, App, AppEvent, Effect, EngineCmd, EngineReply, Session};
+use podlab::tui::app::{Activity, App, Session};
 use podlab::tui::autoplay::AutoplaySettings;
 use podlab::tui::demo;
+use podlab::tui::event::{Effect, EngineCmd, EngineReply, Event};
+use podlab::tui::event_loop::{self, RunOptions, Watch};
+use podlab::tui::host::Host;
 use podlab::tui::observed::Observation;
+use podlab::tui::record::backend::FixedBackend;
+use podlab::tui::record::cast::{CastHeader, CastWriter, StepMarkers};
+use podlab::tui::record::trace::{Trace, TraceRecorder};
 use podlab::tui::replay::{replay_app, ReplayHost};
-use podlab::tui::runner::{self, Host, RunOptions, Watch};
 use podlab::tui::script::{Script, StepCheck};
 use ratatui::backend::{Backend, TestBackend};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -42,12 +44,12 @@ fn settings(hold_ms: u64) -> AutoplaySettings {
 }
 
 fn press(app: &mut App, code: KeyCode, now: Instant) -> Vec<Effect> {
-    app.handle(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
+    app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)), now)
         .effects
 }
 
 fn tick(app: &mut App, now: Instant) -> Vec<Effect> {
-    app.handle(AppEvent::Tick, now).effects
+    app.handle(Event::Tick, now).effects
 }
 
 const NEXT: Effect = Effect::Engine(EngineCmd::Next);
@@ -67,15 +69,12 @@ fn autoplay_takes_a_step_only_after_the_previous_one_is_done_and_held() {
     for ms in [2000, 5000, 60_000] {
         assert!(tick(&mut app, at(ms)).is_empty());
         let up = app.handle(
-            AppEvent::Observed(Box::new(demo::observation(&pod, 0))),
+            Event::Observed(Box::new(demo::observation(&pod, 0))),
             at(ms),
         );
         assert!(up.effects.is_empty());
     }
-    let up = app.handle(
-        AppEvent::Engine(EngineReply::StepDone { next: 1 }),
-        at(61_000),
-    );
+    let up = app.handle(Event::Engine(EngineReply::StepDone { next: 1 }), at(61_000));
     assert!(up.effects.is_empty(), "the screen is held first");
     assert_eq!(app.script_done, 1);
     assert!(tick(&mut app, at(61_500)).is_empty());
@@ -113,15 +112,15 @@ fn autoplay_waits_for_a_steps_checks() {
         0,
         Lang::En,
     );
-    app.handle(AppEvent::Observed(Box::new(demo::observation(&pod, 0))), t0);
+    app.handle(Event::Observed(Box::new(demo::observation(&pod, 0))), t0);
     app.enable_autoplay(settings(100), t0);
     assert_eq!(tick(&mut app, at(100)), vec![NEXT]);
-    app.handle(AppEvent::Engine(EngineReply::StepDone { next: 1 }), at(200));
+    app.handle(Event::Engine(EngineReply::StepDone { next: 1 }), at(200));
     // The engine is done but the check does not pass on what is observed: wait, say why.
     for ms in [300, 1000, 10_000] {
         assert!(tick(&mut app, at(ms)).is_empty());
         let up = app.handle(
-            AppEvent::Observed(Box::new(demo::observation(&pod, 0))),
+            Event::Observed(Box::new(demo::observation(&pod, 0))),
             at(ms),
         );
         assert!(up.effects.is_empty());
@@ -132,7 +131,7 @@ fn autoplay_waits_for_a_steps_checks() {
         .as_ref()
         .is_some_and(|(_, t)| t.contains("the pod's cgroup exists")));
     app.handle(
-        AppEvent::Observed(Box::new(demo::observation(&pod, 1))),
+        Event::Observed(Box::new(demo::observation(&pod, 1))),
         at(10_100),
     );
     assert_eq!(app.script_done, 1);
@@ -187,7 +186,7 @@ fn default_hold_grows_with_the_text_and_shrinks_with_speed() {
 /// A fake engine: it answers each step some time later, from another thread, with the demo
 /// pod's next observation, and logs what happened in order.
 struct SlowEngine {
-    tx: Sender<AppEvent>,
+    tx: Sender<Event>,
     done: usize,
     log: Arc<Mutex<Vec<String>>>,
 }
@@ -215,11 +214,11 @@ impl Host for SlowEngine {
                 let done = self.done;
                 let obs = demo::observation(&demo::pod(demo::TWO_CONTAINERS), done);
                 vec![
-                    AppEvent::Engine(EngineReply::StepDone { next: done }),
-                    AppEvent::Observed(Box::new(obs)),
+                    Event::Engine(EngineReply::StepDone { next: done }),
+                    Event::Observed(Box::new(obs)),
                 ]
             }
-            EngineCmd::Delete { .. } => vec![AppEvent::Engine(EngineReply::Deleted)],
+            EngineCmd::Delete { .. } => vec![Event::Engine(EngineReply::Deleted)],
             EngineCmd::Restart => vec![],
         };
         let done = self.done;
@@ -252,7 +251,7 @@ fn autoplayed_app(hold_ms: u64) -> App {
 fn play<B: Backend>(
     terminal: &mut Terminal<B>,
     app: &mut App,
-    watches: Vec<&mut dyn Watch>,
+    watches: Vec<&mut dyn Watch<App>>,
 ) -> Vec<String>
 where
     B::Error: Send + Sync + 'static,
@@ -264,7 +263,7 @@ where
         done: 0,
         log: Arc::clone(&log),
     };
-    runner::run_with(
+    event_loop::run_with(
         terminal,
         app,
         &rx,
@@ -459,16 +458,13 @@ fn a_trace_replays_the_screens_of_the_live_run() {
         recorder.handled(&app).expect("record");
         // While the step runs, observations still show the previous step.
         app.handle(
-            AppEvent::Observed(Box::new(demo::observation(&pod, k - 1))),
+            Event::Observed(Box::new(demo::observation(&pod, k - 1))),
             now,
         );
         recorder.handled(&app).expect("record");
-        app.handle(AppEvent::Engine(EngineReply::StepDone { next: k }), now);
+        app.handle(Event::Engine(EngineReply::StepDone { next: k }), now);
         recorder.handled(&app).expect("record");
-        app.handle(
-            AppEvent::Observed(Box::new(demo::observation(&pod, k))),
-            now,
-        );
+        app.handle(Event::Observed(Box::new(demo::observation(&pod, k))), now);
         recorder.handled(&app).expect("record");
         assert_eq!(app.activity, Activity::Idle);
         live.push(app_screen(&app, 160, 48, now));
@@ -547,7 +543,7 @@ fn the_shipped_trace_replays_to_the_end() {
         let (tx, rx) = mpsc::channel();
         let mut host = ReplayHost::new(trace.clone(), tx.clone());
         let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
-        runner::run(&mut terminal, &mut app, &rx, &tx, &mut host).expect("replay ends");
+        event_loop::run(&mut terminal, &mut app, &rx, &tx, &mut host).expect("replay ends");
         assert_eq!(app.script_done, steps);
         let text = app_screen(&app, 160, 48, now);
         for expected in [
@@ -595,20 +591,14 @@ fn presenter_mode_holds_changes_longer_and_is_high_contrast() {
     let mut app = demo::app(demo::TWO_CONTAINERS, 4, Lang::En, now);
     app.set_presenter();
     assert!(app.no_color || app.theme == podlab::tui::theme::ThemeKind::HighContrast);
-    app.handle(
-        AppEvent::Observed(Box::new(demo::observation(&pod, 5))),
-        now,
-    );
+    app.handle(Event::Observed(Box::new(demo::observation(&pod, 5))), now);
     let mark = podlab::tui::observed::Mark::Process(4110);
     assert!(app
         .highlights
         .is_marked(&mark, now + Duration::from_secs(10)));
     let plain = {
         let mut a = demo::app(demo::TWO_CONTAINERS, 4, Lang::En, now);
-        a.handle(
-            AppEvent::Observed(Box::new(demo::observation(&pod, 5))),
-            now,
-        );
+        a.handle(Event::Observed(Box::new(demo::observation(&pod, 5))), now);
         a
     };
     assert!(!plain

@@ -12,7 +12,8 @@ use podlab::i18n::Lang;
 use podlab::kube::protocol::Request;
 use podlab::observe::{NsKind, Target};
 use podlab::runtime::client::ShimConnection;
-use podlab::tui::app::{Activity, App, AppEvent, Effect, Session};
+use podlab::tui::app::{Activity, App, Session};
+use podlab::tui::event::{Effect, Event};
 use podlab::tui::script::Script;
 use podlab::tui::ui;
 use podlab::tui::workers::{Engine, Observer, PodRecipe};
@@ -83,7 +84,7 @@ fn start_shim(pod: &podlab::spec::Pod, manifest: &str) -> (String, ShimConnectio
 /// Feed events to the app until `done` holds, carrying out engine effects.
 fn pump(
     app: &mut App,
-    rx: &Receiver<AppEvent>,
+    rx: &Receiver<Event>,
     engine: &Engine,
     what: &str,
     done: impl Fn(&App) -> bool,
@@ -105,7 +106,7 @@ fn pump(
 }
 
 fn press(app: &mut App, code: KeyCode, engine: &Engine) {
-    let key = AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    let key = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
     for effect in app.handle(key, Instant::now()).effects {
         if let Effect::Engine(cmd) = effect {
             engine.send(cmd);

@@ -5,8 +5,9 @@
 use std::time::Instant;
 
 use podlab::i18n::Lang;
-use podlab::tui::app::{App, AppEvent, Session};
+use podlab::tui::app::{App, Session};
 use podlab::tui::demo;
+use podlab::tui::event::Event;
 use podlab::tui::script::Script;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -25,7 +26,7 @@ fn check(name: &str, text: String) {
 }
 
 fn key(app: &mut App, code: KeyCode, now: Instant) {
-    app.handle(AppEvent::Key(KeyEvent::new(code, KeyModifiers::NONE)), now);
+    app.handle(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)), now);
 }
 
 #[test]
@@ -109,7 +110,7 @@ fn read_only_view_says_what_is_missing() {
         s.sandboxes.clear();
         s.networks.clear();
     }
-    app.handle(AppEvent::Observed(Box::new(obs)), now);
+    app.handle(Event::Observed(Box::new(obs)), now);
     key(&mut app, KeyCode::Char(' '), now);
     let text = app_screen(&app, 80, 24, now);
     check("read_only_en_80x24", text.clone());

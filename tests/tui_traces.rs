@@ -8,12 +8,13 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use podlab::i18n::Lang;
-use podlab::record::trace::{Trace, VERSION};
 use podlab::tui::autoplay::AutoplaySettings;
-use podlab::tui::lesson_player::{PlayerEvent, StepState};
+use podlab::tui::event::Event;
+use podlab::tui::lesson_player::StepState;
 use podlab::tui::lesson_replay::{replay_player, LessonReplayHost};
+use podlab::tui::record::trace::{Trace, VERSION};
 use podlab::tui::replay::{replay_app, ReplayHost};
-use podlab::tui::{run_player, runner, ui};
+use podlab::tui::{event_loop, run, ui};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
@@ -49,10 +50,10 @@ fn replay_lesson(trace: &Trace, name: &str, lang: Lang) -> String {
     let now = Instant::now();
     let mut player = replay_player(trace, name, lang, now).expect("a lesson trace");
     player.enable_autoplay(play_to_the_end(), now);
-    let (tx, rx) = mpsc::channel::<PlayerEvent>();
+    let (tx, rx) = mpsc::channel::<Event>();
     let mut host = LessonReplayHost::new(trace.clone(), tx.clone());
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
-    run_player(&mut terminal, &mut player, &rx, &tx, &mut host)
+    run(&mut terminal, &mut player, &rx, &tx, &mut host)
         .unwrap_or_else(|e| panic!("{name} ({lang:?}): {e:#}"));
     assert!(player.all_done(), "{name} ({lang:?}) did not reach its end");
     for (i, step) in player.steps.iter().enumerate() {
@@ -74,7 +75,7 @@ fn replay_explorer(trace: &Trace, name: &str, lang: Lang) -> String {
     let (tx, rx) = mpsc::channel();
     let mut host = ReplayHost::new(trace.clone(), tx.clone());
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
-    runner::run(&mut terminal, &mut app, &rx, &tx, &mut host)
+    event_loop::run(&mut terminal, &mut app, &rx, &tx, &mut host)
         .unwrap_or_else(|e| panic!("{name} ({lang:?}): {e:#}"));
     assert_eq!(app.script_done, trace.steps(), "{name} ({lang:?})");
     let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("terminal");
@@ -166,30 +167,28 @@ fn a_lesson_replay_screen() {
     for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
         let now = Instant::now();
         let mut player = replay_player(&trace, "lesson-01.trace.jsonl", lang, now).expect("lesson");
-        let (tx, rx) = mpsc::channel::<PlayerEvent>();
+        let (tx, rx) = mpsc::channel::<Event>();
         let mut host = LessonReplayHost::new(trace.clone(), tx.clone());
         // Two steps, as Space would take them, then the screen as it stands.
-        let mut feed = vec![PlayerEvent::Lesson(
-            podlab::tui::lesson_player::LessonReply::Resumed {
-                outcomes: Vec::new(),
-                first_undone: 0,
-                pods: vec![(trace.header.pod.clone(), String::new())],
-            },
-        )];
+        let mut feed = vec![Event::Lesson(podlab::tui::event::LessonReply::Resumed {
+            outcomes: Vec::new(),
+            first_undone: 0,
+            pods: vec![(trace.header.pod.clone(), String::new())],
+        })];
         for _ in 0..2 {
-            feed.push(PlayerEvent::App(podlab::tui::app::AppEvent::Key(
+            feed.push(podlab::tui::event::Event::Key(
                 ratatui::crossterm::event::KeyEvent::new(
                     ratatui::crossterm::event::KeyCode::Char(' '),
                     ratatui::crossterm::event::KeyModifiers::NONE,
                 ),
-            )));
+            ));
         }
         for event in feed {
             let mut effects = player.handle(event, now).effects;
             loop {
                 for effect in effects.drain(..) {
-                    if let podlab::tui::lesson_player::PlayerEffect::Lesson(cmd) = effect {
-                        podlab::tui::PlayerHost::lesson(&mut host, cmd);
+                    if let podlab::tui::event::Effect::Lesson(cmd) = effect {
+                        podlab::tui::Host::lesson(&mut host, cmd);
                     }
                 }
                 match rx.try_recv() {
@@ -201,7 +200,7 @@ fn a_lesson_replay_screen() {
         assert_eq!(player.current, 2);
         // Far enough on that no change is marked any more.
         let later = now + Duration::from_secs(60);
-        player.handle(PlayerEvent::App(podlab::tui::app::AppEvent::Tick), later);
+        player.handle(podlab::tui::event::Event::Tick, later);
         check(
             &format!("lesson_01_replay_step2_{tag}_160x48"),
             player_screen(&player, 160, 48, later),

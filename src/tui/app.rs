@@ -4,9 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
+use ratatui::crossterm::event::KeyEventKind;
 
 use super::autoplay::Autoplay;
+use super::event::{Effect, EngineCmd, EngineReply, Event, Update};
 use super::keymap::Action;
 use super::observed::{Highlights, Observation};
 use super::script::Script;
@@ -15,7 +16,6 @@ use super::theme::ThemeKind;
 use super::words::{self, tr};
 use crate::i18n::Lang;
 use crate::kube::pod_state::{ContainerState, ContainerStatus, ProcessRef};
-use crate::kube::steps::StepPlan;
 
 /// What the explorer is attached to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,89 +114,6 @@ pub enum Popup {
 pub enum StatusKind {
     Info,
     Error,
-}
-
-/// Requests for the thread that owns the pod's shim connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EngineCmd {
-    Next,
-    Restart,
-    Delete { grace_seconds: Option<i64> },
-}
-
-/// What the engine thread answers.
-#[derive(Debug, Clone)]
-pub enum EngineReply {
-    StepDone {
-        next: usize,
-    },
-    StepFailed(String),
-    Restarted {
-        uid: String,
-        name: String,
-        plan: Vec<StepPlan>,
-        next: usize,
-    },
-    RestartFailed(String),
-    Deleted,
-    DeleteFailed(String),
-}
-
-/// Everything the loop feeds the app.
-#[derive(Debug, Clone)]
-pub enum AppEvent {
-    Key(KeyEvent),
-    Resize,
-    Observed(Box<Observation>),
-    Engine(EngineReply),
-    Logs {
-        container: String,
-        text: String,
-    },
-    ShellDone {
-        container: String,
-        result: Result<i32, String>,
-    },
-    SignalSent {
-        container: String,
-        signal: Signal,
-        delivered: bool,
-    },
-    /// SIGINT, SIGTERM or SIGHUP: quit at once.
-    Terminate,
-    /// A timer (highlight expiry, the running-step clock) went off.
-    Tick,
-}
-
-/// What the loop must do outside the app.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Effect {
-    Engine(EngineCmd),
-    Shell {
-        uid: String,
-        container: String,
-        command: Vec<String>,
-    },
-    Signal {
-        container: String,
-        process: ProcessRef,
-        signal: Signal,
-    },
-    ReadLogs {
-        uid: String,
-        container: String,
-    },
-    /// Shorten an ongoing deletion's grace period to zero.
-    KillNow {
-        uid: String,
-    },
-    Exit,
-}
-
-#[derive(Debug, Default)]
-pub struct Update {
-    pub redraw: bool,
-    pub effects: Vec<Effect>,
 }
 
 pub struct App {
@@ -371,7 +288,7 @@ impl App {
             .min()
     }
 
-    pub fn handle(&mut self, event: AppEvent, now: Instant) -> Update {
+    pub fn handle(&mut self, event: Event, now: Instant) -> Update {
         let viewing = self.viewing;
         let mut up = self.dispatch(event, now);
         if self.viewing != viewing {
@@ -382,18 +299,20 @@ impl App {
         up
     }
 
-    fn dispatch(&mut self, event: AppEvent, now: Instant) -> Update {
+    fn dispatch(&mut self, event: Event, now: Instant) -> Update {
         let mut up = Update {
             redraw: true,
             effects: Vec::new(),
         };
         match event {
-            AppEvent::Key(key) if key.kind == KeyEventKind::Release => up.redraw = false,
-            AppEvent::Key(key) => self.key(key, now, &mut up),
-            AppEvent::Resize => {}
-            AppEvent::Observed(obs) => self.observed(*obs, now, &mut up),
-            AppEvent::Engine(reply) => self.engine(reply, now, &mut up),
-            AppEvent::Logs { container, text } => {
+            Event::Key(key) if key.kind == KeyEventKind::Release => up.redraw = false,
+            Event::Key(key) => self.key(key, now, &mut up),
+            Event::Resize => {}
+            // The explorer has no lesson.
+            Event::Lesson(_) => up.redraw = false,
+            Event::Observed(obs) => self.observed(*obs, now, &mut up),
+            Event::Engine(reply) => self.engine(reply, now, &mut up),
+            Event::Logs { container, text } => {
                 if let Some(Popup::Logs {
                     container: shown,
                     text: old,
@@ -406,7 +325,7 @@ impl App {
                     }
                 }
             }
-            AppEvent::ShellDone { container, result } => match result {
+            Event::ShellDone { container, result } => match result {
                 Ok(code) => self.info(format!(
                     "{} {container}: {} {code}",
                     tr(self.lang, "shell in", "容器内 shell"),
@@ -414,7 +333,7 @@ impl App {
                 )),
                 Err(e) => self.error(e),
             },
-            AppEvent::SignalSent {
+            Event::SignalSent {
                 container,
                 signal,
                 delivered,
@@ -434,11 +353,11 @@ impl App {
                     ));
                 }
             }
-            AppEvent::Terminate => {
+            Event::Terminate => {
                 self.exiting = true;
                 up.effects.push(Effect::Exit);
             }
-            AppEvent::Tick => {
+            Event::Tick => {
                 let expired = self.highlights.expire(now);
                 up.redraw = expired || matches!(self.activity, Activity::Stepping { .. });
             }

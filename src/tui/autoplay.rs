@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use unicode_width::UnicodeWidthStr;
 
-use super::app::{Activity, App, Update};
+use super::app::{Activity, App};
+use super::event::Update;
 use super::words;
 
 /// How autoplay paces itself.

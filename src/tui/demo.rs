@@ -17,7 +17,7 @@ use crate::observe::{
 };
 use crate::spec::Pod;
 
-use super::app::{App, AppEvent, Session};
+use super::app::{App, Session};
 use super::observed::Observation;
 use super::script::Script;
 
@@ -554,10 +554,13 @@ pub fn app(manifest: &str, done: usize, lang: Lang, now: std::time::Instant) -> 
     );
     if done > 0 {
         app.handle(
-            AppEvent::Observed(Box::new(observation(&pod, done - 1))),
+            super::event::Event::Observed(Box::new(observation(&pod, done - 1))),
             now,
         );
     }
-    app.handle(AppEvent::Observed(Box::new(observation(&pod, done))), now);
+    app.handle(
+        super::event::Event::Observed(Box::new(observation(&pod, done))),
+        now,
+    );
     app
 }

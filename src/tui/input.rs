@@ -10,9 +10,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use eyre::{eyre, Result};
-use ratatui::crossterm::event::{self, Event};
+use ratatui::crossterm::event::{self, Event as TerminalEvent};
 
-use super::app::AppEvent;
+use super::event::Event;
 
 /// How long the thread blocks in one poll: the longest a pause request waits.
 const POLL: Duration = Duration::from_millis(50);
@@ -32,7 +32,7 @@ pub struct Input {
 }
 
 impl Input {
-    pub fn spawn(tx: Sender<AppEvent>) -> Result<Input> {
+    pub fn spawn(tx: Sender<Event>) -> Result<Input> {
         let shared = Arc::new((Mutex::new(Flags::default()), Condvar::new()));
         let inner = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -96,7 +96,7 @@ impl Drop for Input {
     }
 }
 
-fn read_loop(shared: &(Mutex<Flags>, Condvar), tx: &Sender<AppEvent>) {
+fn read_loop(shared: &(Mutex<Flags>, Condvar), tx: &Sender<Event>) {
     let (lock, cvar) = shared;
     loop {
         {
@@ -124,8 +124,8 @@ fn read_loop(shared: &(Mutex<Flags>, Condvar), tx: &Sender<AppEvent>) {
                 Err(_) => return gone(tx),
             }
             let forwarded = match event::read() {
-                Ok(Event::Key(key)) => AppEvent::Key(key),
-                Ok(Event::Resize(..)) => AppEvent::Resize,
+                Ok(TerminalEvent::Key(key)) => Event::Key(key),
+                Ok(TerminalEvent::Resize(..)) => Event::Resize,
                 Ok(_) => continue,
                 Err(_) => return gone(tx),
             };
@@ -140,9 +140,9 @@ fn read_loop(shared: &(Mutex<Flags>, Condvar), tx: &Sender<AppEvent>) {
 }
 
 /// The terminal went away: end the screen as a hang-up (SIGHUP) would.
-fn gone(tx: &Sender<AppEvent>) {
+fn gone(tx: &Sender<Event>) {
     super::terminal::ended_by_hangup();
-    let _ = tx.send(AppEvent::Terminate);
+    let _ = tx.send(Event::Terminate);
 }
 
 /// Waiting on the terminal itself, which tells a hang-up or an end of input apart from a key

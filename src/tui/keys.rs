@@ -4,8 +4,9 @@ use std::time::Instant;
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use super::app::{Activity, App, Effect, EngineCmd, Focus, Popup, Session, Update, SIGNALS};
+use super::app::{Activity, App, Focus, Popup, Session, SIGNALS};
 use super::command::{parse_command, Command};
+use super::event::{Effect, EngineCmd, Update};
 use super::keymap::{action_for, Action};
 use super::signal::Signal;
 use super::words::{self, tr};

@@ -1,6 +1,6 @@
 //! The lesson player's state and how every event changes it. Pure, like `app`: the lesson
 //! runner lives on a worker thread (`lesson_worker`), so an action or a check never blocks
-//! the screen; what must happen outside is returned as a `PlayerEffect`.
+//! the screen; what must happen outside is returned as a `Effect`.
 //!
 //! Space performs the step's action; its check is then polled on its own (no key for it):
 //! "checking…", then ✓ with the check's message, or after the step's timeout the failure and
@@ -14,13 +14,16 @@ use std::time::{Duration, Instant};
 
 use ratatui::crossterm::event::KeyEventKind;
 
-use super::app::{App, AppEvent, Effect, EngineCmd, EngineReply, Session, Update};
+use super::app::{App, Session};
 use super::autoplay::{Autoplay, AutoplaySettings, Move};
+use super::event::{
+    Effect, EngineCmd, EngineReply, Event, LessonCmd, LessonReply, LivePods, Update,
+};
 use super::keymap::{action_for, Action};
 use super::script::{Script, ScriptStep};
 use super::words::{self, tr};
 use crate::i18n::{Lang, Text};
-use crate::lesson::{ActionOutcome, CheckResult, Lesson, StepOutcome};
+use crate::lesson::{ActionOutcome, CheckResult, Lesson};
 use crate::observe::Target;
 
 /// Lines of an action's output shown under the step (and kept in a trace).
@@ -28,77 +31,6 @@ pub const OUTPUT_LINES: usize = 8;
 
 /// How often a failing check is evaluated again while its timeout runs.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(250);
-
-/// Requests for the thread that owns the lesson's runner.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LessonCmd {
-    /// Replay the saved progress (or forget it, with `restart`).
-    Resume {
-        restart: bool,
-    },
-    Perform(usize),
-    /// Evaluate the step's check once.
-    Poll(usize),
-    /// Record the step as done (progress is saved).
-    Complete(usize),
-    /// Delete the lesson's pods.
-    Finish,
-}
-
-/// The lesson's live pods as (name, UID).
-pub type LivePods = Vec<(String, String)>;
-
-/// What the lesson thread answers.
-#[derive(Debug, Clone)]
-pub enum LessonReply {
-    Resumed {
-        outcomes: Vec<StepOutcome>,
-        first_undone: usize,
-        pods: LivePods,
-    },
-    ResumeFailed {
-        message: String,
-        pods: LivePods,
-    },
-    Performed {
-        index: usize,
-        result: Result<ActionOutcome, String>,
-        pods: LivePods,
-    },
-    /// With the live pods: a static pod comes and goes while its check is polled.
-    Checked {
-        index: usize,
-        result: CheckResult,
-        pods: LivePods,
-    },
-    Completed {
-        index: usize,
-        result: Result<(), String>,
-    },
-    Finished(Result<(), String>),
-}
-
-/// Everything the player's loop feeds it.
-#[derive(Debug, Clone)]
-pub enum PlayerEvent {
-    App(AppEvent),
-    Lesson(LessonReply),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum PlayerEffect {
-    Lesson(LessonCmd),
-    /// Point the observer at this target (the step's live pod).
-    Observe(Target),
-    /// One of the explorer's effects (shell, signal, logs, exit).
-    App(Effect),
-}
-
-#[derive(Debug, Default)]
-pub struct PlayerUpdate {
-    pub redraw: bool,
-    pub effects: Vec<PlayerEffect>,
-}
 
 /// Where a step stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,7 +164,7 @@ impl Player {
     /// Take the steps by themselves from now on.
     pub fn enable_autoplay(&mut self, settings: AutoplaySettings, now: Instant) {
         self.autoplay = Some(Autoplay::new(settings));
-        let mut up = PlayerUpdate::default();
+        let mut up = Update::default();
         self.autoplay_pass(now, &mut up);
     }
 
@@ -245,7 +177,7 @@ impl Player {
     /// Step `index` failed: autoplay stops there instead of trying again and again (Space
     /// resumes it, which takes the step again). An unattended run (`--quit-at-end`) ends
     /// instead, and says which step failed.
-    fn autoplay_failed(&mut self, index: usize, up: &mut PlayerUpdate) {
+    fn autoplay_failed(&mut self, index: usize, up: &mut Update) {
         let Some(auto) = &mut self.autoplay else {
             return;
         };
@@ -284,7 +216,7 @@ impl Player {
 
     /// After every event: once the step is done and its check passed, hold the screen, then
     /// take the next step (or quit after the last, if asked).
-    fn autoplay_pass(&mut self, now: Instant, up: &mut PlayerUpdate) {
+    fn autoplay_pass(&mut self, now: Instant, up: &mut Update) {
         if self.autoplay.is_none() {
             return;
         }
@@ -321,10 +253,10 @@ impl Player {
     }
 
     /// The first requests: bring the lesson back to where the learner left it.
-    pub fn start(&self) -> PlayerUpdate {
-        PlayerUpdate {
+    pub fn start(&self) -> Update {
+        Update {
             redraw: true,
-            effects: vec![PlayerEffect::Lesson(LessonCmd::Resume {
+            effects: vec![Effect::Lesson(LessonCmd::Resume {
                 restart: self.restart,
             })],
         }
@@ -396,61 +328,54 @@ impl Player {
             .min()
     }
 
-    pub fn handle(&mut self, event: PlayerEvent, now: Instant) -> PlayerUpdate {
-        let mut up = PlayerUpdate {
+    pub fn handle(&mut self, event: Event, now: Instant) -> Update {
+        let mut up = Update {
             redraw: true,
             effects: Vec::new(),
         };
         match event {
-            PlayerEvent::App(AppEvent::Key(key)) if key.kind != KeyEventKind::Release => {
-                self.key(key, now, &mut up)
-            }
-            PlayerEvent::App(AppEvent::Tick) => {
-                self.pass_to_app(AppEvent::Tick, now, &mut up);
+            Event::Key(key) if key.kind != KeyEventKind::Release => self.key(key, now, &mut up),
+            Event::Tick => {
+                self.pass_to_app(Event::Tick, now, &mut up);
                 if self.next_poll.is_some_and(|t| t <= now) {
                     self.next_poll = None;
                     self.poll(now, &mut up);
                 }
                 up.redraw = true;
             }
-            PlayerEvent::App(event) => self.pass_to_app(event, now, &mut up),
-            PlayerEvent::Lesson(reply) => self.reply(reply, now, &mut up),
+            Event::Lesson(reply) => self.reply(reply, now, &mut up),
+            event => self.pass_to_app(event, now, &mut up),
         }
         self.autoplay_pass(now, &mut up);
         up
     }
 
     /// Hand an event to the explorer's app; engine requests become lesson requests.
-    fn pass_to_app(&mut self, event: AppEvent, now: Instant, up: &mut PlayerUpdate) {
+    fn pass_to_app(&mut self, event: Event, now: Instant, up: &mut Update) {
         let inner = self.app.handle(event, now);
         self.take_app_effects(inner, up);
     }
 
     /// The app's effects, as the player's: engine requests become lesson requests.
-    fn take_app_effects(&mut self, inner: Update, up: &mut PlayerUpdate) {
+    fn take_app_effects(&mut self, inner: Update, up: &mut Update) {
         up.redraw |= inner.redraw;
         for effect in inner.effects {
             match effect {
                 // Quitting: the lesson's pods go.
                 Effect::Engine(EngineCmd::Delete { .. }) => {
                     self.phase = Phase::Finishing;
-                    up.effects.push(PlayerEffect::Lesson(LessonCmd::Finish));
+                    up.effects.push(Effect::Lesson(LessonCmd::Finish));
                 }
                 // Steps are the lesson's, not the engine's.
                 Effect::Engine(_) | Effect::KillNow { .. } => {}
-                other => up.effects.push(PlayerEffect::App(other)),
+                other => up.effects.push(other),
             }
         }
     }
 
-    fn key(
-        &mut self,
-        key: ratatui::crossterm::event::KeyEvent,
-        now: Instant,
-        up: &mut PlayerUpdate,
-    ) {
+    fn key(&mut self, key: ratatui::crossterm::event::KeyEvent, now: Instant, up: &mut Update) {
         if self.app.popup.is_some() || self.phase == Phase::Finishing {
-            self.pass_to_app(AppEvent::Key(key), now, up);
+            self.pass_to_app(Event::Key(key), now, up);
             return;
         }
         let lang = self.lang();
@@ -468,7 +393,7 @@ impl Player {
                 if let Some(auto) = &mut self.autoplay {
                     auto.restart_hold();
                 }
-                self.pass_to_app(AppEvent::Key(key), now, up);
+                self.pass_to_app(Event::Key(key), now, up);
             }
             Some(Action::Hint) => {
                 self.app.status = None;
@@ -499,11 +424,11 @@ impl Player {
                     .to_string(),
                 );
             }
-            _ => self.pass_to_app(AppEvent::Key(key), now, up),
+            _ => self.pass_to_app(Event::Key(key), now, up),
         }
     }
 
-    fn next_step(&mut self, now: Instant, up: &mut PlayerUpdate) {
+    fn next_step(&mut self, now: Instant, up: &mut Update) {
         let lang = self.lang();
         if self.phase == Phase::Resuming {
             self.app
@@ -533,15 +458,14 @@ impl Player {
             view.state = StepState::Performing { since: now };
             view.action = None;
         }
-        up.effects
-            .push(PlayerEffect::Lesson(LessonCmd::Perform(index)));
+        up.effects.push(Effect::Lesson(LessonCmd::Perform(index)));
     }
 
-    fn poll(&mut self, _now: Instant, up: &mut PlayerUpdate) {
+    fn poll(&mut self, _now: Instant, up: &mut Update) {
         if !self.polling && self.phase == Phase::Ready {
             self.polling = true;
             up.effects
-                .push(PlayerEffect::Lesson(LessonCmd::Poll(self.current)));
+                .push(Effect::Lesson(LessonCmd::Poll(self.current)));
         }
     }
 
@@ -556,7 +480,7 @@ impl Player {
         Duration::from_secs_f64(secs.clamp(0.1, 600.0))
     }
 
-    fn reply(&mut self, reply: LessonReply, now: Instant, up: &mut PlayerUpdate) {
+    fn reply(&mut self, reply: LessonReply, now: Instant, up: &mut Update) {
         let lang = self.lang();
         match reply {
             LessonReply::Resumed {
@@ -654,8 +578,7 @@ impl Player {
                     self.just_passed = Some(index);
                     // A result replaces older messages (e.g. a Space pressed while it ran).
                     self.app.status = None;
-                    up.effects
-                        .push(PlayerEffect::Lesson(LessonCmd::Complete(index)));
+                    up.effects.push(Effect::Lesson(LessonCmd::Complete(index)));
                 } else if now >= deadline {
                     let secs = timeout.as_secs_f64();
                     view.state = StepState::Failed(Text::new(
@@ -694,7 +617,7 @@ impl Player {
                     Ok(()) => EngineReply::Deleted,
                     Err(e) => EngineReply::DeleteFailed(e),
                 };
-                self.pass_to_app(AppEvent::Engine(reply), now, up);
+                self.pass_to_app(Event::Engine(reply), now, up);
             }
         }
     }
@@ -723,7 +646,7 @@ impl Player {
 
     /// The pod the panels show: the current step's pod if it lives, else the lesson's first
     /// live pod.
-    fn set_pods(&mut self, pods: LivePods, up: &mut PlayerUpdate) {
+    fn set_pods(&mut self, pods: LivePods, up: &mut Update) {
         self.pods = pods;
         if self.replay {
             // The trace's panels come from the trace, not from a pod here.
@@ -752,14 +675,13 @@ impl Player {
                     uid: uid.clone(),
                     name,
                 };
-                up.effects.push(PlayerEffect::Observe(Target::Pod(uid)));
+                up.effects.push(Effect::Observe(Target::Pod(uid)));
             }
             None => {
                 self.app.session = Session::ReadOnly;
                 self.app.observed = None;
                 self.app.selected = None;
-                up.effects
-                    .push(PlayerEffect::Observe(Target::Pids(Vec::new())));
+                up.effects.push(Effect::Observe(Target::Pids(Vec::new())));
             }
         }
     }

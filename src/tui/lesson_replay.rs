@@ -7,15 +7,15 @@ use std::time::Instant;
 
 use eyre::{eyre, Result};
 
-use super::app::AppEvent;
-use super::lesson_loop::PlayerHost;
-use super::lesson_player::{LessonCmd, LessonReply, Player, PlayerEvent};
+use super::event::{Event, LessonCmd, LessonReply};
+use super::host::Host;
+use super::lesson_player::Player;
 use super::words;
 use crate::i18n::Lang;
 use crate::lesson::schema::{LessonOptions, SCHEMA_VERSION};
 use crate::lesson::{ActionOutcome, CheckResult, Lesson, LessonFile, StepSpec};
 use crate::observe::Target;
-use crate::record::trace::Trace;
+use crate::tui::record::trace::Trace;
 
 /// The lesson a trace was recorded from, as text only (no pods, actions or checks: the
 /// trace has what they showed).
@@ -61,10 +61,7 @@ pub fn replay_player(trace: &Trace, source: &str, lang: Lang, now: Instant) -> R
         .ok_or_else(|| eyre!("trace {source} was not recorded from a lesson"))?;
     let mut player = Player::for_replay(lesson, &trace.header.pod, source, lang);
     if let Some(first) = trace.own_observation(0) {
-        player.handle(
-            PlayerEvent::App(AppEvent::Observed(Box::new(first.clone()))),
-            now,
-        );
+        player.handle(Event::Observed(Box::new(first.clone())), now);
     }
     Ok(player)
 }
@@ -73,11 +70,11 @@ pub fn replay_player(trace: &Trace, source: &str, lang: Lang, now: Instant) -> R
 /// when recorded, and its check found what it found then.
 pub struct LessonReplayHost {
     trace: Trace,
-    events: Sender<PlayerEvent>,
+    events: Sender<Event>,
 }
 
 impl LessonReplayHost {
-    pub fn new(trace: Trace, events: Sender<PlayerEvent>) -> LessonReplayHost {
+    pub fn new(trace: Trace, events: Sender<Event>) -> LessonReplayHost {
         LessonReplayHost { trace, events }
     }
 
@@ -85,8 +82,8 @@ impl LessonReplayHost {
         vec![(self.trace.header.pod.clone(), String::new())]
     }
 
-    fn answer(&mut self, cmd: LessonCmd) -> Vec<PlayerEvent> {
-        let reply = |r| PlayerEvent::Lesson(r);
+    fn answer(&mut self, cmd: LessonCmd) -> Vec<Event> {
+        let reply = |r| Event::Lesson(r);
         match cmd {
             LessonCmd::Resume { .. } => vec![reply(LessonReply::Resumed {
                 outcomes: Vec::new(),
@@ -110,7 +107,7 @@ impl LessonReplayHost {
                     pods: self.pods(),
                 })];
                 if let Some(o) = self.trace.observation(done) {
-                    events.push(PlayerEvent::App(AppEvent::Observed(Box::new(o.clone()))));
+                    events.push(Event::Observed(Box::new(o.clone())));
                 }
                 events
             }
@@ -141,7 +138,7 @@ impl LessonReplayHost {
     }
 }
 
-impl PlayerHost for LessonReplayHost {
+impl Host for LessonReplayHost {
     fn lesson(&mut self, cmd: LessonCmd) {
         for event in self.answer(cmd) {
             let _ = self.events.send(event);

@@ -6,7 +6,7 @@ use std::thread::JoinHandle;
 
 use eyre::{eyre, Result};
 
-use super::lesson_player::{LessonCmd, LessonReply, PlayerEvent};
+use super::event::{Event, LessonCmd, LessonReply};
 use crate::lesson::{CheckResult, Runner};
 
 pub struct LessonWorker {
@@ -15,7 +15,7 @@ pub struct LessonWorker {
 }
 
 impl LessonWorker {
-    pub fn spawn(runner: Runner, events: Sender<PlayerEvent>) -> Result<LessonWorker> {
+    pub fn spawn(runner: Runner, events: Sender<Event>) -> Result<LessonWorker> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
             .name("podlab-lesson".into())
@@ -60,7 +60,7 @@ impl Drop for LessonWorker {
 fn worker_loop(
     runner: Runner,
     rx: &Receiver<LessonCmd>,
-    events: &Sender<PlayerEvent>,
+    events: &Sender<Event>,
 ) -> Result<(), String> {
     let mut runner = Some(runner);
     let mut finished: Result<(), String> = Ok(());
@@ -127,7 +127,7 @@ fn worker_loop(
                 result: Err(gone()),
             },
         };
-        let _ = events.send(PlayerEvent::Lesson(reply));
+        let _ = events.send(Event::Lesson(reply));
     }
     if let Some(r) = runner.take() {
         finished = r.finish().map_err(|e| format!("{e:#}"));

@@ -93,6 +93,8 @@ pub struct Picker {
     pub no_color: bool,
     /// An error to show (a lesson that could not be loaded or opened).
     pub status: Option<String>,
+    /// What the learner chose; the list's screen ends once there is a choice.
+    pub choice: Option<Choice>,
 }
 
 impl Picker {
@@ -111,6 +113,7 @@ impl Picker {
             },
             no_color,
             status: None,
+            choice: None,
         }
     }
 

@@ -6,35 +6,25 @@ use std::io::IsTerminal;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use eyre::{eyre, Result, WrapErr};
-use nix::sys::signal::Signal;
-use ratatui::backend::{Backend, CrosstermBackend};
-use ratatui::Terminal;
+use eyre::{eyre, Result};
 
-use super::app::AppEvent;
-use super::input::Input;
-use super::lesson_loop::{forward, run_player_with, PlayerHost};
-use super::lesson_player::{LessonCmd, Player, PlayerEvent};
+use super::event::Event;
+use super::host::NoHost;
+use super::lesson_player::Player;
 use super::lesson_worker::LessonWorker;
+use super::live_host::LiveHost;
+use super::on_terminal::run_on_terminal;
 use super::picker::{load_entries, Choice, Picker};
 use super::player::{PlayerArgs, Screen, Watches};
-use super::runner::Host;
-use super::session::{
-    can_build_pods, explore_screen, read_log_tail, ExploreArgs, RealHost, OBSERVATIONS_PER_SECOND,
-};
-use super::terminal::spawn_signal_thread;
+use super::session::{can_build_pods, explore_screen, ExploreArgs, OBSERVATIONS_PER_SECOND};
 use super::workers::{Observer, SharedTarget};
-use super::{terminal, ui, words};
+use super::{terminal, words};
 use crate::i18n::Lang;
-use crate::kube::pod_state::ProcessRef;
 use crate::lesson::{find_lesson, lessons_dir, Lesson, ProgressStore, Runner, RunnerOptions};
 use crate::observe::Target;
-use crate::runtime::sys::LiveProcess;
 
 /// How the player is started.
 #[derive(Debug, Clone)]
@@ -62,36 +52,6 @@ impl PlayArgs {
     /// changes the learner's saved progress.
     fn is_demo(&self) -> bool {
         self.player.record.is_some() || self.player.trace.is_some()
-    }
-}
-
-struct RealPlayerHost<'a> {
-    shell: RealHost<'a>,
-    worker: &'a LessonWorker,
-    target: &'a SharedTarget,
-}
-
-impl PlayerHost for RealPlayerHost<'_> {
-    fn lesson(&mut self, cmd: LessonCmd) {
-        self.worker.send(cmd);
-    }
-
-    fn observe(&mut self, target: Target) {
-        if let Ok(mut t) = self.target.lock() {
-            *t = target;
-        }
-    }
-
-    fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32> {
-        self.shell.run_shell(uid, container, command)
-    }
-
-    fn signal(&mut self, process: ProcessRef, signal: Signal) -> bool {
-        process.signal(signal)
-    }
-
-    fn read_logs(&mut self, uid: &str, container: &str) -> String {
-        read_log_tail(uid, container)
     }
 }
 
@@ -151,9 +111,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
             ..RunnerOptions::default()
         },
     )?;
-    let (app_tx, app_rx) = std::sync::mpsc::channel::<AppEvent>();
-    let (tx, rx) = std::sync::mpsc::channel::<PlayerEvent>();
-    forward(app_rx, tx.clone())?;
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
     let worker = LessonWorker::spawn(runner, tx.clone())?;
     let title = format!(
         "podlab lesson {}: {}",
@@ -164,39 +122,29 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     args.player.apply_to_player(&mut player, Instant::now());
     let target: SharedTarget = Arc::new(Mutex::new(Target::Pids(Vec::new())));
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<()> {
-        let in_child = Arc::new(AtomicBool::new(false));
-        let signals = spawn_signal_thread(app_tx.clone(), Arc::clone(&in_child))?;
-        let _observer = Observer::spawn(Arc::clone(&target), args.rate, app_tx.clone())?;
-        terminal::install_panic_hook();
-        let _restore = terminal::Restore::take_over()?;
-        let input = Input::spawn(app_tx.clone())?;
-        let mut screen = Screen::open(&args.player, &title)?;
-        let mut watches = Watches::for_player(&args.player, screen.cast.as_ref(), &player, &title)?;
-        let mut host = RealPlayerHost {
-            shell: RealHost {
-                input: &input,
-                in_child: &in_child,
-                engine: None,
-            },
-            worker: &worker,
-            target: &target,
-        };
-        let result = run_player_with(
-            &mut screen.terminal,
+        let _observer = Observer::spawn(Arc::clone(&target), args.rate, tx.clone())?;
+        run_on_terminal(
             &mut player,
-            &rx,
-            &tx,
-            &mut host,
-            watches.player_options(args.player.clean_start()),
-        );
-        signals.close();
-        result
+            (&tx, &rx),
+            args.player.clean_start(),
+            |player| {
+                let screen = Screen::open(&args.player, &title)?;
+                let watches =
+                    Watches::for_player(&args.player, screen.cast.as_ref(), player, &title)?;
+                Ok((screen, watches))
+            },
+            |terminal| LiveHost {
+                terminal,
+                engine: None,
+                lesson: Some(&worker),
+                target: Some(&target),
+            },
+        )
     }));
     // Whatever happened on screen (a panic included), the lesson's pods go, and we wait
     // until they are gone.
     let finished = worker.finish();
-    let result = result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-    terminal::screen_result(result)?;
+    result.unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
     finished?;
     if let Some(failure) = &player.failure {
         return Err(eyre!("lesson {}: {failure}", player.lesson.id()));
@@ -269,41 +217,19 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
 
 /// The lesson list on the real terminal, until a choice is made.
 fn pick(picker: &mut Picker) -> Result<Choice> {
-    let (tx, rx) = std::sync::mpsc::channel::<AppEvent>();
-    let in_child = Arc::new(AtomicBool::new(false));
-    let signals = spawn_signal_thread(tx.clone(), in_child)?;
-    terminal::install_panic_hook();
-    let _restore = terminal::Restore::take_over()?;
-    let _input = Input::spawn(tx)?;
-    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))
-        .wrap_err("failed to set up the terminal")?;
-    let result = run_picker(&mut term, picker, &rx);
-    signals.close();
-    match result {
-        Ok(choice) => Ok(choice),
-        Err(e) => terminal::screen_result(Err(e)).map(|()| Choice::Quit),
-    }
-}
-
-/// Draw the list and take keys until a choice is made (or the channel closes: quit).
-pub fn run_picker<B: Backend>(
-    terminal: &mut Terminal<B>,
-    picker: &mut Picker,
-    events: &Receiver<AppEvent>,
-) -> Result<Choice>
-where
-    B::Error: Send + Sync + 'static,
-{
-    loop {
-        super::terminal::draw(terminal, |f| ui::draw_picker(f, picker))?;
-        match events.recv() {
-            Ok(AppEvent::Key(key)) => {
-                if let Some(choice) = picker.key(&key) {
-                    return Ok(choice);
-                }
-            }
-            Ok(AppEvent::Terminate) | Err(_) => return Ok(Choice::Quit),
-            Ok(_) => {}
-        }
-    }
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    run_on_terminal(
+        picker,
+        (&tx, &rx),
+        false,
+        |_| {
+            Ok((
+                Screen::open(&PlayerArgs::default(), "podlab")?,
+                Watches::none(),
+            ))
+        },
+        |_| NoHost,
+    )?;
+    // No choice: a signal or a closed terminal ended the list.
+    Ok(picker.choice.take().unwrap_or(Choice::Quit))
 }

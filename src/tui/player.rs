@@ -13,12 +13,12 @@ use ratatui::Terminal;
 
 use super::app::App;
 use super::autoplay::AutoplaySettings;
+use super::event_loop::{RunOptions, Watch};
 use super::lesson_player::Player;
-use super::runner::{RunOptions, Watch};
 use super::theme::ThemeKind;
-use crate::record::backend::{parse_size, FixedBackend};
-use crate::record::cast::{CastHeader, CastWriter, SharedCast, StepMarkers};
-use crate::record::trace::TraceRecorder;
+use crate::tui::record::backend::{parse_size, FixedBackend};
+use crate::tui::record::cast::{CastHeader, CastWriter, SharedCast, StepMarkers};
+use crate::tui::record::trace::TraceRecorder;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct PlayerArgs {
@@ -160,74 +160,64 @@ impl Screen {
     }
 }
 
-/// The recording's step markers and the trace, as the loop's watches.
-pub struct Watches {
-    markers: Option<StepMarkers>,
-    trace: Option<TraceRecorder>,
+/// The recording's step markers and the trace, as the loop's watches of a screen `S`.
+pub struct Watches<S> {
+    list: Vec<Box<dyn Watch<S>>>,
 }
 
-impl Watches {
+impl<S> Watches<S> {
+    /// Nothing follows the screen.
+    pub fn none() -> Watches<S> {
+        Watches { list: Vec::new() }
+    }
+
+    /// The loop's options: these watches, and whether to wait for a settled first frame.
+    pub fn options(&mut self, clean_start: bool) -> RunOptions<'_, S> {
+        RunOptions {
+            watches: self
+                .list
+                .iter_mut()
+                .map(|w| w.as_mut() as &mut dyn Watch<S>)
+                .collect(),
+            clean_start,
+        }
+    }
+}
+
+impl Watches<App> {
+    /// Step markers when recording, and the trace when tracing, of the explorer.
     pub fn new(
         args: &PlayerArgs,
         cast: Option<&SharedCast>,
         app: &App,
         title: &str,
-    ) -> Result<Watches> {
-        let trace = match &args.trace {
-            Some(path) => Some(TraceRecorder::create(path, app, title)?),
-            None => None,
-        };
-        Ok(Watches::with(cast, trace))
+    ) -> Result<Watches<App>> {
+        let mut list: Vec<Box<dyn Watch<App>>> = Vec::new();
+        if let Some(c) = cast {
+            list.push(Box::new(StepMarkers::new(Arc::clone(c))));
+        }
+        if let Some(path) = &args.trace {
+            list.push(Box::new(TraceRecorder::create(path, app, title)?));
+        }
+        Ok(Watches { list })
     }
+}
 
+impl Watches<Player> {
     /// The same for a lesson in the lesson player.
     pub fn for_player(
         args: &PlayerArgs,
         cast: Option<&SharedCast>,
         player: &Player,
         title: &str,
-    ) -> Result<Watches> {
-        let trace = match &args.trace {
-            Some(path) => Some(TraceRecorder::create_lesson(path, player, title)?),
-            None => None,
-        };
-        Ok(Watches::with(cast, trace))
-    }
-
-    /// Step markers when recording, and the trace when tracing.
-    fn with(cast: Option<&SharedCast>, trace: Option<TraceRecorder>) -> Watches {
-        Watches {
-            markers: cast.map(|c| StepMarkers::new(Arc::clone(c))),
-            trace,
+    ) -> Result<Watches<Player>> {
+        let mut list: Vec<Box<dyn Watch<Player>>> = Vec::new();
+        if let Some(c) = cast {
+            list.push(Box::new(StepMarkers::new(Arc::clone(c))));
         }
-    }
-
-    /// The lesson player's loop options.
-    pub fn player_options(&mut self, clean_start: bool) -> RunOptions<'_, Player> {
-        let mut watches: Vec<&mut dyn Watch<Player>> = Vec::new();
-        if let Some(m) = &mut self.markers {
-            watches.push(m);
+        if let Some(path) = &args.trace {
+            list.push(Box::new(TraceRecorder::create_lesson(path, player, title)?));
         }
-        if let Some(t) = &mut self.trace {
-            watches.push(t);
-        }
-        RunOptions {
-            watches,
-            clean_start,
-        }
-    }
-
-    pub fn options(&mut self, clean_start: bool) -> RunOptions<'_> {
-        let mut watches: Vec<&mut dyn Watch> = Vec::new();
-        if let Some(m) = &mut self.markers {
-            watches.push(m);
-        }
-        if let Some(t) = &mut self.trace {
-            watches.push(t);
-        }
-        RunOptions {
-            watches,
-            clean_start,
-        }
+        Ok(Watches { list })
     }
 }

@@ -6,23 +6,20 @@
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
-use std::sync::mpsc::{Receiver, Sender};
-use std::sync::Arc;
+use std::sync::mpsc::Sender;
 use std::time::Instant;
 
 use eyre::{eyre, Result};
 
-use super::app::{App, AppEvent, EngineCmd, EngineReply, Session};
-use super::input::Input;
-use super::lesson_loop::{forward, run_player_with};
-use super::lesson_player::PlayerEvent;
+use super::app::{App, Session};
+use super::event::{EngineCmd, EngineReply, Event};
+use super::host::Host;
 use super::lesson_replay::{replay_player, LessonReplayHost};
+use super::on_terminal::run_on_terminal;
 use super::player::{PlayerArgs, Screen, Watches};
-use super::runner::{self, Host};
 use super::{terminal, words};
 use crate::i18n::Lang;
-use crate::record::trace::Trace;
+use crate::tui::record::trace::Trace;
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ReplayArgs {
@@ -45,7 +42,7 @@ pub fn replay_app(trace: &Trace, source: &str, lang: Lang, now: Instant) -> App 
         lang,
     );
     if let Some(first) = trace.observation(0) {
-        app.handle(AppEvent::Observed(Box::new(first.clone())), now);
+        app.handle(Event::Observed(Box::new(first.clone())), now);
     }
     app
 }
@@ -55,11 +52,11 @@ pub struct ReplayHost {
     trace: Trace,
     /// Steps done.
     at: usize,
-    events: Sender<AppEvent>,
+    events: Sender<Event>,
 }
 
 impl ReplayHost {
-    pub fn new(trace: Trace, events: Sender<AppEvent>) -> ReplayHost {
+    pub fn new(trace: Trace, events: Sender<Event>) -> ReplayHost {
         ReplayHost {
             trace,
             at: 0,
@@ -77,19 +74,19 @@ impl Host for ReplayHost {
         let replies = match cmd {
             EngineCmd::Next if self.at < self.trace.steps() => {
                 self.at += 1;
-                let mut replies = vec![AppEvent::Engine(EngineReply::StepDone { next: self.at })];
+                let mut replies = vec![Event::Engine(EngineReply::StepDone { next: self.at })];
                 if let Some(o) = self.trace.observation(self.at) {
-                    replies.push(AppEvent::Observed(Box::new(o.clone())));
+                    replies.push(Event::Observed(Box::new(o.clone())));
                 }
                 replies
             }
-            EngineCmd::Next => vec![AppEvent::Engine(EngineReply::StepFailed(
+            EngineCmd::Next => vec![Event::Engine(EngineReply::StepFailed(
                 "the trace has no more steps".into(),
             ))],
-            EngineCmd::Restart => vec![AppEvent::Engine(EngineReply::RestartFailed(
+            EngineCmd::Restart => vec![Event::Engine(EngineReply::RestartFailed(
                 words::REPLAY_ONLY.get(Lang::En).into(),
             ))],
-            EngineCmd::Delete { .. } => vec![AppEvent::Engine(EngineReply::Deleted)],
+            EngineCmd::Delete { .. } => vec![Event::Engine(EngineReply::Deleted)],
         };
         for r in replies {
             let _ = self.events.send(r);
@@ -105,91 +102,44 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
     }
     let now = Instant::now();
     let source = args.file.display().to_string();
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    let player = &args.player;
+    let clean_start = player.clean_start();
     if trace.header.lesson.is_some() {
-        return replay_lesson(trace, &source, &args.player, lang, now);
+        let mut lesson = replay_player(&trace, &source, lang, now)?;
+        player.apply_to_player(&mut lesson, now);
+        let title = format!(
+            "podlab replay: lesson {}",
+            trace.header.lesson.as_ref().map_or("", |l| l.id.as_str())
+        );
+        let host = LessonReplayHost::new(trace, tx.clone());
+        run_on_terminal(
+            &mut lesson,
+            (&tx, &rx),
+            clean_start,
+            |lesson| {
+                let screen = Screen::open(player, &title)?;
+                let watches = Watches::for_player(player, screen.cast.as_ref(), lesson, &title)?;
+                Ok((screen, watches))
+            },
+            |_| host,
+        )?;
+    } else {
+        let mut app = replay_app(&trace, &source, lang, now);
+        player.apply(&mut app, now);
+        let title = format!("podlab replay: pod/{}", trace.header.pod);
+        let host = ReplayHost::new(trace, tx.clone());
+        run_on_terminal(
+            &mut app,
+            (&tx, &rx),
+            clean_start,
+            |app| {
+                let screen = Screen::open(player, &title)?;
+                let watches = Watches::new(player, screen.cast.as_ref(), app, &title)?;
+                Ok((screen, watches))
+            },
+            |_| host,
+        )?;
     }
-    let mut app = replay_app(&trace, &source, lang, now);
-    args.player.apply(&mut app, now);
-    let title = format!("podlab replay: pod/{}", trace.header.pod);
-    let (tx, rx) = std::sync::mpsc::channel::<AppEvent>();
-    let mut host = ReplayHost::new(trace, tx.clone());
-    terminal::screen_result(run_screen(
-        &mut app,
-        &args.player,
-        &title,
-        &tx,
-        &rx,
-        &mut host,
-    ))?;
     Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS))
-}
-
-/// A lesson's trace, in the lesson player.
-fn replay_lesson(
-    trace: Trace,
-    source: &str,
-    args: &PlayerArgs,
-    lang: Lang,
-    now: Instant,
-) -> Result<ExitCode> {
-    let mut player = replay_player(&trace, source, lang, now)?;
-    args.apply_to_player(&mut player, now);
-    let title = format!(
-        "podlab replay: lesson {}",
-        trace
-            .header
-            .lesson
-            .as_ref()
-            .map(|l| l.id.as_str())
-            .unwrap_or("")
-    );
-    let (app_tx, app_rx) = std::sync::mpsc::channel::<AppEvent>();
-    let (tx, rx) = std::sync::mpsc::channel::<PlayerEvent>();
-    forward(app_rx, tx.clone())?;
-    let mut host = LessonReplayHost::new(trace, tx.clone());
-    let signals = terminal::spawn_signal_thread(app_tx.clone(), Arc::new(AtomicBool::new(false)))?;
-    let result = (|| -> Result<()> {
-        terminal::install_panic_hook();
-        let _restore = terminal::Restore::take_over()?;
-        let _input = Input::spawn(app_tx.clone())?;
-        let mut screen = Screen::open(args, &title)?;
-        let mut watches = Watches::for_player(args, screen.cast.as_ref(), &player, &title)?;
-        run_player_with(
-            &mut screen.terminal,
-            &mut player,
-            &rx,
-            &tx,
-            &mut host,
-            watches.player_options(args.clean_start()),
-        )
-    })();
-    signals.close();
-    terminal::screen_result(result)?;
-    Ok(terminal::signal_exit_code().unwrap_or(ExitCode::SUCCESS))
-}
-
-fn run_screen(
-    app: &mut App,
-    player: &PlayerArgs,
-    title: &str,
-    tx: &Sender<AppEvent>,
-    rx: &Receiver<AppEvent>,
-    host: &mut ReplayHost,
-) -> Result<()> {
-    let signals = terminal::spawn_signal_thread(tx.clone(), Arc::new(AtomicBool::new(false)))?;
-    terminal::install_panic_hook();
-    let _restore = terminal::Restore::take_over()?;
-    let _input = Input::spawn(tx.clone())?;
-    let mut screen = Screen::open(player, title)?;
-    let mut watches = Watches::new(player, screen.cast.as_ref(), app, title)?;
-    let result = runner::run_with(
-        &mut screen.terminal,
-        app,
-        rx,
-        tx,
-        host,
-        watches.options(player.clean_start()),
-    );
-    signals.close();
-    result
 }

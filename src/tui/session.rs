@@ -2,35 +2,29 @@
 //! signals, and the teardown that always runs.
 
 use std::io::IsTerminal;
-use std::os::unix::process::CommandExt;
 use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
-use eyre::{eyre, Result, WrapErr};
+use eyre::{eyre, Result};
 
-use super::app::{App, AppEvent, EngineCmd, Session};
-use super::input::Input;
+use super::app::{App, Session};
+use super::event::Event;
+use super::live_host::LiveHost;
+use super::on_terminal::run_on_terminal;
 use super::player::{PlayerArgs, Screen, Watches};
-use super::runner::{self, Host};
 use super::script::Script;
-use super::terminal::{self, spawn_signal_thread};
+use super::terminal;
 use super::words;
 use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
 use crate::i18n::Lang;
-use crate::kube::pod_state::ProcessRef;
 use crate::kube::steps::{self, PlanContext};
 use crate::observe::Target;
-use crate::runtime::client::ShimConnection;
 use crate::runtime::images;
 use crate::runtime::network::NetworkChoice;
-use crate::runtime::paths;
-use crate::runtime::sys::LiveProcess;
 use crate::spec;
-use std::io::{Read, Seek, SeekFrom};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct ExploreArgs {
@@ -152,7 +146,7 @@ pub(super) fn explore_screen(
             file.display()
         ));
     }
-    let (tx, rx) = std::sync::mpsc::channel::<AppEvent>();
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
     let pod = loaded.pod;
     let building = can_build_pods();
     let target: SharedTarget;
@@ -229,143 +223,25 @@ fn run_screen(
     target: &SharedTarget,
     args: &ExploreArgs,
     title: &str,
-    tx: &Sender<AppEvent>,
-    rx: std::sync::mpsc::Receiver<AppEvent>,
+    tx: &Sender<Event>,
+    rx: std::sync::mpsc::Receiver<Event>,
     engine: Option<&Engine>,
 ) -> Result<()> {
-    let in_child = Arc::new(AtomicBool::new(false));
-    let signals = spawn_signal_thread(tx.clone(), Arc::clone(&in_child))?;
     let _observer = Observer::spawn(Arc::clone(target), args.rate, tx.clone())?;
-    terminal::install_panic_hook();
-    let _restore = terminal::Restore::take_over()?;
-    let input = Input::spawn(tx.clone())?;
-    let mut screen = Screen::open(&args.player, title)?;
-    let mut watches = Watches::new(&args.player, screen.cast.as_ref(), app, title)?;
-    let mut host = RealHost {
-        input: &input,
-        in_child: &in_child,
-        engine,
-    };
-    let result = runner::run_with(
-        &mut screen.terminal,
+    run_on_terminal(
         app,
-        &rx,
-        tx,
-        &mut host,
-        watches.options(args.player.clean_start()),
-    );
-    signals.close();
-    result
-}
-
-pub(super) struct RealHost<'a> {
-    pub(super) input: &'a Input,
-    pub(super) in_child: &'a AtomicBool,
-    pub(super) engine: Option<&'a Engine>,
-}
-
-impl Host for RealHost<'_> {
-    fn engine(&mut self, cmd: EngineCmd) {
-        if let Some(e) = self.engine {
-            e.send(cmd);
-        }
-    }
-
-    fn signal(&mut self, process: ProcessRef, signal: nix::sys::signal::Signal) -> bool {
-        process.signal(signal)
-    }
-
-    fn read_logs(&mut self, uid: &str, container: &str) -> String {
-        read_log_tail(uid, container)
-    }
-
-    fn kill_now(&mut self, uid: &str) {
-        kill_now(uid.to_string());
-    }
-
-    /// Suspend (input paused and confirmed, normal screen, cooked mode), run
-    /// `podlab exec UID -c C -- CMD` on this terminal, then take the terminal back.
-    fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32> {
-        self.input.pause()?;
-        terminal::leave();
-        println!(
-            "podlab: {container} $ {}   (exit: back to podlab)",
-            command.join(" ")
-        );
-        // Ctrl-C in the shell reaches our process group too; it is the shell's, not ours.
-        self.in_child.store(true, Ordering::SeqCst);
-        let status = std::process::Command::new("/proc/self/exe")
-            .arg0("podlab")
-            .args(["exec", uid, "-c", container, "--"])
-            .args(command)
-            .status();
-        self.in_child.store(false, Ordering::SeqCst);
-        reclaim_foreground();
-        let entered = terminal::enter();
-        self.input.resume();
-        entered?;
-        let status = status.wrap_err("failed to run podlab exec")?;
-        Ok(status.code().unwrap_or(128 + status_signal(&status)))
-    }
-}
-
-/// Make our process group the terminal's foreground again. An interactive shell in the
-/// container moves the terminal to its own group and, living in another PID namespace, cannot
-/// give it back; a background process touching the terminal would be stopped (SIGTTOU).
-fn reclaim_foreground() {
-    use nix::sys::signal::{pthread_sigmask, SigSet, SigmaskHow, Signal};
-    use std::os::fd::AsFd;
-    let mut ttou = SigSet::empty();
-    ttou.add(Signal::SIGTTOU);
-    // With SIGTTOU blocked, tcsetpgrp from the background proceeds instead of stopping us.
-    let mut old = SigSet::empty();
-    if pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&ttou), Some(&mut old)).is_err() {
-        return;
-    }
-    let stdin = std::io::stdin();
-    let _ = nix::unistd::tcsetpgrp(stdin.as_fd(), nix::unistd::getpgrp());
-    let _ = pthread_sigmask(SigmaskHow::SIG_SETMASK, Some(&old), None);
-}
-
-fn status_signal(status: &std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal().unwrap_or(0)
-}
-
-/// Logs are shown from their last this many bytes.
-const LOG_TAIL_BYTES: u64 = 64 * 1024;
-
-/// The end of a container's log (it can be long-running and chatty).
-pub fn read_log_tail(uid: &str, container: &str) -> String {
-    let path = paths::log_file(uid, container);
-    let Ok(mut file) = std::fs::File::open(&path) else {
-        return String::new();
-    };
-    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let start = len.saturating_sub(LOG_TAIL_BYTES);
-    if file.seek(SeekFrom::Start(start)).is_err() {
-        return String::new();
-    }
-    let mut bytes = Vec::new();
-    let _ = file.read_to_end(&mut bytes);
-    let text = String::from_utf8_lossy(&bytes).into_owned();
-    if start > 0 {
-        // Drop the partial first line.
-        text.split_once('\n')
-            .map(|(_, r)| r.to_string())
-            .unwrap_or(text)
-    } else {
-        text
-    }
-}
-
-/// Cut an ongoing deletion short, on a connection of its own (the engine's is waiting).
-fn kill_now(uid: String) {
-    let _ = std::thread::Builder::new()
-        .name("podlab-kill".into())
-        .spawn(move || {
-            if let Ok(mut conn) = ShimConnection::connect(&uid) {
-                let _ = conn.delete(Some(0));
-            }
-        });
+        (tx, &rx),
+        args.player.clean_start(),
+        |app| {
+            let screen = Screen::open(&args.player, title)?;
+            let watches = Watches::new(&args.player, screen.cast.as_ref(), app, title)?;
+            Ok((screen, watches))
+        },
+        |terminal| LiveHost {
+            terminal,
+            engine,
+            lesson: None,
+            target: None,
+        },
+    )
 }

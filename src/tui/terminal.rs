@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use eyre::{Result, WrapErr};
 
-use super::app::AppEvent;
+use super::event::Event;
 use ratatui::crossterm::cursor::{Hide, Show};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{
@@ -168,7 +168,7 @@ pub fn say_last(line: &str) {
 /// exit status then says which (`signal_exit_code`). SIGHUP is a closed terminal window.
 /// SIGINT is ignored while a shell runs in a container: that Ctrl-C was meant for it.
 pub(super) fn spawn_signal_thread(
-    tx: Sender<AppEvent>,
+    tx: Sender<Event>,
     in_child: Arc<AtomicBool>,
 ) -> Result<signal_hook::iterator::Handle> {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -186,7 +186,7 @@ pub(super) fn spawn_signal_thread(
                 if signal == SIGHUP {
                     forget_dead_terminal();
                 }
-                if tx.send(AppEvent::Terminate).is_err() {
+                if tx.send(Event::Terminate).is_err() {
                     return;
                 }
             }

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use eyre::{eyre, Result};
 
-use super::app::{AppEvent, EngineCmd, EngineReply};
+use super::event::{EngineCmd, EngineReply, Event};
 use super::observed::Observation;
 use crate::kube::protocol::{Request, Response};
 use crate::observe::{Collector, Sources, Target};
@@ -27,7 +27,7 @@ pub struct Observer {
 
 impl Observer {
     /// Observe `target` `rate` times a second, sending each observation to `tx`.
-    pub fn spawn(target: SharedTarget, rate: f64, tx: Sender<AppEvent>) -> Result<Observer> {
+    pub fn spawn(target: SharedTarget, rate: f64, tx: Sender<Event>) -> Result<Observer> {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&stop);
         let period = Duration::from_secs_f64(1.0 / rate);
@@ -51,7 +51,7 @@ impl Drop for Observer {
     }
 }
 
-fn observe_loop(target: &SharedTarget, period: Duration, tx: &Sender<AppEvent>, stop: &AtomicBool) {
+fn observe_loop(target: &SharedTarget, period: Duration, tx: &Sender<Event>, stop: &AtomicBool) {
     let mut collector = Collector::new(Sources::default());
     // A connection of our own for status requests (not holding: it never keeps the pod).
     let mut status: Option<(String, ShimConnection)> = None;
@@ -85,7 +85,7 @@ fn observe_loop(target: &SharedTarget, period: Duration, tx: &Sender<AppEvent>, 
                 }
             }
         }
-        if tx.send(AppEvent::Observed(Box::new(obs))).is_err() {
+        if tx.send(Event::Observed(Box::new(obs))).is_err() {
             return;
         }
         // Sleep in short slices so that stopping is quick.
@@ -138,7 +138,7 @@ impl Engine {
         conn: ShimConnection,
         recipe: PodRecipe,
         target: SharedTarget,
-        events: Sender<AppEvent>,
+        events: Sender<Event>,
     ) -> Result<Engine> {
         let (tx, rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new()
@@ -173,7 +173,7 @@ fn engine_loop(
     recipe: &PodRecipe,
     target: &SharedTarget,
     rx: &Receiver<EngineCmd>,
-    events: &Sender<AppEvent>,
+    events: &Sender<Event>,
 ) {
     let no_pod = || "there is no pod (it was deleted); r builds it again".to_string();
     while let Ok(cmd) = rx.recv() {
@@ -212,7 +212,7 @@ fn engine_loop(
                 },
             },
         };
-        let _ = events.send(AppEvent::Engine(reply));
+        let _ = events.send(Event::Engine(reply));
     }
     // The app is gone: make sure the pod is too (dropping the connection would also do it,
     // but without waiting).

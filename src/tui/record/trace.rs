@@ -21,9 +21,9 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::Text;
 use crate::lesson::{ActionOutcome, CheckResult};
 use crate::tui::app::{Activity, App};
+use crate::tui::event_loop::Watch;
 use crate::tui::lesson_player::{Player, StepState, OUTPUT_LINES};
 use crate::tui::observed::Observation;
-use crate::tui::runner::Watch;
 use crate::tui::script::{Script, ScriptStep};
 
 pub const FORMAT: &str = "podlab-trace";
@@ -506,7 +506,7 @@ fn pod_name(app: &App) -> String {
     }
 }
 
-impl Watch for TraceRecorder {
+impl Watch<App> for TraceRecorder {
     fn handled(&mut self, app: &App) -> Result<()> {
         let now = Moment {
             done: app.script_done,

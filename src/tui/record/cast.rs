@@ -12,8 +12,8 @@ use eyre::{eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
 use crate::tui::app::App;
+use crate::tui::event_loop::Watch;
 use crate::tui::lesson_player::Player;
-use crate::tui::runner::Watch;
 
 /// The first line of an asciicast v2 file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -149,7 +149,7 @@ pub fn step_label(app: &App) -> String {
     }
 }
 
-impl Watch for StepMarkers {
+impl Watch<App> for StepMarkers {
     /// After the frame that shows it, so a player pausing there shows the step's screen.
     fn drawn(&mut self, app: &App) -> Result<()> {
         if self.shown == Some(app.viewing) {

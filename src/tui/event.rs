@@ -1,0 +1,152 @@
+//! The one vocabulary of every screen (the lesson list, the explorer, the lesson player and
+//! their replays): the events the loop feeds a screen, the effects a screen asks the loop to
+//! carry out through its `Host`, and the requests and answers of the threads behind them.
+
+use ratatui::crossterm::event::KeyEvent;
+
+use super::observed::Observation;
+use super::signal::Signal;
+use crate::kube::pod_state::ProcessRef;
+use crate::kube::steps::StepPlan;
+use crate::lesson::{ActionOutcome, CheckResult, StepOutcome};
+use crate::observe::Target;
+
+/// Requests for the thread that owns the pod's shim connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineCmd {
+    Next,
+    Restart,
+    Delete { grace_seconds: Option<i64> },
+}
+
+/// What the engine thread answers.
+#[derive(Debug, Clone)]
+pub enum EngineReply {
+    StepDone {
+        next: usize,
+    },
+    StepFailed(String),
+    Restarted {
+        uid: String,
+        name: String,
+        plan: Vec<StepPlan>,
+        next: usize,
+    },
+    RestartFailed(String),
+    Deleted,
+    DeleteFailed(String),
+}
+
+/// Requests for the thread that owns the lesson's runner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LessonCmd {
+    /// Replay the saved progress (or forget it, with `restart`).
+    Resume {
+        restart: bool,
+    },
+    Perform(usize),
+    /// Evaluate the step's check once.
+    Poll(usize),
+    /// Record the step as done (progress is saved).
+    Complete(usize),
+    /// Delete the lesson's pods.
+    Finish,
+}
+
+/// The lesson's live pods as (name, UID).
+pub type LivePods = Vec<(String, String)>;
+
+/// What the lesson thread answers.
+#[derive(Debug, Clone)]
+pub enum LessonReply {
+    Resumed {
+        outcomes: Vec<StepOutcome>,
+        first_undone: usize,
+        pods: LivePods,
+    },
+    ResumeFailed {
+        message: String,
+        pods: LivePods,
+    },
+    Performed {
+        index: usize,
+        result: Result<ActionOutcome, String>,
+        pods: LivePods,
+    },
+    /// With the live pods: a static pod comes and goes while its check is polled.
+    Checked {
+        index: usize,
+        result: CheckResult,
+        pods: LivePods,
+    },
+    Completed {
+        index: usize,
+        result: Result<(), String>,
+    },
+    Finished(Result<(), String>),
+}
+
+/// Everything the loop feeds a screen: input, observations, the answers of the threads and
+/// hosts that work for it, signals and timers.
+#[derive(Debug, Clone)]
+pub enum Event {
+    Key(KeyEvent),
+    Resize,
+    Observed(Box<Observation>),
+    Engine(EngineReply),
+    Logs {
+        container: String,
+        text: String,
+    },
+    ShellDone {
+        container: String,
+        result: Result<i32, String>,
+    },
+    SignalSent {
+        container: String,
+        signal: Signal,
+        delivered: bool,
+    },
+    /// SIGINT, SIGTERM or SIGHUP: quit at once.
+    Terminate,
+    /// A timer (highlight expiry, the running-step clock) went off.
+    Tick,
+    /// The lesson thread answered.
+    Lesson(LessonReply),
+}
+
+/// What the loop must do outside a screen, through its `Host`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// A request for the thread that owns the explorer's pod.
+    Engine(EngineCmd),
+    /// A request for the thread that owns the lesson's runner.
+    Lesson(LessonCmd),
+    /// Point the live panels at this target (a lesson step's pod).
+    Observe(Target),
+    Shell {
+        uid: String,
+        container: String,
+        command: Vec<String>,
+    },
+    Signal {
+        container: String,
+        process: ProcessRef,
+        signal: Signal,
+    },
+    ReadLogs {
+        uid: String,
+        container: String,
+    },
+    /// Shorten an ongoing deletion's grace period to zero.
+    KillNow {
+        uid: String,
+    },
+    Exit,
+}
+
+#[derive(Debug, Default)]
+pub struct Update {
+    pub redraw: bool,
+    pub effects: Vec<Effect>,
+}

@@ -1,0 +1,39 @@
+//! What the loop needs from the world outside the screen, for every screen. Everything that
+//! touches the machine goes through here, so the screens themselves — and a replay — run
+//! anywhere: `live_host` is the machine (Linux, the "host" feature), a replay host answers
+//! from a trace, and tests bring their own.
+
+use eyre::{eyre, Result};
+
+use super::event::{EngineCmd, LessonCmd};
+use super::signal::Signal;
+use crate::kube::pod_state::ProcessRef;
+use crate::observe::Target;
+
+pub trait Host {
+    /// Hand the terminal to `podlab exec` in a container and take it back; the exit status.
+    fn run_shell(&mut self, _uid: &str, _container: &str, _command: &[String]) -> Result<i32> {
+        Err(eyre!("there is no shell to hand the terminal to here"))
+    }
+    /// Pass a request on to the thread that owns the explorer's pod.
+    fn engine(&mut self, _cmd: EngineCmd) {}
+    /// Pass a request on to the thread that owns the lesson's runner.
+    fn lesson(&mut self, _cmd: LessonCmd) {}
+    /// Point the live panels at another target.
+    fn observe(&mut self, _target: Target) {}
+    /// Send a signal to a container's process; false if it is gone (or nothing runs here).
+    fn signal(&mut self, _process: ProcessRef, _signal: Signal) -> bool {
+        false
+    }
+    /// The end of a container's log.
+    fn read_logs(&mut self, _uid: &str, _container: &str) -> String {
+        String::new()
+    }
+    /// Cut an ongoing deletion short.
+    fn kill_now(&mut self, _uid: &str) {}
+}
+
+/// A host with nothing behind it: the lesson list, which only draws and takes keys.
+pub struct NoHost;
+
+impl Host for NoHost {}
