@@ -11,6 +11,25 @@ pub enum Lang {
 }
 
 impl Lang {
+    /// The string for this language.
+    pub const fn pick(self, en: &'static str, zh: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Zh => zh,
+        }
+    }
+
+    /// Whether a typed answer to a yes/no question is yes; an empty answer is `default`.
+    pub fn is_yes(answer: &str, default: bool) -> bool {
+        match answer.trim() {
+            "" => default,
+            a => matches!(
+                a.to_lowercase().as_str(),
+                "y" | "yes" | "是" | "好" | "是的" | "要"
+            ),
+        }
+    }
+
     /// The language from `LANG`/`LC_ALL`/`LC_MESSAGES`: Chinese when it starts with `zh`.
     pub fn from_env() -> Lang {
         for var in ["LC_ALL", "LC_MESSAGES", "LANG"] {

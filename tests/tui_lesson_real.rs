@@ -97,7 +97,8 @@ fn press_through(to: Sender<Event>, progress: PathBuf, steps: Vec<String>, stop:
 /// Play a shipped lesson in the player with the real lesson thread and observer, Space
 /// through every step, then q. Returns the player and the last pod state the panels saw.
 fn play_in_player(file: &str) -> (Player, Vec<String>, Option<PodState>) {
-    podlab::runtime::images::ensure_busybox().expect("busybox for the lesson's images");
+    podlab::runtime::images::ensure_busybox(podlab::i18n::Lang::En)
+        .expect("busybox for the lesson's images");
     let lesson_path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("lessons")
         .join(file);

@@ -77,8 +77,8 @@ struct Watcher {
 }
 
 pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
-    super::setup::require_root("podlab kubelet")?;
-    images::ensure_busybox()?;
+    super::setup::require_root("podlab kubelet", lang)?;
+    images::ensure_busybox(lang)?;
     let _ = crate::runtime::gc::collect();
     let dir = std::fs::canonicalize(&args.manifests).map_err(|e| {
         eyre!(

@@ -160,7 +160,7 @@ fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
 /// Play a lesson in the terminal: each step's text and commands, then its action and check.
 pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(&args.lesson)?;
-    super::setup::require_root("podlab lesson")?;
+    super::setup::require_root("podlab lesson", lang)?;
     let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.headless && on_terminal {
         let play = crate::tui::PlayArgs {
@@ -178,7 +178,7 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
             args.lesson
         ));
     }
-    crate::runtime::images::ensure_busybox()?;
+    crate::runtime::images::ensure_busybox(lang)?;
     let _ = crate::runtime::gc::collect();
     let interrupts = Arc::new(AtomicUsize::new(0));
     for signal in [

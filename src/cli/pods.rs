@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use eyre::{eyre, Result};
 
+use crate::i18n::Lang;
 use crate::kube::pod_state::{human_age, ContainerKind, PodState};
 use crate::runtime::client::ShimConnection;
 use crate::runtime::{exec, gc, lookup, paths, sys};
@@ -138,16 +139,16 @@ pub fn logs(args: &LogsArgs) -> Result<ExitCode> {
     }
 }
 
-pub fn exec_command(args: &ExecArgs) -> Result<ExitCode> {
-    super::setup::require_root("podlab exec")?;
+pub fn exec_command(args: &ExecArgs, lang: Lang) -> Result<ExitCode> {
+    super::setup::require_root("podlab exec", lang)?;
     let pod = lookup::find_pod(&args.pod)?;
     let container = default_container(&pod, args.container.as_deref())?;
     let code = exec::exec(&pod, &container, &args.command)?;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
 
-pub fn delete(args: &DeleteArgs) -> Result<ExitCode> {
-    super::setup::require_root("podlab delete")?;
+pub fn delete(args: &DeleteArgs, lang: Lang) -> Result<ExitCode> {
+    super::setup::require_root("podlab delete", lang)?;
     let grace = if args.now { Some(1) } else { args.grace_period };
     let targets: Vec<String> = if args.all {
         lookup::all_pods()
@@ -169,8 +170,8 @@ pub fn delete(args: &DeleteArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn gc_command() -> Result<ExitCode> {
-    super::setup::require_root("podlab gc")?;
+pub fn gc_command(lang: Lang) -> Result<ExitCode> {
+    super::setup::require_root("podlab gc", lang)?;
     let report = gc::collect()?;
     let mut said = false;
     if !report.pods_removed.is_empty() {

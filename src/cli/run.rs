@@ -45,8 +45,8 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
     let loaded = spec::load_pod_file(&args.file).map_err(|e| eyre::eyre!("{}", e.render(lang)))?;
-    super::setup::require_root("podlab run")?;
-    images::ensure_busybox()?;
+    super::setup::require_root("podlab run", lang)?;
+    images::ensure_busybox(lang)?;
     let _ = crate::runtime::gc::collect();
     for warning in &loaded.warnings {
         eprintln!("{}", warning.render(lang));

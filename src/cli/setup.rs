@@ -7,8 +7,10 @@ use std::process::Command;
 
 use eyre::{eyre, Result};
 
+use crate::i18n::Lang;
+
 /// Namespaces, mounts, cgroups and network devices all need root (CAP_SYS_ADMIN and friends).
-pub fn require_root(what: &str) -> Result<()> {
+pub fn require_root(what: &str, lang: Lang) -> Result<()> {
     let root = nix::unistd::geteuid().is_root();
     let admin = caps::has_cap(
         None,
@@ -20,18 +22,25 @@ pub fn require_root(what: &str) -> Result<()> {
         return Ok(());
     }
     let args: Vec<String> = std::env::args().collect();
-    if !root && std::io::stdin().is_terminal() && offer_sudo(what)? {
+    if !root && std::io::stdin().is_terminal() && offer_sudo(what, lang)? {
         // Only returns if exec failed.
-        return Err(eyre!("failed to re-run with sudo"));
+        return Err(eyre!(
+            "{}",
+            lang.pick("failed to re-run with sudo", "用 sudo 重新运行失败")
+        ));
     }
     Err(eyre!(
-        "{what} needs root (CAP_SYS_ADMIN) to create namespaces, mounts and cgroups; run: sudo {}",
+        "{what} {} sudo {}",
+        lang.pick(
+            "needs root (CAP_SYS_ADMIN) to create namespaces, mounts and cgroups; run:",
+            "需要 root 权限（CAP_SYS_ADMIN）来创建命名空间、挂载点和 cgroup；请运行："
+        ),
         args.join(" ")
     ))
 }
 
 /// Ask to re-run this very command with sudo; on yes, exec it (never returns then).
-fn offer_sudo(what: &str) -> Result<bool> {
+fn offer_sudo(what: &str, lang: Lang) -> Result<bool> {
     use std::os::unix::process::CommandExt;
     let Some(sudo) = ["/usr/bin/sudo", "/bin/sudo"]
         .into_iter()
@@ -40,12 +49,16 @@ fn offer_sudo(what: &str) -> Result<bool> {
         return Ok(false);
     };
     eprint!(
-        "{what} needs root to create namespaces, mounts and cgroups. Re-run it with sudo? [Y/n] "
+        "{what} {} ",
+        lang.pick(
+            "needs root to create namespaces, mounts and cgroups. Re-run it with sudo? [Y/n]",
+            "需要 root 权限来创建命名空间、挂载点和 cgroup。用 sudo 重新运行吗？[Y/n]"
+        )
     );
     std::io::stderr().flush()?;
     let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    if !matches!(answer.trim(), "" | "y" | "Y" | "yes") {
+    // The end of input (a closed terminal) is no answer, not a yes.
+    if std::io::stdin().read_line(&mut answer)? == 0 || !Lang::is_yes(&answer, true) {
         return Ok(false);
     }
     let exe = std::env::current_exe()?;

@@ -14,6 +14,7 @@ use eyre::{bail, eyre, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use super::paths::IMAGE_ROOT;
+use crate::i18n::Lang;
 
 /// The images podlab can serve, by the last path component of the reference.
 pub const AVAILABLE: &[&str] = &["busybox", "nginx"];
@@ -197,31 +198,54 @@ pub fn find_host_busybox() -> Result<PathBuf> {
 
 /// Make sure a static busybox is on the machine, offering to install it with apt-get (asked on
 /// the terminal, before any screen is drawn).
-pub fn ensure_busybox() -> Result<()> {
+pub fn ensure_busybox(lang: Lang) -> Result<()> {
     if ImageStore::default().is_built() {
         return Ok(());
     }
     let Err(missing) = find_host_busybox() else {
         return Ok(());
     };
+    let missing = match lang {
+        Lang::En => missing,
+        Lang::Zh => eyre!(
+            "没有找到静态链接的 busybox；podlab 用它来构建镜像（Debian/Ubuntu：apt-get install \
+             busybox-static）。详情：{missing:#}"
+        ),
+    };
     let apt = Path::new("/usr/bin/apt-get").exists();
     if !apt || !std::io::stdin().is_terminal() {
         return Err(missing);
     }
-    eprint!("{missing:#}.\nInstall busybox-static now with apt-get? [y/N] ");
+    eprint!(
+        "{missing:#}\n{} ",
+        lang.pick(
+            "Install busybox-static now with apt-get? [y/N]",
+            "现在用 apt-get 安装 busybox-static 吗？[y/N]"
+        )
+    );
     std::io::stderr().flush()?;
     let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    if !matches!(answer.trim(), "y" | "Y" | "yes") {
+    // The end of input (a closed terminal) is no answer, not a yes.
+    if std::io::stdin().read_line(&mut answer)? == 0 || !Lang::is_yes(&answer, false) {
         return Err(missing);
     }
     let status = Command::new("apt-get")
         .args(["install", "-y", "busybox-static"])
         .status()
-        .map_err(|e| eyre!("failed to run apt-get: {e}"))?;
+        .map_err(|e| {
+            eyre!(
+                "{} {e}",
+                lang.pick("failed to run apt-get:", "无法运行 apt-get：")
+            )
+        })?;
     if !status.success() {
         return Err(eyre!(
-            "apt-get install busybox-static failed ({status}); try: apt-get update first"
+            "{} ({status}){}",
+            lang.pick(
+                "apt-get install busybox-static failed",
+                "apt-get install busybox-static 失败"
+            ),
+            lang.pick("; try: apt-get update first", "；请先运行：apt-get update")
         ));
     }
     find_host_busybox().map(|_| ())

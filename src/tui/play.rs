@@ -55,10 +55,14 @@ impl PlayArgs {
     }
 }
 
-fn needs_terminal(what: &str) -> Result<()> {
+fn needs_terminal(what: &str, lang: Lang) -> Result<()> {
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(eyre!(
-            "{what} needs a terminal; without one use: podlab lesson ID --autoplay --headless"
+            "{what} {} podlab lesson ID --autoplay --headless",
+            lang.pick(
+                "needs a terminal; without one use:",
+                "需要一个终端；没有终端时请用："
+            )
         ));
     }
     Ok(())
@@ -66,7 +70,7 @@ fn needs_terminal(what: &str) -> Result<()> {
 
 /// Play `lesson` in the player on this terminal. Quitting deletes the lesson's pods.
 pub fn play_lesson(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<ExitCode> {
-    needs_terminal("the lesson player")?;
+    needs_terminal("podlab lesson", lang)?;
     let (lang, done, total) = play(lesson, args, lang)?;
     terminal::say_last(&format!(
         "{}: {done}/{total} {}",
@@ -91,12 +95,16 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     args.player.check()?;
     if !can_build_pods() {
         return Err(eyre!(
-            "a lesson builds real pods and needs root: run sudo podlab lesson {}",
+            "{} sudo podlab lesson {}",
+            lang.pick(
+                "a lesson builds real pods and needs root: run",
+                "课程会构建真实的 Pod，需要 root 权限：请运行"
+            ),
             lesson.id()
         ));
     }
     super::fault::check_setting()?;
-    crate::runtime::images::ensure_busybox()?;
+    crate::runtime::images::ensure_busybox(lang)?;
     let _ = crate::runtime::gc::collect();
     let demo = args.is_demo();
     let progress = if demo {
@@ -155,7 +163,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
 /// `podlab` with no arguments: the lesson list. Enter plays a lesson and `e` opens the free
 /// explorer on `default_manifest`; quitting either comes back to the list; `q` there quits.
 pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
-    if needs_terminal("podlab").is_err() {
+    if needs_terminal("podlab", lang).is_err() {
         // Without a terminal, the explorer's own message says what to do instead.
         return super::explore(&ExploreArgs::default(), default_manifest, lang);
     }

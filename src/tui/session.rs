@@ -142,7 +142,11 @@ pub(super) fn explore_screen(
     }
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         return Err(eyre!(
-            "podlab explore needs a terminal; to build a pod without one use: podlab run {}",
+            "podlab explore {} podlab run {}",
+            lang.pick(
+                "needs a terminal; to build a pod without one use:",
+                "需要一个终端；没有终端时构建 Pod 请用："
+            ),
             file.display()
         ));
     }
@@ -152,7 +156,7 @@ pub(super) fn explore_screen(
     let target: SharedTarget;
     let mut engine = None;
     let mut app = if building {
-        images::ensure_busybox()?;
+        images::ensure_busybox(lang)?;
         let _ = crate::runtime::gc::collect();
         for warning in &loaded.warnings {
             eprintln!("{}", warning.render(lang));
