@@ -71,3 +71,19 @@ impl Text {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Lang;
+
+    /// Asked in Chinese, a yes in Chinese counts; an empty answer takes the default.
+    #[test]
+    fn yes_answers_in_both_languages() {
+        assert!(Lang::is_yes("是\n", false));
+        assert!(Lang::is_yes("Y", false));
+        assert!(Lang::is_yes("", true));
+        assert!(!Lang::is_yes("", false));
+        assert!(!Lang::is_yes("n", true));
+        assert!(!Lang::is_yes("不", true));
+    }
+}

@@ -122,16 +122,3 @@ fn closing_the_terminal_ends_the_lesson_list_and_a_replay_as_an_unprivileged_use
     close_terminal_of(Screen::LessonList, Some("nobody"));
     close_terminal_of(Screen::Replay, Some("nobody"));
 }
-
-/// The set-up questions follow the language: asked in Chinese, a yes in Chinese counts, and
-/// the end of input (a closed terminal) is never a yes.
-#[test]
-fn yes_answers_in_both_languages_and_no_answer_is_no() {
-    use podlab::i18n::Lang;
-    assert!(Lang::is_yes("是\n", false));
-    assert!(Lang::is_yes("Y", false));
-    assert!(Lang::is_yes("", true));
-    assert!(!Lang::is_yes("", false));
-    assert!(!Lang::is_yes("n", true));
-    assert!(!Lang::is_yes("不", true));
-}
