@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::Ctx;
 use crate::tui::app::{Activity, Session, StatusKind};
-use crate::tui::keymap::{self, Action};
+use crate::tui::keymap::{self, Action, HintKey};
 use crate::tui::words::{self, tr};
 
 pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -149,49 +149,49 @@ pub fn status(frame: &mut Frame, area: Rect, style: Style, lines: Vec<String>) {
 /// The hint bar: the keymap's hinted bindings that can be used now, as many as fit.
 pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let mut hints = keymap::hints(ctx.lang, |a| ctx.app.enabled(a));
-    if let (Some(auto), Some(next)) = (&ctx.app.autoplay, keymap::binding(Action::NextStep)) {
+    if let Some(auto) = &ctx.app.autoplay {
         // While autoplaying, the next-step key pauses and resumes.
         let word = if auto.paused {
             words::PLAY
         } else {
             words::PAUSE
         };
-        for hint in hints.iter_mut().filter(|(k, _)| *k == next.label) {
-            hint.1 = word.get(ctx.lang);
+        for hint in hints.iter_mut().filter(|h| h.action == Action::NextStep) {
+            hint.words = word.get(ctx.lang);
         }
     }
     hint_bar(frame, area, &ctx.theme, hints);
 }
 
-/// (key, words) pairs as the hint bar draws them.
+/// Hint keys as the hint bar draws them, in the order given, quit last. When they do not all
+/// fit, the highest rank goes first (of equal ranks, the later one).
 pub fn hint_bar(
     frame: &mut Frame,
     area: Rect,
     theme: &crate::tui::theme::Theme,
-    hints: Vec<(&str, &str)>,
+    hints: Vec<HintKey>,
 ) {
     let mut hints = hints;
-    // Quit goes last: it is the one kept when the bar is cut.
-    if let Some(quit) = keymap::binding(Action::Quit) {
-        if let Some(at) = hints.iter().position(|(k, _)| *k == quit.label) {
-            let pair = hints.remove(at);
-            hints.push(pair);
-        }
+    if let Some(at) = hints.iter().position(|h| h.action == Action::Quit) {
+        let quit = hints.remove(at);
+        hints.push(quit);
     }
-    let width = |hs: &[(&str, &str)]| -> usize {
+    let width = |hs: &[HintKey]| -> usize {
         1 + hs
             .iter()
-            .map(|(k, w)| k.width() + 1 + w.width() + 2)
+            .map(|h| h.key.width() + 1 + h.words.width() + 2)
             .sum::<usize>()
     };
-    // When they do not all fit, drop from the end but keep the last one (quit).
     while hints.len() > 1 && width(&hints) > area.width as usize {
-        hints.remove(hints.len() - 2);
+        let Some((at, _)) = hints.iter().enumerate().max_by_key(|(i, h)| (h.rank, *i)) else {
+            break;
+        };
+        hints.remove(at);
     }
     let mut spans = vec![Span::raw(" ")];
-    for (key, what) in hints {
-        spans.push(Span::styled(key, theme.key));
-        spans.push(Span::styled(format!(" {what}  "), theme.dim));
+    for h in hints {
+        spans.push(Span::styled(h.key, theme.key));
+        spans.push(Span::styled(format!(" {}  ", h.words), theme.dim));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -85,15 +85,18 @@ pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
     }
     bars::status(frame, status, status_style, status_lines);
     let mut hint_list = keymap::hints(ctx.lang, |a| player.enabled(a));
-    if let (Some(auto), Some(next)) = (&player.autoplay, keymap::binding(Action::NextStep)) {
+    if let Some(auto) = &player.autoplay {
         // While autoplaying, the next-step key pauses and resumes.
         let word = if auto.paused {
             words::PLAY
         } else {
             words::PAUSE
         };
-        for hint in hint_list.iter_mut().filter(|(k, _)| *k == next.label) {
-            hint.1 = word.get(ctx.lang);
+        for hint in hint_list
+            .iter_mut()
+            .filter(|h| h.action == Action::NextStep)
+        {
+            hint.words = word.get(ctx.lang);
         }
     }
     bars::hint_bar(frame, hints, &ctx.theme, hint_list);
