@@ -2,7 +2,7 @@
 //! drawn on ratatui's TestBackend from the demo pod (fixed data, so the screens are stable;
 //! filters still hide PIDs, inodes, IPs and ages should the demo data change).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use podlab::i18n::Lang;
 use podlab::tui::app::{App, AppEvent, Session};
@@ -12,7 +12,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 mod common;
 
-use common::screen::app_screen;
+use common::screen::{app_screen, without_bars};
 
 fn check(name: &str, text: String) {
     insta::with_settings!({filters => vec![
@@ -114,4 +114,54 @@ fn read_only_view_says_what_is_missing() {
     let text = app_screen(&app, 80, 24, now);
     check("read_only_en_80x24", text.clone());
     assert!(text.contains("needs root"), "{text}");
+}
+
+/// Freeze (`f`): a newer observation reaches the app, but the panels keep the picture they
+/// had (its "just changed" marks too, however long it stays frozen) under a mark that is
+/// text, not colour; `f` again draws the newest at once, as if the panels had never stopped.
+#[test]
+fn frozen_panels_keep_their_picture_until_unfrozen() {
+    let now = Instant::now();
+    let later = now + Duration::from_secs(30);
+    let pod = demo::pod(demo::TWO_CONTAINERS);
+    let newest = || AppEvent::Observed(Box::new(demo::observation(&pod, 6)));
+    for (lang, tag, mark) in [(Lang::En, "en", "❄ frozen"), (Lang::Zh, "zh", "❄ 已冻结")] {
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            let mut app = demo::app(demo::TWO_CONTAINERS, 3, lang, now);
+            let live = app_screen(&app, w, h, now);
+            assert!(live.contains('+'), "step 3 marks what it changed:\n{live}");
+            key(&mut app, KeyCode::Char('f'), now);
+            let frozen = app_screen(&app, w, h, now);
+            assert!(
+                frozen.lines().next().unwrap_or("").contains(mark),
+                "{frozen}"
+            );
+            assert_eq!(without_bars(&frozen), without_bars(&live));
+
+            app.handle(newest(), later);
+            app.handle(AppEvent::Tick, later);
+            let held = app_screen(&app, w, h, later);
+            // All but the hint bar, which offers what can be done now (a shell in the
+            // container that has started meanwhile).
+            let above_hints = |s: &str| {
+                s.lines()
+                    .take(h as usize - 1)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            assert_eq!(
+                above_hints(&held),
+                above_hints(&frozen),
+                "the newest observation is not drawn while frozen"
+            );
+            check(&format!("frozen_{tag}_{w}x{h}"), held);
+
+            key(&mut app, KeyCode::Char('f'), later);
+            let thawed = app_screen(&app, w, h, later);
+            assert!(!thawed.contains(mark), "{thawed}");
+            let mut never_frozen = demo::app(demo::TWO_CONTAINERS, 3, lang, now);
+            never_frozen.handle(newest(), later);
+            assert_eq!(thawed, app_screen(&never_frozen, w, h, later));
+        }
+    }
 }

@@ -18,6 +18,8 @@ pub enum Action {
     SelectDown,
     ScrollUp,
     ScrollDown,
+    /// Hold the live panels still while the teacher explains; again: live.
+    Freeze,
     Shell,
     Logs,
     Signal,
@@ -56,7 +58,7 @@ const fn ch(c: char) -> Key {
 pub enum Screen {
     Explorer,
     Player,
-    /// The lesson list: no live panels, so no shell, logs, signals….
+    /// The lesson list: no live panels, so no freeze, shell, logs….
     Lessons,
 }
 
@@ -169,6 +171,23 @@ pub const KEYMAP: &[Binding] = &[
         short: Tr("scroll down", "下滚"),
         long: Tr("Scroll the focused panel down", "向下滚动当前面板"),
         hint: None,
+        screens: LIVE,
+    },
+    // Freeze is for a class: a teacher points at the panels while talking. `f` is bottom's
+    // freeze key; it is used on no screen, needs no Shift on a projector's keyboard, and the
+    // word starts with it.
+    Binding {
+        keys: &[ch('f')],
+        action: Action::Freeze,
+        label: "f",
+        short: Tr("freeze", "冻结"),
+        long: Tr(
+            "Freeze the live panels while you explain (❄ in the title bar); again: the newest at \
+             once. Steps and checks go on underneath; autoplay waits",
+            "冻结实时面板，方便讲解（标题栏显示 ❄）；再按一次立即显示最新状态。\
+             步骤和检查在后台照常进行；自动播放会等待",
+        ),
+        hint: Some(5),
         screens: LIVE,
     },
     Binding {
@@ -448,6 +467,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn freeze_is_on_the_live_screens_only() {
+        let b = binding(Action::Freeze).expect("bound");
+        assert_eq!(b.screens, LIVE);
+        assert!(b.hint.is_some(), "freeze is in the hint bar");
+        let press = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE);
+        assert_eq!(action_for(&press), Some(Action::Freeze));
     }
 
     #[test]

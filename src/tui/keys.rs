@@ -61,6 +61,7 @@ impl App {
                 }
             }
             Action::SelectUp | Action::SelectDown => self.move_selection(action),
+            Action::Freeze => self.toggle_freeze(now),
             Action::ScrollUp | Action::ScrollDown => {
                 let s = &mut self.scroll[self.focus.index()];
                 *s = if action == Action::ScrollUp {

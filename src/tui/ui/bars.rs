@@ -1,7 +1,8 @@
-//! The one-line bars: title (pod, status, step, language, theme), status line and key hints.
+//! The one-line bars: title (pod, status, step, language, theme, the frozen mark), status
+//! line and key hints.
 
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -29,6 +30,7 @@ pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ));
     }
     spans.push(Span::styled(" podlab", ctx.theme.title));
+    spans.extend(frozen_mark(ctx));
     let mut qos = None;
     let sep = || Span::styled(" · ", ctx.theme.dim);
     if let Session::Replay { .. } = &app.session {
@@ -39,7 +41,7 @@ pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         Session::Pod { name, .. } | Session::Replay { name, .. } => {
             spans.push(sep());
             spans.push(Span::styled(format!("pod/{name}"), ctx.theme.title));
-            if let Some(state) = app.observed.as_ref().and_then(|o| o.state.as_ref()) {
+            if let Some(state) = app.shown().and_then(|o| o.state.as_ref()) {
                 spans.push(sep());
                 spans.push(Span::raw(format!(
                     "{} {}",
@@ -125,7 +127,7 @@ pub fn status_text(ctx: &Ctx) -> (Style, String) {
         (None, _) if app.session == Session::ReadOnly => {
             (ctx.theme.warning, words::NEEDS_ROOT.get(lang).to_string())
         }
-        (None, _) => match app.observed.as_ref().and_then(|o| o.error.clone()) {
+        (None, _) => match app.shown().and_then(|o| o.error.clone()) {
             Some(e) => (ctx.theme.error, format!("✗ {e}")),
             None => (ctx.theme.dim, String::new()),
         },
@@ -146,9 +148,37 @@ pub fn status(frame: &mut Frame, area: Rect, style: Style, lines: Vec<String>) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
+/// "❄ frozen" right after the program's name while the panels are frozen: reversed and bold,
+/// so it reads without colour and from the back of a room.
+pub fn frozen_mark(ctx: &Ctx) -> Vec<Span<'static>> {
+    if !ctx.app.is_frozen() {
+        return Vec::new();
+    }
+    vec![
+        Span::raw(" "),
+        Span::styled(
+            format!(" {} ", words::FROZEN.get(ctx.lang)),
+            ctx.theme.selected.add_modifier(Modifier::BOLD),
+        ),
+    ]
+}
+
+/// The table's hints for a screen with live panels: while frozen, the freeze key says what
+/// pressing it does then.
+pub fn live_hints(ctx: &Ctx, enabled: impl Fn(Action) -> bool) -> Vec<HintKey> {
+    let mut hints = keymap::hints(ctx.lang, enabled);
+    for hint in &mut hints {
+        match hint.action {
+            Action::Freeze if ctx.app.is_frozen() => hint.words = words::UNFREEZE.get(ctx.lang),
+            _ => {}
+        }
+    }
+    hints
+}
+
 /// The hint bar: the keymap's hinted bindings that can be used now, as many as fit.
 pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let mut hints = keymap::hints(ctx.lang, |a| ctx.app.enabled(a));
+    let mut hints = live_hints(ctx, |a| ctx.app.enabled(a));
     if let Some(auto) = &ctx.app.autoplay {
         // While autoplaying, the next-step key pauses and resumes.
         let word = if auto.paused {

@@ -12,7 +12,7 @@ use ratatui::Frame;
 use super::{bars, is_wide, narration, popups, tabbed_panel, wide_panels, Ctx};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
-use crate::tui::keymap::{self, Action};
+use crate::tui::keymap::Action;
 use crate::tui::lesson_player::{Phase, Player, StepState, OUTPUT_LINES};
 use crate::tui::theme::Theme;
 use crate::tui::words::{self, tr};
@@ -84,7 +84,7 @@ pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
         tabbed_panel(frame, bottom, &ctx);
     }
     bars::status(frame, status, status_style, status_lines);
-    let mut hint_list = keymap::hints(ctx.lang, |a| player.enabled(a));
+    let mut hint_list = bars::live_hints(&ctx, |a| player.enabled(a));
     if let Some(auto) = &player.autoplay {
         // While autoplaying, the next-step key pauses and resumes.
         let word = if auto.paused {
@@ -120,6 +120,7 @@ fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
         ));
     }
     spans.push(Span::styled(" podlab", ctx.theme.title));
+    spans.extend(bars::frozen_mark(ctx));
     if player.is_replay() {
         spans.push(sep());
         spans.push(Span::styled(words::REPLAY.get(lang), ctx.theme.current));
@@ -135,7 +136,7 @@ fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
         sep(),
         Span::raw(player.lesson.file.title.get(lang).to_string()),
     ]);
-    if let Some(state) = ctx.app.observed.as_ref().and_then(|o| o.state.as_ref()) {
+    if let Some(state) = ctx.app.shown().and_then(|o| o.state.as_ref()) {
         spans.push(sep());
         spans.push(Span::raw(format!(
             "pod/{} {} {}",

@@ -83,8 +83,7 @@ fn wide_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
 fn wide_panels(frame: &mut Frame, right: Rect, ctx: &Ctx) {
     let containers = ctx
         .app
-        .observed
-        .as_ref()
+        .shown()
         .and_then(|o| o.snapshot.as_ref())
         .map(|s| {
             s.sandboxes
