@@ -635,3 +635,31 @@ fn autoplay_waits_while_the_panels_are_frozen() {
     let up = player.handle(PlayerEvent::App(AppEvent::Tick), at(60_100));
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(0)]);
 }
+
+/// The lesson's narration pane zooms like a panel (`z`), and Tab moves the zoom on to the
+/// panels.
+#[test]
+fn player_zoomed() {
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let now = Instant::now();
+        let mut player = fresh_player(lang, now);
+        pass_step(&mut player, 0, "web: running; sidecar: running", now);
+        player.handle(press(KeyCode::Char('z')), now);
+        assert!(player.app.zoomed);
+        let text = player_screen(&player, 80, 24, now);
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.starts_with("┌ ")),
+            "{text}"
+        );
+        check(&format!("player_zoom_{tag}_80x24"), text);
+        player.handle(press(KeyCode::Tab), now);
+        let text = player_screen(&player, 160, 48, now);
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.starts_with("┌ [")),
+            "{text}"
+        );
+        assert!(text.contains("httpd"), "{text}");
+        player.handle(press(KeyCode::Esc), now);
+        assert!(!player.app.zoomed);
+    }
+}

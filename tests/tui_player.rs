@@ -667,6 +667,28 @@ fn a_frozen_replay_holds_its_frame() {
     assert_eq!(taken(app.shown()), taken(app.observed.as_ref()));
 }
 
+/// Zoom in presenter mode: the focused panel fills the screen under the step counter.
+#[test]
+fn presenter_mode_zooms_the_focused_panel() {
+    let now = Instant::now();
+    for lang in [Lang::En, Lang::Zh] {
+        let mut app = demo::app(demo::TWO_CONTAINERS, 4, lang, now);
+        app.set_presenter();
+        // From the narration to the events: the last panel.
+        press(&mut app, KeyCode::BackTab, now);
+        press(&mut app, KeyCode::Char('z'), now);
+        for (w, h) in [(100u16, 30u16), (160, 48)] {
+            let text = app_screen(&app, w, h, now);
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines[0].starts_with(" Step 5 / 6 ") || lines[0].starts_with(" 步骤 5 / 6 "));
+            let events = podlab::tui::app::Focus::Events.title().get(lang);
+            assert!(lines[1].contains(&format!("[{events}]")), "{text}");
+            assert!(lines[h as usize - 3].starts_with('└'), "{text}");
+            assert_eq!(text.matches('┌').count(), 1, "{text}");
+        }
+    }
+}
+
 /// The explorer's step checks read the newest observation, not the frozen picture: a step
 /// taken while frozen is done once what it made is observed.
 #[test]

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use podlab::i18n::Lang;
-use podlab::tui::app::{App, AppEvent, Session};
+use podlab::tui::app::{App, AppEvent, Focus, Session};
 use podlab::tui::demo;
 use podlab::tui::script::Script;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -163,5 +163,64 @@ fn frozen_panels_keep_their_picture_until_unfrozen() {
             never_frozen.handle(newest(), later);
             assert_eq!(thawed, app_screen(&never_frozen, w, h, later));
         }
+    }
+}
+
+/// Zoom (`z`): the focused panel takes everything between the title bar and the status line;
+/// Tab moves the zoom to the next panel, Esc or `z` goes back.
+#[test]
+fn zoom_shows_the_focused_panel_full_screen() {
+    let now = Instant::now();
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let mut app = demo::app(demo::TWO_CONTAINERS, 6, lang, now);
+        let normal = app_screen(&app, 80, 24, now);
+        key(&mut app, KeyCode::Tab, now);
+        assert_eq!(app.focus, Focus::Processes);
+        key(&mut app, KeyCode::Char('z'), now);
+        assert!(app.zoomed);
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            let text = app_screen(&app, w, h, now);
+            let lines: Vec<&str> = text.lines().collect();
+            // The panel's top border right under the title bar, its bottom border right over
+            // the status line and the hints, and nothing beside it.
+            assert!(
+                lines[1].starts_with("┌ [") && lines[1].ends_with('┐'),
+                "{text}"
+            );
+            assert!(lines[h as usize - 3].starts_with('└'), "{text}");
+            assert_eq!(
+                text.matches('┌').count(),
+                1,
+                "one pane on the screen:\n{text}"
+            );
+            check(&format!("zoom_processes_{tag}_{w}x{h}"), text);
+        }
+        key(&mut app, KeyCode::Tab, now);
+        assert_eq!(app.focus, Focus::Namespaces);
+        let text = app_screen(&app, 80, 24, now);
+        assert!(
+            text.lines()
+                .nth(1)
+                .is_some_and(|l| l.contains(&format!("[{}]", Focus::Namespaces.title().get(lang)))),
+            "{text}"
+        );
+        key(&mut app, KeyCode::Esc, now);
+        assert!(!app.zoomed);
+        key(&mut app, KeyCode::Char('z'), now);
+        key(&mut app, KeyCode::Char('z'), now);
+        assert!(!app.zoomed);
+        // Back where it was: the narration focused, every pane shown.
+        key(&mut app, KeyCode::BackTab, now);
+        key(&mut app, KeyCode::BackTab, now);
+        assert_eq!(app.focus, Focus::Narration);
+        assert_eq!(app_screen(&app, 80, 24, now), normal);
+        // The narration zooms too.
+        key(&mut app, KeyCode::Char('z'), now);
+        let text = app_screen(&app, 80, 24, now);
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.starts_with("┌ ")),
+            "{text}"
+        );
+        assert!(!text.contains(Focus::Processes.title().get(lang)), "{text}");
     }
 }

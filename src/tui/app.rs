@@ -235,6 +235,8 @@ pub struct App {
     pub presenter: bool,
     /// What the panels draw while frozen (`f`); None: the newest observation.
     pub frozen: Option<Box<Frozen>>,
+    /// The focused pane fills the screen (`z`).
+    pub zoomed: bool,
 }
 
 impl App {
@@ -269,6 +271,7 @@ impl App {
             autoplay: None,
             presenter: false,
             frozen: None,
+            zoomed: false,
         }
     }
 

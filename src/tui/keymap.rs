@@ -20,6 +20,8 @@ pub enum Action {
     ScrollDown,
     /// Hold the live panels still while the teacher explains; again: live.
     Freeze,
+    /// Show the focused pane alone, full screen; again (or Esc): every pane.
+    Zoom,
     Shell,
     Logs,
     Signal,
@@ -58,13 +60,17 @@ const fn ch(c: char) -> Key {
 pub enum Screen {
     Explorer,
     Player,
-    /// The lesson list: no live panels, so no freeze, shell, logs….
+    /// The lesson list: no live panels, so no freeze, zoom, shell, logs….
     Lessons,
 }
 
 const EVERY: &[Screen] = &[Screen::Explorer, Screen::Player, Screen::Lessons];
 /// The screens with live panels.
 const LIVE: &[Screen] = &[Screen::Explorer, Screen::Player];
+
+/// Esc leaves the zoom on the screens with live panels (an open popup takes it first). It is
+/// kept out of the table so that it never zooms in; no binding may use it.
+pub const ZOOM_BACK: Key = key(KeyCode::Esc);
 
 pub struct Binding {
     pub keys: &'static [Key],
@@ -173,9 +179,9 @@ pub const KEYMAP: &[Binding] = &[
         hint: None,
         screens: LIVE,
     },
-    // Freeze is for a class: a teacher points at the panels while talking. `f` is bottom's
-    // freeze key; it is used on no screen, needs no Shift on a projector's keyboard, and the
-    // word starts with it.
+    // Freeze and zoom are for a class: a teacher points at the panels while talking. `f` is
+    // bottom's freeze key and `z` is tmux's zoom (prefix-z); neither is used on any screen,
+    // both need no Shift on a projector's keyboard, and each word starts with its key.
     Binding {
         keys: &[ch('f')],
         action: Action::Freeze,
@@ -186,6 +192,18 @@ pub const KEYMAP: &[Binding] = &[
              once. Steps and checks go on underneath; autoplay waits",
             "冻结实时面板，方便讲解（标题栏显示 ❄）；再按一次立即显示最新状态。\
              步骤和检查在后台照常进行；自动播放会等待",
+        ),
+        hint: Some(5),
+        screens: LIVE,
+    },
+    Binding {
+        keys: &[ch('z')],
+        action: Action::Zoom,
+        label: "z",
+        short: Tr("zoom", "放大"),
+        long: Tr(
+            "Show the focused panel full screen (Tab: the next panel); z or Esc: every panel again",
+            "把当前面板放大到全屏（Tab：下一个面板）；按 z 或 Esc 恢复全部面板",
         ),
         hint: Some(5),
         screens: LIVE,
@@ -454,28 +472,44 @@ mod tests {
         assert_eq!(action_for(&press(KeyCode::Char('c'))), None);
     }
 
+    /// The keys a screen reads itself, outside the table.
+    fn own_keys(screen: Screen) -> &'static [Key] {
+        match screen {
+            Screen::Explorer | Screen::Player => &[ZOOM_BACK],
+            Screen::Lessons => &[],
+        }
+    }
+
     #[test]
     fn no_two_actions_of_one_screen_share_a_key() {
         for screen in [Screen::Explorer, Screen::Player, Screen::Lessons] {
-            let mut seen: Vec<(Key, Action)> = Vec::new();
+            let mut seen: Vec<(Key, Option<Action>)> =
+                own_keys(screen).iter().map(|k| (*k, None)).collect();
             for b in KEYMAP.iter().filter(|b| b.screens.contains(&screen)) {
                 for k in b.keys {
                     if let Some((_, other)) = seen.iter().find(|(s, _)| s == k) {
                         panic!("{screen:?}: {k:?} is bound to {:?} and {other:?}", b.action);
                     }
-                    seen.push((*k, b.action));
+                    seen.push((*k, Some(b.action)));
                 }
             }
         }
     }
 
     #[test]
-    fn freeze_is_on_the_live_screens_only() {
-        let b = binding(Action::Freeze).expect("bound");
-        assert_eq!(b.screens, LIVE);
-        assert!(b.hint.is_some(), "freeze is in the hint bar");
-        let press = KeyEvent::new(KeyCode::Char('f'), KeyModifiers::NONE);
-        assert_eq!(action_for(&press), Some(Action::Freeze));
+    fn freeze_and_zoom_are_on_the_live_screens_only() {
+        for action in [Action::Freeze, Action::Zoom] {
+            let b = binding(action).expect("bound");
+            assert_eq!(b.screens, LIVE, "{action:?}");
+            assert!(b.hint.is_some(), "{action:?} is in the hint bar");
+        }
+        let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(action_for(&press('f')), Some(Action::Freeze));
+        assert_eq!(action_for(&press('z')), Some(Action::Zoom));
+        assert_eq!(
+            action_for(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+            None
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! Space performs the step's action; its check is then polled on its own (no key for it):
 //! "checking…", then ✓ with the check's message, or after the step's timeout the failure and
-//! the first hint. The live panels (and freezing them), popups, language and theme are the
+//! the first hint. The live panels (freeze and zoom too), popups, language and theme are the
 //! explorer's `App`; freezing the panels does not stop the polling.
 //!
 //! With `--autoplay`, the explorer's pacing (`autoplay`) takes each step once the one before

@@ -163,13 +163,14 @@ pub fn frozen_mark(ctx: &Ctx) -> Vec<Span<'static>> {
     ]
 }
 
-/// The table's hints for a screen with live panels: while frozen, the freeze key says what
-/// pressing it does then.
+/// The table's hints for a screen with live panels: while frozen or zoomed, the freeze and
+/// zoom keys say what pressing them does then.
 pub fn live_hints(ctx: &Ctx, enabled: impl Fn(Action) -> bool) -> Vec<HintKey> {
     let mut hints = keymap::hints(ctx.lang, enabled);
     for hint in &mut hints {
         match hint.action {
             Action::Freeze if ctx.app.is_frozen() => hint.words = words::UNFREEZE.get(ctx.lang),
+            Action::Zoom if ctx.app.zoomed => hint.words = words::UNZOOM.get(ctx.lang),
             _ => {}
         }
     }

@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::{bars, is_wide, narration, popups, tabbed_panel, wide_panels, Ctx};
+use super::{bars, is_wide, narration, popups, tabbed_panel, wide_panels, zoomed_body, Ctx};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
 use crate::tui::keymap::Action;
@@ -64,7 +64,12 @@ pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
     .areas(area);
     title_bar(frame, title, player, &ctx);
     let presenter = app.presenter;
-    if is_wide(area) {
+    if app.zoomed {
+        let tall = is_wide(area);
+        zoomed_body(frame, body, &ctx, |frame, pane| {
+            narration(frame, pane, player, &ctx, tall)
+        });
+    } else if is_wide(area) {
         // Presenter mode: the narration is what the class reads first, so it gets more room.
         let narration_width = if presenter {
             (body.width / 2).clamp(60, 96)
