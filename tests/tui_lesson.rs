@@ -518,3 +518,141 @@ fn space_does_not_repeat_a_step_whose_check_just_passed() {
     let up = player.handle(press(KeyCode::Char(' ')), now);
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(1)]);
 }
+
+/// Freezing the panels (`f`) holds what they draw, not the lesson: the step's action is
+/// requested, its check is polled again on the lesson thread's schedule, the step passes and
+/// the next one is shown, while the panels keep the picture they had when frozen.
+#[test]
+fn a_step_is_checked_and_passes_while_the_panels_are_frozen() {
+    let now = Instant::now();
+    let mut player = fresh_player(Lang::En, now);
+    let frozen_mark = "❄ frozen";
+    // A row of the process panel (the step's text names httpd too).
+    let httpd = "[1] httpd";
+    player.handle(press(KeyCode::Char('f')), now);
+    assert!(player.app.is_frozen());
+    let screen = player_screen(&player, 80, 24, now);
+    assert!(
+        screen.lines().next().unwrap_or("").contains(frozen_mark),
+        "{screen}"
+    );
+    assert!(screen.contains(httpd), "{screen}");
+    // A newer observation, with nothing running yet, reaches the app but is not drawn.
+    let pod = lesson_03().pods[0].pod.clone();
+    player.handle(Event::Observed(Box::new(demo::observation(&pod, 0))), now);
+    assert!(player_screen(&player, 80, 24, now).contains(httpd));
+
+    let up = player.handle(press(KeyCode::Char(' ')), now);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(0)]);
+    let up = player.handle(
+        Event::Lesson(LessonReply::Performed {
+            index: 0,
+            result: Ok(ActionOutcome {
+                summary: Text::new("", ""),
+                output: String::new(),
+            }),
+            pods: pods(),
+        }),
+        now,
+    );
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(0)]);
+    player.handle(
+        Event::Lesson(LessonReply::Checked {
+            index: 0,
+            result: CheckResult::fail("web is waiting", "web 在等待"),
+            pods: pods(),
+        }),
+        now,
+    );
+    // Polled again on a tick, frozen or not.
+    let later = now + Duration::from_millis(300);
+    let up = player.handle(Event::Tick, later);
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(0)]);
+    let up = player.handle(
+        Event::Lesson(LessonReply::Checked {
+            index: 0,
+            result: CheckResult::pass("web and sidecar are running", "web 和 sidecar 都在运行"),
+            pods: pods(),
+        }),
+        later,
+    );
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(0)]);
+    player.handle(
+        Event::Lesson(LessonReply::Completed {
+            index: 0,
+            result: Ok(()),
+        }),
+        later,
+    );
+    assert_eq!(player.current, 1);
+    assert!(matches!(player.steps[0].state, StepState::Passed(_)));
+    let screen = player_screen(&player, 80, 24, later);
+    assert!(
+        screen.contains("✓ Step 1: web and sidecar are running"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains(httpd),
+        "still the frozen picture:\n{screen}"
+    );
+    // Unfrozen: the newest observation at once.
+    player.handle(press(KeyCode::Char('f')), later);
+    let screen = player_screen(&player, 80, 24, later);
+    assert!(!screen.contains(frozen_mark), "{screen}");
+    assert!(!screen.contains(httpd), "{screen}");
+}
+
+/// Autoplay does not take the next step while the panels are frozen (they would not show
+/// it); once unfrozen, the screen is held again before the step is taken.
+#[test]
+fn autoplay_waits_while_the_panels_are_frozen() {
+    let now = Instant::now();
+    let at = |ms: u64| now + Duration::from_millis(ms);
+    let mut player = fresh_player(Lang::En, now);
+    player.enable_autoplay(
+        podlab::tui::autoplay::AutoplaySettings {
+            speed: 1.0,
+            hold: Some(Duration::from_millis(100)),
+            quit_at_end: false,
+        },
+        now,
+    );
+    player.handle(press(KeyCode::Char('f')), now);
+    for ms in [100, 1000, 60_000] {
+        let up = player.handle(Event::Tick, at(ms));
+        assert!(lesson_cmds(&up.effects).is_empty(), "{:?}", up.effects);
+    }
+    player.handle(press(KeyCode::Char('f')), at(60_000));
+    let up = player.handle(Event::Tick, at(60_050));
+    assert!(lesson_cmds(&up.effects).is_empty(), "held again first");
+    let up = player.handle(Event::Tick, at(60_100));
+    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Perform(0)]);
+}
+
+/// The lesson's narration pane zooms like a panel (`z`), and Tab moves the zoom on to the
+/// panels.
+#[test]
+fn player_zoomed() {
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let now = Instant::now();
+        let mut player = fresh_player(lang, now);
+        pass_step(&mut player, 0, "web: running; sidecar: running", now);
+        player.handle(press(KeyCode::Char('z')), now);
+        assert!(player.app.zoomed);
+        let text = player_screen(&player, 80, 24, now);
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.starts_with("┌ ")),
+            "{text}"
+        );
+        check(&format!("player_zoom_{tag}_80x24"), text);
+        player.handle(press(KeyCode::Tab), now);
+        let text = player_screen(&player, 160, 48, now);
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.starts_with("┌ [")),
+            "{text}"
+        );
+        assert!(text.contains("httpd"), "{text}");
+        player.handle(press(KeyCode::Esc), now);
+        assert!(!player.app.zoomed);
+    }
+}

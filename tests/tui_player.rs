@@ -608,3 +608,105 @@ fn presenter_mode_holds_changes_longer_and_is_high_contrast() {
     let text = app_screen(&app, 100, 30, now);
     assert!(text.starts_with(" Step 5 / 6 "), "{text}");
 }
+
+/// The explorer's autoplay holds while the panels are frozen (they would not show the next
+/// step), and holds the screen again once they are unfrozen.
+#[test]
+fn autoplay_waits_while_the_panels_are_frozen() {
+    let t0 = Instant::now();
+    let at = |ms: u64| t0 + Duration::from_millis(ms);
+    let mut app = demo::app(demo::TWO_CONTAINERS, 0, Lang::En, t0);
+    app.enable_autoplay(settings(1000), t0);
+    press(&mut app, KeyCode::Char('f'), at(500));
+    assert!(app.is_frozen());
+    for ms in [1000, 5000, 60_000] {
+        assert!(tick(&mut app, at(ms)).is_empty());
+    }
+    press(&mut app, KeyCode::Char('f'), at(60_000));
+    assert!(tick(&mut app, at(60_999)).is_empty());
+    assert_eq!(tick(&mut app, at(61_000)), vec![NEXT]);
+}
+
+/// In a replay, freezing holds the frame: the trace's next observation arrives with the step
+/// and is kept for when the panels are unfrozen.
+#[test]
+fn a_frozen_replay_holds_its_frame() {
+    let trace = shipped_trace();
+    let now = Instant::now();
+    let mut app = replay_app(&trace, "two-containers.trace.jsonl", Lang::En, now);
+    let taken =
+        |o: Option<&Observation>| o.and_then(|o| o.snapshot.as_ref()).map(|s| s.taken_at_ms);
+    let first = taken(app.shown());
+    assert!(first.is_some());
+    press(&mut app, KeyCode::Char('f'), now);
+    let (tx, rx) = mpsc::channel();
+    let mut host = ReplayHost::new(trace.clone(), tx);
+    assert_eq!(press(&mut app, KeyCode::Char(' '), now), vec![NEXT]);
+    host.engine(EngineCmd::Next);
+    for event in rx.try_iter() {
+        app.handle(event, now);
+    }
+    assert_eq!(app.engine_done, 1);
+    assert_ne!(
+        taken(app.observed.as_ref()),
+        first,
+        "the step's observation arrived"
+    );
+    assert_eq!(taken(app.shown()), first, "the frame is held");
+    press(&mut app, KeyCode::Char('f'), now);
+    assert_eq!(taken(app.shown()), taken(app.observed.as_ref()));
+}
+
+/// Zoom in presenter mode: the focused panel fills the screen under the step counter.
+#[test]
+fn presenter_mode_zooms_the_focused_panel() {
+    let now = Instant::now();
+    for lang in [Lang::En, Lang::Zh] {
+        let mut app = demo::app(demo::TWO_CONTAINERS, 4, lang, now);
+        app.set_presenter();
+        // From the narration to the events: the last panel.
+        press(&mut app, KeyCode::BackTab, now);
+        press(&mut app, KeyCode::Char('z'), now);
+        for (w, h) in [(100u16, 30u16), (160, 48)] {
+            let text = app_screen(&app, w, h, now);
+            let lines: Vec<&str> = text.lines().collect();
+            assert!(lines[0].starts_with(" Step 5 / 6 ") || lines[0].starts_with(" 步骤 5 / 6 "));
+            let events = podlab::tui::app::Focus::Events.title().get(lang);
+            assert!(lines[1].contains(&format!("[{events}]")), "{text}");
+            assert!(lines[h as usize - 3].starts_with('└'), "{text}");
+            assert_eq!(text.matches('┌').count(), 1, "{text}");
+        }
+    }
+}
+
+/// The explorer's step checks read the newest observation, not the frozen picture: a step
+/// taken while frozen is done once what it made is observed.
+#[test]
+fn an_explorer_step_is_checked_on_what_arrives_while_frozen() {
+    let t0 = Instant::now();
+    let pod = demo::pod(demo::TWO_CONTAINERS);
+    let mut script = Script::from_plan(&demo::plan(&pod));
+    script.steps[0].checks = vec![Arc::new(CgroupMade)];
+    let mut app = App::new(
+        Session::Pod {
+            uid: demo::UID.into(),
+            name: "two-containers".into(),
+        },
+        script,
+        0,
+        Lang::En,
+    );
+    app.handle(Event::Observed(Box::new(demo::observation(&pod, 0))), t0);
+    press(&mut app, KeyCode::Char('f'), t0);
+    assert_eq!(press(&mut app, KeyCode::Char(' '), t0), vec![NEXT]);
+    app.handle(Event::Engine(EngineReply::StepDone { next: 1 }), t0);
+    assert_eq!(app.script_done, 0, "waiting for the check");
+    app.handle(Event::Observed(Box::new(demo::observation(&pod, 1))), t0);
+    assert_eq!(app.script_done, 1);
+    assert_eq!(app.activity, Activity::Idle);
+    assert!(app.is_frozen());
+    assert!(app
+        .shown()
+        .and_then(|o| o.state.as_ref())
+        .is_some_and(|s| s.cgroup.is_empty()));
+}

@@ -2,10 +2,10 @@
 //! drawn on ratatui's TestBackend from the demo pod (fixed data, so the screens are stable;
 //! filters still hide PIDs, inodes, IPs and ages should the demo data change).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use podlab::i18n::Lang;
-use podlab::tui::app::{App, Session};
+use podlab::tui::app::{App, Focus, Session};
 use podlab::tui::demo;
 use podlab::tui::event::Event;
 use podlab::tui::script::Script;
@@ -13,7 +13,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 mod common;
 
-use common::screen::app_screen;
+use common::screen::{app_screen, without_bars};
 
 fn check(name: &str, text: String) {
     insta::with_settings!({filters => vec![
@@ -115,4 +115,113 @@ fn read_only_view_says_what_is_missing() {
     let text = app_screen(&app, 80, 24, now);
     check("read_only_en_80x24", text.clone());
     assert!(text.contains("needs root"), "{text}");
+}
+
+/// Freeze (`f`): a newer observation reaches the app, but the panels keep the picture they
+/// had (its "just changed" marks too, however long it stays frozen) under a mark that is
+/// text, not colour; `f` again draws the newest at once, as if the panels had never stopped.
+#[test]
+fn frozen_panels_keep_their_picture_until_unfrozen() {
+    let now = Instant::now();
+    let later = now + Duration::from_secs(30);
+    let pod = demo::pod(demo::TWO_CONTAINERS);
+    let newest = || Event::Observed(Box::new(demo::observation(&pod, 6)));
+    for (lang, tag, mark) in [(Lang::En, "en", "❄ frozen"), (Lang::Zh, "zh", "❄ 已冻结")] {
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            let mut app = demo::app(demo::TWO_CONTAINERS, 3, lang, now);
+            let live = app_screen(&app, w, h, now);
+            assert!(live.contains('+'), "step 3 marks what it changed:\n{live}");
+            key(&mut app, KeyCode::Char('f'), now);
+            let frozen = app_screen(&app, w, h, now);
+            assert!(
+                frozen.lines().next().unwrap_or("").contains(mark),
+                "{frozen}"
+            );
+            assert_eq!(without_bars(&frozen), without_bars(&live));
+
+            app.handle(newest(), later);
+            app.handle(Event::Tick, later);
+            let held = app_screen(&app, w, h, later);
+            // All but the hint bar, which offers what can be done now (a shell in the
+            // container that has started meanwhile).
+            let above_hints = |s: &str| {
+                s.lines()
+                    .take(h as usize - 1)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            };
+            assert_eq!(
+                above_hints(&held),
+                above_hints(&frozen),
+                "the newest observation is not drawn while frozen"
+            );
+            check(&format!("frozen_{tag}_{w}x{h}"), held);
+
+            key(&mut app, KeyCode::Char('f'), later);
+            let thawed = app_screen(&app, w, h, later);
+            assert!(!thawed.contains(mark), "{thawed}");
+            let mut never_frozen = demo::app(demo::TWO_CONTAINERS, 3, lang, now);
+            never_frozen.handle(newest(), later);
+            assert_eq!(thawed, app_screen(&never_frozen, w, h, later));
+        }
+    }
+}
+
+/// Zoom (`z`): the focused panel takes everything between the title bar and the status line;
+/// Tab moves the zoom to the next panel, Esc or `z` goes back.
+#[test]
+fn zoom_shows_the_focused_panel_full_screen() {
+    let now = Instant::now();
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let mut app = demo::app(demo::TWO_CONTAINERS, 6, lang, now);
+        let normal = app_screen(&app, 80, 24, now);
+        key(&mut app, KeyCode::Tab, now);
+        assert_eq!(app.focus, Focus::Processes);
+        key(&mut app, KeyCode::Char('z'), now);
+        assert!(app.zoomed);
+        for (w, h) in [(80u16, 24u16), (160, 48)] {
+            let text = app_screen(&app, w, h, now);
+            let lines: Vec<&str> = text.lines().collect();
+            // The panel's top border right under the title bar, its bottom border right over
+            // the status line and the hints, and nothing beside it.
+            assert!(
+                lines[1].starts_with("┌ [") && lines[1].ends_with('┐'),
+                "{text}"
+            );
+            assert!(lines[h as usize - 3].starts_with('└'), "{text}");
+            assert_eq!(
+                text.matches('┌').count(),
+                1,
+                "one pane on the screen:\n{text}"
+            );
+            check(&format!("zoom_processes_{tag}_{w}x{h}"), text);
+        }
+        key(&mut app, KeyCode::Tab, now);
+        assert_eq!(app.focus, Focus::Namespaces);
+        let text = app_screen(&app, 80, 24, now);
+        assert!(
+            text.lines()
+                .nth(1)
+                .is_some_and(|l| l.contains(&format!("[{}]", Focus::Namespaces.title().get(lang)))),
+            "{text}"
+        );
+        key(&mut app, KeyCode::Esc, now);
+        assert!(!app.zoomed);
+        key(&mut app, KeyCode::Char('z'), now);
+        key(&mut app, KeyCode::Char('z'), now);
+        assert!(!app.zoomed);
+        // Back where it was: the narration focused, every pane shown.
+        key(&mut app, KeyCode::BackTab, now);
+        key(&mut app, KeyCode::BackTab, now);
+        assert_eq!(app.focus, Focus::Narration);
+        assert_eq!(app_screen(&app, 80, 24, now), normal);
+        // The narration zooms too.
+        key(&mut app, KeyCode::Char('z'), now);
+        let text = app_screen(&app, 80, 24, now);
+        assert!(
+            text.lines().nth(1).is_some_and(|l| l.starts_with("┌ ")),
+            "{text}"
+        );
+        assert!(!text.contains(Focus::Processes.title().get(lang)), "{text}");
+    }
 }

@@ -9,7 +9,7 @@ use ratatui::crossterm::event::KeyEventKind;
 use super::autoplay::Autoplay;
 use super::event::{Effect, EngineCmd, EngineReply, Event, Update};
 use super::keymap::Action;
-use super::observed::{Highlights, Observation};
+use super::observed::{Frozen, Highlights, Mark, Observation};
 use super::script::Script;
 use super::signal::Signal;
 use super::theme::ThemeKind;
@@ -150,6 +150,10 @@ pub struct App {
     pub autoplay: Option<Autoplay>,
     /// Classroom layout: high contrast, narration first, more space, changes marked longer.
     pub presenter: bool,
+    /// What the panels draw while frozen (`f`); None: the newest observation.
+    pub frozen: Option<Box<Frozen>>,
+    /// The focused pane fills the screen (`z`).
+    pub zoomed: bool,
 }
 
 impl App {
@@ -183,6 +187,8 @@ impl App {
             exiting: false,
             autoplay: None,
             presenter: false,
+            frozen: None,
+            zoomed: false,
         }
     }
 
@@ -202,6 +208,46 @@ impl App {
 
     pub fn has_pod(&self) -> bool {
         matches!(self.session, Session::Pod { .. })
+    }
+
+    /// The observation the panels draw: the one kept when they were frozen, else the newest.
+    pub fn shown(&self) -> Option<&Observation> {
+        match &self.frozen {
+            Some(frozen) => frozen.observed.as_ref(),
+            None => self.observed.as_ref(),
+        }
+    }
+
+    /// Whether a "just changed" mark is drawn (while frozen: as it was when frozen).
+    pub fn is_marked(&self, mark: &Mark, now: Instant) -> bool {
+        match &self.frozen {
+            Some(frozen) => frozen.is_marked(mark),
+            None => self.highlights.is_marked(mark, now),
+        }
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        self.frozen.is_some()
+    }
+
+    /// Freeze the panels as they are drawn now, or unfreeze them: the newest observation is
+    /// drawn at once, with what changed since the frozen picture marked.
+    pub(super) fn toggle_freeze(&mut self, now: Instant) {
+        match self.frozen.take() {
+            None => {
+                self.frozen = Some(Box::new(Frozen {
+                    observed: self.observed.clone(),
+                    highlights: self.highlights.clone(),
+                    at: now,
+                }))
+            }
+            Some(frozen) => {
+                if let Some(newest) = &self.observed {
+                    self.highlights
+                        .note_changes(frozen.observed.as_ref(), newest, now);
+                }
+            }
+        }
     }
 
     /// Steps can be taken: on a pod of ours, or through a recorded trace.

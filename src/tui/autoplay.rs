@@ -174,10 +174,12 @@ impl App {
     /// After every event: hold the screen once the last step is done, then take the next one
     /// (or quit after the last, if asked).
     pub(super) fn autoplay_pass(&mut self, now: Instant, up: &mut Update) {
+        // Frozen panels would not show the next step: wait until the teacher unfreezes them.
         let busy = self.exiting
             || self.activity != Activity::Idle
             || self.step_pending()
-            || self.popup.is_some();
+            || self.popup.is_some()
+            || self.is_frozen();
         let at_end = self.script_done >= self.script.steps.len();
         let text = self.text_to_read();
         let Some(auto) = self.autoplay.as_mut() else {

@@ -1,5 +1,6 @@
 //! The one table of key bindings. The hint bar, the help screen and key handling all read it,
-//! so they cannot disagree.
+//! so they cannot disagree. Each binding says on which screens it does something; a key maps
+//! to one action whatever the screen (`action_for`), so no key is bound twice in the table.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
@@ -17,6 +18,10 @@ pub enum Action {
     SelectDown,
     ScrollUp,
     ScrollDown,
+    /// Hold the live panels still while the teacher explains; again: live.
+    Freeze,
+    /// Show the focused pane alone, full screen; again (or Esc): every pane.
+    Zoom,
     Shell,
     Logs,
     Signal,
@@ -49,6 +54,24 @@ const fn ch(c: char) -> Key {
     key(KeyCode::Char(c))
 }
 
+/// A screen that reads keys. The explorer's and the lesson player's replays are the same
+/// screens (the same `App` and `Player`), so they have the same keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Explorer,
+    Player,
+    /// The lesson list: no live panels, so no freeze, zoom, shell, logs….
+    Lessons,
+}
+
+const EVERY: &[Screen] = &[Screen::Explorer, Screen::Player, Screen::Lessons];
+/// The screens with live panels.
+const LIVE: &[Screen] = &[Screen::Explorer, Screen::Player];
+
+/// Esc leaves the zoom on the screens with live panels (an open popup takes it first). It is
+/// kept out of the table so that it never zooms in; no binding may use it.
+pub const ZOOM_BACK: Key = key(KeyCode::Esc);
+
 pub struct Binding {
     pub keys: &'static [Key],
     pub action: Action,
@@ -58,8 +81,11 @@ pub struct Binding {
     pub short: Tr,
     /// A sentence for the help screen.
     pub long: Tr,
-    /// Shown in the hint bar (the help screen shows every binding).
-    pub hint: bool,
+    /// Shown in the hint bar, with this rank (the help screen shows every binding). When the bar
+    /// is too narrow the highest rank is left out first, so 0 stays longest.
+    pub hint: Option<u8>,
+    /// Where the key does something.
+    pub screens: &'static [Screen],
 }
 
 pub const KEYMAP: &[Binding] = &[
@@ -72,7 +98,8 @@ pub const KEYMAP: &[Binding] = &[
             "Run the next step of the pod's creation",
             "执行创建 Pod 的下一步",
         ),
-        hint: true,
+        hint: Some(1),
+        screens: EVERY,
     },
     Binding {
         keys: &[key(KeyCode::Left)],
@@ -80,7 +107,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "←",
         short: Tr("earlier", "上一段"),
         long: Tr("Read the text of an earlier step", "阅读前面步骤的说明"),
-        hint: false,
+        hint: None,
+        screens: LIVE,
     },
     Binding {
         keys: &[key(KeyCode::Right)],
@@ -88,7 +116,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "→",
         short: Tr("later", "下一段"),
         long: Tr("Read the text of a later step", "阅读后面步骤的说明"),
-        hint: false,
+        hint: None,
+        screens: LIVE,
     },
     Binding {
         keys: &[key(KeyCode::Tab)],
@@ -99,7 +128,8 @@ pub const KEYMAP: &[Binding] = &[
             "Move the focus to the next panel (on a small screen: the next tab)",
             "把焦点移到下一个面板（小屏幕上：下一个标签页）",
         ),
-        hint: true,
+        hint: Some(4),
+        screens: LIVE,
     },
     Binding {
         keys: &[key(KeyCode::BackTab)],
@@ -110,7 +140,8 @@ pub const KEYMAP: &[Binding] = &[
             "Move the focus to the previous panel",
             "把焦点移到上一个面板",
         ),
-        hint: false,
+        hint: None,
+        screens: LIVE,
     },
     Binding {
         keys: &[key(KeyCode::Up)],
@@ -118,7 +149,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "↑",
         short: Tr("container", "选容器"),
         long: Tr("Select the previous container", "选择上一个容器"),
-        hint: false,
+        hint: None,
+        screens: EVERY,
     },
     Binding {
         keys: &[key(KeyCode::Down)],
@@ -126,7 +158,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "↓",
         short: Tr("container", "选容器"),
         long: Tr("Select the next container", "选择下一个容器"),
-        hint: false,
+        hint: None,
+        screens: EVERY,
     },
     Binding {
         keys: &[key(KeyCode::PageUp)],
@@ -134,7 +167,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "PgUp",
         short: Tr("scroll up", "上滚"),
         long: Tr("Scroll the focused panel up", "向上滚动当前面板"),
-        hint: false,
+        hint: None,
+        screens: LIVE,
     },
     Binding {
         keys: &[key(KeyCode::PageDown)],
@@ -142,7 +176,37 @@ pub const KEYMAP: &[Binding] = &[
         label: "PgDn",
         short: Tr("scroll down", "下滚"),
         long: Tr("Scroll the focused panel down", "向下滚动当前面板"),
-        hint: false,
+        hint: None,
+        screens: LIVE,
+    },
+    // Freeze and zoom are for a class: a teacher points at the panels while talking. `f` is
+    // bottom's freeze key and `z` is tmux's zoom (prefix-z); neither is used on any screen,
+    // both need no Shift on a projector's keyboard, and each word starts with its key.
+    Binding {
+        keys: &[ch('f')],
+        action: Action::Freeze,
+        label: "f",
+        short: Tr("freeze", "冻结"),
+        long: Tr(
+            "Freeze the live panels while you explain (❄ in the title bar); again: the newest at \
+             once. Steps and checks go on underneath; autoplay waits",
+            "冻结实时面板，方便讲解（标题栏显示 ❄）；再按一次立即显示最新状态。\
+             步骤和检查在后台照常进行；自动播放会等待",
+        ),
+        hint: Some(5),
+        screens: LIVE,
+    },
+    Binding {
+        keys: &[ch('z')],
+        action: Action::Zoom,
+        label: "z",
+        short: Tr("zoom", "放大"),
+        long: Tr(
+            "Show the focused panel full screen (Tab: the next panel); z or Esc: every panel again",
+            "把当前面板放大到全屏（Tab：下一个面板）；按 z 或 Esc 恢复全部面板",
+        ),
+        hint: Some(5),
+        screens: LIVE,
     },
     Binding {
         keys: &[ch('s')],
@@ -153,7 +217,8 @@ pub const KEYMAP: &[Binding] = &[
             "Open a shell inside the selected container (exit returns here)",
             "在选中的容器里打开 shell（exit 返回这里）",
         ),
-        hint: true,
+        hint: Some(6),
+        screens: LIVE,
     },
     Binding {
         keys: &[ch('l')],
@@ -161,7 +226,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "l",
         short: Tr("logs", "日志"),
         long: Tr("Show the selected container's logs", "查看选中容器的日志"),
-        hint: true,
+        hint: Some(7),
+        screens: LIVE,
     },
     Binding {
         keys: &[ch('k')],
@@ -172,7 +238,8 @@ pub const KEYMAP: &[Binding] = &[
             "Send a signal (TERM, KILL, INT, HUP) to the selected container's main process",
             "向选中容器的主进程发送信号（TERM、KILL、INT、HUP）",
         ),
-        hint: true,
+        hint: Some(6),
+        screens: LIVE,
     },
     Binding {
         keys: &[ch('d')],
@@ -183,7 +250,8 @@ pub const KEYMAP: &[Binding] = &[
             "Show the pod as kubectl describe does",
             "像 kubectl describe 那样显示 Pod",
         ),
-        hint: true,
+        hint: Some(7),
+        screens: LIVE,
     },
     Binding {
         keys: &[ch('r')],
@@ -194,7 +262,8 @@ pub const KEYMAP: &[Binding] = &[
             "Delete the pod and build it again from step 1",
             "删除 Pod，并从第 1 步重新创建",
         ),
-        hint: true,
+        hint: Some(8),
+        screens: &[Screen::Explorer],
     },
     Binding {
         keys: &[ch('L')],
@@ -202,7 +271,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "L",
         short: Tr("中文", "English"),
         long: Tr("Switch between English and Chinese", "在中文和英文之间切换"),
-        hint: true,
+        hint: Some(3),
+        screens: EVERY,
     },
     Binding {
         keys: &[ch('t')],
@@ -213,7 +283,8 @@ pub const KEYMAP: &[Binding] = &[
             "Next theme: default, high contrast (projectors), mono",
             "切换主题：默认、高对比度（投影仪）、单色",
         ),
-        hint: false,
+        hint: None,
+        screens: EVERY,
     },
     Binding {
         keys: &[ch('?')],
@@ -221,7 +292,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "?",
         short: Tr("help", "帮助"),
         long: Tr("Show or hide this help", "显示或隐藏本帮助"),
-        hint: true,
+        hint: Some(2),
+        screens: LIVE,
     },
     Binding {
         keys: &[ch(':')],
@@ -232,7 +304,8 @@ pub const KEYMAP: &[Binding] = &[
             "Command line: exec, kill, describe, logs, step N",
             "命令行：exec、kill、describe、logs、step N",
         ),
-        hint: false,
+        hint: None,
+        screens: &[Screen::Explorer],
     },
     Binding {
         keys: &[ch('q')],
@@ -243,7 +316,8 @@ pub const KEYMAP: &[Binding] = &[
             "Quit (asks first); the pod is deleted",
             "退出（会先确认）；Pod 会被删除",
         ),
-        hint: true,
+        hint: Some(0),
+        screens: EVERY,
     },
     Binding {
         keys: &[Key {
@@ -254,7 +328,8 @@ pub const KEYMAP: &[Binding] = &[
         label: "Ctrl-C",
         short: Tr("quit now", "立即退出"),
         long: Tr("Quit at once; the pod is deleted", "立即退出；Pod 会被删除"),
-        hint: false,
+        hint: None,
+        screens: EVERY,
     },
     // The lesson player's and the lesson list's own keys.
     Binding {
@@ -266,7 +341,8 @@ pub const KEYMAP: &[Binding] = &[
             "In a lesson: show the next hint of the shown step",
             "课程中：显示当前步骤的下一条提示",
         ),
-        hint: true,
+        hint: Some(3),
+        screens: &[Screen::Player],
     },
     Binding {
         keys: &[ch('e')],
@@ -277,7 +353,8 @@ pub const KEYMAP: &[Binding] = &[
             "In the lesson list: open the free explorer on the default pod",
             "课程列表中：用默认 Pod 打开自由探索模式",
         ),
-        hint: true,
+        hint: Some(2),
+        screens: &[Screen::Lessons],
     },
 ];
 
@@ -301,13 +378,29 @@ pub fn binding(action: Action) -> Option<&'static Binding> {
     KEYMAP.iter().find(|b| b.action == action)
 }
 
-/// (key, words) pairs for the hint bar, in table order; `enabled` leaves out what cannot be
-/// done right now.
-pub fn hints(lang: Lang, enabled: impl Fn(Action) -> bool) -> Vec<(&'static str, &'static str)> {
+/// One key in the hint bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HintKey {
+    pub action: Action,
+    pub key: &'static str,
+    pub words: &'static str,
+    /// The binding's rank: the highest is left out first when the bar is too narrow.
+    pub rank: u8,
+}
+
+/// The hint bar's keys, in table order; `enabled` leaves out what cannot be done right now.
+pub fn hints(lang: Lang, enabled: impl Fn(Action) -> bool) -> Vec<HintKey> {
     KEYMAP
         .iter()
-        .filter(|b| b.hint && enabled(b.action))
-        .map(|b| (b.label, b.short.get(lang)))
+        .filter(|b| enabled(b.action))
+        .filter_map(|b| {
+            b.hint.map(|rank| HintKey {
+                action: b.action,
+                key: b.label,
+                words: b.short.get(lang),
+                rank,
+            })
+        })
         .collect()
 }
 
@@ -354,6 +447,7 @@ mod tests {
                 assert!(!seen.contains(&(k.code, k.ctrl)), "{k:?} bound twice");
                 seen.push((k.code, k.ctrl));
             }
+            assert!(!b.screens.is_empty(), "{:?} is on no screen", b.action);
             assert!(!b.short.0.is_empty() && !b.short.1.is_empty());
             assert!(!b.long.0.is_empty() && !b.long.1.is_empty());
         }
@@ -378,11 +472,53 @@ mod tests {
         assert_eq!(action_for(&press(KeyCode::Char('c'))), None);
     }
 
+    /// The keys a screen reads itself, outside the table.
+    fn own_keys(screen: Screen) -> &'static [Key] {
+        match screen {
+            Screen::Explorer | Screen::Player => &[ZOOM_BACK],
+            Screen::Lessons => &[],
+        }
+    }
+
+    #[test]
+    fn no_two_actions_of_one_screen_share_a_key() {
+        for screen in [Screen::Explorer, Screen::Player, Screen::Lessons] {
+            let mut seen: Vec<(Key, Option<Action>)> =
+                own_keys(screen).iter().map(|k| (*k, None)).collect();
+            for b in KEYMAP.iter().filter(|b| b.screens.contains(&screen)) {
+                for k in b.keys {
+                    if let Some((_, other)) = seen.iter().find(|(s, _)| s == k) {
+                        panic!("{screen:?}: {k:?} is bound to {:?} and {other:?}", b.action);
+                    }
+                    seen.push((*k, Some(b.action)));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn freeze_and_zoom_are_on_the_live_screens_only() {
+        for action in [Action::Freeze, Action::Zoom] {
+            let b = binding(action).expect("bound");
+            assert_eq!(b.screens, LIVE, "{action:?}");
+            assert!(b.hint.is_some(), "{action:?} is in the hint bar");
+        }
+        let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(action_for(&press('f')), Some(Action::Freeze));
+        assert_eq!(action_for(&press('z')), Some(Action::Zoom));
+        assert_eq!(
+            action_for(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+            None
+        );
+    }
+
     #[test]
     fn hint_bar_and_help_come_from_the_table() {
         let hints = hints(Lang::Zh, |a| a != Action::Shell);
-        assert!(hints.contains(&("q", "退出")));
-        assert!(!hints.iter().any(|(k, _)| *k == "s"));
+        assert!(hints
+            .iter()
+            .any(|h| h.key == "q" && h.words == "退出" && h.rank == 0));
+        assert!(!hints.iter().any(|h| h.key == "s"));
         assert_eq!(help_rows(Lang::En).len(), KEYMAP.len());
         assert_eq!(help_rows(Lang::En)[0].0, "Space / Enter");
     }

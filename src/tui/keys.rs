@@ -7,7 +7,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use super::app::{Activity, App, Focus, Popup, Session, SIGNALS};
 use super::command::{parse_command, Command};
 use super::event::{Effect, EngineCmd, Update};
-use super::keymap::{action_for, Action};
+use super::keymap::{action_for, Action, ZOOM_BACK};
 use super::signal::Signal;
 use super::words::{self, tr};
 use crate::i18n::Lang;
@@ -27,6 +27,10 @@ impl App {
         }
         if self.popup.is_some() {
             self.popup_key(key, now, up);
+            return;
+        }
+        if self.zoomed && key.code == ZOOM_BACK.code {
+            self.zoomed = false;
             return;
         }
         match action_for(&key) {
@@ -62,6 +66,9 @@ impl App {
                 }
             }
             Action::SelectUp | Action::SelectDown => self.move_selection(action),
+            Action::Freeze => self.toggle_freeze(now),
+            // The zoomed pane is the focused one, so Tab moves the zoom along.
+            Action::Zoom => self.zoomed = !self.zoomed,
             Action::ScrollUp | Action::ScrollDown => {
                 let s = &mut self.scroll[self.focus.index()];
                 *s = if action == Action::ScrollUp {

@@ -4,7 +4,8 @@
 //!
 //! Space performs the step's action; its check is then polled on its own (no key for it):
 //! "checking…", then ✓ with the check's message, or after the step's timeout the failure and
-//! the first hint. The live panels, popups, language and theme are the explorer's `App`.
+//! the first hint. The live panels (freeze and zoom too), popups, language and theme are the
+//! explorer's `App`; freezing the panels does not stop the polling.
 //!
 //! With `--autoplay`, the explorer's pacing (`autoplay`) takes each step once the one before
 //! passed its check and its screen was held; in a replay (`lesson_replay`) the lesson
@@ -220,7 +221,12 @@ impl Player {
         if self.autoplay.is_none() {
             return;
         }
-        let busy = self.busy() || self.polling || self.app.popup.is_some() || self.app.exiting;
+        // Frozen panels would not show the next step: wait until the teacher unfreezes them.
+        let busy = self.busy()
+            || self.polling
+            || self.app.popup.is_some()
+            || self.app.exiting
+            || self.app.is_frozen();
         let at_end = self.all_done();
         let text = self.text_to_read();
         let Some(auto) = self.autoplay.as_mut() else {

@@ -106,6 +106,22 @@ fn fingerprint(o: &Observation) -> HashMap<Mark, String> {
     out
 }
 
+/// The panels held still (`f`) while a teacher explains: the observation and the marks drawn
+/// at that moment. Marks are read at `at`, so none expires while frozen and the picture
+/// stays whole; newer observations still reach the app (steps and checks use them).
+#[derive(Debug, Clone)]
+pub struct Frozen {
+    pub observed: Option<Observation>,
+    pub highlights: Highlights,
+    pub at: Instant,
+}
+
+impl Frozen {
+    pub fn is_marked(&self, mark: &Mark) -> bool {
+        self.highlights.is_marked(mark, self.at)
+    }
+}
+
 /// Marks of what changed, each until its own deadline.
 #[derive(Debug, Clone)]
 pub struct Highlights {

@@ -69,6 +69,11 @@ pub const AUTOPLAY: Tr = Tr("autoplay", "自动播放");
 pub const PAUSED: Tr = Tr("paused", "已暂停");
 pub const PAUSE: Tr = Tr("pause", "暂停");
 pub const PLAY: Tr = Tr("play", "播放");
+/// The title bar's mark while the panels are frozen.
+pub const FROZEN: Tr = Tr("❄ frozen", "❄ 已冻结");
+/// The freeze and zoom keys' words while they are on: what pressing them does then.
+pub const UNFREEZE: Tr = Tr("unfreeze", "解冻");
+pub const UNZOOM: Tr = Tr("all panels", "全部面板");
 pub const CONFIRM_QUIT: Tr = Tr(
     "Quit? The pod is deleted (SIGTERM, grace period, SIGKILL). y: quit · n: stay",
     "退出？Pod 将被删除（SIGTERM、宽限期、SIGKILL）。y：退出 · n：留下",

@@ -1,7 +1,8 @@
-//! The one-line bars: title (pod, status, step, language, theme), status line and key hints.
+//! The one-line bars: title (pod, status, step, language, theme, the frozen mark), status
+//! line and key hints.
 
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use ratatui::Frame;
@@ -9,7 +10,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::Ctx;
 use crate::tui::app::{Activity, Session, StatusKind};
-use crate::tui::keymap::{self, Action};
+use crate::tui::keymap::{self, Action, HintKey};
 use crate::tui::words::{self, tr};
 
 pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
@@ -29,6 +30,7 @@ pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         ));
     }
     spans.push(Span::styled(" podlab", ctx.theme.title));
+    spans.extend(frozen_mark(ctx));
     let mut qos = None;
     let sep = || Span::styled(" · ", ctx.theme.dim);
     if let Session::Replay { .. } = &app.session {
@@ -39,7 +41,7 @@ pub fn title(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         Session::Pod { name, .. } | Session::Replay { name, .. } => {
             spans.push(sep());
             spans.push(Span::styled(format!("pod/{name}"), ctx.theme.title));
-            if let Some(state) = app.observed.as_ref().and_then(|o| o.state.as_ref()) {
+            if let Some(state) = app.shown().and_then(|o| o.state.as_ref()) {
                 spans.push(sep());
                 spans.push(Span::raw(format!(
                     "{} {}",
@@ -125,7 +127,7 @@ pub fn status_text(ctx: &Ctx) -> (Style, String) {
         (None, _) if app.session == Session::ReadOnly => {
             (ctx.theme.warning, words::NEEDS_ROOT.get(lang).to_string())
         }
-        (None, _) => match app.observed.as_ref().and_then(|o| o.error.clone()) {
+        (None, _) => match app.shown().and_then(|o| o.error.clone()) {
             Some(e) => (ctx.theme.error, format!("✗ {e}")),
             None => (ctx.theme.dim, String::new()),
         },
@@ -146,52 +148,81 @@ pub fn status(frame: &mut Frame, area: Rect, style: Style, lines: Vec<String>) {
     frame.render_widget(Paragraph::new(lines), area);
 }
 
+/// "❄ frozen" right after the program's name while the panels are frozen: reversed and bold,
+/// so it reads without colour and from the back of a room.
+pub fn frozen_mark(ctx: &Ctx) -> Vec<Span<'static>> {
+    if !ctx.app.is_frozen() {
+        return Vec::new();
+    }
+    vec![
+        Span::raw(" "),
+        Span::styled(
+            format!(" {} ", words::FROZEN.get(ctx.lang)),
+            ctx.theme.selected.add_modifier(Modifier::BOLD),
+        ),
+    ]
+}
+
+/// The table's hints for a screen with live panels: while frozen or zoomed, the freeze and
+/// zoom keys say what pressing them does then.
+pub fn live_hints(ctx: &Ctx, enabled: impl Fn(Action) -> bool) -> Vec<HintKey> {
+    let mut hints = keymap::hints(ctx.lang, enabled);
+    for hint in &mut hints {
+        match hint.action {
+            Action::Freeze if ctx.app.is_frozen() => hint.words = words::UNFREEZE.get(ctx.lang),
+            Action::Zoom if ctx.app.zoomed => hint.words = words::UNZOOM.get(ctx.lang),
+            _ => {}
+        }
+    }
+    hints
+}
+
 /// The hint bar: the keymap's hinted bindings that can be used now, as many as fit.
 pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let mut hints = keymap::hints(ctx.lang, |a| ctx.app.enabled(a));
-    if let (Some(auto), Some(next)) = (&ctx.app.autoplay, keymap::binding(Action::NextStep)) {
+    let mut hints = live_hints(ctx, |a| ctx.app.enabled(a));
+    if let Some(auto) = &ctx.app.autoplay {
         // While autoplaying, the next-step key pauses and resumes.
         let word = if auto.paused {
             words::PLAY
         } else {
             words::PAUSE
         };
-        for hint in hints.iter_mut().filter(|(k, _)| *k == next.label) {
-            hint.1 = word.get(ctx.lang);
+        for hint in hints.iter_mut().filter(|h| h.action == Action::NextStep) {
+            hint.words = word.get(ctx.lang);
         }
     }
     hint_bar(frame, area, &ctx.theme, hints);
 }
 
-/// (key, words) pairs as the hint bar draws them.
+/// Hint keys as the hint bar draws them, in the order given, quit last. When they do not all
+/// fit, the highest rank goes first (of equal ranks, the later one).
 pub fn hint_bar(
     frame: &mut Frame,
     area: Rect,
     theme: &crate::tui::theme::Theme,
-    hints: Vec<(&str, &str)>,
+    hints: Vec<HintKey>,
 ) {
     let mut hints = hints;
-    // Quit goes last: it is the one kept when the bar is cut.
-    if let Some(quit) = keymap::binding(Action::Quit) {
-        if let Some(at) = hints.iter().position(|(k, _)| *k == quit.label) {
-            let pair = hints.remove(at);
-            hints.push(pair);
-        }
+    if let Some(at) = hints.iter().position(|h| h.action == Action::Quit) {
+        let quit = hints.remove(at);
+        hints.push(quit);
     }
-    let width = |hs: &[(&str, &str)]| -> usize {
+    let width = |hs: &[HintKey]| -> usize {
         1 + hs
             .iter()
-            .map(|(k, w)| k.width() + 1 + w.width() + 2)
+            .map(|h| h.key.width() + 1 + h.words.width() + 2)
             .sum::<usize>()
     };
-    // When they do not all fit, drop from the end but keep the last one (quit).
     while hints.len() > 1 && width(&hints) > area.width as usize {
-        hints.remove(hints.len() - 2);
+        let Some((at, _)) = hints.iter().enumerate().max_by_key(|(i, h)| (h.rank, *i)) else {
+            break;
+        };
+        hints.remove(at);
     }
     let mut spans = vec![Span::raw(" ")];
-    for (key, what) in hints {
-        spans.push(Span::styled(key, theme.key));
-        spans.push(Span::styled(format!(" {what}  "), theme.dim));
+    for h in hints {
+        spans.push(Span::styled(h.key, theme.key));
+        spans.push(Span::styled(format!(" {}  ", h.words), theme.dim));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

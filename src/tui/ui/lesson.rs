@@ -9,10 +9,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::{bars, is_wide, narration, popups, tabbed_panel, wide_panels, Ctx};
+use super::{bars, is_wide, narration, popups, tabbed_panel, wide_panels, zoomed_body, Ctx};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
-use crate::tui::keymap::{self, Action};
+use crate::tui::keymap::Action;
 use crate::tui::lesson_player::{Phase, Player, StepState, OUTPUT_LINES};
 use crate::tui::theme::Theme;
 use crate::tui::words::{self, tr};
@@ -64,7 +64,12 @@ pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
     .areas(area);
     title_bar(frame, title, player, &ctx);
     let presenter = app.presenter;
-    if is_wide(area) {
+    if app.zoomed {
+        let tall = is_wide(area);
+        zoomed_body(frame, body, &ctx, |frame, pane| {
+            narration(frame, pane, player, &ctx, tall)
+        });
+    } else if is_wide(area) {
         // Presenter mode: the narration is what the class reads first, so it gets more room.
         let narration_width = if presenter {
             (body.width / 2).clamp(60, 96)
@@ -84,16 +89,19 @@ pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
         tabbed_panel(frame, bottom, &ctx);
     }
     bars::status(frame, status, status_style, status_lines);
-    let mut hint_list = keymap::hints(ctx.lang, |a| player.enabled(a));
-    if let (Some(auto), Some(next)) = (&player.autoplay, keymap::binding(Action::NextStep)) {
+    let mut hint_list = bars::live_hints(&ctx, |a| player.enabled(a));
+    if let Some(auto) = &player.autoplay {
         // While autoplaying, the next-step key pauses and resumes.
         let word = if auto.paused {
             words::PLAY
         } else {
             words::PAUSE
         };
-        for hint in hint_list.iter_mut().filter(|(k, _)| *k == next.label) {
-            hint.1 = word.get(ctx.lang);
+        for hint in hint_list
+            .iter_mut()
+            .filter(|h| h.action == Action::NextStep)
+        {
+            hint.words = word.get(ctx.lang);
         }
     }
     bars::hint_bar(frame, hints, &ctx.theme, hint_list);
@@ -117,6 +125,7 @@ fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
         ));
     }
     spans.push(Span::styled(" podlab", ctx.theme.title));
+    spans.extend(bars::frozen_mark(ctx));
     if player.is_replay() {
         spans.push(sep());
         spans.push(Span::styled(words::REPLAY.get(lang), ctx.theme.current));
@@ -132,7 +141,7 @@ fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {
         sep(),
         Span::raw(player.lesson.file.title.get(lang).to_string()),
     ]);
-    if let Some(state) = ctx.app.observed.as_ref().and_then(|o| o.state.as_ref()) {
+    if let Some(state) = ctx.app.shown().and_then(|o| o.state.as_ref()) {
         spans.push(sep());
         spans.push(Span::raw(format!(
             "pod/{} {} {}",

@@ -1,5 +1,6 @@
 //! Drawing the app: title bar, narration, live panels (side by side on a big screen, folded
-//! into tabs on a small one), status line, hint bar, and popups on top.
+//! into tabs on a small one, or the focused one alone when zoomed), status line, hint bar,
+//! and popups on top.
 
 mod bars;
 mod lesson;
@@ -56,7 +57,12 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
     ])
     .areas(area);
     bars::title(frame, title, &ctx);
-    if is_wide(area) {
+    if app.zoomed {
+        let tall = is_wide(area);
+        zoomed_body(frame, body, &ctx, |frame, pane| {
+            narration::draw(frame, pane, &ctx, tall)
+        });
+    } else if is_wide(area) {
         wide_body(frame, body, &ctx);
     } else {
         narrow_body(frame, body, &ctx);
@@ -83,8 +89,7 @@ fn wide_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
 fn wide_panels(frame: &mut Frame, right: Rect, ctx: &Ctx) {
     let containers = ctx
         .app
-        .observed
-        .as_ref()
+        .shown()
         .and_then(|o| o.snapshot.as_ref())
         .map(|s| {
             s.sandboxes
@@ -122,14 +127,32 @@ fn narrow_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
     tabbed_panel(frame, bottom, ctx);
 }
 
-/// One panel at a time, its title the row of tabs: the shown one in brackets and reversed
-/// (Tab moves between them).
+/// One panel at a time, its title the row of tabs (Tab moves between them).
 pub(super) fn tabbed_panel(frame: &mut Frame, area: Rect, ctx: &Ctx) {
     let shown = if ctx.app.focus == Focus::Narration {
         ctx.app.tab
     } else {
         ctx.app.focus
     };
+    panel(frame, area, ctx, shown, tab_row(ctx, shown));
+}
+
+/// The focused pane alone in all of `body` (`z`): the narration, drawn by `narration`, or a
+/// panel under the row of tabs, which Tab moves the zoom along.
+pub(super) fn zoomed_body(
+    frame: &mut Frame,
+    body: Rect,
+    ctx: &Ctx,
+    narration: impl FnOnce(&mut Frame, Rect),
+) {
+    match ctx.app.focus {
+        Focus::Narration => narration(frame, body),
+        focus => panel(frame, body, ctx, focus, tab_row(ctx, focus)),
+    }
+}
+
+/// The panels' names as tabs: the shown one in brackets and reversed.
+fn tab_row(ctx: &Ctx, shown: Focus) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     for f in &Focus::ALL[1..] {
         let name = f.title().get(ctx.lang);
@@ -140,7 +163,7 @@ pub(super) fn tabbed_panel(frame: &mut Frame, area: Rect, ctx: &Ctx) {
         }
         spans.push(Span::raw(" "));
     }
-    panel(frame, area, ctx, shown, Line::from(spans));
+    Line::from(spans)
 }
 
 fn panel(frame: &mut Frame, area: Rect, ctx: &Ctx, focus: Focus, title: Line) {

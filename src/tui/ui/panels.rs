@@ -17,15 +17,15 @@ use crate::tui::words::{self, tr};
 use crate::tui::wrap::fit;
 
 fn snapshot<'a>(ctx: &'a Ctx) -> Option<&'a Snapshot> {
-    ctx.app.observed.as_ref().and_then(|o| o.snapshot.as_ref())
+    ctx.app.shown().and_then(|o| o.snapshot.as_ref())
 }
 
 fn marked(ctx: &Ctx, mark: &Mark) -> bool {
-    ctx.app.highlights.is_marked(mark, ctx.now)
+    ctx.app.is_marked(mark, ctx.now)
 }
 
 fn nothing(ctx: &Ctx) -> Vec<Line<'static>> {
-    let text = if ctx.app.observed.is_none() {
+    let text = if ctx.app.shown().is_none() {
         words::NO_DATA
     } else {
         words::NOTHING_YET
@@ -305,8 +305,7 @@ pub fn network(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     let state_ip = ctx
         .app
-        .observed
-        .as_ref()
+        .shown()
         .and_then(|o| o.state.as_ref())
         .and_then(|st| st.sandbox.as_ref())
         .and_then(|sb| sb.ip.clone());
@@ -571,7 +570,7 @@ pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
 
 /// The pod's events, oldest first, ending with the newest (scrolling goes back in time).
 pub fn events(ctx: &Ctx, width: u16, height: u16) -> Vec<Line<'static>> {
-    let Some(state) = ctx.app.observed.as_ref().and_then(|o| o.state.as_ref()) else {
+    let Some(state) = ctx.app.shown().and_then(|o| o.state.as_ref()) else {
         return nothing(ctx);
     };
     let lang = ctx.lang;
@@ -583,8 +582,7 @@ pub fn events(ctx: &Ctx, width: u16, height: u16) -> Vec<Line<'static>> {
     }
     let wall = ctx
         .app
-        .observed
-        .as_ref()
+        .shown()
         .and_then(|o| o.wall_time())
         .unwrap_or(state.created_at);
     let reason_w = state

@@ -8,7 +8,7 @@ use ratatui::Frame;
 
 use super::bars;
 use crate::i18n::Lang;
-use crate::tui::keymap::{self, Action};
+use crate::tui::keymap::{self, Action, HintKey};
 use crate::tui::picker::Picker;
 use crate::tui::theme::Theme;
 use crate::tui::words::{tr, Tr};
@@ -67,15 +67,24 @@ pub fn draw_picker(frame: &mut Frame, picker: &Picker) {
     if let Some(message) = &picker.status {
         bars::status(frame, status, theme.error, vec![format!(" ✗ {message}")]);
     }
-    let mut pairs: Vec<(&str, &str)> = Vec::new();
-    pairs.push(("↑↓", CHOOSE.get(lang)));
+    let mut keys = vec![HintKey {
+        action: Action::SelectUp,
+        key: "↑↓",
+        words: CHOOSE.get(lang),
+        rank: 1,
+    }];
     if let Some(b) = keymap::binding(Action::NextStep) {
         // Enter reads better than Space for opening an item of a list.
         let open_key = if b.keys.len() > 1 { "Enter" } else { b.label };
-        pairs.push((open_key, OPEN.get(lang)));
+        keys.push(HintKey {
+            action: Action::NextStep,
+            key: open_key,
+            words: OPEN.get(lang),
+            rank: 1,
+        });
     }
-    pairs.extend(keymap::hints(lang, |a| picker.enabled(a)));
-    bars::hint_bar(frame, hints, &theme, pairs);
+    keys.extend(keymap::hints(lang, |a| picker.enabled(a)));
+    bars::hint_bar(frame, hints, &theme, keys);
 }
 
 fn list(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {

@@ -98,13 +98,8 @@ pub fn draw(frame: &mut Frame, area: Rect, ctx: &Ctx) {
             frame.render_widget(Paragraph::new(lines), inner);
         }
         Popup::Describe { scroll } => {
-            let state = ctx.app.observed.as_ref().and_then(|o| o.state.as_ref());
-            let wall = ctx
-                .app
-                .observed
-                .as_ref()
-                .and_then(|o| o.wall_time())
-                .unwrap_or(0.0);
+            let state = ctx.app.shown().and_then(|o| o.state.as_ref());
+            let wall = ctx.app.shown().and_then(|o| o.wall_time()).unwrap_or(0.0);
             let text = state
                 .map(|s| crate::present::describe::render(s, wall))
                 .unwrap_or_default();
