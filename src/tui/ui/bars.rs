@@ -177,23 +177,6 @@ pub fn live_hints(ctx: &Ctx, enabled: impl Fn(Action) -> bool) -> Vec<HintKey> {
     hints
 }
 
-/// The hint bar: the keymap's hinted bindings that can be used now, as many as fit.
-pub fn hints(frame: &mut Frame, area: Rect, ctx: &Ctx) {
-    let mut hints = live_hints(ctx, |a| ctx.app.enabled(a));
-    if let Some(auto) = &ctx.app.autoplay {
-        // While autoplaying, the next-step key pauses and resumes.
-        let word = if auto.paused {
-            words::PLAY
-        } else {
-            words::PAUSE
-        };
-        for hint in hints.iter_mut().filter(|h| h.action == Action::NextStep) {
-            hint.words = word.get(ctx.lang);
-        }
-    }
-    hint_bar(frame, area, &ctx.theme, hints);
-}
-
 /// Hint keys as the hint bar draws them, in the order given, quit last. When they do not all
 /// fit, the highest rank goes first (of equal ranks, the later one).
 pub fn hint_bar(

@@ -3,15 +3,16 @@
 
 use std::time::Instant;
 
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::{bars, is_wide, narration, popups, tabbed_panel, wide_panels, zoomed_body, Ctx};
+use super::{bars, draw_screen, narration, Ctx, Parts};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
+use crate::tui::autoplay::Autoplay;
 use crate::tui::keymap::Action;
 use crate::tui::lesson_player::{Phase, Player, StepState, OUTPUT_LINES};
 use crate::tui::theme::Theme;
@@ -43,69 +44,34 @@ fn is_cjk_punct(c: char) -> bool {
     )
 }
 
+/// The lesson player: the explorer's layout, with the lesson's title bar, step pane, status
+/// line and keys.
 pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
-    let app = &player.app;
-    let ctx = Ctx {
-        app,
-        theme: Theme::of(app.theme),
-        lang: app.lang,
-        now,
-    };
-    let area = frame.area();
-    frame.render_widget(Block::default().style(ctx.theme.base), area);
-    let (status_style, status_text) = status_text(player, &ctx);
-    let status_lines = crate::tui::wrap::wrap(&status_text, area.width.max(1) as usize);
-    let [title, body, status, hints] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(status_lines.len().clamp(1, 2) as u16),
-        Constraint::Length(1),
-    ])
-    .areas(area);
-    title_bar(frame, title, player, &ctx);
-    let presenter = app.presenter;
-    if app.zoomed {
-        let tall = is_wide(area);
-        zoomed_body(frame, body, &ctx, |frame, pane| {
-            narration(frame, pane, player, &ctx, tall)
-        });
-    } else if is_wide(area) {
-        // Presenter mode: the narration is what the class reads first, so it gets more room.
-        let narration_width = if presenter {
-            (body.width / 2).clamp(60, 96)
-        } else {
-            (body.width * 2 / 5).clamp(50, 72)
-        };
-        let [left, right] =
-            Layout::horizontal([Constraint::Length(narration_width), Constraint::Min(0)])
-                .areas(body);
-        narration(frame, left, player, &ctx, true);
-        wide_panels(frame, right, &ctx);
-    } else {
-        let narration_share = if presenter { 5 } else { 4 };
-        let [top, bottom] =
-            Layout::vertical([Constraint::Fill(narration_share), Constraint::Fill(3)]).areas(body);
-        narration(frame, top, player, &ctx, false);
-        tabbed_panel(frame, bottom, &ctx);
+    draw_screen(frame, &player.app, &PlayerParts(player), now);
+}
+
+struct PlayerParts<'a>(&'a Player);
+
+impl Parts for PlayerParts<'_> {
+    fn title(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        title_bar(frame, area, self.0, ctx);
     }
-    bars::status(frame, status, status_style, status_lines);
-    let mut hint_list = bars::live_hints(&ctx, |a| player.enabled(a));
-    if let Some(auto) = &player.autoplay {
-        // While autoplaying, the next-step key pauses and resumes.
-        let word = if auto.paused {
-            words::PLAY
-        } else {
-            words::PAUSE
-        };
-        for hint in hint_list
-            .iter_mut()
-            .filter(|h| h.action == Action::NextStep)
-        {
-            hint.words = word.get(ctx.lang);
-        }
+
+    fn narration(&self, frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool) {
+        narration(frame, area, self.0, ctx, tall);
     }
-    bars::hint_bar(frame, hints, &ctx.theme, hint_list);
-    popups::draw(frame, area, &ctx);
+
+    fn status_text(&self, ctx: &Ctx) -> (Style, String) {
+        status_text(self.0, ctx)
+    }
+
+    fn enabled(&self, action: Action) -> bool {
+        self.0.enabled(action)
+    }
+
+    fn autoplay(&self) -> Option<&Autoplay> {
+        self.0.autoplay.as_ref()
+    }
 }
 
 fn title_bar(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx) {

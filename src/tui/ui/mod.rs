@@ -17,12 +17,16 @@ pub use picker::draw_picker;
 use std::time::Instant;
 
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::app::{App, Focus};
+use super::autoplay::Autoplay;
+use super::keymap::Action;
 use super::theme::Theme;
+use super::words;
 use crate::i18n::Lang;
 
 /// Everything a drawing function needs.
@@ -38,7 +42,52 @@ pub fn is_wide(area: Rect) -> bool {
     area.width >= 140 && area.height >= 40
 }
 
+/// What a screen with live panels puts into the one layout; the explorer and the lesson player
+/// differ only here. The rows, the panels, zoom, popups and the status line are `draw_screen`'s.
+pub trait Parts {
+    fn title(&self, frame: &mut Frame, area: Rect, ctx: &Ctx);
+    /// The narration pane (`tall`: it has a column of its own).
+    fn narration(&self, frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool);
+    fn status_text(&self, ctx: &Ctx) -> (Style, String);
+    /// Whether a key of the table does something now (the hint bar shows only those).
+    fn enabled(&self, action: Action) -> bool;
+    /// Steps taken by themselves: the next-step key pauses and resumes them.
+    fn autoplay(&self) -> Option<&Autoplay>;
+}
+
+/// The explorer.
 pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
+    draw_screen(frame, app, &ExplorerParts(app), now);
+}
+
+struct ExplorerParts<'a>(&'a App);
+
+impl Parts for ExplorerParts<'_> {
+    fn title(&self, frame: &mut Frame, area: Rect, ctx: &Ctx) {
+        bars::title(frame, area, ctx);
+    }
+
+    fn narration(&self, frame: &mut Frame, area: Rect, ctx: &Ctx, tall: bool) {
+        narration::draw(frame, area, ctx, tall);
+    }
+
+    fn status_text(&self, ctx: &Ctx) -> (Style, String) {
+        bars::status_text(ctx)
+    }
+
+    fn enabled(&self, action: Action) -> bool {
+        self.0.enabled(action)
+    }
+
+    fn autoplay(&self) -> Option<&Autoplay> {
+        self.0.autoplay.as_ref()
+    }
+}
+
+/// The one layout of a screen with live panels: title bar; the narration and the panels (side
+/// by side on a big screen, the panels as tabs below it on a small one, or one pane zoomed);
+/// the status line; the hint bar; popups over everything.
+pub fn draw_screen(frame: &mut Frame, app: &App, parts: &dyn Parts, now: Instant) {
     let ctx = Ctx {
         app,
         theme: Theme::of(app.theme),
@@ -47,7 +96,7 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
     };
     let area = frame.area();
     frame.render_widget(Block::default().style(ctx.theme.base), area);
-    let (status_style, status_text) = bars::status_text(&ctx);
+    let (status_style, status_text) = parts.status_text(&ctx);
     let status_lines = super::wrap::wrap(&status_text, area.width.max(1) as usize);
     let [title, body, status, hints] = Layout::vertical([
         Constraint::Length(1),
@@ -56,33 +105,49 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         Constraint::Length(1),
     ])
     .areas(area);
-    bars::title(frame, title, &ctx);
+    parts.title(frame, title, &ctx);
     if app.zoomed {
         let tall = is_wide(area);
         zoomed_body(frame, body, &ctx, |frame, pane| {
-            narration::draw(frame, pane, &ctx, tall)
+            parts.narration(frame, pane, &ctx, tall)
         });
     } else if is_wide(area) {
-        wide_body(frame, body, &ctx);
+        // Presenter mode: the narration is what the class reads first, so it gets more room.
+        let narration_width = if app.presenter {
+            (body.width / 2).clamp(60, 96)
+        } else {
+            (body.width * 2 / 5).clamp(50, 72)
+        };
+        let [left, right] =
+            Layout::horizontal([Constraint::Length(narration_width), Constraint::Min(0)])
+                .areas(body);
+        parts.narration(frame, left, &ctx, true);
+        wide_panels(frame, right, &ctx);
     } else {
-        narrow_body(frame, body, &ctx);
+        let narration_share = if app.presenter { 5 } else { 4 };
+        let [top, bottom] =
+            Layout::vertical([Constraint::Fill(narration_share), Constraint::Fill(3)]).areas(body);
+        parts.narration(frame, top, &ctx, false);
+        tabbed_panel(frame, bottom, &ctx);
     }
     bars::status(frame, status, status_style, status_lines);
-    bars::hints(frame, hints, &ctx);
+    let mut hint_list = bars::live_hints(&ctx, |a| parts.enabled(a));
+    if let Some(auto) = parts.autoplay() {
+        // While autoplaying, the next-step key pauses and resumes.
+        let word = if auto.paused {
+            words::PLAY
+        } else {
+            words::PAUSE
+        };
+        for hint in hint_list
+            .iter_mut()
+            .filter(|h| h.action == Action::NextStep)
+        {
+            hint.words = word.get(ctx.lang);
+        }
+    }
+    bars::hint_bar(frame, hints, &ctx.theme, hint_list);
     popups::draw(frame, area, &ctx);
-}
-
-fn wide_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
-    // Presenter mode: the narration is what the class reads first, so it gets more room.
-    let narration_width = if ctx.app.presenter {
-        (body.width / 2).clamp(60, 96)
-    } else {
-        (body.width * 2 / 5).clamp(50, 72)
-    };
-    let [left, right] =
-        Layout::horizontal([Constraint::Length(narration_width), Constraint::Min(0)]).areas(body);
-    narration::draw(frame, left, ctx, true);
-    wide_panels(frame, right, ctx);
 }
 
 /// Every panel at once, as on a big screen (the explorer and the lesson player).
@@ -117,14 +182,6 @@ fn wide_panels(frame: &mut Frame, right: Rect, ctx: &Ctx) {
         let title = Line::from(format!(" {} ", focus.title().get(ctx.lang)));
         panel(frame, area, ctx, focus, title);
     }
-}
-
-fn narrow_body(frame: &mut Frame, body: Rect, ctx: &Ctx) {
-    let narration_share = if ctx.app.presenter { 5 } else { 4 };
-    let [top, bottom] =
-        Layout::vertical([Constraint::Fill(narration_share), Constraint::Fill(3)]).areas(body);
-    narration::draw(frame, top, ctx, false);
-    tabbed_panel(frame, bottom, ctx);
 }
 
 /// One panel at a time, its title the row of tabs (Tab moves between them).
