@@ -41,8 +41,9 @@ pub fn run_on_terminal<S: Scene, H: Host>(
         let _restore = terminal::Restore::take_over()?;
         let input = Arc::new(Input::spawn(tx.clone())?);
         let (mut screen, mut watches) = open(scene)?;
+        // The input thread runs until the screen ends, whether or not the host keeps it.
         let mut host = host(TerminalHandles {
-            input,
+            input: Arc::clone(&input),
             in_child: Arc::clone(&in_child),
         });
         run_with(
