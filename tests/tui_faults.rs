@@ -226,7 +226,8 @@ fn explorer_fault(fault: Fault) {
         name: name.clone(),
         manifest,
     };
-    let pid = pane.tmux.podlab_pid(LONG);
+    let podlab = pane.tmux.podlab_pid(LONG);
+    let pid = podlab.pid;
     for step in 1..=5 {
         pane.step_until(&format!("Steps {step}/6"));
     }
@@ -277,7 +278,8 @@ fn lesson_fault(fault: Fault) {
         name: name.clone(),
         manifest,
     };
-    let pid = pane.tmux.podlab_pid(LONG);
+    let podlab = pane.tmux.podlab_pid(LONG);
+    let pid = podlab.pid;
     pane.step_until("Steps 1/7");
     pane.tmux
         .wait_for("the pod running", LONG, |s| s.contains("Running 2/2"));

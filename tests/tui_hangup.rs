@@ -74,7 +74,8 @@ fn close_terminal_of(screen: Screen, user: Option<&str>) {
     tmux.wait_for(&format!("{tag} on screen"), SHOWN_WITHIN, |s| {
         screen.shown(s)
     });
-    let pid = tmux.podlab_pid(SHOWN_WITHIN);
+    let podlab = tmux.podlab_pid(SHOWN_WITHIN);
+    let pid = podlab.pid;
     let _ = tmux.run(&["kill-session", "-t", "e2e"]);
     let closed = Instant::now();
     let status = wait_for_file(&status_file, ENDS_WITHIN + Duration::from_secs(5));

@@ -109,13 +109,15 @@ impl Tmux {
             .unwrap_or_else(|_| panic!("tmux gave no pane pid: {pid:?}"))
     }
 
-    /// The pid of the `podlab` the pane's shell runs, directly or not (waiting until it runs).
-    pub fn podlab_pid(&self, timeout: Duration) -> i32 {
+    /// The `podlab` the pane's shell runs, directly or not (waiting until it runs).
+    pub fn podlab_pid(&self, timeout: Duration) -> RunningPodlab {
         let shell = self.shell_pid();
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(pid) = child_named(shell, "podlab") {
-                return pid;
+                if let Some(start_time) = start_time(pid) {
+                    return RunningPodlab { pid, start_time };
+                }
             }
             assert!(
                 Instant::now() < deadline,
@@ -124,6 +126,36 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(100));
         }
     }
+}
+
+/// A podlab a pane runs. Dropped while it still runs (a test failed before it ended), it is
+/// killed, so no podlab outlives its test; its pods go with its shim.
+pub struct RunningPodlab {
+    pub pid: i32,
+    /// Its start time (/proc/PID/stat field 22): a reused pid is never killed.
+    start_time: u64,
+}
+
+impl Drop for RunningPodlab {
+    fn drop(&mut self) {
+        if start_time(self.pid) == Some(self.start_time) {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+    }
+}
+
+/// A process's start time in clock ticks, while it runs (not a zombie).
+fn start_time(pid: i32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // After the command: state is field 3, start time field 22.
+    if fields.first() == Some(&"Z") {
+        return None;
+    }
+    fields.get(19)?.parse().ok()
 }
 
 /// A descendant of `ancestor` (a child, or a child's child: su runs a shell that runs podlab)
