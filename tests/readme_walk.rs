@@ -186,3 +186,42 @@ fn quit_to_list(tmux: &Tmux, what: &str, list: impl Fn(&str) -> bool) {
     }
     tmux.wait_for(&format!("the lesson list again ({what})"), STAGE, list);
 }
+
+/// `cargo run` builds only podlab: a podlab without its pause binary says how to build it
+/// before anything is made, instead of failing in the middle of a lesson's first step.
+#[test]
+fn a_podlab_without_pause_says_how_to_build_it_before_any_pod() {
+    if !common::privileged() {
+        return;
+    }
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("no-pause-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a scratch dir");
+    let lonely = dir.join("podlab");
+    std::fs::copy(common::PODLAB, &lonely).expect("copy podlab");
+    let name = common::unique_name("no-pause");
+    let manifest = common::write_manifest(
+        &name,
+        &format!(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  containers:\n    \
+             - name: app\n      image: busybox:1.36\n      command: [sleep, '60']\n"
+        ),
+    );
+    let out = std::process::Command::new(&lonely)
+        .args(["run", "--detach"])
+        .arg(&manifest)
+        .output()
+        .expect("run the copied podlab");
+    let stderr = common::stderr(&out);
+    assert!(!out.status.success(), "podlab ran without pause: {stderr}");
+    assert!(
+        stderr.contains("the pause binary is missing") && stderr.contains("cargo build"),
+        "no word on how to build pause: {stderr}"
+    );
+    assert!(
+        live_pod_named(&name).expect("list pods").is_none(),
+        "a pod {name} was made without pause"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

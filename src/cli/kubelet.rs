@@ -22,7 +22,7 @@ use crate::kube::protocol::Request;
 use crate::kube::static_pods::{self, Change, Scan};
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
 use crate::runtime::network::NetworkChoice;
-use crate::runtime::{images, lookup, manifest_dir};
+use crate::runtime::{lookup, manifest_dir};
 use crate::spec;
 
 /// println! that does not panic when stdout is gone (the lesson that started this kubelet was
@@ -78,7 +78,7 @@ struct Watcher {
 
 pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
     super::setup::require_root("podlab kubelet", lang)?;
-    images::ensure_busybox(lang)?;
+    crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
     let dir = std::fs::canonicalize(&args.manifests).map_err(|e| {
         eyre!(

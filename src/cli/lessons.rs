@@ -178,7 +178,7 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
             args.lesson
         ));
     }
-    crate::runtime::images::ensure_busybox(lang)?;
+    crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
     let interrupts = Arc::new(AtomicUsize::new(0));
     for signal in [

@@ -15,7 +15,6 @@ use crate::kube::pod_state::{PodPhase, PodState};
 use crate::kube::protocol::{Request, Response};
 use crate::kube::steps::StepPlan;
 use crate::runtime::client::{start_pod, ShimConnection, StartOptions};
-use crate::runtime::images;
 use crate::runtime::network::NetworkChoice;
 use crate::spec;
 
@@ -46,7 +45,7 @@ pub struct RunArgs {
 pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
     let loaded = spec::load_pod_file(&args.file).map_err(|e| eyre::eyre!("{}", e.render(lang)))?;
     super::setup::require_root("podlab run", lang)?;
-    images::ensure_busybox(lang)?;
+    crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
     for warning in &loaded.warnings {
         eprintln!("{}", warning.render(lang));

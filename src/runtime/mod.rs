@@ -31,6 +31,15 @@ use std::path::{Path, PathBuf};
 
 use eyre::{eyre, Result};
 
+/// What building a pod needs besides root, checked before any screen or pod is made: a static
+/// busybox for the images (offered with apt-get) and the pause binary next to podlab.
+pub fn ensure_ready(lang: crate::i18n::Lang) -> Result<()> {
+    images::ensure_busybox(lang)?;
+    let exe = std::fs::read_link("/proc/self/exe")
+        .map_err(|e| eyre!("failed to find podlab's own binary: {e}"))?;
+    pause_binary_near(&exe).map(|_| ())
+}
+
 /// The pause binary installed next to podlab (cargo builds and installs both together).
 pub fn pause_binary_near(podlab_exe: &Path) -> Result<PathBuf> {
     let dir = podlab_exe
@@ -38,11 +47,16 @@ pub fn pause_binary_near(podlab_exe: &Path) -> Result<PathBuf> {
         .ok_or_else(|| eyre!("cannot tell where podlab is installed"))?;
     let pause = dir.join("pause");
     if pause.is_file() {
-        Ok(pause)
-    } else {
-        Err(eyre!(
-            "the pause binary is missing: expected it at {} (build it with: cargo build --bins)",
-            pause.display()
-        ))
+        return Ok(pause);
     }
+    // `cargo run` builds only podlab; `cargo build` builds pause too, in the same profile.
+    let build = if dir.ends_with("release") {
+        "cargo build --release"
+    } else {
+        "cargo build"
+    };
+    Err(eyre!(
+        "the pause binary is missing: expected it at {} (build it with: {build})",
+        pause.display()
+    ))
 }

@@ -104,7 +104,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
         ));
     }
     super::fault::check_setting()?;
-    crate::runtime::images::ensure_busybox(lang)?;
+    crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
     let demo = args.is_demo();
     let progress = if demo {

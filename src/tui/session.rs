@@ -22,7 +22,6 @@ use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
 use crate::i18n::Lang;
 use crate::kube::steps::{self, PlanContext};
 use crate::observe::Target;
-use crate::runtime::images;
 use crate::runtime::network::NetworkChoice;
 use crate::spec;
 
@@ -156,7 +155,7 @@ pub(super) fn explore_screen(
     let target: SharedTarget;
     let mut engine = None;
     let mut app = if building {
-        images::ensure_busybox(lang)?;
+        crate::runtime::ensure_ready(lang)?;
         let _ = crate::runtime::gc::collect();
         for warning in &loaded.warnings {
             eprintln!("{}", warning.render(lang));
