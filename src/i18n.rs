@@ -19,6 +19,19 @@ impl Lang {
         }
     }
 
+    /// Ask a yes/no question on the terminal (stderr, then a line of stdin); an empty answer
+    /// is `default`, and the end of input (a closed terminal) is no answer, never a yes.
+    pub fn ask(question: &str, default: bool) -> std::io::Result<bool> {
+        use std::io::Write;
+        eprint!("{question} ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        if std::io::stdin().read_line(&mut answer)? == 0 {
+            return Ok(false);
+        }
+        Ok(Lang::is_yes(&answer, default))
+    }
+
     /// Whether a typed answer to a yes/no question is yes; an empty answer is `default`.
     pub fn is_yes(answer: &str, default: bool) -> bool {
         match answer.trim() {

@@ -172,11 +172,8 @@ impl Pane {
 fn wait_for_exit(pid: i32) {
     let deadline = Instant::now() + LONG;
     loop {
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
         // Gone, or a zombie its new parent has not reaped yet.
-        let running = state
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'));
+        let running = common::is_running(pid);
         if !running {
             return;
         }

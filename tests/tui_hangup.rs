@@ -90,20 +90,10 @@ fn close_terminal_of(screen: Screen, user: Option<&str>) {
         "{tag}: podlab took {took:?} to end after its terminal was closed"
     );
     assert!(
-        !Path::new(&format!("/proc/{pid}")).exists() || is_zombie(pid),
+        !common::is_running(pid),
         "{tag}: podlab (pid {pid}) still runs"
     );
     let _ = std::fs::remove_dir_all(&scratch);
-}
-
-fn is_zombie(pid: i32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(true)
 }
 
 #[test]

@@ -2,7 +2,7 @@
 //! from is `runtime::images::ensure_busybox`). The check says exactly what is missing and what
 //! to run; where it can, it offers to fix it.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::process::Command;
 
 use eyre::{eyre, Result};
@@ -48,17 +48,14 @@ fn offer_sudo(what: &str, lang: Lang) -> Result<bool> {
     else {
         return Ok(false);
     };
-    eprint!(
-        "{what} {} ",
+    let question = format!(
+        "{what} {}",
         lang.pick(
             "needs root to create namespaces, mounts and cgroups. Re-run it with sudo? [Y/n]",
             "需要 root 权限来创建命名空间、挂载点和 cgroup。用 sudo 重新运行吗？[Y/n]"
         )
     );
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    // The end of input (a closed terminal) is no answer, not a yes.
-    if std::io::stdin().read_line(&mut answer)? == 0 || !Lang::is_yes(&answer, true) {
+    if !Lang::ask(&question, true)? {
         return Ok(false);
     }
     let exe = std::env::current_exe()?;

@@ -5,7 +5,7 @@
 //! Without a static busybox on the machine, [`ensure_busybox`] offers to install one.
 
 use std::fs;
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -216,17 +216,14 @@ pub fn ensure_busybox(lang: Lang) -> Result<()> {
     if !apt || !std::io::stdin().is_terminal() {
         return Err(missing);
     }
-    eprint!(
-        "{missing:#}\n{} ",
+    let question = format!(
+        "{missing:#}\n{}",
         lang.pick(
             "Install busybox-static now with apt-get? [y/N]",
             "现在用 apt-get 安装 busybox-static 吗？[y/N]"
         )
     );
-    std::io::stderr().flush()?;
-    let mut answer = String::new();
-    // The end of input (a closed terminal) is no answer, not a yes.
-    if std::io::stdin().read_line(&mut answer)? == 0 || !Lang::is_yes(&answer, false) {
+    if !Lang::ask(&question, false)? {
         return Err(missing);
     }
     let status = Command::new("apt-get")

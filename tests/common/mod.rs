@@ -29,6 +29,17 @@ pub fn privileged() -> bool {
     false
 }
 
+/// A process's /proc/PID/stat, through observe's parser; None once it is gone.
+pub fn proc_stat(pid: i32) -> Option<podlab::observe::procfs_read::StatFields> {
+    let bytes = std::fs::read(format!("/proc/{pid}/stat")).ok()?;
+    podlab::observe::procfs_read::parse_stat(&bytes)
+}
+
+/// Whether `pid` still runs: it exists and is not a zombie waiting to be reaped.
+pub fn is_running(pid: i32) -> bool {
+    proc_stat(pid).is_some_and(|s| s.state.0 != 'Z')
+}
+
 pub fn podlab(args: &[&str]) -> Output {
     Command::new(PODLAB)
         .args(args)

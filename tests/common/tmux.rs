@@ -149,13 +149,9 @@ impl Drop for RunningPodlab {
 
 /// A process's start time in clock ticks, while it runs (not a zombie).
 fn start_time(pid: i32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    // After the command: state is field 3, start time field 22.
-    if fields.first() == Some(&"Z") {
-        return None;
-    }
-    fields.get(19)?.parse().ok()
+    super::proc_stat(pid)
+        .filter(|s| s.state.0 != 'Z')
+        .map(|s| s.start_time)
 }
 
 /// A descendant of `ancestor` (a child, or a child's child: su runs a shell that runs podlab)
@@ -166,11 +162,8 @@ fn child_named(ancestor: i32, comm: &str) -> Option<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let (head, tail) = stat.rsplit_once(')')?;
-            let name = head.split_once('(')?.1.to_string();
-            let ppid = tail.split_whitespace().nth(1)?.parse().ok()?;
-            Some((pid, ppid, name))
+            let stat = super::proc_stat(pid)?;
+            Some((pid, stat.ppid, stat.comm))
         })
         .collect();
     let parent_of = |pid: i32| parents.iter().find(|p| p.0 == pid).map(|p| p.1);
