@@ -18,7 +18,7 @@ use super::lesson_worker::LessonWorker;
 use super::live_host::LiveHost;
 use super::on_terminal::run_on_terminal;
 use super::picker::{load_entries, Choice, Picker};
-use super::player::{PlayerArgs, Screen, Watches};
+use super::player::{open_screen, PlayerArgs, Screen, Watches};
 use super::session::{can_build_pods, explore_screen, ExploreArgs, OBSERVATIONS_PER_SECOND};
 use super::workers::{Observer, SharedTarget};
 use super::{terminal, words};
@@ -135,12 +135,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
             &mut player,
             (&tx, &rx),
             args.player.clean_start(),
-            |player| {
-                let screen = Screen::open(&args.player, &title)?;
-                let watches =
-                    Watches::for_player(&args.player, screen.cast.as_ref(), player, &title)?;
-                Ok((screen, watches))
-            },
+            open_screen(&args.player, &title),
             |terminal| LiveHost {
                 terminal,
                 engine: None,

@@ -3,7 +3,7 @@
 //! the player, so whatever supplies the steps gets them.
 
 use std::io::Stdout;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -184,40 +184,64 @@ impl<S> Watches<S> {
     }
 }
 
-impl Watches<App> {
-    /// Step markers when recording, and the trace when tracing, of the explorer.
+/// A screen a recording's step markers and a trace can follow: the explorer and the lesson
+/// player (each writes its own kind of trace).
+pub trait Recorded: Sized + 'static
+where
+    StepMarkers: Watch<Self>,
+    TraceRecorder: Watch<Self>,
+{
+    fn trace_recorder(path: &Path, scene: &Self, title: &str) -> Result<TraceRecorder>;
+}
+
+impl Recorded for App {
+    fn trace_recorder(path: &Path, app: &App, title: &str) -> Result<TraceRecorder> {
+        TraceRecorder::create(path, app, title)
+    }
+}
+
+impl Recorded for Player {
+    fn trace_recorder(path: &Path, player: &Player, title: &str) -> Result<TraceRecorder> {
+        TraceRecorder::create_lesson(path, player, title)
+    }
+}
+
+impl<S: Recorded> Watches<S>
+where
+    StepMarkers: Watch<S>,
+    TraceRecorder: Watch<S>,
+{
+    /// Step markers when recording, and the trace when tracing.
     pub fn new(
         args: &PlayerArgs,
         cast: Option<&SharedCast>,
-        app: &App,
+        scene: &S,
         title: &str,
-    ) -> Result<Watches<App>> {
-        let mut list: Vec<Box<dyn Watch<App>>> = Vec::new();
+    ) -> Result<Watches<S>> {
+        let mut list: Vec<Box<dyn Watch<S>>> = Vec::new();
         if let Some(c) = cast {
             list.push(Box::new(StepMarkers::new(Arc::clone(c))));
         }
         if let Some(path) = &args.trace {
-            list.push(Box::new(TraceRecorder::create(path, app, title)?));
+            list.push(Box::new(S::trace_recorder(path, scene, title)?));
         }
         Ok(Watches { list })
     }
 }
 
-impl Watches<Player> {
-    /// The same for a lesson in the lesson player.
-    pub fn for_player(
-        args: &PlayerArgs,
-        cast: Option<&SharedCast>,
-        player: &Player,
-        title: &str,
-    ) -> Result<Watches<Player>> {
-        let mut list: Vec<Box<dyn Watch<Player>>> = Vec::new();
-        if let Some(c) = cast {
-            list.push(Box::new(StepMarkers::new(Arc::clone(c))));
-        }
-        if let Some(path) = &args.trace {
-            list.push(Box::new(TraceRecorder::create_lesson(path, player, title)?));
-        }
-        Ok(Watches { list })
+/// How a played screen opens on the terminal (`on_terminal::run_on_terminal`'s `open`): at
+/// `--size`, recorded with `--record`, traced with `--trace`.
+pub fn open_screen<'a, S: Recorded>(
+    args: &'a PlayerArgs,
+    title: &'a str,
+) -> impl FnOnce(&S) -> Result<(Screen, Watches<S>)> + 'a
+where
+    StepMarkers: Watch<S>,
+    TraceRecorder: Watch<S>,
+{
+    move |scene| {
+        let screen = Screen::open(args, title)?;
+        let watches = Watches::new(args, screen.cast.as_ref(), scene, title)?;
+        Ok((screen, watches))
     }
 }

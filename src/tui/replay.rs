@@ -16,7 +16,7 @@ use super::event::{EngineCmd, EngineReply, Event};
 use super::host::Host;
 use super::lesson_replay::{replay_player, LessonReplayHost};
 use super::on_terminal::run_on_terminal;
-use super::player::{PlayerArgs, Screen, Watches};
+use super::player::{open_screen, PlayerArgs};
 use super::{terminal, words};
 use crate::i18n::Lang;
 use crate::tui::record::trace::Trace;
@@ -117,11 +117,7 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
             &mut lesson,
             (&tx, &rx),
             clean_start,
-            |lesson| {
-                let screen = Screen::open(player, &title)?;
-                let watches = Watches::for_player(player, screen.cast.as_ref(), lesson, &title)?;
-                Ok((screen, watches))
-            },
+            open_screen(player, &title),
             |_| host,
         )?;
     } else {
@@ -133,11 +129,7 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
             &mut app,
             (&tx, &rx),
             clean_start,
-            |app| {
-                let screen = Screen::open(player, &title)?;
-                let watches = Watches::new(player, screen.cast.as_ref(), app, &title)?;
-                Ok((screen, watches))
-            },
+            open_screen(player, &title),
             |_| host,
         )?;
     }

@@ -14,7 +14,7 @@ use super::app::{App, Session};
 use super::event::Event;
 use super::live_host::LiveHost;
 use super::on_terminal::run_on_terminal;
-use super::player::{PlayerArgs, Screen, Watches};
+use super::player::{open_screen, PlayerArgs};
 use super::script::Script;
 use super::terminal;
 use super::words;
@@ -235,11 +235,7 @@ fn run_screen(
         app,
         (tx, &rx),
         args.player.clean_start(),
-        |app| {
-            let screen = Screen::open(&args.player, title)?;
-            let watches = Watches::new(&args.player, screen.cast.as_ref(), app, title)?;
-            Ok((screen, watches))
-        },
+        open_screen(&args.player, title),
         |terminal| LiveHost {
             terminal,
             engine,
