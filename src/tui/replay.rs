@@ -98,7 +98,10 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
     args.player.check()?;
     let trace = Trace::load(&args.file)?;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
-        return Err(eyre!("podlab replay needs a terminal"));
+        return Err(eyre!(
+            "podlab replay {}",
+            lang.pick("needs a terminal", "需要一个终端")
+        ));
     }
     let now = Instant::now();
     let source = args.file.display().to_string();
