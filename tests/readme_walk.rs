@@ -2,7 +2,8 @@
 //! English and Chinese, at 80×24 and 160×48. The lesson list opens; Enter opens lesson 01,
 //! whose first steps build a real pod (checked in /proc); q comes back to the list with the
 //! pod deleted; `e` opens the explorer, whose steps build its pod up; q comes back to the list;
-//! q ends podlab with status 0 and the terminal as it was. Each stage waits for an outcome
+//! q ends podlab with status 0 and the terminal as it was. While a pod is deleted, q once more
+//! kills it at once, as both screens offer. Each stage waits for an outcome
 //! (a screen, a pod, a process), not for a number of keys, so it holds as lessons change.
 
 mod common;
@@ -126,14 +127,27 @@ fn walk(repo: &Path, run: &str, lesson: &Lesson, lang: Lang, width: u16, height:
     let _ = std::fs::remove_dir_all(&state_home);
 }
 
-/// Press Space until the pod `name` runs with every container (at most `steps` times).
+/// Press Space until the pod `name` runs with every container (at most `steps` times). After
+/// each Space, the next comes once the screen has taken the step: its title bar (the step count
+/// and the pod's status) changed, then held still. The panels below change all the time.
 fn step_until_running(tmux: &Tmux, name: &str, what: &str, steps: usize) -> PodState {
     for _ in 0..steps {
+        let title = || tmux.screen().lines().next().unwrap_or_default().to_string();
+        let before = title();
         tmux.keys(&["Space"]);
         let until = Instant::now() + Duration::from_secs(10);
+        let mut last = before.clone();
+        let mut still_since = Instant::now();
         while Instant::now() < until {
             if let Some(pod) = running(name) {
                 return pod;
+            }
+            let now = title();
+            if now != last {
+                last = now;
+                still_since = Instant::now();
+            } else if last != before && still_since.elapsed() > Duration::from_millis(1500) {
+                break;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
@@ -174,16 +188,31 @@ fn assert_real_pod(pod: &PodState) {
     }
 }
 
-/// q, then y if podlab asks, until the list is back.
+/// q, then y if podlab asks, until the list is back; while the pod is deleted (the grace
+/// period of a container that ignores SIGTERM), q once more kills it now, as the screen offers.
 fn quit_to_list(tmux: &Tmux, what: &str, list: impl Fn(&str) -> bool) {
+    let back = |within: Duration| {
+        let until = Instant::now() + within;
+        while Instant::now() < until {
+            if list(&tmux.screen()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        false
+    };
     tmux.keys(&["q"]);
-    let until = Instant::now() + Duration::from_secs(2);
-    while Instant::now() < until && !list(&tmux.screen()) {
-        std::thread::sleep(Duration::from_millis(100));
+    if back(Duration::from_secs(2)) {
+        return;
     }
-    if !list(&tmux.screen()) {
-        tmux.keys(&["y"]);
+    tmux.keys(&["y"]);
+    if back(Duration::from_secs(3)) {
+        return;
     }
+    tmux.wait_for(&format!("the offer to kill now ({what})"), STAGE, |s| {
+        s.contains("q: ") || s.contains("q：")
+    });
+    tmux.keys(&["q"]);
     tmux.wait_for(&format!("the lesson list again ({what})"), STAGE, list);
 }
 

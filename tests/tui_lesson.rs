@@ -296,6 +296,15 @@ fn resumed_steps_are_done_and_quitting_finishes_the_lesson() {
     player.handle(press(KeyCode::Char('q')), now);
     let up = player.handle(press(KeyCode::Char('y')), now);
     assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Finish]);
+    // q again while they are deleted: every live pod is killed now, as in the explorer.
+    assert!(player_screen(&player, 120, 30, now).contains("q: kill now"));
+    let up = player.handle(press(KeyCode::Char('q')), now);
+    let killed: Vec<&Effect> = up
+        .effects
+        .iter()
+        .filter(|e| matches!(e, Effect::KillNow { .. }))
+        .collect();
+    assert_eq!(killed.len(), pods().len(), "{:?}", up.effects);
     let up = player.handle(Event::Lesson(LessonReply::Finished(Ok(()))), now);
     assert!(up.effects.contains(&Effect::Exit));
 }

@@ -380,6 +380,16 @@ impl Player {
     }
 
     fn key(&mut self, key: ratatui::crossterm::event::KeyEvent, now: Instant, up: &mut Update) {
+        if self.phase == Phase::Finishing
+            && self.app.popup.is_none()
+            && matches!(action_for(&key), Some(Action::Quit | Action::QuitNow))
+        {
+            // As in the explorer: q while the pods are deleted skips the rest of the grace.
+            for (_, uid) in self.pods.iter().filter(|(_, uid)| !uid.is_empty()) {
+                up.effects.push(Effect::KillNow { uid: uid.clone() });
+            }
+            return;
+        }
         if self.app.popup.is_some() || self.phase == Phase::Finishing {
             self.pass_to_app(Event::Key(key), now, up);
             return;

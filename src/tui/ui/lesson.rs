@@ -152,7 +152,12 @@ fn status_text(player: &Player, ctx: &Ctx) -> (Style, String) {
     let (style, text) = match (&ctx.app.status, player.phase) {
         (_, Phase::Finishing) => (
             theme.warning,
-            tr(lang, "deleting the lesson's pods…", "正在删除课程的 Pod……").to_string(),
+            tr(
+                lang,
+                "deleting the lesson's pods: SIGTERM, then SIGKILL after the grace period… q: kill now",
+                "正在删除课程的 Pod：先发送 SIGTERM，宽限期过后发送 SIGKILL…… q：立即杀死",
+            )
+            .to_string(),
         ),
         (Some((StatusKind::Error, text)), _) => (theme.error, format!("✗ {text}")),
         (Some((StatusKind::Info, text)), _) => (theme.base, format!("› {text}")),
