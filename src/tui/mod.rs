@@ -21,6 +21,7 @@
 pub mod app;
 pub mod autoplay;
 pub mod command;
+#[cfg(feature = "test-fixtures")]
 pub mod demo;
 pub mod event;
 pub mod event_loop;

@@ -11,7 +11,7 @@ use podlab::tui::event::Event;
 use podlab::tui::script::Script;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-mod common;
+use crate::common;
 
 use common::screen::{app_screen, without_bars};
 

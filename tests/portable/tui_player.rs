@@ -26,7 +26,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::Size;
 use ratatui::Terminal;
 
-mod common;
+use crate::common;
 
 use common::screen::{app_screen, without_bars};
 

@@ -6,7 +6,7 @@
 //! kills it at once, as both screens offer. Each stage waits for an outcome
 //! (a screen, a pod, a process), not for a number of keys, so it holds as lessons change.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -25,9 +25,9 @@ const EXPLORER_POD: &str = "two-containers";
 
 #[test]
 fn readme_run_command_walks_list_lesson_explorer_in_two_languages_and_sizes() {
-    if !common::privileged() {
+    let Some(_machine) = common::privileged_shipped_pods() else {
         return;
-    }
+    };
     let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
     let run = readme_run_command(repo);
     let lesson = load_lesson(&repo.join("lessons/01-process.yaml")).expect("lesson 01 loads");
@@ -220,9 +220,9 @@ fn quit_to_list(tmux: &Tmux, what: &str, list: impl Fn(&str) -> bool) {
 /// before anything is made, instead of failing in the middle of a lesson's first step.
 #[test]
 fn a_podlab_without_pause_says_how_to_build_it_before_any_pod() {
-    if !common::privileged() {
+    let Some(_machine) = common::privileged() else {
         return;
-    }
+    };
     let dir =
         PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("no-pause-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);

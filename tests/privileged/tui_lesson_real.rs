@@ -3,7 +3,7 @@
 //! check passes, q deletes the lesson's pods (and stops lesson 13's kubelet), and nothing is
 //! left behind.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +11,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{assert_nothing_left, kubelet_processes, privileged, PODLAB};
+use common::{assert_nothing_left, kubelet_processes, privileged_shipped_pods, PODLAB};
 use podlab::i18n::Lang;
 use podlab::kube::pod_state::PodState;
 use podlab::lesson::{load_lesson, ProgressStore, Runner, RunnerOptions};
@@ -157,9 +157,9 @@ fn play_in_player(file: &str) -> (Player, Vec<String>, Option<PodState>) {
 
 #[test]
 fn lesson_03_plays_in_the_player_with_every_check_passing() {
-    if !privileged() {
+    let Some(_machine) = privileged_shipped_pods() else {
         return;
-    }
+    };
     let (_, _, state) = play_in_player("03-sharing.yaml");
     let state = state.expect("the panels saw the lesson's pod");
     assert_eq!(state.name, "web-sidecar");
@@ -170,9 +170,9 @@ fn lesson_03_plays_in_the_player_with_every_check_passing() {
 /// the static pod as it is replaced, and quitting stops the kubelet and removes its directory.
 #[test]
 fn lesson_13_plays_in_the_player_with_its_kubelet_cleaned_up() {
-    if !privileged() {
+    let Some(_machine) = privileged_shipped_pods() else {
         return;
-    }
+    };
     let (_, _, state) = play_in_player("13-static-pods.yaml");
     let state = state.expect("the panels saw the static pod");
     let node = podlab::kube::static_pods::node_name();

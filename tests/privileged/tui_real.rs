@@ -2,7 +2,7 @@
 //! the engine and observer threads, steps through every step; the panels then show pause and
 //! the containers sharing pause's net namespace; quitting deletes the pod.
 
-mod common;
+use crate::common;
 
 use std::sync::mpsc::{self, Receiver};
 use std::sync::{Arc, Mutex};
@@ -116,9 +116,9 @@ fn press(app: &mut App, code: KeyCode, engine: &Engine) {
 
 #[test]
 fn explorer_builds_a_real_pod_and_shows_it() {
-    if !common::privileged() {
+    let Some(_machine) = common::privileged() else {
         return;
-    }
+    };
     let name = common::unique_name("tui-real");
     let manifest = common::write_manifest(&name, &MANIFEST.replace("{name}", &name));
     let loaded = podlab::spec::load_pod_file(&manifest).expect("valid manifest");

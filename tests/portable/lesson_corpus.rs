@@ -4,7 +4,7 @@
 //! `podlab lesson FILE --headless`. Lessons too large to keep in the repository are written
 //! here at run time.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

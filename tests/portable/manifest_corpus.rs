@@ -2,7 +2,7 @@
 //! names (`# expect: LINE:COLUMN message fragment`), without panicking; every good one
 //! loads with the values and warnings asserted here.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

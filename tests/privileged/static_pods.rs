@@ -1,7 +1,7 @@
 //! `podlab kubelet --manifests DIR` on real pods (root): files dropped into, changed in and
 //! removed from the directory create, replace and delete pods.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -87,9 +87,9 @@ fn wait_for_pod(
 
 #[test]
 fn files_in_the_manifests_dir_create_replace_and_delete_pods() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let mut kubelet = Kubelet::start("static");
     let base = unique_name("static");
     let pod_name = format!("{base}-{}", node_name());

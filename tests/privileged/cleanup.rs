@@ -1,6 +1,6 @@
 //! Nothing podlab made stays behind: delete, Ctrl-C, kill -9 of the client or of the shim.
 
-mod common;
+use crate::common;
 
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -73,9 +73,9 @@ fn alive(state: &PodState) -> usize {
 
 #[test]
 fn kill_9_of_the_client_removes_the_pod() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let (_name, mut child, state) = start_foreground("client-kill", SLEEPERS);
     assert_eq!(alive(&state), 3);
     kill(child.id() as i32, nix::sys::signal::Signal::SIGKILL);
@@ -93,9 +93,9 @@ fn kill_9_of_the_client_removes_the_pod() {
 
 #[test]
 fn ctrl_c_of_a_foreground_run_deletes_the_pod_gracefully() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let yaml = SLEEPERS.replace(
         "terminationGracePeriodSeconds: 30",
         "terminationGracePeriodSeconds: 1",
@@ -114,9 +114,9 @@ fn ctrl_c_of_a_foreground_run_deletes_the_pod_gracefully() {
 
 #[test]
 fn kill_9_of_the_shim_kills_the_pod_and_gc_removes_the_rest() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("shim-kill", SLEEPERS);
     let state = pod.state();
     assert_eq!(alive(&state), 3, "{state:#?}");
@@ -140,9 +140,9 @@ fn kill_9_of_the_shim_kills_the_pod_and_gc_removes_the_rest() {
 
 #[test]
 fn gc_never_touches_a_pod_whose_shim_is_alive() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("gc-live", SLEEPERS);
     let out = podlab(&["gc"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -152,9 +152,9 @@ fn gc_never_touches_a_pod_whose_shim_is_alive() {
 
 #[test]
 fn a_delete_waits_for_a_term_trapping_container_but_kills_one_that_ignores_term() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let yaml = SLEEPERS.replace(
         "terminationGracePeriodSeconds: 30",
         "terminationGracePeriodSeconds: 2",
@@ -175,9 +175,9 @@ fn a_delete_waits_for_a_term_trapping_container_but_kills_one_that_ignores_term(
 
 #[test]
 fn step_mode_runs_pause_first_and_says_what_each_step_does() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let name = unique_name("steps");
     let manifest = write_manifest(
         &name,
@@ -221,9 +221,9 @@ fn step_mode_runs_pause_first_and_says_what_each_step_does() {
 
 #[test]
 fn without_root_podlab_says_what_is_missing_and_exits_1() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let manifest = write_manifest("no-root", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: a, image: busybox}]\n");
     let out = Command::new("setpriv")
         .args([
@@ -245,9 +245,9 @@ fn without_root_podlab_says_what_is_missing_and_exits_1() {
 
 #[test]
 fn every_malformed_manifest_is_refused_with_a_location_and_starts_nothing() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/bad");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

@@ -4,7 +4,7 @@
 //! for SIGHUP), and nothing stays behind spinning on the dead terminal. The explorer and the
 //! lesson player are closed the same way in tui_faults.rs, with their pods.
 
-mod common;
+use crate::common;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -98,18 +98,18 @@ fn close_terminal_of(screen: Screen, user: Option<&str>) {
 
 #[test]
 fn closing_the_terminal_ends_the_lesson_list_and_a_replay_as_root() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     close_terminal_of(Screen::LessonList, None);
     close_terminal_of(Screen::Replay, None);
 }
 
 #[test]
 fn closing_the_terminal_ends_the_lesson_list_and_a_replay_as_an_unprivileged_user() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     close_terminal_of(Screen::LessonList, Some("nobody"));
     close_terminal_of(Screen::Replay, Some("nobody"));
 }

@@ -15,13 +15,6 @@ use podlab::runtime::network::{self, Config, Mode, NetworkError};
 
 const IPAM_DIR: &str = "/run/podlab/ipam";
 
-fn require_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "the network tests need root (they create bridges and veths)"
-    );
-}
-
 /// A stand-in for a pod sandbox: a process in a new net namespace, killed on drop.
 struct Sandbox {
     child: Child,
@@ -151,7 +144,9 @@ fn ping(from: Option<&Sandbox>, ip: Ipv4Addr) -> (bool, String) {
 
 #[test]
 fn two_pods_get_their_own_ip_and_reach_the_host_and_each_other() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = test_config(1);
     let _cleanup = Cleanup::new(&cfg);
     let (a, b) = (Sandbox::start(), Sandbox::start());
@@ -292,7 +287,9 @@ fn sandbox_has_eth0(sandbox: &Sandbox) -> (bool, String) {
 
 #[test]
 fn a_second_teardown_never_touches_a_pod_that_reused_the_name() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = test_config(2);
     let _cleanup = Cleanup::new(&cfg);
     let (a, b) = (Sandbox::start(), Sandbox::start());
@@ -312,7 +309,9 @@ fn a_second_teardown_never_touches_a_pod_that_reused_the_name() {
 
 #[test]
 fn gc_removes_what_dead_pods_left_behind() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = test_config(3);
     let mut cleanup = Cleanup::new(&cfg);
     cleanup.undo.push(vec!["ip", "link", "del", "pl-nettest3x"]);
@@ -363,7 +362,9 @@ fn gc_removes_what_dead_pods_left_behind() {
 
 #[test]
 fn gc_leaves_other_ranges_alone() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let (cfg, other) = (test_config(4), test_config(5));
     let (_cleanup, _cleanup_other) = (Cleanup::new(&cfg), Cleanup::new(&other));
     let a = Sandbox::start();
@@ -375,7 +376,9 @@ fn gc_leaves_other_ranges_alone() {
 
 #[test]
 fn concurrent_setups_never_share_an_ip() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = test_config(6);
     let _cleanup = Cleanup::new(&cfg);
     let sandboxes: Vec<Sandbox> = (0..6).map(|_| Sandbox::start()).collect();
@@ -432,7 +435,9 @@ fn helper_setup_in_child_process() {
 
 #[test]
 fn concurrent_processes_never_share_an_ip() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = test_config(7);
     let _cleanup = Cleanup::new(&cfg);
     let sandboxes: Vec<Sandbox> = (0..4).map(|_| Sandbox::start()).collect();
@@ -444,7 +449,7 @@ fn concurrent_processes_never_share_an_ip() {
             Command::new(&exe)
                 .args([
                     "--exact",
-                    "helper_setup_in_child_process",
+                    "network::helper_setup_in_child_process",
                     "--ignored",
                     "--nocapture",
                     "--test-threads",
@@ -480,7 +485,9 @@ fn concurrent_processes_never_share_an_ip() {
 
 #[test]
 fn a_range_the_host_already_routes_is_refused_and_nothing_is_left() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = test_config(8);
     let mut cleanup = Cleanup::new(&cfg);
     let (ok, out) = run(&["ip", "route", "add", "blackhole", "10.250.8.0/24"]);
@@ -511,7 +518,9 @@ fn a_range_the_host_already_routes_is_refused_and_nothing_is_left() {
 
 #[test]
 fn a_pause_in_the_host_namespace_is_refused() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = test_config(9);
     let _cleanup = Cleanup::new(&cfg);
     let err = network::setup_pod(
@@ -534,7 +543,9 @@ fn a_pause_in_the_host_namespace_is_refused() {
 
 #[test]
 fn a_failure_inside_the_pod_undoes_everything() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = test_config(10);
     let _cleanup = Cleanup::new(&cfg);
     let a = Sandbox::start();
@@ -585,7 +596,9 @@ fn ip_forward() -> String {
 
 #[test]
 fn cni_plugins_wire_pods_like_containerd_and_stay_host_only() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = cni_config(11);
     let _cleanup = Cleanup::new(&cfg);
     let forward_before = ip_forward();
@@ -649,7 +662,9 @@ fn cni_plugins_wire_pods_like_containerd_and_stay_host_only() {
 
 #[test]
 fn gc_releases_cni_leases_of_dead_pods() {
-    require_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let cfg = cni_config(12);
     let _cleanup = Cleanup::new(&cfg);
     let a = Sandbox::start();

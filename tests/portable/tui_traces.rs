@@ -18,7 +18,7 @@ use podlab::tui::{event_loop, run, ui};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-mod common;
+use crate::common;
 
 use common::screen::{player_screen, text_of};
 

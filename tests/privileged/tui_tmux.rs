@@ -2,7 +2,7 @@
 //! through every step, open a shell in a container with `s`, run `hostname`, exit, quit with
 //! `q` + `y`, then check from outside that the pod is gone and the terminal is back to normal.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -25,9 +25,9 @@ spec:
 
 #[test]
 fn explore_in_tmux_shell_and_quit_clean() {
-    if !common::privileged() {
+    let Some(_machine) = common::privileged() else {
         return;
-    }
+    };
     let name = common::unique_name("tui-e2e");
     let manifest = common::write_manifest(&name, &MANIFEST.replace("{name}", &name));
     let tmux = Tmux::start(&format!("podlab-{name}"), 100, 30);

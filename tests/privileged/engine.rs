@@ -1,6 +1,6 @@
 //! The engine on real pods (root): pause first, then containers joining its namespaces.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -32,9 +32,9 @@ spec:
 
 #[test]
 fn containers_join_pause_net_ipc_uts_but_keep_their_own_mnt_and_pid() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("join", TWO_CONTAINERS);
     let pause = pod.pause_pid();
     assert_eq!(
@@ -73,9 +73,9 @@ fn containers_join_pause_net_ipc_uts_but_keep_their_own_mnt_and_pid() {
 
 #[test]
 fn every_container_sees_the_pod_name_as_hostname() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("hostname", TWO_CONTAINERS);
     for container in ["web", "helper"] {
         assert_eq!(pod.sh(container, "hostname").trim(), pod.name);
@@ -88,9 +88,9 @@ fn every_container_sees_the_pod_name_as_hostname() {
 
 #[test]
 fn a_file_written_to_an_empty_dir_by_one_container_is_read_by_the_other() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("emptydir", TWO_CONTAINERS);
     pod.sh(
         "web",
@@ -103,9 +103,9 @@ fn a_file_written_to_an_empty_dir_by_one_container_is_read_by_the_other() {
 
 #[test]
 fn one_container_serves_http_and_the_other_fetches_it_on_localhost() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("localhost", TWO_CONTAINERS);
     pod.wait_for("helper to write its note", Duration::from_secs(5), |_| {
         pod.exec(
@@ -123,9 +123,9 @@ fn one_container_serves_http_and_the_other_fetches_it_on_localhost() {
 
 #[test]
 fn containers_get_their_own_root_and_proc_and_default_capabilities() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("isolation", TWO_CONTAINERS);
     // Own PID namespace: the container's command is PID 1 and sees nothing else.
     let ps = pod.sh("helper", "ps -o pid,comm");
@@ -163,9 +163,9 @@ fn containers_get_their_own_root_and_proc_and_default_capabilities() {
 
 #[test]
 fn share_process_namespace_makes_pause_pid_1_and_it_reaps_orphans() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "sharedpid",
         r#"
@@ -219,9 +219,9 @@ spec:
 
 #[test]
 fn exec_returns_the_exit_code_of_the_command() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("exitcode", TWO_CONTAINERS);
     assert_eq!(
         pod.exec("helper", &["sh", "-c", "exit 7"]).status.code(),
@@ -242,9 +242,9 @@ fn exec_returns_the_exit_code_of_the_command() {
 
 #[test]
 fn empty_dir_dies_with_the_pod_and_host_path_stays() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let host_dir = std::env::temp_dir().join(format!("podlab-hostpath-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&host_dir);
     let yaml = format!(
@@ -291,9 +291,9 @@ spec:
 
 #[test]
 fn read_only_volume_mounts_cannot_be_written() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "readonly",
         r#"
@@ -321,9 +321,9 @@ spec:
 
 #[test]
 fn an_unknown_image_is_a_clear_error_and_nothing_starts() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let name = unique_name("badimage");
     let manifest = write_manifest(
         &name,
@@ -341,9 +341,9 @@ fn an_unknown_image_is_a_clear_error_and_nothing_starts() {
 
 #[test]
 fn events_say_what_served_each_image() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("events", TWO_CONTAINERS);
     let state = pod.state();
     let messages: Vec<String> = state
@@ -376,9 +376,9 @@ fn events_say_what_served_each_image() {
 
 #[test]
 fn logs_show_what_a_container_printed() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "logs",
         r#"
@@ -413,9 +413,9 @@ spec:
 /// sethostname.
 #[test]
 fn a_host_network_pods_sandbox_keeps_the_hosts_net_and_uts_as_its_steps_say() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "hostnet-ns",
         r#"

@@ -6,13 +6,16 @@
 //! status is 128 + the signal's number (101 for the panic), and the pod is gone with nothing
 //! left.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use common::tmux::{wait_for_file, Tmux};
-use common::{assert_nothing_left, privileged, unique_name, write_manifest, TestPod, PODLAB};
+use common::{
+    assert_nothing_left, privileged, privileged_shipped_pods, unique_name, write_manifest, TestPod,
+    PODLAB,
+};
 use nix::sys::signal::Signal;
 use podlab::kube::pod_state::PodState;
 use podlab::runtime::lookup;
@@ -287,9 +290,9 @@ fn lesson_fault(fault: Fault) {
 
 #[test]
 fn explorer_survives_signals_panic_and_a_closed_window() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     for fault in FAULTS {
         explorer_fault(fault);
     }
@@ -297,9 +300,9 @@ fn explorer_survives_signals_panic_and_a_closed_window() {
 
 #[test]
 fn lesson_player_survives_signals_panic_and_a_closed_window() {
-    if !privileged() {
+    let Some(_machine) = privileged_shipped_pods() else {
         return;
-    }
+    };
     for fault in FAULTS {
         lesson_fault(fault);
     }

@@ -3,7 +3,7 @@
 //!
 //! One test in its own binary, so it can check the whole machine between iterations.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -181,9 +181,9 @@ fn pod_process(rng: &mut fastrand::Rng, shim: i32) -> Option<i32> {
 
 #[test]
 fn kill_9_anywhere_leaves_nothing_after_gc() {
-    if !privileged() {
+    let Some(_machine) = privileged_alone() else {
         return;
-    }
+    };
     wait_clean("before the first iteration");
     let name = unique_name("fault");
     let manifest = write_manifest(&name, &POD.replace("{name}", &name));

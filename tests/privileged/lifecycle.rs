@@ -1,7 +1,7 @@
 //! kubelet's pod lifecycle on real pods (root): probes, init containers, sidecars, restart
 //! back-off, termination, sandbox loss. Timers run ten times faster (--time-scale 0.1).
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -52,9 +52,9 @@ fn terminated_times(state: &PodState, container: &str) -> (f64, f64) {
 
 #[test]
 fn a_failing_liveness_probe_restarts_the_container() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     // The liveness example of the Kubernetes docs, with seconds instead of half a minute.
     let pod = TestPod::run_fast(
         "liveness",
@@ -112,9 +112,9 @@ spec:
 
 #[test]
 fn init_containers_run_one_at_a_time_before_the_app() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run_fast(
         "initorder",
         r#"
@@ -151,9 +151,9 @@ spec:
 
 #[test]
 fn an_init_container_that_keeps_failing_holds_the_app_back_in_crash_loop() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run_fast(
         "initloop",
         r#"
@@ -205,9 +205,9 @@ spec:
 
 #[test]
 fn with_restart_policy_never_a_failed_init_container_fails_the_pod() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run_fast(
         "initnever",
         r#"
@@ -234,9 +234,9 @@ spec:
 
 #[test]
 fn a_sidecar_starts_before_the_app_and_stops_after_it() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let log = HostDir::new("sidecar");
     let yaml = format!(
         r#"
@@ -278,9 +278,9 @@ spec:
 
 #[test]
 fn crash_loop_back_off_doubles_from_ten_seconds() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run_fast(
         "backoff",
         r#"
@@ -339,9 +339,9 @@ spec:
 
 #[test]
 fn term_trapping_and_term_ignoring_containers_stop_at_the_right_times() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let yaml = |command: &str| {
         format!(
             "apiVersion: v1\nkind: Pod\nmetadata: {{name: {{name}}}}\nspec:\n  terminationGracePeriodSeconds: 2\n  containers:\n  - {{name: c, image: busybox, command: [sh, -c, {command:?}]}}\n"
@@ -375,9 +375,9 @@ fn term_trapping_and_term_ignoring_containers_stop_at_the_right_times() {
 
 #[test]
 fn pre_stop_runs_before_sigterm() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let dir = HostDir::new("prestop");
     let yaml = format!(
         r#"
@@ -408,9 +408,9 @@ spec:
 
 #[test]
 fn when_pause_dies_the_sandbox_is_re_created_with_new_namespaces_and_ip() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run_fast(
         "sandboxloss",
         r#"
@@ -472,9 +472,9 @@ spec:
 
 #[test]
 fn a_failing_readiness_probe_flips_ready_without_a_restart() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run_fast(
         "readiness",
         r#"
@@ -522,9 +522,9 @@ spec:
 
 #[test]
 fn http_and_tcp_probes_reach_the_pod_ip() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run_fast(
         "netprobes",
         r#"

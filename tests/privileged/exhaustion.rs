@@ -3,7 +3,7 @@
 //! processes are all gone (as after a reboot) without touching a live pod. In each case podlab
 //! itself keeps working.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -103,9 +103,9 @@ impl Drop for Fillers {
 /// removes the pod with every process the bomb made.
 #[test]
 fn fork_bomb_stops_at_pod_pids_limit() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run("bomb", SLEEPER);
     let state = pod.state();
     let pod_pids = pids_dir(&state);
@@ -236,9 +236,9 @@ fn fork_bomb_stops_at_pod_pids_limit() {
 /// container ENOSPC, and podlab goes on serving the pod.
 #[test]
 fn full_memory_emptydir_returns_enospc() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "fullvol",
         r#"
@@ -405,9 +405,9 @@ impl Drop for StalePod {
 
 #[test]
 fn gc_after_reboot_removes_dead_state_and_spares_live_pod() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let live = TestPod::run_with("survivor", SLEEPER, &["--network", "native"]);
     let live_state = live.state();
     let stale = StalePod::make(&live_state);

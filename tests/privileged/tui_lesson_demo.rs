@@ -4,7 +4,7 @@
 //! marker per step that asciinema plays; the trace replays every step in the lesson player
 //! without root; nothing is left behind.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -82,9 +82,9 @@ fn asciinema_plays(cast: &Path) -> String {
 
 #[test]
 fn lesson_01_autoplays_records_and_traces_for_real() {
-    if !common::privileged() {
+    let Some(_machine) = common::privileged_shipped_pods() else {
         return;
-    }
+    };
     let lesson_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons/01-process.yaml");
     let lesson = load_lesson(&lesson_path).unwrap_or_else(|e| panic!("lesson 01: {e}"));
     let steps: Vec<(String, String)> = lesson

@@ -2,7 +2,7 @@
 //! The v2 manager is tested against a fake cgroup tree in the library's unit tests (`fake_v2`),
 //! because this machine's cgroup2 mount has no controllers.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -54,9 +54,9 @@ fn s(shares: u64, quota: i64, memory: &str) -> (String, String, String) {
 
 #[test]
 fn cgroup_files_hold_kubelets_values_for_each_qos_class() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     assert!(
         is_v1_here(),
         "this test reads cgroup v1 files; v2 is covered by the fake_v2 unit tests"
@@ -179,9 +179,9 @@ fn cgroup_files_hold_kubelets_values_for_each_qos_class() {
 
 #[test]
 fn best_effort_and_burstable_containers_get_kubelets_oom_score_adj() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "oomscore",
         r#"
@@ -201,9 +201,9 @@ spec:
 
 #[test]
 fn a_memory_hog_is_oom_killed_and_a_plain_kill_is_an_error() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "oom",
         r#"
@@ -282,9 +282,9 @@ fn cpu_ticks(pid: i32) -> u64 {
 
 #[test]
 fn a_busy_loop_with_a_200m_limit_gets_about_a_fifth_of_a_core_and_is_throttled() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "cpu",
         r#"
@@ -408,9 +408,9 @@ fn assert_network_gone(state: &podlab::kube::pod_state::PodState) {
 
 #[test]
 fn every_container_has_the_pods_one_ip_and_the_host_reaches_it() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let state;
     {
         let pod = TestPod::run("podip", WEB);
@@ -442,9 +442,9 @@ fn every_container_has_the_pods_one_ip_and_the_host_reaches_it() {
 
 #[test]
 fn pod_a_fetches_from_pod_b_and_they_have_different_ips_and_namespaces() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let a = TestPod::run("pod-a", WEB);
     let b = TestPod::run("pod-b", WEB);
     let ip_b = b.state().sandbox.unwrap().ip.unwrap();
@@ -462,9 +462,9 @@ fn pod_a_fetches_from_pod_b_and_they_have_different_ips_and_namespaces() {
 
 #[test]
 fn cni_mode_runs_the_standard_plugins_and_cleans_up() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     assert!(
         podlab::runtime::network::Mode::cni_if_installed().is_some(),
         "the CNI plugins are missing (scripts/test installs containernetworking-plugins)"
@@ -497,9 +497,9 @@ fn cni_mode_runs_the_standard_plugins_and_cleans_up() {
 
 #[test]
 fn a_host_network_pod_sees_the_hosts_interfaces() {
-    if !privileged() {
+    let Some(_machine) = privileged() else {
         return;
-    }
+    };
     let pod = TestPod::run(
         "hostnet",
         r#"

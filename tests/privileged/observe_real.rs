@@ -36,13 +36,6 @@ impl Drop for Procs {
     }
 }
 
-fn assert_root() {
-    assert!(
-        nix::unistd::geteuid().is_root(),
-        "these tests create namespaces and must run as root"
-    );
-}
-
 /// The first child of `parent` (scanning /proc), waiting up to 5 s for it to appear.
 fn child_of(parent: u32) -> i32 {
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -89,7 +82,9 @@ fn run_ok(cmd: &mut Command) {
 
 #[test]
 fn joined_process_shares_net_ipc_uts_and_keeps_its_own_mount() {
-    assert_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let mut procs = Procs::default();
     let holder = procs.spawn(Command::new("unshare").args([
         "--net",
@@ -225,7 +220,9 @@ fn joined_process_shares_net_ipc_uts_and_keeps_its_own_mount() {
 
 #[test]
 fn zombies_and_vanished_processes_are_gaps_not_errors() {
-    assert_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let mut procs = Procs::default();
     // The shell forks a short sleep and then becomes `sleep 60`, which never reaps it.
     let parent = procs.spawn(Command::new("sh").args(["-c", "sleep 0 & exec sleep 60"]));
@@ -259,7 +256,9 @@ fn zombies_and_vanished_processes_are_gaps_not_errors() {
 
 #[test]
 fn host_view_groups_an_unshared_process() {
-    assert_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let mut procs = Procs::default();
     let holder = procs.spawn(Command::new("unshare").args(["--net", "--uts", "sleep", "60"]));
     wait_for("unshare to exec sleep", || {
@@ -313,7 +312,9 @@ fn inspect_as_nobody(proc_options: Option<&str>, args: &[&str]) -> podlab::obser
 
 #[test]
 fn unreadable_namespaces_of_another_user_are_gaps() {
-    assert_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let mut procs = Procs::default();
     let sleeper = procs.spawn(Command::new("unshare").args(["--uts", "sleep", "60"])) as i32;
     wait_for("unshare to exec sleep", || {
@@ -340,7 +341,9 @@ fn unreadable_namespaces_of_another_user_are_gaps() {
 
 #[test]
 fn hidepid_gives_a_partial_snapshot_that_says_so() {
-    assert_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     // invisible: other users' processes are not even listed.
     let hidden = inspect_as_nobody(Some("hidepid=invisible"), &["--host"]);
     assert!(hidden.processes.iter().all(|p| p.pid != 1));
@@ -378,7 +381,9 @@ fn hidepid_gives_a_partial_snapshot_that_says_so() {
 
 #[test]
 fn a_process_that_exits_mid_read_is_vanished() {
-    assert_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let mut child = Command::new("sleep")
         .arg("60")
         .spawn()
@@ -398,7 +403,9 @@ fn a_process_that_exits_mid_read_is_vanished() {
 
 #[test]
 fn kernel_threads_are_marked_and_read_no_further() {
-    assert_root();
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
     let kthreadd = std::fs::read_to_string("/proc/2/comm").expect("pid 2");
     assert_eq!(
         kthreadd.trim(),
