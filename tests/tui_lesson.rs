@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use podlab::i18n::{Lang, Text};
+use podlab::lesson::card::Difficulty;
 use podlab::lesson::{load_lesson, ActionOutcome, CheckResult, Lesson};
 use podlab::observe::Target;
 use podlab::tui::demo;
@@ -348,6 +349,20 @@ fn fake_entries() -> Vec<PickerEntry> {
         ),
         done,
         total,
+        // The card: what the lesson shows, about how long, how hard.
+        objectives: vec![
+            Text::new(
+                format!("see what {en} means on this machine"),
+                format!("在这台机器上看到{zh}的含义"),
+            ),
+            Text::new("explain it to someone else", "能给别人讲清楚"),
+        ],
+        minutes: Some(5 + 2 * total as u32),
+        difficulty: Some(if total > 6 {
+            Difficulty::Intermediate
+        } else {
+            Difficulty::Beginner
+        }),
     };
     vec![
         entry(

@@ -20,6 +20,7 @@
 
 pub mod app;
 pub mod autoplay;
+pub mod clipboard;
 pub mod command;
 pub mod demo;
 pub mod event;
@@ -31,6 +32,7 @@ pub mod keymap;
 mod keys;
 pub mod lesson_player;
 pub mod lesson_replay;
+pub mod lesson_teaching;
 #[cfg(podlab_host)]
 pub mod lesson_worker;
 #[cfg(podlab_host)]
