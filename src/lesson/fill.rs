@@ -84,7 +84,14 @@ fn value(p: &Placeholder, world: &mut World<'_>, pod: &str) -> Result<String, Te
         Placeholder::Ns(kind, text) => {
             let r = Ref::parse(text, pod);
             if r.who == Who::Host {
-                return Ok(ns_path(1, *kind));
+                // PID 1's, or where that cannot be read (podlab itself in a container), the
+                // namespaces of the shell that runs the line: the host's.
+                let readable = std::fs::read_link(ns_path(1, *kind)).is_ok();
+                return Ok(if readable {
+                    ns_path(1, *kind)
+                } else {
+                    format!("/proc/$$/ns/{}", kind.file_name())
+                });
             }
             let snapshot = observed(world, &r.pod)?;
             let pid = subject_pid(&snapshot, &r).map_err(|e| e.message)?;

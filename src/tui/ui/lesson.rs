@@ -282,6 +282,12 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
 
     let mut text: Vec<Line> = Vec::new();
     let mut commands: Vec<Line> = Vec::new();
+    // Lines that work here, or (a schema-1 lesson) commands as written.
+    let box_title = if steps.get(viewing).is_some_and(|s| !s.try_lines.is_empty()) {
+        lesson_aids::TRY_HERE
+    } else {
+        words::BY_HAND
+    };
     let push_wrapped = |text: &mut Vec<Line>, s: &str, style: Style| {
         for l in wrap(s, width) {
             text.push(Line::from(Span::styled(l, style)));
@@ -379,7 +385,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
             text.push(Line::default());
         }
         text.push(Line::from(Span::styled(
-            format!("── {} ──", lesson_aids::TRY_HERE.get(lang)),
+            format!("── {} ──", box_title.get(lang)),
             theme.title,
         )));
         text.append(&mut commands);
@@ -402,7 +408,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border)
-            .title(format!(" {} ", lesson_aids::TRY_HERE.get(lang)));
+            .title(format!(" {} ", box_title.get(lang)));
         let inner = block.inner(commands_area);
         frame.render_widget(block, commands_area);
         frame.render_widget(Paragraph::new(commands), inner);

@@ -104,8 +104,9 @@ pub fn command_lines(
         }
     }
     if !step.cluster.is_empty() {
+        let colon = lang.pick(":", "：");
         lines.push(Line::from(Span::styled(
-            format!("{}:", ON_A_CLUSTER.get(lang)),
+            format!("{}{colon}", ON_A_CLUSTER.get(lang)),
             theme.title,
         )));
         for c in &step.cluster {
