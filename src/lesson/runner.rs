@@ -28,6 +28,8 @@ use super::refs::{Ref, Who};
 use super::schema::LESSON_HOST_DIR_PREFIX;
 use super::schema::{Action, StepSpec};
 
+pub mod teaching;
+
 /// How long one command of a check may run.
 const CHECK_EXEC_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a check is re-evaluated while waiting for it.
@@ -208,10 +210,13 @@ impl Runner {
                 let code = out
                     .exit_code
                     .map_or("killed at the deadline".into(), |c| format!("exit {c}"));
+                let code_zh = out
+                    .exit_code
+                    .map_or("超时被杀".into(), |c| format!("退出码 {c}"));
                 Ok(ActionOutcome {
                     summary: Text::new(
                         format!("{} in {r}: {code}", exec.command.join(" ")),
-                        format!("在 {r} 中运行 {}：{code}", exec.command.join(" ")),
+                        format!("在 {r} 中运行 {}：{code_zh}", exec.command.join(" ")),
                     ),
                     output: out.output,
                 })
@@ -312,7 +317,7 @@ impl Runner {
                     .edit(&edit.file, &edit.replace, &edit.with)?;
                 Ok(done(
                     format!("{}: {:?} → {:?}", path.display(), edit.replace, edit.with),
-                    format!("{}：{:?} → {:?}", path.display(), edit.replace, edit.with),
+                    format!("{}：「{}」→「{}」", path.display(), edit.replace, edit.with),
                 ))
             }
             Action::RemoveManifest(remove) => {
@@ -382,6 +387,12 @@ impl Runner {
         let pod = self.lesson.pod_of(&step).to_string();
         let exec_timeout = CHECK_EXEC_TIMEOUT.min(self.timeout_of(&step));
         self.refresh_static();
+        let mut world = self.world(exec_timeout);
+        evaluate(check, &mut world, &pod)
+    }
+
+    /// What a check (or a try: line) may look at now.
+    fn world(&mut self, exec_timeout: Duration) -> World<'_> {
         let kubelet = self.kubelet.as_mut().map(LessonKubelet::view);
         let mut world = World::new(
             &mut self.collector,
@@ -393,7 +404,7 @@ impl Runner {
         );
         world.last_delete = self.last_delete;
         world.kubelet = kubelet;
-        evaluate(check, &mut world, &pod)
+        world
     }
 
     /// Poll the check of step `index` until it passes or the step's timeout is over.

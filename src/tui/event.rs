@@ -8,6 +8,7 @@ use super::observed::Observation;
 use super::signal::Signal;
 use crate::kube::pod_state::ProcessRef;
 use crate::kube::steps::StepPlan;
+use crate::lesson::commands::FilledLine;
 use crate::lesson::{ActionOutcome, CheckResult, StepOutcome};
 use crate::observe::Target;
 
@@ -51,6 +52,10 @@ pub enum LessonCmd {
     Complete(usize),
     /// Delete the lesson's pods.
     Finish,
+    /// Fill the step's `try:` lines from the live pods.
+    FillTry(usize),
+    /// Evaluate the conditions of the step's hints.
+    HintConditions(usize),
 }
 
 /// The lesson's live pods as (name, UID).
@@ -84,6 +89,16 @@ pub enum LessonReply {
         result: Result<(), String>,
     },
     Finished(Result<(), String>),
+    /// The step's `try:` lines, filled as far as the pods let.
+    Filled {
+        index: usize,
+        lines: Vec<FilledLine>,
+    },
+    /// For each hint of the step: whether its condition holds (true without one).
+    HintConditions {
+        index: usize,
+        holding: Vec<bool>,
+    },
 }
 
 /// Everything the loop feeds a screen: input, observations, the answers of the threads and
@@ -106,6 +121,11 @@ pub enum Event {
         container: String,
         signal: Signal,
         delivered: bool,
+    },
+    /// A lesson's `try:` line ran in a shell on this terminal.
+    LineDone {
+        line: String,
+        result: Result<i32, String>,
     },
     /// SIGINT, SIGTERM or SIGHUP: quit at once.
     Terminate,
@@ -141,6 +161,14 @@ pub enum Effect {
     /// Shorten an ongoing deletion's grace period to zero.
     KillNow {
         uid: String,
+    },
+    /// Run a lesson's `try:` line in a shell on this terminal (the shell hand-off).
+    RunLine {
+        line: String,
+    },
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy {
+        text: String,
     },
     Exit,
 }

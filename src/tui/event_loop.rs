@@ -218,6 +218,13 @@ where
                 let _ = feedback.send(Event::Logs { container, text });
             }
             Effect::KillNow { uid } => host.kill_now(&uid),
+            Effect::RunLine { line } => {
+                let result = host.run_line(&line).map_err(|e| format!("{e:#}"));
+                terminal.clear()?;
+                let _ = feedback.send(Event::LineDone { line, result });
+                redraw = true;
+            }
+            Effect::Copy { text } => host.copy(&text),
             Effect::Exit => exit = true,
         }
     }

@@ -108,6 +108,22 @@ fn worker_loop(
                 index,
                 result: r.complete(index).map_err(|e| format!("{e:#}")),
             },
+            (LessonCmd::FillTry(index), Some(r)) => LessonReply::Filled {
+                index,
+                lines: r.fill_try(index),
+            },
+            (LessonCmd::HintConditions(index), Some(r)) => LessonReply::HintConditions {
+                index,
+                holding: r.hint_conditions(index),
+            },
+            (LessonCmd::FillTry(index), None) => LessonReply::Filled {
+                index,
+                lines: Vec::new(),
+            },
+            (LessonCmd::HintConditions(index), None) => LessonReply::HintConditions {
+                index,
+                holding: Vec::new(),
+            },
             (LessonCmd::Resume { .. }, None) => LessonReply::ResumeFailed {
                 message: gone(),
                 pods: Vec::new(),

@@ -20,6 +20,7 @@
 
 pub mod app;
 pub mod autoplay;
+pub mod clipboard;
 pub mod command;
 #[cfg(feature = "test-fixtures")]
 pub mod demo;
@@ -32,6 +33,7 @@ pub mod keymap;
 mod keys;
 pub mod lesson_player;
 pub mod lesson_replay;
+pub mod lesson_teaching;
 #[cfg(podlab_host)]
 pub mod lesson_worker;
 #[cfg(podlab_host)]

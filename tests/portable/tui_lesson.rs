@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use podlab::i18n::{Lang, Text};
+use podlab::lesson::card::Difficulty;
 use podlab::lesson::{load_lesson, ActionOutcome, CheckResult, Lesson};
 use podlab::observe::Target;
 use podlab::tui::demo;
@@ -348,6 +349,20 @@ fn fake_entries() -> Vec<PickerEntry> {
         ),
         done,
         total,
+        // The card: what the lesson shows, about how long, how hard.
+        objectives: vec![
+            Text::new(
+                format!("see what {en} means on this machine"),
+                format!("在这台机器上看到 {zh} 的含义"),
+            ),
+            Text::new("explain it to someone else", "能给别人讲清楚"),
+        ],
+        minutes: Some(5 + 2 * total as u32),
+        difficulty: Some(if total > 6 {
+            Difficulty::Intermediate
+        } else {
+            Difficulty::Beginner
+        }),
     };
     vec![
         entry(
@@ -663,5 +678,121 @@ fn player_zoomed() {
         assert!(text.contains("httpd"), "{text}");
         player.handle(press(KeyCode::Esc), now);
         assert!(!player.app.zoomed);
+    }
+}
+
+fn lesson_01() -> Lesson {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons/01-process.yaml");
+    load_lesson(&path).unwrap_or_else(|e| panic!("lesson 01 does not load: {e}"))
+}
+
+/// Lesson 01 resumed at step `first_undone` with the demo pod's panels; the effects of the
+/// resume are returned too.
+fn player_01_at(first_undone: usize, lang: Lang, now: Instant) -> (Player, Vec<Effect>) {
+    let lesson = lesson_01();
+    let pod = lesson.pods[0].pod.clone();
+    let mut player = Player::new(lesson, false, lang);
+    let up = player.handle(
+        Event::Lesson(LessonReply::Resumed {
+            outcomes: Vec::new(),
+            first_undone,
+            pods: vec![("lesson-process".to_string(), UID.to_string())],
+        }),
+        now,
+    );
+    let done = demo::plan(&pod).len();
+    player.handle(
+        Event::Observed(Box::new(demo::observation(&pod, done))),
+        now,
+    );
+    (player, up.effects)
+}
+
+/// Step 4 of lesson 01 (namespaces) with its try: lines as the lesson thread fills them.
+fn filled_namespaces_step(lang: Lang, now: Instant) -> Player {
+    use podlab::lesson::commands::FilledLine;
+    let (mut player, effects) = player_01_at(3, lang, now);
+    // Its try: lines are asked for as soon as the step is current.
+    assert!(lesson_cmds(&effects).contains(&LessonCmd::FillTry(3)));
+    player.handle(
+        Event::Lesson(LessonReply::Filled {
+            index: 3,
+            lines: vec![
+                FilledLine {
+                    template: "ls -l /proc/{pid:app}/ns".into(),
+                    line: Some("ls -l /proc/4110/ns".into()),
+                    missing: None,
+                },
+                FilledLine {
+                    template: "ls -l /proc/$$/ns".into(),
+                    line: Some("ls -l /proc/$$/ns".into()),
+                    missing: None,
+                },
+            ],
+        }),
+        now,
+    );
+    player
+}
+
+#[test]
+fn try_lines_are_filled_selected_run_and_copied() {
+    let now = Instant::now();
+    let mut player = filled_namespaces_step(Lang::En, now);
+    let up = player.handle(press(KeyCode::Char('y')), now);
+    assert!(up.effects.contains(&Effect::Copy {
+        text: "ls -l /proc/4110/ns".into()
+    }));
+    // c selects the next line, x runs it in a shell.
+    player.handle(press(KeyCode::Char('c')), now);
+    let up = player.handle(press(KeyCode::Char('x')), now);
+    assert!(up.effects.contains(&Effect::RunLine {
+        line: "ls -l /proc/$$/ns".into()
+    }));
+}
+
+#[test]
+fn challenge_mode_hides_the_commands_until_c() {
+    let now = Instant::now();
+    let mut player = filled_namespaces_step(Lang::En, now);
+    player.set_challenge();
+    let screen = player_screen(&player, 100, 30, now);
+    assert!(
+        screen.contains("challenge: c shows the commands"),
+        "{screen}"
+    );
+    assert!(!screen.contains("/proc/4110/ns"), "{screen}");
+    // Nothing to copy while hidden.
+    let up = player.handle(press(KeyCode::Char('y')), now);
+    assert!(!up.effects.iter().any(|e| matches!(e, Effect::Copy { .. })));
+    player.handle(press(KeyCode::Char('c')), now);
+    let screen = player_screen(&player, 100, 30, now);
+    assert!(screen.contains("$ ls -l /proc/4110/ns"), "{screen}");
+}
+
+#[test]
+fn player_screens_with_try_and_cluster_lines_and_notes() {
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let now = Instant::now();
+        let mut player = filled_namespaces_step(lang, now);
+        player.show_notes();
+        for (w, h) in [(100u16, 30u16), (160, 48)] {
+            check(
+                &format!("player_try_{tag}_{w}x{h}"),
+                player_screen(&player, w, h, now),
+            );
+        }
+    }
+}
+
+#[test]
+fn player_screens_at_the_end_show_the_recap() {
+    for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+        let now = Instant::now();
+        let (player, _) = player_01_at(6, lang, now);
+        check(
+            &format!("player_recap_{tag}_100x30"),
+            player_screen(&player, 100, 30, now),
+        );
     }
 }

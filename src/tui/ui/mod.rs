@@ -4,6 +4,7 @@
 
 mod bars;
 mod lesson;
+mod lesson_aids;
 mod narration;
 mod panels;
 #[cfg(podlab_host)]
