@@ -6,13 +6,14 @@
 //!
 //! The bytes read are parsed by the procfs crate's parsers (they read from any reader, here
 //! the buffer), and everything else in podlab that reads these files uses the functions here.
-//! Hand-written parsing is left only where procfs has no parser of a text already read.
+//! Hand-written parsing is left where procfs has no parser of a text already read, and for
+//! `stat`, where procfs's parser costs measurably more on the hot path.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
-use procfs::process::{FDTarget, Stat, StatFlags, Status};
+use procfs::process::{FDTarget, StatFlags, Status};
 use procfs::{FromRead, ProcessCGroups};
 use rustix::fs::{AtFlags, Mode, OFlags};
 
@@ -311,40 +312,43 @@ impl StatFields {
     }
 }
 
-/// /proc/<pid>/stat, through procfs's parser. comm runs from the first '(' to the LAST ')': a
-/// process can name itself "a) b (c" and the fields after comm must still be found.
+/// Parse /proc/<pid>/stat. comm runs from the first '(' to the LAST ')': a process can name
+/// itself "a) b (c" and the fields after comm must still be found.
+///
+/// Hand-written, not procfs's `Stat`: this is the hot path (every process of the host on a
+/// first tick, a tenth of them each tick after), and procfs's parser, which reads all 52
+/// fields into a new buffer, costs four times as much (see BENCHMARKS.md, "/proc parsers").
 pub fn parse_stat(bytes: &[u8]) -> Option<StatFields> {
-    if !stat_has_its_shape(bytes) {
+    let open = bytes.iter().position(|&b| b == b'(')?;
+    let close = bytes.iter().rposition(|&b| b == b')')?;
+    if close < open {
         return None;
     }
-    let stat = Stat::from_read(bytes).ok()?;
+    let comm = String::from_utf8_lossy(&bytes[open + 1..close]).into_owned();
+    let rest = std::str::from_utf8(bytes.get(close + 1..)?).ok()?;
+    // Fields from (3) state onwards.
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    // Skip (5) pgrp .. (8) tpgid, take (9) flags.
+    let flags = fields.nth(4)?.parse().ok()?;
+    // Skip (10) minflt .. (13) cmajflt, take (14) utime and (15) stime.
+    let utime = fields.nth(4)?.parse().ok()?;
+    let stime = fields.next()?.parse().ok()?;
+    // Skip (16) cutime .. (19) nice, take (20) num_threads.
+    let num_threads = fields.nth(4)?.parse().ok()?;
+    // Skip (21) itrealvalue, take (22) starttime.
+    let start_time = fields.nth(1)?.parse().ok()?;
     Some(StatFields {
-        comm: stat.comm,
-        state: ProcState(stat.state),
-        ppid: stat.ppid,
-        flags: stat.flags,
-        utime: stat.utime,
-        stime: stat.stime,
-        num_threads: u64::try_from(stat.num_threads).unwrap_or(0),
-        start_time: stat.starttime,
+        comm,
+        state: ProcState(state),
+        ppid,
+        flags,
+        utime,
+        stime,
+        num_threads,
+        start_time,
     })
-}
-
-/// procfs cuts the text around comm at fixed offsets (`pid (comm) rest`: one byte before the
-/// '(' and one after the last ')'), and a text without that shape would make it slice out of
-/// bounds or inside a character. The kernel always writes it; a fixture or fuzzed input may not.
-fn stat_has_its_shape(bytes: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(bytes);
-    let text = text.trim();
-    match (text.find('('), text.rfind(')')) {
-        (Some(open), Some(close)) => {
-            open >= 1
-                && text.is_char_boundary(open - 1)
-                && close > open
-                && text.is_char_boundary(close + 2)
-        }
-        _ => false,
-    }
 }
 
 /// `stat` of `pid` below `proc_root`, read and parsed.
@@ -479,7 +483,6 @@ mod tests {
         assert_eq!(parse_stat(b"12 (sh) S 1 12"), None);
         assert_eq!(parse_stat(b""), None);
         assert_eq!(parse_stat(b"12 )sh( S"), None);
-        // Shapes procfs would slice out of bounds or inside a character.
         assert_eq!(parse_stat(b"(sh) S 1"), None);
         assert_eq!(parse_stat(b"1 (sh)"), None);
         assert_eq!(parse_stat("1\u{e9}(sh) S".as_bytes()), None);
