@@ -16,6 +16,7 @@ use procfs::{FromBufRead, FromBufReadSI};
 use super::model::{Interface, Listener, Proto, Route};
 
 /// Addresses with a `/32 host LOCAL` entry, deduplicated, in order of appearance.
+/// Hand-written: procfs has no parser for `fib_trie`.
 pub fn parse_fib_trie_local(text: &str) -> Vec<Ipv4Addr> {
     let mut out: Vec<Ipv4Addr> = Vec::new();
     let mut last_leaf: Option<Ipv4Addr> = None;
@@ -38,7 +39,7 @@ pub fn parse_fib_trie_local(text: &str) -> Vec<Ipv4Addr> {
 /// its sockets come, go or change state: `sockets: used`, and `inuse` (TCP: hashed, i.e.
 /// listening or connected; UDP: bound) and `tw` of each protocol line. `alloc` and `mem` are
 /// host-wide and left out. Two equal results mean that, most likely, no socket started or
-/// stopped listening in between.
+/// stopped listening in between. Hand-written: procfs has no parser for `sockstat`.
 pub fn parse_socket_counts(text: &str, out: &mut Vec<u64>) {
     for line in text.lines() {
         let mut words = line.split_ascii_whitespace().skip(1);
