@@ -47,6 +47,9 @@ enum HostCommand {
     Ps,
     /// Show a pod's containers, states and events.
     Describe { pod: String },
+    /// List pods like kubectl get (`get pods`), or print them as Pod objects with their
+    /// status (`get pod NAME -o yaml`, `-o json`).
+    Get(cli::get::GetArgs),
     /// Run a command inside a container.
     Exec(cli::pods::ExecArgs),
     /// Print a container's output.
@@ -130,6 +133,7 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Run(run) => cli::run::run(&run, lang),
         HostCommand::Ps => cli::pods::ps(),
         HostCommand::Describe { pod } => cli::describe::describe(&pod),
+        HostCommand::Get(a) => cli::get::get(&a, lang),
         HostCommand::Exec(a) => cli::pods::exec_command(&a, lang),
         HostCommand::Logs(a) => cli::pods::logs(&a),
         HostCommand::Delete(a) => cli::pods::delete(&a, lang),

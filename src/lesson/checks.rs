@@ -12,6 +12,7 @@ use std::time::Duration;
 use crate::i18n::Text;
 use crate::kube::namespaces::SandboxNamespaces;
 use crate::kube::pod_state::{ContainerState, PodState, ProcessRef};
+use crate::observe::procfs_read::{read_stat, ProcDir};
 use crate::observe::{
     Collector, ContainerView, Limit, NsId, NsKind, ProcessInfo, Sandbox, Snapshot, Target,
 };
@@ -36,15 +37,12 @@ pub struct PodMark {
 
 impl PodMark {
     pub fn of(state: &PodState) -> PodMark {
-        use std::os::unix::fs::MetadataExt;
         let pause = state.sandbox.as_ref().map(|s| s.pause);
         let mut namespaces = BTreeMap::new();
-        if let Some(p) = pause {
+        if let Some(dir) = pause.and_then(|p| ProcDir::open(Path::new("/proc"), p.pid).ok()) {
             for kind in SandboxNamespaces::HELD.map(NsKind::from) {
-                if let Ok(meta) =
-                    std::fs::metadata(format!("/proc/{}/ns/{}", p.pid, kind.file_name()))
-                {
-                    namespaces.insert(kind, meta.ino());
+                if let Ok(id) = dir.namespace(kind) {
+                    namespaces.insert(kind, id.inode);
                 }
             }
         }
@@ -995,13 +993,11 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     }
 }
 
-/// utime + stime of a process, from /proc/<pid>/stat (fields 14 and 15).
+/// utime + stime of a process, from /proc/<pid>/stat.
 fn cpu_seconds(pid: i32) -> Option<f64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_comm = &stat[stat.rfind(')')? + 1..];
-    let fields: Vec<&str> = after_comm.split_whitespace().collect();
-    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-    Some(ticks as f64 / rustix::param::clock_ticks_per_second() as f64)
+    read_stat(Path::new("/proc"), pid)
+        .ok()
+        .map(|s| s.cpu_seconds())
 }
 
 fn listener(c: &ListenerCheck, world: &mut World<'_>, pod: &str) -> Outcome {

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use eyre::WrapErr;
+use procfs::{FromReadSI, KernelStats};
 
 use super::cgroup::CgroupReader;
 use super::group::{Children, Grouping, Processes};
@@ -333,11 +334,13 @@ impl Collector {
         BTreeMap::new()
     }
 
+    /// `btime` of /proc/stat, through procfs's parser.
     fn read_boot_time(&mut self) -> Option<u64> {
-        let text = std::fs::read_to_string(self.sources.proc_root.join("stat")).ok()?;
-        text.lines()
-            .find_map(|l| l.strip_prefix("btime "))
-            .and_then(|v| v.trim().parse().ok())
+        let text = std::fs::read(self.sources.proc_root.join("stat")).ok()?;
+        let stats =
+            <KernelStats as FromReadSI>::from_read(text.as_slice(), procfs::current_system_info())
+                .ok()?;
+        Some(stats.btime)
     }
 
     fn read_cgroups(&mut self, sb: &mut Sandbox, procs: &Processes, gaps: &mut Vec<Gap>) {

@@ -6,15 +6,27 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use eyre::{eyre, Result};
+use procfs::{FromBufRead, Meminfo};
 
 use super::cgroups::{host_manager, CgroupManager, ContainerCgroup, PodCgroup};
-use crate::kube::oom::{container_oom_score_adj, read_memory_capacity, PAUSE_OOM_SCORE_ADJ};
+use crate::kube::oom::{container_oom_score_adj, PAUSE_OOM_SCORE_ADJ};
 use crate::kube::qos::{pod_cgroup_values, pod_qos, QosClass};
 use crate::kube::resources::CgroupValues;
 use crate::kube::resources::{
     container_cgroup_values, pod_pids_limit, ContainerResources, PodResources, POD_PIDS_LIMIT,
 };
 use crate::spec::PodSpec;
+
+const MEMINFO: &str = "/proc/meminfo";
+
+/// `MemTotal` from /proc/meminfo (procfs's parser), in bytes: the memory capacity kubelet
+/// (through cAdvisor) uses.
+fn read_memory_capacity() -> Result<i64> {
+    let text = std::fs::read(MEMINFO).map_err(|e| eyre!("failed to read {MEMINFO}: {e}"))?;
+    let meminfo = Meminfo::from_buf_read(text.as_slice())
+        .map_err(|e| eyre!("failed to parse {MEMINFO}: {e}"))?;
+    i64::try_from(meminfo.mem_total).map_err(|_| eyre!("MemTotal in {MEMINFO} is out of range"))
+}
 
 pub struct PodCgroups {
     manager: Box<dyn CgroupManager>,
@@ -44,8 +56,7 @@ impl PodCgroups {
         let pod = manager
             .create_pod(uid, qos, &values)
             .map_err(|e| eyre!("{e}"))?;
-        let memory_capacity =
-            read_memory_capacity().map_err(|e| eyre!("failed to read MemTotal: {e}"))?;
+        let memory_capacity = read_memory_capacity()?;
         Ok(PodCgroups {
             manager,
             pod,
@@ -132,5 +143,14 @@ impl PodCgroups {
     /// Remove the pod cgroup and its leaves; the pod's processes must be gone.
     pub fn remove(&self) -> Result<()> {
         self.manager.remove_pod(&self.pod).map_err(|e| eyre!("{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_capacity_of_this_machine() {
+        let bytes = super::read_memory_capacity();
+        assert!(bytes.as_ref().is_ok_and(|b| *b > 0), "{bytes:?}");
     }
 }

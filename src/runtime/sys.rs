@@ -98,16 +98,7 @@ pub fn hold_lock(path: &Path) -> io::Result<File> {
 
 /// The start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat).
 pub fn process_start_time(pid: i32) -> io::Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
-    // comm may contain spaces and parentheses: the fields start after the last ')'.
-    let rest = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))?;
-    rest.split_whitespace()
-        .nth(19)
-        .and_then(|f| f.parse().ok())
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "malformed stat"))
+    crate::observe::procfs_read::read_stat(Path::new("/proc"), pid).map(|s| s.start_time)
 }
 
 /// What only the machine can say about a [`ProcessRef`]: the process a pid names now, whether

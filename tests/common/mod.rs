@@ -284,10 +284,7 @@ pub fn kubelet_processes(dir: &str) -> Vec<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let zombie = stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            let zombie = proc_stat(*pid).is_some_and(|s| s.state.is_zombie());
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
             !zombie && args.contains(&&b"kubelet"[..]) && args.contains(&dir.as_bytes())

@@ -269,15 +269,8 @@ spec:
 }
 
 fn cpu_ticks(pid: i32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .unwrap()
-        .1
-        .split_whitespace()
-        .collect();
-    // utime and stime are fields 14 and 15 (1-based); after ')' field 3 is index 0.
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    let stat = proc_stat(pid).expect("the busy loop's stat");
+    stat.utime + stat.stime
 }
 
 #[test]

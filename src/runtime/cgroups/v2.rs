@@ -514,10 +514,13 @@ mod tests {
             read(&leaf_dir, memory::V2_MAX).trim(),
             (32 * MI).to_string()
         );
-        let proc_cgroup = read(Path::new(&format!("/proc/{pid}")), "cgroup");
+        let memberships = crate::observe::procfs_read::read_cgroup(Path::new("/proc"), pid)
+            .unwrap_or_else(|e| panic!("cgroup of {pid}: {e}"));
         assert!(
-            proc_cgroup.contains(&format!("0::{}", leaf.cgroup_path().display())),
-            "{proc_cgroup}"
+            memberships
+                .iter()
+                .any(|m| m.hierarchy == 0 && Path::new(&m.path) == leaf.cgroup_path()),
+            "{memberships:?}"
         );
         assert_eq!(leaf.oom_kill_count().ok(), Some(0));
         drop(cleanup);
