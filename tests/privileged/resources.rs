@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use podlab::kube::pod_state::ContainerState;
+use podlab::observe::procfs_read::read_cgroup;
 
 /// Unlimited memory as cgroup v1 reports it (PAGE_COUNTER_MAX pages, page aligned).
 const V1_UNLIMITED: &str = "9223372036854771712";
@@ -143,16 +144,13 @@ fn cgroup_files_hold_kubelets_values_for_each_qos_class() {
             assert_eq!(values(&leaf), want, "case {i}: container {name}");
             // The container's process is in its leaf, in every hierarchy podlab manages.
             let pid = pod.pid_of(name);
-            let cgroups = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+            let cgroups = read_cgroup(Path::new("/proc"), pid).expect("the container's cgroups");
             for controller in ["cpu", "memory", "pids"] {
-                let line = cgroups.lines().find(|l| {
-                    l.split(':')
-                        .nth(1)
-                        .is_some_and(|c| c.split(',').any(|c| c == controller))
-                });
                 assert!(
-                    line.is_some_and(|l| l.ends_with(&leaf)),
-                    "case {i}: {name} not in {leaf} for {controller}: {cgroups}"
+                    cgroups
+                        .iter()
+                        .any(|m| m.path == leaf && m.controllers.iter().any(|c| c == controller)),
+                    "case {i}: {name} not in {leaf} for {controller}: {cgroups:?}"
                 );
             }
         }
@@ -161,11 +159,12 @@ fn cgroup_files_hold_kubelets_values_for_each_qos_class() {
             v1("cpu", &format!("{}/pause", state.cgroup), "cpu.shares"),
             "2"
         );
-        let pause_cgroup =
-            std::fs::read_to_string(format!("/proc/{}/cgroup", pod.pause_pid())).unwrap();
+        let pause_cgroups =
+            read_cgroup(Path::new("/proc"), pod.pause_pid()).expect("pause's cgroups");
+        let pause_leaf = format!("{}/pause", state.cgroup);
         assert!(
-            pause_cgroup.contains(&format!("{}/pause", state.cgroup)),
-            "{pause_cgroup}"
+            pause_cgroups.iter().any(|m| m.path == pause_leaf),
+            "{pause_cgroups:?}"
         );
         drop(pod);
         for controller in ["cpu", "memory", "pids"] {
