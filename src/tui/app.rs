@@ -313,7 +313,7 @@ impl App {
             Action::Describe => self.observed.as_ref().is_some_and(|o| o.state.is_some()),
             Action::Restart => self.has_pod() && self.activity != Activity::Deleting,
             Action::SelectUp | Action::SelectDown => !self.containers().is_empty(),
-            Action::Hint | Action::Explorer => false,
+            Action::Hint | Action::Explorer | Action::EditManifest => false,
             _ => true,
         }
     }
@@ -354,8 +354,8 @@ impl App {
             Event::Key(key) if key.kind == KeyEventKind::Release => up.redraw = false,
             Event::Key(key) => self.key(key, now, &mut up),
             Event::Resize => {}
-            // The explorer has no lesson.
-            Event::Lesson(_) => up.redraw = false,
+            // The explorer has no lesson (and so no manifest of the learner's to edit).
+            Event::Lesson(_) | Event::Edited { .. } => up.redraw = false,
             Event::Observed(obs) => self.observed(*obs, now, &mut up),
             Event::Engine(reply) => self.engine(reply, now, &mut up),
             Event::Logs { container, text } => {

@@ -138,7 +138,7 @@ impl App {
             Action::Quit => self.popup = Some(Popup::ConfirmQuit),
             Action::QuitNow => self.quit(up),
             // Keys of the lesson player and the lesson list.
-            Action::Hint | Action::Explorer => up.redraw = false,
+            Action::Hint | Action::Explorer | Action::EditManifest => up.redraw = false,
         }
     }
 

@@ -21,9 +21,11 @@ use super::event::{
     Effect, EngineCmd, EngineReply, Event, LessonCmd, LessonReply, LivePods, Update,
 };
 use super::keymap::{action_for, Action};
+use super::lesson_tasks::Asking;
 use super::script::{Script, ScriptStep};
 use super::words::{self, tr};
 use crate::i18n::{Lang, Text};
+use crate::lesson::learner::{Grade, TaskStatus};
 use crate::lesson::{ActionOutcome, CheckResult, Lesson};
 use crate::observe::Target;
 
@@ -48,6 +50,10 @@ pub enum StepState {
     },
     Passed(CheckResult),
     Failed(Text),
+    /// The learner's turn: the step's tasks are watched until each is seen done (no timeout).
+    Watching {
+        since: Instant,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -57,6 +63,28 @@ pub struct StepView {
     pub action: Option<ActionOutcome>,
     /// How many of the step's hints are shown.
     pub hints_shown: usize,
+    /// The step's tasks as they stand (schema 2).
+    pub tasks: Vec<TaskStatus>,
+    /// Tasks done by their solution (autoplay) rather than by the learner.
+    pub solved: Vec<String>,
+    /// The answer given to the step's question (None: not asked, or autoplay).
+    pub answer: Option<String>,
+    /// The question, graded once the step's check passed.
+    pub grade: Option<Grade>,
+}
+
+impl StepView {
+    fn new() -> StepView {
+        StepView {
+            state: StepState::Pending,
+            action: None,
+            hints_shown: 0,
+            tasks: Vec::new(),
+            solved: Vec::new(),
+            answer: None,
+            grade: None,
+        }
+    }
 }
 
 /// The player as a whole.
@@ -79,10 +107,10 @@ pub struct Player {
     pub phase: Phase,
     pub restart: bool,
     /// When the check of the current step is evaluated again.
-    next_poll: Option<Instant>,
+    pub(super) next_poll: Option<Instant>,
     /// A `Poll` was sent and its answer has not come yet.
-    polling: bool,
-    pods: LivePods,
+    pub(super) polling: bool,
+    pub(super) pods: LivePods,
     observing: Option<String>,
     /// The step whose check passed last, shown in the status line until the next step.
     pub just_passed: Option<usize>,
@@ -93,6 +121,14 @@ pub struct Player {
     replay: bool,
     /// Why an unattended autoplay (`--quit-at-end`) ended early: the step that failed.
     pub failure: Option<String>,
+    /// The question being answered, before its step's action.
+    pub asking: Option<Asking>,
+    /// What is wrong with the learner's edited manifest (`m` edits it again).
+    pub edit_problem: Option<Text>,
+    /// A task's solution was asked for and has not come back yet (autoplay).
+    pub(super) solving: bool,
+    /// The pod whose manifest the learner is editing (`m`), until it is applied.
+    pub(super) editing: Option<String>,
 }
 
 /// The narration's step list: each lesson step as text only (no engine steps, no checks).
@@ -119,15 +155,7 @@ impl Player {
         let mut app = App::new(Session::ReadOnly, script_of(&lesson), 0, lang);
         app.script_done = 0;
         app.viewing = 0;
-        let steps = lesson
-            .steps()
-            .iter()
-            .map(|_| StepView {
-                state: StepState::Pending,
-                action: None,
-                hints_shown: 0,
-            })
-            .collect();
+        let steps = lesson.steps().iter().map(|_| StepView::new()).collect();
         Player {
             app,
             lesson,
@@ -143,6 +171,10 @@ impl Player {
             autoplay: None,
             replay: false,
             failure: None,
+            asking: None,
+            edit_problem: None,
+            solving: false,
+            editing: None,
         }
     }
 
@@ -178,7 +210,7 @@ impl Player {
     /// Step `index` failed: autoplay stops there instead of trying again and again (Space
     /// resumes it, which takes the step again). An unattended run (`--quit-at-end`) ends
     /// instead, and says which step failed.
-    fn autoplay_failed(&mut self, index: usize, up: &mut Update) {
+    pub(super) fn autoplay_failed(&mut self, index: usize, up: &mut Update) {
         let Some(auto) = &mut self.autoplay else {
             return;
         };
@@ -224,6 +256,7 @@ impl Player {
         // Frozen panels would not show the next step: wait until the teacher unfreezes them.
         let busy = self.busy()
             || self.polling
+            || self.awaiting_solved_task()
             || self.app.popup.is_some()
             || self.app.exiting
             || self.app.is_frozen();
@@ -290,8 +323,10 @@ impl Player {
 
     /// A step is running, or its check passed and the lesson thread is still recording it
     /// (taking it again then would repeat its action: a file removed twice fails).
-    fn busy(&self) -> bool {
+    pub(super) fn busy(&self) -> bool {
         self.phase != Phase::Ready
+            || self.solving
+            || self.asking.is_some()
             || self.steps.get(self.current).is_some_and(|s| {
                 matches!(
                     s.state,
@@ -314,6 +349,7 @@ impl Player {
                 .get(self.app.viewing)
                 .is_some_and(|s| !s.hints.is_empty()),
             Action::Restart | Action::Explorer | Action::CommandLine => false,
+            Action::EditManifest => self.can_edit(),
             other => self.app.enabled(other),
         }
     }
@@ -323,7 +359,9 @@ impl Player {
         let ticking = self.steps.get(self.current).is_some_and(|s| {
             matches!(
                 s.state,
-                StepState::Performing { .. } | StepState::Checking { .. }
+                StepState::Performing { .. }
+                    | StepState::Checking { .. }
+                    | StepState::Watching { .. }
             )
         });
         let clock = ticking.then(|| now + Duration::from_millis(500));
@@ -350,6 +388,7 @@ impl Player {
                 up.redraw = true;
             }
             Event::Lesson(reply) => self.reply(reply, now, &mut up),
+            Event::Edited { result } => self.edited(result, &mut up),
             event => self.pass_to_app(event, now, &mut up),
         }
         self.autoplay_pass(now, &mut up);
@@ -379,7 +418,12 @@ impl Player {
         }
     }
 
-    fn key(&mut self, key: ratatui::crossterm::event::KeyEvent, now: Instant, up: &mut Update) {
+    pub(super) fn key(
+        &mut self,
+        key: ratatui::crossterm::event::KeyEvent,
+        now: Instant,
+        up: &mut Update,
+    ) {
         if self.phase == Phase::Finishing
             && self.app.popup.is_none()
             && matches!(action_for(&key), Some(Action::Quit | Action::QuitNow))
@@ -388,6 +432,10 @@ impl Player {
             for (_, uid) in self.pods.iter().filter(|(_, uid)| !uid.is_empty()) {
                 up.effects.push(Effect::KillNow { uid: uid.clone() });
             }
+            return;
+        }
+        if self.asking.is_some() && self.phase != Phase::Finishing {
+            self.question_key(key, now, up);
             return;
         }
         if self.app.popup.is_some() || self.phase == Phase::Finishing {
@@ -427,6 +475,10 @@ impl Player {
                 }
             }
             Some(Action::Restart | Action::Explorer | Action::CommandLine) => up.redraw = false,
+            Some(Action::EditManifest) => {
+                self.app.status = None;
+                self.edit_manifest(up);
+            }
             Some(Action::Shell | Action::Logs | Action::Signal) if self.replay => {
                 self.app.error(self.app.no_live_pod().to_string());
             }
@@ -469,6 +521,14 @@ impl Player {
         }
         let index = self.current;
         self.app.viewing = index;
+        if self.learner_turn(index, now, up) {
+            return;
+        }
+        self.perform(index, now, up);
+    }
+
+    /// Ask the lesson thread for step `index`'s action.
+    pub(super) fn perform(&mut self, index: usize, now: Instant, up: &mut Update) {
         self.just_passed = None;
         if let Some(view) = self.steps.get_mut(index) {
             view.state = StepState::Performing { since: now };
@@ -477,15 +537,22 @@ impl Player {
         up.effects.push(Effect::Lesson(LessonCmd::Perform(index)));
     }
 
-    fn poll(&mut self, _now: Instant, up: &mut Update) {
+    pub(super) fn poll(&mut self, _now: Instant, up: &mut Update) {
         if !self.polling && self.phase == Phase::Ready {
             self.polling = true;
-            up.effects
-                .push(Effect::Lesson(LessonCmd::Poll(self.current)));
+            let watching = self
+                .steps
+                .get(self.current)
+                .is_some_and(|s| matches!(s.state, StepState::Watching { .. }));
+            up.effects.push(Effect::Lesson(if watching {
+                LessonCmd::PollTasks(self.current)
+            } else {
+                LessonCmd::Poll(self.current)
+            }));
         }
     }
 
-    fn timeout_of(&self, index: usize) -> Duration {
+    pub(super) fn timeout_of(&self, index: usize) -> Duration {
         let options = &self.lesson.file.options;
         let secs = self
             .lesson
@@ -522,6 +589,7 @@ impl Player {
                 self.phase = Phase::Ready;
                 self.set_current(first_undone.min(self.steps.len()));
                 self.app.viewing = self.current;
+                self.enter_step(now, up);
                 if resumed > 0 {
                     self.app.info(format!(
                         "{} {resumed}/{}",
@@ -534,6 +602,7 @@ impl Player {
             LessonReply::ResumeFailed { message, pods } => {
                 self.phase = Phase::Ready;
                 self.set_current(0);
+                self.enter_step(now, up);
                 self.app.error(format!(
                     "{}: {message}",
                     tr(lang, "could not resume", "无法恢复进度")
@@ -594,7 +663,20 @@ impl Player {
                     self.just_passed = Some(index);
                     // A result replaces older messages (e.g. a Space pressed while it ran).
                     self.app.status = None;
-                    up.effects.push(Effect::Lesson(LessonCmd::Complete(index)));
+                    let asks = self
+                        .lesson
+                        .steps()
+                        .get(index)
+                        .is_some_and(|s| s.question.is_some());
+                    up.effects.push(Effect::Lesson(if asks {
+                        // Graded now that the action is done; then recorded.
+                        LessonCmd::Grade {
+                            index,
+                            answer: view.answer.clone(),
+                        }
+                    } else {
+                        LessonCmd::Complete(index)
+                    }));
                 } else if now >= deadline {
                     let secs = timeout.as_secs_f64();
                     view.state = StepState::Failed(Text::new(
@@ -626,6 +708,7 @@ impl Player {
                     if following {
                         self.app.viewing = self.current;
                     }
+                    self.enter_step(now, up);
                 }
             }
             LessonReply::Finished(result) => {
@@ -635,10 +718,11 @@ impl Player {
                 };
                 self.pass_to_app(Event::Engine(reply), now, up);
             }
+            other => self.learner_reply(other, now, up),
         }
     }
 
-    fn show_first_hint(&mut self, index: usize) {
+    pub(super) fn show_first_hint(&mut self, index: usize) {
         let has_hints = self
             .lesson
             .steps()
@@ -651,7 +735,7 @@ impl Player {
         }
     }
 
-    fn set_current(&mut self, index: usize) {
+    pub(super) fn set_current(&mut self, index: usize) {
         self.current = index;
         self.app.script_done = index;
     }
@@ -662,7 +746,7 @@ impl Player {
 
     /// The pod the panels show: the current step's pod if it lives, else the lesson's first
     /// live pod.
-    fn set_pods(&mut self, pods: LivePods, up: &mut Update) {
+    pub(super) fn set_pods(&mut self, pods: LivePods, up: &mut Update) {
         self.pods = pods;
         if self.replay {
             // The trace's panels come from the trace, not from a pod here.

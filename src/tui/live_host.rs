@@ -63,27 +63,82 @@ impl Host for LiveHost<'_> {
     /// Suspend (input paused and confirmed, normal screen, cooked mode), run
     /// `podlab exec UID -c C -- CMD` on this terminal, then take the terminal back.
     fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32> {
-        self.terminal.input.pause()?;
-        terminal::leave();
-        println!(
+        let mut exec = std::process::Command::new("/proc/self/exe");
+        exec.arg0("podlab")
+            .args(["exec", uid, "-c", container, "--"])
+            .args(command);
+        let banner = format!(
             "podlab: {container} $ {}   (exit: back to podlab)",
             command.join(" ")
         );
-        // Ctrl-C in the shell reaches our process group too; it is the shell's, not ours.
+        self.hand_off(&banner, exec)
+            .wrap_err("failed to run podlab exec")
+    }
+
+    /// The learner's editor on `path`, on this terminal, as the shell is.
+    fn edit_file(&mut self, path: &std::path::Path) -> Result<i32> {
+        let editor = choose_editor().ok_or_else(|| {
+            eyre::eyre!(
+                "no editor found: set $EDITOR (or install vi or nano), then press m again; \
+                 the file is {}",
+                path.display()
+            )
+        })?;
+        let mut command = std::process::Command::new(&editor[0]);
+        command.args(&editor[1..]).arg(path);
+        let banner = format!(
+            "podlab: {} {}   (save and quit: podlab checks it and replaces the pod)",
+            editor.join(" "),
+            path.display()
+        );
+        self.hand_off(&banner, command)
+            .wrap_err_with(|| format!("failed to run {}", editor.join(" ")))
+    }
+}
+
+impl LiveHost<'_> {
+    /// Give the terminal to `child` and take it back: input paused (and confirmed), normal
+    /// screen and cooked mode while it runs; its exit status (128 + a signal).
+    fn hand_off(&mut self, banner: &str, mut child: std::process::Command) -> Result<i32> {
+        self.terminal.input.pause()?;
+        terminal::leave();
+        println!("{banner}");
+        // Ctrl-C in the child reaches our process group too; it is the child's, not ours.
         self.terminal.in_child.store(true, Ordering::SeqCst);
-        let status = std::process::Command::new("/proc/self/exe")
-            .arg0("podlab")
-            .args(["exec", uid, "-c", container, "--"])
-            .args(command)
-            .status();
+        let status = child.status();
         self.terminal.in_child.store(false, Ordering::SeqCst);
         reclaim_foreground();
         let entered = terminal::enter();
         self.terminal.input.resume();
         entered?;
-        let status = status.wrap_err("failed to run podlab exec")?;
+        let status = status?;
         Ok(status.code().unwrap_or(128 + status_signal(&status)))
     }
+}
+
+/// `$VISUAL`, `$EDITOR` (either may hold arguments), else the first of vi, nano and busybox's
+/// vi found on `PATH`.
+fn choose_editor() -> Option<Vec<String>> {
+    for var in ["VISUAL", "EDITOR"] {
+        if let Ok(value) = std::env::var(var) {
+            let words: Vec<String> = value.split_whitespace().map(String::from).collect();
+            if words.first().is_some_and(|w| on_path(w)) {
+                return Some(words);
+            }
+        }
+    }
+    [vec!["vi"], vec!["nano"], vec!["busybox", "vi"]]
+        .into_iter()
+        .find(|words| on_path(words[0]))
+        .map(|words| words.into_iter().map(String::from).collect())
+}
+
+fn on_path(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// Make our process group the terminal's foreground again. An interactive shell in the

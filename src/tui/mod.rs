@@ -31,6 +31,7 @@ pub mod keymap;
 mod keys;
 pub mod lesson_player;
 pub mod lesson_replay;
+pub mod lesson_tasks;
 #[cfg(podlab_host)]
 pub mod lesson_worker;
 #[cfg(podlab_host)]

@@ -9,6 +9,11 @@
 //! check found, and its `observation` may be missing (no pod to show). Version 1 files (the
 //! explorer's, before lessons) read as they are.
 //!
+//! Lessons of schema 2 add, in the header, each step's `tasks` and `question` (as the lesson
+//! file has them), and in a line's `result` the tasks as they ended (`tasks`: done, and by
+//! whom) and the question's `grade` (what was answered, the right answer and its evidence).
+//! Both are optional, so older version 2 traces read as they are.
+//!
 //! `podlab replay` plays a trace with the same player, read-only: no root, no pods.
 
 use std::io::{BufRead, BufReader, Write};
@@ -19,6 +24,7 @@ use eyre::{eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Text;
+use crate::lesson::learner::{Grade, QuestionSpec, TaskSpec, TaskStatus};
 use crate::lesson::{ActionOutcome, CheckResult};
 use crate::tui::app::{Activity, App};
 use crate::tui::event_loop::Watch;
@@ -48,6 +54,12 @@ pub struct TraceStep {
     /// A lesson step's hints.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<Text>,
+    /// A lesson step's tasks for the learner (schema 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskSpec>,
+    /// A lesson step's question (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<QuestionSpec>,
 }
 
 /// The lesson a trace was recorded from (none for the explorer's traces).
@@ -65,6 +77,21 @@ pub struct StepResult {
     pub action: Option<TraceAction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<TraceCheck>,
+    /// The step's tasks as they ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TraceTask>,
+    /// The step's question, graded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Grade>,
+}
+
+/// A task as it ended, and who did it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceTask {
+    pub status: TaskStatus,
+    /// Done by its solution (autoplay) rather than by the learner.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_autoplay: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -167,6 +194,8 @@ impl TraceHeader {
                 syscalls: s.syscalls.clone(),
                 simplified: None,
                 hints: Vec::new(),
+                tasks: Vec::new(),
+                question: None,
             })
             .collect();
         TraceHeader::new(title, pod_name(app), steps)
@@ -186,6 +215,8 @@ impl TraceHeader {
                 syscalls: Vec::new(),
                 simplified: s.simplified.clone(),
                 hints: s.hints.clone(),
+                tasks: s.tasks.clone(),
+                question: s.question.clone(),
             })
             .collect();
         let mut header = TraceHeader::new(title, lesson.main_pod().to_string(), steps);
@@ -495,7 +526,23 @@ fn lesson_result(player: &Player, done: usize) -> Option<StepResult> {
         .as_ref()
         .filter(|a| !a.summary.en.is_empty() || !a.summary.zh.is_empty() || !a.output.is_empty())
         .map(TraceAction::from);
-    (action.is_some() || check.is_some()).then_some(StepResult { action, check })
+    let tasks: Vec<TraceTask> = view
+        .tasks
+        .iter()
+        .map(|status| TraceTask {
+            status: status.clone(),
+            by_autoplay: view.solved.contains(&status.id),
+        })
+        .collect();
+    let grade = view.grade.clone();
+    (action.is_some() || check.is_some() || !tasks.is_empty() || grade.is_some()).then_some(
+        StepResult {
+            action,
+            check,
+            tasks,
+            grade,
+        },
+    )
 }
 
 fn pod_name(app: &App) -> String {
