@@ -386,3 +386,207 @@ impl Player {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Instant;
+
+    use ratatui::backend::TestBackend;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use ratatui::Terminal;
+
+    use crate::i18n::{Lang, Text};
+    use crate::lesson::learner::{Grade, TaskState, TaskStatus};
+    use crate::lesson::{load_lesson, ActionOutcome, CheckResult, Lesson};
+    use crate::tui::event::{Effect, Event, LessonCmd, LessonReply};
+    use crate::tui::lesson_player::{Player, StepState};
+    use crate::tui::ui;
+
+    const UID: &str = "0f3c2a9e-1111-4222-8333-444455556666";
+
+    fn lesson(file: &str) -> Lesson {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons").join(file);
+        load_lesson(&path).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn pods() -> Vec<(String, String)> {
+        vec![("lesson-process".into(), UID.into())]
+    }
+
+    fn cmds(up: &crate::tui::event::Update) -> Vec<LessonCmd> {
+        up.effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Lesson(c) => Some(c.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn press(code: KeyCode) -> Event {
+        Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+    }
+
+    /// The screen as text, one row a line (the test backend's own rendering).
+    fn screen(player: &Player, now: Instant) -> String {
+        let mut terminal = Terminal::new(TestBackend::new(100, 32)).expect("terminal");
+        terminal
+            .draw(|f| ui::draw_player(f, player, now))
+            .expect("draw");
+        format!("{}", terminal.backend())
+    }
+
+    /// Lesson 01, resumed with the steps before `first_undone` done.
+    fn player_at(first_undone: usize, lang: Lang, now: Instant) -> (Player, Vec<LessonCmd>) {
+        let mut player = Player::new(lesson("01-process.yaml"), false, lang);
+        let up = player.handle(
+            Event::Lesson(LessonReply::Resumed {
+                outcomes: Vec::new(),
+                first_undone,
+                pods: pods(),
+            }),
+            now,
+        );
+        let asked = cmds(&up);
+        (player, asked)
+    }
+
+    fn tasks(state: TaskState, message: &str) -> Event {
+        Event::Lesson(LessonReply::Tasks {
+            index: 5,
+            tasks: vec![TaskStatus {
+                id: "kill-sleep".into(),
+                state,
+                message: Text::new(message, message),
+            }],
+            pods: pods(),
+        })
+    }
+
+    #[test]
+    fn a_task_step_watches_at_once_and_marks_the_task_done() {
+        for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+            let now = Instant::now();
+            let (mut player, asked) = player_at(5, lang, now);
+            // Shown, so watched: the learner may act before pressing anything.
+            assert_eq!(asked, vec![LessonCmd::BeginTasks(5)]);
+            player.handle(tasks(TaskState::Waiting, "process of app: pid 7 → pid 7"), now);
+            assert!(matches!(player.steps[5].state, StepState::Watching { .. }));
+            // No timeout: still watched much later.
+            let later = now + std::time::Duration::from_secs(600);
+            let up = player.handle(Event::Tick, later);
+            assert_eq!(cmds(&up), vec![LessonCmd::PollTasks(5)]);
+            // Space does not do the task for the learner.
+            let up = player.handle(press(KeyCode::Char(' ')), later);
+            assert!(cmds(&up).is_empty());
+            let waiting = screen(&player, later);
+            insta::assert_snapshot!(format!("task_waiting_{tag}"), waiting);
+
+            let up = player.handle(
+                tasks(TaskState::Done, "process of app: pid 7 → pid 42"),
+                later,
+            );
+            assert_eq!(cmds(&up), vec![LessonCmd::Poll(5)]);
+            let up = player.handle(
+                Event::Lesson(LessonReply::Checked {
+                    index: 5,
+                    result: CheckResult::pass("app: Running, restarts 1", "app：运行中，重启 1 次"),
+                    pods: pods(),
+                }),
+                later,
+            );
+            assert_eq!(cmds(&up), vec![LessonCmd::Complete(5)]);
+            insta::assert_snapshot!(format!("task_done_{tag}"), screen(&player, later));
+        }
+    }
+
+    fn graded(right: bool, given: &str) -> Event {
+        Event::Lesson(LessonReply::Graded {
+            index: 4,
+            result: Ok(Grade {
+                given: Some(given.into()),
+                expected: "1".into(),
+                right,
+                evidence: Text::new(
+                    "ps in lesson-process/app lists 1: 1:sleep",
+                    "在 lesson-process/app 中 ps 列出 1 个：1:sleep",
+                ),
+                explain: lesson("01-process.yaml").steps()[4]
+                    .question
+                    .as_ref()
+                    .map(|q| q.explain.clone())
+                    .expect("a question"),
+            }),
+        })
+    }
+
+    #[test]
+    fn a_question_is_asked_before_the_action_and_graded_after_it() {
+        for (lang, tag) in [(Lang::En, "en"), (Lang::Zh, "zh")] {
+            let now = Instant::now();
+            let (mut player, _) = player_at(4, lang, now);
+            // Space asks first; the action waits for the answer.
+            let up = player.handle(press(KeyCode::Char(' ')), now);
+            assert!(cmds(&up).is_empty());
+            assert!(player.asking.is_some());
+            player.handle(press(KeyCode::Char('3')), now);
+            insta::assert_snapshot!(format!("question_before_{tag}"), screen(&player, now));
+            let up = player.handle(press(KeyCode::Enter), now);
+            assert_eq!(cmds(&up), vec![LessonCmd::Perform(4)]);
+            assert_eq!(player.steps[4].answer.as_deref(), Some("3"));
+            player.handle(
+                Event::Lesson(LessonReply::Performed {
+                    index: 4,
+                    result: Ok(ActionOutcome {
+                        summary: Text::new("", ""),
+                        output: String::new(),
+                    }),
+                    pods: pods(),
+                }),
+                now,
+            );
+            let up = player.handle(
+                Event::Lesson(LessonReply::Checked {
+                    index: 4,
+                    result: CheckResult::pass(
+                        "PID namespace of lesson-process/app: 1:sleep",
+                        "lesson-process/app 的 PID 命名空间：1:sleep",
+                    ),
+                    pods: pods(),
+                }),
+                now,
+            );
+            // Graded once the step is done, then recorded.
+            assert_eq!(
+                cmds(&up),
+                vec![LessonCmd::Grade {
+                    index: 4,
+                    answer: Some("3".into())
+                }]
+            );
+            let up = player.handle(graded(false, "3"), now);
+            assert_eq!(cmds(&up), vec![LessonCmd::Complete(4)]);
+            // A wrong answer gets the explanation, not a block.
+            let after = screen(&player, now);
+            let explain = match lang {
+                Lang::En => "PID namespace of its own",
+                Lang::Zh => "自己的 PID 命名空间",
+            };
+            assert!(after.contains(explain), "{after}");
+            insta::assert_snapshot!(format!("question_after_{tag}"), after);
+            player.handle(graded(true, "1"), now);
+            assert!(player.steps[4].grade.as_ref().is_some_and(|g| g.right));
+        }
+    }
+
+    #[test]
+    fn esc_puts_the_question_away_and_the_step_waits() {
+        let now = Instant::now();
+        let (mut player, _) = player_at(4, Lang::En, now);
+        player.handle(press(KeyCode::Char(' ')), now);
+        let up = player.handle(press(KeyCode::Esc), now);
+        assert!(player.asking.is_none() && cmds(&up).is_empty());
+        assert!(matches!(player.steps[4].state, StepState::Pending));
+    }
+}

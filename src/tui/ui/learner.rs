@@ -20,20 +20,30 @@ use crate::tui::lesson_player::Player;
 use crate::tui::words::tr;
 use crate::tui::wrap::wrap;
 
-fn push(lines: &mut Vec<Line<'static>>, text: &str, width: usize, style: Style, indent: usize) {
-    let pad = " ".repeat(indent);
-    for (i, l) in wrap(text, width.saturating_sub(indent).max(8))
-        .into_iter()
-        .enumerate()
-    {
-        let lead = if i == 0 && indent > 0 {
-            String::new()
-        } else {
-            pad.clone()
-        };
+/// Wrapped lines of `text`: the first starts at `first` columns (its mark, if any, is part
+/// of the text), the rest at `rest`, so a task's or answer's text lines up under itself.
+fn push(
+    lines: &mut Vec<Line<'static>>,
+    text: &str,
+    width: usize,
+    style: Style,
+    (first, rest): (usize, usize),
+) {
+    let narrowest = width.saturating_sub(first.max(rest)).max(8);
+    for (i, l) in wrap(text, narrowest).into_iter().enumerate() {
+        let lead = " ".repeat(if i == 0 { first } else { rest });
         lines.push(Line::from(Span::styled(format!("{lead}{l}"), style)));
     }
 }
+
+/// A heading or a marked line, its continuation under its text.
+const MARKED: (usize, usize) = (0, 2);
+/// A task's line (`✓ 1. …`): its continuation under its text.
+const TASK: (usize, usize) = (0, 5);
+/// A note under a task.
+const UNDER_TASK: (usize, usize) = (5, 5);
+/// A line under the question.
+const UNDER_QUESTION: (usize, usize) = (2, 2);
 
 /// The key that helps, as the hint bar names it: `k: signal`.
 fn key_words(key: char, lang: Lang) -> String {
@@ -47,7 +57,10 @@ fn key_words(key: char, lang: Lang) -> String {
         .and_then(keymap::binding)
         .map(|b| b.short.get(lang))
         .unwrap_or_default();
-    format!("{key}: {words}")
+    match lang {
+        Lang::En => format!("{key}: {words}"),
+        Lang::Zh => format!("{key}：{words}"),
+    }
 }
 
 /// The lines step `index` adds for the learner (none for a schema 1 step).
@@ -68,7 +81,7 @@ pub(super) fn lines(player: &Player, index: usize, ctx: &Ctx, width: usize) -> V
             ),
             width,
             theme.title,
-            0,
+            MARKED,
         );
         for (n, task) in step.tasks.iter().enumerate() {
             let status = view.tasks.iter().find(|t| t.id == task.id);
@@ -85,7 +98,7 @@ pub(super) fn lines(player: &Player, index: usize, ctx: &Ctx, width: usize) -> V
                 &format!("{mark} {}. {todo}", n + 1),
                 width,
                 style,
-                3,
+                TASK,
             );
             let how = match helping_key(task.solution.as_ref()) {
                 Some(key) => format!("{} {}", tr(lang, "key", "按键"), key_words(key, lang)),
@@ -114,9 +127,9 @@ pub(super) fn lines(player: &Player, index: usize, ctx: &Ctx, width: usize) -> V
                 }
                 _ => {}
             }
-            push(&mut out, &notes.join(" · "), width, theme.dim, 3);
+            push(&mut out, &notes.join(" · "), width, theme.dim, UNDER_TASK);
             if let Some(s) = status.filter(|s| s.done() && !s.message.get(lang).is_empty()) {
-                push(&mut out, s.message.get(lang), width, theme.done, 3);
+                push(&mut out, s.message.get(lang), width, theme.done, UNDER_TASK);
             }
         }
     }
@@ -126,7 +139,7 @@ pub(super) fn lines(player: &Player, index: usize, ctx: &Ctx, width: usize) -> V
             &format!("? {}", flow_text(question.ask.get(lang))),
             width,
             theme.title,
-            2,
+            MARKED,
         );
         let choices = question.offered_choices();
         let shown = |value: &str| {
@@ -157,14 +170,20 @@ pub(super) fn lines(player: &Player, index: usize, ctx: &Ctx, width: usize) -> V
                         theme.base,
                     ),
                 };
-                push(&mut out, &line, width, style, 2);
-                push(&mut out, grade.evidence.get(lang), width, theme.dim, 2);
+                push(&mut out, &line, width, style, UNDER_QUESTION);
+                push(
+                    &mut out,
+                    grade.evidence.get(lang),
+                    width,
+                    theme.dim,
+                    UNDER_QUESTION,
+                );
                 push(
                     &mut out,
                     &flow_text(grade.explain.get(lang)),
                     width,
                     if grade.right { theme.dim } else { theme.base },
-                    2,
+                    UNDER_QUESTION,
                 );
             }
             (None, Some(given)) => push(
@@ -177,7 +196,7 @@ pub(super) fn lines(player: &Player, index: usize, ctx: &Ctx, width: usize) -> V
                 ),
                 width,
                 theme.current,
-                2,
+                UNDER_QUESTION,
             ),
             (None, None) => push(
                 &mut out,
@@ -188,7 +207,7 @@ pub(super) fn lines(player: &Player, index: usize, ctx: &Ctx, width: usize) -> V
                 ),
                 width,
                 theme.dim,
-                2,
+                UNDER_QUESTION,
             ),
         }
     }
@@ -205,10 +224,10 @@ pub(super) fn lines(player: &Player, index: usize, ctx: &Ctx, width: usize) -> V
             ),
             width,
             theme.error,
-            2,
+            MARKED,
         );
         for l in problem.get(lang).lines() {
-            push(&mut out, l, width, theme.error, 2);
+            push(&mut out, l, width, theme.error, UNDER_QUESTION);
         }
     }
     out
@@ -259,7 +278,7 @@ pub(super) fn draw_asking(frame: &mut Frame, area: Rect, player: &Player, ctx: &
         &flow_text(question.ask.get(lang)),
         inner_w,
         ctx.theme.base,
-        0,
+        (0, 0),
     );
     lines.push(Line::default());
     let choices = question.offered_choices();
@@ -282,7 +301,7 @@ pub(super) fn draw_asking(frame: &mut Frame, area: Rect, player: &Player, ctx: &
             } else {
                 ctx.theme.base
             };
-            push(&mut lines, &text, inner_w, style, 5);
+            push(&mut lines, &text, inner_w, style, (0, 5));
         }
     }
     let footer = if choices.is_empty() {
