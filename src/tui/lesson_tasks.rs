@@ -406,7 +406,9 @@ mod tests {
     const UID: &str = "0f3c2a9e-1111-4222-8333-444455556666";
 
     fn lesson(file: &str) -> Lesson {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons").join(file);
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("lessons")
+            .join(file);
         load_lesson(&path).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -471,7 +473,10 @@ mod tests {
             let (mut player, asked) = player_at(5, lang, now);
             // Shown, so watched: the learner may act before pressing anything.
             assert_eq!(asked, vec![LessonCmd::BeginTasks(5)]);
-            player.handle(tasks(TaskState::Waiting, "process of app: pid 7 → pid 7"), now);
+            player.handle(
+                tasks(TaskState::Waiting, "process of app: pid 7 → pid 7"),
+                now,
+            );
             assert!(matches!(player.steps[5].state, StepState::Watching { .. }));
             // No timeout: still watched much later.
             let later = now + std::time::Duration::from_secs(600);

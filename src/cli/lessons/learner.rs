@@ -184,3 +184,89 @@ pub(super) fn self_test_question(
     }
     Ok((outcome, behaved))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::process::{Command, Stdio};
+
+    use crate::lesson::{lesson_files, load_lesson};
+
+    /// The podlab binary built beside this test (target/…/deps/podlab-HASH → target/…/podlab).
+    fn podlab() -> Option<PathBuf> {
+        let exe = std::env::current_exe().ok()?;
+        let built = exe.parent()?.parent()?.join("podlab");
+        built.is_file().then_some(built)
+    }
+
+    /// CI (as root): every shipped lesson with a task, played with `--skip-tasks`, stops at its
+    /// first task and names it: no task passes by itself. (Every lesson headless, solutions
+    /// performed, is `tests/lessons.rs`.)
+    #[test]
+    fn skip_tasks_stops_every_lesson_at_its_first_task() {
+        if !nix::unistd::geteuid().is_root() {
+            eprintln!("skipped: building pods needs root");
+            return;
+        }
+        let Some(podlab) = podlab() else {
+            eprintln!("skipped: the podlab binary is not built beside this test");
+            return;
+        };
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+        let state = tempfile::tempdir().expect("temp dir");
+        let mut tried = 0;
+        for file in lesson_files(&dir).expect("the lessons") {
+            let lesson = load_lesson(&file).unwrap_or_else(|e| panic!("{e}"));
+            let Some((index, step)) = lesson
+                .steps()
+                .iter()
+                .enumerate()
+                .find(|(_, s)| !s.tasks.is_empty())
+            else {
+                continue;
+            };
+            tried += 1;
+            let first = crate::lesson::learner::task_order(&step.tasks)
+                .ok()
+                .and_then(|order| order.first().map(|&i| step.tasks[i].id.clone()))
+                .expect("ordered tasks");
+            let out = Command::new(&podlab)
+                .args([
+                    "lesson",
+                    lesson.id(),
+                    "--autoplay",
+                    "--headless",
+                    "--skip-tasks",
+                ])
+                .env("XDG_STATE_HOME", state.path())
+                .env("LANG", "C.UTF-8")
+                .env_remove("SUDO_USER")
+                .stdin(Stdio::null())
+                .output()
+                .expect("run podlab lesson");
+            let printed = String::from_utf8_lossy(&out.stdout);
+            let errors = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{}:\n{printed}{errors}",
+                lesson.id()
+            );
+            let expected = format!(
+                "step {} ({}) stops at task {first} not done",
+                index + 1,
+                step.id
+            );
+            assert!(printed.contains(&expected), "{}:\n{printed}", lesson.id());
+            assert!(!printed.contains("passed although"), "{printed}");
+            assert!(
+                crate::runtime::lookup::live_pod_named(lesson.main_pod())
+                    .expect("list pods")
+                    .is_none(),
+                "{} left its pod",
+                lesson.id()
+            );
+        }
+        assert!(tried >= 3, "only {tried} lessons have tasks");
+    }
+}
