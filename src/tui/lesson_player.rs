@@ -254,8 +254,13 @@ impl Player {
             return;
         }
         // Frozen panels would not show the next step: wait until the teacher unfreezes them.
+        // Tasks are polled all the time they are watched: that is no reason to wait.
+        let watching = self
+            .steps
+            .get(self.current)
+            .is_some_and(|s| matches!(s.state, StepState::Watching { .. }));
         let busy = self.busy()
-            || self.polling
+            || (self.polling && !watching)
             || self.awaiting_solved_task()
             || self.app.popup.is_some()
             || self.app.exiting

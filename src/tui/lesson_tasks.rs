@@ -586,6 +586,37 @@ mod tests {
     }
 
     #[test]
+    fn autoplay_does_a_task_by_its_solution_after_the_hold_while_it_is_polled() {
+        let now = Instant::now();
+        let (mut player, _) = player_at(5, Lang::En, now);
+        player.enable_autoplay(
+            crate::tui::autoplay::AutoplaySettings {
+                speed: 1.0,
+                hold: Some(std::time::Duration::from_millis(100)),
+                quit_at_end: false,
+            },
+            now,
+        );
+        player.handle(tasks(TaskState::Waiting, ""), now);
+        let mut asked = Vec::new();
+        // The tasks are polled all along; the hold still runs out and the task is done.
+        for ms in (50..=400).step_by(50) {
+            let at = now + std::time::Duration::from_millis(ms);
+            asked.extend(cmds(&player.handle(Event::Tick, at)));
+            player.handle(tasks(TaskState::Waiting, ""), at);
+        }
+        let solve = LessonCmd::Solve {
+            index: 5,
+            task: "kill-sleep".into(),
+        };
+        assert_eq!(
+            asked.iter().filter(|c| **c == solve).count(),
+            1,
+            "{asked:?}"
+        );
+    }
+
+    #[test]
     fn esc_puts_the_question_away_and_the_step_waits() {
         let now = Instant::now();
         let (mut player, _) = player_at(4, Lang::En, now);
