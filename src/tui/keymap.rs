@@ -359,7 +359,7 @@ pub const KEYMAP: &[Binding] = &[
             "课程中：用 $EDITOR 编辑 Pod 的清单（你自己的副本）；podlab 检查它（文件:行:列），\
              再像 kubectl replace --force 那样按它重建 Pod",
         ),
-        hint: Some(4),
+        hint: Some(7),
         screens: &[Screen::Player],
     },
     Binding {
