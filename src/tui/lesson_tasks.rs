@@ -368,6 +368,10 @@ impl Player {
                     Ok(outcome) => {
                         self.edit_problem = None;
                         self.app.info(outcome.summary.get(lang).to_string());
+                        // The step shows it too: the pod was replaced, and how.
+                        if let Some(view) = self.steps.get_mut(self.current) {
+                            view.action = Some(outcome);
+                        }
                     }
                     Err(problem) => {
                         self.edit_problem = Some(problem);
