@@ -26,6 +26,9 @@ pub enum LessonsCommand {
     List,
     /// Forget your progress in a lesson.
     Reset { lesson: String },
+    /// Print a lesson's teacher notes: per step, the talking points and the questions
+    /// students ask; with the lesson's objectives and recap.
+    Notes { lesson: String },
 }
 
 #[derive(Debug, clap::Args)]
@@ -43,6 +46,13 @@ pub struct LessonArgs {
     /// by itself.
     #[arg(long, requires = "headless")]
     pub skip_tasks: bool,
+    /// Challenge mode: each step's commands and hints stay hidden until asked for (c, h).
+    #[arg(long)]
+    pub challenge: bool,
+    /// With --headless: after each step, also run its try: lines on this machine, filled
+    /// from the live pod; fail at the first that does not exit 0 (a self-test).
+    #[arg(long = "try", requires = "headless")]
+    pub run_try: bool,
     /// Autoplay (each step once the one before passed its check), presenter mode, a
     /// recording or a trace, as for `podlab explore`. A recording or a trace starts from
     /// step 1 and leaves your saved progress alone.
@@ -69,6 +79,7 @@ pub fn lessons(command: &LessonsCommand, lang: Lang) -> Result<ExitCode> {
         LessonsCommand::Check { files } => check(files),
         LessonsCommand::List => list(lang),
         LessonsCommand::Reset { lesson } => reset(lesson, lang),
+        LessonsCommand::Notes { lesson } => notes(lesson, lang),
     }
 }
 
@@ -171,6 +182,7 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
         let play = crate::tui::PlayArgs {
             restart: args.restart,
             player: args.player.clone(),
+            challenge: args.challenge,
             ..crate::tui::PlayArgs::default()
         };
         return crate::tui::play_lesson(lesson, &play, lang);
@@ -244,9 +256,19 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
             failed = true;
             break;
         }
+        if args.run_try {
+            let runs = runner.run_try(index);
+            if !print_try_runs(&runs, lang) {
+                failed = true;
+                break;
+            }
+        } else if !args.challenge {
+            print_filled(&runner.fill_try(index), lang);
+        }
         index += 1;
     }
     let stopped = interrupts.load(Ordering::Relaxed) > 0;
+    let runner_recap = runner.lesson().file.recap.clone();
     runner.finish()?;
     if stopped {
         return Ok(ExitCode::from(130));
@@ -256,7 +278,92 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     }
     if index >= total {
         say!("\n{}", t(lang, "✓ lesson complete", "✓ 课程完成"));
+        print_recap(runner_recap.as_ref(), lang);
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The step's try: lines as filled from the live pod, and its cluster lines (printed before).
+fn print_filled(lines: &[crate::lesson::commands::FilledLine], lang: Lang) {
+    if lines.is_empty() {
+        return;
+    }
+    say!("  {}", t(lang, "try it here:", "在本机试试："));
+    for line in lines {
+        match (&line.line, &line.missing) {
+            (Some(text), _) => say!("    $ {text}"),
+            (None, Some(why)) => say!("    $ {}   ({})", line.template, why.get(lang)),
+            (None, None) => say!("    $ {}", line.template),
+        }
+    }
+}
+
+/// The self-test's try: lines: each with its exit status; false at the first that failed.
+fn print_try_runs(runs: &[crate::lesson::runner::teaching::TryRun], lang: Lang) -> bool {
+    for run in runs {
+        let shown = run.line.shown();
+        match run.failure() {
+            None => say!("    ✓ $ {shown}"),
+            Some(why) => {
+                say!("    ✗ $ {shown}");
+                say!("      {}", why.get(lang));
+                for l in run.output.lines().take(12) {
+                    say!("      | {l}");
+                }
+                return false;
+            }
+        }
+    }
+    true
+}
+
+fn print_recap(recap: Option<&crate::lesson::card::Recap>, lang: Lang) {
+    let Some(recap) = recap else { return };
+    for (title, items) in [
+        (t(lang, "What you saw:", "你看到了："), &recap.seen),
+        (t(lang, "Try next:", "接下来试试："), &recap.next),
+    ] {
+        if items.is_empty() {
+            continue;
+        }
+        say!("{title}");
+        for item in items {
+            say!("  • {}", item.get(lang).trim());
+        }
+    }
+}
+
+/// `podlab lessons notes ID`: what a teacher reads before the class.
+fn notes(id: &str, lang: Lang) -> Result<ExitCode> {
+    let lesson = find_lesson(id)?;
+    let file = &lesson.file;
+    say!("══ {} · {} ══", lesson.id(), file.title.get(lang));
+    let card = crate::lesson::card::card_line(file.minutes, file.difficulty, lang);
+    if !card.is_empty() {
+        say!("{card}");
+    }
+    if !file.objectives.is_empty() {
+        say!("{}", t(lang, "Objectives:", "学习目标："));
+        for o in &file.objectives {
+            say!("  • {}", o.get(lang).trim());
+        }
+    }
+    for (i, step) in lesson.steps().iter().enumerate() {
+        say!("");
+        say!("── {}. {} ──", i + 1, step.title.get(lang));
+        match &step.teacher_notes {
+            Some(notes) => say!("{}", notes.get(lang).trim()),
+            None => say!("{}", t(lang, "(no notes)", "（没有备注）")),
+        }
+        if !step.cluster.is_empty() {
+            say!("  {}", t(lang, "on a cluster:", "在集群中："));
+            for c in &step.cluster {
+                say!("    $ {c}");
+            }
+        }
+    }
+    say!("");
+    print_recap(file.recap.as_ref(), lang);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -305,6 +412,12 @@ fn print_step(step: &StepSpec, index: usize, total: usize, lang: Lang) {
     if !step.commands.is_empty() {
         say!("  {}", t(lang, "by hand:", "手工命令："));
         for c in &step.commands {
+            say!("    $ {c}");
+        }
+    }
+    if !step.cluster.is_empty() {
+        say!("  {}", t(lang, "on a cluster:", "在集群中："));
+        for c in &step.cluster {
             say!("    $ {c}");
         }
     }

@@ -137,7 +137,7 @@ impl<'r> World<'r> {
         self.states.get(pod).cloned().flatten()
     }
 
-    pub(super) fn snapshot(&mut self, pod: &str) -> Result<Snapshot, CheckResult> {
+    pub(crate) fn snapshot(&mut self, pod: &str) -> Result<Snapshot, CheckResult> {
         if !self.snapshots.contains_key(pod) {
             let result = match self.uids.get(pod) {
                 None => Err(format!("pod {pod} is not running")),
@@ -243,7 +243,7 @@ fn container_view<'s>(sandbox: &'s Sandbox, name: &str) -> Result<&'s ContainerV
 }
 
 /// The host PID of a subject (pause or a container's main process).
-pub(super) fn subject_pid(snapshot: &Snapshot, r: &Ref) -> Result<i32, CheckResult> {
+pub(crate) fn subject_pid(snapshot: &Snapshot, r: &Ref) -> Result<i32, CheckResult> {
     let sb = sandbox(snapshot, &r.pod)?;
     let pid = match &r.who {
         Who::Pause => sb.pause,
@@ -360,7 +360,11 @@ fn ip(c: &IpCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     if ips_a.is_empty() || ips_b.is_empty() {
         return Err(CheckResult::fail(
             format!("no pod IP yet: {a} has {ips_a:?}, {b} has {ips_b:?}"),
-            format!("还没有 Pod IP：{a} 有 {ips_a:?}，{b} 有 {ips_b:?}"),
+            format!(
+                "还没有 Pod IP：{a} 有 {}，{b} 有 {}",
+                listed_zh(&ips_a),
+                listed_zh(&ips_b)
+            ),
         ));
     }
     let same = ips_a == ips_b;
@@ -406,7 +410,7 @@ fn interface(c: &InterfaceCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         if want == iface.ipv4.is_empty() {
             return Err(CheckResult::fail(
                 format!("{} of {r} has addresses {:?}", c.name, iface.ipv4),
-                format!("{r} 的 {} 的地址是 {:?}", c.name, iface.ipv4),
+                format!("{r} 的 {} 的地址是 {}", c.name, listed_zh(&iface.ipv4)),
             ));
         }
     }
@@ -479,7 +483,7 @@ fn file(c: &FileCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     } else {
         Err(CheckResult::fail(
             format!("{} in {r} holds {shown:?}", c.path),
-            format!("{r} 中的 {} 内容是 {shown:?}", c.path),
+            format!("{r} 中的 {} 内容是「{shown}」", c.path),
         ))
     }
 }
@@ -512,7 +516,7 @@ fn host_file(c: &HostFileCheck) -> CheckResult {
             } else {
                 CheckResult::fail(
                     format!("{} on the host holds {shown:?}", c.path),
-                    format!("宿主机上的 {} 内容是 {shown:?}", c.path),
+                    format!("宿主机上的 {} 内容是「{shown}」", c.path),
                 )
             }
         }
@@ -552,7 +556,7 @@ fn http(c: &HttpCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             } else {
                 Err(CheckResult::fail(
                     format!("from {r}, {} answers {shown:?}", c.url),
-                    format!("从 {r} 访问 {} 得到 {shown:?}", c.url),
+                    format!("从 {r} 访问 {} 得到「{shown}」", c.url),
                 ))
             }
         }
@@ -630,14 +634,15 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             format!("无法读取 {r} 的 cgroup"),
         ));
     };
+    // What was read, in both languages; the first value not as expected.
     let mut seen = Vec::new();
-    let mut wrong = None;
+    let mut seen_zh = Vec::new();
+    let mut wrong: Option<(String, String)> = None;
     if let Some(want) = &c.cpu_request {
         let got = info.cpu_request_millis;
-        seen.push(format!(
-            "cpu request {}",
-            got.map_or("?".into(), |m| format!("{m}m"))
-        ));
+        let shown = got.map_or("?".into(), |m| format!("{m}m"));
+        seen.push(format!("cpu request {shown}"));
+        seen_zh.push(format!("CPU 请求 {shown}"));
         let want_m = expected_limit(want, true);
         // shares → millicores rounds down: allow 1m.
         let close = match (got, want_m) {
@@ -645,49 +650,73 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             _ => false,
         };
         if !close {
-            wrong.get_or_insert(format!("cpu request {want}"));
+            wrong.get_or_insert((format!("cpu request {want}"), format!("CPU 请求 {want}")));
         }
     }
     if let Some(want) = &c.cpu_limit {
         let got = info.cpu_limit_millis;
-        seen.push(format!("cpu limit {}", show_limit(got, true)));
+        let shown = show_limit(got, true);
+        seen.push(format!("cpu limit {shown}"));
+        seen_zh.push(format!("CPU 上限 {}", zh_none(&shown)));
         if got != expected_limit(want, true) {
-            wrong.get_or_insert(format!("cpu limit {want}"));
+            wrong.get_or_insert((format!("cpu limit {want}"), format!("CPU 上限 {want}")));
         }
     }
     if let Some(want) = &c.memory_limit {
         let got = info.memory_limit;
-        seen.push(format!("memory limit {}", show_limit(got, false)));
+        let shown = show_limit(got, false);
+        seen.push(format!("memory limit {shown}"));
+        seen_zh.push(format!("内存上限 {}", zh_none(&shown)));
         // v1 writes "no limit" as a huge page-rounded number.
         let got = match got {
             Some(Limit::Value(v)) if v >= i64::MAX as u64 / 2 => Some(Limit::Unlimited),
             other => other,
         };
         if got != expected_limit(want, false) {
-            wrong.get_or_insert(format!("memory limit {want}"));
+            wrong.get_or_insert((format!("memory limit {want}"), format!("内存上限 {want}")));
         }
     }
     if let Some(want) = c.throttled {
         let n = info.nr_throttled.unwrap_or(0);
         seen.push(format!("throttled {n} times"));
+        seen_zh.push(format!("被限流 {n} 次"));
         if (n > 0) != want {
             wrong.get_or_insert(if want {
-                "throttling".into()
+                ("throttling".into(), "发生限流".into())
             } else {
-                "no throttling".into()
+                ("no throttling".into(), "没有限流".into())
             });
         }
     }
     let seen = seen.join(", ");
+    let seen_zh = seen_zh.join("，");
     match wrong {
         None => Ok(CheckResult::pass(
             format!("cgroup of {r}: {seen}"),
-            format!("{r} 的 cgroup：{seen}"),
+            format!("{r} 的 cgroup：{seen_zh}"),
         )),
-        Some(expected) => Err(CheckResult::fail(
+        Some((expected, expected_zh)) => Err(CheckResult::fail(
             format!("cgroup of {r}: {seen}; expected {expected}"),
-            format!("{r} 的 cgroup：{seen}；应为 {expected}"),
+            format!("{r} 的 cgroup：{seen_zh}；应为 {expected_zh}"),
         )),
+    }
+}
+
+/// `none` (no limit) in a Chinese sentence.
+fn zh_none(shown: &str) -> &str {
+    if shown == "none" {
+        "无"
+    } else {
+        shown
+    }
+}
+
+/// A list of values in a Chinese sentence: 「a、b」, or 「无」.
+fn listed_zh(values: &[String]) -> String {
+    if values.is_empty() {
+        "「无」".into()
+    } else {
+        format!("「{}」", values.join("、"))
     }
 }
 
@@ -704,6 +733,17 @@ fn describe_state(state: &ContainerState) -> String {
         } => {
             format!("Terminated ({reason}, exit {exit_code})")
         }
+    }
+}
+
+/// A container state in a Chinese sentence; the state and reason stay as kubectl prints them.
+fn describe_state_zh(state: &ContainerState) -> String {
+    match state {
+        ContainerState::Waiting { reason } => format!("Waiting（{reason}）"),
+        ContainerState::Running { .. } => "Running".into(),
+        ContainerState::Terminated {
+            reason, exit_code, ..
+        } => format!("Terminated（{reason}，退出码 {exit_code}）"),
     }
 }
 
@@ -736,6 +776,19 @@ fn container(c: &ContainerCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         status.ready,
         if c.last { " (last state)" } else { "" }
     );
+    let shown_zh = format!(
+        "{r}{}：{}，重启 {} 次，{}",
+        if c.last { " 的上一个状态" } else { "" },
+        looked_at
+            .as_ref()
+            .map_or("没有上一个状态".into(), describe_state_zh),
+        status.restart_count,
+        if status.ready {
+            "已就绪"
+        } else {
+            "未就绪"
+        }
+    );
     let state_ok = matches!(
         (&looked_at, c.state),
         (_, None)
@@ -765,9 +818,9 @@ fn container(c: &ContainerCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         && c.restarts_at_least
             .is_none_or(|n| status.restart_count >= n);
     if state_ok && reason_ok && code_ok && ready_ok && restarts_ok {
-        Ok(CheckResult::pass(shown.clone(), shown))
+        Ok(CheckResult::pass(shown, shown_zh))
     } else {
-        Err(CheckResult::fail(shown.clone(), shown))
+        Err(CheckResult::fail(shown, shown_zh))
     }
 }
 
@@ -1038,12 +1091,21 @@ fn pod_check(c: &PodCheck, world: &mut World<'_>, pod: &str) -> CheckResult {
         state.qos_class,
         state.ready()
     );
+    let shown_zh = format!(
+        "Pod {pod}：{phase}，QoS 类别 {}，{}",
+        state.qos_class,
+        if state.ready() {
+            "已就绪"
+        } else {
+            "未就绪"
+        }
+    );
     let ok = c.qos_class.as_ref().is_none_or(|q| &state.qos_class == q)
         && c.phase.as_ref().is_none_or(|p| &phase == p)
         && c.ready.is_none_or(|r| state.ready() == r);
     CheckResult {
         passed: ok,
-        message: Text::new(shown.clone(), shown.replace("pod ", "Pod ")),
+        message: Text::new(shown, shown_zh),
     }
 }
 
@@ -1068,6 +1130,7 @@ fn ran_in_order(names: &[String], world: &mut World<'_>, pod: &str) -> Outcome {
         spans.push((name, span));
     }
     let mut shown = Vec::new();
+    let mut shown_zh = Vec::new();
     for pair in spans.windows(2) {
         let (a, (_, a_end)) = &pair[0];
         let (b, (b_start, _)) = &pair[1];
@@ -1087,11 +1150,12 @@ fn ran_in_order(names: &[String], world: &mut World<'_>, pod: &str) -> Outcome {
             "{a} ended {:.1}s before {b} started",
             b_start - a_end
         ));
+        shown_zh.push(format!("{a} 结束 {:.1} 秒后 {b} 才启动", b_start - a_end));
     }
     let order = names.join(" → ");
     Ok(CheckResult::pass(
         format!("{order}: {}", shown.join("; ")),
-        format!("{order}：一个结束，下一个才启动"),
+        format!("{order}：{}", shown_zh.join("；")),
     ))
 }
 
@@ -1105,28 +1169,38 @@ fn changed(c: &ChangedCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let state = state_of(world, pod)?;
     let now = PodMark::of(&state);
     let (old, new) = (before.value(&c.what), now.value(&c.what));
-    let what = match &c.what {
-        Fingerprint::Uid => "UID".to_string(),
-        Fingerprint::Ip => "IP".to_string(),
-        Fingerprint::Pause => "pause".to_string(),
-        Fingerprint::Namespace(kind) => format!("{} namespace", kind.file_name()),
-        Fingerprint::Container(name) => format!("process of {name}"),
+    let (what, what_zh) = match &c.what {
+        Fingerprint::Uid => ("UID".to_string(), "UID".to_string()),
+        Fingerprint::Ip => ("IP".to_string(), "IP".to_string()),
+        Fingerprint::Pause => ("pause".to_string(), "pause 进程".to_string()),
+        Fingerprint::Namespace(kind) => (
+            format!("{} namespace", kind.file_name()),
+            format!("{} 命名空间", kind.file_name()),
+        ),
+        Fingerprint::Container(name) => (format!("process of {name}"), format!("{name} 的进程")),
     };
     let is_changed = old != new;
+    let (old_zh, new_zh) = (mark_zh(&short(&old)), mark_zh(&short(&new)));
     let en = format!("{what}: {} → {}", short(&old), short(&new));
+    let zh = format!("{what_zh}：{old_zh} → {new_zh}");
     if is_changed == c.changed {
-        Ok(CheckResult::pass(en.clone(), en))
+        Ok(CheckResult::pass(en, zh))
     } else if c.changed {
         Err(CheckResult::fail(
             format!("{what} has not changed: {}", short(&old)),
-            format!("{what} 没有变化：{}", short(&old)),
+            format!("{what_zh}没有变化：{old_zh}"),
         ))
     } else {
         Err(CheckResult::fail(
             format!("{what} changed: {en}"),
-            format!("{what} 变了：{en}"),
+            format!("{what_zh}变了：{old_zh} → {new_zh}"),
         ))
     }
+}
+
+/// A mark's value in a Chinese sentence: `pid 9517 (start 123)` → `pid 9517（启动于 123）`.
+fn mark_zh(value: &str) -> String {
+    value.replace(" (start ", "（启动于 ").replace(')', "）")
 }
 
 fn short(value: &str) -> String {
@@ -1211,14 +1285,14 @@ fn static_pod(c: &StaticPodCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let expected = crate::kube::static_pods::static_pod_name(pod, &kubelet.node);
     let Some(state) = world.state(pod) else {
         let running: Vec<String> = kubelet.pods().into_iter().map(|s| s.name).collect();
-        let running = if running.is_empty() {
-            "none".to_string()
+        let (listed, listed_zh) = if running.is_empty() {
+            ("none".to_string(), "无".to_string())
         } else {
-            running.join(", ")
+            (running.join(", "), running.join("、"))
         };
         return Err(CheckResult::fail(
-            format!("no pod {expected} yet; the kubelet's pods: {running}"),
-            format!("还没有 Pod {expected}；kubelet 的 Pod：{running}"),
+            format!("no pod {expected} yet; the kubelet's pods: {listed}"),
+            format!("还没有 Pod {expected}；kubelet 的 Pod：{listed_zh}"),
         ));
     };
     let source = state

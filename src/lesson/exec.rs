@@ -34,15 +34,45 @@ pub fn exec_in(
     argv: &[String],
     timeout: Duration,
 ) -> Result<ExecOutput> {
-    let (mut reader, writer) = std::io::pipe().wrap_err("failed to make a pipe")?;
-    let mut child = Command::new(podlab_exe)
+    let mut command = Command::new(podlab_exe);
+    command
         .args(["exec", pod, "-c", container, "--"])
-        .args(argv)
+        .args(argv);
+    run_captured(command, timeout)
+        .wrap_err_with(|| format!("failed to run podlab exec in {pod}/{container}"))
+}
+
+/// A lesson's `try:` line, filled, run on the host as a learner would type it: `sh -c LINE`
+/// with podlab's own directory first on `PATH` (so `podlab …` is this podlab), no terminal,
+/// killed with everything it started after `timeout`.
+pub fn run_on_host(podlab_exe: &Path, line: &str, timeout: Duration) -> Result<ExecOutput> {
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", line])
+        .env("PATH", path_with(podlab_exe));
+    // Its own process group: at the deadline the whole line goes, pipes and all.
+    std::os::unix::process::CommandExt::process_group(&mut command, 0);
+    run_captured(command, timeout).wrap_err_with(|| format!("failed to run {line:?}"))
+}
+
+/// `PATH` with the directory of podlab's binary first.
+pub fn path_with(podlab_exe: &Path) -> String {
+    let old = std::env::var("PATH").unwrap_or_else(|_| "/usr/sbin:/usr/bin:/sbin:/bin".into());
+    match podlab_exe.parent() {
+        Some(dir) => format!("{}:{old}", dir.display()),
+        None => old,
+    }
+}
+
+fn run_captured(mut command: Command, timeout: Duration) -> Result<ExecOutput> {
+    let (mut reader, writer) = std::io::pipe().wrap_err("failed to make a pipe")?;
+    let mut child = command
         .stdin(Stdio::null())
         .stdout(writer.try_clone().wrap_err("failed to share a pipe")?)
         .stderr(writer)
-        .spawn()
-        .wrap_err_with(|| format!("failed to run podlab exec in {pod}/{container}"))?;
+        .spawn()?;
+    // The parent's copy of the pipe's writing end goes with `command`.
+    drop(command);
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut bytes = Vec::new();
@@ -53,11 +83,14 @@ pub fn exec_in(
     let exit_code = loop {
         if let Some(status) = child
             .try_wait()
-            .wrap_err("failed to wait for podlab exec")?
+            .wrap_err("failed to wait for the command")?
         {
             break status.code();
         }
         if Instant::now() >= deadline {
+            // A line run in its own group: the group goes. `podlab exec`: the child.
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
             let _ = child.kill();
             let _ = child.wait();
             break None;

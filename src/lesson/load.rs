@@ -20,6 +20,8 @@ use super::schema::{
 };
 use super::text_lint;
 
+mod teaching;
+
 /// The longest id: it names the lesson's progress file.
 const MAX_ID_LEN: usize = 63;
 
@@ -143,6 +145,7 @@ pub fn parse_lesson(text: &str, path: &Path) -> Result<Lesson, LessonError> {
     let located = document.deserialize::<LessonFile>().map_err(file_error)?;
     let mut checker = Checker {
         map: &located.source_map,
+        source: text,
         problems: Vec::new(),
         schema: 0,
         tasks: HashMap::new(),
@@ -204,6 +207,8 @@ mod learner;
 
 struct Checker<'a> {
     map: &'a SourceMap,
+    /// The lesson's text, to point at a placeholder inside a line.
+    source: &'a str,
     problems: Vec<LessonProblem>,
     /// The lesson's schema version.
     schema: u32,
@@ -330,9 +335,6 @@ impl Checker<'_> {
             }
             self.text(&format!("{at}.title"), &step.title, true);
             self.text(&format!("{at}.body"), &step.body, false);
-            for (h, hint) in step.hints.iter().enumerate() {
-                self.text(&format!("{at}.hints[{h}]"), hint, false);
-            }
             if let Some(simplified) = &step.simplified {
                 self.text(&format!("{at}.simplified"), simplified, false);
             }
@@ -362,7 +364,9 @@ impl Checker<'_> {
                 self.check(&format!("{at}.check"), check, &pod_name, pods, &seen);
             }
             self.learner(i, step, pod, pods, &seen);
+            self.teaching_step(&at, step, &pod_name, pods, &seen, file.options.network);
         }
+        self.card(file);
     }
 
     /// A check is polled at most this long: a lesson never waits for more than minutes.
@@ -395,7 +399,9 @@ impl Checker<'_> {
                 self.problem(&field, msg);
             }
             if lang == "zh" {
-                if let Some(msg) = text_lint::chinese_spacing(value) {
+                if let Some(msg) =
+                    text_lint::chinese_spacing(value).or_else(|| text_lint::ascii_quotes(value))
+                {
                     self.problem(&field, msg);
                 }
             }

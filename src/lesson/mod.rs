@@ -35,10 +35,16 @@
 //! Panels show `Runner::live_pods()` with `observe::Target::Pod(uid)`. The runner touches no
 //! terminal and prints nothing; every result is a value with its text in both languages.
 
+pub mod card;
 #[cfg(podlab_host)]
 pub mod checks;
+pub mod commands;
+pub mod evidence;
 #[cfg(podlab_host)]
 pub mod exec;
+#[cfg(podlab_host)]
+pub mod fill;
+pub mod hint;
 #[cfg(podlab_host)]
 pub mod kubelet;
 pub mod learner;

@@ -29,6 +29,7 @@ use super::schema::LESSON_HOST_DIR_PREFIX;
 use super::schema::{Action, StepSpec};
 
 mod learner;
+pub mod teaching;
 
 pub use learner::EditedManifest;
 
@@ -232,10 +233,13 @@ impl Runner {
                 let code = out
                     .exit_code
                     .map_or("killed at the deadline".into(), |c| format!("exit {c}"));
+                let code_zh = out
+                    .exit_code
+                    .map_or("超时被杀".into(), |c| format!("退出码 {c}"));
                 Ok(ActionOutcome {
                     summary: Text::new(
                         format!("{} in {r}: {code}", exec.command.join(" ")),
-                        format!("在 {r} 中运行 {}：{code}", exec.command.join(" ")),
+                        format!("在 {r} 中运行 {}：{code_zh}", exec.command.join(" ")),
                     ),
                     output: out.output,
                 })
@@ -336,7 +340,7 @@ impl Runner {
                     .edit(&edit.file, &edit.replace, &edit.with)?;
                 Ok(done(
                     format!("{}: {:?} → {:?}", path.display(), edit.replace, edit.with),
-                    format!("{}：{:?} → {:?}", path.display(), edit.replace, edit.with),
+                    format!("{}：「{}」→「{}」", path.display(), edit.replace, edit.with),
                 ))
             }
             Action::RemoveManifest(remove) => {
@@ -417,6 +421,12 @@ impl Runner {
     fn with_world<T>(&mut self, step: &StepSpec, read: impl FnOnce(&mut World<'_>) -> T) -> T {
         let exec_timeout = CHECK_EXEC_TIMEOUT.min(self.timeout_of(step));
         self.refresh_static();
+        let mut world = self.world(exec_timeout);
+        read(&mut world)
+    }
+
+    /// What a check (or a try: line) may look at now.
+    fn world(&mut self, exec_timeout: Duration) -> World<'_> {
         let kubelet = self.kubelet.as_mut().map(LessonKubelet::view);
         let mut world = World::new(
             &mut self.collector,
@@ -428,7 +438,7 @@ impl Runner {
         );
         world.last_delete = self.last_delete;
         world.kubelet = kubelet;
-        read(&mut world)
+        world
     }
 
     /// Poll the check of step `index` until it passes or the step's timeout is over.

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::i18n::Text;
 use crate::observe::NsKind;
 
+use super::card::{Difficulty, Recap};
+use super::hint::Hint;
 use super::learner::{QuestionSpec, TaskSpec};
 
 /// The newest schema version this podlab reads.
@@ -33,6 +35,17 @@ pub struct LessonFile {
     #[serde(default)]
     pub options: LessonOptions,
     pub steps: Vec<StepSpec>,
+    /// What the learner will have seen and can explain afterwards (the lesson list shows them).
+    #[serde(default)]
+    pub objectives: Vec<Text>,
+    /// About how long the lesson takes.
+    #[serde(default)]
+    pub minutes: Option<u32>,
+    #[serde(default)]
+    pub difficulty: Option<Difficulty>,
+    /// Shown when every step is done: what was seen, what to try next.
+    #[serde(default)]
+    pub recap: Option<Recap>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,12 +97,25 @@ pub struct StepSpec {
     pub pod: Option<String>,
     #[serde(default)]
     pub action: Action,
-    /// What the learner would type to do or see the same (kubectl, nsenter, cat …).
+    /// What the learner would type to do or see the same, shown as written (schema 1 files;
+    /// the shipped lessons write `try:` and `cluster:` lines instead).
     #[serde(default)]
     pub commands: Vec<String>,
-    /// Shown one at a time when the learner asks.
+    /// Commands that work on this machine, with placeholders filled from the live pod
+    /// (`lesson::commands`): the player runs or copies the selected one.
+    #[serde(default, rename = "try")]
+    pub try_lines: Vec<String>,
+    /// The same on a real cluster (kubectl), labelled so.
     #[serde(default)]
-    pub hints: Vec<Text>,
+    pub cluster: Vec<String>,
+    /// Shown one at a time when the learner asks, when the step fails, or by themselves on
+    /// a condition or after a delay (`lesson::hint`).
+    #[serde(default)]
+    pub hints: Vec<Hint>,
+    /// For the teacher: talking points and the questions students ask (presenter mode,
+    /// `podlab lessons notes ID`).
+    #[serde(default)]
+    pub teacher_notes: Option<Text>,
     #[serde(default)]
     pub check: Option<Check>,
     #[serde(default)]

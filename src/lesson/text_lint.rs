@@ -51,6 +51,19 @@ pub fn chinese_spacing(text: &str) -> Option<String> {
     None
 }
 
+/// Chinese text quotes with “” or 「」, never with ASCII quotes (they read as code on a
+/// projector, and a Chinese font draws them half width).
+pub fn ascii_quotes(text: &str) -> Option<String> {
+    let has_han = text.chars().any(is_han);
+    let quote = text.chars().find(|c| matches!(c, '"' | '\''))?;
+    has_han.then(|| {
+        format!(
+            "Chinese text quotes with “” or 「」, not {quote:?}; a command in Chinese text is \
+             written without quotes"
+        )
+    })
+}
+
 fn full_width(c: char) -> char {
     match c {
         ',' => '，',
@@ -98,5 +111,13 @@ mod tests {
         assert!(chinese_spacing("第1个").is_some());
         assert!(chinese_spacing("容器,进程").is_some());
         assert!(chinese_spacing("看 /dev/shm：两个容器").is_none());
+    }
+
+    #[test]
+    fn chinese_quotes_are_full_width() {
+        assert!(ascii_quotes("容器 \"nginx\"").is_some());
+        assert!(ascii_quotes("容器 'nginx'").is_some());
+        assert!(ascii_quotes("容器「nginx」和“web”").is_none());
+        assert!(ascii_quotes("plain \"English\"").is_none());
     }
 }

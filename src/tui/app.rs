@@ -141,6 +141,8 @@ pub struct App {
     pub selected: Option<String>,
     pub observed: Option<Observation>,
     pub highlights: Highlights,
+    /// Rows that prove a lesson check that just passed (`✓`, bold).
+    pub evidence: Highlights,
     pub popup: Option<Popup>,
     pub status: Option<(StatusKind, String)>,
     /// Scroll offset of each pane, by `Focus::index`.
@@ -181,6 +183,7 @@ impl App {
             selected: None,
             observed: None,
             highlights: Highlights::default(),
+            evidence: Highlights::with_hold(super::observed::EVIDENCE_FOR),
             popup: None,
             status: None,
             scroll: [0; 6],
@@ -197,6 +200,8 @@ impl App {
         self.presenter = true;
         self.set_theme(ThemeKind::HighContrast);
         self.highlights
+            .set_hold(super::observed::PRESENTER_HIGHLIGHT_FOR);
+        self.evidence
             .set_hold(super::observed::PRESENTER_HIGHLIGHT_FOR);
     }
 
@@ -226,6 +231,14 @@ impl App {
         }
     }
 
+    /// Whether a row is marked as the proof of a check that just passed.
+    pub fn is_evidence(&self, mark: &Mark, now: Instant) -> bool {
+        match &self.frozen {
+            Some(frozen) => frozen.evidence.is_marked(mark, frozen.at),
+            None => self.evidence.is_marked(mark, now),
+        }
+    }
+
     pub fn is_frozen(&self) -> bool {
         self.frozen.is_some()
     }
@@ -238,6 +251,7 @@ impl App {
                 self.frozen = Some(Box::new(Frozen {
                     observed: self.observed.clone(),
                     highlights: self.highlights.clone(),
+                    evidence: self.evidence.clone(),
                     at: now,
                 }))
             }
@@ -313,7 +327,15 @@ impl App {
             Action::Describe => self.observed.as_ref().is_some_and(|o| o.state.is_some()),
             Action::Restart => self.has_pod() && self.activity != Activity::Deleting,
             Action::SelectUp | Action::SelectDown => !self.containers().is_empty(),
-            Action::Hint | Action::Explorer | Action::EditManifest => false,
+            // The lesson player's own keys: the explorer has no hints, commands, notes or
+            // manifest of the learner's.
+            Action::Hint
+            | Action::Explorer
+            | Action::TryLine
+            | Action::RunLine
+            | Action::CopyLine
+            | Action::Notes
+            | Action::EditManifest => false,
             _ => true,
         }
     }
@@ -328,10 +350,15 @@ impl App {
             _ => None,
         };
         let hold = self.autoplay.as_ref().and_then(|a| a.deadline());
-        [self.highlights.next_deadline(), clock, hold]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.highlights.next_deadline(),
+            self.evidence.next_deadline(),
+            clock,
+            hold,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn handle(&mut self, event: Event, now: Instant) -> Update {
@@ -354,8 +381,8 @@ impl App {
             Event::Key(key) if key.kind == KeyEventKind::Release => up.redraw = false,
             Event::Key(key) => self.key(key, now, &mut up),
             Event::Resize => {}
-            // The explorer has no lesson (and so no manifest of the learner's to edit).
-            Event::Lesson(_) | Event::Edited { .. } => up.redraw = false,
+            // The explorer has no lesson (and so no try: line or manifest of the learner's).
+            Event::Lesson(_) | Event::LineDone { .. } | Event::Edited { .. } => up.redraw = false,
             Event::Observed(obs) => self.observed(*obs, now, &mut up),
             Event::Engine(reply) => self.engine(reply, now, &mut up),
             Event::Logs { container, text } => {
@@ -404,7 +431,7 @@ impl App {
                 up.effects.push(Effect::Exit);
             }
             Event::Tick => {
-                let expired = self.highlights.expire(now);
+                let expired = self.highlights.expire(now) | self.evidence.expire(now);
                 up.redraw = expired || matches!(self.activity, Activity::Stepping { .. });
             }
         }

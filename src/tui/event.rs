@@ -11,6 +11,7 @@ use super::signal::Signal;
 use crate::i18n::Text;
 use crate::kube::pod_state::ProcessRef;
 use crate::kube::steps::StepPlan;
+use crate::lesson::commands::FilledLine;
 use crate::lesson::learner::{Grade, TaskStatus};
 use crate::lesson::{ActionOutcome, CheckResult, StepOutcome};
 use crate::observe::Target;
@@ -77,6 +78,10 @@ pub enum LessonCmd {
     },
     /// Delete the lesson's pods.
     Finish,
+    /// Fill the step's `try:` lines from the live pods.
+    FillTry(usize),
+    /// Evaluate the conditions of the step's hints.
+    HintConditions(usize),
 }
 
 /// The lesson's live pods as (name, UID).
@@ -137,6 +142,16 @@ pub enum LessonReply {
         result: Result<ActionOutcome, Text>,
         pods: LivePods,
     },
+    /// The step's `try:` lines, filled as far as the pods let.
+    Filled {
+        index: usize,
+        lines: Vec<FilledLine>,
+    },
+    /// For each hint of the step: whether its condition holds (true without one).
+    HintConditions {
+        index: usize,
+        holding: Vec<bool>,
+    },
 }
 
 /// Everything the loop feeds a screen: input, observations, the answers of the threads and
@@ -163,6 +178,11 @@ pub enum Event {
         container: String,
         signal: Signal,
         delivered: bool,
+    },
+    /// A lesson's `try:` line ran in a shell on this terminal.
+    LineDone {
+        line: String,
+        result: Result<i32, String>,
     },
     /// SIGINT, SIGTERM or SIGHUP: quit at once.
     Terminate,
@@ -202,6 +222,14 @@ pub enum Effect {
     /// Shorten an ongoing deletion's grace period to zero.
     KillNow {
         uid: String,
+    },
+    /// Run a lesson's `try:` line in a shell on this terminal (the shell hand-off).
+    RunLine {
+        line: String,
+    },
+    /// Put text on the terminal's clipboard (OSC 52).
+    Copy {
+        text: String,
     },
     Exit,
 }

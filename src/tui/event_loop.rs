@@ -224,6 +224,13 @@ where
                 let _ = feedback.send(Event::Edited { result });
                 redraw = true;
             }
+            Effect::RunLine { line } => {
+                let result = host.run_line(&line).map_err(|e| format!("{e:#}"));
+                terminal.clear()?;
+                let _ = feedback.send(Event::LineDone { line, result });
+                redraw = true;
+            }
+            Effect::Copy { text } => host.copy(&text),
             Effect::Exit => exit = true,
         }
     }

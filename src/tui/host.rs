@@ -35,6 +35,12 @@ pub trait Host {
     }
     /// Cut an ongoing deletion short.
     fn kill_now(&mut self, _uid: &str) {}
+    /// Hand the terminal to `sh -c LINE` on this machine and take it back; the exit status.
+    fn run_line(&mut self, _line: &str) -> Result<i32> {
+        Err(eyre!("there is no shell to hand the terminal to here"))
+    }
+    /// Put text on the terminal's clipboard (OSC 52); nothing where there is no terminal.
+    fn copy(&mut self, _text: &str) {}
 }
 
 /// A host with nothing behind it: the lesson list, which only draws and takes keys.

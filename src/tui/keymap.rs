@@ -39,6 +39,14 @@ pub enum Action {
     Explorer,
     /// In a lesson: edit the pod's manifest (the learner's own copy) and replace the pod.
     EditManifest,
+    /// In a lesson: select the next `try:` line (in challenge mode: show the commands).
+    TryLine,
+    /// In a lesson: run the selected `try:` line in a shell.
+    RunLine,
+    /// In a lesson: copy the selected `try:` line to the clipboard (OSC 52).
+    CopyLine,
+    /// In a lesson: show or hide the teacher notes.
+    Notes,
 }
 
 /// A key: a code, with or without Ctrl.
@@ -359,7 +367,58 @@ pub const KEYMAP: &[Binding] = &[
             "课程中：用 $EDITOR 编辑 Pod 的清单（你自己的副本）；podlab 检查它（文件:行:列），\
              再像 kubectl replace --force 那样按它重建 Pod",
         ),
-        hint: Some(7),
+        // The last to fit in the hint bar: the task that needs it names it on screen.
+        hint: Some(9),
+        screens: &[Screen::Player],
+    },
+    Binding {
+        keys: &[ch('c')],
+        action: Action::TryLine,
+        label: "c",
+        short: Tr("commands", "命令"),
+        long: Tr(
+            "In a lesson: select the next command that works here (with --challenge: show the \
+             commands first)",
+            "课程中：选中下一条可在本机运行的命令（--challenge 时：先显示命令）",
+        ),
+        hint: Some(4),
+        screens: &[Screen::Player],
+    },
+    Binding {
+        keys: &[ch('x')],
+        action: Action::RunLine,
+        label: "x",
+        short: Tr("run it", "运行"),
+        long: Tr(
+            "In a lesson: run the selected command in a shell here (Enter comes back)",
+            "课程中：在 shell 中运行选中的命令（按回车返回）",
+        ),
+        hint: Some(5),
+        screens: &[Screen::Player],
+    },
+    Binding {
+        keys: &[ch('y')],
+        action: Action::CopyLine,
+        label: "y",
+        short: Tr("copy", "复制"),
+        long: Tr(
+            "In a lesson: copy the selected command to the clipboard (through the terminal, \
+             OSC 52)",
+            "课程中：把选中的命令复制到剪贴板（经由终端的 OSC 52）",
+        ),
+        hint: Some(6),
+        screens: &[Screen::Player],
+    },
+    Binding {
+        keys: &[ch('n')],
+        action: Action::Notes,
+        label: "n",
+        short: Tr("notes", "备注"),
+        long: Tr(
+            "In a lesson: show or hide the teacher notes (shown in presenter mode)",
+            "课程中：显示或隐藏教师备注（演示模式下默认显示）",
+        ),
+        hint: Some(8),
         screens: &[Screen::Player],
     },
     Binding {
@@ -487,7 +546,11 @@ mod tests {
             action_for(&KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
             Some(Action::QuitNow)
         );
-        assert_eq!(action_for(&press(KeyCode::Char('c'))), None);
+        // c without Ctrl is not a quit: it selects a lesson's next command.
+        assert_eq!(
+            action_for(&press(KeyCode::Char('c'))),
+            Some(Action::TryLine)
+        );
     }
 
     /// The keys a screen reads itself, outside the table.

@@ -138,7 +138,13 @@ impl App {
             Action::Quit => self.popup = Some(Popup::ConfirmQuit),
             Action::QuitNow => self.quit(up),
             // Keys of the lesson player and the lesson list.
-            Action::Hint | Action::Explorer | Action::EditManifest => up.redraw = false,
+            Action::Hint
+            | Action::Explorer
+            | Action::TryLine
+            | Action::RunLine
+            | Action::CopyLine
+            | Action::Notes
+            | Action::EditManifest => up.redraw = false,
         }
     }
 

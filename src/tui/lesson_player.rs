@@ -22,6 +22,7 @@ use super::event::{
 };
 use super::keymap::{action_for, Action};
 use super::lesson_tasks::Asking;
+use super::lesson_teaching::{marks_of, Teaching, HINT_POLL};
 use super::script::{Script, ScriptStep};
 use super::words::{self, tr};
 use crate::i18n::{Lang, Text};
@@ -129,6 +130,8 @@ pub struct Player {
     pub(super) solving: bool,
     /// The pod whose manifest the learner is editing (`m`), until it is applied.
     pub(super) editing: Option<String>,
+    /// Commands that work here, hints that notice, teacher notes, challenge mode, evidence.
+    pub teach: Teaching,
 }
 
 /// The narration's step list: each lesson step as text only (no engine steps, no checks).
@@ -156,6 +159,7 @@ impl Player {
         app.script_done = 0;
         app.viewing = 0;
         let steps = lesson.steps().iter().map(|_| StepView::new()).collect();
+        let teach = Teaching::new(&lesson);
         Player {
             app,
             lesson,
@@ -175,6 +179,7 @@ impl Player {
             edit_problem: None,
             solving: false,
             editing: None,
+            teach,
         }
     }
 
@@ -353,6 +358,13 @@ impl Player {
                 .steps()
                 .get(self.app.viewing)
                 .is_some_and(|s| !s.hints.is_empty()),
+            Action::TryLine | Action::CopyLine => self.viewed_has_try(),
+            Action::RunLine => self.viewed_has_try() && !self.replay,
+            Action::Notes => self
+                .lesson
+                .steps()
+                .iter()
+                .any(|s| s.teacher_notes.is_some()),
             Action::Restart | Action::Explorer | Action::CommandLine => false,
             Action::EditManifest => self.can_edit(),
             other => self.app.enabled(other),
@@ -371,10 +383,26 @@ impl Player {
         });
         let clock = ticking.then(|| now + Duration::from_millis(500));
         let hold = self.autoplay.as_ref().and_then(Autoplay::deadline);
-        [self.app.next_deadline(now), self.next_poll, clock, hold]
-            .into_iter()
-            .flatten()
-            .min()
+        let hint = self.lesson.steps().get(self.current).and_then(|s| {
+            let poll = self
+                .teach
+                .next_hint_poll
+                .filter(|_| !self.teach.hint_polling);
+            [poll, self.teach.next_delay(s, self.current, now)]
+                .into_iter()
+                .flatten()
+                .min()
+        });
+        [
+            self.app.next_deadline(now),
+            self.next_poll,
+            clock,
+            hold,
+            hint,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     pub fn handle(&mut self, event: Event, now: Instant) -> Update {
@@ -390,10 +418,12 @@ impl Player {
                     self.next_poll = None;
                     self.poll(now, &mut up);
                 }
+                self.hint_tick(now, &mut up);
                 up.redraw = true;
             }
             Event::Lesson(reply) => self.reply(reply, now, &mut up),
             Event::Edited { result } => self.edited(result, &mut up),
+            Event::LineDone { line, result } => self.line_done(&line, result, &mut up),
             event => self.pass_to_app(event, now, &mut up),
         }
         self.autoplay_pass(now, &mut up);
@@ -463,21 +493,18 @@ impl Player {
                     auto.restart_hold();
                 }
                 self.pass_to_app(Event::Key(key), now, up);
+                self.teach.selected = 0;
+                self.fill(self.app.viewing, up);
             }
             Some(Action::Hint) => {
                 self.app.status = None;
-                let viewing = self.app.viewing;
-                match (
-                    self.lesson.steps().get(viewing),
-                    self.steps.get_mut(viewing),
-                ) {
-                    (Some(spec), Some(view)) if !spec.hints.is_empty() => {
-                        view.hints_shown = (view.hints_shown + 1).min(spec.hints.len());
-                    }
-                    _ => self
-                        .app
-                        .info(tr(lang, "no hints for this step", "这一步没有提示").to_string()),
-                }
+                self.ask_hint(now);
+            }
+            Some(Action::TryLine) => self.select_try_line(up),
+            Some(Action::RunLine) => self.run_selected(up),
+            Some(Action::CopyLine) => self.copy_selected(up),
+            Some(Action::Notes) => {
+                self.teach.notes = !self.teach.notes;
             }
             Some(Action::Restart | Action::Explorer | Action::CommandLine) => up.redraw = false,
             Some(Action::EditManifest) => {
@@ -539,6 +566,8 @@ impl Player {
             view.state = StepState::Performing { since: now };
             view.action = None;
         }
+        self.teach.progress_at = Some(now);
+        self.teach.selected = 0;
         up.effects.push(Effect::Lesson(LessonCmd::Perform(index)));
     }
 
@@ -595,6 +624,7 @@ impl Player {
                 self.set_current(first_undone.min(self.steps.len()));
                 self.app.viewing = self.current;
                 self.enter_step(now, up);
+                self.teach.progress_at = Some(now);
                 if resumed > 0 {
                     self.app.info(format!(
                         "{} {resumed}/{}",
@@ -603,6 +633,8 @@ impl Player {
                     ));
                 }
                 self.set_pods(pods, up);
+                self.fill(self.current, up);
+                self.hint_tick(now, up);
             }
             LessonReply::ResumeFailed { message, pods } => {
                 self.phase = Phase::Ready;
@@ -637,11 +669,13 @@ impl Player {
                             last: None,
                         };
                         self.poll(now, up);
+                        self.fill(index, up);
                     }
                     Err(message) => {
                         view.state = StepState::Failed(Text::new(message.clone(), message));
                         self.app.status = None;
-                        self.show_first_hint(index);
+                        self.teach.progress_at = Some(now);
+                        self.show_first_hint(index, now);
                         self.autoplay_failed(index, up);
                     }
                 }
@@ -665,7 +699,10 @@ impl Player {
                 };
                 if result.passed {
                     view.state = StepState::Passed(result);
+                    let answer = view.answer.clone();
                     self.just_passed = Some(index);
+                    self.show_evidence(index, now);
+                    self.fill(index, up);
                     // A result replaces older messages (e.g. a Space pressed while it ran).
                     self.app.status = None;
                     let asks = self
@@ -675,10 +712,7 @@ impl Player {
                         .is_some_and(|s| s.question.is_some());
                     up.effects.push(Effect::Lesson(if asks {
                         // Graded now that the action is done; then recorded.
-                        LessonCmd::Grade {
-                            index,
-                            answer: view.answer.clone(),
-                        }
+                        LessonCmd::Grade { index, answer }
                     } else {
                         LessonCmd::Complete(index)
                     }));
@@ -689,7 +723,8 @@ impl Player {
                         format!("{secs:.0} 秒内没有看到：{}", result.message.zh),
                     ));
                     self.app.status = None;
-                    self.show_first_hint(index);
+                    self.teach.progress_at = Some(now);
+                    self.show_first_hint(index, now);
                     self.autoplay_failed(index, up);
                 } else {
                     view.state = StepState::Checking {
@@ -710,8 +745,11 @@ impl Player {
                 if index == self.current {
                     let following = self.app.viewing == index;
                     self.set_current(index + 1);
+                    self.teach.progress_at = Some(now);
                     if following {
                         self.app.viewing = self.current;
+                        self.teach.selected = 0;
+                        self.fill(self.current, up);
                     }
                     self.enter_step(now, up);
                 }
@@ -723,19 +761,36 @@ impl Player {
                 };
                 self.pass_to_app(Event::Engine(reply), now, up);
             }
+            LessonReply::Filled { index, lines } => {
+                if let Some(aids) = self.teach.steps.get_mut(index) {
+                    aids.filled = Some(lines);
+                }
+            }
+            LessonReply::HintConditions { index, holding } => {
+                self.teach.hint_polling = false;
+                if let Some(aids) = self.teach.steps.get_mut(index) {
+                    if holding.len() == aids.holding.len() {
+                        aids.holding = holding;
+                    }
+                }
+                self.hint_tick(now, up);
+            }
             other => self.learner_reply(other, now, up),
         }
     }
 
-    pub(super) fn show_first_hint(&mut self, index: usize) {
-        let has_hints = self
-            .lesson
-            .steps()
-            .get(index)
-            .is_some_and(|s| !s.hints.is_empty());
-        if let Some(view) = self.steps.get_mut(index) {
-            if has_hints {
-                view.hints_shown = view.hints_shown.max(1);
+    /// A step failed: show its first hint, unless one is shown already (or the learner
+    /// asks for hints, in challenge mode).
+    fn show_first_hint(&mut self, index: usize, now: Instant) {
+        if self.teach.challenge || !self.teach.shown_hints(index).is_empty() {
+            return;
+        }
+        let Some(step) = self.lesson.steps().get(index).cloned() else {
+            return;
+        };
+        if self.teach.ask_hint(&step, index, now) {
+            if let Some(view) = self.steps.get_mut(index) {
+                view.hints_shown = self.teach.shown_hints(index).len();
             }
         }
     }
@@ -787,6 +842,230 @@ impl Player {
                 self.app.observed = None;
                 self.app.selected = None;
                 up.effects.push(Effect::Observe(Target::Pids(Vec::new())));
+            }
+        }
+    }
+}
+
+/// The teaching aids (`lesson_teaching`): commands that work here, hints that notice, notes,
+/// challenge mode and the evidence on the panels.
+impl Player {
+    /// `--challenge`: commands and hints stay hidden until the learner asks (c, h).
+    pub fn set_challenge(&mut self) {
+        self.teach.challenge = true;
+    }
+
+    /// Presenter mode shows the teacher notes (n hides them).
+    pub fn show_notes(&mut self) {
+        self.teach.notes = true;
+    }
+
+    fn viewed_has_try(&self) -> bool {
+        self.lesson
+            .steps()
+            .get(self.app.viewing)
+            .is_some_and(|s| !s.try_lines.is_empty())
+    }
+
+    /// Ask the lesson thread to fill step `index`'s `try:` lines from the live pods.
+    fn fill(&mut self, index: usize, up: &mut Update) {
+        let has_lines = self
+            .lesson
+            .steps()
+            .get(index)
+            .is_some_and(|s| !s.try_lines.is_empty());
+        if has_lines && self.phase == Phase::Ready {
+            up.effects.push(Effect::Lesson(LessonCmd::FillTry(index)));
+        }
+    }
+
+    /// h: the next hint of the shown step, if one may be shown now.
+    fn ask_hint(&mut self, now: Instant) {
+        let lang = self.lang();
+        let viewing = self.app.viewing;
+        let Some(step) = self.lesson.steps().get(viewing).cloned() else {
+            return;
+        };
+        if step.hints.is_empty() {
+            self.app
+                .info(tr(lang, "no hints for this step", "这一步没有提示").to_string());
+            return;
+        }
+        if self.teach.ask_hint(&step, viewing, now) {
+            if let Some(view) = self.steps.get_mut(viewing) {
+                view.hints_shown = self.teach.shown_hints(viewing).len();
+            }
+        } else {
+            self.app.info(
+                tr(
+                    lang,
+                    "no more hints for now: the others come when the pod shows what they are about",
+                    "暂时没有更多提示：其余提示会在 Pod 出现相应状态时出现",
+                )
+                .to_string(),
+            );
+        }
+    }
+
+    /// c: reveal the commands (challenge mode), then select the next `try:` line.
+    fn select_try_line(&mut self, up: &mut Update) {
+        let viewing = self.app.viewing;
+        let count = self
+            .lesson
+            .steps()
+            .get(viewing)
+            .map_or(0, |s| s.try_lines.len());
+        if count == 0 {
+            return;
+        }
+        let revealed = self.teach.commands_shown(viewing);
+        if let Some(aids) = self.teach.steps.get_mut(viewing) {
+            aids.revealed = true;
+        }
+        if revealed {
+            self.teach.selected = (self.teach.selected + 1) % count;
+        } else {
+            self.teach.selected = 0;
+        }
+        self.fill(viewing, up);
+    }
+
+    /// The selected line, filled; or why it cannot be run or copied yet.
+    fn selected_filled(&mut self) -> Option<String> {
+        let lang = self.lang();
+        let viewing = self.app.viewing;
+        if !self.teach.commands_shown(viewing) {
+            self.app.info(
+                tr(
+                    lang,
+                    "challenge mode: c shows the commands first",
+                    "挑战模式：先按 c 显示命令",
+                )
+                .to_string(),
+            );
+            return None;
+        }
+        match self.teach.selected_line(viewing) {
+            Some(line) => match &line.line {
+                Some(text) => Some(text.clone()),
+                None => {
+                    let why = line
+                        .missing
+                        .as_ref()
+                        .map(|m| m.get(lang).to_string())
+                        .unwrap_or_default();
+                    self.app
+                        .error(format!("{}: {why}", tr(lang, "not yet", "暂时还不行")));
+                    None
+                }
+            },
+            None => {
+                self.app.info(
+                    tr(
+                        lang,
+                        "the commands are being filled in from the pod…",
+                        "正在用 Pod 的实际数据填写命令……",
+                    )
+                    .to_string(),
+                );
+                None
+            }
+        }
+    }
+
+    /// x: the selected line in a shell on this terminal.
+    fn run_selected(&mut self, up: &mut Update) {
+        if self.replay {
+            self.app.error(self.app.no_live_pod().to_string());
+            return;
+        }
+        if let Some(line) = self.selected_filled() {
+            self.app.status = None;
+            up.effects.push(Effect::RunLine { line });
+        }
+    }
+
+    /// y: the selected line to the clipboard, through the terminal (OSC 52).
+    fn copy_selected(&mut self, up: &mut Update) {
+        let lang = self.lang();
+        if let Some(line) = self.selected_filled() {
+            self.app.info(format!(
+                "{}: {line}",
+                tr(
+                    lang,
+                    "copied (if the terminal allows OSC 52)",
+                    "已复制（终端需支持 OSC 52）"
+                )
+            ));
+            up.effects.push(Effect::Copy { text: line });
+        }
+    }
+
+    fn line_done(&mut self, line: &str, result: Result<i32, String>, up: &mut Update) {
+        let lang = self.lang();
+        match result {
+            Ok(code) => self
+                .app
+                .info(format!("{line}: {} {code}", tr(lang, "exit", "退出码"))),
+            Err(e) => self.app.error(e),
+        }
+        // What the line did may have changed the pod: fill the lines again.
+        self.fill(self.app.viewing, up);
+    }
+
+    /// The rows that prove step `index`'s check, marked on the panels for a few seconds.
+    fn show_evidence(&mut self, index: usize, now: Instant) {
+        let Some(evidence) = self.teach.evidence.get(index) else {
+            return;
+        };
+        let shown = match &self.app.session {
+            super::app::Session::Pod { name, .. } | super::app::Session::Replay { name, .. } => {
+                name.clone()
+            }
+            super::app::Session::ReadOnly => return,
+        };
+        let lesson = &self.lesson;
+        let marks = marks_of(evidence, self.app.observed.as_ref(), &shown, |pod| {
+            if self.replay {
+                pod.to_string()
+            } else {
+                lesson.live_name(pod)
+            }
+        });
+        self.app.evidence.mark(marks, now);
+    }
+
+    /// Hints that come by themselves: poll the current step's conditions, show what is due.
+    fn hint_tick(&mut self, now: Instant, up: &mut Update) {
+        if self.phase != Phase::Ready || self.all_done() {
+            return;
+        }
+        let index = self.current;
+        let Some(step) = self.lesson.steps().get(index).cloned() else {
+            return;
+        };
+        let passed = matches!(
+            self.steps.get(index).map(|s| &s.state),
+            Some(StepState::Passed(_))
+        );
+        if passed {
+            return;
+        }
+        if self.teach.show_automatic(&step, index, now) {
+            if let Some(view) = self.steps.get_mut(index) {
+                view.hints_shown = self.teach.shown_hints(index).len();
+            }
+        }
+        let conditional = step.hints.iter().any(|h| h.when.is_some());
+        if conditional && !self.replay && !self.teach.hint_polling {
+            match self.teach.next_hint_poll {
+                Some(t) if t > now => {}
+                _ => {
+                    self.teach.hint_polling = true;
+                    self.teach.next_hint_poll = Some(now + HINT_POLL);
+                    up.effects
+                        .push(Effect::Lesson(LessonCmd::HintConditions(index)));
+                }
             }
         }
     }

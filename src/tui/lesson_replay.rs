@@ -12,6 +12,8 @@ use super::host::Host;
 use super::lesson_player::Player;
 use super::words;
 use crate::i18n::Lang;
+use crate::lesson::commands::FilledLine;
+use crate::lesson::hint::Hint;
 use crate::lesson::learner::is_right;
 use crate::lesson::schema::{LessonOptions, SCHEMA_VERSION};
 use crate::lesson::{ActionOutcome, CheckResult, Lesson, LessonFile, StepSpec};
@@ -33,7 +35,10 @@ pub fn lesson_of(trace: &Trace, source: &str) -> Option<Lesson> {
             pod: None,
             action: Default::default(),
             commands: s.commands.clone(),
-            hints: s.hints.clone(),
+            try_lines: s.try_lines.clone(),
+            cluster: s.cluster.clone(),
+            hints: s.hints.iter().cloned().map(Hint::from).collect(),
+            teacher_notes: s.teacher_notes.clone(),
             check: None,
             timeout_seconds: None,
             simplified: s.simplified.clone(),
@@ -52,6 +57,10 @@ pub fn lesson_of(trace: &Trace, source: &str) -> Option<Lesson> {
             extra_manifests: Vec::new(),
             options: LessonOptions::default(),
             steps,
+            objectives: info.objectives.clone(),
+            minutes: info.minutes,
+            difficulty: info.difficulty,
+            recap: info.recap.clone(),
         },
         pods: Vec::new(),
     })
@@ -63,6 +72,13 @@ pub fn replay_player(trace: &Trace, source: &str, lang: Lang, now: Instant) -> R
     let lesson = lesson_of(trace, source)
         .ok_or_else(|| eyre!("trace {source} was not recorded from a lesson"))?;
     let mut player = Player::for_replay(lesson, &trace.header.pod, source, lang);
+    // The lesson rebuilt from the trace has no checks: the rows that proved them are kept.
+    player.teach.evidence = trace
+        .header
+        .steps
+        .iter()
+        .map(|s| s.evidence.clone())
+        .collect();
     if let Some(first) = trace.own_observation(0) {
         player.handle(Event::Observed(Box::new(first.clone())), now);
     }
@@ -197,6 +213,37 @@ impl LessonReplayHost {
                     words::REPLAY_ONLY.get(Lang::Zh),
                 )),
                 pods: self.pods(),
+            })],
+            // The lines as the screen showed them once the step was done; before, as written.
+            LessonCmd::FillTry(index) => {
+                let recorded = self
+                    .trace
+                    .result(index + 1)
+                    .map(|r| r.filled.clone())
+                    .filter(|f| !f.is_empty());
+                let lines = recorded.unwrap_or_else(|| {
+                    self.trace
+                        .header
+                        .steps
+                        .get(index)
+                        .map(|s| {
+                            s.try_lines
+                                .iter()
+                                .map(|t| FilledLine {
+                                    template: t.clone(),
+                                    line: None,
+                                    missing: None,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                });
+                vec![reply(LessonReply::Filled { index, lines })]
+            }
+            // Nothing is evaluated in a replay.
+            LessonCmd::HintConditions(index) => vec![reply(LessonReply::HintConditions {
+                index,
+                holding: Vec::new(),
             })],
         }
     }

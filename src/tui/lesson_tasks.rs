@@ -420,10 +420,12 @@ mod tests {
         vec![("lesson-process".into(), UID.into())]
     }
 
+    /// The requests for the lesson thread, without the teaching aids' (try: lines, hints).
     fn cmds(up: &crate::tui::event::Update) -> Vec<LessonCmd> {
         up.effects
             .iter()
             .filter_map(|e| match e {
+                Effect::Lesson(LessonCmd::FillTry(_) | LessonCmd::HintConditions(_)) => None,
                 Effect::Lesson(c) => Some(c.clone()),
                 _ => None,
             })

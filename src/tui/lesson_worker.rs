@@ -111,6 +111,22 @@ fn worker_loop(
             },
             (cmd, Some(r)) if is_learner(&cmd) => learner_reply(cmd, r),
             (cmd, None) if is_learner(&cmd) => learner_gone(cmd),
+            (LessonCmd::FillTry(index), Some(r)) => LessonReply::Filled {
+                index,
+                lines: r.fill_try(index),
+            },
+            (LessonCmd::HintConditions(index), Some(r)) => LessonReply::HintConditions {
+                index,
+                holding: r.hint_conditions(index),
+            },
+            (LessonCmd::FillTry(index), None) => LessonReply::Filled {
+                index,
+                lines: Vec::new(),
+            },
+            (LessonCmd::HintConditions(index), None) => LessonReply::HintConditions {
+                index,
+                holding: Vec::new(),
+            },
             (LessonCmd::Resume { .. }, None) => LessonReply::ResumeFailed {
                 message: gone(),
                 pods: Vec::new(),

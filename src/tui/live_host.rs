@@ -63,16 +63,43 @@ impl Host for LiveHost<'_> {
     /// Suspend (input paused and confirmed, normal screen, cooked mode), run
     /// `podlab exec UID -c C -- CMD` on this terminal, then take the terminal back.
     fn run_shell(&mut self, uid: &str, container: &str, command: &[String]) -> Result<i32> {
-        let mut exec = std::process::Command::new("/proc/self/exe");
-        exec.arg0("podlab")
-            .args(["exec", uid, "-c", container, "--"])
-            .args(command);
-        let banner = format!(
-            "podlab: {container} $ {}   (exit: back to podlab)",
-            command.join(" ")
-        );
-        self.hand_off(&banner, exec)
-            .wrap_err("failed to run podlab exec")
+        let status = self
+            .hand_off(
+                || {
+                    println!(
+                        "podlab: {container} $ {}   (exit: back to podlab)",
+                        command.join(" ")
+                    );
+                    std::process::Command::new("/proc/self/exe")
+                        .arg0("podlab")
+                        .args(["exec", uid, "-c", container, "--"])
+                        .args(command)
+                        .status()
+                },
+                || {},
+            )
+            .wrap_err("failed to run podlab exec")?;
+        Ok(status.code().unwrap_or(128 + status_signal(&status)))
+    }
+
+    /// A lesson's `try:` line in `sh -c` on this terminal, with this podlab first on PATH;
+    /// its output stays on screen until Enter.
+    fn run_line(&mut self, line: &str) -> Result<i32> {
+        let exe = std::fs::read_link("/proc/self/exe").unwrap_or_default();
+        let path = crate::lesson::exec::path_with(&exe);
+        let status = self
+            .hand_off(
+                || {
+                    println!("podlab $ {line}");
+                    std::process::Command::new("sh")
+                        .args(["-c", line])
+                        .env("PATH", &path)
+                        .status()
+                },
+                wait_for_enter,
+            )
+            .wrap_err_with(|| format!("failed to run {line:?}"))?;
+        Ok(status.code().unwrap_or(128 + status_signal(&status)))
     }
 
     /// The learner's editor on `path`, on this terminal, as the shell is.
@@ -84,35 +111,54 @@ impl Host for LiveHost<'_> {
                 path.display()
             )
         })?;
-        let mut command = std::process::Command::new(&editor[0]);
-        command.args(&editor[1..]).arg(path);
-        let banner = format!(
-            "podlab: {} {}   (save and quit: podlab checks it and replaces the pod)",
-            editor.join(" "),
-            path.display()
-        );
-        self.hand_off(&banner, command)
-            .wrap_err_with(|| format!("failed to run {}", editor.join(" ")))
+        let status = self
+            .hand_off(
+                || {
+                    println!(
+                        "podlab: {} {}   (save and quit: podlab checks it and replaces the pod)",
+                        editor.join(" "),
+                        path.display()
+                    );
+                    std::process::Command::new(&editor[0])
+                        .args(&editor[1..])
+                        .arg(path)
+                        .status()
+                },
+                || {},
+            )
+            .wrap_err_with(|| format!("failed to run {}", editor.join(" ")))?;
+        Ok(status.code().unwrap_or(128 + status_signal(&status)))
+    }
+
+    /// OSC 52: the terminal (and tmux, with set-clipboard on) puts the text on the clipboard.
+    fn copy(&mut self, text: &str) {
+        use std::io::Write;
+        let mut out = std::io::stdout();
+        let _ = out.write_all(super::clipboard::osc52(text).as_bytes());
+        let _ = out.flush();
     }
 }
 
 impl LiveHost<'_> {
-    /// Give the terminal to `child` and take it back: input paused (and confirmed), normal
-    /// screen and cooked mode while it runs; its exit status (128 + a signal).
-    fn hand_off(&mut self, banner: &str, mut child: std::process::Command) -> Result<i32> {
+    /// Hand the terminal to a child, as `run_shell` and `run_line` do: input paused, the
+    /// normal screen, our process group the terminal's again afterwards.
+    fn hand_off(
+        &mut self,
+        run: impl FnOnce() -> std::io::Result<std::process::ExitStatus>,
+        after: impl FnOnce(),
+    ) -> Result<std::process::ExitStatus> {
         self.terminal.input.pause()?;
         terminal::leave();
-        println!("{banner}");
         // Ctrl-C in the child reaches our process group too; it is the child's, not ours.
         self.terminal.in_child.store(true, Ordering::SeqCst);
-        let status = child.status();
+        let status = run();
+        after();
         self.terminal.in_child.store(false, Ordering::SeqCst);
         reclaim_foreground();
         let entered = terminal::enter();
         self.terminal.input.resume();
         entered?;
-        let status = status?;
-        Ok(status.code().unwrap_or(128 + status_signal(&status)))
+        Ok(status?)
     }
 }
 
@@ -139,6 +185,15 @@ fn on_path(program: &str) -> bool {
     }
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+}
+
+/// Leave the child's output on screen until the learner has read it.
+fn wait_for_enter() {
+    use std::io::{BufRead, Write};
+    print!("\n[Enter: back to podlab / 回车：返回 podlab] ");
+    let _ = std::io::stdout().flush();
+    let mut answer = String::new();
+    let _ = std::io::stdin().lock().read_line(&mut answer);
 }
 
 /// Make our process group the terminal's foreground again. An interactive shell in the

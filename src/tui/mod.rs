@@ -20,7 +20,9 @@
 
 pub mod app;
 pub mod autoplay;
+pub mod clipboard;
 pub mod command;
+#[cfg(feature = "test-fixtures")]
 pub mod demo;
 pub mod event;
 pub mod event_loop;
@@ -32,6 +34,7 @@ mod keys;
 pub mod lesson_player;
 pub mod lesson_replay;
 pub mod lesson_tasks;
+pub mod lesson_teaching;
 #[cfg(podlab_host)]
 pub mod lesson_worker;
 #[cfg(podlab_host)]

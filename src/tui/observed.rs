@@ -10,6 +10,8 @@ use crate::observe::{NsKind, Snapshot};
 
 /// How long a change stays highlighted.
 pub const HIGHLIGHT_FOR: Duration = Duration::from_secs(4);
+/// How long the rows proving a check that just passed stay marked.
+pub const EVIDENCE_FOR: Duration = Duration::from_secs(6);
 /// How long in presenter mode: a class looks up from the text later than a reader alone.
 pub const PRESENTER_HIGHLIGHT_FOR: Duration = Duration::from_secs(12);
 
@@ -113,6 +115,8 @@ fn fingerprint(o: &Observation) -> HashMap<Mark, String> {
 pub struct Frozen {
     pub observed: Option<Observation>,
     pub highlights: Highlights,
+    /// The rows proving a check, as they were when frozen.
+    pub evidence: Highlights,
     pub at: Instant,
 }
 
@@ -140,6 +144,13 @@ impl Default for Highlights {
 }
 
 impl Highlights {
+    pub fn with_hold(hold: Duration) -> Highlights {
+        Highlights {
+            until: HashMap::new(),
+            hold,
+        }
+    }
+
     /// Keep each new mark this long.
     pub fn set_hold(&mut self, hold: Duration) {
         self.hold = hold;
@@ -182,5 +193,12 @@ impl Highlights {
 
     pub fn clear(&mut self) {
         self.until.clear();
+    }
+
+    /// Mark these rows from now on, for the hold.
+    pub fn mark(&mut self, marks: impl IntoIterator<Item = Mark>, now: Instant) {
+        for mark in marks {
+            self.until.insert(mark, now + self.hold);
+        }
     }
 }

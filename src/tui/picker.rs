@@ -9,6 +9,7 @@ use super::keymap::{action_for, Action};
 use super::theme::{no_color_requested, ThemeKind};
 use super::words::tr;
 use crate::i18n::{Lang, Text};
+use crate::lesson::card::Difficulty;
 use crate::lesson::{lesson_files, load_lesson, Lesson, ProgressStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +20,10 @@ pub struct PickerEntry {
     pub summary: Text,
     pub done: usize,
     pub total: usize,
+    /// The lesson's card: what it teaches, about how long, how hard.
+    pub objectives: Vec<Text>,
+    pub minutes: Option<u32>,
+    pub difficulty: Option<Difficulty>,
 }
 
 impl PickerEntry {
@@ -38,6 +43,9 @@ impl PickerEntry {
             summary: lesson.file.summary.clone(),
             done,
             total: lesson.steps().len(),
+            objectives: lesson.file.objectives.clone(),
+            minutes: lesson.file.minutes,
+            difficulty: lesson.file.difficulty,
         }
     }
 

@@ -35,6 +35,8 @@ pub struct PlayArgs {
     pub rate: f64,
     /// Autoplay, presenter mode, theme, recording, trace: as for the explorer.
     pub player: PlayerArgs,
+    /// Challenge mode: commands and hints hidden until asked for (c, h).
+    pub challenge: bool,
 }
 
 impl Default for PlayArgs {
@@ -43,6 +45,7 @@ impl Default for PlayArgs {
             restart: false,
             rate: OBSERVATIONS_PER_SECOND,
             player: PlayerArgs::default(),
+            challenge: false,
         }
     }
 }
@@ -128,6 +131,9 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     );
     let mut player = Player::new(lesson, args.restart || demo, lang);
     args.player.apply_to_player(&mut player, Instant::now());
+    if args.challenge {
+        player.set_challenge();
+    }
     let target: SharedTarget = Arc::new(Mutex::new(Target::Pids(Vec::new())));
     let result = std::panic::catch_unwind(AssertUnwindSafe(|| -> Result<()> {
         let _observer = Observer::spawn(Arc::clone(&target), args.rate, tx.clone())?;

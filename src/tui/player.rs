@@ -107,6 +107,9 @@ impl PlayerArgs {
     /// Presenter mode, theme and autoplay, on a freshly made lesson player.
     pub fn apply_to_player(&self, player: &mut Player, now: Instant) {
         self.apply_look(&mut player.app);
+        if self.presenter {
+            player.show_notes();
+        }
         if let Some(settings) = self.autoplay_settings() {
             player.enable_autoplay(settings, now);
         }

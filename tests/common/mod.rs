@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod screen;
 pub mod tmux;
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -17,16 +18,73 @@ use podlab::runtime::sys::LiveProcess;
 
 pub const PODLAB: &str = env!("CARGO_BIN_EXE_podlab");
 
-/// True if the test may go on. Without root it is skipped, except under CI, where it fails.
-pub fn privileged() -> bool {
+/// Held by a privileged test while it runs: most share the machine; a test that checks the
+/// whole machine between its steps holds it alone ([`privileged_alone`]).
+pub type Machine = Box<dyn std::any::Any>;
+
+static MACHINE: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// The one rule for tests that need root and a real kernel: as root, the test goes on (Some);
+/// under CI or with PODLAB_REQUIRE_PRIVILEGED set, a missing root fails the test; elsewhere the
+/// test is skipped (None) and says so on the terminal.
+pub fn privileged() -> Option<Machine> {
+    may_run()?;
+    let shared = MACHINE.read().unwrap_or_else(|e| e.into_inner());
+    Some(Box::new(shared))
+}
+
+/// Like [`privileged`], but no other privileged test runs meanwhile (one that looks at
+/// everything podlab made on the machine).
+pub fn privileged_alone() -> Option<Machine> {
+    may_run()?;
+    let alone = MACHINE.write().unwrap_or_else(|e| e.into_inner());
+    Some(Box::new(alone))
+}
+
+/// Like [`privileged`], for a test that plays shipped lessons or the explorer's default pod:
+/// their pods have fixed names, so such tests take turns.
+pub fn privileged_shipped_pods() -> Option<Machine> {
+    may_run()?;
+    let turn = SHIPPED_PODS.lock().unwrap_or_else(|e| e.into_inner());
+    let shared = MACHINE.read().unwrap_or_else(|e| e.into_inner());
+    Some(Box::new((turn, shared)))
+}
+
+static SHIPPED_PODS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn may_run() -> Option<()> {
     if nix::unistd::geteuid().is_root() {
-        return true;
+        return Some(());
     }
     if std::env::var_os("CI").is_some() || std::env::var_os("PODLAB_REQUIRE_PRIVILEGED").is_some() {
         panic!("this test needs root, and the test suite must run it as root (scripts/test)");
     }
-    eprintln!("skipped: needs root");
-    false
+    skipped("needs root (namespaces, cgroups, network devices)");
+    None
+}
+
+/// Says on the terminal that the running test is skipped, and why.
+pub fn skipped(why: &str) {
+    // Straight to the terminal: the test harness keeps a passing test's eprintln! to itself.
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
+}
+
+/// The lessons directory of this checkout.
+pub fn lessons_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("lessons")
+}
+
+/// Every shipped lesson, loaded.
+pub fn shipped_lessons() -> Vec<podlab::lesson::Lesson> {
+    podlab::lesson::lesson_files(&lessons_dir())
+        .expect("list lessons")
+        .iter()
+        .map(|f| podlab::lesson::load_lesson(f).unwrap_or_else(|e| panic!("{e}")))
+        .collect()
 }
 
 /// A process's /proc/PID/stat, through observe's parser; None once it is gone.

@@ -166,6 +166,16 @@ impl PodCgroup {
     pub fn dirs(&self) -> &[PathBuf] {
         &self.dirs.all
     }
+
+    /// Its directory that holds the cpu files (the one directory on v2).
+    pub fn cpu_dir(&self) -> &Path {
+        &self.dirs.cpu
+    }
+
+    /// Its directory that holds the memory files (the one directory on v2).
+    pub fn memory_dir(&self) -> &Path {
+        &self.dirs.memory
+    }
 }
 
 /// A container's leaf cgroup.

@@ -24,6 +24,9 @@ use eyre::{eyre, Result, WrapErr};
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Text;
+use crate::lesson::card::{Difficulty, Recap};
+use crate::lesson::commands::FilledLine;
+use crate::lesson::evidence::Evidence;
 use crate::lesson::learner::{Grade, QuestionSpec, TaskSpec, TaskStatus};
 use crate::lesson::{ActionOutcome, CheckResult};
 use crate::tui::app::{Activity, App};
@@ -60,6 +63,17 @@ pub struct TraceStep {
     /// A lesson step's question (schema 2).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub question: Option<QuestionSpec>,
+    /// A lesson step's `try:` lines as written (what each became is in the step's result).
+    #[serde(default, rename = "try", skip_serializing_if = "Vec::is_empty")]
+    pub try_lines: Vec<String>,
+    /// A lesson step's kubectl lines, on a real cluster.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher_notes: Option<Text>,
+    /// The panel rows that prove the step's check (marked when it passed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
 }
 
 /// The lesson a trace was recorded from (none for the explorer's traces).
@@ -68,6 +82,14 @@ pub struct TraceLesson {
     pub id: String,
     pub title: Text,
     pub summary: Text,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub objectives: Vec<Text>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub minutes: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub difficulty: Option<Difficulty>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recap: Option<Recap>,
 }
 
 /// What a lesson step's action did and what its check found, as the narration showed it.
@@ -83,6 +105,9 @@ pub struct StepResult {
     /// The step's question, graded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grade: Option<Grade>,
+    /// The step's `try:` lines as the screen showed them once the step was done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub filled: Vec<FilledLine>,
 }
 
 /// A task as it ended, and who did it.
@@ -196,6 +221,10 @@ impl TraceHeader {
                 hints: Vec::new(),
                 tasks: Vec::new(),
                 question: None,
+                try_lines: Vec::new(),
+                cluster: Vec::new(),
+                teacher_notes: None,
+                evidence: Vec::new(),
             })
             .collect();
         TraceHeader::new(title, pod_name(app), steps)
@@ -207,23 +236,33 @@ impl TraceHeader {
         let steps = lesson
             .steps()
             .iter()
-            .map(|s| TraceStep {
+            .enumerate()
+            .map(|(i, s)| TraceStep {
                 id: s.id.clone(),
                 title: s.title.clone(),
                 explain: s.body.clone(),
                 commands: s.commands.clone(),
                 syscalls: Vec::new(),
                 simplified: s.simplified.clone(),
-                hints: s.hints.clone(),
                 tasks: s.tasks.clone(),
                 question: s.question.clone(),
+                hints: s.hints.iter().map(|h| h.text()).collect(),
+                try_lines: s.try_lines.clone(),
+                cluster: s.cluster.clone(),
+                teacher_notes: s.teacher_notes.clone(),
+                evidence: player.teach.evidence.get(i).cloned().unwrap_or_default(),
             })
             .collect();
         let mut header = TraceHeader::new(title, lesson.main_pod().to_string(), steps);
+        let file = &lesson.file;
         header.lesson = Some(TraceLesson {
             id: lesson.id().to_string(),
-            title: lesson.file.title.clone(),
-            summary: lesson.file.summary.clone(),
+            title: file.title.clone(),
+            summary: file.summary.clone(),
+            objectives: file.objectives.clone(),
+            minutes: file.minutes,
+            difficulty: file.difficulty,
+            recap: file.recap.clone(),
         });
         header
     }
@@ -535,14 +574,24 @@ fn lesson_result(player: &Player, done: usize) -> Option<StepResult> {
         })
         .collect();
     let grade = view.grade.clone();
-    (action.is_some() || check.is_some() || !tasks.is_empty() || grade.is_some()).then_some(
-        StepResult {
-            action,
-            check,
-            tasks,
-            grade,
-        },
-    )
+    let filled = player
+        .teach
+        .steps
+        .get(done - 1)
+        .and_then(|s| s.filled.clone())
+        .unwrap_or_default();
+    let any = action.is_some()
+        || check.is_some()
+        || !filled.is_empty()
+        || !tasks.is_empty()
+        || grade.is_some();
+    any.then_some(StepResult {
+        action,
+        check,
+        tasks,
+        grade,
+        filled,
+    })
 }
 
 fn pod_name(app: &App) -> String {

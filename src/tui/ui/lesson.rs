@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
-use super::{bars, draw_screen, narration, Ctx, Parts};
+use super::{bars, draw_screen, lesson_aids, narration, Ctx, Parts};
 use crate::i18n::Lang;
 use crate::tui::app::{Focus, StatusKind};
 use crate::tui::autoplay::Autoplay;
@@ -298,6 +298,12 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
 
     let mut text: Vec<Line> = Vec::new();
     let mut commands: Vec<Line> = Vec::new();
+    // Lines that work here, or (a schema-1 lesson) commands as written.
+    let box_title = if steps.get(viewing).is_some_and(|s| !s.try_lines.is_empty()) {
+        lesson_aids::TRY_HERE
+    } else {
+        words::BY_HAND
+    };
     let push_wrapped = |text: &mut Vec<Line>, s: &str, style: Style| {
         for l in wrap(s, width) {
             text.push(Line::from(Span::styled(l, style)));
@@ -364,31 +370,11 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
                 _ => {}
             }
             text.extend(super::learner::lines(player, viewing, ctx, width));
-            for (i, hint) in step.hints.iter().take(view.hints_shown).enumerate() {
-                push_wrapped(
-                    &mut text,
-                    &format!(
-                        "{} {}/{}: {}",
-                        tr(lang, "Hint", "提示"),
-                        i + 1,
-                        step.hints.len(),
-                        flow_text(hint.get(lang))
-                    ),
-                    theme.warning,
-                );
-            }
-            if view.hints_shown < step.hints.len() {
-                push_wrapped(&mut text, tr(lang, "h: a hint", "h：看提示"), theme.dim);
-            }
-            let mut continued = false;
-            for c in &step.commands {
-                let prefix = if continued { "  " } else { "$ " };
-                continued = c.trim_end().ends_with('\\');
-                for (i, l) in wrap(c, width.saturating_sub(4)).into_iter().enumerate() {
-                    let p = if i == 0 { prefix } else { "  " };
-                    commands.push(Line::from(Span::styled(format!("{p}{l}"), theme.command)));
-                }
-            }
+            text.extend(lesson_aids::hint_lines(
+                player, step, viewing, ctx, width, ctx.now,
+            ));
+            text.extend(lesson_aids::notes_lines(player, step, ctx, width));
+            commands = lesson_aids::command_lines(player, step, viewing, ctx, width);
         }
         _ => {
             push_wrapped(
@@ -407,6 +393,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
                 ),
                 theme.base,
             );
+            text.extend(lesson_aids::recap_lines(player, ctx, width));
         }
     }
     if !tall && !commands.is_empty() {
@@ -414,7 +401,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
             text.push(Line::default());
         }
         text.push(Line::from(Span::styled(
-            format!("── {} ──", words::BY_HAND.get(lang)),
+            format!("── {} ──", box_title.get(lang)),
             theme.title,
         )));
         text.append(&mut commands);
@@ -437,7 +424,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
         let block = Block::default()
             .borders(Borders::ALL)
             .border_style(theme.border)
-            .title(format!(" {} ", words::BY_HAND.get(lang)));
+            .title(format!(" {} ", box_title.get(lang)));
         let inner = block.inner(commands_area);
         frame.render_widget(block, commands_area);
         frame.render_widget(Paragraph::new(commands), inner);

@@ -5,6 +5,7 @@
 mod bars;
 mod learner;
 mod lesson;
+mod lesson_aids;
 mod narration;
 mod panels;
 #[cfg(podlab_host)]

@@ -24,6 +24,16 @@ fn marked(ctx: &Ctx, mark: &Mark) -> bool {
     ctx.app.is_marked(mark, ctx.now)
 }
 
+/// A row that proves a lesson check that just passed.
+fn proves(ctx: &Ctx, mark: &Mark) -> bool {
+    ctx.app.is_evidence(mark, ctx.now)
+}
+
+/// How a proving row is drawn: bold, whatever the theme's colours (and `✓` in front).
+fn proof_style(ctx: &Ctx) -> Style {
+    ctx.theme.done.add_modifier(ratatui::style::Modifier::BOLD)
+}
+
 fn nothing(ctx: &Ctx) -> Vec<Line<'static>> {
     let text = if ctx.app.shown().is_none() {
         words::NO_DATA
@@ -33,11 +43,18 @@ fn nothing(ctx: &Ctx) -> Vec<Line<'static>> {
     vec![Line::from(Span::styled(text.get(ctx.lang), ctx.theme.dim))]
 }
 
-/// Two columns in front of a row: `+` when it just changed, `▶` when it is selected.
-fn row_prefix(changed: bool, selected: bool) -> String {
+/// Two columns in front of a row: `✓` when it proves a check that just passed, `+` when it
+/// just changed, `▶` when it is selected.
+fn row_prefix(proof: bool, changed: bool, selected: bool) -> String {
     format!(
         "{}{}",
-        if changed { "+" } else { " " },
+        if proof {
+            "✓"
+        } else if changed {
+            "+"
+        } else {
+            " "
+        },
         if selected { "▶" } else { " " }
     )
 }
@@ -81,9 +98,12 @@ pub fn processes(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
     let selected = selected_pids(ctx, s);
     for row in rows {
         let changed = marked(ctx, &Mark::Process(row.pid));
+        let proof = proves(ctx, &Mark::Process(row.pid));
         let is_selected = selected.contains(&row.pid);
         let p = by_pid.get(&row.pid);
-        let style = if is_selected {
+        let style = if proof {
+            proof_style(ctx)
+        } else if is_selected {
             ctx.theme.selected
         } else if changed {
             ctx.theme.changed
@@ -95,7 +115,7 @@ pub fn processes(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
             ctx.theme.base
         };
         let text = fit(
-            &format!("{}{}", row_prefix(changed, is_selected), row.text),
+            &format!("{}{}", row_prefix(proof, changed, is_selected), row.text),
             width as usize,
         );
         lines.push(Line::from(Span::styled(text, style)));
@@ -259,17 +279,25 @@ pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
             .map(|(k, _, _)| marked(ctx, &Mark::Namespace(row.name.clone(), *k)))
             .collect();
         let any_changed = changed.iter().any(|c| *c);
-        let name_style = if row.selected {
+        let proof: Vec<bool> = row
+            .namespaces
+            .iter()
+            .map(|(k, _, _)| proves(ctx, &Mark::Namespace(row.name.clone(), *k)))
+            .collect();
+        let any_proof = proof.iter().any(|p| *p);
+        let name_style = if any_proof {
+            proof_style(ctx)
+        } else if row.selected {
             ctx.theme.selected
         } else {
             ctx.theme.base
         };
         let mut spans = vec![
-            Span::raw(row_prefix(any_changed, row.selected)),
+            Span::raw(row_prefix(any_proof, any_changed, row.selected)),
             Span::styled(fit(&row.name, name_w), name_style),
             Span::raw(" "),
         ];
-        for ((_, id, mark), changed) in row.namespaces.iter().zip(changed) {
+        for (((_, id, mark), changed), proof) in row.namespaces.iter().zip(changed).zip(proof) {
             let text = match id {
                 Some(id) if full => format!("{mark}{}", id.inode),
                 Some(id) => {
@@ -279,7 +307,9 @@ pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
                 }
                 None => "?".to_string(),
             };
-            let style = if changed {
+            let style = if proof {
+                proof_style(ctx)
+            } else if changed {
                 ctx.theme.changed
             } else if *mark == SHARED_MARK {
                 ctx.theme.shared
@@ -315,13 +345,17 @@ pub fn network(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
             .find_map(|sb| sb.pod.as_ref().and_then(|p| p.ip.clone()))
     });
     if ctx.app.session != Session::ReadOnly || ip.is_some() {
-        let style = if marked(ctx, &Mark::PodIp) {
+        let proof = proves(ctx, &Mark::PodIp);
+        let style = if proof {
+            proof_style(ctx)
+        } else if marked(ctx, &Mark::PodIp) {
             ctx.theme.changed
         } else {
             ctx.theme.title
         };
         let text = format!(
-            "{}: {}",
+            "{}{}: {}",
+            if proof { "✓ " } else { "" },
             words::POD_IP.get(lang),
             ip.as_deref()
                 .unwrap_or(tr(lang, "none yet (loopback only)", "还没有（只有回环）"))
@@ -349,6 +383,7 @@ pub fn network(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
         )));
         for i in &n.interfaces {
             let changed = marked(ctx, &Mark::Interface(i.name.clone()));
+            let proof = proves(ctx, &Mark::Interface(i.name.clone()));
             let mut addrs = i.ipv4.clone();
             addrs.extend(i.ipv6.iter().cloned());
             let addrs = if addrs.is_empty() {
@@ -358,12 +393,14 @@ pub fn network(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
             };
             let text = format!(
                 "{}{:<6} {addrs}  rx {} tx {}",
-                row_prefix(changed, false),
+                row_prefix(proof, changed, false),
                 i.name,
                 otext::bytes(i.rx_bytes),
                 otext::bytes(i.tx_bytes)
             );
-            let style = if changed {
+            let style = if proof {
+                proof_style(ctx)
+            } else if changed {
                 ctx.theme.changed
             } else {
                 ctx.theme.base
@@ -382,6 +419,7 @@ pub fn network(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
         }
         for l in &n.listeners {
             let changed = marked(ctx, &Mark::Listener(l.port));
+            let proof = proves(ctx, &Mark::Listener(l.port));
             let addr = if l.address.contains(':') {
                 format!("[{}]:{}", l.address, l.port)
             } else {
@@ -396,10 +434,12 @@ pub fn network(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
             let selected = l.container.is_some() && l.container == ctx.app.selected;
             let text = format!(
                 "{}{} {addr} ← {who}",
-                row_prefix(changed, selected),
+                row_prefix(proof, changed, selected),
                 format!("{:?}", l.proto).to_lowercase()
             );
-            let style = if changed {
+            let style = if proof {
+                proof_style(ctx)
+            } else if changed {
                 ctx.theme.changed
             } else {
                 ctx.theme.base
@@ -489,6 +529,7 @@ pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
     let mut lines = vec![Line::from(header)];
     for (name, mark, selected, cg) in rows {
         let changed = marked(ctx, &mark);
+        let proof = proves(ctx, &mark);
         let dash = || "-".to_string();
         let cell = |t: String, w: usize| format!("{} ", fit(&t, w));
         let oom = cg.oom_kill.unwrap_or(0);
@@ -499,18 +540,22 @@ pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
             ),
             Some(n) => cell(format!("‼{n}"), widths[4]),
         };
-        let name_style = if selected {
+        let name_style = if proof {
+            proof_style(ctx)
+        } else if selected {
             ctx.theme.selected
         } else {
             ctx.theme.base
         };
-        let value_style = if changed {
+        let value_style = if proof {
+            proof_style(ctx)
+        } else if changed {
             ctx.theme.changed
         } else {
             ctx.theme.base
         };
         let mut spans = vec![
-            Span::raw(row_prefix(changed, selected)),
+            Span::raw(row_prefix(proof, changed, selected)),
             Span::styled(cell(name, name_w), name_style),
             Span::styled(
                 cell(
@@ -598,16 +643,25 @@ pub fn events(ctx: &Ctx, width: u16, height: u16) -> Vec<Line<'static>> {
         .enumerate()
         .map(|(i, e)| {
             let changed = marked(ctx, &Mark::Event(i));
+            let proof = proves(ctx, &Mark::Event(i));
             let warning = e.kind == EventType::Warning;
             let text = format!(
                 "{}{:>5} {} {} {}",
-                if changed { "+" } else { " " },
+                if proof {
+                    "✓"
+                } else if changed {
+                    "+"
+                } else {
+                    " "
+                },
                 human_age(wall - e.time),
                 if warning { "!" } else { "·" },
                 fit(&e.reason, reason_w),
                 e.message
             );
-            let style: Style = if changed {
+            let style: Style = if proof {
+                proof_style(ctx)
+            } else if changed {
                 ctx.theme.changed
             } else if warning {
                 ctx.theme.warning

@@ -8,6 +8,7 @@ use ratatui::Frame;
 
 use super::bars;
 use crate::i18n::Lang;
+use crate::lesson::card::card_line;
 use crate::tui::keymap::{self, Action, HintKey};
 use crate::tui::picker::Picker;
 use crate::tui::theme::Theme;
@@ -154,6 +155,10 @@ fn details(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
     for l in wrap(entry.title.get(lang), width) {
         lines.push(Line::from(Span::styled(l, theme.title)));
     }
+    let card = card_line(entry.minutes, entry.difficulty, lang);
+    if !card.is_empty() {
+        lines.push(Line::from(Span::styled(card, theme.current)));
+    }
     let summary = super::lesson::flow_text(entry.summary.get(lang));
     for l in wrap(&summary, width) {
         lines.push(Line::from(l));
@@ -166,5 +171,18 @@ fn details(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
         ),
         theme.dim,
     )));
+    if !entry.objectives.is_empty() {
+        lines.push(Line::from(Span::styled(
+            tr(lang, "You will see:", "你将看到：").to_string(),
+            theme.title,
+        )));
+        for objective in &entry.objectives {
+            let text = super::lesson::flow_text(objective.get(lang));
+            for (i, l) in wrap(&text, width.saturating_sub(2)).into_iter().enumerate() {
+                let p = if i == 0 { "• " } else { "  " };
+                lines.push(Line::from(format!("{p}{l}")));
+            }
+        }
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }

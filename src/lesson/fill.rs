@@ -1,0 +1,212 @@
+//! Filling a step's `try:` lines from the live system: the PIDs, IP, UID and names of the
+//! lesson's pods as they run now, and cgroup files by meaning on this machine's layout. A
+//! line whose placeholder names something that does not exist yet (no pod, a container not
+//! started) is left unfilled, with why.
+
+use std::path::{Path, PathBuf};
+
+use crate::i18n::Text;
+use crate::observe::cgroup::{CgroupLocation, CgroupReader};
+use crate::observe::{NsKind, Snapshot};
+
+use super::checks::{subject_pid, World};
+use super::commands::{parse_line, Controller, FilledLine, Piece, Placeholder};
+use super::refs::{Ref, Who};
+
+/// Where cgroups are mounted.
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+/// The step's `try:` lines, filled for `pod` (the step's pod).
+pub(crate) fn fill_lines(lines: &[String], world: &mut World<'_>, pod: &str) -> Vec<FilledLine> {
+    lines
+        .iter()
+        .map(|template| match fill(template, world, pod) {
+            Ok(line) => FilledLine {
+                template: template.clone(),
+                line: Some(line),
+                missing: None,
+            },
+            Err(missing) => FilledLine {
+                template: template.clone(),
+                line: None,
+                missing: Some(missing),
+            },
+        })
+        .collect()
+}
+
+fn fill(template: &str, world: &mut World<'_>, pod: &str) -> Result<String, Text> {
+    let pieces = parse_line(template).map_err(|errors| {
+        let first = errors
+            .first()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
+        Text::new(first.clone(), first)
+    })?;
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.push_str(&text),
+            Piece::Placeholder(p) => out.push_str(&value(&p, world, pod)?),
+        }
+    }
+    Ok(out)
+}
+
+fn value(p: &Placeholder, world: &mut World<'_>, pod: &str) -> Result<String, Text> {
+    match p {
+        Placeholder::Pod(name) => {
+            let name = name.as_deref().unwrap_or(pod);
+            live(world, name)?;
+            Ok(world.live_names.get(name).cloned().unwrap_or(name.into()))
+        }
+        Placeholder::Uid(name) => live(world, name.as_deref().unwrap_or(pod)),
+        Placeholder::Ip(name) => {
+            let name = name.as_deref().unwrap_or(pod);
+            live(world, name)?;
+            world
+                .state(name)
+                .and_then(|s| s.sandbox.and_then(|sb| sb.ip))
+                .ok_or_else(|| {
+                    Text::new(
+                        format!("pod {name} has no IP yet"),
+                        format!("Pod {name} 还没有 IP"),
+                    )
+                })
+        }
+        Placeholder::Pid(text) => {
+            let r = Ref::parse(text, pod);
+            let snapshot = observed(world, &r.pod)?;
+            subject_pid(&snapshot, &r)
+                .map(|pid| pid.to_string())
+                .map_err(|e| e.message)
+        }
+        Placeholder::Ns(kind, text) => {
+            let r = Ref::parse(text, pod);
+            if r.who == Who::Host {
+                // PID 1's, or where that cannot be read (podlab itself in a container), the
+                // namespaces of the shell that runs the line: the host's.
+                let readable = std::fs::read_link(ns_path(1, *kind)).is_ok();
+                return Ok(if readable {
+                    ns_path(1, *kind)
+                } else {
+                    format!("/proc/$$/ns/{}", kind.file_name())
+                });
+            }
+            let snapshot = observed(world, &r.pod)?;
+            let pid = subject_pid(&snapshot, &r).map_err(|e| e.message)?;
+            Ok(ns_path(pid, *kind))
+        }
+        Placeholder::Cgroup(text, file) => {
+            let r = Ref::parse(text, pod);
+            let snapshot = observed(world, &r.pod)?;
+            let location = cgroup_of(&snapshot, &r)?;
+            let path = match file {
+                None => directory(&location, Controller::Memory),
+                Some(file) => directory(&location, file.controller())
+                    .map(|d| d.join(file.file_name(location.version))),
+            };
+            path.map(|p| p.display().to_string()).ok_or_else(|| {
+                Text::new(
+                    format!("the cgroup of {r} has no such controller here"),
+                    format!("{r} 的 cgroup 在这台机器上没有这个控制器"),
+                )
+            })
+        }
+    }
+}
+
+fn ns_path(pid: i32, kind: NsKind) -> String {
+    format!("/proc/{pid}/ns/{}", kind.file_name())
+}
+
+/// The UID of a live pod of the lesson.
+fn live(world: &World<'_>, pod: &str) -> Result<String, Text> {
+    world.uids.get(pod).cloned().ok_or_else(|| {
+        Text::new(
+            format!("pod {pod} is not running yet"),
+            format!("Pod {pod} 还没有运行"),
+        )
+    })
+}
+
+fn observed(world: &mut World<'_>, pod: &str) -> Result<Snapshot, Text> {
+    world.snapshot(pod).map_err(|e| e.message)
+}
+
+/// Where the cgroup of a subject is: a container's or pause's leaf, or the pod's (their
+/// parent).
+fn cgroup_of(snapshot: &Snapshot, r: &Ref) -> Result<CgroupLocation, Text> {
+    let leaf_of = |who: &Ref| -> Result<CgroupLocation, Text> {
+        let pid = subject_pid(snapshot, who).map_err(|e| e.message)?;
+        let memberships = snapshot
+            .processes
+            .iter()
+            .find(|p| p.pid == pid)
+            .map(|p| p.cgroups.clone())
+            .unwrap_or_default();
+        CgroupReader::new(Path::new(CGROUP_ROOT))
+            .locate(&memberships)
+            .ok_or_else(|| {
+                Text::new(
+                    format!("the cgroup of {who} could not be found"),
+                    format!("找不到 {who} 的 cgroup"),
+                )
+            })
+    };
+    match &r.who {
+        Who::Pod => {
+            let pause = Ref {
+                pod: r.pod.clone(),
+                who: Who::Pause,
+            };
+            leaf_of(&pause)?.parent().ok_or_else(|| {
+                Text::new(
+                    format!("the pod cgroup of {} could not be found", r.pod),
+                    format!("找不到 {} 的 Pod cgroup", r.pod),
+                )
+            })
+        }
+        _ => leaf_of(r),
+    }
+}
+
+/// The directory holding a controller's files (every file is in the one directory on v2).
+fn directory(location: &CgroupLocation, controller: Controller) -> Option<PathBuf> {
+    match controller {
+        Controller::Cpu => location.cpu.clone(),
+        Controller::Memory => location.memory.clone(),
+        Controller::Pids => location.pids.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lesson::commands::CgroupFile;
+
+    #[test]
+    fn namespace_paths() {
+        assert_eq!(ns_path(42, NsKind::Net), "/proc/42/ns/net");
+        assert_eq!(ns_path(1, NsKind::Uts), "/proc/1/ns/uts");
+    }
+
+    #[test]
+    fn v1_files_are_in_their_controllers_directory() {
+        let location = CgroupLocation {
+            version: 1,
+            path: "/podlab/pod1/web".into(),
+            cpu: Some("/sys/fs/cgroup/cpu,cpuacct/podlab/pod1/web".into()),
+            memory: Some("/sys/fs/cgroup/memory/podlab/pod1/web".into()),
+            pids: Some("/sys/fs/cgroup/pids/podlab/pod1/web".into()),
+        };
+        let file = CgroupFile::CpuLimit;
+        let path = directory(&location, file.controller()).map(|d| d.join(file.file_name(1)));
+        assert_eq!(
+            path,
+            Some(PathBuf::from(
+                "/sys/fs/cgroup/cpu,cpuacct/podlab/pod1/web/cpu.cfs_quota_us"
+            ))
+        );
+    }
+}

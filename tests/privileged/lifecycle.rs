@@ -1,0 +1,562 @@
+//! kubelet's pod lifecycle on real pods (root): probes, init containers, sidecars, restart
+//! back-off, termination, sandbox loss. Timers run ten times faster (--time-scale 0.1).
+
+use crate::common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::*;
+use podlab::kube::pod_state::{ContainerState, PodPhase, PodState};
+
+/// A host directory for a hostPath volume, removed when dropped.
+struct HostDir(PathBuf);
+
+impl HostDir {
+    fn new(base: &str) -> HostDir {
+        let dir = std::env::temp_dir().join(format!("podlab-{base}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create host dir");
+        HostDir(dir)
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.0.join(file)).unwrap_or_default()
+    }
+}
+
+impl Drop for HostDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn running_started_at(state: &PodState, container: &str) -> f64 {
+    match state.container(container).map(|c| &c.state) {
+        Some(ContainerState::Running { started_at }) => *started_at,
+        other => panic!("{container} is not running: {other:?}"),
+    }
+}
+
+fn terminated_times(state: &PodState, container: &str) -> (f64, f64) {
+    match state.container(container).map(|c| &c.state) {
+        Some(ContainerState::Terminated {
+            started_at,
+            finished_at,
+            exit_code: 0,
+            ..
+        }) => (*started_at, *finished_at),
+        other => panic!("{container} did not complete: {other:?}"),
+    }
+}
+
+#[test]
+fn a_failing_liveness_probe_restarts_the_container() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    // The liveness example of the Kubernetes docs, with seconds instead of half a minute.
+    let pod = TestPod::run_fast(
+        "liveness",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: liveness
+    image: busybox
+    args: [/bin/sh, -c, "touch /tmp/healthy; sleep 2; rm -f /tmp/healthy; sleep 600"]
+    livenessProbe:
+      exec: {command: [cat, /tmp/healthy]}
+      initialDelaySeconds: 5
+      periodSeconds: 5
+"#,
+    );
+    let state = pod.wait_for("the first restart", Duration::from_secs(20), |s| {
+        s.container("liveness").is_some_and(|c| {
+            c.restart_count == 1 && matches!(c.state, ContainerState::Running { .. })
+        })
+    });
+    let events = pod.events();
+    assert!(
+        events.iter().any(|e| e.starts_with(
+            "Unhealthy Liveness probe failed: cat: can't open '/tmp/healthy': No such file or directory"
+        )),
+        "{events:#?}"
+    );
+    assert!(
+        events.contains(
+            &"Killing Container liveness failed liveness probe, will be restarted".to_string()
+        ),
+        "{events:#?}"
+    );
+    let last = state
+        .container("liveness")
+        .and_then(|c| c.last_state.clone());
+    assert!(
+        matches!(
+            last,
+            Some(ContainerState::Terminated { exit_code: 137, .. })
+        ),
+        "sh as PID 1 ignores SIGTERM and is killed after the grace period: {last:?}"
+    );
+    let describe = stdout(&podlab(&["describe", &pod.name]));
+    assert!(
+        describe.contains("Liveness:       exec [cat /tmp/healthy] delay=5s timeout=1s period=5s #success=1 #failure=3"),
+        "{describe}"
+    );
+    assert!(describe.contains("Restart Count:  1"), "{describe}");
+}
+
+#[test]
+fn init_containers_run_one_at_a_time_before_the_app() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run_fast(
+        "initorder",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  initContainers:
+  - {name: first, image: busybox, command: [sh, -c, "sleep 0.3"]}
+  - {name: second, image: busybox, command: [sh, -c, "sleep 0.3"]}
+  containers:
+  - {name: app, image: busybox, command: [sleep, "3600"]}
+"#,
+    );
+    let state = pod.state();
+    let (first_start, first_end) = terminated_times(&state, "first");
+    let (second_start, second_end) = terminated_times(&state, "second");
+    let app_start = running_started_at(&state, "app");
+    assert!(
+        first_start < first_end && first_end <= second_start,
+        "{state:#?}"
+    );
+    assert!(second_end <= app_start, "{state:#?}");
+    assert!(second_end - second_start >= 0.25, "{state:#?}");
+    assert_eq!(state.phase, PodPhase::Running);
+    assert_eq!(state.status_text(), "Running");
+    let describe = stdout(&podlab(&["describe", &pod.name]));
+    assert!(
+        describe.contains("Init Containers:") && describe.contains("Reason:       Completed"),
+        "{describe}"
+    );
+}
+
+#[test]
+fn an_init_container_that_keeps_failing_holds_the_app_back_in_crash_loop() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run_fast(
+        "initloop",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  initContainers:
+  - {name: setup, image: busybox, command: [sh, -c, "exit 3"]}
+  containers:
+  - {name: app, image: busybox, command: [sleep, "3600"]}
+"#,
+    );
+    pod.wait_for("two restarts", Duration::from_secs(15), |s| {
+        s.container("setup").is_some_and(|c| c.restart_count >= 2)
+    });
+    let state = pod.wait_for("the back-off", Duration::from_secs(10), |s| {
+        s.status_text() == "Init:CrashLoopBackOff"
+    });
+    assert_eq!(state.phase, PodPhase::Pending);
+    let app = state.container("app").expect("app");
+    assert!(app.process.is_none(), "the app never started: {app:?}");
+    assert_eq!(
+        app.state,
+        ContainerState::Waiting {
+            reason: "PodInitializing".into()
+        }
+    );
+    let ps = stdout(&podlab(&["ps"]));
+    let line = ps
+        .lines()
+        .find(|l| l.starts_with(&pod.name))
+        .expect("listed");
+    assert!(line.contains("Init:CrashLoopBackOff"), "{line}");
+    let setup = state.container("setup").expect("setup");
+    assert!(
+        matches!(setup.last_state, Some(ContainerState::Terminated { exit_code: 3, ref reason, .. }) if reason == "Error"),
+        "{setup:?}"
+    );
+    assert!(
+        setup
+            .state_message
+            .as_deref()
+            .is_some_and(|m| m.contains("(×0.1) restarting failed container=setup")),
+        "{setup:?}"
+    );
+}
+
+#[test]
+fn with_restart_policy_never_a_failed_init_container_fails_the_pod() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run_fast(
+        "initnever",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  initContainers:
+  - {name: setup, image: busybox, command: [sh, -c, "exit 1"]}
+  containers:
+  - {name: app, image: busybox, command: [sleep, "3600"]}
+"#,
+    );
+    // The shim keeps the failed pod, as kubelet does, until it is deleted.
+    let state = pod.wait_for("Failed", Duration::from_secs(5), |s| {
+        s.phase == PodPhase::Failed
+    });
+    assert_eq!(state.status_text(), "Init:Error");
+    assert_eq!(state.container("setup").expect("setup").restart_count, 0);
+    assert!(state.container("app").expect("app").process.is_none());
+}
+
+#[test]
+fn a_sidecar_starts_before_the_app_and_stops_after_it() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let log = HostDir::new("sidecar");
+    let yaml = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: {{name}}}}
+spec:
+  terminationGracePeriodSeconds: 5
+  volumes: [{{name: log, hostPath: {{path: {}}}}}]
+  initContainers:
+  - name: proxy
+    image: busybox
+    restartPolicy: Always
+    command: [sh, -c, "trap 'sleep 0.3; echo proxy-stop >> /log/order; exit 0' TERM; echo proxy-start >> /log/order; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: log, mountPath: /log}}]
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, "trap 'echo app-stop >> /log/order; exit 0' TERM; echo app-start >> /log/order; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: log, mountPath: /log}}]
+"#,
+        log.0.display()
+    );
+    let pod = TestPod::run_fast("sidecar", &yaml);
+    let state = pod.state();
+    assert!(running_started_at(&state, "proxy") <= running_started_at(&state, "app"));
+    assert_eq!(state.ready_text(), "2/2", "a sidecar counts in READY");
+    assert_eq!(state.status_text(), "Running");
+    pod.wait_for("both to log their start", Duration::from_secs(5), |_| {
+        log.read("order").lines().count() == 2
+    });
+    let out = podlab(&["delete", &pod.name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        log.read("order").lines().collect::<Vec<_>>(),
+        ["proxy-start", "app-start", "app-stop", "proxy-stop"]
+    );
+}
+
+#[test]
+fn crash_loop_back_off_doubles_from_ten_seconds() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run_fast(
+        "backoff",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - {name: crash, image: busybox, command: [sh, -c, "exit 1"]}
+"#,
+    );
+    // Each run's start, from the last state the container shows while it waits.
+    let mut starts: Vec<f64> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while starts.len() < 4 {
+        assert!(Instant::now() < deadline, "only saw runs at {starts:?}");
+        let state = pod.state();
+        let c = state.container("crash").expect("crash");
+        if let Some(ContainerState::Terminated { started_at, .. }) = c.last_state {
+            if starts.last() != Some(&started_at) {
+                starts.push(started_at);
+                if starts.len() == 2 {
+                    assert!(
+                        c.state_message.as_deref().is_some_and(|m| m.starts_with(
+                            "back-off 20s (×0.1) restarting failed container=crash pod="
+                        )),
+                        "{c:?}"
+                    );
+                }
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let gaps: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    // 10s, 20s, 40s scaled by 0.1, plus the time a start takes.
+    for (gap, want) in gaps.iter().zip([1.0, 2.0, 4.0]) {
+        assert!(
+            *gap >= want - 0.05 && *gap < want + 0.8,
+            "gaps {gaps:?}, want about 1, 2, 4 s"
+        );
+    }
+    let events = pod.events();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("BackOff Back-off restarting failed container crash in pod")),
+        "{events:#?}"
+    );
+    let describe = stdout(&podlab(&["describe", &pod.name]));
+    assert!(
+        describe.contains(" over ") && describe.contains("(x"),
+        "repeats are counted: {describe}"
+    );
+}
+
+#[test]
+fn term_trapping_and_term_ignoring_containers_stop_at_the_right_times() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let yaml = |command: &str| {
+        format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: {{name}}}}\nspec:\n  terminationGracePeriodSeconds: 2\n  containers:\n  - {{name: c, image: busybox, command: [sh, -c, {command:?}]}}\n"
+        )
+    };
+    let trapping = TestPod::run(
+        "trapper",
+        &yaml("trap 'exit 0' TERM; while true; do sleep 0.1; done"),
+    );
+    let ignoring = TestPod::run(
+        "ignorer",
+        &yaml("trap '' TERM; while true; do sleep 0.1; done"),
+    );
+    let timed_delete = |name: &str| {
+        let started = Instant::now();
+        let out = podlab(&["delete", name]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        started.elapsed()
+    };
+    let fast = timed_delete(&trapping.name);
+    assert!(
+        fast < Duration::from_millis(1500),
+        "a TERM trap exits early: {fast:?}"
+    );
+    let slow = timed_delete(&ignoring.name);
+    assert!(
+        slow >= Duration::from_millis(1900) && slow < Duration::from_secs(5),
+        "ignoring TERM means SIGKILL at the 2s deadline: {slow:?}"
+    );
+}
+
+#[test]
+fn pre_stop_runs_before_sigterm() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let dir = HostDir::new("prestop");
+    let yaml = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: {{name}}}}
+spec:
+  terminationGracePeriodSeconds: 10
+  volumes: [{{name: out, hostPath: {{path: {}}}}}]
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, "trap 'echo term >> /out/order; exit 0' TERM; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+    lifecycle:
+      preStop:
+        exec: {{command: [sh, -c, "echo prestop >> /out/order; sleep 0.5"]}}
+"#,
+        dir.0.display()
+    );
+    let pod = TestPod::run("prestop", &yaml);
+    let started = Instant::now();
+    let out = podlab(&["delete", &pod.name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert_eq!(dir.read("order"), "prestop\nterm\n");
+}
+
+#[test]
+fn when_pause_dies_the_sandbox_is_re_created_with_new_namespaces_and_ip() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run_fast(
+        "sandboxloss",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - {name: app, image: busybox, command: [sleep, "3600"]}
+  - {name: other, image: busybox, command: [sleep, "3600"]}
+"#,
+    );
+    let before = pod.state();
+    let old_pause = before.sandbox.as_ref().expect("sandbox").pause;
+    let old_ip = before.sandbox.as_ref().and_then(|s| s.ip.clone());
+    assert!(old_ip.is_some(), "the pod has an IP");
+    let old_ns: Vec<u64> = ["net", "ipc", "uts"]
+        .iter()
+        .map(|ns| ns_inode(old_pause.pid, ns))
+        .collect();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(old_pause.pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .expect("kill pause");
+    let after = pod.wait_for("a new sandbox", Duration::from_secs(15), |s| {
+        s.sandbox
+            .as_ref()
+            .is_some_and(|sb| sb.pause != old_pause && sb.ip.is_some())
+            && s.containers
+                .iter()
+                .all(|c| c.restart_count == 1 && matches!(c.state, ContainerState::Running { .. }))
+    });
+    let events = pod.events();
+    assert!(
+        events.contains(
+            &"SandboxChanged Pod sandbox changed, it will be killed and re-created.".to_string()
+        ),
+        "{events:#?}"
+    );
+    let new_pause = after.sandbox.as_ref().expect("sandbox").pause.pid;
+    for (ns, old) in ["net", "ipc", "uts"].iter().zip(&old_ns) {
+        assert_ne!(ns_inode(new_pause, ns), *old, "a new {ns} namespace");
+        assert_eq!(
+            ns_inode(pod.pid_of("app"), ns),
+            ns_inode(new_pause, ns),
+            "app joined the new {ns} namespace"
+        );
+    }
+    let new_ip = after.sandbox.as_ref().and_then(|s| s.ip.clone());
+    assert_ne!(new_ip, old_ip, "a new IP");
+    let addresses = pod.sh("app", "ip -4 addr show eth0");
+    assert!(
+        addresses.contains(new_ip.as_deref().unwrap_or("?")),
+        "{addresses}"
+    );
+}
+
+#[test]
+fn a_failing_readiness_probe_flips_ready_without_a_restart() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run_fast(
+        "readiness",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: app
+    image: busybox
+    command: [sh, -c, "touch /tmp/ready; exec sleep 3600"]
+    readinessProbe:
+      exec: {command: [cat, /tmp/ready]}
+      periodSeconds: 2
+      failureThreshold: 1
+"#,
+    );
+    pod.wait_for("ready", Duration::from_secs(5), |s| s.ready_text() == "1/1");
+    pod.sh("app", "rm /tmp/ready");
+    let state = pod.wait_for("not ready", Duration::from_secs(5), |s| {
+        s.ready_text() == "0/1"
+    });
+    assert_eq!(state.restarts(), 0);
+    assert_eq!(state.phase, PodPhase::Running);
+    let ps = stdout(&podlab(&["ps"]));
+    let line = ps
+        .lines()
+        .find(|l| l.starts_with(&pod.name))
+        .expect("listed");
+    assert!(line.contains("0/1") && line.contains("Running"), "{line}");
+    assert!(
+        pod.events().iter().any(
+            |e| e.starts_with("Unhealthy Readiness probe failed: cat: can't open '/tmp/ready'")
+        ),
+        "{:#?}",
+        pod.events()
+    );
+    pod.sh("app", "touch /tmp/ready");
+    pod.wait_for("ready again", Duration::from_secs(5), |s| {
+        s.ready_text() == "1/1"
+    });
+    assert_eq!(pod.state().restarts(), 0);
+}
+
+#[test]
+fn http_and_tcp_probes_reach_the_pod_ip() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run_fast(
+        "netprobes",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: web
+    image: nginx
+    ports: [{name: http, containerPort: 80}]
+    readinessProbe:
+      httpGet: {path: /, port: http}
+      periodSeconds: 2
+    livenessProbe:
+      # Starts late, so the readiness probe has time to see httpd up before it is killed.
+      tcpSocket: {port: 81}
+      initialDelaySeconds: 20
+      periodSeconds: 2
+      failureThreshold: 2
+"#,
+    );
+    pod.wait_for("ready over HTTP", Duration::from_secs(5), |s| {
+        s.ready_text() == "1/1"
+    });
+    let state = pod.wait_for("a restart by the tcp probe", Duration::from_secs(15), |s| {
+        s.restarts() >= 1
+    });
+    let ip = state.sandbox.and_then(|s| s.ip).expect("pod IP");
+    let events = pod.events();
+    let refused =
+        format!("Unhealthy Liveness probe failed: dial tcp {ip}:81: connect: connection refused");
+    assert!(events.contains(&refused), "{events:#?}");
+}
