@@ -41,6 +41,11 @@ pub struct LessonArgs {
     /// Start over instead of resuming the saved progress.
     #[arg(long)]
     pub restart: bool,
+    /// With --headless: take every step but leave the learner's tasks undone, and fail at the
+    /// first task, naming it (each task is watched a few seconds): proof that no task passes
+    /// by itself.
+    #[arg(long, requires = "headless")]
+    pub skip_tasks: bool,
     /// Challenge mode: each step's commands and hints stay hidden until asked for (c, h).
     #[arg(long)]
     pub challenge: bool,
@@ -236,9 +241,18 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
         if interrupts.load(Ordering::Relaxed) > 0 {
             break;
         }
-        let outcome = runner.run_step(index)?;
+        if !step.tasks.is_empty() && args.skip_tasks {
+            learner::skip_tasks(&mut runner, index, lang);
+            failed = true;
+            break;
+        }
+        let (outcome, graded) = if step.question.is_some() {
+            learner::self_test_question(&mut runner, index, lang)?
+        } else {
+            (runner.run_step(index)?, true)
+        };
         print_outcome(runner.lesson(), index, &outcome, lang, false);
-        if !outcome.passed() {
+        if !outcome.passed() || !graded {
             failed = true;
             break;
         }
@@ -381,6 +395,8 @@ fn print_header(lesson: &Lesson, lang: Lang) {
     say!("{}", lesson.file.summary.get(lang).trim());
 }
 
+mod learner;
+
 fn print_step(step: &StepSpec, index: usize, total: usize, lang: Lang) {
     say!("");
     say!("── {}/{total} {} ──", index + 1, step.title.get(lang));
@@ -392,6 +408,7 @@ fn print_step(step: &StepSpec, index: usize, total: usize, lang: Lang) {
             note.get(lang).trim()
         );
     }
+    learner::print_learner(step, lang);
     if !step.commands.is_empty() {
         say!("  {}", t(lang, "by hand:", "手工命令："));
         for c in &step.commands {

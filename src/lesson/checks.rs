@@ -260,7 +260,10 @@ fn process_info(snapshot: &Snapshot, pid: i32) -> Option<&ProcessInfo> {
     snapshot.processes.iter().find(|p| p.pid == pid)
 }
 
-fn namespaces_of(world: &mut World<'_>, r: &Ref) -> Result<BTreeMap<NsKind, NsId>, CheckResult> {
+pub(super) fn namespaces_of(
+    world: &mut World<'_>,
+    r: &Ref,
+) -> Result<BTreeMap<NsKind, NsId>, CheckResult> {
     let snapshot = world.snapshot(&r.pod)?;
     if r.who == Who::Host {
         return Ok(snapshot.host.namespaces.clone());
@@ -842,10 +845,13 @@ fn event(c: &EventCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     }
 }
 
-fn processes(c: &ProcessesCheck, world: &mut World<'_>, pod: &str) -> Outcome {
-    let r = Ref::parse(&c.target, pod);
+/// The processes of `r`'s PID namespace (what `ps` shows inside it), from its pod's snapshot.
+pub(super) fn pid_namespace_members(
+    world: &mut World<'_>,
+    r: &Ref,
+) -> Result<Vec<ProcessInfo>, CheckResult> {
     let snapshot = world.snapshot(&r.pod)?;
-    let pid = subject_pid(&snapshot, &r)?;
+    let pid = subject_pid(&snapshot, r)?;
     let Some(pid_ns) =
         process_info(&snapshot, pid).and_then(|p| p.namespaces.get(&NsKind::Pid).copied())
     else {
@@ -854,7 +860,7 @@ fn processes(c: &ProcessesCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             format!("无法读取 {r} 的 PID 命名空间"),
         ));
     };
-    let members: Vec<&ProcessInfo> = snapshot
+    Ok(snapshot
         .processes
         .iter()
         .filter(|p| {
@@ -862,7 +868,14 @@ fn processes(c: &ProcessesCheck, world: &mut World<'_>, pod: &str) -> Outcome {
                 .get(&NsKind::Pid)
                 .is_some_and(|n| n.same_as(&pid_ns))
         })
-        .collect();
+        .cloned()
+        .collect())
+}
+
+fn processes(c: &ProcessesCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.target, pod);
+    let members = pid_namespace_members(world, &r)?;
+    let members: Vec<&ProcessInfo> = members.iter().collect();
     let names: Vec<String> = members
         .iter()
         .map(|p| format!("{}:{}", p.local_pid(), p.comm))

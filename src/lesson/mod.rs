@@ -1,5 +1,6 @@
-//! Lessons: bilingual YAML files (`lessons/*.yaml`, `schema: 1`) that walk a learner through
-//! a real pod, step by step, with checks on the live system.
+//! Lessons: bilingual YAML files (`lessons/*.yaml`, `schema: 1` or `2`) that walk a learner
+//! through a real pod, step by step, with checks on the live system; schema 2 adds what the
+//! learner does (`learner`: tasks and questions).
 //!
 //! * `schema` — the file as data; `load` — reading it through `spec::yaml` and checking
 //!   every reference (manifests, containers, engine step ids), with `file:line:column` errors;
@@ -46,6 +47,7 @@ pub mod fill;
 pub mod hint;
 #[cfg(podlab_host)]
 pub mod kubelet;
+pub mod learner;
 pub mod load;
 pub mod outcome;
 #[cfg(podlab_host)]
