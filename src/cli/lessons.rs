@@ -29,6 +29,14 @@ pub enum LessonsCommand {
     /// Print a lesson's teacher notes: per step, the talking points and the questions
     /// students ask; with the lesson's objectives and recap.
     Notes { lesson: String },
+    /// Per lesson: steps, steps where the learner acts, questions, the pod's creation stages
+    /// taken one step at a time, the seed articles' claims it shows, minutes.
+    Stats {
+        /// As JSON: {"lessons": [{"id", "steps", "learner_steps", "questions", "stages",
+        /// "claims", "minutes"}, …]}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -80,6 +88,7 @@ pub fn lessons(command: &LessonsCommand, lang: Lang) -> Result<ExitCode> {
         LessonsCommand::List => list(lang),
         LessonsCommand::Reset { lesson } => reset(lesson, lang),
         LessonsCommand::Notes { lesson } => notes(lesson, lang),
+        LessonsCommand::Stats { json } => stats(*json, lang),
     }
 }
 
@@ -331,6 +340,66 @@ fn print_recap(recap: Option<&crate::lesson::card::Recap>, lang: Lang) {
             say!("  • {}", item.get(lang).trim());
         }
     }
+}
+
+/// `podlab lessons stats`: every shipped lesson's numbers, as a table or as JSON.
+fn stats(json: bool, lang: Lang) -> Result<ExitCode> {
+    let dir = crate::lesson::lessons_dir();
+    let claims = crate::lesson::claims::claims_of_dir(&dir);
+    let mut report = crate::lesson::stats::StatsReport { lessons: vec![] };
+    let mut failed = false;
+    for file in all_files(&[])? {
+        match load_lesson(&file) {
+            Ok(lesson) => report
+                .lessons
+                .push(crate::lesson::stats::lesson_stats(&lesson, &claims)),
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if json {
+        say!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let header = [
+            t(lang, "lesson", "课程"),
+            t(lang, "steps", "步骤"),
+            t(lang, "learner acts", "动手"),
+            t(lang, "questions", "提问"),
+            t(lang, "minutes", "分钟"),
+            t(lang, "stages one by one", "逐步构建的阶段"),
+            t(lang, "claims", "论点"),
+        ];
+        let dash = |v: &[String], sep: &str| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(sep)
+            }
+        };
+        let rows: Vec<Vec<String>> = report
+            .lessons
+            .iter()
+            .map(|l| {
+                vec![
+                    l.id.clone(),
+                    l.steps.to_string(),
+                    l.learner_steps.to_string(),
+                    l.questions.to_string(),
+                    l.minutes.map_or_else(|| "-".to_string(), |m| m.to_string()),
+                    dash(&l.stages, " → "),
+                    dash(&l.claims, " "),
+                ]
+            })
+            .collect();
+        say!("{}", crate::present::text::table(&header, &rows).trim_end());
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 /// `podlab lessons notes ID`: what a teacher reads before the class.

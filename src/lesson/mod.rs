@@ -38,6 +38,7 @@
 pub mod card;
 #[cfg(podlab_host)]
 pub mod checks;
+pub mod claims;
 pub mod commands;
 pub mod evidence;
 #[cfg(podlab_host)]
@@ -56,6 +57,7 @@ pub mod refs;
 #[cfg(podlab_host)]
 pub mod runner;
 pub mod schema;
+pub mod stats;
 pub mod text_lint;
 
 pub use load::{
