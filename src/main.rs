@@ -65,6 +65,9 @@ enum HostCommand {
     /// starts a pod, a changed one replaces it, a removed one deletes it). Pods are named
     /// "<name>-<node name>", as kubelet names them.
     Kubelet(cli::kubelet::KubeletArgs),
+    /// What this machine lets podlab do (root, cgroups, user namespaces, busybox, CNI), the
+    /// fix for each problem, and which lessons can run here.
+    Doctor,
     /// Check, list or reset the lessons.
     Lessons {
         #[command(subcommand)]
@@ -139,6 +142,7 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Delete(a) => cli::pods::delete(&a, lang),
         HostCommand::Gc => cli::pods::gc_command(lang),
         HostCommand::Kubelet(a) => cli::kubelet::run(&a, lang),
+        HostCommand::Doctor => cli::doctor::doctor(lang),
         HostCommand::Lessons { command } => cli::lessons::lessons(&command, lang),
         HostCommand::Lesson(a) => cli::lessons::lesson(&a, lang),
         HostCommand::Inspect(mut a) => {

@@ -249,7 +249,7 @@ pub fn ensure_busybox(lang: Lang) -> Result<()> {
 }
 
 /// A static executable has no PT_INTERP program header. Only the headers are read.
-fn is_static_elf(path: &Path) -> Result<bool> {
+pub(crate) fn is_static_elf(path: &Path) -> Result<bool> {
     use goblin::elf::{program_header, Elf, ProgramHeader};
     use std::io::Read;
     let mut head = Vec::with_capacity(64 * 1024);

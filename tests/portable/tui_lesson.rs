@@ -363,6 +363,8 @@ fn fake_entries() -> Vec<PickerEntry> {
         } else {
             Difficulty::Beginner
         }),
+        here: None,
+        trace: None,
     };
     vec![
         entry(
@@ -414,6 +416,61 @@ fn picker_keys() {
     // The hint bar comes from the keymap table.
     let text = picker_screen(&picker, 80, 24);
     assert!(text.contains("e 自由探索"), "{text}");
+}
+
+/// The lesson list shows this machine's verdict on each lesson; Enter on one it cannot run
+/// plays its recorded trace, or says there is none.
+#[test]
+fn picker_verdicts_mark_lessons_and_enter_plays_the_trace_of_one_that_cannot_run() {
+    use podlab::doctor::{LessonVerdict, Mode};
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    let runs = LessonVerdict {
+        mode: Some(Mode::Root),
+        blockers: Vec::new(),
+        notes: Vec::new(),
+    };
+    let blocked = LessonVerdict {
+        mode: None,
+        blockers: vec![Text::new("needs root (sudo)", "需要 root（sudo）")],
+        notes: Vec::new(),
+    };
+    let mut entries = fake_entries();
+    entries[0].here = Some(runs);
+    entries[1].here = Some(blocked.clone());
+    entries[1].trace = Some(PathBuf::from("/traces/lesson-02.trace.jsonl"));
+    entries[2].here = Some(blocked);
+    let mut picker = Picker::new(entries, Lang::En);
+    let text = picker_screen(&picker, 160, 48);
+    assert!(text.contains("● 5/5 ✓"), "{text}");
+    assert!(
+        text.contains("↺ 3/7     02-pause    The pause container · needs root (sudo)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("↺ needs root (sudo): Enter plays its recorded trace instead"),
+        "{text}"
+    );
+    picker.selected = 1;
+    assert_eq!(
+        picker.key(&key(KeyCode::Enter)),
+        Some(Choice::Replay {
+            trace: PathBuf::from("/traces/lesson-02.trace.jsonl"),
+            why: Text::new("needs root (sudo)", "需要 root（sudo）"),
+        })
+    );
+    picker.selected = 2;
+    assert_eq!(picker.key(&key(KeyCode::Enter)), None);
+    let status = picker.status.clone().expect("a message");
+    assert!(status.contains("no recorded trace"), "{status}");
+    picker.selected = 0;
+    assert_eq!(
+        picker.key(&key(KeyCode::Enter)),
+        Some(Choice::Lesson(PathBuf::from("/lessons/01-process.yaml")))
+    );
+    picker.lang = Lang::Zh;
+    picker.selected = 1;
+    let text = picker_screen(&picker, 160, 48);
+    assert!(text.contains("按 Enter 改为回放录制的轨迹"), "{text}");
 }
 
 /// Lesson 13's pod is started by the lesson's kubelet after the action returns: the panels

@@ -7,6 +7,7 @@ mod common;
 
 mod cgroups_v1;
 mod cleanup;
+mod doctor;
 mod engine;
 mod exhaustion;
 mod faults;
