@@ -10,6 +10,7 @@ mod cleanup;
 mod engine;
 mod exhaustion;
 mod faults;
+mod lesson_try;
 mod lessons;
 mod lifecycle;
 mod network;
