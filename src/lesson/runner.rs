@@ -277,18 +277,18 @@ impl Runner {
                     self.delete_pod(&pod, None)?;
                 }
                 self.run_to(&pod, None)?;
-                let new = self.uids.get(&pod).cloned().unwrap_or_default();
+                let new = short_uid(&self.uids.get(&pod).cloned().unwrap_or_default());
+                // A pod an earlier step deleted has no UID left to compare with.
+                if old.is_empty() {
+                    return Ok(done(
+                        format!("pod {pod} created again: new UID {new}"),
+                        format!("Pod {pod} 已重新创建：新的 UID 为 {new}"),
+                    ));
+                }
+                let old = short_uid(&old);
                 Ok(done(
-                    format!(
-                        "pod {pod} re-created: UID {} → {}",
-                        short_uid(&old),
-                        short_uid(&new)
-                    ),
-                    format!(
-                        "Pod {pod} 已重建：UID {} → {}",
-                        short_uid(&old),
-                        short_uid(&new)
-                    ),
+                    format!("pod {pod} re-created: UID {old} → {new}"),
+                    format!("Pod {pod} 已重建：UID {old} → {new}"),
                 ))
             }
             Action::Sleep(seconds) => {

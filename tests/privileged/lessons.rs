@@ -11,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_nothing_left, kubelet_processes, privileged, privileged_shipped_pods, shipped_lessons,
-    stderr, stdout, PODLAB,
+    assert_nothing_left, kubelet_processes, play_headless, privileged, privileged_shipped_pods,
+    shipped_lessons, stderr, stdout, PODLAB,
 };
 use podlab::kube::pod_state::PodState;
 use podlab::lesson::{Action, Lesson};
@@ -55,30 +55,16 @@ fn every_lesson_plays_headless_with_every_check_passing() {
             .map(|p| lesson.live_name(&p.pod.metadata.name))
             .collect();
         let started = Instant::now();
-        let mut child = Command::new(PODLAB)
-            .args(["lesson", lesson.id(), "--autoplay", "--headless"])
-            .env("XDG_STATE_HOME", progress.path())
-            .env_remove("SUDO_USER")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run podlab lesson");
         let mut seen = HashMap::new();
-        let status = loop {
-            watch_pods(&names, &mut seen);
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(120) {
-                let _ = child.kill();
-                break child.wait().expect("wait");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let out = child.wait_with_output().expect("output");
+        let out = play_headless(
+            lesson.id(),
+            &[],
+            progress.path(),
+            Duration::from_secs(120),
+            || watch_pods(&names, &mut seen),
+        );
         assert!(
-            status.success(),
+            out.status.success(),
             "lesson {} failed after {:?}:\n{}{}",
             lesson.id(),
             started.elapsed(),

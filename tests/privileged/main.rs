@@ -11,6 +11,7 @@ mod doctor;
 mod engine;
 mod exhaustion;
 mod faults;
+mod lesson_try;
 mod lessons;
 mod lifecycle;
 mod network;
