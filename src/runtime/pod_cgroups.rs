@@ -9,6 +9,7 @@ use eyre::{eyre, Result};
 use procfs::{FromBufRead, Meminfo};
 
 use super::cgroups::{host_manager, CgroupManager, ContainerCgroup, PodCgroup};
+use super::rootfs::CgroupView;
 use crate::kube::oom::{container_oom_score_adj, PAUSE_OOM_SCORE_ADJ};
 use crate::kube::qos::{pod_cgroup_values, pod_qos, QosClass};
 use crate::kube::resources::CgroupValues;
@@ -41,6 +42,10 @@ pub struct PodCgroups {
 /// What a container needs from its cgroup before it execs.
 pub struct ContainerPlacement {
     pub procs_files: Vec<PathBuf>,
+    /// cgroup v2: the leaf the container is born in (clone3 with `CLONE_INTO_CGROUP`).
+    pub unified_dir: Option<PathBuf>,
+    /// What it sees at /sys/fs/cgroup.
+    pub view: CgroupView,
     pub oom_score_adj: i32,
 }
 
@@ -113,6 +118,13 @@ impl PodCgroups {
             .insert(name.to_string(), leaf.oom_kill_count().unwrap_or(0));
         let placement = ContainerPlacement {
             procs_files: leaf.procs_files(),
+            unified_dir: leaf.unified_dir().map(PathBuf::from),
+            view: match leaf.unified_dir() {
+                Some(_) => CgroupView::Unified,
+                None => CgroupView::Legacy {
+                    hierarchies: leaf.legacy_hierarchies(),
+                },
+            },
             oom_score_adj: container_oom_score_adj(
                 &self.resources,
                 &resources,

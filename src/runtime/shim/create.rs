@@ -335,10 +335,7 @@ impl Shim {
             Some(cgroups) => Some(cgroups.prepare_container(name)?),
             None => None,
         };
-        let (procs, oom_score_adj) = placement.map_or((Vec::new(), None), |p| {
-            (p.procs_files, Some(p.oom_score_adj))
-        });
-        container::init_config(&ctx, spec, &image, procs, oom_score_adj)
+        container::init_config(&ctx, spec, &image, placement)
             .and_then(|config| container::start(&ctx, &config, &log))
     }
 
