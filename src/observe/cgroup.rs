@@ -11,6 +11,7 @@ use super::model::{
     CgroupInfo, CgroupLayout, CgroupMembership, CpuRequestSource, Gap, GapReason, Limit,
 };
 use super::procfs_read::KeptFile;
+use crate::kube::resources::WEIGHT_FORMULA_IN_USE;
 
 // v1 files.
 const V1_CFS_QUOTA: &str = "cpu.cfs_quota_us";
@@ -338,6 +339,57 @@ fn cpu_limit(quota: Option<Limit>, period: Option<u64>) -> Option<Limit> {
         (Limit::Value(q), p) => {
             let millis = (u128::from(q) * 1000).div_ceil(u128::from(p));
             Some(Limit::Value(u64::try_from(millis).unwrap_or(u64::MAX)))
+        }
+    }
+}
+
+/// The CPU shares podlab writes for a pod's cgroups, from its spec with kubelet's rules (the
+/// pod cgroup, each container's leaf, pause's).
+pub struct WrittenShares {
+    pub pod: u64,
+    containers: Vec<(String, u64)>,
+}
+
+impl WrittenShares {
+    pub fn of(spec: &crate::spec::PodSpec) -> WrittenShares {
+        use crate::kube::qos::pod_cgroup_values;
+        use crate::kube::resources::{container_cgroup_values, PodResources, MIN_SHARES};
+        let resources = PodResources::from_spec(spec);
+        let shares = |v: crate::kube::resources::CgroupValues| v.cpu_shares.unwrap_or(MIN_SHARES);
+        WrittenShares {
+            pod: shares(pod_cgroup_values(&resources)),
+            containers: resources
+                .containers
+                .iter()
+                .chain(&resources.init_containers)
+                .map(|c| (c.name.clone(), shares(container_cgroup_values(c))))
+                .collect(),
+        }
+    }
+
+    pub fn container(&self, name: &str, is_pause: bool) -> Option<u64> {
+        if is_pause {
+            return crate::kube::resources::CgroupValues::pause().cpu_shares;
+        }
+        self.containers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
+    }
+}
+
+impl CgroupInfo {
+    /// On cgroup v2 the request cannot be read back exactly: many requests round to the same
+    /// `cpu.weight` (150m and 158m both give 24). When the weight read is the one the shares
+    /// podlab wrote give, the request is the one written, compared in the weight domain; a
+    /// weight changed by hand keeps the approximate inverse.
+    pub fn request_as_written(&mut self, written_shares: Option<u64>) {
+        let (Some(weight), Some(shares)) = (self.cpu_weight, written_shares) else {
+            return;
+        };
+        if WEIGHT_FORMULA_IN_USE.shares_to_weight(shares) == weight {
+            self.cpu_request_millis = Some(shares_to_millis(shares));
+            self.cpu_request_source = Some(CpuRequestSource::WeightAsWritten);
         }
     }
 }

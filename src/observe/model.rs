@@ -312,8 +312,11 @@ pub enum Limit {
 pub enum CpuRequestSource {
     /// v1 `cpu.shares`: millicores = shares * 1000 / 1024.
     Shares,
-    /// v2 `cpu.weight`, inverted with runc ≥ 1.3.2's formula.
+    /// v2 `cpu.weight`, inverted with runc ≥ 1.3.2's formula (approximate: many requests
+    /// give the same weight).
     WeightRuncNew,
+    /// v2 `cpu.weight` equal to the weight of the request in the pod's spec: that request.
+    WeightAsWritten,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
