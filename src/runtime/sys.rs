@@ -63,7 +63,13 @@ pub unsafe fn clone_into_cgroup(
     let mut args = CloneArgs {
         // clone3 takes the CLONE_* bits as they are; only clone(2)'s low byte is the signal.
         flags: flags as u32 as u64 | CLONE_INTO_CGROUP,
-        exit_signal: libc::SIGCHLD as u64,
+        // clone3 refuses an exit signal with CLONE_PARENT: the child then gets its creator's
+        // (SIGCHLD for a child of the shim), as clone(2) does.
+        exit_signal: if flags & libc::CLONE_PARENT != 0 {
+            0
+        } else {
+            libc::SIGCHLD as u64
+        },
         cgroup: cgroup.as_raw_fd() as u64,
         ..CloneArgs::default()
     };
