@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::model::{
-    CgroupInfo, CgroupLayout, CgroupMembership, CpuRequestSource, Gap, GapReason, Limit,
+    CgroupInfo, CgroupLayout, CgroupMembership, CpuRequestSource, Gap, GapReason, Limit, Pressure,
 };
 use super::procfs_read::KeptFile;
 use crate::kube::resources::WEIGHT_FORMULA_IN_USE;
@@ -27,6 +27,8 @@ const V2_CPU_WEIGHT: &str = "cpu.weight";
 const V2_MEM_MAX: &str = "memory.max";
 const V2_MEM_CURRENT: &str = "memory.current";
 const V2_MEM_EVENTS: &str = "memory.events";
+const V2_CPU_PRESSURE: &str = "cpu.pressure";
+const V2_MEM_PRESSURE: &str = "memory.pressure";
 // Both.
 const CPU_STAT: &str = "cpu.stat";
 const PIDS_MAX: &str = "pids.max";
@@ -309,6 +311,7 @@ fn fill_v2(loc: &CgroupLocation, read: &mut ReadCgroupFile<'_>, info: &mut Cgrou
             info.cpu_period_us = parts.next().and_then(|p| p.parse().ok());
         }
         info.cpu_weight = read_u64(read, dir, V2_CPU_WEIGHT);
+        info.cpu_pressure = read(dir, V2_CPU_PRESSURE).and_then(|t| parse_pressure(&t));
         if let Some(w) = info.cpu_weight {
             info.cpu_request_millis = Some(shares_to_millis(weight_to_shares_new(w)));
             info.cpu_request_source = Some(CpuRequestSource::WeightRuncNew);
@@ -323,6 +326,7 @@ fn fill_v2(loc: &CgroupLocation, read: &mut ReadCgroupFile<'_>, info: &mut Cgrou
     if let Some(dir) = &loc.memory {
         info.memory_limit = read(dir, V2_MEM_MAX).and_then(|t| parse_max(&t));
         info.memory_usage = read_u64(read, dir, V2_MEM_CURRENT);
+        info.memory_pressure = read(dir, V2_MEM_PRESSURE).and_then(|t| parse_pressure(&t));
         if let Some(events) = read(dir, V2_MEM_EVENTS) {
             info.oom = keyed(&events, "oom");
             info.oom_kill = keyed(&events, "oom_kill");
@@ -422,6 +426,25 @@ pub fn weight_to_shares_new(weight: u64) -> u64 {
     2f64.powf(l).round().clamp(2.0, 262_144.0) as u64
 }
 
+/// The avg10 values of a `*.pressure` file:
+/// `some avg10=1.23 avg60=0.50 avg300=0.10 total=12345` and the same for `full`.
+fn parse_pressure(text: &str) -> Option<Pressure> {
+    let avg10 = |kind: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(kind)?.strip_prefix(' '))
+            .and_then(|rest| {
+                rest.split_whitespace()
+                    .find_map(|f| f.strip_prefix("avg10="))
+            })
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    };
+    Some(Pressure {
+        some_avg10: avg10("some")?,
+        full_avg10: avg10("full"),
+    })
+}
+
 /// "max" → Unlimited, a number → Value.
 fn parse_max(text: &str) -> Option<Limit> {
     let t = text.trim();
@@ -512,6 +535,31 @@ mod tests {
         });
         assert_eq!(info.cpu_limit_millis, Some(Limit::Value(u64::MAX)));
         assert!(info.cpu_request_millis.is_some());
+    }
+
+    #[test]
+    fn pressure_files() {
+        let cpu = "some avg10=12.50 avg60=3.00 avg300=0.61 total=123456\n\
+                   full avg10=10.25 avg60=2.00 avg300=0.50 total=100000\n";
+        assert_eq!(
+            parse_pressure(cpu),
+            Some(Pressure {
+                some_avg10: 12.5,
+                full_avg10: Some(10.25)
+            })
+        );
+        // Before Linux 5.13 cpu.pressure has no "full" line.
+        let old = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+        assert_eq!(
+            parse_pressure(old),
+            Some(Pressure {
+                some_avg10: 0.0,
+                full_avg10: None
+            })
+        );
+        assert_eq!(parse_pressure(""), None);
+        assert_eq!(parse_pressure("some avg10=NaN\n"), None);
+        assert_eq!(parse_pressure("something avg10=1.0\n"), None);
     }
 
     #[test]
