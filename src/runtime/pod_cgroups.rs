@@ -80,19 +80,36 @@ impl PodCgroups {
         self.pod.cgroup_path().display().to_string()
     }
 
-    /// Put the sandbox process in the `pause` leaf (CPU shares 2) before it execs pause.
-    pub fn place_pause(&mut self, pid: i32) -> Result<()> {
+    /// Create the `pause` leaf (CPU shares 2); on cgroup v2, its directory, for the sandbox
+    /// process to be born in.
+    pub fn prepare_pause(&mut self) -> Result<Option<PathBuf>> {
         let leaf = self
             .manager
             .create_pause(&self.pod)
             .map_err(|e| eyre!("{e}"))?;
-        leaf.add_process(pid).map_err(|e| eyre!("{e}"))?;
+        let dir = leaf.unified_dir().map(PathBuf::from);
+        self.leaves.insert("pause".into(), leaf);
+        Ok(dir)
+    }
+
+    /// Put the sandbox process in the `pause` leaf before it execs pause, unless it was born
+    /// there (`born`).
+    pub fn place_pause(&mut self, pid: i32, born: bool) -> Result<()> {
+        let leaf = match self.leaves.get("pause") {
+            Some(leaf) => leaf,
+            None => {
+                self.prepare_pause()?;
+                &self.leaves["pause"]
+            }
+        };
+        if !born {
+            leaf.add_process(pid).map_err(|e| eyre!("{e}"))?;
+        }
         // Lowering a score needs CAP_SYS_RESOURCE; without it the kernel keeps the default.
         let _ = std::fs::write(
             format!("/proc/{pid}/oom_score_adj"),
             PAUSE_OOM_SCORE_ADJ.to_string(),
         );
-        self.leaves.insert("pause".into(), leaf);
         Ok(())
     }
 
