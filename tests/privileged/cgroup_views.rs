@@ -140,9 +140,16 @@ fn cgroup_v1_container_sees_its_own_directories_read_only_and_no_swap() {
     );
     let write = pod.exec(
         "app",
-        &["sh", "-c", "echo 1 > /sys/fs/cgroup/memory/memory.soft_limit_in_bytes"],
+        &[
+            "sh",
+            "-c",
+            "echo 1 > /sys/fs/cgroup/memory/memory.soft_limit_in_bytes",
+        ],
     );
-    assert!(!write.status.success(), "/sys/fs/cgroup/memory is writable inside");
+    assert!(
+        !write.status.success(),
+        "/sys/fs/cgroup/memory is writable inside"
+    );
     // No swap where the kernel accounts it: memory + swap may not exceed memory alone.
     let memsw = "/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes";
     if Path::new(memsw).exists() {
