@@ -12,6 +12,7 @@ use std::sync::Arc;
 use eyre::{eyre, Result};
 
 use crate::i18n::{Lang, Text};
+use crate::lesson::pace::Pace;
 use crate::lesson::{
     find_lesson, lesson_files, lessons_dir, load_lesson, CheckResult, Lesson, ProgressStore,
     Runner, RunnerOptions, StepOutcome, StepSpec,
@@ -230,6 +231,9 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     )?;
     let interactive = !args.headless && !args.player.autoplay && std::io::stdin().is_terminal();
     print_header(runner.lesson(), lang);
+    if let Some(notice) = Pace::of_machine().notice() {
+        say!("{}", notice.get(lang));
+    }
     if args.restart {
         runner.reset_progress()?;
     } else {

@@ -12,9 +12,11 @@ use std::time::Duration;
 use crate::i18n::Text;
 use crate::kube::namespaces::SandboxNamespaces;
 use crate::kube::pod_state::{ContainerState, PodState, ProcessRef};
+use crate::kube::resources::{milli_cpu_to_shares, WEIGHT_FORMULA_IN_USE};
 use crate::observe::procfs_read::{read_stat, ProcDir};
 use crate::observe::{
-    Collector, ContainerView, Limit, NsId, NsKind, ProcessInfo, Sandbox, Snapshot, Target,
+    CgroupInfo, Collector, ContainerView, Limit, NsId, NsKind, ProcessInfo, Sandbox, Snapshot,
+    Target,
 };
 use crate::runtime::{lookup, paths, state_file};
 use crate::spec::Quantity;
@@ -22,6 +24,7 @@ use crate::spec::Quantity;
 use super::exec::{exec_in, ExecOutput};
 use super::kubelet::KubeletView;
 use super::outcome::CheckResult;
+use super::pace::Pace;
 use super::refs::{Ref, Who};
 use super::schema::*;
 
@@ -602,6 +605,21 @@ fn expected_limit(text: &str, cpu: bool) -> Option<Limit> {
     u64::try_from(v).ok().map(Limit::Value)
 }
 
+/// Whether the cgroup holds the CPU request `want` (millicores), compared where the kernel
+/// keeps it: `cpu.shares` on v1, `cpu.weight` on v2 (where several requests give one weight,
+/// so the request cannot be read back exactly, only its weight).
+fn cpu_request_matches(info: &CgroupInfo, want: Option<Limit>) -> bool {
+    let Some(Limit::Value(want)) = want else {
+        return false;
+    };
+    let shares = milli_cpu_to_shares(i64::try_from(want).unwrap_or(i64::MAX));
+    match (info.cpu_weight, info.cpu_shares) {
+        (Some(weight), _) => WEIGHT_FORMULA_IN_USE.shares_to_weight(shares) == weight,
+        (None, Some(read)) => read == shares,
+        (None, None) => false,
+    }
+}
+
 fn show_limit(limit: Option<Limit>, cpu: bool) -> String {
     match limit {
         None => "?".into(),
@@ -642,12 +660,7 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         seen.push(format!("cpu request {shown}"));
         seen_zh.push(format!("CPU 请求 {shown}"));
         let want_m = expected_limit(want, true);
-        // shares → millicores rounds down: allow 1m.
-        let close = match (got, want_m) {
-            (Some(g), Some(Limit::Value(w))) => g.abs_diff(w) <= 1,
-            _ => false,
-        };
-        if !close {
+        if !cpu_request_matches(&info, want_m) {
             wrong.get_or_insert((format!("cpu request {want}"), format!("CPU 请求 {want}")));
         }
     }
@@ -977,9 +990,16 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     if let Some(max) = c.max_cpu_seconds {
         let used = cpu_seconds(pid);
         let shown = used.map_or("?".into(), |s| format!("{s:.2}s"));
-        facts.push(format!("CPU time {shown}"));
-        facts_zh.push(format!("CPU 时间 {shown}"));
-        ok &= used.is_some_and(|s| s <= max);
+        let pace = Pace::of_machine();
+        if pace.checks_cpu_time() {
+            facts.push(format!("CPU time {shown}"));
+            facts_zh.push(format!("CPU 时间 {shown}"));
+            ok &= used.is_some_and(|s| s <= max);
+        } else {
+            let skipped = pace.cpu_bound_skipped(max);
+            facts.push(format!("CPU time {shown} ({})", skipped.en));
+            facts_zh.push(format!("CPU 时间 {shown}（{}）", skipped.zh));
+        }
     }
     if let Some(other) = &c.started_before {
         let o = Ref::parse(other, pod);
@@ -1208,7 +1228,10 @@ fn deleted(c: &DeletedCheck, last: Option<Duration>) -> CheckResult {
         return CheckResult::fail("the pod was not deleted yet", "Pod 还没有被删除");
     };
     let secs = took.as_secs_f64();
-    let ok = c.min_seconds.is_none_or(|m| secs >= m) && c.max_seconds.is_none_or(|m| secs <= m);
+    // A lower bound stays (a grace period is waited out however slow the machine); an upper
+    // bound grows with the machine's slowdown.
+    let max = c.max_seconds.map(|m| Pace::of_machine().wall_seconds(m));
+    let ok = c.min_seconds.is_none_or(|m| secs >= m) && max.is_none_or(|m| secs <= m);
     let en = format!("deleting the pod took {secs:.1}s");
     let zh = format!("删除 Pod 用了 {secs:.1} 秒");
     CheckResult {

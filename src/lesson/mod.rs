@@ -7,7 +7,8 @@
 //!   `text_lint` — text fits the 46-column narration pane, Chinese typography.
 //! * `runner` — [`Runner`] plays a lesson; `checks` — one evaluation of a check; `exec` —
 //!   commands in a container through `podlab exec`; `progress` — saved progress;
-//!   `kubelet` — the lesson's own `podlab kubelet` and the directory it watches (static pods).
+//!   `kubelet` — the lesson's own `podlab kubelet` and the directory it watches (static pods);
+//!   `pace` — time bounds on a slowed (emulated) machine (`PODLAB_SLOWDOWN`).
 //!
 //! # Playing a lesson from a UI
 //!
@@ -51,6 +52,7 @@ pub mod kubelet;
 pub mod learner;
 pub mod load;
 pub mod outcome;
+pub mod pace;
 #[cfg(podlab_host)]
 pub mod progress;
 pub mod refs;

@@ -23,6 +23,7 @@ use super::exec::exec_in;
 use super::kubelet::{static_pods_of, LessonKubelet};
 use super::load::Lesson;
 use super::outcome::{ActionOutcome, CheckResult, StepOutcome};
+use super::pace::Pace;
 use super::progress::{Progress, ProgressStore};
 use super::refs::{Ref, Who};
 use super::schema::LESSON_HOST_DIR_PREFIX;
@@ -169,7 +170,7 @@ impl Runner {
         let secs = step
             .timeout_seconds
             .unwrap_or(self.lesson.file.options.check_timeout_seconds);
-        Duration::from_secs_f64(secs.clamp(0.1, 600.0))
+        Pace::of_machine().wall(Duration::from_secs_f64(secs.clamp(0.1, 600.0)))
     }
 
     /// Perform the action of step `index`.
@@ -419,7 +420,9 @@ impl Runner {
 
     /// A world to read for `step` (answers that are not checks).
     fn with_world<T>(&mut self, step: &StepSpec, read: impl FnOnce(&mut World<'_>) -> T) -> T {
-        let exec_timeout = CHECK_EXEC_TIMEOUT.min(self.timeout_of(step));
+        let exec_timeout = Pace::of_machine()
+            .wall(CHECK_EXEC_TIMEOUT)
+            .min(self.timeout_of(step));
         self.refresh_static();
         let mut world = self.world(exec_timeout);
         read(&mut world)

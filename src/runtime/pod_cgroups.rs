@@ -9,6 +9,7 @@ use eyre::{eyre, Result};
 use procfs::{FromBufRead, Meminfo};
 
 use super::cgroups::{host_manager, CgroupManager, ContainerCgroup, PodCgroup};
+use super::rootfs::CgroupView;
 use crate::kube::oom::{container_oom_score_adj, PAUSE_OOM_SCORE_ADJ};
 use crate::kube::qos::{pod_cgroup_values, pod_qos, QosClass};
 use crate::kube::resources::CgroupValues;
@@ -41,6 +42,10 @@ pub struct PodCgroups {
 /// What a container needs from its cgroup before it execs.
 pub struct ContainerPlacement {
     pub procs_files: Vec<PathBuf>,
+    /// cgroup v2: the leaf the container is born in (clone3 with `CLONE_INTO_CGROUP`).
+    pub unified_dir: Option<PathBuf>,
+    /// What it sees at /sys/fs/cgroup.
+    pub view: CgroupView,
     pub oom_score_adj: i32,
 }
 
@@ -75,19 +80,36 @@ impl PodCgroups {
         self.pod.cgroup_path().display().to_string()
     }
 
-    /// Put the sandbox process in the `pause` leaf (CPU shares 2) before it execs pause.
-    pub fn place_pause(&mut self, pid: i32) -> Result<()> {
+    /// Create the `pause` leaf (CPU shares 2); on cgroup v2, its directory, for the sandbox
+    /// process to be born in.
+    pub fn prepare_pause(&mut self) -> Result<Option<PathBuf>> {
         let leaf = self
             .manager
             .create_pause(&self.pod)
             .map_err(|e| eyre!("{e}"))?;
-        leaf.add_process(pid).map_err(|e| eyre!("{e}"))?;
+        let dir = leaf.unified_dir().map(PathBuf::from);
+        self.leaves.insert("pause".into(), leaf);
+        Ok(dir)
+    }
+
+    /// Put the sandbox process in the `pause` leaf before it execs pause, unless it was born
+    /// there (`born`).
+    pub fn place_pause(&mut self, pid: i32, born: bool) -> Result<()> {
+        let leaf = match self.leaves.get("pause") {
+            Some(leaf) => leaf,
+            None => {
+                self.prepare_pause()?;
+                &self.leaves["pause"]
+            }
+        };
+        if !born {
+            leaf.add_process(pid).map_err(|e| eyre!("{e}"))?;
+        }
         // Lowering a score needs CAP_SYS_RESOURCE; without it the kernel keeps the default.
         let _ = std::fs::write(
             format!("/proc/{pid}/oom_score_adj"),
             PAUSE_OOM_SCORE_ADJ.to_string(),
         );
-        self.leaves.insert("pause".into(), leaf);
         Ok(())
     }
 
@@ -113,6 +135,13 @@ impl PodCgroups {
             .insert(name.to_string(), leaf.oom_kill_count().unwrap_or(0));
         let placement = ContainerPlacement {
             procs_files: leaf.procs_files(),
+            unified_dir: leaf.unified_dir().map(PathBuf::from),
+            view: match leaf.unified_dir() {
+                Some(_) => CgroupView::Unified,
+                None => CgroupView::Legacy {
+                    hierarchies: leaf.legacy_hierarchies(),
+                },
+            },
             oom_score_adj: container_oom_score_adj(
                 &self.resources,
                 &resources,

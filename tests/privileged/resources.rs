@@ -58,10 +58,11 @@ fn cgroup_files_hold_kubelets_values_for_each_qos_class() {
     let Some(_machine) = privileged() else {
         return;
     };
-    assert!(
-        is_v1_here(),
-        "this test reads cgroup v1 files; v2 is covered by the fake_v2 unit tests"
-    );
+    if !is_v1_here() {
+        // On v2: the fake_v2 unit tests, and cgroup_views' v2 test on a real v2 machine.
+        common::skipped("reads cgroup v1 files; this machine has cgroup v2");
+        return;
+    }
     // (manifest spec, expected QoS, tier dir, pod values, [(container, values)])
     let cases: Vec<QosCase> = vec![
         (
