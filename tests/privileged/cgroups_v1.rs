@@ -1,6 +1,8 @@
 //! Real cgroup v1 on this machine: kubelet's values land in each controller's files, and the
 //! kernel enforces them. They need root and a v1 (legacy or hybrid) layout; on a machine with
-//! only cgroup v2 they say so and skip.
+//! only cgroup v2 they say so and skip. Their pod cgroups have no shim, so podlab's garbage
+//! collection (which any podlab command of another test may run) would remove them: they hold
+//! the machine alone.
 
 use crate::common;
 
@@ -38,7 +40,7 @@ struct TestPod {
 impl TestPod {
     /// None when the test cannot run here: no root (outside CI), or no cgroup v1 at all.
     fn create(qos: QosClass, values: &CgroupValues) -> Option<TestPod> {
-        let machine = common::privileged()?;
+        let machine = common::privileged_alone()?;
         let layout = CgroupLayout::detect().unwrap_or_else(|e| panic!("{e}"));
         let CgroupLayout::Legacy { controllers, .. } = &layout else {
             common::skipped(
