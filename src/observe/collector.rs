@@ -217,7 +217,14 @@ impl Collector {
         .run(&pods, keep_empty);
 
         for sb in &mut sandboxes {
-            self.read_cgroups(sb, &procs, &mut gaps);
+            // podlab's own pods: where kubelet made the pod cgroup, even before a process is in it.
+            let pod_cgroup = sb
+                .uid
+                .as_ref()
+                .and_then(|uid| pods.iter().find(|p| &p.uid == uid))
+                .map(|p| p.cgroup.as_str())
+                .filter(|path| !path.is_empty());
+            self.read_cgroups(sb, pod_cgroup, &procs, &mut gaps);
         }
         self.cgroups.end_tick();
         let networks = self.net.read_networks(&sandboxes, &procs, &mut gaps);
@@ -343,7 +350,13 @@ impl Collector {
         Some(stats.btime)
     }
 
-    fn read_cgroups(&mut self, sb: &mut Sandbox, procs: &Processes, gaps: &mut Vec<Gap>) {
+    fn read_cgroups(
+        &mut self,
+        sb: &mut Sandbox,
+        pod_cgroup: Option<&str>,
+        procs: &Processes,
+        gaps: &mut Vec<Gap>,
+    ) {
         let mut parents = Vec::new();
         for c in &mut sb.containers {
             let Some(main) = c.main_pid.and_then(|m| procs.get(&m)) else {
@@ -366,6 +379,10 @@ impl Collector {
         if let (true, Some(Some(first))) = (is_pod, parents.first()) {
             if parents.iter().all(|p| p.as_ref() == Some(first)) {
                 sb.cgroup = Some(self.cgroups.read(first, None, &mut self.buf, gaps));
+            }
+        } else if let (true, true, Some(path)) = (is_pod, parents.is_empty(), pod_cgroup) {
+            if let Some(loc) = self.cgroups.locate_path(path) {
+                sb.cgroup = Some(self.cgroups.read(&loc, None, &mut self.buf, gaps));
             }
         }
     }
