@@ -401,6 +401,26 @@ fn interface(c: &InterfaceCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let iface = net
         .and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)))
         .and_then(|n| n.interfaces.iter().find(|i| i.name == c.name));
+    if c.absent {
+        let netns = net.and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)));
+        let Some(netns) = netns else {
+            return Err(CheckResult::fail(
+                format!("the net namespace of {r} could not be read"),
+                format!("无法读取 {r} 的网络命名空间"),
+            ));
+        };
+        let names: Vec<String> = netns.interfaces.iter().map(|i| i.name.clone()).collect();
+        if names.contains(&c.name) {
+            return Err(CheckResult::fail(
+                format!("{r} already has {}: {}", c.name, names.join(", ")),
+                format!("{r} 已经有网卡 {}：{}", c.name, names.join("、")),
+            ));
+        }
+        return Ok(CheckResult::pass(
+            format!("{r} has no {} yet, only {}", c.name, names.join(", ")),
+            format!("{r} 还没有网卡 {}，只有 {}", c.name, listed_zh(&names)),
+        ));
+    }
     let Some(iface) = iface else {
         return Err(CheckResult::fail(
             format!("{r} has no interface {}", c.name),
@@ -697,6 +717,14 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             } else {
                 ("no throttling".into(), "没有限流".into())
             });
+        }
+    }
+    if let Some(want) = c.procs {
+        let shown = info.pids_current.map_or("?".into(), |n| n.to_string());
+        seen.push(format!("{shown} tasks in it"));
+        seen_zh.push(format!("其中有 {shown} 个任务"));
+        if info.pids_current != Some(want) {
+            wrong.get_or_insert((format!("{want} tasks"), format!("{want} 个任务")));
         }
     }
     let seen = seen.join(", ");

@@ -100,7 +100,8 @@ fn value(p: &Placeholder, world: &mut World<'_>, pod: &str) -> Result<String, Te
         Placeholder::Cgroup(text, file) => {
             let r = Ref::parse(text, pod);
             let snapshot = observed(world, &r.pod)?;
-            let location = cgroup_of(&snapshot, &r)?;
+            let pod_cgroup = world.state(&r.pod).map(|s| s.cgroup);
+            let location = cgroup_of(&snapshot, &r, pod_cgroup.as_deref())?;
             let path = match file {
                 None => directory(&location, Controller::Memory),
                 Some(file) => directory(&location, file.controller())
@@ -135,8 +136,12 @@ fn observed(world: &mut World<'_>, pod: &str) -> Result<Snapshot, Text> {
 }
 
 /// Where the cgroup of a subject is: a container's or pause's leaf, or the pod's (their
-/// parent).
-fn cgroup_of(snapshot: &Snapshot, r: &Ref) -> Result<CgroupLocation, Text> {
+/// parent, or where kubelet made it when no process is in it yet).
+fn cgroup_of(
+    snapshot: &Snapshot,
+    r: &Ref,
+    pod_cgroup: Option<&str>,
+) -> Result<CgroupLocation, Text> {
     let leaf_of = |who: &Ref| -> Result<CgroupLocation, Text> {
         let pid = subject_pid(snapshot, who).map_err(|e| e.message)?;
         let memberships = snapshot
@@ -160,7 +165,13 @@ fn cgroup_of(snapshot: &Snapshot, r: &Ref) -> Result<CgroupLocation, Text> {
                 pod: r.pod.clone(),
                 who: Who::Pause,
             };
-            leaf_of(&pause)?.parent().ok_or_else(|| {
+            let from_pause = leaf_of(&pause).ok().and_then(|leaf| leaf.parent());
+            let from_state = || {
+                pod_cgroup
+                    .filter(|path| !path.is_empty())
+                    .and_then(|path| CgroupReader::new(Path::new(CGROUP_ROOT)).locate_path(path))
+            };
+            from_pause.or_else(from_state).ok_or_else(|| {
                 Text::new(
                     format!("the pod cgroup of {} could not be found", r.pod),
                     format!("找不到 {} 的 Pod cgroup", r.pod),

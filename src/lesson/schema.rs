@@ -313,6 +313,9 @@ pub struct InterfaceCheck {
     pub name: String,
     #[serde(default)]
     pub ipv4: Option<bool>,
+    /// true: the net namespace is there (it has its loopback) but has no such interface yet.
+    #[serde(default)]
+    pub absent: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -383,6 +386,10 @@ pub struct CgroupCheck {
     /// true: the CFS scheduler has throttled the group at least once.
     #[serde(default)]
     pub throttled: Option<bool>,
+    /// The tasks in the cgroup and below, as its `pids.current` counts them (0: the cgroup
+    /// exists, with its limits, before any process is in it).
+    #[serde(default)]
+    pub procs: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

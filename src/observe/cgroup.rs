@@ -152,6 +152,32 @@ impl CgroupReader {
         }
     }
 
+    /// Where a cgroup known by its path (as /proc/<pid>/cgroup shows it, the same in every
+    /// hierarchy) lives: a pod cgroup that no process has joined yet.
+    pub fn locate_path(&self, path: &str) -> Option<CgroupLocation> {
+        let memberships: Vec<CgroupMembership> = match self.layout {
+            CgroupLayout::Unified => vec![CgroupMembership {
+                hierarchy: 0,
+                controllers: Vec::new(),
+                path: path.to_string(),
+            }],
+            _ => self
+                .mounts
+                .iter()
+                .map(|mount| CgroupMembership {
+                    hierarchy: 1,
+                    controllers: mount.split(',').map(str::to_string).collect(),
+                    path: path.to_string(),
+                })
+                .collect(),
+        };
+        let loc = self.locate(&memberships)?;
+        let exists = [&loc.cpu, &loc.memory, &loc.pids]
+            .iter()
+            .any(|dir| dir.as_ref().is_some_and(|d| d.is_dir()));
+        exists.then_some(loc)
+    }
+
     /// The directory of a v1 controller: mounted alone (`cpu`) or co-mounted (`cpu,cpuacct`).
     fn v1_dir(
         &self,
@@ -470,6 +496,34 @@ fn read_u64(read: &mut ReadCgroupFile<'_>, dir: &Path, file: &str) -> Option<u64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pod_cgroup_with_no_process_is_found_by_its_path() {
+        let v1 = tempfile::tempdir().expect("temporary directory");
+        for mount in ["cpu,cpuacct", "memory", "pids"] {
+            std::fs::create_dir_all(v1.path().join(mount).join("podlab/pod1")).expect("dir");
+        }
+        let reader = CgroupReader::new(v1.path());
+        let loc = reader.locate_path("/podlab/pod1").expect("found on v1");
+        assert_eq!(loc.version, 1);
+        assert_eq!(loc.cpu, Some(v1.path().join("cpu,cpuacct/podlab/pod1")));
+        assert_eq!(loc.memory, Some(v1.path().join("memory/podlab/pod1")));
+        assert_eq!(loc.pids, Some(v1.path().join("pids/podlab/pod1")));
+        assert_eq!(
+            reader.locate_path("/podlab/pod2"),
+            None,
+            "a cgroup not made"
+        );
+
+        let v2 = tempfile::tempdir().expect("temporary directory");
+        std::fs::write(v2.path().join("cgroup.controllers"), "cpu memory pids\n").expect("file");
+        std::fs::create_dir_all(v2.path().join("podlab/pod1")).expect("dir");
+        let loc = CgroupReader::new(v2.path())
+            .locate_path("/podlab/pod1")
+            .expect("found on v2");
+        assert_eq!(loc.version, 2);
+        assert_eq!(loc.pids, Some(v2.path().join("podlab/pod1")));
+    }
 
     #[test]
     fn shares_round_trip_kubelet() {

@@ -348,7 +348,8 @@ impl Collector {
     }
 
     /// `pod`: the podlab pod's state, whose spec says which CPU shares podlab wrote (see
-    /// [`CgroupInfo::request_as_written`]).
+    /// [`CgroupInfo::request_as_written`]), and where kubelet made the pod cgroup, even before
+    /// a process is in it.
     fn read_cgroups(
         &mut self,
         sb: &mut Sandbox,
@@ -357,6 +358,9 @@ impl Collector {
         gaps: &mut Vec<Gap>,
     ) {
         let written = pod.map(|p| WrittenShares::of(&p.pod.spec));
+        let pod_cgroup = pod
+            .map(|p| p.cgroup.as_str())
+            .filter(|path| !path.is_empty());
         let mut parents = Vec::new();
         for c in &mut sb.containers {
             let Some(main) = c.main_pid.and_then(|m| procs.get(&m)) else {
@@ -383,6 +387,14 @@ impl Collector {
         if let (true, Some(Some(first))) = (is_pod, parents.first()) {
             if parents.iter().all(|p| p.as_ref() == Some(first)) {
                 let mut info = self.cgroups.read(first, None, &mut self.buf, gaps);
+                if let Some(w) = &written {
+                    info.request_as_written(Some(w.pod));
+                }
+                sb.cgroup = Some(info);
+            }
+        } else if let (true, true, Some(path)) = (is_pod, parents.is_empty(), pod_cgroup) {
+            if let Some(loc) = self.cgroups.locate_path(path) {
+                let mut info = self.cgroups.read(&loc, None, &mut self.buf, gaps);
                 if let Some(w) = &written {
                     info.request_as_written(Some(w.pod));
                 }
