@@ -386,6 +386,11 @@ pub struct CgroupCheck {
     /// true: the CFS scheduler has throttled the group at least once.
     #[serde(default)]
     pub throttled: Option<bool>,
+    /// true: the group is being throttled now (its throttle count grows while the check
+    /// watches a few periods), whatever it counted before: a task's check that a learner's
+    /// busy loop hits the limit.
+    #[serde(default)]
+    pub throttling: Option<bool>,
     /// The tasks in the cgroup and below, as its `pids.current` counts them (0: the cgroup
     /// exists, with its limits, before any process is in it).
     #[serde(default)]
