@@ -217,7 +217,13 @@ impl Collector {
         .run(&pods, keep_empty);
 
         for sb in &mut sandboxes {
-            self.read_cgroups(sb, &procs, &mut gaps);
+            // A podlab pod's cgroup as its shim recorded it: read even with no process in it.
+            let recorded = pods
+                .iter()
+                .find(|p| sb.uid.as_deref() == Some(p.uid.as_str()))
+                .map(|p| p.cgroup.as_str())
+                .filter(|path| !path.is_empty() && sb.kind == super::model::SandboxKind::PodlabPod);
+            self.read_cgroups(sb, recorded, &procs, &mut gaps);
         }
         self.cgroups.end_tick();
         let networks = self.net.read_networks(&sandboxes, &procs, &mut gaps);
@@ -343,7 +349,13 @@ impl Collector {
         Some(stats.btime)
     }
 
-    fn read_cgroups(&mut self, sb: &mut Sandbox, procs: &Processes, gaps: &mut Vec<Gap>) {
+    fn read_cgroups(
+        &mut self,
+        sb: &mut Sandbox,
+        recorded_pod_cgroup: Option<&str>,
+        procs: &Processes,
+        gaps: &mut Vec<Gap>,
+    ) {
         let mut parents = Vec::new();
         for c in &mut sb.containers {
             let Some(main) = c.main_pid.and_then(|m| procs.get(&m)) else {
@@ -366,6 +378,12 @@ impl Collector {
         if let (true, Some(Some(first))) = (is_pod, parents.first()) {
             if parents.iter().all(|p| p.as_ref() == Some(first)) {
                 sb.cgroup = Some(self.cgroups.read(first, None, &mut self.buf, gaps));
+            }
+        }
+        // Before pause: the pod cgroup already holds its limits, and no process.
+        if let (None, Some(path)) = (&sb.cgroup, recorded_pod_cgroup) {
+            if let Some(loc) = self.cgroups.locate_path(path) {
+                sb.cgroup = Some(self.cgroups.read(&loc, None, &mut self.buf, gaps));
             }
         }
     }
