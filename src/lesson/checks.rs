@@ -408,7 +408,7 @@ fn interface(c: &InterfaceCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         return match iface {
             None => Ok(CheckResult::pass(
                 format!("{r} has no {}, only {}", c.name, names.join(",")),
-                format!("{r} 还没有网卡 {}，只有 {}", c.name, listed_zh(&names)),
+                format!("{r} 还没有网卡 {}，只有{}", c.name, listed_zh(&names)),
             )),
             Some(_) => Err(CheckResult::fail(
                 format!("{r} already has {}", c.name),
