@@ -398,9 +398,27 @@ fn interface(c: &InterfaceCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let snapshot = world.snapshot(&r.pod)?;
     let pid = subject_pid(&snapshot, &r)?;
     let net = process_info(&snapshot, pid).and_then(|p| p.namespaces.get(&NsKind::Net).copied());
-    let iface = net
-        .and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)))
-        .and_then(|n| n.interfaces.iter().find(|i| i.name == c.name));
+    let network = net.and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)));
+    let iface = network.and_then(|n| n.interfaces.iter().find(|i| i.name == c.name));
+    if c.absent {
+        let Some(network) = network else {
+            return Err(CheckResult::fail(
+                format!("the net namespace of {r} could not be read"),
+                format!("无法读取 {r} 的网络命名空间"),
+            ));
+        };
+        let names: Vec<String> = network.interfaces.iter().map(|i| i.name.clone()).collect();
+        return match iface {
+            None => Ok(CheckResult::pass(
+                format!("{r} has no {}, only {}", c.name, names.join(",")),
+                format!("{r} 还没有网卡 {}，只有{}", c.name, listed_zh(&names)),
+            )),
+            Some(_) => Err(CheckResult::fail(
+                format!("{r} already has {}", c.name),
+                format!("{r} 已经有网卡 {}", c.name),
+            )),
+        };
+    }
     let Some(iface) = iface else {
         return Err(CheckResult::fail(
             format!("{r} has no interface {}", c.name),
@@ -697,6 +715,14 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             } else {
                 ("no throttling".into(), "没有限流".into())
             });
+        }
+    }
+    if let Some(want) = c.tasks {
+        let shown = info.pids_current.map_or("?".into(), |n| n.to_string());
+        seen.push(format!("{shown} tasks (pids.current)"));
+        seen_zh.push(format!("{shown} 个任务（pids.current）"));
+        if info.pids_current != Some(want) {
+            wrong.get_or_insert((format!("{want} tasks"), format!("{want} 个任务")));
         }
     }
     let seen = seen.join(", ");
@@ -1001,6 +1027,13 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             facts_zh.push(format!("CPU 时间 {shown}（{}）", skipped.zh));
         }
     }
+    if let Some(want) = &c.hostname {
+        let name = uts_hostname(pid);
+        let shown = name.as_deref().unwrap_or("?");
+        facts.push(format!("hostname {shown}"));
+        facts_zh.push(format!("主机名 {shown}"));
+        ok &= name.as_deref() == Some(want.as_str());
+    }
     if let Some(other) = &c.started_before {
         let o = Ref::parse(other, pod);
         let other_snapshot = world.snapshot(&o.pod)?;
@@ -1024,6 +1057,20 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     } else {
         Err(CheckResult::fail(en, zh))
     }
+}
+
+/// The host name in the uts namespace of a process: a short-lived thread joins it (setns
+/// on a uts namespace changes only the calling thread) and asks uname(2).
+fn uts_hostname(pid: i32) -> Option<String> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/uts")).ok()?;
+    std::thread::spawn(move || {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWUTS).ok()?;
+        let uts = nix::sys::utsname::uname().ok()?;
+        uts.nodename().to_str().map(str::to_string)
+    })
+    .join()
+    .ok()
+    .flatten()
 }
 
 /// utime + stime of a process, from /proc/<pid>/stat.

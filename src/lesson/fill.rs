@@ -160,7 +160,16 @@ fn cgroup_of(snapshot: &Snapshot, r: &Ref) -> Result<CgroupLocation, Text> {
                 pod: r.pod.clone(),
                 who: Who::Pause,
             };
-            leaf_of(&pause)?.parent().ok_or_else(|| {
+            // Before pause, the pod cgroup as the observer read it from the pod's record.
+            let recorded = || {
+                let path = &snapshot.sandboxes.first()?.cgroup.as_ref()?.path;
+                CgroupReader::new(Path::new(CGROUP_ROOT)).locate_path(path)
+            };
+            match leaf_of(&pause) {
+                Ok(leaf) => leaf.parent(),
+                Err(_) => recorded(),
+            }
+            .ok_or_else(|| {
                 Text::new(
                     format!("the pod cgroup of {} could not be found", r.pod),
                     format!("找不到 {} 的 Pod cgroup", r.pod),

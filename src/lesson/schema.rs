@@ -313,6 +313,9 @@ pub struct InterfaceCheck {
     pub name: String,
     #[serde(default)]
     pub ipv4: Option<bool>,
+    /// true: the net namespace has no interface of that name (yet).
+    #[serde(default)]
+    pub absent: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -383,6 +386,10 @@ pub struct CgroupCheck {
     /// true: the CFS scheduler has throttled the group at least once.
     #[serde(default)]
     pub throttled: Option<bool>,
+    /// The tasks (processes and threads) in the cgroup and below it, as `pids.current`
+    /// counts them: 0 for a pod cgroup before pause.
+    #[serde(default)]
+    pub tasks: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -470,6 +477,9 @@ pub struct ProcessCheck {
     /// It used at most this much CPU time (user + system) since it started.
     #[serde(default)]
     pub max_cpu_seconds: Option<f64>,
+    /// The host name of its uts namespace.
+    #[serde(default)]
+    pub hostname: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

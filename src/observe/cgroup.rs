@@ -152,6 +152,37 @@ impl CgroupReader {
         }
     }
 
+    /// Where a cgroup lives, by its path as /proc/<pid>/cgroup would show it: for a cgroup
+    /// with no process in it yet (a pod cgroup before pause).
+    pub fn locate_path(&self, path: &str) -> Option<CgroupLocation> {
+        let membership = |hierarchy: u32, controllers: &[&str]| CgroupMembership {
+            hierarchy,
+            controllers: controllers.iter().map(|c| c.to_string()).collect(),
+            path: path.to_string(),
+        };
+        let memberships = match self.layout {
+            CgroupLayout::Unified => vec![membership(0, &[])],
+            CgroupLayout::Legacy | CgroupLayout::Hybrid => {
+                // The hierarchy numbers do not matter to `locate`, the mounts' names do.
+                let mut found: Vec<CgroupMembership> = ["memory", "cpu", "pids"]
+                    .iter()
+                    .filter_map(|controller| {
+                        let mount = self
+                            .mounts
+                            .iter()
+                            .find(|m| m.split(',').any(|c| c == *controller))?;
+                        let controllers: Vec<&str> = mount.split(',').collect();
+                        Some(membership(1, &controllers))
+                    })
+                    .collect();
+                found.dedup();
+                found
+            }
+            CgroupLayout::Unknown => return None,
+        };
+        self.locate(&memberships)
+    }
+
     /// The directory of a v1 controller: mounted alone (`cpu`) or co-mounted (`cpu,cpuacct`).
     fn v1_dir(
         &self,
@@ -470,6 +501,33 @@ fn read_u64(read: &mut ReadCgroupFile<'_>, dir: &Path, file: &str) -> Option<u64
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_cgroup_is_located_by_its_path_on_both_layouts() {
+        let v1 = tempfile::tempdir().unwrap();
+        for mount in ["memory", "cpu,cpuacct", "pids"] {
+            std::fs::create_dir(v1.path().join(mount)).unwrap();
+        }
+        let reader = CgroupReader::new(v1.path());
+        let loc = reader.locate_path("/podlab/kubepods/pod1").unwrap();
+        assert_eq!(loc.version, 1);
+        assert_eq!(loc.path, "/podlab/kubepods/pod1");
+        let under = |mount: &str| Some(v1.path().join(mount).join("podlab/kubepods/pod1"));
+        assert_eq!(loc.memory, under("memory"));
+        assert_eq!(loc.cpu, under("cpu,cpuacct"));
+        assert_eq!(loc.pids, under("pids"));
+
+        let v2 = tempfile::tempdir().unwrap();
+        std::fs::write(v2.path().join("cgroup.controllers"), "cpu memory pids\n").unwrap();
+        let loc = CgroupReader::new(v2.path())
+            .locate_path("/podlab/kubepods/pod1")
+            .unwrap();
+        let dir = Some(v2.path().join("podlab/kubepods/pod1"));
+        assert_eq!(
+            (loc.version, &loc.cpu, &loc.memory, &loc.pids),
+            (2, &dir, &dir, &dir)
+        );
+    }
 
     #[test]
     fn shares_round_trip_kubelet() {

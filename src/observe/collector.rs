@@ -389,6 +389,20 @@ impl Collector {
                 sb.cgroup = Some(info);
             }
         }
+        // Before pause: the pod cgroup (as its shim recorded it) already holds its limits, and
+        // no process.
+        let recorded = pod
+            .map(|p| p.cgroup.as_str())
+            .filter(|path| !path.is_empty() && sb.kind == super::model::SandboxKind::PodlabPod);
+        if let (None, Some(path)) = (&sb.cgroup, recorded) {
+            if let Some(loc) = self.cgroups.locate_path(path) {
+                let mut info = self.cgroups.read(&loc, None, &mut self.buf, gaps);
+                if let Some(w) = &written {
+                    info.request_as_written(Some(w.pod));
+                }
+                sb.cgroup = Some(info);
+            }
+        }
     }
 }
 
