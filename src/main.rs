@@ -83,9 +83,15 @@ enum HostCommand {
         /// The pod network as JSON (absent: loopback only).
         #[arg(long)]
         network: Option<String>,
+        /// Without root: the user's podlab-node to join, as JSON.
+        #[arg(long)]
+        node: Option<String>,
     },
     #[command(hide = true)]
     Init,
+    /// Without root: start the user's podlab-node (see runtime::rootless::node).
+    #[command(hide = true)]
+    Node,
 }
 
 /// The pod `podlab` (and `podlab explore`) opens when given no manifest.
@@ -130,9 +136,9 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Run(run) => cli::run::run(&run, lang),
         HostCommand::Ps => cli::pods::ps(),
         HostCommand::Describe { pod } => cli::describe::describe(&pod),
-        HostCommand::Exec(a) => cli::pods::exec_command(&a, lang),
+        HostCommand::Exec(a) => cli::pods::exec_command(&a),
         HostCommand::Logs(a) => cli::pods::logs(&a),
-        HostCommand::Delete(a) => cli::pods::delete(&a, lang),
+        HostCommand::Delete(a) => cli::pods::delete(&a),
         HostCommand::Gc => cli::pods::gc_command(lang),
         HostCommand::Kubelet(a) => cli::kubelet::run(&a, lang),
         HostCommand::Lessons { command } => cli::lessons::lessons(&command, lang),
@@ -147,8 +153,10 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
             detach,
             time_scale,
             network,
-        } => shim(uid, manifest, detach, time_scale, network),
+            node,
+        } => shim(uid, manifest, detach, time_scale, network, node),
         HostCommand::Init => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
+        HostCommand::Node => podlab::runtime::rootless::node::run().map(|_| ExitCode::SUCCESS),
     }
 }
 
@@ -170,17 +178,23 @@ fn shim(
     detach: bool,
     time_scale: f64,
     network: Option<String>,
+    node: Option<String>,
 ) -> eyre::Result<ExitCode> {
     let network = network
         .map(|json| serde_json::from_str(&json))
         .transpose()
         .map_err(|e| eyre::eyre!("bad --network: {e}"))?;
+    let node = node
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|e| eyre::eyre!("bad --node: {e}"))?;
     let opts = podlab::runtime::shim::ShimOptions {
         uid,
         manifest_path,
         detach,
         time_scale,
         network,
+        node,
     };
     podlab::runtime::shim::run(opts)?;
     Ok(ExitCode::SUCCESS)

@@ -171,7 +171,7 @@ fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
 /// Play a lesson in the terminal: each step's text and commands, then its action and check.
 pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(&args.lesson)?;
-    super::setup::require_root("podlab lesson", lang)?;
+    super::setup::require_builder("podlab lesson", lang)?;
     let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.headless && on_terminal {
         let play = crate::tui::PlayArgs {

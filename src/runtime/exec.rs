@@ -17,6 +17,10 @@ use crate::kube::pod_state::{ContainerState, PodState};
 
 /// Everything needed to run a command in a container, opened while the container runs.
 pub struct ExecTarget {
+    /// The container's user namespace when it is not ours (a pod built without root, seen
+    /// from outside the node): joined first, as it gives the capabilities to join the rest.
+    user: Option<File>,
+    /// The container's other namespaces that differ from ours, in join order.
     namespaces: Vec<(File, CloneFlags, &'static str)>,
     cgroup_procs: Vec<std::path::PathBuf>,
     env: Vec<String>,
@@ -56,28 +60,52 @@ impl ExecTarget {
             .chain(&pod.pod.spec.containers)
             .find(|c| c.name == container)
             .ok_or_else(|| eyre!("container {container:?} is missing from the pod's spec"))?;
-        // Every kind in the table, in its join order: mnt last, after it host paths are gone.
-        let namespaces = Namespace::ALL
-            .into_iter()
-            .map(|namespace| {
-                let kind = namespace.proc_name();
-                File::open(format!("/proc/{}/ns/{kind}", process.pid))
-                    .map(|f| (f, sys::clone_flags([namespace]), kind))
-                    .wrap_err_with(|| {
-                        format!(
-                            "failed to open {kind} namespace of {container:?} (pid {})",
-                            process.pid
-                        )
-                    })
+        let open = |kind: &str| {
+            File::open(format!("/proc/{}/ns/{kind}", process.pid)).wrap_err_with(|| {
+                format!(
+                    "failed to open {kind} namespace of {container:?} (pid {})",
+                    process.pid
+                )
             })
-            .collect::<Result<Vec<_>>>()?;
+        };
+        let user = Some(open("user")?).filter(|f| !is_ours(f, "user"));
+        // Every kind in the table, in its join order: mnt last, after it host paths are gone.
+        // One that is ours already is left out: joining it again would need root over it
+        // (the host's cgroup namespace, seen from a node's user namespace).
+        let mut namespaces = vec![];
+        for namespace in Namespace::ALL {
+            let kind = namespace.proc_name();
+            let file = open(kind)?;
+            if !is_ours(&file, kind) {
+                namespaces.push((file, sys::clone_flags([namespace]), kind));
+            }
+        }
         Ok(ExecTarget {
+            user,
             namespaces,
-            cgroup_procs: cgroup_procs_of(process.pid),
+            // A pod without cgroups of its own (built without root, nothing delegated) runs in
+            // its user's cgroup, which is no place to move a process into.
+            cgroup_procs: if pod.cgroup.is_empty() {
+                vec![]
+            } else {
+                cgroup_procs_of(process.pid)
+            },
             env: container_env(&pod.pod, spec),
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
             privileged: spec.is_privileged(),
         })
+    }
+}
+
+/// Whether an open namespace is the one this process is in.
+fn is_ours(file: &File, kind: &str) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (
+        file.metadata(),
+        std::fs::metadata(format!("/proc/self/ns/{kind}")),
+    ) {
+        (Ok(theirs), Ok(ours)) => theirs.dev() == ours.dev() && theirs.ino() == ours.ino(),
+        _ => false,
     }
 }
 
@@ -162,8 +190,11 @@ fn enter_and_run(
         std::fs::write(procs, &me)
             .wrap_err_with(|| format!("failed to enter cgroup {}", procs.display()))?;
     }
+    if let Some(user) = &target.user {
+        setns(user.as_fd(), CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| eyre!("failed to join the user namespace: {e}"))?;
+    }
     for (file, flag, kind) in &target.namespaces {
-        // An identical namespace (e.g. cgroup on the host) is fine to join again.
         setns(file.as_fd(), *flag)
             .map_err(|e| eyre!("failed to join the {kind} namespace: {e}"))?;
     }

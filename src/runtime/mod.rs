@@ -19,6 +19,7 @@ pub mod network;
 pub mod paths;
 pub mod pod_cgroups;
 pub mod rootfs;
+pub mod rootless;
 pub mod sandbox;
 pub mod security;
 pub mod shim;

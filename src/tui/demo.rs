@@ -518,6 +518,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
         } else {
             String::new()
         },
+        rootless: None,
         sandbox: sandbox_state,
         containers: statuses,
         steps: plan

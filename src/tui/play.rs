@@ -19,7 +19,7 @@ use super::live_host::LiveHost;
 use super::on_terminal::run_on_terminal;
 use super::picker::{load_entries, Choice, Picker};
 use super::player::{open_screen, PlayerArgs, Screen, Watches};
-use super::session::{can_build_pods, explore_screen, ExploreArgs, OBSERVATIONS_PER_SECOND};
+use super::session::{explore_screen, why_no_pods, ExploreArgs, OBSERVATIONS_PER_SECOND};
 use super::workers::{Observer, SharedTarget};
 use super::{terminal, words};
 use crate::i18n::Lang;
@@ -96,12 +96,12 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
         ));
     }
     args.player.check()?;
-    if !can_build_pods() {
+    if let Some(why) = why_no_pods(lang) {
         return Err(eyre!(
-            "{} sudo podlab lesson {}",
+            "{} {why} (sudo podlab lesson {})",
             lang.pick(
-                "a lesson builds real pods and needs root: run",
-                "课程会构建真实的 Pod，需要 root 权限：请运行"
+                "a lesson builds real pods, and this machine does not let podlab build them:",
+                "课程会构建真实的 Pod，而这台机器不允许 podlab 构建它们："
             ),
             lesson.id()
         ));

@@ -47,7 +47,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use choice::NetworkChoice;
-pub use cleanup::{gc, release_for_new_sandbox, teardown_pod, GcReport};
+pub use cleanup::{gc, gc_leases, release_for_new_sandbox, teardown_pod, GcReport};
 pub use error::{NetworkError, Result};
 pub use setup::setup_pod;
 
