@@ -91,6 +91,9 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
             return Err(e.wrap_err(format!("failed to create pod {name}")));
         }
     }
+    if let Ok(state) = conn.status() {
+        super::setup::say_node(&state, lang);
+    }
     if args.detach {
         conn.request(&Request::Detach)?;
         println!("pod/{name} created");

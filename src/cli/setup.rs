@@ -65,6 +65,29 @@ pub fn say_rootless(what: &str, lang: Lang) {
     );
 }
 
+/// After a rootless pod is made: which process holds the node, how it goes away, the ids of
+/// its user namespace and whether limits are enforced.
+pub fn say_node(state: &crate::kube::pod_state::PodState, lang: Lang) {
+    let Some(rootless) = &state.rootless else {
+        return;
+    };
+    let pid = rootless.node.pid;
+    match lang {
+        Lang::En => eprintln!(
+            "rootless: podlab-node (pid {pid}) holds your node's user and net namespaces, where the bridge podlab0 lives; it exits a second after your last pod, and podlab gc stops one left over"
+        ),
+        Lang::Zh => eprintln!(
+            "rootless：podlab-node（pid {pid}）持有你的节点的 user 和 net 命名空间，网桥 podlab0 就在其中；你的最后一个 Pod 结束一秒后它会退出，遗留的由 podlab gc 停止"
+        ),
+    }
+    if let Some(node) = rootless::node::read_record().filter(|n| n.holder == rootless.node) {
+        eprintln!("rootless: {}", node.ids.explain(lang));
+    }
+    if let Some(why) = &rootless.limits_not_enforced {
+        eprintln!("rootless: {}", why.get(lang));
+    }
+}
+
 /// Ask to re-run this very command with sudo; on yes, exec it (never returns then).
 fn offer_sudo(what: &str, why: &str, lang: Lang) -> Result<bool> {
     use std::os::unix::process::CommandExt;
