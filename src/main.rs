@@ -51,6 +51,12 @@ enum HostCommand {
     Exec(cli::pods::ExecArgs),
     /// Print a container's output.
     Logs(cli::pods::LogsArgs),
+    /// Forward a port on this machine's localhost to a port on the pod's localhost, as
+    /// kubectl port-forward does (LOCAL:REMOTE, or PORT for both; Ctrl-C stops it).
+    PortForward {
+        pod: String,
+        ports: podlab::runtime::port_forward::Ports,
+    },
     /// Delete pods: SIGTERM, grace period, SIGKILL, then remove everything they made.
     Delete(cli::pods::DeleteArgs),
     /// Remove what pods whose shim is gone left behind.
@@ -138,6 +144,9 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Describe { pod } => cli::describe::describe(&pod),
         HostCommand::Exec(a) => cli::pods::exec_command(&a),
         HostCommand::Logs(a) => cli::pods::logs(&a),
+        HostCommand::PortForward { pod, ports } => {
+            podlab::runtime::port_forward::forward(&pod, ports).map(|_| ExitCode::SUCCESS)
+        }
         HostCommand::Delete(a) => cli::pods::delete(&a),
         HostCommand::Gc => cli::pods::gc_command(lang),
         HostCommand::Kubelet(a) => cli::kubelet::run(&a, lang),

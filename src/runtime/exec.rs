@@ -68,7 +68,7 @@ impl ExecTarget {
                 )
             })
         };
-        let user = Some(open("user")?).filter(|f| !is_ours(f, "user"));
+        let user = Some(open("user")?).filter(|f| !sys::same_file(f, "/proc/self/ns/user"));
         // Every kind in the table, in its join order: mnt last, after it host paths are gone.
         // One that is ours already is left out: joining it again would need root over it
         // (the host's cgroup namespace, seen from a node's user namespace).
@@ -76,7 +76,7 @@ impl ExecTarget {
         for namespace in Namespace::ALL {
             let kind = namespace.proc_name();
             let file = open(kind)?;
-            if !is_ours(&file, kind) {
+            if !sys::same_file(&file, &format!("/proc/self/ns/{kind}")) {
                 namespaces.push((file, sys::clone_flags([namespace]), kind));
             }
         }
@@ -94,18 +94,6 @@ impl ExecTarget {
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
             privileged: spec.is_privileged(),
         })
-    }
-}
-
-/// Whether an open namespace is the one this process is in.
-fn is_ours(file: &File, kind: &str) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    match (
-        file.metadata(),
-        std::fs::metadata(format!("/proc/self/ns/{kind}")),
-    ) {
-        (Ok(theirs), Ok(ours)) => theirs.dev() == ours.dev() && theirs.ino() == ours.ino(),
-        _ => false,
     }
 }
 

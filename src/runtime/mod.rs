@@ -18,6 +18,7 @@ pub mod manifest_dir;
 pub mod network;
 pub mod paths;
 pub mod pod_cgroups;
+pub mod port_forward;
 pub mod rootfs;
 pub mod rootless;
 pub mod sandbox;

@@ -4,9 +4,11 @@
 
 use crate::common;
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -50,6 +52,7 @@ const SUBID_FILES: [&str; 4] = ["/etc/subuid", "/etc/subgid", "/etc/subuid-", "/
 struct Learner {
     name: String,
     uid: u32,
+    gid: u32,
     home: PathBuf,
 }
 
@@ -72,6 +75,7 @@ impl Learner {
         Learner {
             name,
             uid: user.uid.as_raw(),
+            gid: user.gid.as_raw(),
             home: user.dir,
         }
     }
@@ -82,17 +86,25 @@ impl Learner {
     }
 
     fn run(&self, program: &str, args: &[&str]) -> Output {
-        Command::new("runuser")
-            .args(["-u", &self.name, "--", program])
+        self.command(program, args)
+            .output()
+            .expect("run as the learner")
+    }
+
+    /// `program ARGS` as this user (setpriv execs it: the pid is the program's).
+    fn command(&self, program: &str, args: &[&str]) -> Command {
+        let mut cmd = Command::new("setpriv");
+        cmd.arg(format!("--reuid={}", self.uid))
+            .arg(format!("--regid={}", self.gid))
+            .args(["--init-groups", "--", program])
             .args(args)
             .env_clear()
             .env("HOME", &self.home)
             .env("USER", &self.name)
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
             .env("LANG", "C.UTF-8")
-            .current_dir(&self.home)
-            .output()
-            .expect("run as the learner")
+            .current_dir(&self.home);
+        cmd
     }
 
     /// `podlab ARGS` as this user must succeed; its stdout.
@@ -220,6 +232,26 @@ impl Drop for Learner {
     }
 }
 
+/// `GET /` on localhost:PORT; None if the connection broke.
+fn http_get(port: u16) -> Option<String> {
+    let mut http = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    http.write_all(b"GET / HTTP/1.0\r\n\r\n").ok()?;
+    let mut page = String::new();
+    http.read_to_string(&mut page).ok()?;
+    Some(page)
+}
+
+fn wait_with_timeout(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait for the child") {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the child did not end in time");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// The real uid of a process, from /proc/PID/status.
 fn uid_of(pid: i32) -> u32 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("read status");
@@ -311,10 +343,37 @@ fn a_rootless_pod_is_the_learners_own_and_goes_away_entirely() {
     }
     assert_eq!(uid_of(node.holder.pid), me.uid);
 
-    // logs, and the pod network between two of the learner's pods.
+    // logs; port-forward from the learner's localhost to the pod's.
     assert!(me
         .ok(&["logs", "rl", "-c", "app"])
         .contains("hello from rl"));
+    let mut forward = me
+        .command(PODLAB, &["port-forward", "rl", ":80"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start port-forward");
+    let mut first = String::new();
+    BufReader::new(forward.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read port-forward's first line");
+    let port: u16 = first
+        .strip_prefix("Forwarding from 127.0.0.1:")
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"));
+    // httpd may still be starting: a refused connection inside the pod closes ours.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let page = loop {
+        if let Some(page) = http_get(port).filter(|p| p.contains("Welcome to nginx")) {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "no page through port-forward");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(page.contains("Welcome to nginx"), "{page}");
+
+    // The pod network between two of the learner's pods.
     let ip = state
         .sandbox
         .as_ref()
@@ -350,6 +409,17 @@ fn a_rootless_pod_is_the_learners_own_and_goes_away_entirely() {
         std::thread::sleep(Duration::from_millis(50));
     }
     assert!(me.pod_dirs().iter().all(|d| !d.ends_with(&state.uid)));
+    // port-forward notices that its pod is gone and says so.
+    let ended = wait_with_timeout(&mut forward, Duration::from_secs(10));
+    assert!(!ended.success(), "port-forward outlived its pod");
+    let mut said = String::new();
+    forward
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut said)
+        .expect("read port-forward's stderr");
+    assert!(said.contains("lost connection to pod rl"), "{said}");
 
     // kill -9 of rl2's shim: its processes die with it, gc removes the rest, then the node
     // goes, and the kernel frees its namespaces.

@@ -126,6 +126,12 @@ impl Config {
     }
 }
 
+/// A TCP socket born in the net namespace of process `pid` (a pod's pause), for a caller that
+/// stays in its own: what `podlab port-forward` connects to the pod's localhost with.
+pub fn tcp_socket_in(pid: i32) -> Result<std::os::fd::OwnedFd> {
+    netns::NetNs::of_pid(pid)?.socket(libc::AF_INET, libc::SOCK_STREAM, 0)
+}
+
 /// Where the leases live (one file per address).
 fn ipam_dir() -> PathBuf {
     ipam::system_dir()

@@ -214,17 +214,17 @@ fn hold(mut up: File) -> ! {
     let me = std::process::id() as i32;
     loop {
         std::thread::sleep(IDLE_CHECK);
-        let Ok(lock) = std::fs::OpenOptions::new()
+        // A client that holds the lock is handing this node to a shim. (Without a state dir
+        // no client can find this node any more: only its members keep it.)
+        let lock = std::fs::OpenOptions::new()
             .write(true)
-            .create(true)
             .truncate(false)
-            .open(paths::node_lock())
-        else {
-            continue;
-        };
-        // A client that holds the lock is handing this node to a shim.
-        if !matches!(sys::lock_file(&lock, false), Ok(true)) {
-            continue;
+            .open(paths::node_lock());
+        // Held (when there is one) until this round ends, or until we exit.
+        if let Ok(lock) = &lock {
+            if !matches!(sys::lock_file(lock, false), Ok(true)) {
+                continue;
+            }
         }
         if members(me).is_empty() {
             if read_record().is_some_and(|r| r.holder.pid == me) {
