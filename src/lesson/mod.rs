@@ -47,6 +47,7 @@ pub mod hint;
 #[cfg(podlab_host)]
 pub mod kubelet;
 pub mod load;
+pub mod needs;
 pub mod outcome;
 #[cfg(podlab_host)]
 pub mod progress;

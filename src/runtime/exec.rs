@@ -227,6 +227,11 @@ fn enter_and_run(
                 .iter()
                 .filter_map(|e| std::ffi::CString::new(e.as_str()).ok())
                 .collect();
+            // execvpe searches the PATH of this process, not the one it passes on: make it the
+            // container's (a learner's own PATH often lacks /usr/sbin, where httpd is).
+            if let Some(path) = target.env.iter().find_map(|e| e.strip_prefix("PATH=")) {
+                std::env::set_var("PATH", path);
+            }
             let Err(err) = nix::unistd::execvpe(&argv[0], argv, &env);
             eprintln!("podlab exec: failed to run {:?}: {err}", argv[0]);
             std::process::exit(if err == nix::errno::Errno::ENOENT {

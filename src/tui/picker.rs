@@ -24,6 +24,8 @@ pub struct PickerEntry {
     pub objectives: Vec<Text>,
     pub minutes: Option<u32>,
     pub difficulty: Option<Difficulty>,
+    /// Why this machine cannot run the lesson as it runs podlab (e.g. without root), if so.
+    pub note: Option<Text>,
 }
 
 impl PickerEntry {
@@ -46,6 +48,7 @@ impl PickerEntry {
             objectives: lesson.file.objectives.clone(),
             minutes: lesson.file.minutes,
             difficulty: lesson.file.difficulty,
+            note: None,
         }
     }
 

@@ -106,6 +106,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
             lesson.id()
         ));
     }
+    crate::cli::lessons::runs_here(&lesson, lang)?;
     super::fault::check_setting()?;
     crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
@@ -161,6 +162,39 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     Ok((player.lang(), player.done_count(), player.steps.len()))
 }
 
+/// What the lesson list says first when podlab runs without root: that pods are built
+/// rootless, and the alternative; or, where this machine cannot do that, why (after offering
+/// sudo on the terminal) and what still works. None as root.
+fn without_root(lang: Lang) -> Option<String> {
+    if !crate::runtime::rootless::is_rootless() {
+        return None;
+    }
+    if let Err(e) = crate::cli::setup::require_builder("podlab", lang) {
+        return Some(format!("{e:#}"));
+    }
+    Some(
+        lang.pick(
+            "No root: pods are built rootless, in user namespaces of yours (podlab-node). For root mode instead: sudo podlab",
+            "没有 root：Pod 以 rootless 方式构建在你自己的 user 命名空间里（podlab-node）。要用 root 模式：sudo podlab",
+        )
+        .to_string(),
+    )
+}
+
+/// Without root, each lesson this machine cannot run so says why in the list.
+fn mark_lessons_needing_root(entries: &mut [super::picker::PickerEntry]) {
+    use crate::runtime::rootless::{self, delegation};
+    if !rootless::is_rootless() {
+        return;
+    }
+    let enforced = matches!(delegation::detect(), delegation::Limits::Delegated { .. });
+    for entry in entries {
+        entry.note = crate::lesson::load_lesson(&entry.path)
+            .ok()
+            .and_then(|lesson| crate::lesson::needs::blocked_without_root(&lesson, enforced));
+    }
+}
+
 /// `podlab` with no arguments: the lesson list. Enter plays a lesson and `e` opens the free
 /// explorer on `default_manifest`; quitting either comes back to the list; `q` there quits.
 pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
@@ -170,11 +204,13 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
     }
     let mut lang = lang;
     let mut theme = None;
-    let mut message: Option<String> = None;
+    // Without root: rootless first; sudo offered only when this machine cannot do it.
+    let mut message: Option<String> = without_root(lang);
     let mut selected: Option<PathBuf> = None;
     loop {
         let store = ProgressStore::for_user().ok();
-        let (entries, problems) = load_entries(&lessons_dir(), store.as_ref());
+        let (mut entries, problems) = load_entries(&lessons_dir(), store.as_ref());
+        mark_lessons_needing_root(&mut entries);
         let mut picker = Picker::new(entries, lang);
         if let Some(theme) = theme {
             picker.set_theme(theme);

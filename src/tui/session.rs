@@ -208,6 +208,7 @@ pub(super) fn explore_screen(
         let ctx = PlanContext {
             cgroup_v2: std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
             pod_network: args.network != NetworkChoice::None,
+            rootless: None,
         };
         target = Arc::new(Mutex::new(Target::Pids(own_process_roots())));
         App::new(

@@ -357,6 +357,7 @@ fn fake_entries() -> Vec<PickerEntry> {
             ),
             Text::new("explain it to someone else", "能给别人讲清楚"),
         ],
+        note: None,
         minutes: Some(5 + 2 * total as u32),
         difficulty: Some(if total > 6 {
             Difficulty::Intermediate
@@ -390,6 +391,26 @@ fn picker_screens() {
                 picker_screen(&picker, w, h),
             );
         }
+    }
+}
+
+/// Without root, a lesson this machine cannot run says so in the list and on its card.
+#[test]
+fn picker_marks_a_lesson_that_needs_root_here() {
+    for (lang, mark, why) in [
+        (Lang::En, "(needs root here)", "limits are not"),
+        (Lang::Zh, "（这里需要 root）", "限制没有"),
+    ] {
+        let mut entries = fake_entries();
+        entries[1].note = Some(Text::new(
+            "needs root here: limits are not enforced",
+            "这里需要 root：限制没有生效",
+        ));
+        let picker = Picker::new(entries, lang);
+        assert_eq!(picker.selected, 1);
+        let screen = picker_screen(&picker, 160, 48);
+        assert_eq!(screen.matches(mark).count(), 1, "{screen}");
+        assert!(screen.contains(why), "{screen}");
     }
 }
 

@@ -483,7 +483,7 @@ fn two_learners_do_not_see_each_others_pods() {
 }
 
 #[test]
-fn lesson_01_passes_without_root() {
+fn lesson_01_and_its_try_lines_pass_without_root() {
     let Some(_machine) = common::privileged_shipped_pods() else {
         return;
     };
@@ -495,6 +495,8 @@ fn lesson_01_passes_without_root() {
         "--autoplay",
         "--headless",
         "--restart",
+        // Its try: lines too, as the learner would type them.
+        "--try",
     ]);
     assert!(
         out.status.success(),
@@ -536,5 +538,38 @@ fn without_user_namespaces_nothing_is_made_and_podlab_says_why() {
     // Never a half-built pod.
     assert!(me.pod_dirs().is_empty());
     assert!(me.node().is_none());
+    me.assert_nothing_left();
+}
+
+#[test]
+fn a_lesson_that_needs_limits_is_refused_before_any_pod_when_none_are_enforced() {
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    if let podlab::runtime::rootless::delegation::Limits::Delegated { .. } =
+        podlab::runtime::rootless::delegation::detect()
+    {
+        common::skipped("this machine delegates a cgroup subtree: lesson 08 can run");
+        return;
+    }
+    let me = Learner::create("r");
+    let lesson = common::lessons_dir().join("08-resources.yaml");
+    let out = me.podlab(&[
+        "lesson",
+        lesson.to_str().expect("utf-8 path"),
+        "--autoplay",
+        "--headless",
+    ]);
+    assert!(!out.status.success());
+    let said = stderr(&out);
+    for expected in [
+        "needs root here",
+        "sudo podlab lesson 08-resources",
+        "podlab replay assets/traces/lesson-08.trace.jsonl",
+    ] {
+        assert!(said.contains(expected), "{expected:?} missing from: {said}");
+    }
+    let list = me.ok(&["lessons", "list"]);
+    assert!(list.contains("needs root here"), "{list}");
     me.assert_nothing_left();
 }

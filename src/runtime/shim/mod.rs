@@ -210,6 +210,12 @@ impl Shim {
         let plan_ctx = steps::PlanContext {
             cgroup_v2,
             pod_network: opts.network.is_some(),
+            rootless: opts.node.as_ref().map(|_| steps::Rootless {
+                limits_enforced: matches!(
+                    super::rootless::delegation::detect(),
+                    super::rootless::delegation::Limits::Delegated { .. }
+                ),
+            }),
         };
         let plan = steps::plan(&pod, plan_ctx);
         let containers = initial_statuses(&pod);

@@ -104,9 +104,14 @@ fn list(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
         .enumerate()
         .map(|(i, e)| {
             let pointer = if i == picker.selected { "▶" } else { " " };
+            let needs_root = if e.note.is_some() {
+                tr(lang, "  (needs root here)", "  （这里需要 root）")
+            } else {
+                ""
+            };
             let text = fit(
                 &format!(
-                    "{pointer} {:<7} {:<id_width$}  {}",
+                    "{pointer} {:<7} {:<id_width$}  {}{needs_root}",
                     e.progress_text(),
                     e.id,
                     e.title.get(lang)
@@ -162,6 +167,11 @@ fn details(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
     let summary = super::lesson::flow_text(entry.summary.get(lang));
     for l in wrap(&summary, width) {
         lines.push(Line::from(l));
+    }
+    if let Some(note) = &entry.note {
+        for l in wrap(note.get(lang), width) {
+            lines.push(Line::from(Span::styled(l, theme.warning)));
+        }
     }
     lines.push(Line::from(Span::styled(
         format!(
