@@ -29,14 +29,22 @@ fn roots() -> &'static Roots {
             state: PathBuf::from(SYSTEM_STATE_ROOT),
             data: PathBuf::from("/var/lib/podlab"),
         },
-        Builder::User { uid, .. } => Roots {
-            state: user_state_root(
+        Builder::User { uid, .. } => {
+            let euid = nix::unistd::geteuid().as_raw();
+            let state = user_state_root(
                 std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from),
                 uid,
-                nix::unistd::geteuid().as_raw(),
-            ),
-            data: user_data_dir(),
-        },
+                euid,
+            );
+            let home = nix::unistd::User::from_uid(nix::unistd::geteuid())
+                .ok()
+                .flatten()
+                .map(|u| u.dir);
+            let env = |name: &str| std::env::var_os(name).map(PathBuf::from);
+            let data = user_data_dir(&[env("XDG_DATA_HOME"), env("HOME"), home], euid)
+                .unwrap_or_else(|| state.join("data"));
+            Roots { state, data }
+        }
     })
 }
 
@@ -54,24 +62,24 @@ fn user_state_root(runtime_dir: Option<PathBuf>, host_uid: u32, euid: u32) -> Pa
     }
 }
 
-/// `$XDG_DATA_HOME/podlab`, or `~/.local/share/podlab`.
-fn user_data_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
-        if dir.is_absolute() {
-            return dir.join("podlab");
-        }
-    }
-    let home = std::env::var_os("HOME")
-        .map(PathBuf::from)
-        .filter(|h| h.is_absolute())
+/// The first of `$XDG_DATA_HOME/podlab`, `$HOME/.local/share/podlab` and the same below the
+/// home of the passwd entry whose directory is the user's own (`su` without `-` leaves root's
+/// HOME; a system user may have none). None: the caller keeps images with the state.
+fn user_data_dir(candidates: &[Option<PathBuf>; 3], euid: u32) -> Option<PathBuf> {
+    let ours = |dir: &Path| {
+        dir.is_absolute() && std::fs::metadata(dir).is_ok_and(|m| m.is_dir() && m.uid() == euid)
+    };
+    let [xdg, home, passwd_home] = candidates;
+    xdg.as_deref()
+        .filter(|d| ours(d))
+        .map(|d| d.join("podlab"))
         .or_else(|| {
-            nix::unistd::User::from_uid(nix::unistd::geteuid())
-                .ok()
+            [home, passwd_home]
+                .into_iter()
                 .flatten()
-                .map(|u| u.dir)
+                .find(|d| ours(d))
+                .map(|d| d.join(".local/share/podlab"))
         })
-        .unwrap_or_else(|| PathBuf::from("/tmp"));
-    home.join(".local/share/podlab")
 }
 
 /// Root of all runtime state.
@@ -180,5 +188,34 @@ mod tests {
         let link = dir.path().join("link");
         std::os::unix::fs::symlink(&private, &link).expect("symlink");
         assert_eq!(user_state_root(Some(link), 4242, euid), fallback);
+    }
+
+    #[test]
+    fn images_go_below_a_home_of_the_users_own() {
+        let euid = nix::unistd::geteuid().as_raw();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let home = dir.path().to_path_buf();
+        let share = Some(home.join("share"));
+        std::fs::create_dir(home.join("share")).expect("mkdir");
+        assert_eq!(
+            user_data_dir(&[share.clone(), Some(home.clone()), None], euid),
+            Some(home.join("share/podlab"))
+        );
+        assert_eq!(
+            user_data_dir(&[None, Some(home.clone()), None], euid),
+            Some(home.join(".local/share/podlab"))
+        );
+        // Someone else's HOME (su without -): the passwd entry's, else none.
+        assert_eq!(
+            user_data_dir(&[None, Some(home.clone()), Some(home.clone())], euid + 1),
+            None
+        );
+        assert_eq!(
+            user_data_dir(
+                &[None, Some("/nonexistent".into()), Some(home.clone())],
+                euid
+            ),
+            Some(home.join(".local/share/podlab"))
+        );
     }
 }
