@@ -8,6 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use podlab::i18n::Lang;
+use podlab::observe::procfs_read;
 use podlab::tui::{demo, ui};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
@@ -60,29 +61,20 @@ fn wait_for(socket: &str, what: &str, check: impl Fn(&str) -> bool) {
     }
 }
 
-/// utime + stime in clock ticks (fields 14 and 15 of stat, after the comm).
+/// utime + stime in clock ticks, from stat.
 fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map(|(_, r)| r.split_whitespace().collect())
-        .unwrap_or_default();
-    let get = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    get(11) + get(12)
+    procfs_read::read_stat(std::path::Path::new("/proc"), pid as i32)
+        .map(|s| s.utime + s.stime)
+        .unwrap_or(0)
 }
 
-fn status_kb(pid: u32, field: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with(field))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
+/// VmRSS and VmHWM in kB, from status.
+fn rss_and_peak_kb(pid: u32) -> (u64, u64) {
+    std::fs::read(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|text| procfs_read::parse_status(&text))
+        .map(|s| (s.vmrss.unwrap_or(0), s.vmhwm.unwrap_or(0)))
+        .unwrap_or((0, 0))
 }
 
 struct KillServer(String);
@@ -159,10 +151,9 @@ fn idle_run() {
     let c1 = cpu_ticks(explorer);
     let wall = t0.elapsed().as_secs_f64();
     let cpu = (c1 - c0) as f64 / hz / wall * 100.0;
+    let (rss, peak) = rss_and_peak_kb(explorer);
     println!(
-        "idle, 3-container pod, 4 Hz, {secs} s: CPU {cpu:.2}% of a core; RSS {} KiB (peak {} KiB)",
-        status_kb(explorer, "VmRSS:"),
-        status_kb(explorer, "VmHWM:")
+        "idle, 3-container pod, 4 Hz, {secs} s: CPU {cpu:.2}% of a core; RSS {rss} KiB (peak {peak} KiB)"
     );
     tmux(&socket, &["send-keys", "-t", "bench", "q"]);
     wait_for(&socket, "the quit question", |s| s.contains("Quit?"));

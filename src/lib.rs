@@ -7,6 +7,7 @@
 //! * `runtime` — the only code that changes the system: shim, pause, container init, images;
 //! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup;
 //! * `present` — the pod and the snapshots as text (describe, tables, the process tree);
+//! * `doctor`  — what this machine lets podlab do, and which lessons can run here;
 //! * `tui`     — every screen (the lesson list, the explorer, the lesson player, replays), and
 //!   `tui::record`: asciicast recordings and traces of what they showed.
 //!
@@ -15,6 +16,8 @@
 
 #[cfg(podlab_host)]
 pub mod cli;
+#[cfg(podlab_host)]
+pub mod doctor;
 pub mod i18n;
 pub mod kube;
 pub mod lesson;

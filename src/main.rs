@@ -47,6 +47,9 @@ enum HostCommand {
     Ps,
     /// Show a pod's containers, states and events.
     Describe { pod: String },
+    /// List pods like kubectl get (`get pods`), or print them as Pod objects with their
+    /// status (`get pod NAME -o yaml`, `-o json`).
+    Get(cli::get::GetArgs),
     /// Run a command inside a container.
     Exec(cli::pods::ExecArgs),
     /// Print a container's output.
@@ -68,6 +71,9 @@ enum HostCommand {
     /// starts a pod, a changed one replaces it, a removed one deletes it). Pods are named
     /// "<name>-<node name>", as kubelet names them.
     Kubelet(cli::kubelet::KubeletArgs),
+    /// What this machine lets podlab do (root, cgroups, user namespaces, busybox, CNI), the
+    /// fix for each problem, and which lessons can run here.
+    Doctor,
     /// Check, list or reset the lessons.
     Lessons {
         #[command(subcommand)]
@@ -142,6 +148,7 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Run(run) => cli::run::run(&run, lang),
         HostCommand::Ps => cli::pods::ps(),
         HostCommand::Describe { pod } => cli::describe::describe(&pod),
+        HostCommand::Get(a) => cli::get::get(&a, lang),
         HostCommand::Exec(a) => cli::pods::exec_command(&a),
         HostCommand::Logs(a) => cli::pods::logs(&a),
         HostCommand::PortForward { pod, ports } => {
@@ -150,6 +157,7 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Delete(a) => cli::pods::delete(&a),
         HostCommand::Gc => cli::pods::gc_command(lang),
         HostCommand::Kubelet(a) => cli::kubelet::run(&a, lang),
+        HostCommand::Doctor => cli::doctor::doctor(lang),
         HostCommand::Lessons { command } => cli::lessons::lessons(&command, lang),
         HostCommand::Lesson(a) => cli::lessons::lesson(&a, lang),
         HostCommand::Inspect(mut a) => {

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
         0 => {
             if let Some(stat) = parse_stat(bytes) {
                 let _ = stat.kernel_thread();
+                let _ = stat.cpu_seconds();
             }
         }
         1 => {
@@ -52,11 +53,11 @@ fuzz_target!(|data: &[u8]| {
             let dev = files.next().unwrap_or_default();
             let inet6 = files.next().unwrap_or_default();
             let local = parse_fib_trie_local(fib);
-            let routes = parse_route(route);
+            let routes = parse_route(route).unwrap_or_default();
             for r in &routes {
                 let _ = r.to_route();
             }
-            let mut interfaces = parse_net_dev(dev);
+            let mut interfaces = parse_net_dev(dev).unwrap_or_default();
             let v6 = parse_if_inet6(inet6);
             assign_addresses(&mut interfaces, &local, &routes, &v6);
         }

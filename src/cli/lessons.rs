@@ -12,6 +12,7 @@ use std::sync::Arc;
 use eyre::{eyre, Result};
 
 use crate::i18n::{Lang, Text};
+use crate::lesson::pace::Pace;
 use crate::lesson::{
     find_lesson, lesson_files, lessons_dir, load_lesson, CheckResult, Lesson, ProgressStore,
     Runner, RunnerOptions, StepOutcome, StepSpec,
@@ -29,6 +30,14 @@ pub enum LessonsCommand {
     /// Print a lesson's teacher notes: per step, the talking points and the questions
     /// students ask; with the lesson's objectives and recap.
     Notes { lesson: String },
+    /// Per lesson: steps, steps where the learner acts, questions, the pod's creation stages
+    /// taken one step at a time, the seed articles' claims it shows, minutes.
+    Stats {
+        /// As JSON: {"lessons": [{"id", "steps", "learner_steps", "questions", "stages",
+        /// "claims", "minutes"}, …]}.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -41,6 +50,11 @@ pub struct LessonArgs {
     /// Start over instead of resuming the saved progress.
     #[arg(long)]
     pub restart: bool,
+    /// With --headless: take every step but leave the learner's tasks undone, and fail at the
+    /// first task, naming it (each task is watched a few seconds): proof that no task passes
+    /// by itself.
+    #[arg(long, requires = "headless")]
+    pub skip_tasks: bool,
     /// Challenge mode: each step's commands and hints stay hidden until asked for (c, h).
     #[arg(long)]
     pub challenge: bool,
@@ -75,6 +89,7 @@ pub fn lessons(command: &LessonsCommand, lang: Lang) -> Result<ExitCode> {
         LessonsCommand::List => list(lang),
         LessonsCommand::Reset { lesson } => reset(lesson, lang),
         LessonsCommand::Notes { lesson } => notes(lesson, lang),
+        LessonsCommand::Stats { json } => stats(*json, lang),
     }
 }
 
@@ -249,6 +264,9 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     )?;
     let interactive = !args.headless && !args.player.autoplay && std::io::stdin().is_terminal();
     print_header(runner.lesson(), lang);
+    if let Some(notice) = Pace::of_machine().notice() {
+        say!("{}", notice.get(lang));
+    }
     if args.restart {
         runner.reset_progress()?;
     } else {
@@ -269,9 +287,18 @@ pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
         if interrupts.load(Ordering::Relaxed) > 0 {
             break;
         }
-        let outcome = runner.run_step(index)?;
+        if !step.tasks.is_empty() && args.skip_tasks {
+            learner::skip_tasks(&mut runner, index, lang);
+            failed = true;
+            break;
+        }
+        let (outcome, graded) = if step.question.is_some() {
+            learner::self_test_question(&mut runner, index, lang)?
+        } else {
+            (runner.run_step(index)?, true)
+        };
         print_outcome(runner.lesson(), index, &outcome, lang, false);
-        if !outcome.passed() {
+        if !outcome.passed() || !graded {
             failed = true;
             break;
         }
@@ -352,6 +379,66 @@ fn print_recap(recap: Option<&crate::lesson::card::Recap>, lang: Lang) {
     }
 }
 
+/// `podlab lessons stats`: every shipped lesson's numbers, as a table or as JSON.
+fn stats(json: bool, lang: Lang) -> Result<ExitCode> {
+    let dir = crate::lesson::lessons_dir();
+    let claims = crate::lesson::claims::claims_of_dir(&dir);
+    let mut report = crate::lesson::stats::StatsReport { lessons: vec![] };
+    let mut failed = false;
+    for file in all_files(&[])? {
+        match load_lesson(&file) {
+            Ok(lesson) => report
+                .lessons
+                .push(crate::lesson::stats::lesson_stats(&lesson, &claims)),
+            Err(e) => {
+                eprintln!("{e}");
+                failed = true;
+            }
+        }
+    }
+    if json {
+        say!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        let header = [
+            t(lang, "lesson", "课程"),
+            t(lang, "steps", "步骤"),
+            t(lang, "learner acts", "动手"),
+            t(lang, "questions", "提问"),
+            t(lang, "minutes", "分钟"),
+            t(lang, "stages one by one", "逐步构建的阶段"),
+            t(lang, "claims", "论点"),
+        ];
+        let dash = |v: &[String], sep: &str| {
+            if v.is_empty() {
+                "-".to_string()
+            } else {
+                v.join(sep)
+            }
+        };
+        let rows: Vec<Vec<String>> = report
+            .lessons
+            .iter()
+            .map(|l| {
+                vec![
+                    l.id.clone(),
+                    l.steps.to_string(),
+                    l.learner_steps.to_string(),
+                    l.questions.to_string(),
+                    l.minutes.map_or_else(|| "-".to_string(), |m| m.to_string()),
+                    dash(&l.stages, " → "),
+                    dash(&l.claims, " "),
+                ]
+            })
+            .collect();
+        say!("{}", crate::present::text::table(&header, &rows).trim_end());
+    }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
 /// `podlab lessons notes ID`: what a teacher reads before the class.
 fn notes(id: &str, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(id)?;
@@ -414,6 +501,8 @@ fn print_header(lesson: &Lesson, lang: Lang) {
     say!("{}", lesson.file.summary.get(lang).trim());
 }
 
+mod learner;
+
 fn print_step(step: &StepSpec, index: usize, total: usize, lang: Lang) {
     say!("");
     say!("── {}/{total} {} ──", index + 1, step.title.get(lang));
@@ -425,6 +514,7 @@ fn print_step(step: &StepSpec, index: usize, total: usize, lang: Lang) {
             note.get(lang).trim()
         );
     }
+    learner::print_learner(step, lang);
     if !step.commands.is_empty() {
         say!("  {}", t(lang, "by hand:", "手工命令："));
         for c in &step.commands {

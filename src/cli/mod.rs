@@ -3,6 +3,8 @@
 //! pods, so the whole room exists only in a host build.
 
 pub mod describe;
+pub mod doctor;
+pub mod get;
 pub mod inspect;
 pub mod kubelet;
 pub mod lessons;

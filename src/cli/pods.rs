@@ -61,6 +61,12 @@ pub fn ps() -> Result<ExitCode> {
         println!("No pods found.");
         return Ok(ExitCode::SUCCESS);
     }
+    print_pod_table(&pods);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// NAME READY STATUS RESTARTS AGE, one line per pod, as `kubectl get pods` prints them.
+pub fn print_pod_table(pods: &[PodState]) {
     let now = sys::now();
     let name_width = pods.iter().map(|p| p.name.len()).max().unwrap_or(4).max(4);
     let status_width = pods
@@ -83,7 +89,6 @@ pub fn ps() -> Result<ExitCode> {
             human_age(now - p.created_at)
         );
     }
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The container to use when none is named: kubectl's default, the first app container.

@@ -193,12 +193,17 @@ impl SandboxNamespaces {
 ///
 /// It always joins pause's uts, ipc and net and makes its own mnt. Its PID namespace is its
 /// own (Kubernetes' default), pause's with shareProcessNamespace, or the host's with hostPID.
+/// On cgroup v2 a container that is not privileged also gets a cgroup namespace of its own
+/// (containerd's `WithNamespaces` on a unified host), rooted at its own cgroup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerNamespaces {
     /// Join pause's PID namespace (shareProcessNamespace).
     pub share_pid: bool,
     /// Make a PID namespace of its own.
     pub own_pid: bool,
+    /// Make a cgroup namespace of its own, once in its cgroup.
+    #[serde(default)]
+    pub own_cgroup: bool,
 }
 
 impl ContainerNamespaces {
@@ -212,6 +217,21 @@ impl ContainerNamespaces {
         ContainerNamespaces {
             share_pid: spec.share_process_namespace && !spec.host_pid,
             own_pid: !spec.share_process_namespace && !spec.host_pid,
+            own_cgroup: false,
+        }
+    }
+
+    /// The plan for one container on this host: a cgroup namespace of its own on cgroup v2
+    /// unless it is privileged (containerd keeps privileged containers and every container
+    /// on cgroup v1 in the host's).
+    pub fn for_container(
+        pod: &Pod,
+        privileged: bool,
+        unified_cgroups: bool,
+    ) -> ContainerNamespaces {
+        ContainerNamespaces {
+            own_cgroup: unified_cgroups && !privileged,
+            ..ContainerNamespaces::for_pod(pod)
         }
     }
 
@@ -230,6 +250,9 @@ impl ContainerNamespaces {
         let mut kinds = vec![];
         if self.own_pid {
             kinds.push(Namespace::Pid);
+        }
+        if self.own_cgroup {
+            kinds.push(Namespace::Cgroup);
         }
         kinds.push(Namespace::Mnt);
         kinds
@@ -320,5 +343,17 @@ mod tests {
         let host = ContainerNamespaces::for_pod(&pod("  hostPID: true\n"));
         assert!(!host.joined().contains(&Namespace::Pid));
         assert_eq!(host.created(), [Namespace::Mnt]);
+    }
+
+    #[test]
+    fn on_cgroup_v2_an_unprivileged_container_gets_its_own_cgroup_namespace() {
+        let p = pod("");
+        let v2 = ContainerNamespaces::for_container(&p, false, true);
+        assert_eq!(
+            v2.created(),
+            [Namespace::Pid, Namespace::Cgroup, Namespace::Mnt]
+        );
+        assert!(!ContainerNamespaces::for_container(&p, true, true).own_cgroup);
+        assert!(!ContainerNamespaces::for_container(&p, false, false).own_cgroup);
     }
 }

@@ -1,7 +1,5 @@
 //! `oom_score_adj` per kubelet's `pkg/kubelet/qos/policy.go`.
 
-use std::io;
-
 use super::qos::{pod_qos, QosClass};
 use super::resources::{ContainerResources, PodResources};
 
@@ -11,8 +9,6 @@ pub const GUARANTEED_OOM_SCORE_ADJ: i32 = -997;
 pub const BEST_EFFORT_OOM_SCORE_ADJ: i32 = 1000;
 /// The pause (sandbox) process (`PodInfraOOMAdj`, still what containerd and CRI-O use).
 pub const PAUSE_OOM_SCORE_ADJ: i32 = -998;
-
-const MEMINFO: &str = "/proc/meminfo";
 
 /// The `oom_score_adj` kubelet gives `container` of `pod` on a node with `memory_capacity`
 /// bytes of memory.
@@ -58,31 +54,6 @@ fn burstable_adj(memory_request: i64, memory_capacity: i64) -> i64 {
     }
     let share = i128::from(memory_request.max(0)) * 1000 / i128::from(memory_capacity);
     1000 - share.min(i128::from(i64::MAX)) as i64
-}
-
-/// `MemTotal` from `/proc/meminfo`, in bytes: the memory capacity kubelet (via cAdvisor) uses.
-pub fn read_memory_capacity() -> io::Result<i64> {
-    let text = std::fs::read_to_string(MEMINFO)
-        .map_err(|e| io::Error::new(e.kind(), format!("failed to read {MEMINFO}: {e}")))?;
-    parse_mem_total(&text).ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("failed to find a MemTotal line in {MEMINFO}"),
-        )
-    })
-}
-
-/// The `MemTotal:  16318812 kB` line, in bytes.
-pub fn parse_mem_total(meminfo: &str) -> Option<i64> {
-    let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
-    let mut fields = line["MemTotal:".len()..].split_whitespace();
-    let value: i64 = fields.next()?.parse().ok()?;
-    let multiplier = match fields.next() {
-        None => 1,
-        Some(unit) if unit.eq_ignore_ascii_case("kb") => 1024,
-        Some(_) => return None,
-    };
-    value.checked_mul(multiplier)
 }
 
 #[cfg(test)]
@@ -188,14 +159,5 @@ mod tests {
             600
         );
         assert_eq!(container_oom_score_adj(&pod, &sidecar, 10_000), 600);
-    }
-
-    #[test]
-    fn mem_total_is_parsed_in_bytes() {
-        let text = "MemTotal:       16318812 kB\nMemFree:         1234 kB\n";
-        assert_eq!(parse_mem_total(text), Some(16_318_812 * 1024));
-        assert_eq!(parse_mem_total("MemFree: 1 kB\n"), None);
-        assert_eq!(parse_mem_total("MemTotal: lots kB\n"), None);
-        assert!(read_memory_capacity().is_ok_and(|bytes| bytes > 0));
     }
 }

@@ -197,6 +197,7 @@ pub fn pod_cgroup_values(pod: &PodResources) -> CgroupValues {
             memory_limit_bytes: Some(memory),
             oom_group: false,
             pids_limit: None,
+            no_swap: false,
         },
         QosClass::Burstable => CgroupValues {
             cpu_shares: Some(shares),
@@ -205,6 +206,7 @@ pub fn pod_cgroup_values(pod: &PodResources) -> CgroupValues {
             memory_limit_bytes: memory_limits_declared.then_some(memory),
             oom_group: false,
             pids_limit: None,
+            no_swap: false,
         },
         QosClass::BestEffort => CgroupValues {
             cpu_shares: Some(MIN_SHARES),
@@ -396,6 +398,7 @@ pub(crate) mod tests {
                     memory_limit_bytes: Some(200 * MI),
                     oom_group: false,
                     pids_limit: None,
+                    no_swap: false,
                 },
             ),
             (
@@ -422,6 +425,7 @@ pub(crate) mod tests {
                     memory_limit_bytes: Some(100 * MI),
                     oom_group: false,
                     pids_limit: None,
+                    no_swap: false,
                 },
             ),
             (

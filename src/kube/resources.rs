@@ -169,6 +169,11 @@ pub struct CgroupValues {
     /// `pids.max`: the most processes and threads the cgroup may hold. Only the pod cgroup
     /// gets one (kubelet's `podPidsLimit`, see [`pod_pids_limit`]).
     pub pids_limit: Option<i64>,
+    /// No swap (kubelet's default swap behaviour, NoSwap, for every container): v2
+    /// `memory.swap.max` = 0; v1 `memory.memsw.limit_in_bytes` = the memory limit, so memory
+    /// plus swap may not exceed memory alone. Only where the kernel has the file (swap
+    /// accounting), as kubelet checks.
+    pub no_swap: bool,
 }
 
 impl CgroupValues {
@@ -251,6 +256,7 @@ pub fn container_cgroup_values(container: &ContainerResources) -> CgroupValues {
         memory_limit_bytes: (memory_limit != 0).then_some(memory_limit),
         oom_group: true,
         pids_limit: None,
+        no_swap: true,
     }
 }
 

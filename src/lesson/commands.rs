@@ -324,7 +324,14 @@ pub fn try_line_problem(line: &str) -> Option<String> {
                 .into(),
         );
     }
-    if let Some(w) = words.iter().find(|w| HOST_WIDE.contains(w)) {
+    // `ps -C NAME` on the host selects by name host-wide too; after `--` (podlab exec, nsenter)
+    // it runs in the container's own PID namespace.
+    let ps_by_name = words
+        .windows(2)
+        .enumerate()
+        .any(|(i, w)| w[0] == "ps" && w[1].starts_with("-C") && !words[..i].contains(&"--"));
+    let host_wide = words.iter().find(|w| HOST_WIDE.contains(w)).copied();
+    if let Some(w) = host_wide.or(ps_by_name.then_some("ps -C")) {
         return Some(format!(
             "{w} picks processes on the whole host (other lessons' pods, a local cluster's): \
              name this pod's process with {{pid:CONTAINER}}"
@@ -458,6 +465,8 @@ mod tests {
         assert!(try_line_problem("podlab exec {pod} -c web -- hostname").is_none());
         assert!(try_line_problem("podlab exec {pod} -c web -- sh -c 'echo hi'").is_none());
         assert!(try_line_problem("nsenter -t {pid:pause} -n ip addr").is_none());
+        assert!(try_line_problem("ps -C sleep -o pid").is_some());
+        assert!(try_line_problem("podlab exec {pod} -c app -- ps -C sleep").is_none());
     }
 
     #[test]

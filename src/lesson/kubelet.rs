@@ -19,6 +19,7 @@ use eyre::{eyre, Context, Result};
 
 use crate::kube::pod_state::PodState;
 use crate::kube::static_pods;
+use crate::lesson::pace::Pace;
 use crate::runtime::client::ShimConnection;
 use crate::runtime::sys;
 use crate::runtime::{lookup, network};
@@ -128,7 +129,7 @@ impl LessonKubelet {
             errors,
             _lock: lock,
         };
-        let deadline = Instant::now() + START_TIMEOUT;
+        let deadline = Instant::now() + Pace::of_machine().wall(START_TIMEOUT);
         loop {
             match ready_rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(_) => return Ok(kubelet),

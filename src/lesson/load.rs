@@ -15,8 +15,8 @@ use crate::spec::{self, Pod};
 
 use super::refs::{Ref, Who};
 use super::schema::{
-    Action, Check, DeleteAction, Fingerprint, LessonFile, StepSpec, LESSON_HOST_DIR_PREFIX,
-    SCHEMA_VERSION,
+    Action, Check, DeleteAction, EditPodAction, Fingerprint, LessonFile, StepSpec,
+    LESSON_HOST_DIR_PREFIX, OLDEST_SCHEMA_VERSION, SCHEMA_VERSION,
 };
 use super::text_lint;
 
@@ -147,6 +147,9 @@ pub fn parse_lesson(text: &str, path: &Path) -> Result<Lesson, LessonError> {
         map: &located.source_map,
         source: text,
         problems: Vec::new(),
+        schema: 0,
+        tasks: HashMap::new(),
+        pod_texts: HashMap::new(),
         kubelet: None,
         static_pods: HashSet::new(),
         files: HashMap::new(),
@@ -200,11 +203,19 @@ fn lesson_wording(e: yaml::YamlError) -> String {
     message
 }
 
+mod learner;
+
 struct Checker<'a> {
     map: &'a SourceMap,
     /// The lesson's text, to point at a placeholder inside a line.
     source: &'a str,
     problems: Vec<LessonProblem>,
+    /// The lesson's schema version.
+    schema: u32,
+    /// Task ids of the steps so far, each with its step's index.
+    tasks: HashMap<String, usize>,
+    /// The step pods' manifests as `replace_pod` actions so far leave them: name → text.
+    pod_texts: HashMap<String, String>,
     /// The step id whose action starts the lesson's kubelet, once it is seen.
     kubelet: Option<String>,
     /// Pods whose manifest a step puts into the kubelet's directory.
@@ -262,11 +273,12 @@ impl Checker<'_> {
     }
 
     fn lesson(&mut self, file: &LessonFile, pods: &[LessonPod]) {
-        if file.schema != SCHEMA_VERSION {
+        if !(OLDEST_SCHEMA_VERSION..=SCHEMA_VERSION).contains(&file.schema) {
             self.problem(
                 "schema",
                 format!(
-                    "schema {} is not supported; this podlab reads schema {SCHEMA_VERSION}",
+                    "schema {} is not supported; this podlab reads schemas \
+                     {OLDEST_SCHEMA_VERSION} to {SCHEMA_VERSION}",
                     file.schema
                 ),
             );
@@ -297,6 +309,7 @@ impl Checker<'_> {
         if file.steps.is_empty() {
             self.problem("steps", "a lesson needs at least one step");
         }
+        self.schema = file.schema;
         let Some(main) = pods.first() else { return };
         let main_name = main.pod.metadata.name.clone();
         self.static_pods = file
@@ -339,11 +352,18 @@ impl Checker<'_> {
                 );
                 continue;
             };
-            self.action(&at, &step.action, pod, pods, file.options.network);
+            self.action(
+                &format!("{at}.action"),
+                &step.action,
+                pod,
+                pods,
+                file.options.network,
+            );
             self.static_action(&at, step, pod);
             if let Some(check) = &step.check {
                 self.check(&format!("{at}.check"), check, &pod_name, pods, &seen);
             }
+            self.learner(i, step, pod, pods, &seen);
             self.teaching_step(&at, step, &pod_name, pods, &seen, file.options.network);
         }
         self.card(file);
@@ -390,7 +410,7 @@ impl Checker<'_> {
 
     fn action(
         &mut self,
-        at: &str,
+        field: &str,
         action: &Action,
         pod: &LessonPod,
         pods: &[LessonPod],
@@ -410,7 +430,7 @@ impl Checker<'_> {
                     .collect();
                 if !ids.contains(step) {
                     self.problem(
-                        &format!("{at}.action.run_to"),
+                        &format!("{field}.run_to"),
                         format!(
                             "pod {name} has no creation step {step:?}; its steps: {}",
                             ids.join(", ")
@@ -420,19 +440,19 @@ impl Checker<'_> {
             }
             Action::Exec(exec) => {
                 self.container(
-                    &format!("{at}.action.exec.container"),
+                    &format!("{field}.exec.container"),
                     &exec.container,
                     name,
                     pods,
                     false,
                 );
                 if exec.command.is_empty() {
-                    self.problem(&format!("{at}.action.exec.command"), "the command is empty");
+                    self.problem(&format!("{field}.exec.command"), "the command is empty");
                 }
             }
             Action::Signal(signal) => {
                 self.container(
-                    &format!("{at}.action.signal.container"),
+                    &format!("{field}.signal.container"),
                     &signal.container,
                     name,
                     pods,
@@ -443,7 +463,7 @@ impl Checker<'_> {
                 #[cfg(podlab_host)]
                 if super::runner::parse_signal(&signal.signal).is_none() {
                     self.problem(
-                        &format!("{at}.action.signal.signal"),
+                        &format!("{field}.signal.signal"),
                         format!(
                             "{:?} is not a signal name (TERM, KILL, INT, …)",
                             signal.signal
@@ -455,7 +475,7 @@ impl Checker<'_> {
                 grace_seconds: Some(grace),
             }) if !(0..=MAX_WAIT_SECONDS as i64).contains(grace) => {
                 self.problem(
-                    &format!("{at}.action.delete.grace_seconds"),
+                    &format!("{field}.delete.grace_seconds"),
                     format!(
                         "a grace period of {grace} seconds; give 0 to {MAX_WAIT_SECONDS} \
                          seconds (or leave it out for the pod's own)"
@@ -463,10 +483,7 @@ impl Checker<'_> {
                 );
             }
             Action::Sleep(seconds) if !(0.0..=60.0).contains(seconds) => {
-                self.problem(
-                    &format!("{at}.action.sleep"),
-                    "sleep between 0 and 60 seconds",
-                );
+                self.problem(&format!("{field}.sleep"), "sleep between 0 and 60 seconds");
             }
             Action::Read
             | Action::RunAll
@@ -477,6 +494,9 @@ impl Checker<'_> {
             | Action::PutManifest(_)
             | Action::EditManifest(_)
             | Action::RemoveManifest(_) => {}
+            Action::ReplacePod(edit) => {
+                self.replace_pod(&format!("{field}.replace_pod"), edit, pod)
+            }
         }
     }
 
@@ -541,33 +561,14 @@ impl Checker<'_> {
                     );
                     return;
                 };
-                if edit.replace.is_empty() || !text.contains(&edit.replace) {
-                    self.problem(
-                        &format!("{field}.replace"),
-                        format!("{} does not contain {:?}", edit.file, edit.replace),
-                    );
-                    return;
-                }
-                let edited = text.replace(&edit.replace, &edit.with);
-                match spec::parse_pod(&edited, &edit.file) {
-                    Ok(loaded) if loaded.pod.metadata.name == owner => {
-                        self.files.insert(edit.file.clone(), (owner, edited));
-                    }
-                    Ok(loaded) => self.problem(
-                        &format!("{field}.with"),
-                        format!(
-                            "the edit renames pod {owner} to {}: its steps would lose it",
-                            loaded.pod.metadata.name
-                        ),
-                    ),
-                    Err(e) => self.problem(
-                        &format!("{field}.with"),
-                        format!(
-                            "after this edit {} is not a valid pod:\n  {}",
-                            edit.file,
-                            e.render(crate::i18n::Lang::En).replace('\n', "\n  ")
-                        ),
-                    ),
+                let edit_spec = EditPodAction {
+                    replace: edit.replace.clone(),
+                    with: edit.with.clone(),
+                };
+                if let Some(edited) =
+                    self.edited_text(&field, &edit.file, &edit.file, &owner, &text, &edit_spec)
+                {
+                    self.files.insert(edit.file.clone(), (owner, edited));
                 }
             }
             Action::RemoveManifest(remove) => {
@@ -585,19 +586,59 @@ impl Checker<'_> {
                     );
                 }
             }
-            Action::RunTo(_) | Action::RunAll | Action::Recreate
+            Action::RunTo(_) | Action::RunAll | Action::Recreate | Action::ReplacePod(_)
                 if self.static_pods.contains(&name) =>
             {
                 self.problem(
                     &format!("{at}.action"),
                     format!(
                         "pod {name} is a static pod: the lesson's kubelet runs it from its file \
-                         (put_manifest), not run_to, run_all or recreate"
+                         (put_manifest), not run_to, run_all, recreate or replace_pod"
                     ),
                 );
             }
             _ => {}
         }
+    }
+
+    /// `text` (of pod `owner`, called `what` in messages, `source` in a manifest's errors)
+    /// after `edit`: it must contain the text to replace and stay a valid manifest of the
+    /// same pod.
+    fn edited_text(
+        &mut self,
+        field: &str,
+        what: &str,
+        source: &str,
+        owner: &str,
+        text: &str,
+        edit: &EditPodAction,
+    ) -> Option<String> {
+        if edit.replace.is_empty() || !text.contains(&edit.replace) {
+            self.problem(
+                &format!("{field}.replace"),
+                format!("{what} does not contain {:?}", edit.replace),
+            );
+            return None;
+        }
+        let edited = text.replace(&edit.replace, &edit.with);
+        match spec::parse_pod(&edited, source) {
+            Ok(loaded) if loaded.pod.metadata.name == owner => return Some(edited),
+            Ok(loaded) => self.problem(
+                &format!("{field}.with"),
+                format!(
+                    "the edit renames pod {owner} to {}: its steps would lose it",
+                    loaded.pod.metadata.name
+                ),
+            ),
+            Err(e) => self.problem(
+                &format!("{field}.with"),
+                format!(
+                    "after this edit {what} is not a valid pod:\n  {}",
+                    e.render(crate::i18n::Lang::En).replace('\n', "\n  ")
+                ),
+            ),
+        }
+        None
     }
 
     /// A kubelet started at an earlier step (or this one).

@@ -1,12 +1,14 @@
-//! Lessons: bilingual YAML files (`lessons/*.yaml`, `schema: 1`) that walk a learner through
-//! a real pod, step by step, with checks on the live system.
+//! Lessons: bilingual YAML files (`lessons/*.yaml`, `schema: 1` or `2`) that walk a learner
+//! through a real pod, step by step, with checks on the live system; schema 2 adds what the
+//! learner does (`learner`: tasks and questions).
 //!
 //! * `schema` — the file as data; `load` — reading it through `spec::yaml` and checking
 //!   every reference (manifests, containers, engine step ids), with `file:line:column` errors;
 //!   `text_lint` — text fits the 46-column narration pane, Chinese typography.
 //! * `runner` — [`Runner`] plays a lesson; `checks` — one evaluation of a check; `exec` —
 //!   commands in a container through `podlab exec`; `progress` — saved progress;
-//!   `kubelet` — the lesson's own `podlab kubelet` and the directory it watches (static pods).
+//!   `kubelet` — the lesson's own `podlab kubelet` and the directory it watches (static pods);
+//!   `pace` — time bounds on a slowed (emulated) machine (`PODLAB_SLOWDOWN`).
 //!
 //! # Playing a lesson from a UI
 //!
@@ -37,6 +39,7 @@
 pub mod card;
 #[cfg(podlab_host)]
 pub mod checks;
+pub mod claims;
 pub mod commands;
 pub mod evidence;
 #[cfg(podlab_host)]
@@ -46,15 +49,18 @@ pub mod fill;
 pub mod hint;
 #[cfg(podlab_host)]
 pub mod kubelet;
+pub mod learner;
 pub mod load;
 pub mod needs;
 pub mod outcome;
+pub mod pace;
 #[cfg(podlab_host)]
 pub mod progress;
 pub mod refs;
 #[cfg(podlab_host)]
 pub mod runner;
 pub mod schema;
+pub mod stats;
 pub mod text_lint;
 
 pub use load::{

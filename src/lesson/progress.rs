@@ -14,6 +14,9 @@ pub struct Progress {
     pub lesson: String,
     /// Ids of the steps whose check passed.
     pub done: BTreeSet<String>,
+    /// Ids of the learner's tasks seen done (schema 2): a task done once stays done.
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub tasks_done: BTreeSet<String>,
 }
 
 impl Progress {
@@ -75,7 +78,7 @@ impl ProgressStore {
             .filter(|p| p.lesson == lesson)
             .unwrap_or_else(|| Progress {
                 lesson: lesson.to_string(),
-                done: BTreeSet::new(),
+                ..Progress::default()
             })
     }
 
@@ -102,10 +105,24 @@ impl ProgressStore {
         }
     }
 
-    /// Make the directories, each given to the invoking user under sudo.
+    /// The learner's own copies of a lesson's manifests (what the player's `m` key edits),
+    /// beside the progress: `…/podlab/manifests/<lesson>/`, made (and, under sudo, given to
+    /// the invoking user) here.
+    pub fn manifests_dir(&self, lesson: &str) -> Result<PathBuf> {
+        let base = self.dir.parent().unwrap_or(&self.dir);
+        let dir = base.join("manifests").join(lesson);
+        self.create(&dir)?;
+        Ok(dir)
+    }
+
+    /// Make the progress directory, each missing level given to the invoking user under sudo.
     fn create_dirs(&self) -> Result<()> {
+        self.create(&self.dir)
+    }
+
+    fn create(&self, wanted: &Path) -> Result<()> {
         let mut missing = Vec::new();
-        let mut dir = self.dir.as_path();
+        let mut dir = wanted;
         while !dir.exists() {
             missing.push(dir.to_path_buf());
             match dir.parent() {
@@ -122,7 +139,8 @@ impl ProgressStore {
         Ok(())
     }
 
-    fn give_to_owner(&self, path: &Path) {
+    /// Under sudo, give a file podlab wrote for the learner to the invoking user.
+    pub fn give_to_owner(&self, path: &Path) {
         if let Some((uid, gid)) = self.owner {
             let _ = std::os::unix::fs::chown(path, Some(uid), Some(gid));
         }
@@ -146,6 +164,26 @@ mod tests {
         assert!(store.reset("01-process").expect("reset"));
         assert!(!store.reset("01-process").expect("reset twice"));
         assert!(store.load("01-process").done.is_empty());
+    }
+
+    #[test]
+    fn done_tasks_are_kept_and_older_files_still_load() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ProgressStore::at(dir.path().join("progress"));
+        std::fs::create_dir_all(&store.dir).expect("dir");
+        std::fs::write(
+            store.dir.join("01-process.json"),
+            br#"{"lesson":"01-process","done":["create"]}"#,
+        )
+        .expect("write");
+        let mut p = store.load("01-process");
+        assert!(p.is_done("create") && p.tasks_done.is_empty());
+        p.tasks_done.insert("kill".into());
+        store.save(&p).expect("save");
+        assert!(store.load("01-process").tasks_done.contains("kill"));
+        let copies = store.manifests_dir("01-process").expect("copies");
+        assert_eq!(copies, dir.path().join("manifests/01-process"));
+        assert!(copies.is_dir());
     }
 
     #[test]

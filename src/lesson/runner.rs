@@ -23,12 +23,16 @@ use super::exec::exec_in;
 use super::kubelet::{static_pods_of, LessonKubelet};
 use super::load::Lesson;
 use super::outcome::{ActionOutcome, CheckResult, StepOutcome};
+use super::pace::Pace;
 use super::progress::{Progress, ProgressStore};
 use super::refs::{Ref, Who};
 use super::schema::LESSON_HOST_DIR_PREFIX;
 use super::schema::{Action, StepSpec};
 
+mod learner;
 pub mod teaching;
+
+pub use learner::EditedManifest;
 
 /// How long one command of a check may run.
 const CHECK_EXEC_TIMEOUT: Duration = Duration::from_secs(5);
@@ -71,6 +75,10 @@ pub struct Runner {
     last_delete: Option<Duration>,
     progress: Progress,
     store: Option<ProgressStore>,
+    /// The learner's tasks being watched, by task id.
+    watches: HashMap<String, learner::TaskWatch>,
+    /// Pods whose manifest the learner (or a `replace_pod` step) edited: name → the edit.
+    edited: HashMap<String, EditedManifest>,
 }
 
 impl Runner {
@@ -116,6 +124,8 @@ impl Runner {
             last_delete: None,
             progress,
             store: options.progress,
+            watches: HashMap::new(),
+            edited: HashMap::new(),
         })
     }
 
@@ -160,12 +170,20 @@ impl Runner {
         let secs = step
             .timeout_seconds
             .unwrap_or(self.lesson.file.options.check_timeout_seconds);
-        Duration::from_secs_f64(secs.clamp(0.1, 600.0))
+        Pace::of_machine().wall(Duration::from_secs_f64(secs.clamp(0.1, 600.0)))
     }
 
     /// Perform the action of step `index`.
     pub fn perform(&mut self, index: usize) -> Result<ActionOutcome> {
         self.refresh_static();
+        if let Some(step) = self.lesson.steps().get(index) {
+            if step.question.is_some() {
+                // What the question asks about, as it is before the action (`changed` since
+                // this very step compares with it).
+                let id = step.id.clone();
+                self.take_marks(&id);
+            }
+        }
         let outcome = self.perform_action(index);
         self.refresh_static();
         outcome
@@ -173,12 +191,18 @@ impl Runner {
 
     fn perform_action(&mut self, index: usize) -> Result<ActionOutcome> {
         let step = self.step(index)?;
+        self.act(&step, &step.action)
+    }
+
+    /// Do `action` for `step` (its own action, or the solution of one of its tasks).
+    fn act(&mut self, step: &StepSpec, action: &Action) -> Result<ActionOutcome> {
+        let step = step.clone();
         let pod = self.lesson.pod_of(&step).to_string();
         let done = |en: String, zh: String| ActionOutcome {
             summary: Text::new(en, zh),
             output: String::new(),
         };
-        match &step.action {
+        match action {
             Action::Read => Ok(done(String::new(), String::new())),
             Action::RunTo(target) => {
                 let taken = self.run_to(&pod, Some(target))?;
@@ -254,18 +278,18 @@ impl Runner {
                     self.delete_pod(&pod, None)?;
                 }
                 self.run_to(&pod, None)?;
-                let new = self.uids.get(&pod).cloned().unwrap_or_default();
+                let new = short_uid(&self.uids.get(&pod).cloned().unwrap_or_default());
+                // A pod an earlier step deleted has no UID left to compare with.
+                if old.is_empty() {
+                    return Ok(done(
+                        format!("pod {pod} created again: new UID {new}"),
+                        format!("Pod {pod} 已重新创建：新的 UID 为 {new}"),
+                    ));
+                }
+                let old = short_uid(&old);
                 Ok(done(
-                    format!(
-                        "pod {pod} re-created: UID {} → {}",
-                        short_uid(&old),
-                        short_uid(&new)
-                    ),
-                    format!(
-                        "Pod {pod} 已重建：UID {} → {}",
-                        short_uid(&old),
-                        short_uid(&new)
-                    ),
+                    format!("pod {pod} re-created: UID {old} → {new}"),
+                    format!("Pod {pod} 已重建：UID {old} → {new}"),
                 ))
             }
             Action::Sleep(seconds) => {
@@ -327,6 +351,7 @@ impl Runner {
                     format!("已删除 {}", path.display()),
                 ))
             }
+            Action::ReplacePod(edit) => self.replace_pod_action(&pod, edit),
         }
     }
 
@@ -384,11 +409,23 @@ impl Runner {
         let Some(check) = &step.check else {
             return CheckResult::pass("", "");
         };
-        let pod = self.lesson.pod_of(&step).to_string();
-        let exec_timeout = CHECK_EXEC_TIMEOUT.min(self.timeout_of(&step));
+        self.evaluate_now(&step, check)
+    }
+
+    /// Evaluate `check` once, about `step`'s pod.
+    fn evaluate_now(&mut self, step: &StepSpec, check: &super::schema::Check) -> CheckResult {
+        let pod = self.lesson.pod_of(step).to_string();
+        self.with_world(step, |world| evaluate(check, world, &pod))
+    }
+
+    /// A world to read for `step` (answers that are not checks).
+    fn with_world<T>(&mut self, step: &StepSpec, read: impl FnOnce(&mut World<'_>) -> T) -> T {
+        let exec_timeout = Pace::of_machine()
+            .wall(CHECK_EXEC_TIMEOUT)
+            .min(self.timeout_of(step));
         self.refresh_static();
         let mut world = self.world(exec_timeout);
-        evaluate(check, &mut world, &pod)
+        read(&mut world)
     }
 
     /// What a check (or a try: line) may look at now.
@@ -436,6 +473,16 @@ impl Runner {
     /// `changed` checks) and save the progress.
     pub fn complete(&mut self, index: usize) -> Result<()> {
         let step = self.step(index)?;
+        self.take_marks(&step.id);
+        self.progress.done.insert(step.id);
+        if let Some(store) = &self.store {
+            store.save(&self.progress)?;
+        }
+        Ok(())
+    }
+
+    /// What the lesson's pods look like now, kept under `step` for `changed` checks.
+    fn take_marks(&mut self, step: &str) {
         self.refresh_static();
         let names: Vec<String> = self.uids.keys().cloned().collect();
         let mut marks = HashMap::new();
@@ -444,17 +491,16 @@ impl Runner {
                 marks.insert(name, PodMark::of(&state));
             }
         }
-        self.marks.insert(step.id.clone(), marks);
-        self.progress.done.insert(step.id);
-        if let Some(store) = &self.store {
-            store.save(&self.progress)?;
-        }
-        Ok(())
+        self.marks.insert(step.to_string(), marks);
     }
 
-    /// Perform step `index`, wait for its check, and complete it if the check passed.
+    /// Perform step `index`, wait for its check, and complete it if the check passed. A step
+    /// with tasks has its tasks' solutions performed in the learner's place, each waited for.
     pub fn run_step(&mut self, index: usize) -> Result<StepOutcome> {
         let step = self.step(index)?;
+        if !step.tasks.is_empty() {
+            return self.run_task_step(index);
+        }
         let action = self.perform(index)?;
         let check = step.check.is_some().then(|| self.wait_check(index));
         let outcome = StepOutcome {
@@ -489,12 +535,14 @@ impl Runner {
                 break;
             }
         }
+        self.redo_done_tasks(self.first_undone())?;
         Ok(outcomes)
     }
 
     /// Forget the saved progress of this lesson.
     pub fn reset_progress(&mut self) -> Result<()> {
         self.progress.done.clear();
+        self.progress.tasks_done.clear();
         if let Some(store) = &self.store {
             store.reset(self.lesson.id())?;
         }
@@ -568,15 +616,20 @@ impl Runner {
             .lesson
             .pod_named(pod)
             .ok_or_else(|| eyre!("lesson {} has no pod {pod}", self.lesson.id()))?;
+        // After an edit the pod is the edited one (`kubectl replace --force`).
+        let (manifest, spec) = match self.edited.get(pod) {
+            Some(edit) => (edit.label(), &edit.pod),
+            None => (lesson_pod.manifest.display().to_string(), &lesson_pod.pod),
+        };
         let options = StartOptions {
-            manifest_path: lesson_pod.manifest.display().to_string(),
+            manifest_path: manifest,
             detach: false,
             time_scale: self.lesson.file.options.time_scale,
             network: self.network.clone(),
             podlab_exe: Some(self.exe.clone()),
         };
-        let (uid, conn) = start_pod(&lesson_pod.pod, &options)
-            .wrap_err_with(|| format!("failed to start pod {pod}"))?;
+        let (uid, conn) =
+            start_pod(spec, &options).wrap_err_with(|| format!("failed to start pod {pod}"))?;
         self.uids.insert(pod.to_string(), uid.clone());
         self.pods.insert(pod.to_string(), LivePod { uid, conn });
         self.collector.forget();

@@ -1,4 +1,5 @@
-//! The lesson file as data (`schema: 1`): what a lesson author writes in `lessons/*.yaml`.
+//! The lesson file as data (`schema: 1`, or `schema: 2` with the learner's tasks and
+//! questions of `learner`): what a lesson author writes in `lessons/*.yaml`.
 //!
 //! Every learner-visible text is a [`Text`] with both languages. Containers are named by
 //! [`Ref`]: `web` (a container of the step's pod), `pause`, `host` (the host's PID 1), or
@@ -11,9 +12,12 @@ use crate::observe::NsKind;
 
 use super::card::{Difficulty, Recap};
 use super::hint::Hint;
+use super::learner::{QuestionSpec, TaskSpec};
 
-/// The schema version this podlab reads.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The newest schema version this podlab reads.
+pub const SCHEMA_VERSION: u32 = 2;
+/// The oldest it still reads.
+pub const OLDEST_SCHEMA_VERSION: u32 = 1;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -119,6 +123,13 @@ pub struct StepSpec {
     /// One sentence on what a real cluster does that podlab does not.
     #[serde(default)]
     pub simplified: Option<Text>,
+    /// Schema 2: what the learner does while the step is shown (a step with tasks has no
+    /// action of its own).
+    #[serde(default)]
+    pub tasks: Vec<TaskSpec>,
+    /// Schema 2: a question asked before the step's action and graded after it.
+    #[serde(default)]
+    pub question: Option<QuestionSpec>,
 }
 
 /// hostPath directories below this prefix belong to lessons and are removed when a lesson
@@ -157,6 +168,18 @@ pub enum Action {
     EditManifest(EditManifestAction),
     /// Remove a manifest file from the kubelet's directory.
     RemoveManifest(ManifestFileAction),
+    /// Edit the step pod's manifest (the learner's own copy, as the `m` key opens it) as
+    /// `sed -i 's/replace/with/'` does, then delete and create the pod again from it, as
+    /// `kubectl replace --force` does.
+    ReplacePod(EditPodAction),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditPodAction {
+    /// Text of the manifest to replace (every occurrence).
+    pub replace: String,
+    pub with: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -8,9 +8,10 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use super::model::{
-    CgroupInfo, CgroupLayout, CgroupMembership, CpuRequestSource, Gap, GapReason, Limit,
+    CgroupInfo, CgroupLayout, CgroupMembership, CpuRequestSource, Gap, GapReason, Limit, Pressure,
 };
 use super::procfs_read::KeptFile;
+use crate::kube::resources::WEIGHT_FORMULA_IN_USE;
 
 // v1 files.
 const V1_CFS_QUOTA: &str = "cpu.cfs_quota_us";
@@ -26,6 +27,8 @@ const V2_CPU_WEIGHT: &str = "cpu.weight";
 const V2_MEM_MAX: &str = "memory.max";
 const V2_MEM_CURRENT: &str = "memory.current";
 const V2_MEM_EVENTS: &str = "memory.events";
+const V2_CPU_PRESSURE: &str = "cpu.pressure";
+const V2_MEM_PRESSURE: &str = "memory.pressure";
 // Both.
 const CPU_STAT: &str = "cpu.stat";
 const PIDS_MAX: &str = "pids.max";
@@ -308,6 +311,7 @@ fn fill_v2(loc: &CgroupLocation, read: &mut ReadCgroupFile<'_>, info: &mut Cgrou
             info.cpu_period_us = parts.next().and_then(|p| p.parse().ok());
         }
         info.cpu_weight = read_u64(read, dir, V2_CPU_WEIGHT);
+        info.cpu_pressure = read(dir, V2_CPU_PRESSURE).and_then(|t| parse_pressure(&t));
         if let Some(w) = info.cpu_weight {
             info.cpu_request_millis = Some(shares_to_millis(weight_to_shares_new(w)));
             info.cpu_request_source = Some(CpuRequestSource::WeightRuncNew);
@@ -322,6 +326,7 @@ fn fill_v2(loc: &CgroupLocation, read: &mut ReadCgroupFile<'_>, info: &mut Cgrou
     if let Some(dir) = &loc.memory {
         info.memory_limit = read(dir, V2_MEM_MAX).and_then(|t| parse_max(&t));
         info.memory_usage = read_u64(read, dir, V2_MEM_CURRENT);
+        info.memory_pressure = read(dir, V2_MEM_PRESSURE).and_then(|t| parse_pressure(&t));
         if let Some(events) = read(dir, V2_MEM_EVENTS) {
             info.oom = keyed(&events, "oom");
             info.oom_kill = keyed(&events, "oom_kill");
@@ -338,6 +343,57 @@ fn cpu_limit(quota: Option<Limit>, period: Option<u64>) -> Option<Limit> {
         (Limit::Value(q), p) => {
             let millis = (u128::from(q) * 1000).div_ceil(u128::from(p));
             Some(Limit::Value(u64::try_from(millis).unwrap_or(u64::MAX)))
+        }
+    }
+}
+
+/// The CPU shares podlab writes for a pod's cgroups, from its spec with kubelet's rules (the
+/// pod cgroup, each container's leaf, pause's).
+pub struct WrittenShares {
+    pub pod: u64,
+    containers: Vec<(String, u64)>,
+}
+
+impl WrittenShares {
+    pub fn of(spec: &crate::spec::PodSpec) -> WrittenShares {
+        use crate::kube::qos::pod_cgroup_values;
+        use crate::kube::resources::{container_cgroup_values, PodResources, MIN_SHARES};
+        let resources = PodResources::from_spec(spec);
+        let shares = |v: crate::kube::resources::CgroupValues| v.cpu_shares.unwrap_or(MIN_SHARES);
+        WrittenShares {
+            pod: shares(pod_cgroup_values(&resources)),
+            containers: resources
+                .containers
+                .iter()
+                .chain(&resources.init_containers)
+                .map(|c| (c.name.clone(), shares(container_cgroup_values(c))))
+                .collect(),
+        }
+    }
+
+    pub fn container(&self, name: &str, is_pause: bool) -> Option<u64> {
+        if is_pause {
+            return crate::kube::resources::CgroupValues::pause().cpu_shares;
+        }
+        self.containers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, s)| *s)
+    }
+}
+
+impl CgroupInfo {
+    /// On cgroup v2 the request cannot be read back exactly: many requests round to the same
+    /// `cpu.weight` (150m and 158m both give 24). When the weight read is the one the shares
+    /// podlab wrote give, the request is the one written, compared in the weight domain; a
+    /// weight changed by hand keeps the approximate inverse.
+    pub fn request_as_written(&mut self, written_shares: Option<u64>) {
+        let (Some(weight), Some(shares)) = (self.cpu_weight, written_shares) else {
+            return;
+        };
+        if WEIGHT_FORMULA_IN_USE.shares_to_weight(shares) == weight {
+            self.cpu_request_millis = Some(shares_to_millis(shares));
+            self.cpu_request_source = Some(CpuRequestSource::WeightAsWritten);
         }
     }
 }
@@ -368,6 +424,25 @@ pub fn weight_to_shares_new(weight: u64) -> u64 {
     let y = (weight as f64).log10() + 7.0 / 34.0;
     let l = (-125.0 + (125.0f64 * 125.0 + 4.0 * 612.0 * y).sqrt()) / 2.0;
     2f64.powf(l).round().clamp(2.0, 262_144.0) as u64
+}
+
+/// The avg10 values of a `*.pressure` file:
+/// `some avg10=1.23 avg60=0.50 avg300=0.10 total=12345` and the same for `full`.
+fn parse_pressure(text: &str) -> Option<Pressure> {
+    let avg10 = |kind: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(kind)?.strip_prefix(' '))
+            .and_then(|rest| {
+                rest.split_whitespace()
+                    .find_map(|f| f.strip_prefix("avg10="))
+            })
+            .and_then(|v| v.parse::<f64>().ok())
+            .filter(|v| v.is_finite())
+    };
+    Some(Pressure {
+        some_avg10: avg10("some")?,
+        full_avg10: avg10("full"),
+    })
 }
 
 /// "max" → Unlimited, a number → Value.
@@ -460,6 +535,31 @@ mod tests {
         });
         assert_eq!(info.cpu_limit_millis, Some(Limit::Value(u64::MAX)));
         assert!(info.cpu_request_millis.is_some());
+    }
+
+    #[test]
+    fn pressure_files() {
+        let cpu = "some avg10=12.50 avg60=3.00 avg300=0.61 total=123456\n\
+                   full avg10=10.25 avg60=2.00 avg300=0.50 total=100000\n";
+        assert_eq!(
+            parse_pressure(cpu),
+            Some(Pressure {
+                some_avg10: 12.5,
+                full_avg10: Some(10.25)
+            })
+        );
+        // Before Linux 5.13 cpu.pressure has no "full" line.
+        let old = "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n";
+        assert_eq!(
+            parse_pressure(old),
+            Some(Pressure {
+                some_avg10: 0.0,
+                full_avg10: None
+            })
+        );
+        assert_eq!(parse_pressure(""), None);
+        assert_eq!(parse_pressure("some avg10=NaN\n"), None);
+        assert_eq!(parse_pressure("something avg10=1.0\n"), None);
     }
 
     #[test]

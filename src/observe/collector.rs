@@ -9,8 +9,9 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use eyre::WrapErr;
+use procfs::{FromReadSI, KernelStats};
 
-use super::cgroup::CgroupReader;
+use super::cgroup::{CgroupReader, WrittenShares};
 use super::group::{Children, Grouping, Processes};
 use super::model::{
     Gap, GapReason, HostInfo, NsId, NsKind, ProcessInfo, Role, Sandbox, Scope, Snapshot, Target,
@@ -216,7 +217,11 @@ impl Collector {
         .run(&pods, keep_empty);
 
         for sb in &mut sandboxes {
-            self.read_cgroups(sb, &procs, &mut gaps);
+            let pod = sb
+                .uid
+                .as_ref()
+                .and_then(|uid| pods.iter().find(|p| &p.uid == uid));
+            self.read_cgroups(sb, pod, &procs, &mut gaps);
         }
         self.cgroups.end_tick();
         let networks = self.net.read_networks(&sandboxes, &procs, &mut gaps);
@@ -333,14 +338,25 @@ impl Collector {
         BTreeMap::new()
     }
 
+    /// `btime` of /proc/stat, through procfs's parser.
     fn read_boot_time(&mut self) -> Option<u64> {
-        let text = std::fs::read_to_string(self.sources.proc_root.join("stat")).ok()?;
-        text.lines()
-            .find_map(|l| l.strip_prefix("btime "))
-            .and_then(|v| v.trim().parse().ok())
+        let text = std::fs::read(self.sources.proc_root.join("stat")).ok()?;
+        let stats =
+            <KernelStats as FromReadSI>::from_read(text.as_slice(), procfs::current_system_info())
+                .ok()?;
+        Some(stats.btime)
     }
 
-    fn read_cgroups(&mut self, sb: &mut Sandbox, procs: &Processes, gaps: &mut Vec<Gap>) {
+    /// `pod`: the podlab pod's state, whose spec says which CPU shares podlab wrote (see
+    /// [`CgroupInfo::request_as_written`]).
+    fn read_cgroups(
+        &mut self,
+        sb: &mut Sandbox,
+        pod: Option<&PodState>,
+        procs: &Processes,
+        gaps: &mut Vec<Gap>,
+    ) {
+        let written = pod.map(|p| WrittenShares::of(&p.pod.spec));
         let mut parents = Vec::new();
         for c in &mut sb.containers {
             let Some(main) = c.main_pid.and_then(|m| procs.get(&m)) else {
@@ -353,7 +369,11 @@ impl Collector {
                 continue;
             }
             parents.push(loc.parent());
-            c.cgroup = Some(self.cgroups.read(&loc, Some(main.pid), &mut self.buf, gaps));
+            let mut info = self.cgroups.read(&loc, Some(main.pid), &mut self.buf, gaps);
+            if let Some(w) = &written {
+                info.request_as_written(w.container(&c.name, c.is_pause));
+            }
+            c.cgroup = Some(info);
         }
         // The pod cgroup is the common parent of its containers' cgroups (kubepods…/pod<UID>).
         let is_pod = matches!(
@@ -362,7 +382,11 @@ impl Collector {
         );
         if let (true, Some(Some(first))) = (is_pod, parents.first()) {
             if parents.iter().all(|p| p.as_ref() == Some(first)) {
-                sb.cgroup = Some(self.cgroups.read(first, None, &mut self.buf, gaps));
+                let mut info = self.cgroups.read(first, None, &mut self.buf, gaps);
+                if let Some(w) = &written {
+                    info.request_as_written(Some(w.pod));
+                }
+                sb.cgroup = Some(info);
             }
         }
     }

@@ -11,6 +11,7 @@ pub mod cgroup;
 pub mod collector;
 pub mod group;
 pub mod model;
+#[cfg(podlab_host)]
 pub mod net;
 #[cfg(podlab_host)]
 mod netread;

@@ -312,8 +312,11 @@ pub enum Limit {
 pub enum CpuRequestSource {
     /// v1 `cpu.shares`: millicores = shares * 1000 / 1024.
     Shares,
-    /// v2 `cpu.weight`, inverted with runc ≥ 1.3.2's formula.
+    /// v2 `cpu.weight`, inverted with runc ≥ 1.3.2's formula (approximate: many requests
+    /// give the same weight).
     WeightRuncNew,
+    /// v2 `cpu.weight` equal to the weight of the request in the pod's spec: that request.
+    WeightAsWritten,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -345,6 +348,21 @@ pub struct CgroupInfo {
     pub oom_kill: Option<u64>,
     pub pids_current: Option<u64>,
     pub pids_max: Option<Limit>,
+    /// cgroup v2 pressure stall information (`cpu.pressure`), when the kernel has PSI.
+    #[serde(default)]
+    pub cpu_pressure: Option<Pressure>,
+    /// `memory.pressure`.
+    #[serde(default)]
+    pub memory_pressure: Option<Pressure>,
+}
+
+/// One `*.pressure` file: the share of the last 10 seconds in which some (or all) of the
+/// cgroup's tasks were stalled waiting for the resource, in percent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Pressure {
+    pub some_avg10: f64,
+    /// None for cpu.pressure on kernels before 5.13, which have no "full" line there.
+    pub full_avg10: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -2,17 +2,21 @@
 //!
 //! IPv4 addresses come from `fib_trie` (the LOCAL /32 entries are the addresses assigned to this
 //! namespace) matched to an interface through `route`; IPv6 from `if_inet6`.
+//!
+//! `route`, `dev` and the socket tables go through procfs's parsers. procfs has none for
+//! `fib_trie`, `if_inet6` and `sockstat`, which are parsed here.
 
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use procfs::net::{
+    InterfaceDeviceStatus, RouteEntries, TcpNetEntries, TcpState, UdpNetEntries, UdpState,
+};
+use procfs::{FromBufRead, FromBufReadSI};
 
 use super::model::{Interface, Listener, Proto, Route};
 
-/// TCP state LISTEN in /proc/net/tcp.
-const TCP_LISTEN: &str = "0A";
-/// UDP "state" 07 (TCP_CLOSE) is an unconnected, bound socket: the UDP way of listening.
-const UDP_UNCONNECTED: &str = "07";
-
 /// Addresses with a `/32 host LOCAL` entry, deduplicated, in order of appearance.
+/// Hand-written: procfs has no parser for `fib_trie`.
 pub fn parse_fib_trie_local(text: &str) -> Vec<Ipv4Addr> {
     let mut out: Vec<Ipv4Addr> = Vec::new();
     let mut last_leaf: Option<Ipv4Addr> = None;
@@ -35,7 +39,7 @@ pub fn parse_fib_trie_local(text: &str) -> Vec<Ipv4Addr> {
 /// its sockets come, go or change state: `sockets: used`, and `inuse` (TCP: hashed, i.e.
 /// listening or connected; UDP: bound) and `tw` of each protocol line. `alloc` and `mem` are
 /// host-wide and left out. Two equal results mean that, most likely, no socket started or
-/// stopped listening in between.
+/// stopped listening in between. Hand-written: procfs has no parser for `sockstat`.
 pub fn parse_socket_counts(text: &str, out: &mut Vec<u64>) {
     for line in text.lines() {
         let mut words = line.split_ascii_whitespace().skip(1);
@@ -71,27 +75,24 @@ impl RawRoute {
     }
 }
 
-fn hex_le_ipv4(hex: &str) -> Option<Ipv4Addr> {
-    let v = u32::from_str_radix(hex, 16).ok()?;
-    Some(Ipv4Addr::from(v.swap_bytes()))
-}
-
-pub fn parse_route(text: &str) -> Vec<RawRoute> {
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_ascii_whitespace().collect();
-            Some(RawRoute {
-                interface: f.first()?.to_string(),
-                destination: hex_le_ipv4(f.get(1)?)?,
-                gateway: hex_le_ipv4(f.get(2)?)?,
-                mask: hex_le_ipv4(f.get(7)?)?,
+/// The IPv4 routes of `net/route`; None when a line is not a route.
+pub fn parse_route(text: &str) -> Option<Vec<RawRoute>> {
+    let routes = RouteEntries::from_buf_read(text.as_bytes()).ok()?;
+    Some(
+        routes
+            .0
+            .into_iter()
+            .map(|r| RawRoute {
+                interface: r.iface,
+                destination: r.destination,
+                gateway: r.gateway,
+                mask: r.mask,
             })
-        })
-        .collect()
+            .collect(),
+    )
 }
 
-/// (interface, address/prefix) from `if_inet6`.
+/// (interface, address/prefix) from `if_inet6`. Hand-written: procfs has no parser for it.
 pub fn parse_if_inet6(text: &str) -> Vec<(String, String)> {
     text.lines()
         .filter_map(|line| {
@@ -112,70 +113,57 @@ fn parse_hex_ipv6(hex: &str) -> Option<Ipv6Addr> {
     Some(Ipv6Addr::from(v))
 }
 
-/// 32 hex digits as in /proc/net/tcp6: four 32-bit words, each in host (little-endian) order.
-fn parse_sock_ipv6(hex: &str) -> Option<Ipv6Addr> {
-    if hex.len() != 32 {
-        return None;
-    }
-    let mut bytes = [0u8; 16];
-    for word in 0..4 {
-        let w = u32::from_str_radix(hex.get(word * 8..word * 8 + 8)?, 16).ok()?;
-        bytes[word * 4..word * 4 + 4].copy_from_slice(&w.to_le_bytes());
-    }
-    Some(Ipv6Addr::from(bytes))
-}
-
-/// Interfaces with counters from `net/dev` (addresses filled in later).
-pub fn parse_net_dev(text: &str) -> Vec<Interface> {
-    text.lines()
-        .skip(2)
-        .filter_map(|line| {
-            let (name, counters) = line.split_once(':')?;
-            let c: Vec<u64> = counters
-                .split_ascii_whitespace()
-                .filter_map(|n| n.parse().ok())
-                .collect();
-            Some(Interface {
-                name: name.trim().to_string(),
-                ipv4: Vec::new(),
-                ipv6: Vec::new(),
-                rx_bytes: *c.first()?,
-                rx_packets: *c.get(1)?,
-                tx_bytes: *c.get(8)?,
-                tx_packets: *c.get(9)?,
-            })
+/// Interfaces with counters from `net/dev` (addresses filled in later), `lo` first and the
+/// others by name; None when a line is not an interface.
+pub fn parse_net_dev(text: &str) -> Option<Vec<Interface>> {
+    let devices = InterfaceDeviceStatus::from_buf_read(text.as_bytes()).ok()?;
+    let mut interfaces: Vec<Interface> = devices
+        .0
+        .into_values()
+        .map(|d| Interface {
+            name: d.name,
+            ipv4: Vec::new(),
+            ipv6: Vec::new(),
+            rx_bytes: d.recv_bytes,
+            rx_packets: d.recv_packets,
+            tx_bytes: d.sent_bytes,
+            tx_packets: d.sent_packets,
         })
-        .collect()
+        .collect();
+    interfaces.sort_by(|a, b| (a.name != "lo", &a.name).cmp(&(b.name != "lo", &b.name)));
+    Some(interfaces)
 }
 
-/// Listening (TCP) or bound (UDP) sockets of one of the tcp/tcp6/udp/udp6 tables.
-pub fn parse_sockets(text: &str, proto: Proto) -> Vec<Listener> {
-    let wanted = match proto {
-        Proto::Tcp | Proto::Tcp6 => TCP_LISTEN,
-        Proto::Udp | Proto::Udp6 => UDP_UNCONNECTED,
+/// Listening (TCP) or bound and unconnected (UDP: its way of listening) sockets of one of the
+/// tcp/tcp6/udp/udp6 tables; None when a line is not a socket.
+pub fn parse_sockets(text: &str, proto: Proto) -> Option<Vec<Listener>> {
+    let system = procfs::current_system_info();
+    let listener = |local: SocketAddr, inode: u64| Listener {
+        proto,
+        address: local.ip().to_string(),
+        port: local.port(),
+        inode,
+        pids: Vec::new(),
+        container: None,
     };
-    text.lines()
-        .skip(1)
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_ascii_whitespace().collect();
-            if *f.get(3)? != wanted {
-                return None;
-            }
-            let (addr_hex, port_hex) = f.get(1)?.split_once(':')?;
-            let address = match proto {
-                Proto::Tcp | Proto::Udp => hex_le_ipv4(addr_hex)?.to_string(),
-                Proto::Tcp6 | Proto::Udp6 => parse_sock_ipv6(addr_hex)?.to_string(),
-            };
-            Some(Listener {
-                proto,
-                address,
-                port: u16::from_str_radix(port_hex, 16).ok()?,
-                inode: f.get(9)?.parse().ok()?,
-                pids: Vec::new(),
-                container: None,
-            })
-        })
-        .collect()
+    let listeners = match proto {
+        Proto::Tcp | Proto::Tcp6 => TcpNetEntries::from_buf_read(text.as_bytes(), system)
+            .ok()?
+            .0
+            .into_iter()
+            .filter(|e| e.state == TcpState::Listen)
+            .map(|e| listener(e.local_address, e.inode))
+            .collect(),
+        // UDP "state" 07 (TCP_CLOSE) is an unconnected, bound socket.
+        Proto::Udp | Proto::Udp6 => UdpNetEntries::from_buf_read(text.as_bytes(), system)
+            .ok()?
+            .0
+            .into_iter()
+            .filter(|e| e.state == UdpState::Close)
+            .map(|e| listener(e.local_address, e.inode))
+            .collect(),
+    };
+    Some(listeners)
 }
 
 /// Put each IPv4 and IPv6 address on its interface. An IPv4 address goes to the interface whose
@@ -244,11 +232,12 @@ mod tests {
     fn routes_and_assignment() {
         let routes = parse_route(
             "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\neth0\t00000000\t0100580A\t0003\t0\t0\t0\t00000000\t0\t0\t0\neth0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n",
-        );
+        )
+        .expect("parses");
         assert_eq!(routes.len(), 2);
         assert_eq!(routes[0].to_route().gateway.as_deref(), Some("10.88.0.1"));
         assert_eq!(routes[1].to_route().destination, "10.88.0.0/16");
-        let mut ifs = parse_net_dev("Inter-|\n face |\n    lo:  10 1 0 0 0 0 0 0 10 1 0 0 0 0 0 0\n  eth0: 100 2 0 0 0 0 0 0 200 3 0 0 0 0 0 0\n");
+        let mut ifs = parse_net_dev("Inter-|\n face |\n    lo:  10 1 0 0 0 0 0 0 10 1 0 0 0 0 0 0\n  eth0: 100 2 0 0 0 0 0 0 200 3 0 0 0 0 0 0\n").expect("parses");
         assert_eq!(ifs[1].tx_packets, 3);
         let v6 = parse_if_inet6("fe800000000000000000000000000001 02 40 20 80     eth0\n");
         assign_addresses(&mut ifs, &parse_fib_trie_local(FIB), &routes, &v6);
@@ -271,13 +260,13 @@ mod tests {
     #[test]
     fn tcp_listeners() {
         let t = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n   0: 00000000:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 5631 1 0 100 0 0 10 0\n   1: 0100007F:0050 0100007F:9000 01 00000000:00000000 00:00000000 00000000     0        0 5632 1 0 100 0 0 10 0\n";
-        let l = parse_sockets(t, Proto::Tcp);
+        let l = parse_sockets(t, Proto::Tcp).expect("parses");
         assert_eq!(l.len(), 1);
         assert_eq!(l[0].port, 8080);
         assert_eq!(l[0].address, "0.0.0.0");
         assert_eq!(l[0].inode, 5631);
         let t6 = "  sl header\n   0: 00000000000000000000000001000000:0050 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 99 1\n";
-        let l6 = parse_sockets(t6, Proto::Tcp6);
+        let l6 = parse_sockets(t6, Proto::Tcp6).expect("parses");
         assert_eq!(l6[0].address, "::1");
         assert_eq!(l6[0].port, 80);
     }

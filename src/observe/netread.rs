@@ -187,8 +187,21 @@ impl NetReader {
         let route = read("net/route", buf, gaps);
         let inet6 = read("net/if_inet6", buf, gaps);
         let dev = read("net/dev", buf, gaps);
-        let routes = net::parse_route(&route);
-        let mut interfaces = net::parse_net_dev(&dev);
+        let mut unparsable = |what: &str| {
+            gaps.push(Gap {
+                pid: Some(pid),
+                what: what.to_string(),
+                reason: GapReason::Unparsable,
+            })
+        };
+        let routes = net::parse_route(&route).unwrap_or_else(|| {
+            unparsable("net/route");
+            Vec::new()
+        });
+        let mut interfaces = net::parse_net_dev(&dev).unwrap_or_else(|| {
+            unparsable("net/dev");
+            Vec::new()
+        });
         net::assign_addresses(
             &mut interfaces,
             &net::parse_fib_trie_local(&fib),
@@ -203,7 +216,14 @@ impl NetReader {
         };
         for (file, proto) in tables.iter().copied() {
             let text = read(file, buf, gaps);
-            listeners.extend(net::parse_sockets(&text, proto));
+            match net::parse_sockets(&text, proto) {
+                Some(found) => listeners.extend(found),
+                None => gaps.push(Gap {
+                    pid: Some(pid),
+                    what: file.to_string(),
+                    reason: GapReason::Unparsable,
+                }),
+            }
         }
         NetNamespace {
             id,

@@ -3,11 +3,18 @@
 //!
 //! Files are read with `openat` on the directory's fd rather than by path: if the PID is reused
 //! between two reads, the old directory fd answers ESRCH instead of describing another process.
+//!
+//! The bytes read are parsed by the procfs crate's parsers (they read from any reader, here
+//! the buffer), and everything else in podlab that reads these files uses the functions here.
+//! Hand-written parsing is left where procfs has no parser of a text already read, and for
+//! `stat`, where procfs's parser costs measurably more on the hot path.
 
 use std::io;
 use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
 
+use procfs::process::{FDTarget, StatFlags, Status};
+use procfs::{FromRead, ProcessCGroups};
 use rustix::fs::{AtFlags, Mode, OFlags};
 
 use super::model::{CgroupMembership, NsId, NsKind, ProcState};
@@ -238,7 +245,8 @@ pub fn net_ns_inode(path: &Path) -> io::Result<u64> {
     parse_ns_link(link.as_bytes()).ok_or_else(|| io::Error::from(io::ErrorKind::InvalidData))
 }
 
-/// Whitespace-separated PIDs (`task/<tid>/children`).
+/// Whitespace-separated PIDs (`task/<tid>/children`). Hand-written: procfs has no parser for
+/// these files that reads from a reader (they are kept open and read again each tick).
 pub fn parse_pid_list(bytes: &[u8], out: &mut Vec<i32>) {
     out.extend(
         bytes
@@ -272,7 +280,8 @@ fn parse_pid(name: &[u8]) -> Option<i32> {
     std::str::from_utf8(name).ok()?.parse().ok()
 }
 
-/// The fields of /proc/<pid>/stat that podlab shows (see proc_pid_stat(5)).
+/// The fields of /proc/<pid>/stat that podlab uses (see proc_pid_stat(5)), kept per process
+/// between ticks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatFields {
     /// (2) comm: the executable name, at most 15 bytes, may itself contain ')' and spaces.
@@ -282,23 +291,33 @@ pub struct StatFields {
     /// (4) ppid.
     pub ppid: i32,
     /// (9) flags: PF_* bits; PF_KTHREAD marks kernel threads.
-    pub flags: u64,
+    pub flags: u32,
+    /// (14) utime and (15) stime: CPU time in user and in kernel mode, in clock ticks.
+    pub utime: u64,
+    pub stime: u64,
     /// (20) num_threads.
     pub num_threads: u64,
     /// (22) starttime: clock ticks after boot.
     pub start_time: u64,
 }
 
-const PF_KTHREAD: u64 = 0x0020_0000;
-
 impl StatFields {
     pub fn kernel_thread(&self) -> bool {
-        self.flags & PF_KTHREAD != 0
+        StatFlags::from_bits_retain(self.flags).contains(StatFlags::PF_KTHREAD)
+    }
+
+    /// utime + stime, in seconds.
+    pub fn cpu_seconds(&self) -> f64 {
+        (self.utime + self.stime) as f64 / procfs::ticks_per_second() as f64
     }
 }
 
 /// Parse /proc/<pid>/stat. comm runs from the first '(' to the LAST ')': a process can name
 /// itself "a) b (c" and the fields after comm must still be found.
+///
+/// Hand-written, not procfs's `Stat`: this is the hot path (every process of the host on a
+/// first tick, a tenth of them each tick after), and procfs's parser, which reads all 52
+/// fields into a new buffer, costs four times as much (see BENCHMARKS.md, "/proc parsers").
 pub fn parse_stat(bytes: &[u8]) -> Option<StatFields> {
     let open = bytes.iter().position(|&b| b == b'(')?;
     let close = bytes.iter().rposition(|&b| b == b')')?;
@@ -307,14 +326,17 @@ pub fn parse_stat(bytes: &[u8]) -> Option<StatFields> {
     }
     let comm = String::from_utf8_lossy(&bytes[open + 1..close]).into_owned();
     let rest = std::str::from_utf8(bytes.get(close + 1..)?).ok()?;
-    // Fields from (3) state onwards; index 0 here is field 3.
+    // Fields from (3) state onwards.
     let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
     // Skip (5) pgrp .. (8) tpgid, take (9) flags.
     let flags = fields.nth(4)?.parse().ok()?;
-    // Skip (10) minflt .. (19) nice, take (20) num_threads.
-    let num_threads = fields.nth(10)?.parse().ok()?;
+    // Skip (10) minflt .. (13) cmajflt, take (14) utime and (15) stime.
+    let utime = fields.nth(4)?.parse().ok()?;
+    let stime = fields.next()?.parse().ok()?;
+    // Skip (16) cutime .. (19) nice, take (20) num_threads.
+    let num_threads = fields.nth(4)?.parse().ok()?;
     // Skip (21) itrealvalue, take (22) starttime.
     let start_time = fields.nth(1)?.parse().ok()?;
     Some(StatFields {
@@ -322,32 +344,63 @@ pub fn parse_stat(bytes: &[u8]) -> Option<StatFields> {
         state: ProcState(state),
         ppid,
         flags,
+        utime,
+        stime,
         num_threads,
         start_time,
     })
 }
 
-/// From /proc/<pid>/status: `NSpid:` (outermost PID namespace first) and the real UID.
-pub fn parse_status(bytes: &[u8]) -> (Vec<i32>, Option<u32>) {
-    let mut ns_pids = Vec::new();
-    let mut uid = None;
-    for line in bytes.split(|&b| b == b'\n') {
-        if let Some(rest) = line.strip_prefix(b"NSpid:") {
-            ns_pids = String::from_utf8_lossy(rest)
-                .split_ascii_whitespace()
-                .filter_map(|p| p.parse().ok())
-                .collect();
-        } else if let Some(rest) = line.strip_prefix(b"Uid:") {
-            uid = String::from_utf8_lossy(rest)
-                .split_ascii_whitespace()
-                .next()
-                .and_then(|u| u.parse().ok());
-        }
-    }
-    (ns_pids, uid)
+/// `stat` of `pid` below `proc_root`, read and parsed.
+pub fn read_stat(proc_root: &Path, pid: i32) -> io::Result<StatFields> {
+    read_parsed(proc_root, pid, "stat", parse_stat)
 }
 
-/// NUL-separated arguments.
+/// `<proc_root>/<pid>/<name>` read and parsed with `parse`; InvalidData when it fails.
+fn read_parsed<T>(
+    proc_root: &Path,
+    pid: i32,
+    name: &str,
+    parse: impl FnOnce(&[u8]) -> Option<T>,
+) -> io::Result<T> {
+    let mut buf = Vec::with_capacity(512);
+    let path = proc_root.join(pid.to_string()).join(name);
+    read_path(&path, &mut buf)?;
+    parse(&buf).ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("unparsable {}", path.display()),
+        )
+    })
+}
+
+/// /proc/<pid>/status, through procfs's parser (NSpid, UIDs, capabilities, ...); None when the
+/// text is not a whole status file.
+pub fn parse_status(bytes: &[u8]) -> Option<Status> {
+    Status::from_read(bytes).ok()
+}
+
+/// The processes of user `uid` whose parent is not also theirs: the roots of what they run.
+pub fn user_process_roots(proc_root: &Path, uid: u32) -> Vec<i32> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(pids) = list_pids(proc_root) else {
+        return Vec::new();
+    };
+    let mine: Vec<(i32, i32)> = pids
+        .into_iter()
+        .filter(|pid| {
+            std::fs::metadata(proc_root.join(pid.to_string())).is_ok_and(|m| m.uid() == uid)
+        })
+        .filter_map(|pid| Some((pid, read_stat(proc_root, pid).ok()?.ppid)))
+        .collect();
+    mine.iter()
+        .filter(|(_, ppid)| mine.binary_search_by_key(ppid, |(p, _)| *p).is_err())
+        .map(|(p, _)| *p)
+        .collect()
+}
+
+/// NUL-separated arguments. Hand-written: procfs reads `cmdline` only by path, with no parser
+/// of a text already read.
 pub fn parse_cmdline(bytes: &[u8]) -> Vec<String> {
     bytes
         .split(|&b| b == 0)
@@ -356,29 +409,30 @@ pub fn parse_cmdline(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
-/// `hierarchy-ID:controller-list:path` lines.
-pub fn parse_cgroup(bytes: &[u8]) -> Vec<CgroupMembership> {
-    String::from_utf8_lossy(bytes)
-        .lines()
-        .filter_map(|line| {
-            let mut parts = line.splitn(3, ':');
-            let hierarchy = parts.next()?.parse().ok()?;
-            let controllers = parts.next()?;
-            let path = parts.next()?.to_string();
-            Some(CgroupMembership {
-                hierarchy,
-                controllers: controllers
-                    .split(',')
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                path,
+/// `hierarchy-ID:controller-list:path` lines of /proc/<pid>/cgroup, through procfs's parser;
+/// None when a line is not one.
+pub fn parse_cgroup(bytes: &[u8]) -> Option<Vec<CgroupMembership>> {
+    let groups = ProcessCGroups::from_read(bytes).ok()?;
+    Some(
+        groups
+            .into_iter()
+            .map(|g| CgroupMembership {
+                hierarchy: g.hierarchy,
+                controllers: g.controllers,
+                path: g.pathname,
             })
-        })
-        .collect()
+            .collect(),
+    )
 }
 
-/// `net:[4026531840]` → 4026531840.
+/// `cgroup` of `pid` below `proc_root`, read and parsed.
+pub fn read_cgroup(proc_root: &Path, pid: i32) -> io::Result<Vec<CgroupMembership>> {
+    read_parsed(proc_root, pid, "cgroup", parse_cgroup)
+}
+
+/// `net:[4026531840]` → 4026531840. Hand-written: procfs reads a process's namespace links
+/// all at once and fails on the first it cannot read, where podlab reads each on its own so
+/// that one EACCES hides nothing.
 pub fn parse_ns_link(link: &[u8]) -> Option<u64> {
     let open = link.iter().position(|&b| b == b'[')?;
     let close = link.iter().rposition(|&b| b == b']')?;
@@ -388,10 +442,12 @@ pub fn parse_ns_link(link: &[u8]) -> Option<u64> {
         .ok()
 }
 
-/// `socket:[12345]` → 12345.
+/// `socket:[12345]` → 12345, through procfs's parser of fd link targets.
 pub fn parse_socket_link(link: &[u8]) -> Option<u64> {
-    let rest = link.strip_prefix(b"socket:")?;
-    parse_ns_link(rest)
+    match std::str::from_utf8(link).ok()?.parse() {
+        Ok(FDTarget::Socket(inode)) => Some(inode),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -399,6 +455,8 @@ mod tests {
     use super::*;
 
     const STAT: &[u8] = b"4242 (we (ird) na)me) S 4200 4242 4242 0 -1 4194560 120 0 0 0 1 2 0 0 20 0 1 0 98765 2334720 196 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0\n";
+
+    const STATUS: &[u8] = b"Name:\tsleep\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t5012\nNgid:\t0\nPid:\t5012\nPPid:\t5000\nTracerPid:\t0\nUid:\t1000\t1000\t1000\t1000\nGid:\t1000\t1000\t1000\t1000\nFDSize:\t64\nGroups:\t1000 \nNStgid:\t5012\t1\nNSpid:\t5012\t1\nNSpgid:\t5012\t1\nNSsid:\t5000\t0\nThreads:\t1\nSigQ:\t0/63619\nSigPnd:\t0000000000000000\nShdPnd:\t0000000000000000\nSigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\nSigCgt:\t0000000000000000\nCapInh:\t0000000000000000\nCapPrm:\t00000000a80425fb\nCapEff:\t00000000a80425fb\nCapBnd:\t00000000a80425fb\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\n";
 
     #[test]
     fn stat_comm_runs_to_the_last_paren() {
@@ -409,6 +467,7 @@ mod tests {
         assert_eq!(s.flags, 4194560);
         assert_eq!(s.start_time, 98765);
         assert_eq!(s.num_threads, 1);
+        assert_eq!((s.utime, s.stime), (1, 2));
         assert!(!s.kernel_thread());
     }
 
@@ -424,23 +483,31 @@ mod tests {
         assert_eq!(parse_stat(b"12 (sh) S 1 12"), None);
         assert_eq!(parse_stat(b""), None);
         assert_eq!(parse_stat(b"12 )sh( S"), None);
+        assert_eq!(parse_stat(b"(sh) S 1"), None);
+        assert_eq!(parse_stat(b"1 (sh)"), None);
+        assert_eq!(parse_stat("1\u{e9}(sh) S".as_bytes()), None);
+        assert_eq!(parse_stat("1 (sh)\u{e9} S".as_bytes()), None);
     }
 
     #[test]
     fn status_nspid_and_uid() {
-        let (ns, uid) =
-            parse_status(b"Name:\tsleep\nUid:\t1000\t1000\t1000\t1000\nNSpid:\t5012\t1\n");
-        assert_eq!(ns, vec![5012, 1]);
-        assert_eq!(uid, Some(1000));
+        let status = parse_status(STATUS).expect("parses");
+        assert_eq!(status.nspid, Some(vec![5012, 1]));
+        assert_eq!(status.ruid, 1000);
+        assert_eq!(status.capeff, 0xa80425fb);
+        assert!(parse_status(b"Name:\tsleep\nUid:\t1000\t1000\t1000\t1000\n").is_none());
     }
 
     #[test]
     fn cgroup_lines() {
-        let c = parse_cgroup(b"4:memory:/kubepods/pod1/abc\n1:cpu,cpuacct:/x\n0::/\n");
+        let c = parse_cgroup(b"4:memory:/kubepods/pod1/abc\n1:cpu,cpuacct:/x\n0::/a:b\n")
+            .expect("parses");
         assert_eq!(c.len(), 3);
         assert_eq!(c[1].controllers, vec!["cpu", "cpuacct"]);
         assert!(c[2].controllers.is_empty());
         assert_eq!(c[0].path, "/kubepods/pod1/abc");
+        assert_eq!(c[2].path, "/a:b");
+        assert_eq!(parse_cgroup(b"memory:/x\n"), None);
     }
 
     #[test]

@@ -11,6 +11,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io;
 use std::path::{Path, PathBuf};
 
+use procfs::{FromRead, LoadAverage};
+
 use super::model::{CgroupMembership, Gap, GapReason, NsId, NsKind};
 use super::procfs_read::{
     is_gone, list_pids, net_ns_inode, parse_cgroup, parse_cmdline, parse_pid_list, parse_stat,
@@ -128,16 +130,17 @@ pub struct ProcessCache {
 /// so the list of processes is what it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct TaskSignature {
-    last_pid: u64,
-    tasks: u64,
+    last_pid: u32,
+    tasks: u32,
 }
 
+/// The signature in a `loadavg` text, through procfs's parser.
 fn parse_loadavg(bytes: &[u8]) -> Option<TaskSignature> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let mut fields = text.split_ascii_whitespace().skip(3);
-    let tasks = fields.next()?.split_once('/')?.1.parse().ok()?;
-    let last_pid = fields.next()?.parse().ok()?;
-    Some(TaskSignature { last_pid, tasks })
+    let load = LoadAverage::from_read(bytes).ok()?;
+    Some(TaskSignature {
+        last_pid: load.latest_pid,
+        tasks: load.max,
+    })
 }
 
 /// What one `stat` read (plus the net probe) gave.
@@ -518,7 +521,13 @@ fn read_detail(dir: &ProcDir, stat: &StatFields, buf: &mut Vec<u8>) -> Detail {
         gaps.push(gap(pid, what, reason));
     };
     let (ns_pids, uid) = match dir.read("status", buf) {
-        Ok(()) => parse_status(buf),
+        Ok(()) => match parse_status(buf) {
+            Some(status) => (status.nspid.unwrap_or_default(), Some(status.ruid)),
+            None => {
+                gaps.push(gap(pid, "status", GapReason::Unparsable));
+                (Vec::new(), None)
+            }
+        },
         Err(e) => {
             fail("status", &e, &mut gaps);
             (Vec::new(), None)
@@ -552,7 +561,10 @@ fn read_detail(dir: &ProcDir, stat: &StatFields, buf: &mut Vec<u8>) -> Detail {
         }
     }
     let cgroups = match dir.read("cgroup", buf) {
-        Ok(()) => parse_cgroup(buf),
+        Ok(()) => parse_cgroup(buf).unwrap_or_else(|| {
+            gaps.push(gap(pid, "cgroup", GapReason::Unparsable));
+            Vec::new()
+        }),
         Err(e) => {
             fail("cgroup", &e, &mut gaps);
             Vec::new()

@@ -39,7 +39,8 @@ fn sandbox_running(_pause: &ProcessRef) -> bool {
     true
 }
 
-fn timestamp(secs: f64) -> String {
+/// RFC 3339 in UTC to the second, as the API server writes times.
+pub(crate) fn timestamp(secs: f64) -> String {
     humantime::format_rfc3339_seconds(UNIX_EPOCH + Duration::from_secs_f64(secs.max(0.0)))
         .to_string()
 }

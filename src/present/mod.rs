@@ -3,4 +3,5 @@
 //! panels and popups, live or in a replay.
 
 pub mod describe;
+pub mod pod_object;
 pub mod text;

@@ -17,6 +17,7 @@ use nix::unistd::pipe2;
 use super::images::ResolvedImage;
 use super::init::{InitConfig, CONFIG_FD, DEFAULT_PATH, SYNC_FD};
 use super::paths;
+use super::pod_cgroups::ContainerPlacement;
 use super::rootfs::{RootfsConfig, VolumeBind};
 use super::sys::LiveProcess;
 use crate::kube::namespaces::ContainerNamespaces;
@@ -75,8 +76,7 @@ pub fn init_config(
     ctx: &PodContext,
     c: &Container,
     image: &ResolvedImage,
-    cgroup_procs: Vec<PathBuf>,
-    oom_score_adj: Option<i32>,
+    placement: Option<ContainerPlacement>,
 ) -> Result<InitConfig> {
     let dir = paths::containers_dir(ctx.uid).join(&c.name);
     // A restarted container gets a fresh writable layer, as a new container would.
@@ -104,11 +104,22 @@ pub fn init_config(
         });
     }
     let pod_dir = paths::pod_dir(ctx.uid);
+    let unified = placement.as_ref().is_some_and(|p| p.unified_dir.is_some());
+    let (cgroup_procs, cgroup_dir, cgroup_view, oom_score_adj) = match placement {
+        Some(p) => (
+            p.procs_files,
+            p.unified_dir,
+            Some(p.view),
+            Some(p.oom_score_adj),
+        ),
+        None => (Vec::new(), None, None, None),
+    };
     Ok(InitConfig {
         container: c.name.clone(),
         sandbox_pid: ctx.sandbox_pid,
-        namespaces: ContainerNamespaces::for_pod(ctx.pod),
+        namespaces: ContainerNamespaces::for_container(ctx.pod, c.is_privileged(), unified),
         cgroup_procs,
+        cgroup_dir,
         oom_score_adj,
         rootfs: RootfsConfig {
             image: image.rootfs.clone(),
@@ -119,6 +130,7 @@ pub fn init_config(
             shm: pod_dir.join("shm"),
             etc_hosts: pod_dir.join("etc-hosts"),
             etc_hostname: pod_dir.join("etc-hostname"),
+            cgroup: cgroup_view,
         },
         argv: container_argv(c, image),
         env: container_env(ctx.pod, c),

@@ -14,6 +14,7 @@ use super::container::container_env;
 use super::sys::{self, LiveProcess};
 use crate::kube::namespaces::Namespace;
 use crate::kube::pod_state::{ContainerState, PodState};
+use crate::observe::procfs_read::read_cgroup;
 
 /// Everything needed to run a command in a container, opened while the container runs.
 pub struct ExecTarget {
@@ -257,16 +258,13 @@ fn wait_exit_code(child: nix::unistd::Pid) -> Result<i32> {
 
 /// The `cgroup.procs` files of every non-root cgroup the process is in (v1 and v2).
 fn cgroup_procs_of(pid: i32) -> Vec<std::path::PathBuf> {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) else {
+    let Ok(memberships) = read_cgroup(std::path::Path::new("/proc"), pid) else {
         return vec![];
     };
     let mut out = vec![];
-    for line in text.lines() {
-        let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(a), Some(b), Some(c)) => (a, b, c),
-            _ => continue,
-        };
+    for membership in &memberships {
+        let controllers = membership.controllers.join(",");
+        let path = membership.path.as_str();
         if path == "/" {
             continue;
         }

@@ -314,7 +314,7 @@ fn download_and_unpack(work: &Path, dir: &Path, lang: Lang) -> Result<()> {
 }
 
 /// A static executable has no PT_INTERP program header. Only the headers are read.
-fn is_static_elf(path: &Path) -> Result<bool> {
+pub(crate) fn is_static_elf(path: &Path) -> Result<bool> {
     use goblin::elf::{program_header, Elf, ProgramHeader};
     use std::io::Read;
     let mut head = Vec::with_capacity(64 * 1024);

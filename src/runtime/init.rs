@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::rootfs;
 use super::sys;
-use crate::kube::namespaces::ContainerNamespaces;
+use crate::kube::namespaces::{ContainerNamespaces, Namespace};
 
 pub const CONFIG_FD: i32 = 3;
 pub const SYNC_FD: i32 = 4;
@@ -31,8 +31,12 @@ pub struct InitConfig {
     pub sandbox_pid: i32,
     /// Which of pause's namespaces to join and which to make: the plan the step narrates.
     pub namespaces: ContainerNamespaces,
-    /// cgroup.procs files to enter before anything is exec'd.
+    /// cgroup.procs files to enter before anything is exec'd (cgroup v1, or a kernel
+    /// without clone3's `CLONE_INTO_CGROUP`).
     pub cgroup_procs: Vec<PathBuf>,
+    /// cgroup v2: the leaf the container process is born in, so nothing is ever moved.
+    #[serde(default)]
+    pub cgroup_dir: Option<PathBuf>,
     pub oom_score_adj: Option<i32>,
     pub rootfs: rootfs::RootfsConfig,
     pub argv: Vec<String>,
@@ -70,20 +74,44 @@ pub fn run() -> Result<()> {
 }
 
 fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
-    let me = std::process::id();
-    for procs in &config.cgroup_procs {
-        std::fs::write(procs, me.to_string())
-            .wrap_err_with(|| format!("failed to enter cgroup {}", procs.display()))?;
-    }
+    // On cgroup v2 the container is born in its leaf; elsewhere this process moves there first
+    // and the container inherits it.
+    let leaf = match &config.cgroup_dir {
+        Some(dir) => Some(
+            File::open(dir).wrap_err_with(|| format!("failed to open cgroup {}", dir.display()))?,
+        ),
+        None => {
+            enter_cgroups(config)?;
+            None
+        }
+    };
     if let Some(adj) = config.oom_score_adj {
         // Lowering the score needs CAP_SYS_RESOURCE; without it the kernel's default stays.
         let _ = std::fs::write("/proc/self/oom_score_adj", adj.to_string());
     }
     join_sandbox(config)?;
-    unshare(sys::clone_flags(config.namespaces.created()))
+    // The cgroup namespace is made by the container process itself, once it is in its leaf:
+    // the namespace's root is the cgroup its creator is in.
+    let now = config
+        .namespaces
+        .created()
+        .into_iter()
+        .filter(|&kind| kind != Namespace::Cgroup);
+    unshare(sys::clone_flags(now))
         .map_err(|e| eyre!("failed to create the container's namespaces: {e}"))?;
     // SAFETY: this process is single-threaded (it was just exec'd and started no threads).
-    match unsafe { sys::clone_fork(libc::CLONE_PARENT) } {
+    let cloned = match &leaf {
+        Some(leaf) => match unsafe { sys::clone_into_cgroup(libc::CLONE_PARENT, leaf.as_fd()) } {
+            // Linux < 5.7: no clone3 (ENOSYS) or no CLONE_INTO_CGROUP (E2BIG): move, then fork.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::E2BIG)) => {
+                enter_cgroups(config)?;
+                unsafe { sys::clone_fork(libc::CLONE_PARENT) }
+            }
+            other => other,
+        },
+        None => unsafe { sys::clone_fork(libc::CLONE_PARENT) },
+    };
+    match cloned {
         Err(e) => Err(eyre!("failed to clone the container process: {e}")),
         Ok(Some(pid)) => {
             report(sync, &format!("pid {pid}")).wrap_err("failed to report the container pid")?;
@@ -98,6 +126,16 @@ fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
             std::process::exit(1);
         }
     }
+}
+
+/// Move this process into the container's cgroup, in every hierarchy.
+fn enter_cgroups(config: &InitConfig) -> Result<()> {
+    let me = std::process::id();
+    for procs in &config.cgroup_procs {
+        std::fs::write(procs, me.to_string())
+            .wrap_err_with(|| format!("failed to enter cgroup {}", procs.display()))?;
+    }
+    Ok(())
 }
 
 /// Join uts, ipc and net of the sandbox (and pid with shareProcessNamespace), in join order.
@@ -133,6 +171,10 @@ fn container_main(config: &InitConfig, sync: &mut File) -> Result<Never> {
         std::process::exit(1);
     }
     let _ = nix::unistd::setsid();
+    if config.namespaces.own_cgroup {
+        unshare(sys::clone_flags([Namespace::Cgroup]))
+            .map_err(|e| eyre!("failed to create the container's cgroup namespace: {e}"))?;
+    }
     rootfs::setup(&config.rootfs, config.privileged)?;
     let cwd = if config.cwd.is_empty() {
         "/"

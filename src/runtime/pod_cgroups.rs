@@ -6,15 +6,28 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use eyre::{eyre, Result};
+use procfs::{FromBufRead, Meminfo};
 
 use super::cgroups::{host_manager, CgroupManager, ContainerCgroup, PodCgroup};
-use crate::kube::oom::{container_oom_score_adj, read_memory_capacity, PAUSE_OOM_SCORE_ADJ};
+use super::rootfs::CgroupView;
+use crate::kube::oom::{container_oom_score_adj, PAUSE_OOM_SCORE_ADJ};
 use crate::kube::qos::{pod_cgroup_values, pod_qos, QosClass};
 use crate::kube::resources::CgroupValues;
 use crate::kube::resources::{
     container_cgroup_values, pod_pids_limit, ContainerResources, PodResources, POD_PIDS_LIMIT,
 };
 use crate::spec::PodSpec;
+
+const MEMINFO: &str = "/proc/meminfo";
+
+/// `MemTotal` from /proc/meminfo (procfs's parser), in bytes: the memory capacity kubelet
+/// (through cAdvisor) uses.
+fn read_memory_capacity() -> Result<i64> {
+    let text = std::fs::read(MEMINFO).map_err(|e| eyre!("failed to read {MEMINFO}: {e}"))?;
+    let meminfo = Meminfo::from_buf_read(text.as_slice())
+        .map_err(|e| eyre!("failed to parse {MEMINFO}: {e}"))?;
+    i64::try_from(meminfo.mem_total).map_err(|_| eyre!("MemTotal in {MEMINFO} is out of range"))
+}
 
 pub struct PodCgroups {
     manager: Box<dyn CgroupManager>,
@@ -29,6 +42,10 @@ pub struct PodCgroups {
 /// What a container needs from its cgroup before it execs.
 pub struct ContainerPlacement {
     pub procs_files: Vec<PathBuf>,
+    /// cgroup v2: the leaf the container is born in (clone3 with `CLONE_INTO_CGROUP`).
+    pub unified_dir: Option<PathBuf>,
+    /// What it sees at /sys/fs/cgroup.
+    pub view: CgroupView,
     pub oom_score_adj: i32,
 }
 
@@ -57,8 +74,7 @@ impl PodCgroups {
         let pod = manager
             .create_pod(uid, qos, &values)
             .map_err(|e| eyre!("{e}"))?;
-        let memory_capacity =
-            read_memory_capacity().map_err(|e| eyre!("failed to read MemTotal: {e}"))?;
+        let memory_capacity = read_memory_capacity()?;
         Ok(PodCgroups {
             manager,
             pod,
@@ -77,19 +93,36 @@ impl PodCgroups {
         self.pod.cgroup_path().display().to_string()
     }
 
-    /// Put the sandbox process in the `pause` leaf (CPU shares 2) before it execs pause.
-    pub fn place_pause(&mut self, pid: i32) -> Result<()> {
+    /// Create the `pause` leaf (CPU shares 2); on cgroup v2, its directory, for the sandbox
+    /// process to be born in.
+    pub fn prepare_pause(&mut self) -> Result<Option<PathBuf>> {
         let leaf = self
             .manager
             .create_pause(&self.pod)
             .map_err(|e| eyre!("{e}"))?;
-        leaf.add_process(pid).map_err(|e| eyre!("{e}"))?;
+        let dir = leaf.unified_dir().map(PathBuf::from);
+        self.leaves.insert("pause".into(), leaf);
+        Ok(dir)
+    }
+
+    /// Put the sandbox process in the `pause` leaf before it execs pause, unless it was born
+    /// there (`born`).
+    pub fn place_pause(&mut self, pid: i32, born: bool) -> Result<()> {
+        let leaf = match self.leaves.get("pause") {
+            Some(leaf) => leaf,
+            None => {
+                self.prepare_pause()?;
+                &self.leaves["pause"]
+            }
+        };
+        if !born {
+            leaf.add_process(pid).map_err(|e| eyre!("{e}"))?;
+        }
         // Lowering a score needs CAP_SYS_RESOURCE; without it the kernel keeps the default.
         let _ = std::fs::write(
             format!("/proc/{pid}/oom_score_adj"),
             PAUSE_OOM_SCORE_ADJ.to_string(),
         );
-        self.leaves.insert("pause".into(), leaf);
         Ok(())
     }
 
@@ -115,6 +148,13 @@ impl PodCgroups {
             .insert(name.to_string(), leaf.oom_kill_count().unwrap_or(0));
         let placement = ContainerPlacement {
             procs_files: leaf.procs_files(),
+            unified_dir: leaf.unified_dir().map(PathBuf::from),
+            view: match leaf.unified_dir() {
+                Some(_) => CgroupView::Unified,
+                None => CgroupView::Legacy {
+                    hierarchies: leaf.legacy_hierarchies(),
+                },
+            },
             oom_score_adj: container_oom_score_adj(
                 &self.resources,
                 &resources,
@@ -145,5 +185,14 @@ impl PodCgroups {
     /// Remove the pod cgroup and its leaves; the pod's processes must be gone.
     pub fn remove(&self) -> Result<()> {
         self.manager.remove_pod(&self.pod).map_err(|e| eyre!("{e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn memory_capacity_of_this_machine() {
+        let bytes = super::read_memory_capacity();
+        assert!(bytes.as_ref().is_ok_and(|b| *b > 0), "{bytes:?}");
     }
 }

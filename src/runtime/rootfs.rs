@@ -25,6 +25,25 @@ pub struct RootfsConfig {
     pub shm: PathBuf,
     pub etc_hosts: PathBuf,
     pub etc_hostname: PathBuf,
+    /// What the container sees at /sys/fs/cgroup (None: the bare directory of sysfs).
+    #[serde(default)]
+    pub cgroup: Option<CgroupView>,
+}
+
+/// The container's /sys/fs/cgroup, as containerd's default spec (a `cgroup` mount, read-only
+/// unless privileged) has runc make it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CgroupView {
+    /// cgroup v2: a cgroup2 mount. Made inside the container's own cgroup namespace, its root
+    /// is the container's leaf, so `/sys/fs/cgroup/memory.max` is the container's limit.
+    Unified,
+    /// cgroup v1, where containerd makes no cgroup namespace: a tmpfs with the container's own
+    /// directory of each hierarchy bound at the hierarchy's name, plus a link per controller
+    /// of a co-mounted one (`cpu` → `cpu,cpuacct`), as runc's mountCgroupV1 does.
+    Legacy {
+        /// (mount name, the container's directory in that hierarchy on the host).
+        hierarchies: Vec<(String, PathBuf)>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -114,6 +133,9 @@ pub fn setup(config: &RootfsConfig, privileged: bool) -> Result<()> {
     )?;
     mount_volumes(root, &config.mounts)?;
     mount_proc_and_sys(root, privileged)?;
+    if let Some(view) = &config.cgroup {
+        mount_cgroup(root, view, !privileged)?;
+    }
     mount_dev(root, &config.shm)?;
     for (file, source) in [
         ("/etc/hosts", &config.etc_hosts),
@@ -200,6 +222,67 @@ fn mount_proc_and_sys(root: &Path, privileged: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn mount_cgroup(root: &Path, view: &CgroupView, read_only: bool) -> Result<()> {
+    let target = root.join("sys/fs/cgroup");
+    let hardening =
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC | MsFlags::MS_RELATIME;
+    let ro = if read_only {
+        MsFlags::MS_RDONLY
+    } else {
+        MsFlags::empty()
+    };
+    match view {
+        CgroupView::Unified => mnt(
+            Some("cgroup2"),
+            &target,
+            Some("cgroup2"),
+            hardening | ro,
+            None,
+        ),
+        CgroupView::Legacy { hierarchies } => {
+            mnt(
+                Some("tmpfs"),
+                &target,
+                Some("tmpfs"),
+                hardening,
+                Some("mode=755"),
+            )?;
+            for (name, dir) in hierarchies {
+                let at = inside(&target, name);
+                std::fs::create_dir_all(&at)
+                    .wrap_err_with(|| format!("failed to create /sys/fs/cgroup/{name}"))?;
+                mnt(
+                    dir.to_str(),
+                    &at,
+                    None,
+                    MsFlags::MS_BIND | MsFlags::MS_REC,
+                    None,
+                )?;
+                if read_only {
+                    mnt(
+                        None,
+                        &at,
+                        None,
+                        MsFlags::MS_BIND | MsFlags::MS_REMOUNT | hardening | ro,
+                        None,
+                    )?;
+                }
+                for controller in name.split(',').filter(|_| name.contains(',')) {
+                    match std::os::unix::fs::symlink(name, target.join(controller)) {
+                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                            return Err(eyre!(
+                                "failed to link /sys/fs/cgroup/{controller} to {name}: {e}"
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 fn mount_dev(root: &Path, shm: &Path) -> Result<()> {

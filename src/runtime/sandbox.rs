@@ -11,7 +11,7 @@
 
 use std::fs::File;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
 
 use eyre::{eyre, Result};
@@ -23,6 +23,8 @@ use crate::kube::namespaces::SandboxNamespaces;
 /// A sandbox process that holds the namespaces and waits for the word to exec pause.
 pub struct PendingSandbox {
     pub pid: Pid,
+    /// Born in the cgroup it was given (cgroup v2, clone3): nothing to move.
+    pub born_in_cgroup: bool,
     go: File,
     exec_status: File,
 }
@@ -35,8 +37,14 @@ pub fn create(
     hostname: &str,
     pause_binary: &Path,
     log: &File,
+    cgroup: Option<&Path>,
     run_as: Option<u32>,
 ) -> Result<PendingSandbox> {
+    let cgroup = cgroup
+        .map(|dir| {
+            File::open(dir).map_err(|e| eyre!("failed to open cgroup {}: {e}", dir.display()))
+        })
+        .transpose()?;
     let (go_read, go_write) =
         pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| eyre!("failed to create a pipe: {e}"))?;
     let (status_read, status_write) =
@@ -47,13 +55,24 @@ pub fn create(
     let log_fd = log.as_raw_fd();
     // SAFETY: the shim is single-threaded; the child only makes syscalls, then execs or exits.
     let flags = sys::clone_flags(namespaces.created()).bits();
-    match unsafe { sys::clone_fork(flags) } {
+    let (cloned, born_in_cgroup) = match &cgroup {
+        Some(dir) => match unsafe { sys::clone_into_cgroup(flags, dir.as_fd()) } {
+            // Linux < 5.7: the shim moves the process instead.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS) | Some(libc::E2BIG)) => {
+                (unsafe { sys::clone_fork(flags) }, false)
+            }
+            other => (other, true),
+        },
+        None => (unsafe { sys::clone_fork(flags) }, false),
+    };
+    match cloned {
         Err(e) => Err(eyre!("failed to create the sandbox namespaces: {e}")),
         Ok(Some(pid)) => {
             drop(go_read);
             drop(status_write);
             Ok(PendingSandbox {
                 pid,
+                born_in_cgroup,
                 go: File::from(go_write),
                 exec_status: File::from(status_read),
             })

@@ -231,6 +231,10 @@ fn unknown_field_text(path: &FieldPath) -> Text {
             "there is no API server, so no service account token is mounted",
             "没有 API server，所以不会挂载服务账号令牌",
         ),
+        "creationTimestamp" | "resourceVersion" | "generation" | "managedFields" => (
+            "the API server sets it when it stores the pod",
+            "它由 API server 在保存 Pod 时设置",
+        ),
         "status" if top_level => (
             "status is written by the kubelet, not by the manifest",
             "status 由 kubelet 写入，而不是由清单写入",

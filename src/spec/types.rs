@@ -257,6 +257,20 @@ pub struct Probe {
     pub failure_threshold: Option<i64>,
 }
 
+impl Probe {
+    /// The probe with the API server's defaults filled in: timeout 1 s, period 10 s, success
+    /// threshold 1, failure threshold 3 (the initial delay has none: unset means 0).
+    pub fn with_defaults(&self) -> Probe {
+        Probe {
+            timeout_seconds: Some(self.timeout_seconds.unwrap_or(1)),
+            period_seconds: Some(self.period_seconds.unwrap_or(10)),
+            success_threshold: Some(self.success_threshold.unwrap_or(1)),
+            failure_threshold: Some(self.failure_threshold.unwrap_or(3)),
+            ..self.clone()
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecAction {

@@ -13,6 +13,7 @@
 // A located error carries its text; it is built once per failed parse, so size does not matter.
 #![allow(clippy::result_large_err)]
 
+mod emit;
 mod path;
 mod tree;
 
@@ -22,6 +23,7 @@ use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
+pub use emit::to_yaml;
 pub use path::{FieldPath, Segment};
 pub use tree::{MAX_DEPTH, MAX_NODES};
 

@@ -327,13 +327,15 @@ impl App {
             Action::Describe => self.observed.as_ref().is_some_and(|o| o.state.is_some()),
             Action::Restart => self.has_pod() && self.activity != Activity::Deleting,
             Action::SelectUp | Action::SelectDown => !self.containers().is_empty(),
-            // The lesson player's own keys: the explorer has no hints, commands or notes.
+            // The lesson player's own keys: the explorer has no hints, commands, notes or
+            // manifest of the learner's.
             Action::Hint
             | Action::Explorer
             | Action::TryLine
             | Action::RunLine
             | Action::CopyLine
-            | Action::Notes => false,
+            | Action::Notes
+            | Action::EditManifest => false,
             _ => true,
         }
     }
@@ -379,8 +381,8 @@ impl App {
             Event::Key(key) if key.kind == KeyEventKind::Release => up.redraw = false,
             Event::Key(key) => self.key(key, now, &mut up),
             Event::Resize => {}
-            // The explorer has no lesson.
-            Event::Lesson(_) | Event::LineDone { .. } => up.redraw = false,
+            // The explorer has no lesson (and so no try: line or manifest of the learner's).
+            Event::Lesson(_) | Event::LineDone { .. } | Event::Edited { .. } => up.redraw = false,
             Event::Observed(obs) => self.observed(*obs, now, &mut up),
             Event::Engine(reply) => self.engine(reply, now, &mut up),
             Event::Logs { container, text } => {

@@ -193,6 +193,9 @@ fn cgroup(
         oom_kill: Some(0),
         pids_current: Some(2),
         pids_max: Some(Limit::Unlimited),
+        // The demo is a v1 machine: no pressure files.
+        cpu_pressure: None,
+        memory_pressure: None,
     }
 }
 

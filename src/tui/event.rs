@@ -2,13 +2,17 @@
 //! their replays): the events the loop feeds a screen, the effects a screen asks the loop to
 //! carry out through its `Host`, and the requests and answers of the threads behind them.
 
+use std::path::PathBuf;
+
 use ratatui::crossterm::event::KeyEvent;
 
 use super::observed::Observation;
 use super::signal::Signal;
+use crate::i18n::Text;
 use crate::kube::pod_state::ProcessRef;
 use crate::kube::steps::StepPlan;
 use crate::lesson::commands::FilledLine;
+use crate::lesson::learner::{Grade, TaskStatus};
 use crate::lesson::{ActionOutcome, CheckResult, StepOutcome};
 use crate::observe::Target;
 
@@ -50,6 +54,28 @@ pub enum LessonCmd {
     Poll(usize),
     /// Record the step as done (progress is saved).
     Complete(usize),
+    /// A step with tasks is shown: take its tasks' baseline and start watching.
+    BeginTasks(usize),
+    /// Evaluate the step's tasks once.
+    PollTasks(usize),
+    /// Do a task in the learner's place, by its solution (autoplay).
+    Solve {
+        index: usize,
+        task: String,
+    },
+    /// Grade the answer to the step's question (None: nobody answered).
+    Grade {
+        index: usize,
+        answer: Option<String>,
+    },
+    /// Write the learner's copy of a pod's manifest, for the editor.
+    PrepareEdit {
+        pod: String,
+    },
+    /// Check the learner's copy and replace the pod with it.
+    ApplyEdit {
+        pod: String,
+    },
     /// Delete the lesson's pods.
     Finish,
     /// Fill the step's `try:` lines from the live pods.
@@ -89,6 +115,33 @@ pub enum LessonReply {
         result: Result<(), String>,
     },
     Finished(Result<(), String>),
+    /// The step's tasks as they stand.
+    Tasks {
+        index: usize,
+        tasks: Vec<TaskStatus>,
+        pods: LivePods,
+    },
+    Solved {
+        index: usize,
+        task: String,
+        result: Result<ActionOutcome, String>,
+        pods: LivePods,
+    },
+    Graded {
+        index: usize,
+        result: Result<Grade, Text>,
+    },
+    /// The learner's copy of the manifest is ready to edit.
+    EditReady {
+        pod: String,
+        result: Result<PathBuf, String>,
+    },
+    /// The learner's copy was checked and, if valid, the pod replaced with it.
+    Applied {
+        pod: String,
+        result: Result<ActionOutcome, Text>,
+        pods: LivePods,
+    },
     /// The step's `try:` lines, filled as far as the pods let.
     Filled {
         index: usize,
@@ -115,6 +168,10 @@ pub enum Event {
     },
     ShellDone {
         container: String,
+        result: Result<i32, String>,
+    },
+    /// The editor the learner edited a manifest in has exited.
+    Edited {
         result: Result<i32, String>,
     },
     SignalSent {
@@ -157,6 +214,10 @@ pub enum Effect {
     ReadLogs {
         uid: String,
         container: String,
+    },
+    /// Hand the terminal to an editor on this file and take it back.
+    Edit {
+        path: PathBuf,
     },
     /// Shorten an ongoing deletion's grace period to zero.
     KillNow {

@@ -218,6 +218,12 @@ where
                 let _ = feedback.send(Event::Logs { container, text });
             }
             Effect::KillNow { uid } => host.kill_now(&uid),
+            Effect::Edit { path } => {
+                let result = host.edit_file(&path).map_err(|e| format!("{e:#}"));
+                terminal.clear()?;
+                let _ = feedback.send(Event::Edited { result });
+                redraw = true;
+            }
             Effect::RunLine { line } => {
                 let result = host.run_line(&line).map_err(|e| format!("{e:#}"));
                 terminal.clear()?;

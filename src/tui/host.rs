@@ -15,6 +15,10 @@ pub trait Host {
     fn run_shell(&mut self, _uid: &str, _container: &str, _command: &[String]) -> Result<i32> {
         Err(eyre!("there is no shell to hand the terminal to here"))
     }
+    /// Hand the terminal to an editor on `path` and take it back; the exit status.
+    fn edit_file(&mut self, _path: &std::path::Path) -> Result<i32> {
+        Err(eyre!("there is no editor to hand the terminal to here"))
+    }
     /// Pass a request on to the thread that owns the explorer's pod.
     fn engine(&mut self, _cmd: EngineCmd) {}
     /// Pass a request on to the thread that owns the lesson's runner.

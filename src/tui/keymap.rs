@@ -37,6 +37,8 @@ pub enum Action {
     Hint,
     /// In the lesson list: open the free explorer.
     Explorer,
+    /// In a lesson: edit the pod's manifest (the learner's own copy) and replace the pod.
+    EditManifest,
     /// In a lesson: select the next `try:` line (in challenge mode: show the commands).
     TryLine,
     /// In a lesson: run the selected `try:` line in a shell.
@@ -352,6 +354,23 @@ pub const KEYMAP: &[Binding] = &[
         hint: Some(3),
         screens: &[Screen::Player],
     },
+    // `m` for manifest: `e` opens the explorer from the lesson list, and a key means one
+    // action whatever the screen.
+    Binding {
+        keys: &[ch('m')],
+        action: Action::EditManifest,
+        label: "m",
+        short: Tr("edit manifest", "改清单"),
+        long: Tr(
+            "In a lesson: edit the pod's manifest (your own copy) in $EDITOR; podlab checks it \
+             (file:line:column) and re-creates the pod from it, as kubectl replace --force does",
+            "课程中：用 $EDITOR 编辑 Pod 的清单（你自己的副本）；podlab 检查它（文件:行:列），\
+             再像 kubectl replace --force 那样按它重建 Pod",
+        ),
+        // The last to fit in the hint bar: the task that needs it names it on screen.
+        hint: Some(9),
+        screens: &[Screen::Player],
+    },
     Binding {
         keys: &[ch('c')],
         action: Action::TryLine,
@@ -572,6 +591,18 @@ mod tests {
             action_for(&KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
             None
         );
+    }
+
+    #[test]
+    fn the_manifest_key_is_the_players_own_and_in_the_hint_bar() {
+        let press = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(action_for(&press('m')), Some(Action::EditManifest));
+        let b = binding(Action::EditManifest).expect("bound");
+        assert_eq!(b.screens, &[Screen::Player]);
+        assert!(b.hint.is_some());
+        assert!(hints(Lang::Zh, |_| true)
+            .iter()
+            .any(|h| h.key == "m" && h.words == "改清单"));
     }
 
     #[test]

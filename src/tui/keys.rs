@@ -143,7 +143,8 @@ impl App {
             | Action::TryLine
             | Action::RunLine
             | Action::CopyLine
-            | Action::Notes => up.redraw = false,
+            | Action::Notes
+            | Action::EditManifest => up.redraw = false,
         }
     }
 

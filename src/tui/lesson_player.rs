@@ -21,10 +21,12 @@ use super::event::{
     Effect, EngineCmd, EngineReply, Event, LessonCmd, LessonReply, LivePods, Update,
 };
 use super::keymap::{action_for, Action};
+use super::lesson_tasks::Asking;
 use super::lesson_teaching::{marks_of, Teaching, HINT_POLL};
 use super::script::{Script, ScriptStep};
 use super::words::{self, tr};
 use crate::i18n::{Lang, Text};
+use crate::lesson::learner::{Grade, TaskStatus};
 use crate::lesson::{ActionOutcome, CheckResult, Lesson};
 use crate::observe::Target;
 
@@ -49,6 +51,10 @@ pub enum StepState {
     },
     Passed(CheckResult),
     Failed(Text),
+    /// The learner's turn: the step's tasks are watched until each is seen done (no timeout).
+    Watching {
+        since: Instant,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +64,28 @@ pub struct StepView {
     pub action: Option<ActionOutcome>,
     /// How many of the step's hints are shown.
     pub hints_shown: usize,
+    /// The step's tasks as they stand (schema 2).
+    pub tasks: Vec<TaskStatus>,
+    /// Tasks done by their solution (autoplay) rather than by the learner.
+    pub solved: Vec<String>,
+    /// The answer given to the step's question (None: not asked, or autoplay).
+    pub answer: Option<String>,
+    /// The question, graded once the step's check passed.
+    pub grade: Option<Grade>,
+}
+
+impl StepView {
+    fn new() -> StepView {
+        StepView {
+            state: StepState::Pending,
+            action: None,
+            hints_shown: 0,
+            tasks: Vec::new(),
+            solved: Vec::new(),
+            answer: None,
+            grade: None,
+        }
+    }
 }
 
 /// The player as a whole.
@@ -80,10 +108,10 @@ pub struct Player {
     pub phase: Phase,
     pub restart: bool,
     /// When the check of the current step is evaluated again.
-    next_poll: Option<Instant>,
+    pub(super) next_poll: Option<Instant>,
     /// A `Poll` was sent and its answer has not come yet.
-    polling: bool,
-    pods: LivePods,
+    pub(super) polling: bool,
+    pub(super) pods: LivePods,
     observing: Option<String>,
     /// The step whose check passed last, shown in the status line until the next step.
     pub just_passed: Option<usize>,
@@ -94,6 +122,14 @@ pub struct Player {
     replay: bool,
     /// Why an unattended autoplay (`--quit-at-end`) ended early: the step that failed.
     pub failure: Option<String>,
+    /// The question being answered, before its step's action.
+    pub asking: Option<Asking>,
+    /// What is wrong with the learner's edited manifest (`m` edits it again).
+    pub edit_problem: Option<Text>,
+    /// A task's solution was asked for and has not come back yet (autoplay).
+    pub(super) solving: bool,
+    /// The pod whose manifest the learner is editing (`m`), until it is applied.
+    pub(super) editing: Option<String>,
     /// Commands that work here, hints that notice, teacher notes, challenge mode, evidence.
     pub teach: Teaching,
 }
@@ -122,15 +158,7 @@ impl Player {
         let mut app = App::new(Session::ReadOnly, script_of(&lesson), 0, lang);
         app.script_done = 0;
         app.viewing = 0;
-        let steps = lesson
-            .steps()
-            .iter()
-            .map(|_| StepView {
-                state: StepState::Pending,
-                action: None,
-                hints_shown: 0,
-            })
-            .collect();
+        let steps = lesson.steps().iter().map(|_| StepView::new()).collect();
         let teach = Teaching::new(&lesson);
         Player {
             app,
@@ -147,6 +175,10 @@ impl Player {
             autoplay: None,
             replay: false,
             failure: None,
+            asking: None,
+            edit_problem: None,
+            solving: false,
+            editing: None,
             teach,
         }
     }
@@ -183,7 +215,7 @@ impl Player {
     /// Step `index` failed: autoplay stops there instead of trying again and again (Space
     /// resumes it, which takes the step again). An unattended run (`--quit-at-end`) ends
     /// instead, and says which step failed.
-    fn autoplay_failed(&mut self, index: usize, up: &mut Update) {
+    pub(super) fn autoplay_failed(&mut self, index: usize, up: &mut Update) {
         let Some(auto) = &mut self.autoplay else {
             return;
         };
@@ -227,8 +259,14 @@ impl Player {
             return;
         }
         // Frozen panels would not show the next step: wait until the teacher unfreezes them.
+        // Tasks are polled all the time they are watched: that is no reason to wait.
+        let watching = self
+            .steps
+            .get(self.current)
+            .is_some_and(|s| matches!(s.state, StepState::Watching { .. }));
         let busy = self.busy()
-            || self.polling
+            || (self.polling && !watching)
+            || self.awaiting_solved_task()
             || self.app.popup.is_some()
             || self.app.exiting
             || self.app.is_frozen();
@@ -295,8 +333,10 @@ impl Player {
 
     /// A step is running, or its check passed and the lesson thread is still recording it
     /// (taking it again then would repeat its action: a file removed twice fails).
-    fn busy(&self) -> bool {
+    pub(super) fn busy(&self) -> bool {
         self.phase != Phase::Ready
+            || self.solving
+            || self.asking.is_some()
             || self.steps.get(self.current).is_some_and(|s| {
                 matches!(
                     s.state,
@@ -326,6 +366,7 @@ impl Player {
                 .iter()
                 .any(|s| s.teacher_notes.is_some()),
             Action::Restart | Action::Explorer | Action::CommandLine => false,
+            Action::EditManifest => self.can_edit(),
             other => self.app.enabled(other),
         }
     }
@@ -335,7 +376,9 @@ impl Player {
         let ticking = self.steps.get(self.current).is_some_and(|s| {
             matches!(
                 s.state,
-                StepState::Performing { .. } | StepState::Checking { .. }
+                StepState::Performing { .. }
+                    | StepState::Checking { .. }
+                    | StepState::Watching { .. }
             )
         });
         let clock = ticking.then(|| now + Duration::from_millis(500));
@@ -379,6 +422,7 @@ impl Player {
                 up.redraw = true;
             }
             Event::Lesson(reply) => self.reply(reply, now, &mut up),
+            Event::Edited { result } => self.edited(result, &mut up),
             Event::LineDone { line, result } => self.line_done(&line, result, &mut up),
             event => self.pass_to_app(event, now, &mut up),
         }
@@ -409,7 +453,12 @@ impl Player {
         }
     }
 
-    fn key(&mut self, key: ratatui::crossterm::event::KeyEvent, now: Instant, up: &mut Update) {
+    pub(super) fn key(
+        &mut self,
+        key: ratatui::crossterm::event::KeyEvent,
+        now: Instant,
+        up: &mut Update,
+    ) {
         if self.phase == Phase::Finishing
             && self.app.popup.is_none()
             && matches!(action_for(&key), Some(Action::Quit | Action::QuitNow))
@@ -418,6 +467,10 @@ impl Player {
             for (_, uid) in self.pods.iter().filter(|(_, uid)| !uid.is_empty()) {
                 up.effects.push(Effect::KillNow { uid: uid.clone() });
             }
+            return;
+        }
+        if self.asking.is_some() && self.phase != Phase::Finishing {
+            self.question_key(key, now, up);
             return;
         }
         if self.app.popup.is_some() || self.phase == Phase::Finishing {
@@ -454,6 +507,10 @@ impl Player {
                 self.teach.notes = !self.teach.notes;
             }
             Some(Action::Restart | Action::Explorer | Action::CommandLine) => up.redraw = false,
+            Some(Action::EditManifest) => {
+                self.app.status = None;
+                self.edit_manifest(up);
+            }
             Some(Action::Shell | Action::Logs | Action::Signal) if self.replay => {
                 self.app.error(self.app.no_live_pod().to_string());
             }
@@ -496,6 +553,14 @@ impl Player {
         }
         let index = self.current;
         self.app.viewing = index;
+        if self.learner_turn(index, now, up) {
+            return;
+        }
+        self.perform(index, now, up);
+    }
+
+    /// Ask the lesson thread for step `index`'s action.
+    pub(super) fn perform(&mut self, index: usize, now: Instant, up: &mut Update) {
         self.just_passed = None;
         if let Some(view) = self.steps.get_mut(index) {
             view.state = StepState::Performing { since: now };
@@ -506,15 +571,22 @@ impl Player {
         up.effects.push(Effect::Lesson(LessonCmd::Perform(index)));
     }
 
-    fn poll(&mut self, _now: Instant, up: &mut Update) {
+    pub(super) fn poll(&mut self, _now: Instant, up: &mut Update) {
         if !self.polling && self.phase == Phase::Ready {
             self.polling = true;
-            up.effects
-                .push(Effect::Lesson(LessonCmd::Poll(self.current)));
+            let watching = self
+                .steps
+                .get(self.current)
+                .is_some_and(|s| matches!(s.state, StepState::Watching { .. }));
+            up.effects.push(Effect::Lesson(if watching {
+                LessonCmd::PollTasks(self.current)
+            } else {
+                LessonCmd::Poll(self.current)
+            }));
         }
     }
 
-    fn timeout_of(&self, index: usize) -> Duration {
+    pub(super) fn timeout_of(&self, index: usize) -> Duration {
         let options = &self.lesson.file.options;
         let secs = self
             .lesson
@@ -551,6 +623,7 @@ impl Player {
                 self.phase = Phase::Ready;
                 self.set_current(first_undone.min(self.steps.len()));
                 self.app.viewing = self.current;
+                self.enter_step(now, up);
                 self.teach.progress_at = Some(now);
                 if resumed > 0 {
                     self.app.info(format!(
@@ -566,6 +639,7 @@ impl Player {
             LessonReply::ResumeFailed { message, pods } => {
                 self.phase = Phase::Ready;
                 self.set_current(0);
+                self.enter_step(now, up);
                 self.app.error(format!(
                     "{}: {message}",
                     tr(lang, "could not resume", "无法恢复进度")
@@ -625,12 +699,23 @@ impl Player {
                 };
                 if result.passed {
                     view.state = StepState::Passed(result);
+                    let answer = view.answer.clone();
                     self.just_passed = Some(index);
                     self.show_evidence(index, now);
                     self.fill(index, up);
                     // A result replaces older messages (e.g. a Space pressed while it ran).
                     self.app.status = None;
-                    up.effects.push(Effect::Lesson(LessonCmd::Complete(index)));
+                    let asks = self
+                        .lesson
+                        .steps()
+                        .get(index)
+                        .is_some_and(|s| s.question.is_some());
+                    up.effects.push(Effect::Lesson(if asks {
+                        // Graded now that the action is done; then recorded.
+                        LessonCmd::Grade { index, answer }
+                    } else {
+                        LessonCmd::Complete(index)
+                    }));
                 } else if now >= deadline {
                     let secs = timeout.as_secs_f64();
                     view.state = StepState::Failed(Text::new(
@@ -666,6 +751,7 @@ impl Player {
                         self.teach.selected = 0;
                         self.fill(self.current, up);
                     }
+                    self.enter_step(now, up);
                 }
             }
             LessonReply::Finished(result) => {
@@ -689,6 +775,7 @@ impl Player {
                 }
                 self.hint_tick(now, up);
             }
+            other => self.learner_reply(other, now, up),
         }
     }
 
@@ -708,7 +795,7 @@ impl Player {
         }
     }
 
-    fn set_current(&mut self, index: usize) {
+    pub(super) fn set_current(&mut self, index: usize) {
         self.current = index;
         self.app.script_done = index;
     }
@@ -719,7 +806,7 @@ impl Player {
 
     /// The pod the panels show: the current step's pod if it lives, else the lesson's first
     /// live pod.
-    fn set_pods(&mut self, pods: LivePods, up: &mut Update) {
+    pub(super) fn set_pods(&mut self, pods: LivePods, up: &mut Update) {
         self.pods = pods;
         if self.replay {
             // The trace's panels come from the trace, not from a pod here.

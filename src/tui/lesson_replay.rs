@@ -14,6 +14,7 @@ use super::words;
 use crate::i18n::Lang;
 use crate::lesson::commands::FilledLine;
 use crate::lesson::hint::Hint;
+use crate::lesson::learner::is_right;
 use crate::lesson::schema::{LessonOptions, SCHEMA_VERSION};
 use crate::lesson::{ActionOutcome, CheckResult, Lesson, LessonFile, StepSpec};
 use crate::observe::Target;
@@ -41,6 +42,8 @@ pub fn lesson_of(trace: &Trace, source: &str) -> Option<Lesson> {
             check: None,
             timeout_seconds: None,
             simplified: s.simplified.clone(),
+            tasks: s.tasks.clone(),
+            question: s.question.clone(),
         })
         .collect();
     Some(Lesson {
@@ -150,6 +153,67 @@ impl LessonReplayHost {
                 result: Ok(()),
             })],
             LessonCmd::Finish => vec![reply(LessonReply::Finished(Ok(())))],
+            // The learner's tasks as they ended, done as they were then.
+            LessonCmd::BeginTasks(index) | LessonCmd::PollTasks(index) => {
+                let tasks = self
+                    .trace
+                    .result(index + 1)
+                    .map(|r| r.tasks.iter().map(|t| t.status.clone()).collect())
+                    .unwrap_or_default();
+                let mut events = vec![reply(LessonReply::Tasks {
+                    index,
+                    tasks,
+                    pods: self.pods(),
+                })];
+                if let Some(o) = self.trace.observation(index + 1) {
+                    events.push(Event::Observed(Box::new(o.clone())));
+                }
+                events
+            }
+            LessonCmd::Solve { index, task } => vec![reply(LessonReply::Solved {
+                index,
+                task,
+                result: Ok(ActionOutcome {
+                    summary: crate::i18n::Text::new("", ""),
+                    output: String::new(),
+                }),
+                pods: self.pods(),
+            })],
+            LessonCmd::Grade { index, answer } => {
+                // The answer given now, graded against the answer computed when recorded.
+                let result = self
+                    .trace
+                    .result(index + 1)
+                    .and_then(|r| r.grade.clone())
+                    .map(|mut grade| {
+                        if answer.is_some() {
+                            grade.right = answer
+                                .as_deref()
+                                .is_some_and(|a| is_right(a, &grade.expected));
+                            grade.given = answer;
+                        }
+                        grade
+                    })
+                    .ok_or_else(|| {
+                        crate::i18n::Text::new(
+                            "the trace has no grade for this question",
+                            "记录里没有这道题的评分",
+                        )
+                    });
+                vec![reply(LessonReply::Graded { index, result })]
+            }
+            LessonCmd::PrepareEdit { pod } => vec![reply(LessonReply::EditReady {
+                pod,
+                result: Err(words::REPLAY_ONLY.get(Lang::En).to_string()),
+            })],
+            LessonCmd::ApplyEdit { pod } => vec![reply(LessonReply::Applied {
+                pod,
+                result: Err(crate::i18n::Text::new(
+                    words::REPLAY_ONLY.get(Lang::En),
+                    words::REPLAY_ONLY.get(Lang::Zh),
+                )),
+                pods: self.pods(),
+            })],
             // The lines as the screen showed them once the step was done; before, as written.
             LessonCmd::FillTry(index) => {
                 let recorded = self

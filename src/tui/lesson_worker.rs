@@ -7,6 +7,7 @@ use std::thread::JoinHandle;
 use eyre::{eyre, Result};
 
 use super::event::{Event, LessonCmd, LessonReply};
+use crate::i18n::Text;
 use crate::lesson::{CheckResult, Runner};
 
 pub struct LessonWorker {
@@ -108,6 +109,8 @@ fn worker_loop(
                 index,
                 result: r.complete(index).map_err(|e| format!("{e:#}")),
             },
+            (cmd, Some(r)) if is_learner(&cmd) => learner_reply(cmd, r),
+            (cmd, None) if is_learner(&cmd) => learner_gone(cmd),
             (LessonCmd::FillTry(index), Some(r)) => LessonReply::Filled {
                 index,
                 lines: r.fill_try(index),
@@ -142,6 +145,7 @@ fn worker_loop(
                 index,
                 result: Err(gone()),
             },
+            (_, _) => continue,
         };
         let _ = events.send(Event::Lesson(reply));
     }
@@ -149,4 +153,88 @@ fn worker_loop(
         finished = r.finish().map_err(|e| format!("{e:#}"));
     }
     finished
+}
+
+/// Requests about the learner's tasks, questions and manifest (schema 2).
+fn is_learner(cmd: &LessonCmd) -> bool {
+    matches!(
+        cmd,
+        LessonCmd::BeginTasks(_)
+            | LessonCmd::PollTasks(_)
+            | LessonCmd::Solve { .. }
+            | LessonCmd::Grade { .. }
+            | LessonCmd::PrepareEdit { .. }
+            | LessonCmd::ApplyEdit { .. }
+    )
+}
+
+fn learner_reply(cmd: LessonCmd, r: &mut Runner) -> LessonReply {
+    match cmd {
+        LessonCmd::BeginTasks(index) => LessonReply::Tasks {
+            index,
+            tasks: r.begin_tasks(index),
+            pods: r.live_pods(),
+        },
+        LessonCmd::PollTasks(index) => LessonReply::Tasks {
+            index,
+            tasks: r.poll_tasks(index),
+            pods: r.live_pods(),
+        },
+        LessonCmd::Solve { index, task } => LessonReply::Solved {
+            index,
+            result: r.solve_task(index, &task).map_err(|e| format!("{e:#}")),
+            task,
+            pods: r.live_pods(),
+        },
+        LessonCmd::Grade { index, answer } => LessonReply::Graded {
+            index,
+            result: r.grade(index, answer.as_deref()),
+        },
+        LessonCmd::PrepareEdit { pod } => LessonReply::EditReady {
+            result: r.manifest_copy(&pod).map_err(|e| format!("{e:#}")),
+            pod,
+        },
+        LessonCmd::ApplyEdit { pod } => LessonReply::Applied {
+            result: r.apply_copy(&pod),
+            pod,
+            pods: r.live_pods(),
+        },
+        other => learner_gone(other),
+    }
+}
+
+fn learner_gone(cmd: LessonCmd) -> LessonReply {
+    let gone = || "the lesson has ended".to_string();
+    let gone_text = || Text::new("the lesson has ended", "课程已结束");
+    match cmd {
+        LessonCmd::BeginTasks(index) | LessonCmd::PollTasks(index) => LessonReply::Tasks {
+            index,
+            tasks: Vec::new(),
+            pods: Vec::new(),
+        },
+        LessonCmd::Solve { index, task } => LessonReply::Solved {
+            index,
+            task,
+            result: Err(gone()),
+            pods: Vec::new(),
+        },
+        LessonCmd::Grade { index, .. } => LessonReply::Graded {
+            index,
+            result: Err(gone_text()),
+        },
+        LessonCmd::PrepareEdit { pod } => LessonReply::EditReady {
+            pod,
+            result: Err(gone()),
+        },
+        LessonCmd::ApplyEdit { pod } => LessonReply::Applied {
+            pod,
+            result: Err(gone_text()),
+            pods: Vec::new(),
+        },
+        // Not a learner's request (`is_learner` keeps these out): an answer nobody waits for.
+        _ => LessonReply::Completed {
+            index: usize::MAX,
+            result: Err(gone()),
+        },
+    }
 }

@@ -102,6 +102,34 @@ impl Host for LiveHost<'_> {
         Ok(status.code().unwrap_or(128 + status_signal(&status)))
     }
 
+    /// The learner's editor on `path`, on this terminal, as the shell is.
+    fn edit_file(&mut self, path: &std::path::Path) -> Result<i32> {
+        let editor = choose_editor().ok_or_else(|| {
+            eyre::eyre!(
+                "no editor found: set $EDITOR (or install vi or nano), then press m again; \
+                 the file is {}",
+                path.display()
+            )
+        })?;
+        let status = self
+            .hand_off(
+                || {
+                    println!(
+                        "podlab: {} {}   (save and quit: podlab checks it and replaces the pod)",
+                        editor.join(" "),
+                        path.display()
+                    );
+                    std::process::Command::new(&editor[0])
+                        .args(&editor[1..])
+                        .arg(path)
+                        .status()
+                },
+                || {},
+            )
+            .wrap_err_with(|| format!("failed to run {}", editor.join(" ")))?;
+        Ok(status.code().unwrap_or(128 + status_signal(&status)))
+    }
+
     /// OSC 52: the terminal (and tmux, with set-clipboard on) puts the text on the clipboard.
     fn copy(&mut self, text: &str) {
         use std::io::Write;
@@ -132,6 +160,31 @@ impl LiveHost<'_> {
         entered?;
         Ok(status?)
     }
+}
+
+/// `$VISUAL`, `$EDITOR` (either may hold arguments), else the first of vi, nano and busybox's
+/// vi found on `PATH`.
+fn choose_editor() -> Option<Vec<String>> {
+    for var in ["VISUAL", "EDITOR"] {
+        if let Ok(value) = std::env::var(var) {
+            let words: Vec<String> = value.split_whitespace().map(String::from).collect();
+            if words.first().is_some_and(|w| on_path(w)) {
+                return Some(words);
+            }
+        }
+    }
+    [vec!["vi"], vec!["nano"], vec!["busybox", "vi"]]
+        .into_iter()
+        .find(|words| on_path(words[0]))
+        .map(|words| words.into_iter().map(String::from).collect())
+}
+
+fn on_path(program: &str) -> bool {
+    if program.contains('/') {
+        return std::path::Path::new(program).is_file();
+    }
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
 }
 
 /// Leave the child's output on screen until the learner has read it.

@@ -33,6 +33,7 @@ pub mod keymap;
 mod keys;
 pub mod lesson_player;
 pub mod lesson_replay;
+pub mod lesson_tasks;
 pub mod lesson_teaching;
 #[cfg(podlab_host)]
 pub mod lesson_worker;

@@ -1,5 +1,6 @@
 //! The lesson list `podlab` opens with no arguments: the lessons in order with the learner's
-//! progress; Enter plays one, `e` opens the free explorer. Pure state; `ui::picker` draws it.
+//! progress and whether this machine can run them; Enter plays one (or, where it cannot run,
+//! its recorded trace), `e` opens the free explorer. Pure state; `ui::picker` draws it.
 
 use std::path::PathBuf;
 
@@ -8,6 +9,7 @@ use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 use super::keymap::{action_for, Action};
 use super::theme::{no_color_requested, ThemeKind};
 use super::words::tr;
+use crate::doctor::{self, LessonVerdict, Machine};
 use crate::i18n::{Lang, Text};
 use crate::lesson::card::Difficulty;
 use crate::lesson::{lesson_files, load_lesson, Lesson, ProgressStore};
@@ -24,12 +26,19 @@ pub struct PickerEntry {
     pub objectives: Vec<Text>,
     pub minutes: Option<u32>,
     pub difficulty: Option<Difficulty>,
-    /// Why this machine cannot run the lesson as it runs podlab (e.g. without root), if so.
-    pub note: Option<Text>,
+    /// Whether this machine can run it (`podlab doctor`'s verdict); None: not examined.
+    pub here: Option<LessonVerdict>,
+    /// Its recorded trace, played instead when it cannot run here.
+    pub trace: Option<PathBuf>,
 }
 
 impl PickerEntry {
-    pub fn of(lesson: &Lesson, store: Option<&ProgressStore>) -> PickerEntry {
+    /// The entry of `lesson`, with the learner's progress and this machine's verdict.
+    pub fn of(
+        lesson: &Lesson,
+        store: Option<&ProgressStore>,
+        machine: Option<&Machine>,
+    ) -> PickerEntry {
         let done = store.map_or(0, |store| {
             let progress = store.load(lesson.id());
             lesson
@@ -48,8 +57,14 @@ impl PickerEntry {
             objectives: lesson.file.objectives.clone(),
             minutes: lesson.file.minutes,
             difficulty: lesson.file.difficulty,
-            note: None,
+            here: machine.map(|m| doctor::lesson_verdict(m, &doctor::needs_of(lesson))),
+            trace: doctor::shipped_trace(&lesson.path),
         }
+    }
+
+    /// Whether it can run here (unknown counts as yes: its own checks will say).
+    pub fn runs_here(&self) -> bool {
+        self.here.as_ref().is_none_or(LessonVerdict::runs)
     }
 
     /// "3/7" or "7/7 ✓".
@@ -62,11 +77,12 @@ impl PickerEntry {
     }
 }
 
-/// The lessons of `dir` in order, with progress from `store`; lessons that do not load are
-/// reported as problems (`podlab lessons check` says more).
+/// The lessons of `dir` in order, with progress from `store` and verdicts for `machine`;
+/// lessons that do not load are reported as problems (`podlab lessons check` says more).
 pub fn load_entries(
     dir: &std::path::Path,
     store: Option<&ProgressStore>,
+    machine: Option<&Machine>,
 ) -> (Vec<PickerEntry>, Vec<String>) {
     let files = match lesson_files(dir) {
         Ok(files) => files,
@@ -81,7 +97,7 @@ pub fn load_entries(
     let mut problems = Vec::new();
     for file in files {
         match load_lesson(&file) {
-            Ok(lesson) => entries.push(PickerEntry::of(&lesson, store)),
+            Ok(lesson) => entries.push(PickerEntry::of(&lesson, store, machine)),
             Err(e) => problems.push(e.to_string()),
         }
     }
@@ -92,6 +108,11 @@ pub fn load_entries(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Choice {
     Lesson(PathBuf),
+    /// A lesson this machine cannot run: its recorded trace, and why.
+    Replay {
+        trace: PathBuf,
+        why: Text,
+    },
     Explorer,
     Quit,
 }
@@ -152,7 +173,33 @@ impl Picker {
             Action::SelectUp if n > 0 => self.selected = (self.selected + n - 1) % n,
             Action::SelectDown if n > 0 => self.selected = (self.selected + 1) % n,
             Action::NextStep => match self.entries.get(self.selected) {
-                Some(entry) => return Some(Choice::Lesson(entry.path.clone())),
+                Some(entry) if entry.runs_here() => {
+                    return Some(Choice::Lesson(entry.path.clone()))
+                }
+                Some(entry) => {
+                    let why = entry.here.as_ref().map(LessonVerdict::reason);
+                    let why = why.unwrap_or_else(|| Text::new("", ""));
+                    match &entry.trace {
+                        Some(trace) => {
+                            return Some(Choice::Replay {
+                                trace: trace.clone(),
+                                why,
+                            })
+                        }
+                        None => {
+                            self.status = Some(format!(
+                                "{} ({}): {}",
+                                tr(self.lang, "cannot run here", "不能在这里运行"),
+                                why.get(self.lang),
+                                tr(
+                                    self.lang,
+                                    "no recorded trace is shipped for it",
+                                    "没有随附它的录制轨迹"
+                                )
+                            ))
+                        }
+                    }
+                }
                 None => {
                     self.status = Some(
                         tr(

@@ -25,6 +25,7 @@ use super::{terminal, words};
 use crate::i18n::Lang;
 use crate::lesson::{find_lesson, lessons_dir, Lesson, ProgressStore, Runner, RunnerOptions};
 use crate::observe::Target;
+use crate::tui::record::trace::Trace;
 
 /// How the player is started.
 #[derive(Debug, Clone)]
@@ -181,20 +182,6 @@ fn without_root(lang: Lang) -> Option<String> {
     )
 }
 
-/// Without root, each lesson this machine cannot run so says why in the list.
-fn mark_lessons_needing_root(entries: &mut [super::picker::PickerEntry]) {
-    use crate::runtime::rootless::{self, delegation};
-    if !rootless::is_rootless() {
-        return;
-    }
-    let enforced = matches!(delegation::detect(), delegation::Limits::Delegated { .. });
-    for entry in entries {
-        entry.note = crate::lesson::load_lesson(&entry.path)
-            .ok()
-            .and_then(|lesson| crate::lesson::needs::blocked_without_root(&lesson, enforced));
-    }
-}
-
 /// `podlab` with no arguments: the lesson list. Enter plays a lesson and `e` opens the free
 /// explorer on `default_manifest`; quitting either comes back to the list; `q` there quits.
 pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
@@ -207,10 +194,11 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
     // Without root: rootless first; sudo offered only when this machine cannot do it.
     let mut message: Option<String> = without_root(lang);
     let mut selected: Option<PathBuf> = None;
+    // What this machine can run is looked at once (`podlab doctor` says the same).
+    let machine = crate::doctor::examine();
     loop {
         let store = ProgressStore::for_user().ok();
-        let (mut entries, problems) = load_entries(&lessons_dir(), store.as_ref());
-        mark_lessons_needing_root(&mut entries);
+        let (entries, problems) = load_entries(&lessons_dir(), store.as_ref(), Some(&machine));
         let mut picker = Picker::new(entries, lang);
         if let Some(theme) = theme {
             picker.set_theme(theme);
@@ -246,6 +234,32 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
                 find_lesson(&path.display().to_string())
                     .and_then(|lesson| play(lesson, &args, lang))
                     .map(|(lang, _, _)| lang)
+            }
+            Choice::Replay { trace, why } => {
+                selected = picker.entries.get(picker.selected).map(|e| e.path.clone());
+                let notice = format!(
+                    "{} ({}): {}",
+                    words::tr(
+                        lang,
+                        "this machine cannot run this lesson",
+                        "这台机器不能运行这节课"
+                    ),
+                    why.get(lang),
+                    words::tr(
+                        lang,
+                        "its recorded trace plays instead (podlab doctor says more)",
+                        "改为回放它的录制轨迹（podlab doctor 会说明详情）"
+                    )
+                );
+                Trace::load(&trace).and_then(|t| {
+                    super::replay::play_lesson_trace(
+                        t,
+                        &trace.display().to_string(),
+                        &player,
+                        lang,
+                        Some(notice),
+                    )
+                })
             }
         };
         if let Some(code) = terminal::signal_exit_code() {

@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use eyre::{eyre, Result};
 
-use super::app::{App, Session};
+use super::app::{App, Session, StatusKind};
 use super::event::{EngineCmd, EngineReply, Event};
 use super::host::Host;
 use super::lesson_replay::{replay_player, LessonReplayHost};
@@ -94,6 +94,37 @@ impl Host for ReplayHost {
     }
 }
 
+/// A lesson's trace in the lesson player on this terminal, with `notice` in the status line
+/// at the start; returns the language the player ended in.
+pub fn play_lesson_trace(
+    trace: Trace,
+    source: &str,
+    player: &PlayerArgs,
+    lang: Lang,
+    notice: Option<String>,
+) -> Result<Lang> {
+    let now = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel::<Event>();
+    let mut lesson = replay_player(&trace, source, lang, now)?;
+    player.apply_to_player(&mut lesson, now);
+    if let Some(notice) = notice {
+        lesson.app.status = Some((StatusKind::Info, notice));
+    }
+    let title = format!(
+        "podlab replay: lesson {}",
+        trace.header.lesson.as_ref().map_or("", |l| l.id.as_str())
+    );
+    let host = LessonReplayHost::new(trace, tx.clone());
+    run_on_terminal(
+        &mut lesson,
+        (&tx, &rx),
+        player.clean_start(),
+        open_screen(player, &title),
+        |_| host,
+    )?;
+    Ok(lesson.lang())
+}
+
 pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
     args.player.check()?;
     let trace = Trace::load(&args.file)?;
@@ -109,20 +140,7 @@ pub fn replay(args: &ReplayArgs, lang: Lang) -> Result<ExitCode> {
     let player = &args.player;
     let clean_start = player.clean_start();
     if trace.header.lesson.is_some() {
-        let mut lesson = replay_player(&trace, &source, lang, now)?;
-        player.apply_to_player(&mut lesson, now);
-        let title = format!(
-            "podlab replay: lesson {}",
-            trace.header.lesson.as_ref().map_or("", |l| l.id.as_str())
-        );
-        let host = LessonReplayHost::new(trace, tx.clone());
-        run_on_terminal(
-            &mut lesson,
-            (&tx, &rx),
-            clean_start,
-            open_screen(player, &title),
-            |_| host,
-        )?;
+        play_lesson_trace(trace, &source, player, lang, None)?;
     } else {
         let mut app = replay_app(&trace, &source, lang, now);
         player.apply(&mut app, now);

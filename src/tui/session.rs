@@ -21,6 +21,7 @@ use super::words;
 use super::workers::{Engine, Observer, PodRecipe, SharedTarget};
 use crate::i18n::Lang;
 use crate::kube::steps::{self, PlanContext};
+use crate::observe::procfs_read::user_process_roots;
 use crate::observe::Target;
 use crate::runtime::network::NetworkChoice;
 use crate::spec;
@@ -83,37 +84,8 @@ pub(super) fn why_no_pods(lang: Lang) -> Option<String> {
 /// The user's own processes that are not children of another of theirs: the roots of what
 /// they run (their shells, this explorer's parent, …).
 fn own_process_roots() -> Vec<i32> {
-    use std::os::unix::fs::MetadataExt;
     let me = nix::unistd::getuid().as_raw();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return vec![std::process::id() as i32];
-    };
-    let mine: Vec<(i32, i32)> = dir
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::metadata(format!("/proc/{pid}"))
-                .map(|m| m.uid() == me)
-                .unwrap_or(false)
-        })
-        .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let ppid = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some((pid, ppid))
-        })
-        .collect();
-    let pids: Vec<i32> = mine.iter().map(|(p, _)| *p).collect();
-    let roots: Vec<i32> = mine
-        .iter()
-        .filter(|(_, ppid)| !pids.contains(ppid))
-        .map(|(p, _)| *p)
-        .collect();
+    let roots = user_process_roots(std::path::Path::new("/proc"), me);
     if roots.is_empty() {
         vec![std::process::id() as i32]
     } else {

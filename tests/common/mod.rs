@@ -8,8 +8,8 @@ pub mod screen;
 pub mod tmux;
 
 use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use podlab::kube::pod_state::{ContainerState, PodState, ProcessRef};
@@ -96,6 +96,50 @@ pub fn proc_stat(pid: i32) -> Option<podlab::observe::procfs_read::StatFields> {
 /// Whether `pid` still runs: it exists and is not a zombie waiting to be reaped.
 pub fn is_running(pid: i32) -> bool {
     proc_stat(pid).is_some_and(|s| s.state.0 != 'Z')
+}
+
+/// Plays lesson `id` with `podlab lesson ID --autoplay --headless EXTRA…`, its progress kept
+/// in `state_home`; `each` runs every 100 ms while it plays. Past `deadline` it gets SIGTERM
+/// (it deletes its pods, as on Ctrl-C), and SIGKILL if it is still there 10 s later. Returns
+/// how it ended and what it printed.
+pub fn play_headless(
+    id: &str,
+    extra: &[&str],
+    state_home: &Path,
+    deadline: Duration,
+    mut each: impl FnMut(),
+) -> Output {
+    let started = Instant::now();
+    let mut child = Command::new(PODLAB)
+        .args(["lesson", id, "--autoplay", "--headless"])
+        .args(extra)
+        .env("XDG_STATE_HOME", state_home)
+        .env_remove("SUDO_USER")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run podlab lesson");
+    let mut signalled = None;
+    loop {
+        each();
+        if child.try_wait().expect("wait").is_some() {
+            break;
+        }
+        match signalled {
+            None if started.elapsed() > deadline => {
+                let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+                signalled = Some(Instant::now());
+            }
+            Some(at) if at.elapsed() > Duration::from_secs(10) => {
+                let _ = child.kill();
+            }
+            _ => {}
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    child.wait_with_output().expect("output")
 }
 
 pub fn podlab(args: &[&str]) -> Output {
@@ -284,10 +328,7 @@ pub fn kubelet_processes(dir: &str) -> Vec<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
         .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let zombie = stat
-                .rsplit_once(')')
-                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            let zombie = proc_stat(*pid).is_some_and(|s| s.state.is_zombie());
             let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
             let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
             !zombie && args.contains(&&b"kubelet"[..]) && args.contains(&dir.as_bytes())

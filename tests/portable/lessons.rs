@@ -1,10 +1,10 @@
 //! The shipped lessons validate, and the claims table covers C1–C29 with real checks.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
 
 use crate::common::{self, shipped_lessons, stderr, stdout, PODLAB};
+use podlab::lesson::claims::claims_of_dir;
 
 #[test]
 fn every_lesson_passes_lessons_check() {
@@ -52,35 +52,10 @@ fn lessons_check_points_at_the_broken_field() {
     );
 }
 
-/// `| C5 | 04-network | one-ip, localhost |` rows of lessons/README.md (and the rows of
-/// topics beyond the seeds), by their first cell.
-fn claims_table() -> HashMap<String, Vec<(String, String)>> {
-    let text =
-        std::fs::read_to_string(common::lessons_dir().join("README.md")).expect("read README");
-    let mut claims: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for line in text.lines() {
-        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        let names_a_lesson = |cell: &str| {
-            let (number, rest) = cell.split_once('-').unwrap_or_default();
-            number.len() == 2 && number.parse::<u32>().is_ok() && !rest.is_empty()
-        };
-        if cells.len() < 4 || !names_a_lesson(cells[2].trim_matches('`')) {
-            continue;
-        }
-        for step in cells[3].split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            claims.entry(cells[1].to_string()).or_default().push((
-                cells[2].trim_matches('`').to_string(),
-                step.trim_matches('`').to_string(),
-            ));
-        }
-    }
-    claims
-}
-
 #[test]
 fn every_claim_maps_to_checked_steps_of_real_lessons() {
     let lessons = shipped_lessons();
-    let claims = claims_table();
+    let claims = claims_of_dir(&common::lessons_dir());
     for n in 1..=29 {
         let claim = format!("C{n}");
         assert!(
@@ -112,6 +87,65 @@ fn every_claim_maps_to_checked_steps_of_real_lessons() {
             );
         }
     }
+}
+
+/// `podlab lessons stats --json` reports every shipped lesson with the numbers its file has.
+#[test]
+fn lessons_stats_reports_every_shipped_lesson() {
+    let out = Command::new(PODLAB)
+        .args(["lessons", "stats", "--json"])
+        .output()
+        .expect("run podlab");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let reported = report["lessons"].as_array().expect("a lessons array");
+    let lessons = shipped_lessons();
+    let claims = claims_of_dir(&common::lessons_dir());
+    assert_eq!(reported.len(), lessons.len());
+    for (stats, lesson) in reported.iter().zip(&lessons) {
+        assert_eq!(stats["id"], lesson.id());
+        assert_eq!(stats["steps"], lesson.steps().len());
+        let shown: Vec<&str> = claims
+            .iter()
+            .filter(|(c, _)| c.starts_with('C') && c[1..].parse::<u32>().is_ok())
+            .filter(|(_, steps)| steps.iter().any(|(l, _)| l == lesson.id()))
+            .map(|(c, _)| c.as_str())
+            .collect();
+        let mut listed: Vec<&str> = stats["claims"]
+            .as_array()
+            .expect("claims")
+            .iter()
+            .map(|c| c.as_str().expect("a claim id"))
+            .collect();
+        listed.sort();
+        let mut shown = shown;
+        shown.sort();
+        assert_eq!(listed, shown, "{}", lesson.id());
+        for stage in stats["stages"].as_array().expect("stages") {
+            let stage = stage.as_str().expect("a stage");
+            assert!(
+                ["cgroup", "namespaces", "pause", "network"].contains(&stage)
+                    || stage.starts_with("init:")
+                    || stage.starts_with("container:"),
+                "{}: {stage} is not a creation stage",
+                lesson.id()
+            );
+        }
+    }
+    let doing = reported
+        .iter()
+        .filter(|s| s["learner_steps"].as_u64() > Some(0) && s["questions"].as_u64() > Some(0))
+        .count();
+    assert!(
+        doing >= 3,
+        "at least three lessons have tasks and questions: {doing}"
+    );
+    let table = Command::new(PODLAB)
+        .args(["lessons", "stats", "--lang", "zh"])
+        .output()
+        .expect("run podlab");
+    assert!(table.status.success(), "{}", stderr(&table));
+    assert!(stdout(&table).starts_with("课程"), "{}", stdout(&table));
 }
 
 #[test]

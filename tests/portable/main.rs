@@ -4,6 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod doctor;
 mod inspect_cli;
 mod lesson_corpus;
 mod lessons;

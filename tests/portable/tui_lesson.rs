@@ -66,6 +66,15 @@ fn lesson_cmds(effects: &[Effect]) -> Vec<LessonCmd> {
         .collect()
 }
 
+/// The lesson commands that take steps (perform, poll, complete), without the ones asked on
+/// the side: filling a step's try: lines, and its hints' conditions.
+fn step_cmds(effects: &[Effect]) -> Vec<LessonCmd> {
+    lesson_cmds(effects)
+        .into_iter()
+        .filter(|c| !matches!(c, LessonCmd::FillTry(_) | LessonCmd::HintConditions(_)))
+        .collect()
+}
+
 /// A player that resumed with nothing done and shows the demo pod's panels.
 fn fresh_player(lang: Lang, now: Instant) -> Player {
     let lesson = lesson_03();
@@ -357,13 +366,14 @@ fn fake_entries() -> Vec<PickerEntry> {
             ),
             Text::new("explain it to someone else", "能给别人讲清楚"),
         ],
-        note: None,
         minutes: Some(5 + 2 * total as u32),
         difficulty: Some(if total > 6 {
             Difficulty::Intermediate
         } else {
             Difficulty::Beginner
         }),
+        here: None,
+        trace: None,
     };
     vec![
         entry(
@@ -394,26 +404,6 @@ fn picker_screens() {
     }
 }
 
-/// Without root, a lesson this machine cannot run says so in the list and on its card.
-#[test]
-fn picker_marks_a_lesson_that_needs_root_here() {
-    for (lang, mark, why) in [
-        (Lang::En, "(needs root here)", "limits are not"),
-        (Lang::Zh, "（这里需要 root）", "限制没有"),
-    ] {
-        let mut entries = fake_entries();
-        entries[1].note = Some(Text::new(
-            "needs root here: limits are not enforced",
-            "这里需要 root：限制没有生效",
-        ));
-        let picker = Picker::new(entries, lang);
-        assert_eq!(picker.selected, 1);
-        let screen = picker_screen(&picker, 160, 48);
-        assert_eq!(screen.matches(mark).count(), 1, "{screen}");
-        assert!(screen.contains(why), "{screen}");
-    }
-}
-
 #[test]
 fn picker_keys() {
     let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
@@ -437,6 +427,61 @@ fn picker_keys() {
     assert!(text.contains("e 自由探索"), "{text}");
 }
 
+/// The lesson list shows this machine's verdict on each lesson; Enter on one it cannot run
+/// plays its recorded trace, or says there is none.
+#[test]
+fn picker_verdicts_mark_lessons_and_enter_plays_the_trace_of_one_that_cannot_run() {
+    use podlab::doctor::{LessonVerdict, Mode};
+    let key = |code| KeyEvent::new(code, KeyModifiers::NONE);
+    let runs = LessonVerdict {
+        mode: Some(Mode::Root),
+        blockers: Vec::new(),
+        notes: Vec::new(),
+    };
+    let blocked = LessonVerdict {
+        mode: None,
+        blockers: vec![Text::new("needs root (sudo)", "需要 root（sudo）")],
+        notes: Vec::new(),
+    };
+    let mut entries = fake_entries();
+    entries[0].here = Some(runs);
+    entries[1].here = Some(blocked.clone());
+    entries[1].trace = Some(PathBuf::from("/traces/lesson-02.trace.jsonl"));
+    entries[2].here = Some(blocked);
+    let mut picker = Picker::new(entries, Lang::En);
+    let text = picker_screen(&picker, 160, 48);
+    assert!(text.contains("● 5/5 ✓"), "{text}");
+    assert!(
+        text.contains("↺ 3/7     02-pause    The pause container · needs root (sudo)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("↺ needs root (sudo): Enter plays its recorded trace instead"),
+        "{text}"
+    );
+    picker.selected = 1;
+    assert_eq!(
+        picker.key(&key(KeyCode::Enter)),
+        Some(Choice::Replay {
+            trace: PathBuf::from("/traces/lesson-02.trace.jsonl"),
+            why: Text::new("needs root (sudo)", "需要 root（sudo）"),
+        })
+    );
+    picker.selected = 2;
+    assert_eq!(picker.key(&key(KeyCode::Enter)), None);
+    let status = picker.status.clone().expect("a message");
+    assert!(status.contains("no recorded trace"), "{status}");
+    picker.selected = 0;
+    assert_eq!(
+        picker.key(&key(KeyCode::Enter)),
+        Some(Choice::Lesson(PathBuf::from("/lessons/01-process.yaml")))
+    );
+    picker.lang = Lang::Zh;
+    picker.selected = 1;
+    let text = picker_screen(&picker, 160, 48);
+    assert!(text.contains("按 Enter 改为回放录制的轨迹"), "{text}");
+}
+
 /// Lesson 13's pod is started by the lesson's kubelet after the action returns: the panels
 /// pick it up (under kubelet's name for it) from the replies to the polls of its check.
 #[test]
@@ -456,7 +501,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
     );
     let screen = player_screen(&player, 80, 24, now);
     assert!(
-        screen.contains("podlab kubelet --manifests $M &"),
+        screen.contains("$ ls -la /tmp/podlab-lesson-static"),
         "the step's commands are shown:\n{screen}"
     );
     let outcome = |summary: &str| ActionOutcome {
@@ -473,7 +518,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
             }),
             now,
         );
-        assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Poll(index)]);
+        assert_eq!(step_cmds(&up.effects), vec![LessonCmd::Poll(index)]);
         if index == 0 {
             player.handle(
                 Event::Lesson(LessonReply::Checked {
@@ -517,7 +562,7 @@ fn a_static_pod_that_appears_while_its_check_is_polled_is_shown() {
     assert!(up
         .effects
         .contains(&Effect::Observe(Target::Pod(UID.to_string()))));
-    assert_eq!(lesson_cmds(&up.effects), vec![LessonCmd::Complete(1)]);
+    assert_eq!(step_cmds(&up.effects), vec![LessonCmd::Complete(1)]);
     match &player.app.session {
         podlab::tui::app::Session::Pod { name: shown, .. } => assert_eq!(shown, &name),
         other => panic!("the panels show no pod: {other:?}"),

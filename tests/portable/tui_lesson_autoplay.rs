@@ -278,6 +278,8 @@ impl Host for FakeLesson {
                 index,
                 holding: Vec::new(),
             })],
+            // Lesson 03 has no tasks or questions.
+            other => panic!("not asked of a lesson without tasks or questions: {other:?}"),
         };
         let tx = self.tx.clone();
         std::thread::spawn(move || {

@@ -16,6 +16,7 @@ use podlab::kube::resources::CgroupValues;
 use podlab::kube::resources::{
     container_cgroup_values, ContainerResources, PodResources, ResourceAmounts,
 };
+use podlab::observe::procfs_read::read_cgroup;
 use podlab::runtime::cgroups::fs::HostFs;
 use podlab::runtime::cgroups::layout::CgroupLayout;
 use podlab::runtime::cgroups::v1::V1Manager;
@@ -85,6 +86,17 @@ impl Drop for TestPod {
     }
 }
 
+/// `pid` is in `path` of the hierarchy of `controller`, as /proc/<pid>/cgroup says.
+fn assert_in_cgroup(pid: i32, controller: &str, path: &str) {
+    let memberships = read_cgroup(Path::new("/proc"), pid).expect("cgroup of the process");
+    assert!(
+        memberships
+            .iter()
+            .any(|m| m.path == path && m.controllers.iter().any(|c| c == controller)),
+        "{pid} is not in {controller}:{path}: {memberships:?}"
+    );
+}
+
 fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file))
         .unwrap_or_else(|e| panic!("failed to read {file} in {dir:?}: {e}"))
@@ -150,21 +162,12 @@ fn real_v1_guaranteed_pod() {
 
     let pause_pid = test.spawn_into(&pause, &mut sleep_command());
     let pid = test.spawn_into(&leaf, &mut sleep_command());
-    let proc_cgroup = read(Path::new(&format!("/proc/{pid}")), "cgroup");
     let leaf_path = format!("{}/web", pod_path.display());
     assert_eq!(leaf.cgroup_path(), Path::new(&leaf_path));
     for controller in ["cpu", "memory", "pids"] {
-        let line = format!(":{controller}:{leaf_path}");
-        assert!(
-            proc_cgroup.lines().any(|l| l.ends_with(&line)),
-            "no {line:?} in\n{proc_cgroup}"
-        );
+        assert_in_cgroup(pid, controller, &leaf_path);
     }
-    let pause_cgroup = read(Path::new(&format!("/proc/{pause_pid}")), "cgroup");
-    assert!(
-        pause_cgroup.contains(&format!(":cpu:{}/pause", pod_path.display())),
-        "{pause_cgroup}"
-    );
+    assert_in_cgroup(pause_pid, "cpu", &format!("{}/pause", pod_path.display()));
     assert_eq!(
         read(&cpu_pod_dir.join("web"), "cgroup.procs"),
         pid.to_string()
@@ -240,10 +243,10 @@ fn real_v1_burstable_pod() {
     assert_eq!(read(&cpu_pod_dir.join("open"), cpu::V1_CFS_QUOTA_US), "-1");
 
     let pid = test.spawn_into(&open_leaf, &mut sleep_command());
-    let proc_cgroup = read(Path::new(&format!("/proc/{pid}")), "cgroup");
-    assert!(
-        proc_cgroup.contains(&format!(":memory:{}", open_leaf.cgroup_path().display())),
-        "{proc_cgroup}"
+    assert_in_cgroup(
+        pid,
+        "memory",
+        &open_leaf.cgroup_path().display().to_string(),
     );
 
     // A restart reuses the leaf.

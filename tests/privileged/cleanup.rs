@@ -40,7 +40,7 @@ fn start_foreground(base: &str, yaml: &str) -> (String, Child, PodState) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start podlab run");
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         if let Ok(state) = lookup::find_pod(&name) {
             if state.phase == PodPhase::Running {

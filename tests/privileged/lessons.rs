@@ -1,5 +1,6 @@
 //! As root, every shipped lesson plays end to end headless with every check passing and
-//! nothing left behind; a static-pod lesson that fails, gets Ctrl-C or is killed takes its
+//! nothing left behind (the learner's tasks done by their solutions, every question answered
+//! wrong then right); every lesson with a task stops at its first task with `--skip-tasks`; a static-pod lesson that fails, gets Ctrl-C or is killed takes its
 //! kubelet and pods along.
 
 use crate::common;
@@ -10,8 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    assert_nothing_left, kubelet_processes, privileged, privileged_shipped_pods, shipped_lessons,
-    stderr, stdout, PODLAB,
+    assert_nothing_left, kubelet_processes, play_headless, privileged, privileged_shipped_pods,
+    shipped_lessons, stderr, stdout, PODLAB,
 };
 use podlab::kube::pod_state::PodState;
 use podlab::lesson::{Action, Lesson};
@@ -54,30 +55,16 @@ fn every_lesson_plays_headless_with_every_check_passing() {
             .map(|p| lesson.live_name(&p.pod.metadata.name))
             .collect();
         let started = Instant::now();
-        let mut child = Command::new(PODLAB)
-            .args(["lesson", lesson.id(), "--autoplay", "--headless"])
-            .env("XDG_STATE_HOME", progress.path())
-            .env_remove("SUDO_USER")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("run podlab lesson");
         let mut seen = HashMap::new();
-        let status = loop {
-            watch_pods(&names, &mut seen);
-            if let Some(status) = child.try_wait().expect("wait") {
-                break status;
-            }
-            if started.elapsed() > Duration::from_secs(120) {
-                let _ = child.kill();
-                break child.wait().expect("wait");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        };
-        let out = child.wait_with_output().expect("output");
+        let out = play_headless(
+            lesson.id(),
+            &[],
+            progress.path(),
+            Duration::from_secs(120),
+            || watch_pods(&names, &mut seen),
+        );
         assert!(
-            status.success(),
+            out.status.success(),
             "lesson {} failed after {:?}:\n{}{}",
             lesson.id(),
             started.elapsed(),
@@ -324,4 +311,62 @@ fn a_killed_static_pod_lesson_takes_its_kubelet_and_pods_along() {
     // The kubelet gets SIGTERM when the lesson dies, and deletes its pods; the directory is
     // emptied by the next lesson that uses it (here: removed by the guard).
     lesson.assert_clean(&seen, false);
+}
+
+/// Every shipped lesson with a task, played with `--skip-tasks`, stops at its first task and
+/// names it: no task passes by itself.
+#[test]
+fn skip_tasks_stops_every_lesson_at_its_first_task() {
+    let Some(_machine) = privileged_shipped_pods() else {
+        return;
+    };
+    let state = tempfile::tempdir().expect("temp dir");
+    let mut tried = 0;
+    for lesson in shipped_lessons() {
+        let Some((index, step)) = lesson
+            .steps()
+            .iter()
+            .enumerate()
+            .find(|(_, s)| !s.tasks.is_empty())
+        else {
+            continue;
+        };
+        tried += 1;
+        let first = podlab::lesson::learner::task_order(&step.tasks)
+            .ok()
+            .and_then(|order| order.first().map(|&i| step.tasks[i].id.clone()))
+            .expect("ordered tasks");
+        let out = Command::new(PODLAB)
+            .args([
+                "lesson",
+                lesson.id(),
+                "--autoplay",
+                "--headless",
+                "--skip-tasks",
+            ])
+            .env("XDG_STATE_HOME", state.path())
+            .env("LANG", "C.UTF-8")
+            .env_remove("SUDO_USER")
+            .stdin(Stdio::null())
+            .output()
+            .expect("run podlab lesson");
+        let printed = stdout(&out);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{}:\n{printed}{}",
+            lesson.id(),
+            stderr(&out)
+        );
+        let expected = format!(
+            "step {} ({}) stops at task {first} not done",
+            index + 1,
+            step.id
+        );
+        assert!(printed.contains(&expected), "{}:\n{printed}", lesson.id());
+        assert!(!printed.contains("passed although"), "{printed}");
+        let left = lookup::live_pod_named(lesson.main_pod()).expect("list pods");
+        assert!(left.is_none(), "{} left its pod", lesson.id());
+    }
+    assert!(tried >= 3, "only {tried} lessons have tasks");
 }

@@ -5,11 +5,14 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod cgroup_views;
 mod cgroups_v1;
 mod cleanup;
+mod doctor;
 mod engine;
 mod exhaustion;
 mod faults;
+mod lesson_try;
 mod lessons;
 mod lifecycle;
 mod network;

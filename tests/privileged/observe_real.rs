@@ -3,9 +3,11 @@
 //! Needs root (this machine and CI are root): a missing privilege fails the test, it does not
 //! skip. Every process started here is killed and reaped by a guard, even when a test fails.
 
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use podlab::observe::procfs_read::read_stat;
 use podlab::observe::{Collector, GapReason, NsKind, Proto, Role, SandboxKind, Sources, Target};
 use podlab::present::text;
 
@@ -45,17 +47,10 @@ fn child_of(parent: u32) -> i32 {
                 let Ok(pid) = e.file_name().to_string_lossy().parse::<i32>() else {
                     continue;
                 };
-                let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                let Ok(stat) = read_stat(Path::new("/proc"), pid) else {
                     continue;
                 };
-                let Some(after) = stat.rsplit_once(')').map(|(_, a)| a) else {
-                    continue;
-                };
-                let ppid = after
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|p| p.parse::<u32>().ok());
-                if ppid == Some(parent) {
+                if u32::try_from(stat.ppid) == Ok(parent) {
                     return pid;
                 }
             }
@@ -228,10 +223,7 @@ fn zombies_and_vanished_processes_are_gaps_not_errors() {
     let parent = procs.spawn(Command::new("sh").args(["-c", "sleep 0 & exec sleep 60"]));
     let zombie = child_of(parent);
     wait_for("the zombie", || {
-        std::fs::read_to_string(format!("/proc/{zombie}/stat")).is_ok_and(|s| {
-            s.rsplit_once(')')
-                .is_some_and(|(_, a)| a.trim_start().starts_with('Z'))
-        })
+        read_stat(Path::new("/proc"), zombie).is_ok_and(|s| s.state.is_zombie())
     });
     let gone = i32::MAX - 7;
     let snap = Collector::new(Sources::default())

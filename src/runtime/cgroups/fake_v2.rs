@@ -29,6 +29,7 @@ const CONTROLLER_FILES: &[(&str, &[(&str, &str)])] = &[
             ("memory.max", "max"),
             ("memory.current", "0"),
             ("memory.oom.group", "0"),
+            ("memory.swap.max", "max"),
             (
                 "memory.events",
                 "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\noom_group_kill 0\n",
@@ -176,5 +177,9 @@ impl CgroupFs for FakeV2Fs {
 
     fn child_dirs(&self, path: &Path) -> io::Result<Vec<String>> {
         HostFs.child_dirs(path)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        HostFs.exists(path)
     }
 }

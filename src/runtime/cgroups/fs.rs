@@ -20,6 +20,9 @@ pub trait CgroupFs: Send + Sync + std::fmt::Debug {
     fn read(&self, path: &Path) -> io::Result<String>;
     /// Names of the subdirectories (child cgroups) of `path`.
     fn child_dirs(&self, path: &Path) -> io::Result<Vec<String>>;
+    /// Whether the file exists (an interface file the kernel offers only with some options,
+    /// like swap accounting).
+    fn exists(&self, path: &Path) -> bool;
 }
 
 /// The real `/sys/fs/cgroup`.
@@ -54,6 +57,10 @@ impl CgroupFs for HostFs {
         }
         names.sort();
         Ok(names)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
     }
 }
 

@@ -6,7 +6,11 @@
 //!   controllers, since each controller lives in exactly one hierarchy — so podlab uses v1.
 
 use std::collections::BTreeMap;
+use std::os::unix::ffi::OsStringExt;
 use std::path::{Path, PathBuf};
+
+use procfs::process::MountInfos;
+use procfs::FromBufRead;
 
 use super::CgroupError;
 
@@ -64,35 +68,35 @@ pub enum CgroupLayout {
 impl CgroupLayout {
     /// The layout of this machine.
     pub fn detect() -> Result<CgroupLayout, CgroupError> {
-        let text = std::fs::read_to_string(MOUNTINFO)
-            .map_err(|e| CgroupError::io("read", MOUNTINFO, e))?;
+        let text = std::fs::read(MOUNTINFO).map_err(|e| CgroupError::io("read", MOUNTINFO, e))?;
         CgroupLayout::from_mountinfo(&text, Path::new(DEFAULT_CGROUP_ROOT))
     }
 
-    /// The layout described by a mountinfo text; `cgroup_root` is where a unified hierarchy
-    /// would be mounted.
-    pub fn from_mountinfo(text: &str, cgroup_root: &Path) -> Result<CgroupLayout, CgroupError> {
+    /// The layout described by a mountinfo text (parsed by procfs); `cgroup_root` is where a
+    /// unified hierarchy would be mounted.
+    pub fn from_mountinfo(text: &[u8], cgroup_root: &Path) -> Result<CgroupLayout, CgroupError> {
+        let mounts = MountInfos::from_buf_read(text)
+            .map_err(|e| CgroupError::NoHierarchy(format!("failed to parse {MOUNTINFO}: {e}")))?;
         let mut controllers: BTreeMap<String, PathBuf> = BTreeMap::new();
         let mut cgroup2_mounts = vec![];
-        for mount in text.lines().filter_map(parse_mount_line) {
+        for mount in mounts {
+            let mount_point = unescape_octal(&mount.mount_point.to_string_lossy());
             match mount.fs_type.as_str() {
-                "cgroup2" if mount.mount_point == cgroup_root => {
-                    return Ok(CgroupLayout::Unified {
-                        root: mount.mount_point,
-                    });
+                "cgroup2" if mount_point == cgroup_root => {
+                    return Ok(CgroupLayout::Unified { root: mount_point });
                 }
-                "cgroup2" => cgroup2_mounts.push(mount.mount_point),
+                "cgroup2" => cgroup2_mounts.push(mount_point),
                 "cgroup" => {
-                    for option in mount.super_options.split(',') {
+                    for option in mount.super_options.keys().map(String::as_str) {
                         if !V1_CONTROLLERS.contains(&option) {
                             continue;
                         }
                         // Like kubelet: with several mounts of one controller, the shortest path.
                         let shorter = controllers.get(option).is_none_or(|known| {
-                            mount.mount_point.as_os_str().len() < known.as_os_str().len()
+                            mount_point.as_os_str().len() < known.as_os_str().len()
                         });
                         if shorter {
-                            controllers.insert(option.to_string(), mount.mount_point.clone());
+                            controllers.insert(option.to_string(), mount_point.clone());
                         }
                     }
                 }
@@ -141,29 +145,9 @@ impl CgroupLayout {
     }
 }
 
-struct Mount {
-    mount_point: PathBuf,
-    fs_type: String,
-    super_options: String,
-}
-
-/// `36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue`
-fn parse_mount_line(line: &str) -> Option<Mount> {
-    let (before, after) = line.split_once(" - ")?;
-    let mount_point = before.split(' ').nth(4)?;
-    let mut after = after.split(' ');
-    let fs_type = after.next()?.to_string();
-    let _source = after.next()?;
-    let super_options = after.next().unwrap_or("").to_string();
-    Some(Mount {
-        mount_point: PathBuf::from(unescape_octal(mount_point)),
-        fs_type,
-        super_options,
-    })
-}
-
-/// mountinfo writes space, tab, newline and backslash as `\040`, `\011`, `\012`, `\134`.
-fn unescape_octal(s: &str) -> String {
+/// mountinfo writes space, tab, newline and backslash as `\040`, `\011`, `\012`, `\134`;
+/// procfs leaves them escaped.
+fn unescape_octal(s: &str) -> PathBuf {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -184,7 +168,7 @@ fn unescape_octal(s: &str) -> String {
             i += 1;
         }
     }
-    String::from_utf8_lossy(&out).into_owned()
+    PathBuf::from(std::ffi::OsString::from_vec(out))
 }
 
 #[cfg(test)]
@@ -214,7 +198,8 @@ mod tests {
 
     #[test]
     fn hybrid_uses_v1_controllers() {
-        let layout = CgroupLayout::from_mountinfo(HYBRID, Path::new(DEFAULT_CGROUP_ROOT));
+        let layout =
+            CgroupLayout::from_mountinfo(HYBRID.as_bytes(), Path::new(DEFAULT_CGROUP_ROOT));
         let Ok(layout) = layout else {
             panic!("{layout:?}")
         };
@@ -243,7 +228,8 @@ mod tests {
 
     #[test]
     fn unified_when_cgroup_root_is_cgroup2() {
-        let layout = CgroupLayout::from_mountinfo(UNIFIED, Path::new(DEFAULT_CGROUP_ROOT));
+        let layout =
+            CgroupLayout::from_mountinfo(UNIFIED.as_bytes(), Path::new(DEFAULT_CGROUP_ROOT));
         assert_eq!(
             layout.ok(),
             Some(CgroupLayout::Unified {
@@ -254,7 +240,10 @@ mod tests {
 
     #[test]
     fn comounted_controllers_share_a_root_and_shortest_mount_wins() {
-        let layout = CgroupLayout::from_mountinfo(LEGACY_COMOUNTED, Path::new(DEFAULT_CGROUP_ROOT));
+        let layout = CgroupLayout::from_mountinfo(
+            LEGACY_COMOUNTED.as_bytes(),
+            Path::new(DEFAULT_CGROUP_ROOT),
+        );
         let Ok(layout) = layout else {
             panic!("{layout:?}")
         };
@@ -266,13 +255,13 @@ mod tests {
                 PathBuf::from("/sys/fs/cgroup/memory")
             ]
         );
-        assert_eq!(unescape_octal("/a\\040b\\134c"), "/a b\\c");
+        assert_eq!(unescape_octal("/a\\040b\\134c"), Path::new("/a b\\c"));
     }
 
     #[test]
     fn no_cgroup_mounts_is_an_error() {
         let result = CgroupLayout::from_mountinfo(
-            "25 30 0:23 / /sys rw - sysfs sysfs rw\n",
+            b"25 30 0:23 / /sys rw - sysfs sysfs rw\n",
             Path::new("/x"),
         );
         assert!(matches!(result, Err(CgroupError::NoHierarchy(_))));

@@ -16,8 +16,12 @@ pub const V1_FAILCNT: &str = "memory.failcnt";
 pub const V1_USAGE_IN_BYTES: &str = "memory.usage_in_bytes";
 /// v2: the hard limit in bytes, "max" for none.
 pub const V2_MAX: &str = "memory.max";
+/// v1: the limit of memory plus swap (only with swap accounting); at least the limit.
+pub const V1_MEMSW_LIMIT_IN_BYTES: &str = "memory.memsw.limit_in_bytes";
 /// v2: 1 = an OOM kill takes every process of the cgroup.
 pub const V2_OOM_GROUP: &str = "memory.oom.group";
+/// v2: the most swap the cgroup may use, "max" for none (only with swap accounting).
+pub const V2_SWAP_MAX: &str = "memory.swap.max";
 /// v2: `low`, `high`, `max`, `oom`, `oom_kill` counters.
 pub const V2_EVENTS: &str = "memory.events";
 pub const V2_CURRENT: &str = "memory.current";
@@ -27,6 +31,11 @@ const OOM_KILL_KEY: &str = "oom_kill";
 pub fn apply_v1(fs: &dyn CgroupFs, dir: &Path, values: &CgroupValues) -> Result<(), CgroupError> {
     if let Some(limit) = values.memory_limit_bytes {
         write_value(fs, dir, V1_LIMIT_IN_BYTES, &limit.to_string())?;
+        // After the limit: the kernel refuses memsw below it. Without a limit there is
+        // nothing to hold swap to (kubelet's value would be 0, which runc ignores).
+        if values.no_swap && fs.exists(&dir.join(V1_MEMSW_LIMIT_IN_BYTES)) {
+            write_value(fs, dir, V1_MEMSW_LIMIT_IN_BYTES, &limit.to_string())?;
+        }
     }
     Ok(())
 }
@@ -37,6 +46,9 @@ pub fn apply_v2(fs: &dyn CgroupFs, dir: &Path, values: &CgroupValues) -> Result<
     }
     if values.oom_group {
         write_value(fs, dir, V2_OOM_GROUP, "1")?;
+    }
+    if values.no_swap && fs.exists(&dir.join(V2_SWAP_MAX)) {
+        write_value(fs, dir, V2_SWAP_MAX, "0")?;
     }
     Ok(())
 }

@@ -208,6 +208,34 @@ impl ContainerCgroup {
         self.dirs.all.iter().map(|d| d.join(CGROUP_PROCS)).collect()
     }
 
+    /// On cgroup v2, the leaf's directory: a process can be born in it (clone3 with
+    /// `CLONE_INTO_CGROUP`) instead of being moved there.
+    pub fn unified_dir(&self) -> Option<&Path> {
+        match self.version {
+            CgroupVersion::V2 => Some(&self.dirs.cpu),
+            CgroupVersion::V1 => None,
+        }
+    }
+
+    /// On cgroup v1, each hierarchy's directory of this leaf with the name of the hierarchy's
+    /// mount (`memory`, `cpu,cpuacct`, …): what runc binds at `/sys/fs/cgroup/<name>` in a
+    /// container without a cgroup namespace. Empty on v2.
+    pub fn legacy_hierarchies(&self) -> Vec<(String, PathBuf)> {
+        if self.version != CgroupVersion::V1 {
+            return Vec::new();
+        }
+        let depth = self.cgroup_path.components().count().saturating_sub(1);
+        self.dirs
+            .all
+            .iter()
+            .filter_map(|dir| {
+                let mount = dir.ancestors().nth(depth)?;
+                let name = mount.file_name()?.to_str()?.to_string();
+                Some((name, dir.clone()))
+            })
+            .collect()
+    }
+
     /// Moves process `pid` (all its threads) into this cgroup, in every hierarchy. Call it for
     /// a child before it execs anything, so nothing it runs escapes the limits.
     pub fn add_process(&self, pid: i32) -> Result<(), CgroupError> {

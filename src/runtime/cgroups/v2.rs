@@ -225,6 +225,8 @@ mod tests {
         assert_eq!(read(&pod_dir, cpu::V2_MAX), "50000 100000");
         assert_eq!(read(&pod_dir, memory::V2_MAX), (64 * MI).to_string());
         assert_eq!(read(&pod_dir, memory::V2_OOM_GROUP), "0");
+        // kubelet's NoSwap is for containers: the pod cgroup keeps the default.
+        assert_eq!(read(&pod_dir, memory::V2_SWAP_MAX), "max");
 
         let pause = tree
             .manager
@@ -232,6 +234,7 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(read(&pod_dir.join("pause"), cpu::V2_WEIGHT), "1");
         assert_eq!(read(&pod_dir.join("pause"), cpu::V2_MAX), "max 100000");
+        assert_eq!(read(&pod_dir.join("pause"), memory::V2_SWAP_MAX), "max");
 
         let leaf = tree
             .manager
@@ -246,6 +249,9 @@ mod tests {
         assert_eq!(read(&leaf_dir, cpu::V2_MAX), "50000 100000");
         assert_eq!(read(&leaf_dir, memory::V2_MAX), (64 * MI).to_string());
         assert_eq!(read(&leaf_dir, memory::V2_OOM_GROUP), "1");
+        assert_eq!(read(&leaf_dir, memory::V2_SWAP_MAX), "0");
+        assert_eq!(leaf.unified_dir(), Some(leaf_dir.as_path()));
+        assert!(leaf.legacy_hierarchies().is_empty());
 
         pause.add_process(4241).unwrap_or_else(|e| panic!("{e}"));
         leaf.add_process(4242).unwrap_or_else(|e| panic!("{e}"));
@@ -514,10 +520,13 @@ mod tests {
             read(&leaf_dir, memory::V2_MAX).trim(),
             (32 * MI).to_string()
         );
-        let proc_cgroup = read(Path::new(&format!("/proc/{pid}")), "cgroup");
+        let memberships = crate::observe::procfs_read::read_cgroup(Path::new("/proc"), pid)
+            .unwrap_or_else(|e| panic!("cgroup of {pid}: {e}"));
         assert!(
-            proc_cgroup.contains(&format!("0::{}", leaf.cgroup_path().display())),
-            "{proc_cgroup}"
+            memberships
+                .iter()
+                .any(|m| m.hierarchy == 0 && Path::new(&m.path) == leaf.cgroup_path()),
+            "{memberships:?}"
         );
         assert_eq!(leaf.oom_kill_count().ok(), Some(0));
         drop(cleanup);

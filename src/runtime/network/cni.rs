@@ -26,10 +26,16 @@ const CNI_VERSION: &str = "1.0.0";
 
 /// The first plugin directory that has bridge, host-local and loopback.
 pub fn find_plugin_dir() -> Option<PathBuf> {
+    find_plugin_dir_under(Path::new("/"))
+}
+
+/// The same, on the machine whose root directory is `root` (a fixture tree in tests); the
+/// directory is given as that machine sees it.
+pub fn find_plugin_dir_under(root: &Path) -> Option<PathBuf> {
     PLUGIN_DIRS
         .iter()
         .map(PathBuf::from)
-        .find(|dir| has_plugins(dir))
+        .find(|dir| has_plugins(&root.join(dir.strip_prefix("/").unwrap_or(dir))))
 }
 
 fn has_plugins(dir: &Path) -> bool {

@@ -244,9 +244,22 @@ impl Shim {
         let namespaces = SandboxNamespaces::for_pod(&self.state.pod);
         let hostname = steps::hostname_of(&self.state.pod);
         let log = open_log(&self.state.uid, "pause")?;
+        // On cgroup v2 the sandbox process is born in pause's leaf; elsewhere it is moved there.
+        let leaf = match &mut self.cgroups {
+            Some(cgroups) => cgroups.prepare_pause()?,
+            None => None,
+        };
+        // Without root, with a range of ids, pause runs as 65535 like kubelet's.
         let run_as = self.opts.node.as_ref().and_then(|n| n.ids.pause_id());
-        let pending = match sandbox::create(namespaces, &hostname, &self.pause_binary, &log, run_as)
-        {
+        let created = sandbox::create(
+            namespaces,
+            &hostname,
+            &self.pause_binary,
+            &log,
+            leaf.as_deref(),
+            run_as,
+        );
+        let pending = match created {
             Ok(p) => p,
             Err(e) => {
                 self.record("pod", events::failed_create_pod_sandbox(&format!("{e:#}")));
@@ -263,7 +276,7 @@ impl Shim {
         self.sandbox_pid = Some(pending.pid);
         if let Some(cgroups) = &mut self.cgroups {
             // In its leaf before it execs anything.
-            cgroups.place_pause(pending.pid.as_raw())?;
+            cgroups.place_pause(pending.pid.as_raw(), pending.born_in_cgroup)?;
         }
         self.pending_sandbox = Some(pending);
         self.state.sandbox = Some(SandboxState {
@@ -380,10 +393,7 @@ impl Shim {
             Some(cgroups) => Some(cgroups.prepare_container(name)?),
             None => None,
         };
-        let (procs, oom_score_adj) = placement.map_or((Vec::new(), None), |p| {
-            (p.procs_files, Some(p.oom_score_adj))
-        });
-        container::init_config(&ctx, spec, &image, procs, oom_score_adj)
+        container::init_config(&ctx, spec, &image, placement)
             .and_then(|config| container::start(&ctx, &config, &log))
     }
 

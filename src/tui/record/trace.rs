@@ -9,6 +9,11 @@
 //! check found, and its `observation` may be missing (no pod to show). Version 1 files (the
 //! explorer's, before lessons) read as they are.
 //!
+//! Lessons of schema 2 add, in the header, each step's `tasks` and `question` (as the lesson
+//! file has them), and in a line's `result` the tasks as they ended (`tasks`: done, and by
+//! whom) and the question's `grade` (what was answered, the right answer and its evidence).
+//! Both are optional, so older version 2 traces read as they are.
+//!
 //! `podlab replay` plays a trace with the same player, read-only: no root, no pods.
 
 use std::io::{BufRead, BufReader, Write};
@@ -22,6 +27,7 @@ use crate::i18n::Text;
 use crate::lesson::card::{Difficulty, Recap};
 use crate::lesson::commands::FilledLine;
 use crate::lesson::evidence::Evidence;
+use crate::lesson::learner::{Grade, QuestionSpec, TaskSpec, TaskStatus};
 use crate::lesson::{ActionOutcome, CheckResult};
 use crate::tui::app::{Activity, App};
 use crate::tui::event_loop::Watch;
@@ -51,6 +57,12 @@ pub struct TraceStep {
     /// A lesson step's hints.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hints: Vec<Text>,
+    /// A lesson step's tasks for the learner (schema 2).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TaskSpec>,
+    /// A lesson step's question (schema 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub question: Option<QuestionSpec>,
     /// A lesson step's `try:` lines as written (what each became is in the step's result).
     #[serde(default, rename = "try", skip_serializing_if = "Vec::is_empty")]
     pub try_lines: Vec<String>,
@@ -87,9 +99,24 @@ pub struct StepResult {
     pub action: Option<TraceAction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub check: Option<TraceCheck>,
+    /// The step's tasks as they ended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<TraceTask>,
+    /// The step's question, graded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grade: Option<Grade>,
     /// The step's `try:` lines as the screen showed them once the step was done.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filled: Vec<FilledLine>,
+}
+
+/// A task as it ended, and who did it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceTask {
+    pub status: TaskStatus,
+    /// Done by its solution (autoplay) rather than by the learner.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub by_autoplay: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,6 +219,8 @@ impl TraceHeader {
                 syscalls: s.syscalls.clone(),
                 simplified: None,
                 hints: Vec::new(),
+                tasks: Vec::new(),
+                question: None,
                 try_lines: Vec::new(),
                 cluster: Vec::new(),
                 teacher_notes: None,
@@ -215,6 +244,8 @@ impl TraceHeader {
                 commands: s.commands.clone(),
                 syscalls: Vec::new(),
                 simplified: s.simplified.clone(),
+                tasks: s.tasks.clone(),
+                question: s.question.clone(),
                 hints: s.hints.iter().map(|h| h.text()).collect(),
                 try_lines: s.try_lines.clone(),
                 cluster: s.cluster.clone(),
@@ -534,15 +565,31 @@ fn lesson_result(player: &Player, done: usize) -> Option<StepResult> {
         .as_ref()
         .filter(|a| !a.summary.en.is_empty() || !a.summary.zh.is_empty() || !a.output.is_empty())
         .map(TraceAction::from);
+    let tasks: Vec<TraceTask> = view
+        .tasks
+        .iter()
+        .map(|status| TraceTask {
+            status: status.clone(),
+            by_autoplay: view.solved.contains(&status.id),
+        })
+        .collect();
+    let grade = view.grade.clone();
     let filled = player
         .teach
         .steps
         .get(done - 1)
         .and_then(|s| s.filled.clone())
         .unwrap_or_default();
-    (action.is_some() || check.is_some() || !filled.is_empty()).then_some(StepResult {
+    let any = action.is_some()
+        || check.is_some()
+        || !filled.is_empty()
+        || !tasks.is_empty()
+        || grade.is_some();
+    any.then_some(StepResult {
         action,
         check,
+        tasks,
+        grade,
         filled,
     })
 }

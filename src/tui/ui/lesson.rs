@@ -48,6 +48,16 @@ fn is_cjk_punct(c: char) -> bool {
 /// line and keys.
 pub fn draw_player(frame: &mut Frame, player: &Player, now: Instant) {
     draw_screen(frame, &player.app, &PlayerParts(player), now);
+    if player.asking.is_some() {
+        let app = &player.app;
+        let ctx = Ctx {
+            app,
+            theme: crate::tui::theme::Theme::of(app.theme),
+            lang: app.lang,
+            now,
+        };
+        super::learner::draw_asking(frame, frame.area(), player, &ctx);
+    }
 }
 
 struct PlayerParts<'a>(&'a Player);
@@ -173,6 +183,11 @@ fn status_text(player: &Player, ctx: &Ctx) -> (Style, String) {
             ),
         ),
         (None, Phase::Ready) => match player.steps.get(player.current).map(|s| &s.state) {
+            Some(StepState::Watching { .. }) => super::learner::watching_status(player, ctx)
+                .unwrap_or((
+                    theme.current,
+                    format!("⟳ {}", tr(lang, "watching…", "观察中……")),
+                )),
             Some(StepState::Performing { since }) => (
                 theme.current,
                 format!(
@@ -229,6 +244,7 @@ fn mark(player: &Player, index: usize, theme: &Theme) -> (&'static str, Style) {
         Some(StepState::Passed(_)) => ("✓", theme.done),
         Some(StepState::Failed(_)) => ("✗", theme.error),
         Some(StepState::Performing { .. } | StepState::Checking { .. }) => ("⟳", theme.current),
+        Some(StepState::Watching { .. }) => ("▶", theme.current),
         _ if index == player.current => ("▶", theme.current),
         _ => ("·", theme.dim),
     }
@@ -353,7 +369,7 @@ fn narration(frame: &mut Frame, area: Rect, player: &Player, ctx: &Ctx, tall: bo
                 }
                 _ => {}
             }
-            let _ = view;
+            text.extend(super::learner::lines(player, viewing, ctx, width));
             text.extend(lesson_aids::hint_lines(
                 player, step, viewing, ctx, width, ctx.now,
             ));

@@ -3,6 +3,7 @@
 //! and popups on top.
 
 mod bars;
+mod learner;
 mod lesson;
 mod lesson_aids;
 mod narration;

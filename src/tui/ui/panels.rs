@@ -9,7 +9,7 @@ use unicode_width::UnicodeWidthStr;
 
 use super::Ctx;
 use crate::kube::pod_state::{human_age, EventType};
-use crate::observe::{Limit, NsId, NsKind, ProcessInfo, Role, Snapshot};
+use crate::observe::{Limit, NsId, NsKind, Pressure, ProcessInfo, Role, Snapshot};
 use crate::present::text::{self as otext, OWN_MARK, SHARED_MARK};
 use crate::tui::app::Session;
 use crate::tui::observed::Mark;
@@ -528,6 +528,11 @@ pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
     header.push(head(tr(lang, "memory used", "内存用量"), 20));
     let mut lines = limits_not_enforced(ctx, width);
     lines.push(Line::from(header));
+    let pressures: Vec<(String, Option<Pressure>, Option<Pressure>)> = rows
+        .iter()
+        .filter(|r| r.3.cpu_pressure.is_some() || r.3.memory_pressure.is_some())
+        .map(|r| (r.0.clone(), r.3.cpu_pressure, r.3.memory_pressure))
+        .collect();
     for (name, mark, selected, cg) in rows {
         let changed = marked(ctx, &mark);
         let proof = proves(ctx, &mark);
@@ -610,6 +615,61 @@ pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
         ];
         spans.extend(usage_bar(ctx, cg.memory_usage, cg.memory_limit, bar_w));
         lines.push(Line::from(spans));
+    }
+    lines.extend(pressure_lines(ctx, &pressures, name_w));
+    lines
+}
+
+/// cgroup v2 pressure (PSI): how much of the last 10 s some (or all) of a cgroup's tasks
+/// waited for CPU or memory. Nothing on v1, which has no pressure files.
+fn pressure_lines(
+    ctx: &Ctx,
+    rows: &[(String, Option<Pressure>, Option<Pressure>)],
+    name_w: usize,
+) -> Vec<Line<'static>> {
+    if rows.is_empty() {
+        return Vec::new();
+    }
+    let lang = ctx.lang;
+    let col = 15;
+    let cell = |t: &str, w: usize| format!("{} ", fit(t, w));
+    let shown = |p: Option<Pressure>| match p {
+        None => "-".to_string(),
+        Some(p) => match p.full_avg10 {
+            Some(full) => format!("{:.1}/{:.1}%", p.some_avg10, full),
+            None => format!("{:.1}%", p.some_avg10),
+        },
+    };
+    let mut lines = vec![Line::from(vec![
+        Span::raw("  "),
+        Span::styled(
+            cell(tr(lang, "pressure 10s", "压力 10 秒"), name_w),
+            ctx.theme.title,
+        ),
+        Span::styled(
+            cell(tr(lang, "CPU some/full", "CPU 部分/全部"), col),
+            ctx.theme.title,
+        ),
+        Span::styled(
+            cell(tr(lang, "memory some/full", "内存 部分/全部"), col + 2),
+            ctx.theme.title,
+        ),
+    ])];
+    for (name, cpu, memory) in rows {
+        let stalled = |p: &Option<Pressure>| p.is_some_and(|p| p.some_avg10 >= 1.0);
+        let style = |p: &Option<Pressure>| {
+            if stalled(p) {
+                ctx.theme.warning
+            } else {
+                ctx.theme.base
+            }
+        };
+        lines.push(Line::from(vec![
+            Span::raw("  "),
+            Span::styled(cell(name, name_w), ctx.theme.base),
+            Span::styled(cell(&shown(*cpu), col), style(cpu)),
+            Span::styled(cell(&shown(*memory), col + 2), style(memory)),
+        ]));
     }
     lines
 }

@@ -7,6 +7,7 @@ use ratatui::widgets::{Block, Borders, Paragraph};
 use ratatui::Frame;
 
 use super::bars;
+use crate::doctor::report::lesson_mark;
 use crate::i18n::Lang;
 use crate::lesson::card::card_line;
 use crate::tui::keymap::{self, Action, HintKey};
@@ -104,14 +105,18 @@ fn list(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
         .enumerate()
         .map(|(i, e)| {
             let pointer = if i == picker.selected { "▶" } else { " " };
-            let needs_root = if e.note.is_some() {
-                tr(lang, "  (needs root here)", "  （这里需要 root）")
-            } else {
-                ""
+            // ● runs here, ↺ only its recording plays (with the reason after the title).
+            let mark = e
+                .here
+                .as_ref()
+                .map_or(String::new(), |v| format!("{} ", lesson_mark(v)));
+            let why = match &e.here {
+                Some(v) if !v.runs() => format!(" · {}", v.reason().get(lang)),
+                _ => String::new(),
             };
             let text = fit(
                 &format!(
-                    "{pointer} {:<7} {:<id_width$}  {}{needs_root}",
+                    "{pointer} {mark}{:<7} {:<id_width$}  {}{why}",
                     e.progress_text(),
                     e.id,
                     e.title.get(lang)
@@ -168,11 +173,6 @@ fn details(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
     for l in wrap(&summary, width) {
         lines.push(Line::from(l));
     }
-    if let Some(note) = &entry.note {
-        for l in wrap(note.get(lang), width) {
-            lines.push(Line::from(Span::styled(l, theme.warning)));
-        }
-    }
     lines.push(Line::from(Span::styled(
         format!(
             "{}: {}",
@@ -181,6 +181,29 @@ fn details(frame: &mut Frame, area: Rect, picker: &Picker, theme: &Theme) {
         ),
         theme.dim,
     )));
+    if let Some(here) = &entry.here {
+        let text = if here.runs() {
+            format!("{} {}", lesson_mark(here), here.reason().get(lang))
+        } else {
+            format!(
+                "{} {}: {}",
+                lesson_mark(here),
+                here.reason().get(lang),
+                if entry.trace.is_some() {
+                    tr(
+                        lang,
+                        "Enter plays its recorded trace instead",
+                        "按 Enter 改为回放录制的轨迹",
+                    )
+                } else {
+                    tr(lang, "no recorded trace is shipped", "没有随附录制轨迹")
+                }
+            )
+        };
+        for l in wrap(&text, width) {
+            lines.push(Line::from(Span::styled(l, theme.current)));
+        }
+    }
     if !entry.objectives.is_empty() {
         lines.push(Line::from(Span::styled(
             tr(lang, "You will see:", "你将看到：").to_string(),

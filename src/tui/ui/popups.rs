@@ -13,7 +13,7 @@ use crate::tui::keymap;
 use crate::tui::words::{self, tr};
 use crate::tui::wrap::{fit, wrap};
 
-fn centered(area: Rect, width: u16, height: u16) -> Rect {
+pub(super) fn centered(area: Rect, width: u16, height: u16) -> Rect {
     let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
         .flex(Flex::Center)
         .areas(area);
@@ -23,7 +23,13 @@ fn centered(area: Rect, width: u16, height: u16) -> Rect {
     cell
 }
 
-fn frame_popup(frame: &mut Frame, area: Rect, ctx: &Ctx, title: String, footer: &str) -> Rect {
+pub(super) fn frame_popup(
+    frame: &mut Frame,
+    area: Rect,
+    ctx: &Ctx,
+    title: String,
+    footer: &str,
+) -> Rect {
     frame.render_widget(Clear, area);
     // A double-width character just left of the popup would spill into its border.
     if area.x > 0 {
