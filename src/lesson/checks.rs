@@ -249,6 +249,8 @@ pub(crate) fn subject_pid(snapshot: &Snapshot, r: &Ref) -> Result<i32, CheckResu
     let pid = match &r.who {
         Who::Pause => sb.pause,
         Who::Container(name) => container_view(sb, name)?.main_pid,
+        // The shim runs in the node's namespaces (its mount namespace aside).
+        Who::Node => sb.shim,
         Who::Host | Who::Pod => None,
     };
     pid.ok_or_else(|| {
@@ -660,7 +662,7 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             .find(|c| c.is_pause)
             .and_then(|c| c.cgroup.clone()),
         Who::Container(name) => container_view(sb, name)?.cgroup.clone(),
-        Who::Host => None,
+        Who::Host | Who::Node => None,
     };
     let Some(info) = info else {
         return Err(CheckResult::fail(

@@ -422,6 +422,7 @@ impl Checker<'_> {
                 let ctx = PlanContext {
                     cgroup_v2: false,
                     pod_network: network,
+                    rootless: None,
                 };
                 let ids: Vec<String> = steps::plan(&pod.pod, ctx)
                     .into_iter()

@@ -51,7 +51,20 @@ pub struct ContainerPlacement {
 
 impl PodCgroups {
     pub fn create(uid: &str, spec: &PodSpec) -> Result<PodCgroups> {
-        let manager = host_manager().map_err(|e| eyre!("{e}"))?;
+        PodCgroups::create_with(uid, spec, None)
+    }
+
+    /// Like [`PodCgroups::create`] with another manager than the host's (None: the host's),
+    /// e.g. one over a subtree delegated to a user.
+    pub fn create_with(
+        uid: &str,
+        spec: &PodSpec,
+        manager: Option<Box<dyn CgroupManager>>,
+    ) -> Result<PodCgroups> {
+        let manager = match manager {
+            Some(m) => m,
+            None => host_manager().map_err(|e| eyre!("{e}"))?,
+        };
         let resources = PodResources::from_spec(spec);
         let qos = pod_qos(&resources);
         let values = CgroupValues {

@@ -164,7 +164,8 @@ impl Checker<'_> {
         let kind = match &r.who {
             Who::Container(_) => Kind::Container,
             Who::Pause => Kind::Pause,
-            Who::Host => Kind::Host,
+            // The node is read through the pod's shim, allowed wherever the host is.
+            Who::Host | Who::Node => Kind::Host,
             Who::Pod => Kind::Pod,
         };
         if !allowed.contains(&kind) {
