@@ -215,9 +215,11 @@ pub fn task_order(tasks: &[TaskSpec]) -> Result<Vec<usize>, Vec<usize>> {
 }
 
 /// The player key that helps with a task, from what its solution does: `k` sends a signal,
-/// `s` opens a shell, `m` edits the manifest; `None` when it is done in another terminal.
+/// `s` opens a shell, `m` edits the manifest; `None` when it is done in another terminal
+/// (pause is no container the player lists, so `k` cannot signal it).
 pub fn helping_key(solution: Option<&Action>) -> Option<char> {
     match solution? {
+        Action::Signal(s) if s.container == "pause" => None,
         Action::Signal(_) => Some('k'),
         Action::Exec(_) => Some('s'),
         Action::ReplacePod(_) => Some('m'),
