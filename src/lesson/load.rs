@@ -153,6 +153,7 @@ pub fn parse_lesson(text: &str, path: &Path) -> Result<Lesson, LessonError> {
         kubelet: None,
         static_pods: HashSet::new(),
         files: HashMap::new(),
+        network: located.value.options.network,
     };
     let file = located.value;
     let base = path.parent().unwrap_or(Path::new("."));
@@ -222,6 +223,8 @@ struct Checker<'a> {
     static_pods: HashSet<String>,
     /// The kubelet directory's files as the steps so far leave them: name → (pod, text).
     files: HashMap<String, (String, String)>,
+    /// The lesson's pods have a pod network (`options.network`): `{ip}` names something.
+    network: bool,
 }
 
 fn path_of(text: &str) -> FieldPath {
@@ -447,6 +450,9 @@ impl Checker<'_> {
                 );
                 if exec.command.is_empty() {
                     self.problem(&format!("{field}.exec.command"), "the command is empty");
+                }
+                for (i, arg) in exec.command.iter().enumerate() {
+                    self.placeholders(&format!("{field}.exec.command[{i}]"), arg, name, pods);
                 }
             }
             Action::Signal(signal) => {
@@ -750,21 +756,42 @@ impl Checker<'_> {
             Check::Interface(c) => {
                 self.any_ref(&format!("{at}.interface.target"), &c.target, pod, pods)
             }
-            Check::File(c) => self.container(
-                &format!("{at}.file.container"),
-                &c.container,
-                pod,
-                pods,
-                false,
-            ),
-            Check::Http(c) => self.container(&format!("{at}.http.from"), &c.from, pod, pods, false),
-            Check::Exec(c) => self.container(
-                &format!("{at}.exec.container"),
-                &c.container,
-                pod,
-                pods,
-                false,
-            ),
+            Check::File(c) => {
+                self.container(
+                    &format!("{at}.file.container"),
+                    &c.container,
+                    pod,
+                    pods,
+                    false,
+                );
+                for (field, text) in [("contains", &c.contains), ("equals", &c.equals)] {
+                    if let Some(text) = text {
+                        self.placeholders(&format!("{at}.file.{field}"), text, pod, pods);
+                    }
+                }
+            }
+            Check::HostFile(c) => {
+                self.placeholders(&format!("{at}.host_file.path"), &c.path, pod, pods);
+                if let Some(text) = &c.contains {
+                    self.placeholders(&format!("{at}.host_file.contains"), text, pod, pods);
+                }
+            }
+            Check::Http(c) => {
+                self.container(&format!("{at}.http.from"), &c.from, pod, pods, false);
+                self.placeholders(&format!("{at}.http.url"), &c.url, pod, pods);
+            }
+            Check::Exec(c) => {
+                self.container(
+                    &format!("{at}.exec.container"),
+                    &c.container,
+                    pod,
+                    pods,
+                    false,
+                );
+                for (i, arg) in c.command.iter().enumerate() {
+                    self.placeholders(&format!("{at}.exec.command[{i}]"), arg, pod, pods);
+                }
+            }
             Check::Cgroup(c) => {
                 self.any_ref(&format!("{at}.cgroup.target"), &c.target, pod, pods);
                 for (field, value) in [
@@ -834,7 +861,7 @@ impl Checker<'_> {
                     self.file_name(&format!("{at}.static_pod.file"), file);
                 }
             }
-            Check::HostFile(_) | Check::Event(_) | Check::Pod(_) | Check::Deleted(_) => {}
+            Check::Event(_) | Check::Pod(_) | Check::Deleted(_) => {}
         }
     }
 }

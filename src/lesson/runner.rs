@@ -20,6 +20,7 @@ use crate::runtime::sys::LiveProcess;
 
 use super::checks::{evaluate, PodMark, World};
 use super::exec::exec_in;
+use super::fill::fill_words;
 use super::kubelet::{static_pods_of, LessonKubelet};
 use super::load::Lesson;
 use super::outcome::{ActionOutcome, CheckResult, StepOutcome};
@@ -223,11 +224,16 @@ impl Runner {
                     return Err(eyre!("{} is not a container", exec.container));
                 };
                 self.require_live(&r.pod)?;
+                let command = {
+                    let mut world = self.world(CHECK_EXEC_TIMEOUT);
+                    fill_words(&exec.command, &mut world, &pod)
+                }
+                .map_err(|why| eyre!("{}", why.en))?;
                 let out = exec_in(
                     &self.exe,
                     self.live_name(&r.pod),
                     container,
-                    &exec.command,
+                    &command,
                     self.timeout_of(&step),
                 )?;
                 let code = out
@@ -238,8 +244,8 @@ impl Runner {
                     .map_or("超时被杀".into(), |c| format!("退出码 {c}"));
                 Ok(ActionOutcome {
                     summary: Text::new(
-                        format!("{} in {r}: {code}", exec.command.join(" ")),
-                        format!("在 {r} 中运行 {}：{code_zh}", exec.command.join(" ")),
+                        format!("{} in {r}: {code}", command.join(" ")),
+                        format!("在 {r} 中运行 {}：{code_zh}", command.join(" ")),
                     ),
                     output: out.output,
                 })
