@@ -89,6 +89,9 @@ enum HostCommand {
         /// The pod network as JSON (absent: loopback only).
         #[arg(long)]
         network: Option<String>,
+        /// kubelet's podPidsLimit for this pod (absent: podlab's).
+        #[arg(long)]
+        pod_max_pids: Option<i64>,
     },
     #[command(hide = true)]
     Init,
@@ -155,7 +158,8 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
             detach,
             time_scale,
             network,
-        } => shim(uid, manifest, detach, time_scale, network),
+            pod_max_pids,
+        } => shim(uid, manifest, detach, time_scale, network, pod_max_pids),
         HostCommand::Init => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
     }
 }
@@ -178,6 +182,7 @@ fn shim(
     detach: bool,
     time_scale: f64,
     network: Option<String>,
+    pod_max_pids: Option<i64>,
 ) -> eyre::Result<ExitCode> {
     let network = network
         .map(|json| serde_json::from_str(&json))
@@ -189,6 +194,7 @@ fn shim(
         detach,
         time_scale,
         network,
+        pod_max_pids,
     };
     podlab::runtime::shim::run(opts)?;
     Ok(ExitCode::SUCCESS)

@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::i18n::Text;
+use crate::kube::resources::POD_PIDS_LIMIT;
 use crate::kube::static_pods;
 use crate::kube::steps::{self, PlanContext};
 use crate::spec::yaml::{self, FieldPath, Location, SourceMap};
@@ -27,6 +28,8 @@ const MAX_ID_LEN: usize = 63;
 
 /// The longest a lesson waits for a check or a deletion.
 const MAX_WAIT_SECONDS: f64 = 600.0;
+/// The smallest pids limit a lesson may give its pods: pause, a few containers and an exec.
+const MIN_POD_PIDS: i64 = 16;
 
 /// A lesson that passed every check of `podlab lessons check`.
 #[derive(Debug, Clone)]
@@ -309,6 +312,19 @@ impl Checker<'_> {
             "options.check_timeout_seconds",
             Some(file.options.check_timeout_seconds),
         );
+        if let Some(pids) = file.options.pod_pids_limit {
+            // A pod needs room for pause, its containers and an exec; above podlab's own
+            // limit a lesson would lift what every other pod has.
+            if !(MIN_POD_PIDS..=POD_PIDS_LIMIT).contains(&pids) {
+                self.problem(
+                    "options.pod_pids_limit",
+                    format!(
+                        "{pids} is not a pids limit for a lesson's pods; give \
+                         {MIN_POD_PIDS} to {POD_PIDS_LIMIT}"
+                    ),
+                );
+            }
+        }
         if file.steps.is_empty() {
             self.problem("steps", "a lesson needs at least one step");
         }
@@ -425,6 +441,7 @@ impl Checker<'_> {
                 let ctx = PlanContext {
                     cgroup_v2: false,
                     pod_network: network,
+                    pod_max_pids: None,
                 };
                 let ids: Vec<String> = steps::plan(&pod.pod, ctx)
                     .into_iter()

@@ -630,6 +630,7 @@ impl Runner {
             time_scale: self.lesson.file.options.time_scale,
             network: self.network.clone(),
             podlab_exe: Some(self.exe.clone()),
+            pod_max_pids: self.lesson.file.options.pod_pids_limit,
         };
         let (uid, conn) =
             start_pod(spec, &options).wrap_err_with(|| format!("failed to start pod {pod}"))?;

@@ -66,6 +66,7 @@ pub fn plan(pod: &Pod) -> Vec<StepPlan> {
         PlanContext {
             cgroup_v2: false,
             pod_network: true,
+            pod_max_pids: None,
         },
     )
 }

@@ -148,7 +148,11 @@ impl Shim {
         let kind = self.plan[index].kind.clone();
         match kind {
             StepKind::PodCgroup => {
-                let cgroups = PodCgroups::create(&self.state.uid, &self.state.pod.spec)?;
+                let cgroups = PodCgroups::create(
+                    &self.state.uid,
+                    &self.state.pod.spec,
+                    self.opts.pod_max_pids,
+                )?;
                 self.state.qos_class = cgroups.qos().as_str().to_string();
                 self.state.cgroup = cgroups.pod_path();
                 self.cgroups = Some(cgroups);

@@ -66,6 +66,8 @@ pub struct ShimOptions {
     pub time_scale: f64,
     /// None: the pod gets only a loopback interface.
     pub network: Option<network::Config>,
+    /// kubelet's podPidsLimit (None: podlab's, `POD_PIDS_LIMIT`).
+    pub pod_max_pids: Option<i64>,
 }
 
 pub struct Shim {
@@ -206,6 +208,7 @@ impl Shim {
         let plan_ctx = steps::PlanContext {
             cgroup_v2,
             pod_network: opts.network.is_some(),
+            pod_max_pids: opts.pod_max_pids,
         };
         let plan = steps::plan(&pod, plan_ctx);
         let containers = initial_statuses(&pod);
