@@ -98,6 +98,9 @@ enum HostCommand {
         /// Without root: the user's podlab-node to join, as JSON.
         #[arg(long)]
         node: Option<String>,
+        /// kubelet's podPidsLimit for this pod (absent: podlab's).
+        #[arg(long)]
+        pod_max_pids: Option<i64>,
     },
     #[command(hide = true)]
     Init,
@@ -171,7 +174,16 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
             time_scale,
             network,
             node,
-        } => shim(uid, manifest, detach, time_scale, network, node),
+            pod_max_pids,
+        } => shim(
+            uid,
+            manifest,
+            detach,
+            time_scale,
+            network,
+            node,
+            pod_max_pids,
+        ),
         HostCommand::Init => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
         HostCommand::Node => podlab::runtime::rootless::node::run().map(|_| ExitCode::SUCCESS),
     }
@@ -196,6 +208,7 @@ fn shim(
     time_scale: f64,
     network: Option<String>,
     node: Option<String>,
+    pod_max_pids: Option<i64>,
 ) -> eyre::Result<ExitCode> {
     let network = network
         .map(|json| serde_json::from_str(&json))
@@ -212,6 +225,7 @@ fn shim(
         time_scale,
         network,
         node,
+        pod_max_pids,
     };
     podlab::runtime::shim::run(opts)?;
     Ok(ExitCode::SUCCESS)

@@ -112,6 +112,7 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
         time_scale: args.time_scale,
         network: args.network.config(None)?,
         podlab_exe: None,
+        pod_max_pids: None,
     };
     let mut watcher = Watcher {
         dir,

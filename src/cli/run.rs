@@ -68,6 +68,7 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
         time_scale: args.time_scale,
         network: args.network.config(args.pod_cidr.as_deref())?,
         podlab_exe: None,
+        pod_max_pids: None,
     };
     let (_uid, mut conn) = start_pod(&loaded.pod, &options)?;
     let name = loaded.pod.metadata.name.clone();

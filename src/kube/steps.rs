@@ -41,6 +41,8 @@ pub struct PlanContext {
     pub cgroup_v2: bool,
     /// A veth on the bridge and an IP (otherwise only loopback).
     pub pod_network: bool,
+    /// kubelet's podPidsLimit (`--pod-max-pids`), when not podlab's default.
+    pub pod_max_pids: Option<i64>,
     /// Built without root, inside the learner's podlab-node (None: as root, on the host).
     pub rootless: Option<Rootless>,
 }
@@ -107,7 +109,7 @@ fn without_root(step: &mut StepPlan, rootless: Rootless) {
 fn plan_as_root(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
     let spec = &pod.spec;
     let host = hostname_of(pod);
-    let mut steps = vec![pod_cgroup_step(pod, ctx.cgroup_v2)];
+    let mut steps = vec![pod_cgroup_step(pod, ctx.cgroup_v2, ctx.pod_max_pids)];
 
     steps.push(namespaces_step(pod, &host));
     steps.push(StepPlan {
@@ -347,7 +349,7 @@ fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
 }
 
 /// kubelet creates the pod's cgroup before anything else (SyncPod → "Create Cgroups for the pod").
-fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
+fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> StepPlan {
     use super::qos::{pod_cgroup_values, pod_qos};
     use super::resources::{
         pod_pids_limit, PodResources, NO_QUOTA, POD_PIDS_LIMIT, WEIGHT_FORMULA_IN_USE,
@@ -355,7 +357,7 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
     let resources = PodResources::from_spec(&pod.spec);
     let qos = pod_qos(&resources);
     let values = pod_cgroup_values(&resources);
-    let pids_limit = pod_pids_limit(POD_PIDS_LIMIT);
+    let pids_limit = pod_pids_limit(pod_max_pids.unwrap_or(POD_PIDS_LIMIT));
     let tier = qos
         .cgroup_dir()
         .map(|d| format!("{d}/"))

@@ -22,6 +22,7 @@ use crate::runtime::{lookup, paths, state_file};
 use crate::spec::Quantity;
 
 use super::exec::{exec_in, ExecOutput};
+use super::fill::fill_check;
 use super::kubelet::KubeletView;
 use super::outcome::CheckResult;
 use super::pace::Pace;
@@ -184,6 +185,15 @@ fn not_running(pod: &str) -> CheckResult {
 
 /// Evaluate `check` once; refs without a pod prefix are about `pod`.
 pub(crate) fn evaluate(check: &Check, world: &mut World<'_>, pod: &str) -> CheckResult {
+    match fill_check(check, world, pod) {
+        None => evaluate_filled(check, world, pod),
+        Some(Ok(filled)) => evaluate_filled(&filled, world, pod),
+        Some(Err(why)) => CheckResult::fail(why.en, why.zh),
+    }
+}
+
+/// Evaluate a check whose placeholders are filled.
+fn evaluate_filled(check: &Check, world: &mut World<'_>, pod: &str) -> CheckResult {
     let outcome = match check {
         Check::All(checks) => return all(checks, world, pod),
         Check::Namespace(c) => namespace(c, world, pod),

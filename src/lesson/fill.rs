@@ -12,6 +12,7 @@ use crate::observe::{NsKind, Snapshot};
 use super::checks::{subject_pid, World};
 use super::commands::{parse_line, Controller, FilledLine, Piece, Placeholder};
 use super::refs::{Ref, Who};
+use super::schema::Check;
 
 /// Where cgroups are mounted.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -33,6 +34,61 @@ pub(crate) fn fill_lines(lines: &[String], world: &mut World<'_>, pod: &str) -> 
             },
         })
         .collect()
+}
+
+/// A check with the placeholders of its texts filled (an `http` URL, an `exec` command, a
+/// file's path or expected text), so it can name what exists only live: another pod's IP, a
+/// cgroup file on this machine's layout. None when it has no placeholder.
+pub(crate) fn fill_check(
+    check: &Check,
+    world: &mut World<'_>,
+    pod: &str,
+) -> Option<Result<Check, Text>> {
+    let mut filled = check.clone();
+    let texts: Vec<&mut String> = match &mut filled {
+        Check::Http(c) => vec![&mut c.url],
+        Check::Exec(c) => c.command.iter_mut().collect(),
+        Check::File(c) => c.contains.iter_mut().chain(c.equals.iter_mut()).collect(),
+        Check::HostFile(c) => std::iter::once(&mut c.path)
+            .chain(c.contains.iter_mut())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut any = false;
+    for text in texts {
+        if has_placeholder(text) {
+            any = true;
+            match fill(text, world, pod) {
+                Ok(value) => *text = value,
+                Err(why) => return Some(Err(why)),
+            }
+        }
+    }
+    any.then_some(Ok(filled))
+}
+
+/// A command's words with their placeholders filled (an `exec` action).
+pub(crate) fn fill_words(
+    words: &[String],
+    world: &mut World<'_>,
+    pod: &str,
+) -> Result<Vec<String>, Text> {
+    words
+        .iter()
+        .map(|w| {
+            if has_placeholder(w) {
+                fill(w, world, pod)
+            } else {
+                Ok(w.clone())
+            }
+        })
+        .collect()
+}
+
+fn has_placeholder(text: &str) -> bool {
+    parse_line(text).map_or(true, |pieces| {
+        pieces.iter().any(|p| matches!(p, Piece::Placeholder(_)))
+    })
 }
 
 fn fill(template: &str, world: &mut World<'_>, pod: &str) -> Result<String, Text> {
@@ -193,6 +249,15 @@ fn directory(location: &CgroupLocation, controller: Controller) -> Option<PathBu
 mod tests {
     use super::*;
     use crate::lesson::commands::CgroupFile;
+
+    #[test]
+    fn only_texts_with_a_placeholder_are_filled() {
+        assert!(has_placeholder("http://{ip:server}/"));
+        assert!(has_placeholder("{cgroup:pod:pids-current}"));
+        assert!(!has_placeholder("http://localhost:80/"));
+        assert!(!has_placeholder("awk '{print $1}'"));
+        assert!(!has_placeholder("echo ${HOME}"));
+    }
 
     #[test]
     fn namespace_paths() {

@@ -60,6 +60,10 @@ pub struct LessonOptions {
     /// How long a check is polled before it fails, unless the step says otherwise.
     #[serde(default = "default_check_timeout")]
     pub check_timeout_seconds: f64,
+    /// kubelet's podPidsLimit (`--pod-max-pids`) for the lesson's pods, when not podlab's
+    /// 1024: each pod's cgroup gets this pids.max.
+    #[serde(default)]
+    pub pod_pids_limit: Option<i64>,
 }
 
 impl Default for LessonOptions {
@@ -68,6 +72,7 @@ impl Default for LessonOptions {
             time_scale: 1.0,
             network: true,
             check_timeout_seconds: default_check_timeout(),
+            pod_pids_limit: None,
         }
     }
 }

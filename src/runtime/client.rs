@@ -89,6 +89,8 @@ pub struct StartOptions {
     pub network: Option<super::network::Config>,
     /// The podlab binary to run the shim from (None: this process's own binary).
     pub podlab_exe: Option<std::path::PathBuf>,
+    /// kubelet's podPidsLimit for this pod (None: podlab's, `POD_PIDS_LIMIT`).
+    pub pod_max_pids: Option<i64>,
 }
 
 /// Start a shim for `pod` and connect to it. The pod exists but none of its steps ran yet.
@@ -123,6 +125,9 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
     }
     if let Some(node) = &node {
         cmd.args(["--node", &serde_json::to_string(&node.node)?]);
+    }
+    if let Some(pids) = options.pod_max_pids {
+        cmd.args(["--pod-max-pids", &pids.to_string()]);
     }
     if let Some(network) = options.network.as_ref().filter(|_| !pod.spec.host_network) {
         network.validate().map_err(|e| eyre!("{e}"))?;

@@ -67,6 +67,7 @@ pub fn plan(pod: &Pod) -> Vec<StepPlan> {
             cgroup_v2: false,
             pod_network: true,
             rootless: None,
+            pod_max_pids: None,
         },
     )
 }

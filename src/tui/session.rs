@@ -181,6 +181,7 @@ pub(super) fn explore_screen(
             cgroup_v2: std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
             pod_network: args.network != NetworkChoice::None,
             rootless: None,
+            pod_max_pids: None,
         };
         target = Arc::new(Mutex::new(Target::Pids(own_process_roots())));
         App::new(

@@ -154,6 +154,7 @@ impl Shim {
                         let cgroups = PodCgroups::create_with(
                             &self.state.uid,
                             &self.state.pod.spec,
+                            self.opts.pod_max_pids,
                             manager,
                         )?;
                         self.state.qos_class = cgroups.qos().as_str().to_string();

@@ -68,6 +68,8 @@ pub struct ShimOptions {
     pub network: Option<network::Config>,
     /// Without root: the user's node, whose user and net namespaces the shim joins first.
     pub node: Option<super::rootless::node::NodeRecord>,
+    /// kubelet's podPidsLimit (None: podlab's, `POD_PIDS_LIMIT`).
+    pub pod_max_pids: Option<i64>,
 }
 
 pub struct Shim {
@@ -216,6 +218,7 @@ impl Shim {
                     super::rootless::delegation::Limits::Delegated { .. }
                 ),
             }),
+            pod_max_pids: opts.pod_max_pids,
         };
         let plan = steps::plan(&pod, plan_ctx);
         let containers = initial_statuses(&pod);
