@@ -348,7 +348,8 @@ impl Collector {
     }
 
     /// `pod`: the podlab pod's state, whose spec says which CPU shares podlab wrote (see
-    /// [`CgroupInfo::request_as_written`]).
+    /// [`CgroupInfo::request_as_written`]), and where kubelet made the pod cgroup, even before
+    /// a process is in it.
     fn read_cgroups(
         &mut self,
         sb: &mut Sandbox,
