@@ -54,6 +54,12 @@ enum HostCommand {
     Exec(cli::pods::ExecArgs),
     /// Print a container's output.
     Logs(cli::pods::LogsArgs),
+    /// Forward a port on this machine's localhost to a port on the pod's localhost, as
+    /// kubectl port-forward does (LOCAL:REMOTE, or PORT for both; Ctrl-C stops it).
+    PortForward {
+        pod: String,
+        ports: podlab::runtime::port_forward::Ports,
+    },
     /// Delete pods: SIGTERM, grace period, SIGKILL, then remove everything they made.
     Delete(cli::pods::DeleteArgs),
     /// Remove what pods whose shim is gone left behind.
@@ -89,9 +95,18 @@ enum HostCommand {
         /// The pod network as JSON (absent: loopback only).
         #[arg(long)]
         network: Option<String>,
+        /// Without root: the user's podlab-node to join, as JSON.
+        #[arg(long)]
+        node: Option<String>,
+        /// kubelet's podPidsLimit for this pod (absent: podlab's).
+        #[arg(long)]
+        pod_max_pids: Option<i64>,
     },
     #[command(hide = true)]
     Init,
+    /// Without root: start the user's podlab-node (see runtime::rootless::node).
+    #[command(hide = true)]
+    Node,
 }
 
 /// The pod `podlab` (and `podlab explore`) opens when given no manifest.
@@ -137,9 +152,12 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Ps => cli::pods::ps(),
         HostCommand::Describe { pod } => cli::describe::describe(&pod),
         HostCommand::Get(a) => cli::get::get(&a, lang),
-        HostCommand::Exec(a) => cli::pods::exec_command(&a, lang),
+        HostCommand::Exec(a) => cli::pods::exec_command(&a),
         HostCommand::Logs(a) => cli::pods::logs(&a),
-        HostCommand::Delete(a) => cli::pods::delete(&a, lang),
+        HostCommand::PortForward { pod, ports } => {
+            podlab::runtime::port_forward::forward(&pod, ports).map(|_| ExitCode::SUCCESS)
+        }
+        HostCommand::Delete(a) => cli::pods::delete(&a),
         HostCommand::Gc => cli::pods::gc_command(lang),
         HostCommand::Kubelet(a) => cli::kubelet::run(&a, lang),
         HostCommand::Doctor => cli::doctor::doctor(lang),
@@ -155,8 +173,19 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
             detach,
             time_scale,
             network,
-        } => shim(uid, manifest, detach, time_scale, network),
+            node,
+            pod_max_pids,
+        } => shim(
+            uid,
+            manifest,
+            detach,
+            time_scale,
+            network,
+            node,
+            pod_max_pids,
+        ),
         HostCommand::Init => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
+        HostCommand::Node => podlab::runtime::rootless::node::run().map(|_| ExitCode::SUCCESS),
     }
 }
 
@@ -178,17 +207,25 @@ fn shim(
     detach: bool,
     time_scale: f64,
     network: Option<String>,
+    node: Option<String>,
+    pod_max_pids: Option<i64>,
 ) -> eyre::Result<ExitCode> {
     let network = network
         .map(|json| serde_json::from_str(&json))
         .transpose()
         .map_err(|e| eyre::eyre!("bad --network: {e}"))?;
+    let node = node
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|e| eyre::eyre!("bad --node: {e}"))?;
     let opts = podlab::runtime::shim::ShimOptions {
         uid,
         manifest_path,
         detach,
         time_scale,
         network,
+        node,
+        pod_max_pids,
     };
     podlab::runtime::shim::run(opts)?;
     Ok(ExitCode::SUCCESS)

@@ -77,7 +77,7 @@ struct Watcher {
 }
 
 pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
-    super::setup::require_root("podlab kubelet", lang)?;
+    super::setup::require_builder("podlab kubelet", lang)?;
     crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
     let dir = std::fs::canonicalize(&args.manifests).map_err(|e| {
@@ -112,6 +112,7 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
         time_scale: args.time_scale,
         network: args.network.config(None)?,
         podlab_exe: None,
+        pod_max_pids: None,
     };
     let mut watcher = Watcher {
         dir,

@@ -144,16 +144,14 @@ pub fn logs(args: &LogsArgs) -> Result<ExitCode> {
     }
 }
 
-pub fn exec_command(args: &ExecArgs, lang: Lang) -> Result<ExitCode> {
-    super::setup::require_root("podlab exec", lang)?;
+pub fn exec_command(args: &ExecArgs) -> Result<ExitCode> {
     let pod = lookup::find_pod(&args.pod)?;
     let container = default_container(&pod, args.container.as_deref())?;
     let code = exec::exec(&pod, &container, &args.command)?;
     Ok(ExitCode::from(u8::try_from(code).unwrap_or(1)))
 }
 
-pub fn delete(args: &DeleteArgs, lang: Lang) -> Result<ExitCode> {
-    super::setup::require_root("podlab delete", lang)?;
+pub fn delete(args: &DeleteArgs) -> Result<ExitCode> {
     let grace = if args.now { Some(1) } else { args.grace_period };
     let targets: Vec<String> = if args.all {
         lookup::all_pods()
@@ -176,7 +174,6 @@ pub fn delete(args: &DeleteArgs, lang: Lang) -> Result<ExitCode> {
 }
 
 pub fn gc_command(lang: Lang) -> Result<ExitCode> {
-    super::setup::require_root("podlab gc", lang)?;
     let report = gc::collect()?;
     let mut said = false;
     if !report.pods_removed.is_empty() {
@@ -192,11 +189,25 @@ pub fn gc_command(lang: Lang) -> Result<ExitCode> {
         println!("removed {} pod cgroup(s)", report.cgroups_removed);
         said = true;
     }
-    if !report.links_removed.is_empty() || report.addresses_released > 0 {
+    if !report.links_removed.is_empty() {
+        println!("removed link(s) {}", report.links_removed.join(", "));
+        said = true;
+    }
+    if report.addresses_released > 0 {
+        println!("released {} address(es)", report.addresses_released);
+        said = true;
+    }
+    if let Some(pid) = report.node_stopped {
         println!(
-            "removed link(s) {} and released {} address(es)",
-            report.links_removed.join(", "),
-            report.addresses_released
+            "{} {pid}{}",
+            lang.pick(
+                "stopped podlab-node, pid",
+                "已停止 podlab-node，pid"
+            ),
+            lang.pick(
+                ", which no pod used (it held your node's user and net namespaces; the kernel freed them with the bridge in them)",
+                "，已经没有 Pod 使用它（它持有你的节点的 user 和 net 命名空间；内核随之释放了它们以及其中的网桥）"
+            )
         );
         said = true;
     }

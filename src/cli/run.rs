@@ -44,7 +44,8 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
     let loaded = spec::load_pod_file(&args.file).map_err(|e| eyre::eyre!("{}", e.render(lang)))?;
-    super::setup::require_root("podlab run", lang)?;
+    super::setup::require_builder("podlab run", lang)?;
+    super::setup::say_rootless("podlab run", lang);
     crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
     for warning in &loaded.warnings {
@@ -67,6 +68,7 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
         time_scale: args.time_scale,
         network: args.network.config(args.pod_cidr.as_deref())?,
         podlab_exe: None,
+        pod_max_pids: None,
     };
     let (_uid, mut conn) = start_pod(&loaded.pod, &options)?;
     let name = loaded.pod.metadata.name.clone();
@@ -89,6 +91,9 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
             let _ = conn.delete(Some(0));
             return Err(e.wrap_err(format!("failed to create pod {name}")));
         }
+    }
+    if let Ok(state) = conn.status() {
+        super::setup::say_node(&state, lang);
     }
     if args.detach {
         conn.request(&Request::Detach)?;

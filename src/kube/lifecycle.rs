@@ -207,6 +207,7 @@ mod tests {
             terminating: false,
             qos_class: String::new(),
             cgroup: String::new(),
+            rootless: None,
             sandbox: None,
             containers: containers
                 .into_iter()

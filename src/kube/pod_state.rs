@@ -27,6 +27,9 @@ pub struct PodState {
     /// The pod cgroup as /proc/<pid>/cgroup shows it (e.g. /podlab/kubepods/burstable/pod<UID>).
     #[serde(default)]
     pub cgroup: String,
+    /// Built without root: the node's user namespace, and whether limits are enforced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rootless: Option<RootlessState>,
     pub sandbox: Option<SandboxState>,
     pub containers: Vec<ContainerStatus>,
     pub steps: Vec<StepStatus>,
@@ -38,6 +41,18 @@ pub struct PodState {
 pub struct ProcessRef {
     pub pid: i32,
     pub start_time: u64,
+}
+
+/// A pod built without root lives in the user namespace of the learner's `podlab-node`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RootlessState {
+    /// podlab-node, which holds the node's user and net namespaces.
+    pub node: ProcessRef,
+    /// The user namespace's `uid_map`, e.g. "0 1000 1".
+    pub uid_map: String,
+    /// Why the pod's cgroup limits are not enforced (None: they are, in a delegated subtree).
+    #[serde(default)]
+    pub limits_not_enforced: Option<crate::i18n::Text>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,12 +41,75 @@ pub struct PlanContext {
     pub cgroup_v2: bool,
     /// A veth on the bridge and an IP (otherwise only loopback).
     pub pod_network: bool,
+    /// kubelet's podPidsLimit (`--pod-max-pids`), when not podlab's default.
+    pub pod_max_pids: Option<i64>,
+    /// Built without root, inside the learner's podlab-node (None: as root, on the host).
+    pub rootless: Option<Rootless>,
+}
+
+/// What building without root changes in the steps' commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rootless {
+    /// A delegated cgroup subtree enforces the pod's limits.
+    pub limits_enforced: bool,
 }
 
 pub fn plan(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
+    let mut steps = plan_as_root(pod, ctx);
+    if let Some(rootless) = ctx.rootless {
+        for step in &mut steps {
+            without_root(step, rootless);
+        }
+    }
+    steps
+}
+
+/// nsenter's options that enter a user namespace one owns as its root: the user namespace, and
+/// no setgroups(2) (the kernel denies it where only the learner is mapped).
+const AS_OWNER: &str = "--user --preserve-credentials";
+
+/// The same step inside the learner's node: every command enters podlab-node's (or pause's)
+/// user namespace first, where the learner is root, as the shim does; without a delegated
+/// subtree there is no cgroup to make.
+fn without_root(step: &mut StepPlan, rootless: Rootless) {
+    let (en, zh) = match step.kind {
+        StepKind::PodCgroup if !rootless.limits_enforced => {
+            step.commands = vec![
+                "# without root and without a delegated cgroup v2 subtree, no cgroup is made: the pod runs without limits (podlab describe says why)".into(),
+            ];
+            step.syscalls.clear();
+            (
+                " Without root this machine enforces no limits: no cgroup is made, and the pod runs without them.",
+                "不用 root 时这台机器不执行资源限制：不创建 cgroup，Pod 在没有限制的情况下运行。",
+            )
+        }
+        StepKind::Namespaces => (
+            " Without root, this happens inside podlab-node's user namespace, where you are root.",
+            "不用 root 时，这一步发生在 podlab-node 的 user 命名空间里，你在其中是 root。",
+        ),
+        _ => ("", ""),
+    };
+    step.explain.en.push_str(en);
+    step.explain.zh.push_str(zh);
+    if step.kind == StepKind::PodCgroup {
+        // A delegated subtree is the user's own: no namespace to enter.
+        return;
+    }
+    for command in &mut step.commands {
+        *command = if let Some(rest) = command.strip_prefix("nsenter --target <pause> ") {
+            format!("nsenter --target <pause> {AS_OWNER} {rest}")
+        } else if command.starts_with('#') || command == "exec /pause" {
+            continue;
+        } else {
+            format!("nsenter --target <podlab-node> {AS_OWNER} --net {command}")
+        };
+    }
+}
+
+fn plan_as_root(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
     let spec = &pod.spec;
     let host = hostname_of(pod);
-    let mut steps = vec![pod_cgroup_step(pod, ctx.cgroup_v2)];
+    let mut steps = vec![pod_cgroup_step(pod, ctx.cgroup_v2, ctx.pod_max_pids)];
 
     steps.push(namespaces_step(pod, &host));
     steps.push(StepPlan {
@@ -286,7 +349,7 @@ fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
 }
 
 /// kubelet creates the pod's cgroup before anything else (SyncPod → "Create Cgroups for the pod").
-fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
+fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> StepPlan {
     use super::qos::{pod_cgroup_values, pod_qos};
     use super::resources::{
         pod_pids_limit, PodResources, NO_QUOTA, POD_PIDS_LIMIT, WEIGHT_FORMULA_IN_USE,
@@ -294,7 +357,7 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool) -> StepPlan {
     let resources = PodResources::from_spec(&pod.spec);
     let qos = pod_qos(&resources);
     let values = pod_cgroup_values(&resources);
-    let pids_limit = pod_pids_limit(POD_PIDS_LIMIT);
+    let pids_limit = pod_pids_limit(pod_max_pids.unwrap_or(POD_PIDS_LIMIT));
     let tier = qos
         .cgroup_dir()
         .map(|d| format!("{d}/"))
@@ -573,5 +636,49 @@ mod tests {
                 unshare_options(&plan.created(), true)
             )));
         }
+    }
+
+    /// Without root every command enters the node's (or pause's) user namespace first, as
+    /// the shim does; without enforced limits the cgroup step makes nothing and says so.
+    #[test]
+    fn without_root_the_commands_enter_the_nodes_user_namespace() {
+        let pod = pod("");
+        let ctx = |limits_enforced| PlanContext {
+            pod_network: true,
+            rootless: Some(Rootless { limits_enforced }),
+            ..PlanContext::default()
+        };
+        let steps = super::plan(&pod, ctx(false));
+        let cgroup = step(&steps, "cgroup");
+        assert_eq!(cgroup.commands.len(), 1);
+        assert!(cgroup.commands[0].starts_with("# without root"));
+        assert!(cgroup.explain.zh.contains("不创建 cgroup"));
+        let ns = step(&steps, "namespaces");
+        assert!(ns.commands[0].starts_with(
+            "nsenter --target <podlab-node> --user --preserve-credentials --net unshare "
+        ));
+        assert!(ns.explain.en.contains("podlab-node's user namespace"));
+        assert_eq!(step(&steps, "pause").commands, ["exec /pause"]);
+        let network = step(&steps, "network");
+        assert!(network.commands.iter().all(|c| {
+            c.starts_with("nsenter --target <podlab-node> --user --preserve-credentials --net ip ")
+                || c.starts_with("nsenter --target <pause> --user --preserve-credentials --net ip ")
+        }));
+        let app = step(&steps, "container:app");
+        assert!(app.commands[0]
+            .starts_with("nsenter --target <pause> --user --preserve-credentials --uts"));
+        // With a delegated subtree the cgroup step is the root one: the subtree is the user's.
+        let delegated = super::plan(&pod, ctx(true));
+        let as_root = super::plan(
+            &pod,
+            PlanContext {
+                pod_network: true,
+                ..PlanContext::default()
+            },
+        );
+        assert_eq!(
+            step(&delegated, "cgroup").commands,
+            step(&as_root, "cgroup").commands
+        );
     }
 }

@@ -22,6 +22,7 @@ use crate::runtime::{lookup, paths, state_file};
 use crate::spec::Quantity;
 
 use super::exec::{exec_in, ExecOutput};
+use super::fill::fill_check;
 use super::kubelet::KubeletView;
 use super::outcome::CheckResult;
 use super::pace::Pace;
@@ -184,6 +185,15 @@ fn not_running(pod: &str) -> CheckResult {
 
 /// Evaluate `check` once; refs without a pod prefix are about `pod`.
 pub(crate) fn evaluate(check: &Check, world: &mut World<'_>, pod: &str) -> CheckResult {
+    match fill_check(check, world, pod) {
+        None => evaluate_filled(check, world, pod),
+        Some(Ok(filled)) => evaluate_filled(&filled, world, pod),
+        Some(Err(why)) => CheckResult::fail(why.en, why.zh),
+    }
+}
+
+/// Evaluate a check whose placeholders are filled.
+fn evaluate_filled(check: &Check, world: &mut World<'_>, pod: &str) -> CheckResult {
     let outcome = match check {
         Check::All(checks) => return all(checks, world, pod),
         Check::Namespace(c) => namespace(c, world, pod),
@@ -249,6 +259,8 @@ pub(crate) fn subject_pid(snapshot: &Snapshot, r: &Ref) -> Result<i32, CheckResu
     let pid = match &r.who {
         Who::Pause => sb.pause,
         Who::Container(name) => container_view(sb, name)?.main_pid,
+        // The shim runs in the node's namespaces (its mount namespace aside).
+        Who::Node => sb.shim,
         Who::Host | Who::Pod => None,
     };
     pid.ok_or_else(|| {
@@ -398,28 +410,26 @@ fn interface(c: &InterfaceCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let snapshot = world.snapshot(&r.pod)?;
     let pid = subject_pid(&snapshot, &r)?;
     let net = process_info(&snapshot, pid).and_then(|p| p.namespaces.get(&NsKind::Net).copied());
-    let iface = net
-        .and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)))
-        .and_then(|n| n.interfaces.iter().find(|i| i.name == c.name));
+    let network = net.and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)));
+    let iface = network.and_then(|n| n.interfaces.iter().find(|i| i.name == c.name));
     if c.absent {
-        let netns = net.and_then(|id| snapshot.networks.iter().find(|n| n.id.same_as(&id)));
-        let Some(netns) = netns else {
+        let Some(network) = network else {
             return Err(CheckResult::fail(
                 format!("the net namespace of {r} could not be read"),
                 format!("无法读取 {r} 的网络命名空间"),
             ));
         };
-        let names: Vec<String> = netns.interfaces.iter().map(|i| i.name.clone()).collect();
-        if names.contains(&c.name) {
-            return Err(CheckResult::fail(
-                format!("{r} already has {}: {}", c.name, names.join(", ")),
-                format!("{r} 已经有网卡 {}：{}", c.name, names.join("、")),
-            ));
-        }
-        return Ok(CheckResult::pass(
-            format!("{r} has no {} yet, only {}", c.name, names.join(", ")),
-            format!("{r} 还没有网卡 {}，只有 {}", c.name, listed_zh(&names)),
-        ));
+        let names: Vec<String> = network.interfaces.iter().map(|i| i.name.clone()).collect();
+        return match iface {
+            None => Ok(CheckResult::pass(
+                format!("{r} has no {}, only {}", c.name, names.join(",")),
+                format!("{r} 还没有网卡 {}，只有{}", c.name, listed_zh(&names)),
+            )),
+            Some(_) => Err(CheckResult::fail(
+                format!("{r} already has {}", c.name),
+                format!("{r} 已经有网卡 {}", c.name),
+            )),
+        };
     }
     let Some(iface) = iface else {
         return Err(CheckResult::fail(
@@ -661,7 +671,7 @@ fn cgroup_info(snapshot: &Snapshot, r: &Ref) -> Result<Option<CgroupInfo>, Check
             .find(|c| c.is_pause)
             .and_then(|c| c.cgroup.clone()),
         Who::Container(name) => container_view(sb, name)?.cgroup.clone(),
-        Who::Host => None,
+        Who::Host | Who::Node => None,
     })
 }
 
@@ -749,10 +759,10 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             });
         }
     }
-    if let Some(want) = c.procs {
+    if let Some(want) = c.tasks {
         let shown = info.pids_current.map_or("?".into(), |n| n.to_string());
-        seen.push(format!("{shown} tasks in it"));
-        seen_zh.push(format!("其中有 {shown} 个任务"));
+        seen.push(format!("{shown} tasks (pids.current)"));
+        seen_zh.push(format!("{shown} 个任务（pids.current）"));
         if info.pids_current != Some(want) {
             wrong.get_or_insert((format!("{want} tasks"), format!("{want} 个任务")));
         }
@@ -1059,6 +1069,13 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             facts_zh.push(format!("CPU 时间 {shown}（{}）", skipped.zh));
         }
     }
+    if let Some(want) = &c.hostname {
+        let name = uts_hostname(pid);
+        let shown = name.as_deref().unwrap_or("?");
+        facts.push(format!("hostname {shown}"));
+        facts_zh.push(format!("主机名 {shown}"));
+        ok &= name.as_deref() == Some(want.as_str());
+    }
     if let Some(other) = &c.started_before {
         let o = Ref::parse(other, pod);
         let other_snapshot = world.snapshot(&o.pod)?;
@@ -1082,6 +1099,20 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     } else {
         Err(CheckResult::fail(en, zh))
     }
+}
+
+/// The host name in the uts namespace of a process: a short-lived thread joins it (setns
+/// on a uts namespace changes only the calling thread) and asks uname(2).
+fn uts_hostname(pid: i32) -> Option<String> {
+    let ns = std::fs::File::open(format!("/proc/{pid}/ns/uts")).ok()?;
+    std::thread::spawn(move || {
+        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWUTS).ok()?;
+        let uts = nix::sys::utsname::uname().ok()?;
+        uts.nodename().to_str().map(str::to_string)
+    })
+    .join()
+    .ok()
+    .flatten()
 }
 
 /// utime + stime of a process, from /proc/<pid>/stat.

@@ -56,7 +56,7 @@ fn row_name(r: &Ref) -> Option<String> {
     match &r.who {
         Who::Container(name) => Some(name.clone()),
         Who::Pause => Some("pause".into()),
-        Who::Host | Who::Pod => None,
+        Who::Host | Who::Node | Who::Pod => None,
     }
 }
 

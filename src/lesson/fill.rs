@@ -12,6 +12,7 @@ use crate::observe::{NsKind, Snapshot};
 use super::checks::{subject_pid, World};
 use super::commands::{parse_line, Controller, FilledLine, Piece, Placeholder};
 use super::refs::{Ref, Who};
+use super::schema::Check;
 
 /// Where cgroups are mounted.
 const CGROUP_ROOT: &str = "/sys/fs/cgroup";
@@ -33,6 +34,61 @@ pub(crate) fn fill_lines(lines: &[String], world: &mut World<'_>, pod: &str) -> 
             },
         })
         .collect()
+}
+
+/// A check with the placeholders of its texts filled (an `http` URL, an `exec` command, a
+/// file's path or expected text), so it can name what exists only live: another pod's IP, a
+/// cgroup file on this machine's layout. None when it has no placeholder.
+pub(crate) fn fill_check(
+    check: &Check,
+    world: &mut World<'_>,
+    pod: &str,
+) -> Option<Result<Check, Text>> {
+    let mut filled = check.clone();
+    let texts: Vec<&mut String> = match &mut filled {
+        Check::Http(c) => vec![&mut c.url],
+        Check::Exec(c) => c.command.iter_mut().collect(),
+        Check::File(c) => c.contains.iter_mut().chain(c.equals.iter_mut()).collect(),
+        Check::HostFile(c) => std::iter::once(&mut c.path)
+            .chain(c.contains.iter_mut())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut any = false;
+    for text in texts {
+        if has_placeholder(text) {
+            any = true;
+            match fill(text, world, pod) {
+                Ok(value) => *text = value,
+                Err(why) => return Some(Err(why)),
+            }
+        }
+    }
+    any.then_some(Ok(filled))
+}
+
+/// A command's words with their placeholders filled (an `exec` action).
+pub(crate) fn fill_words(
+    words: &[String],
+    world: &mut World<'_>,
+    pod: &str,
+) -> Result<Vec<String>, Text> {
+    words
+        .iter()
+        .map(|w| {
+            if has_placeholder(w) {
+                fill(w, world, pod)
+            } else {
+                Ok(w.clone())
+            }
+        })
+        .collect()
+}
+
+fn has_placeholder(text: &str) -> bool {
+    parse_line(text).map_or(true, |pieces| {
+        pieces.iter().any(|p| matches!(p, Piece::Placeholder(_)))
+    })
 }
 
 fn fill(template: &str, world: &mut World<'_>, pod: &str) -> Result<String, Text> {
@@ -100,8 +156,7 @@ fn value(p: &Placeholder, world: &mut World<'_>, pod: &str) -> Result<String, Te
         Placeholder::Cgroup(text, file) => {
             let r = Ref::parse(text, pod);
             let snapshot = observed(world, &r.pod)?;
-            let pod_cgroup = world.state(&r.pod).map(|s| s.cgroup);
-            let location = cgroup_of(&snapshot, &r, pod_cgroup.as_deref())?;
+            let location = cgroup_of(&snapshot, &r)?;
             let path = match file {
                 None => directory(&location, Controller::Memory),
                 Some(file) => directory(&location, file.controller())
@@ -136,12 +191,8 @@ fn observed(world: &mut World<'_>, pod: &str) -> Result<Snapshot, Text> {
 }
 
 /// Where the cgroup of a subject is: a container's or pause's leaf, or the pod's (their
-/// parent, or where kubelet made it when no process is in it yet).
-fn cgroup_of(
-    snapshot: &Snapshot,
-    r: &Ref,
-    pod_cgroup: Option<&str>,
-) -> Result<CgroupLocation, Text> {
+/// parent).
+fn cgroup_of(snapshot: &Snapshot, r: &Ref) -> Result<CgroupLocation, Text> {
     let leaf_of = |who: &Ref| -> Result<CgroupLocation, Text> {
         let pid = subject_pid(snapshot, who).map_err(|e| e.message)?;
         let memberships = snapshot
@@ -165,13 +216,16 @@ fn cgroup_of(
                 pod: r.pod.clone(),
                 who: Who::Pause,
             };
-            let from_pause = leaf_of(&pause).ok().and_then(|leaf| leaf.parent());
-            let from_state = || {
-                pod_cgroup
-                    .filter(|path| !path.is_empty())
-                    .and_then(|path| CgroupReader::new(Path::new(CGROUP_ROOT)).locate_path(path))
+            // Before pause, the pod cgroup as the observer read it from the pod's record.
+            let recorded = || {
+                let path = &snapshot.sandboxes.first()?.cgroup.as_ref()?.path;
+                CgroupReader::new(Path::new(CGROUP_ROOT)).locate_path(path)
             };
-            from_pause.or_else(from_state).ok_or_else(|| {
+            match leaf_of(&pause) {
+                Ok(leaf) => leaf.parent(),
+                Err(_) => recorded(),
+            }
+            .ok_or_else(|| {
                 Text::new(
                     format!("the pod cgroup of {} could not be found", r.pod),
                     format!("找不到 {} 的 Pod cgroup", r.pod),
@@ -195,6 +249,15 @@ fn directory(location: &CgroupLocation, controller: Controller) -> Option<PathBu
 mod tests {
     use super::*;
     use crate::lesson::commands::CgroupFile;
+
+    #[test]
+    fn only_texts_with_a_placeholder_are_filled() {
+        assert!(has_placeholder("http://{ip:server}/"));
+        assert!(has_placeholder("{cgroup:pod:pids-current}"));
+        assert!(!has_placeholder("http://localhost:80/"));
+        assert!(!has_placeholder("awk '{print $1}'"));
+        assert!(!has_placeholder("echo ${HOME}"));
+    }
 
     #[test]
     fn namespace_paths() {

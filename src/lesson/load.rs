@@ -8,6 +8,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::i18n::Text;
+use crate::kube::resources::POD_PIDS_LIMIT;
 use crate::kube::static_pods;
 use crate::kube::steps::{self, PlanContext};
 use crate::spec::yaml::{self, FieldPath, Location, SourceMap};
@@ -27,6 +28,8 @@ const MAX_ID_LEN: usize = 63;
 
 /// The longest a lesson waits for a check or a deletion.
 const MAX_WAIT_SECONDS: f64 = 600.0;
+/// The smallest pids limit a lesson may give its pods: pause, a few containers and an exec.
+const MIN_POD_PIDS: i64 = 16;
 
 /// A lesson that passed every check of `podlab lessons check`.
 #[derive(Debug, Clone)]
@@ -153,6 +156,7 @@ pub fn parse_lesson(text: &str, path: &Path) -> Result<Lesson, LessonError> {
         kubelet: None,
         static_pods: HashSet::new(),
         files: HashMap::new(),
+        network: located.value.options.network,
     };
     let file = located.value;
     let base = path.parent().unwrap_or(Path::new("."));
@@ -222,6 +226,8 @@ struct Checker<'a> {
     static_pods: HashSet<String>,
     /// The kubelet directory's files as the steps so far leave them: name → (pod, text).
     files: HashMap<String, (String, String)>,
+    /// The lesson's pods have a pod network (`options.network`): `{ip}` names something.
+    network: bool,
 }
 
 fn path_of(text: &str) -> FieldPath {
@@ -306,6 +312,19 @@ impl Checker<'_> {
             "options.check_timeout_seconds",
             Some(file.options.check_timeout_seconds),
         );
+        if let Some(pids) = file.options.pod_pids_limit {
+            // A pod needs room for pause, its containers and an exec; above podlab's own
+            // limit a lesson would lift what every other pod has.
+            if !(MIN_POD_PIDS..=POD_PIDS_LIMIT).contains(&pids) {
+                self.problem(
+                    "options.pod_pids_limit",
+                    format!(
+                        "{pids} is not a pids limit for a lesson's pods; give \
+                         {MIN_POD_PIDS} to {POD_PIDS_LIMIT}"
+                    ),
+                );
+            }
+        }
         if file.steps.is_empty() {
             self.problem("steps", "a lesson needs at least one step");
         }
@@ -422,6 +441,8 @@ impl Checker<'_> {
                 let ctx = PlanContext {
                     cgroup_v2: false,
                     pod_network: network,
+                    rootless: None,
+                    pod_max_pids: None,
                 };
                 let ids: Vec<String> = steps::plan(&pod.pod, ctx)
                     .into_iter()
@@ -447,6 +468,9 @@ impl Checker<'_> {
                 );
                 if exec.command.is_empty() {
                     self.problem(&format!("{field}.exec.command"), "the command is empty");
+                }
+                for (i, arg) in exec.command.iter().enumerate() {
+                    self.placeholders(&format!("{field}.exec.command[{i}]"), arg, name, pods);
                 }
             }
             Action::Signal(signal) => {
@@ -750,21 +774,42 @@ impl Checker<'_> {
             Check::Interface(c) => {
                 self.any_ref(&format!("{at}.interface.target"), &c.target, pod, pods)
             }
-            Check::File(c) => self.container(
-                &format!("{at}.file.container"),
-                &c.container,
-                pod,
-                pods,
-                false,
-            ),
-            Check::Http(c) => self.container(&format!("{at}.http.from"), &c.from, pod, pods, false),
-            Check::Exec(c) => self.container(
-                &format!("{at}.exec.container"),
-                &c.container,
-                pod,
-                pods,
-                false,
-            ),
+            Check::File(c) => {
+                self.container(
+                    &format!("{at}.file.container"),
+                    &c.container,
+                    pod,
+                    pods,
+                    false,
+                );
+                for (field, text) in [("contains", &c.contains), ("equals", &c.equals)] {
+                    if let Some(text) = text {
+                        self.placeholders(&format!("{at}.file.{field}"), text, pod, pods);
+                    }
+                }
+            }
+            Check::HostFile(c) => {
+                self.placeholders(&format!("{at}.host_file.path"), &c.path, pod, pods);
+                if let Some(text) = &c.contains {
+                    self.placeholders(&format!("{at}.host_file.contains"), text, pod, pods);
+                }
+            }
+            Check::Http(c) => {
+                self.container(&format!("{at}.http.from"), &c.from, pod, pods, false);
+                self.placeholders(&format!("{at}.http.url"), &c.url, pod, pods);
+            }
+            Check::Exec(c) => {
+                self.container(
+                    &format!("{at}.exec.container"),
+                    &c.container,
+                    pod,
+                    pods,
+                    false,
+                );
+                for (i, arg) in c.command.iter().enumerate() {
+                    self.placeholders(&format!("{at}.exec.command[{i}]"), arg, pod, pods);
+                }
+            }
             Check::Cgroup(c) => {
                 self.any_ref(&format!("{at}.cgroup.target"), &c.target, pod, pods);
                 for (field, value) in [
@@ -834,7 +879,7 @@ impl Checker<'_> {
                     self.file_name(&format!("{at}.static_pod.file"), file);
                 }
             }
-            Check::HostFile(_) | Check::Event(_) | Check::Pod(_) | Check::Deleted(_) => {}
+            Check::Event(_) | Check::Pod(_) | Check::Deleted(_) => {}
         }
     }
 }

@@ -1,4 +1,4 @@
-//! What a lesson names in its actions and checks: `web`, `pause`, `host`, `pod` or
+//! What a lesson names in its actions and checks: `web`, `pause`, `host`, `node`, `pod` or
 //! `other-pod/web`.
 
 use std::fmt;
@@ -8,6 +8,9 @@ use std::fmt;
 pub enum Who {
     /// The host's namespaces (those of PID 1).
     Host,
+    /// The node's namespaces, where the pod's shim runs: the host's when podlab runs as root;
+    /// without root, the user and net namespaces of the learner's podlab-node.
+    Node,
     /// The pod's pause (Infra) process.
     Pause,
     /// The pod itself (its pod-level cgroup).
@@ -31,6 +34,7 @@ impl Ref {
         };
         let who = match name {
             "host" => Who::Host,
+            "node" => Who::Node,
             "pause" => Who::Pause,
             "pod" => Who::Pod,
             other => Who::Container(other.to_string()),
@@ -47,6 +51,7 @@ impl fmt::Display for Ref {
         match &self.who {
             // Names, not phrases: the same text reads in English and in Chinese.
             Who::Host => write!(f, "host"),
+            Who::Node => write!(f, "node"),
             Who::Pause => write!(f, "{}/pause", self.pod),
             Who::Pod => write!(f, "{}/pod", self.pod),
             Who::Container(name) => write!(f, "{}/{name}", self.pod),
@@ -70,6 +75,7 @@ mod tests {
         assert_eq!(Ref::parse("other/pause", "demo").pod, "other");
         assert_eq!(Ref::parse("other/pause", "demo").who, Who::Pause);
         assert_eq!(Ref::parse("host", "demo").who, Who::Host);
+        assert_eq!(Ref::parse("node", "demo").who, Who::Node);
         assert_eq!(Ref::parse("pod", "demo").to_string(), "demo/pod");
     }
 }

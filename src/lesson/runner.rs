@@ -20,6 +20,7 @@ use crate::runtime::sys::LiveProcess;
 
 use super::checks::{evaluate, PodMark, World};
 use super::exec::exec_in;
+use super::fill::fill_words;
 use super::kubelet::{static_pods_of, LessonKubelet};
 use super::load::Lesson;
 use super::outcome::{ActionOutcome, CheckResult, StepOutcome};
@@ -224,11 +225,16 @@ impl Runner {
                     return Err(eyre!("{} is not a container", exec.container));
                 };
                 self.require_live(&r.pod)?;
+                let command = {
+                    let mut world = self.world(CHECK_EXEC_TIMEOUT);
+                    fill_words(&exec.command, &mut world, &pod)
+                }
+                .map_err(|why| eyre!("{}", why.en))?;
                 let out = exec_in(
                     &self.exe,
                     self.live_name(&r.pod),
                     container,
-                    &exec.command,
+                    &command,
                     self.timeout_of(&step),
                 )?;
                 let code = out
@@ -239,8 +245,8 @@ impl Runner {
                     .map_or("超时被杀".into(), |c| format!("退出码 {c}"));
                 Ok(ActionOutcome {
                     summary: Text::new(
-                        format!("{} in {r}: {code}", exec.command.join(" ")),
-                        format!("在 {r} 中运行 {}：{code_zh}", exec.command.join(" ")),
+                        format!("{} in {r}: {code}", command.join(" ")),
+                        format!("在 {r} 中运行 {}：{code_zh}", command.join(" ")),
                     ),
                     output: out.output,
                 })
@@ -627,6 +633,7 @@ impl Runner {
             time_scale: self.lesson.file.options.time_scale,
             network: self.network.clone(),
             podlab_exe: Some(self.exe.clone()),
+            pod_max_pids: self.lesson.file.options.pod_pids_limit,
         };
         let (uid, conn) =
             start_pod(spec, &options).wrap_err_with(|| format!("failed to start pod {pod}"))?;

@@ -60,6 +60,10 @@ pub struct LessonOptions {
     /// How long a check is polled before it fails, unless the step says otherwise.
     #[serde(default = "default_check_timeout")]
     pub check_timeout_seconds: f64,
+    /// kubelet's podPidsLimit (`--pod-max-pids`) for the lesson's pods, when not podlab's
+    /// 1024: each pod's cgroup gets this pids.max.
+    #[serde(default)]
+    pub pod_pids_limit: Option<i64>,
 }
 
 impl Default for LessonOptions {
@@ -68,6 +72,7 @@ impl Default for LessonOptions {
             time_scale: 1.0,
             network: true,
             check_timeout_seconds: default_check_timeout(),
+            pod_pids_limit: None,
         }
     }
 }
@@ -313,7 +318,7 @@ pub struct InterfaceCheck {
     pub name: String,
     #[serde(default)]
     pub ipv4: Option<bool>,
-    /// true: the net namespace is there (it has its loopback) but has no such interface yet.
+    /// true: the net namespace has no interface of that name (yet).
     #[serde(default)]
     pub absent: bool,
 }
@@ -391,10 +396,10 @@ pub struct CgroupCheck {
     /// busy loop hits the limit.
     #[serde(default)]
     pub throttling: Option<bool>,
-    /// The tasks in the cgroup and below, as its `pids.current` counts them (0: the cgroup
-    /// exists, with its limits, before any process is in it).
+    /// The tasks (processes and threads) in the cgroup and below it, as `pids.current`
+    /// counts them: 0 for a pod cgroup before pause.
     #[serde(default)]
-    pub procs: Option<u64>,
+    pub tasks: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -482,6 +487,9 @@ pub struct ProcessCheck {
     /// It used at most this much CPU time (user + system) since it started.
     #[serde(default)]
     pub max_cpu_seconds: Option<f64>,
+    /// The host name of its uts namespace.
+    #[serde(default)]
+    pub hostname: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

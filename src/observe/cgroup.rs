@@ -152,30 +152,35 @@ impl CgroupReader {
         }
     }
 
-    /// Where a cgroup known by its path (as /proc/<pid>/cgroup shows it, the same in every
-    /// hierarchy) lives: a pod cgroup that no process has joined yet.
+    /// Where a cgroup lives, by its path as /proc/<pid>/cgroup would show it: for a cgroup
+    /// with no process in it yet (a pod cgroup before pause).
     pub fn locate_path(&self, path: &str) -> Option<CgroupLocation> {
-        let memberships: Vec<CgroupMembership> = match self.layout {
-            CgroupLayout::Unified => vec![CgroupMembership {
-                hierarchy: 0,
-                controllers: Vec::new(),
-                path: path.to_string(),
-            }],
-            _ => self
-                .mounts
-                .iter()
-                .map(|mount| CgroupMembership {
-                    hierarchy: 1,
-                    controllers: mount.split(',').map(str::to_string).collect(),
-                    path: path.to_string(),
-                })
-                .collect(),
+        let membership = |hierarchy: u32, controllers: &[&str]| CgroupMembership {
+            hierarchy,
+            controllers: controllers.iter().map(|c| c.to_string()).collect(),
+            path: path.to_string(),
         };
-        let loc = self.locate(&memberships)?;
-        let exists = [&loc.cpu, &loc.memory, &loc.pids]
-            .iter()
-            .any(|dir| dir.as_ref().is_some_and(|d| d.is_dir()));
-        exists.then_some(loc)
+        let memberships = match self.layout {
+            CgroupLayout::Unified => vec![membership(0, &[])],
+            CgroupLayout::Legacy | CgroupLayout::Hybrid => {
+                // The hierarchy numbers do not matter to `locate`, the mounts' names do.
+                let mut found: Vec<CgroupMembership> = ["memory", "cpu", "pids"]
+                    .iter()
+                    .filter_map(|controller| {
+                        let mount = self
+                            .mounts
+                            .iter()
+                            .find(|m| m.split(',').any(|c| c == *controller))?;
+                        let controllers: Vec<&str> = mount.split(',').collect();
+                        Some(membership(1, &controllers))
+                    })
+                    .collect();
+                found.dedup();
+                found
+            }
+            CgroupLayout::Unknown => return None,
+        };
+        self.locate(&memberships)
     }
 
     /// The directory of a v1 controller: mounted alone (`cpu`) or co-mounted (`cpu,cpuacct`).
@@ -498,31 +503,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pod_cgroup_with_no_process_is_found_by_its_path() {
-        let v1 = tempfile::tempdir().expect("temporary directory");
-        for mount in ["cpu,cpuacct", "memory", "pids"] {
-            std::fs::create_dir_all(v1.path().join(mount).join("podlab/pod1")).expect("dir");
+    fn a_cgroup_is_located_by_its_path_on_both_layouts() {
+        let v1 = tempfile::tempdir().unwrap();
+        for mount in ["memory", "cpu,cpuacct", "pids"] {
+            std::fs::create_dir(v1.path().join(mount)).unwrap();
         }
         let reader = CgroupReader::new(v1.path());
-        let loc = reader.locate_path("/podlab/pod1").expect("found on v1");
+        let loc = reader.locate_path("/podlab/kubepods/pod1").unwrap();
         assert_eq!(loc.version, 1);
-        assert_eq!(loc.cpu, Some(v1.path().join("cpu,cpuacct/podlab/pod1")));
-        assert_eq!(loc.memory, Some(v1.path().join("memory/podlab/pod1")));
-        assert_eq!(loc.pids, Some(v1.path().join("pids/podlab/pod1")));
-        assert_eq!(
-            reader.locate_path("/podlab/pod2"),
-            None,
-            "a cgroup not made"
-        );
+        assert_eq!(loc.path, "/podlab/kubepods/pod1");
+        let under = |mount: &str| Some(v1.path().join(mount).join("podlab/kubepods/pod1"));
+        assert_eq!(loc.memory, under("memory"));
+        assert_eq!(loc.cpu, under("cpu,cpuacct"));
+        assert_eq!(loc.pids, under("pids"));
 
-        let v2 = tempfile::tempdir().expect("temporary directory");
-        std::fs::write(v2.path().join("cgroup.controllers"), "cpu memory pids\n").expect("file");
-        std::fs::create_dir_all(v2.path().join("podlab/pod1")).expect("dir");
+        let v2 = tempfile::tempdir().unwrap();
+        std::fs::write(v2.path().join("cgroup.controllers"), "cpu memory pids\n").unwrap();
         let loc = CgroupReader::new(v2.path())
-            .locate_path("/podlab/pod1")
-            .expect("found on v2");
-        assert_eq!(loc.version, 2);
-        assert_eq!(loc.pids, Some(v2.path().join("podlab/pod1")));
+            .locate_path("/podlab/kubepods/pod1")
+            .unwrap();
+        let dir = Some(v2.path().join("podlab/kubepods/pod1"));
+        assert_eq!(
+            (loc.version, &loc.cpu, &loc.memory, &loc.pids),
+            (2, &dir, &dir, &dir)
+        );
     }
 
     #[test]

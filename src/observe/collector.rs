@@ -358,9 +358,6 @@ impl Collector {
         gaps: &mut Vec<Gap>,
     ) {
         let written = pod.map(|p| WrittenShares::of(&p.pod.spec));
-        let pod_cgroup = pod
-            .map(|p| p.cgroup.as_str())
-            .filter(|path| !path.is_empty());
         let mut parents = Vec::new();
         for c in &mut sb.containers {
             let Some(main) = c.main_pid.and_then(|m| procs.get(&m)) else {
@@ -392,7 +389,13 @@ impl Collector {
                 }
                 sb.cgroup = Some(info);
             }
-        } else if let (true, true, Some(path)) = (is_pod, parents.is_empty(), pod_cgroup) {
+        }
+        // Before pause: the pod cgroup (as its shim recorded it) already holds its limits, and
+        // no process.
+        let recorded = pod
+            .map(|p| p.cgroup.as_str())
+            .filter(|path| !path.is_empty() && sb.kind == super::model::SandboxKind::PodlabPod);
+        if let (None, Some(path)) = (&sb.cgroup, recorded) {
             if let Some(loc) = self.cgroups.locate_path(path) {
                 let mut info = self.cgroups.read(&loc, None, &mut self.buf, gaps);
                 if let Some(w) = &written {

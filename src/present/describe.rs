@@ -96,6 +96,17 @@ pub fn render(state: &PodState, now: f64) -> String {
             sandbox.pause.pid, sandbox.hostname
         );
     }
+    if let Some(rootless) = &state.rootless {
+        let _ = writeln!(
+            out,
+            "Rootless:     podlab-node (pid {}) holds the user and net namespaces; uid_map {}",
+            rootless.node.pid,
+            rootless.uid_map.replace('\n', ", ")
+        );
+        if let Some(why) = &rootless.limits_not_enforced {
+            let _ = writeln!(out, "              {}", why.en);
+        }
+    }
     let inits: Vec<&ContainerStatus> = state
         .containers
         .iter()

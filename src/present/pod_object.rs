@@ -258,6 +258,7 @@ mod tests {
             terminating: false,
             qos_class: "Burstable".into(),
             cgroup: String::new(),
+            rootless: None,
             sandbox: Some(SandboxState {
                 pause: process,
                 hostname: "web".into(),

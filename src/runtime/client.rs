@@ -89,6 +89,8 @@ pub struct StartOptions {
     pub network: Option<super::network::Config>,
     /// The podlab binary to run the shim from (None: this process's own binary).
     pub podlab_exe: Option<std::path::PathBuf>,
+    /// kubelet's podPidsLimit for this pod (None: podlab's, `POD_PIDS_LIMIT`).
+    pub pod_max_pids: Option<i64>,
 }
 
 /// Start a shim for `pod` and connect to it. The pod exists but none of its steps ran yet.
@@ -107,52 +109,37 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
         }
     };
     super::pause_binary_near(&exe)?;
+    // Without root the shim joins the user's node; holding it keeps the node from exiting
+    // before the shim is in it.
+    let node = if super::rootless::is_rootless() {
+        Some(super::rootless::node::ensure(&exe)?)
+    } else {
+        None
+    };
     let mut cmd = Command::new(&exe);
     cmd.arg0("podlab-shim")
         .args(["shim", "--uid", &uid, "--manifest", &options.manifest_path])
-        .args(["--time-scale", &options.time_scale.to_string()])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(["--time-scale", &options.time_scale.to_string()]);
     if options.detach {
         cmd.arg("--detach");
+    }
+    if let Some(node) = &node {
+        cmd.args(["--node", &serde_json::to_string(&node.node)?]);
+    }
+    if let Some(pids) = options.pod_max_pids {
+        cmd.args(["--pod-max-pids", &pids.to_string()]);
     }
     if let Some(network) = options.network.as_ref().filter(|_| !pod.spec.host_network) {
         network.validate().map_err(|e| eyre!("{e}"))?;
         cmd.args(["--network", &serde_json::to_string(network)?]);
     }
-    // SAFETY: setsid is async-signal-safe. The shim leaves our session so that a Ctrl-C
-    // in this terminal reaches us (we then delete the pod), not the shim.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            Ok(())
-        });
-    }
-    let mut child = cmd.spawn().wrap_err("failed to start podlab-shim")?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| eyre!("no pipe to the shim"))?;
-    stdin.write_all(&serde_json::to_vec(pod)?)?;
-    drop(stdin);
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| eyre!("no pipe from the shim"))?;
-    let mut first = String::new();
-    BufReader::new(stdout).read_line(&mut first)?;
-    let mut stderr = String::new();
-    if let Some(mut err) = child.stderr.take() {
-        if !first.starts_with("ready ") {
-            let _ = err.read_to_string(&mut stderr);
-        }
-    }
-    // The shim forked itself away from us; this reaps the parent half.
-    let _ = child.wait();
-    if !first.starts_with("ready ") {
-        let msg = stderr.trim();
-        let msg = msg.strip_prefix("Error: ").unwrap_or(msg);
+    // The shim leaves our session so that a Ctrl-C in this terminal reaches us (we then
+    // delete the pod), not the shim.
+    let started = start_in_own_session(&mut cmd, &serde_json::to_vec(pod)?)
+        .wrap_err("failed to start podlab-shim")?;
+    drop(node);
+    if let Err(msg) = started {
+        let msg = msg.strip_prefix("podlab: ").unwrap_or(&msg);
         return Err(eyre!("the pod's shim failed to start: {msg}"));
     }
     let mut conn = ShimConnection::connect(&uid)?;
@@ -160,4 +147,43 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
         hold: !options.detach,
     })?;
     Ok((uid, conn))
+}
+
+/// Start a podlab helper (the shim, podlab-node) in a session of its own with `input` on its
+/// stdin, and wait until it says `ready …` on its first line and its first process exits
+/// (the helper forks away what lives on). Ok(what followed "ready "), or Err(what it said
+/// on stderr instead).
+pub(crate) fn start_in_own_session(
+    cmd: &mut Command,
+    input: &[u8],
+) -> std::io::Result<std::result::Result<String, String>> {
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: setsid is async-signal-safe.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let mut child = cmd.spawn()?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input)?;
+    }
+    let mut first = String::new();
+    if let Some(stdout) = child.stdout.take() {
+        BufReader::new(stdout).read_line(&mut first)?;
+    }
+    let mut said = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        if !first.starts_with("ready ") {
+            let _ = err.read_to_string(&mut said);
+        }
+    }
+    let _ = child.wait();
+    Ok(match first.strip_prefix("ready ") {
+        Some(rest) => Ok(rest.trim().to_string()),
+        None => Err(said.trim().to_string()),
+    })
 }

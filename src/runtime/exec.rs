@@ -18,6 +18,10 @@ use crate::observe::procfs_read::read_cgroup;
 
 /// Everything needed to run a command in a container, opened while the container runs.
 pub struct ExecTarget {
+    /// The container's user namespace when it is not ours (a pod built without root, seen
+    /// from outside the node): joined first, as it gives the capabilities to join the rest.
+    user: Option<File>,
+    /// The container's other namespaces that differ from ours, in join order.
     namespaces: Vec<(File, CloneFlags, &'static str)>,
     cgroup_procs: Vec<std::path::PathBuf>,
     env: Vec<String>,
@@ -57,24 +61,36 @@ impl ExecTarget {
             .chain(&pod.pod.spec.containers)
             .find(|c| c.name == container)
             .ok_or_else(|| eyre!("container {container:?} is missing from the pod's spec"))?;
-        // Every kind in the table, in its join order: mnt last, after it host paths are gone.
-        let namespaces = Namespace::ALL
-            .into_iter()
-            .map(|namespace| {
-                let kind = namespace.proc_name();
-                File::open(format!("/proc/{}/ns/{kind}", process.pid))
-                    .map(|f| (f, sys::clone_flags([namespace]), kind))
-                    .wrap_err_with(|| {
-                        format!(
-                            "failed to open {kind} namespace of {container:?} (pid {})",
-                            process.pid
-                        )
-                    })
+        let open = |kind: &str| {
+            File::open(format!("/proc/{}/ns/{kind}", process.pid)).wrap_err_with(|| {
+                format!(
+                    "failed to open {kind} namespace of {container:?} (pid {})",
+                    process.pid
+                )
             })
-            .collect::<Result<Vec<_>>>()?;
+        };
+        let user = Some(open("user")?).filter(|f| !sys::same_file(f, "/proc/self/ns/user"));
+        // Every kind in the table, in its join order: mnt last, after it host paths are gone.
+        // One that is ours already is left out: joining it again would need root over it
+        // (the host's cgroup namespace, seen from a node's user namespace).
+        let mut namespaces = vec![];
+        for namespace in Namespace::ALL {
+            let kind = namespace.proc_name();
+            let file = open(kind)?;
+            if !sys::same_file(&file, &format!("/proc/self/ns/{kind}")) {
+                namespaces.push((file, sys::clone_flags([namespace]), kind));
+            }
+        }
         Ok(ExecTarget {
+            user,
             namespaces,
-            cgroup_procs: cgroup_procs_of(process.pid),
+            // A pod without cgroups of its own (built without root, nothing delegated) runs in
+            // its user's cgroup, which is no place to move a process into.
+            cgroup_procs: if pod.cgroup.is_empty() {
+                vec![]
+            } else {
+                cgroup_procs_of(process.pid)
+            },
             env: container_env(&pod.pod, spec),
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
             privileged: spec.is_privileged(),
@@ -163,8 +179,11 @@ fn enter_and_run(
         std::fs::write(procs, &me)
             .wrap_err_with(|| format!("failed to enter cgroup {}", procs.display()))?;
     }
+    if let Some(user) = &target.user {
+        setns(user.as_fd(), CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| eyre!("failed to join the user namespace: {e}"))?;
+    }
     for (file, flag, kind) in &target.namespaces {
-        // An identical namespace (e.g. cgroup on the host) is fine to join again.
         setns(file.as_fd(), *flag)
             .map_err(|e| eyre!("failed to join the {kind} namespace: {e}"))?;
     }
@@ -209,6 +228,11 @@ fn enter_and_run(
                 .iter()
                 .filter_map(|e| std::ffi::CString::new(e.as_str()).ok())
                 .collect();
+            // execvpe searches the PATH of this process, not the one it passes on: make it the
+            // container's (a learner's own PATH often lacks /usr/sbin, where httpd is).
+            if let Some(path) = target.env.iter().find_map(|e| e.strip_prefix("PATH=")) {
+                std::env::set_var("PATH", path);
+            }
             let Err(err) = nix::unistd::execvpe(&argv[0], argv, &env);
             eprintln!("podlab exec: failed to run {:?}: {err}", argv[0]);
             std::process::exit(if err == nix::errno::Errno::ENOENT {

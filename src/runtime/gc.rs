@@ -9,6 +9,7 @@ use super::cgroups;
 use super::lock;
 use super::lookup;
 use super::network;
+use super::rootless;
 use super::teardown;
 
 #[derive(Debug, Default)]
@@ -18,12 +19,14 @@ pub struct GcReport {
     pub cgroups_removed: usize,
     pub links_removed: Vec<String>,
     pub addresses_released: usize,
+    /// Without root: the podlab-node stopped because no pod used it.
+    pub node_stopped: Option<i32>,
     /// What could not be removed, and why.
     pub problems: Vec<String>,
 }
 
 pub fn collect() -> Result<GcReport> {
-    if !std::path::Path::new(super::paths::STATE_ROOT).exists() {
+    if !super::paths::state_root().exists() {
         return Ok(GcReport::default());
     }
     let mut report = GcReport::default();
@@ -47,6 +50,10 @@ pub fn collect() -> Result<GcReport> {
         }
         live
     };
+    if rootless::is_rootless() {
+        collect_rootless(&live, &mut report);
+        return Ok(report);
+    }
     // Both take the global lock themselves.
     match network::gc(&network::Config::default(), &live) {
         Ok(net) => {
@@ -66,4 +73,28 @@ pub fn collect() -> Result<GcReport> {
         Err(e) => report.problems.push(format!("cgroups: {e}")),
     }
     Ok(report)
+}
+
+/// Without root, what a pod made lives in the node's namespaces, which the kernel frees with
+/// the pod's processes (veths) and with podlab-node (the bridge): only the address leases in
+/// the user's state dir, pod cgroups in a delegated subtree, and an unused node are left to
+/// collect. Nothing outside the user's own state and subtree is touched.
+fn collect_rootless(live: &[String], report: &mut GcReport) {
+    match network::gc_leases(&network::Config::default(), live) {
+        Ok(released) => report.addresses_released = released.len(),
+        Err(e) => report.problems.push(format!("network: {e}")),
+    }
+    if let rootless::delegation::Limits::Delegated { base } = rootless::delegation::detect() {
+        let live_set: HashSet<String> = live.iter().cloned().collect();
+        let layout = cgroups::CgroupLayout::Unified { root: base };
+        let cg = cgroups::gc(&cgroups::fs::HostFs, &layout, &live_set);
+        report.cgroups_removed = cg.removed.len();
+        report
+            .problems
+            .extend(cg.failed.iter().map(|f| format!("cgroup: {f}")));
+    }
+    match rootless::node::collect() {
+        Ok(stopped) => report.node_stopped = stopped,
+        Err(e) => report.problems.push(format!("podlab-node: {e:#}")),
+    }
 }

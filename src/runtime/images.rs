@@ -13,7 +13,6 @@ use std::process::Command;
 use eyre::{bail, eyre, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use super::paths::IMAGE_ROOT;
 use crate::i18n::Lang;
 
 /// The images podlab can serve, by the last path component of the reference.
@@ -61,7 +60,7 @@ pub struct ImageStore {
 
 impl Default for ImageStore {
     fn default() -> Self {
-        ImageStore::new(PathBuf::from(IMAGE_ROOT))
+        ImageStore::new(super::paths::image_root())
     }
 }
 
@@ -167,13 +166,22 @@ pub struct ImageInfoView {
     pub busybox_version: String,
 }
 
+/// Where a busybox unpacked without root goes: `apt-get download` and `dpkg-deb -x` put the
+/// package's files below it (`bin/busybox` or `usr/bin/busybox`).
+pub fn user_busybox_dir() -> PathBuf {
+    super::paths::data_dir().join("busybox")
+}
+
 /// The host's busybox, which must be statically linked: it runs inside a rootfs with no libc.
+/// One unpacked into the user's data dir counts too.
 pub fn find_host_busybox() -> Result<PathBuf> {
+    let unpacked = user_busybox_dir();
     let candidates = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
         .unwrap_or_default()
         .into_iter()
         .chain(["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map(PathBuf::from))
+        .chain([unpacked.join("bin"), unpacked.join("usr/bin")])
         .map(|dir| dir.join("busybox"));
     let mut dynamic = None;
     for path in candidates {
@@ -216,6 +224,9 @@ pub fn ensure_busybox(lang: Lang) -> Result<()> {
     if !apt || !std::io::stdin().is_terminal() {
         return Err(missing);
     }
+    if super::rootless::is_rootless() {
+        return unpack_busybox_for_user(missing, lang);
+    }
     let question = format!(
         "{missing:#}\n{}",
         lang.pick(
@@ -246,6 +257,60 @@ pub fn ensure_busybox(lang: Lang) -> Result<()> {
         ));
     }
     find_host_busybox().map(|_| ())
+}
+
+/// Without root: offer to fetch the busybox-static package with `apt-get download` (no root
+/// needed) and unpack it with `dpkg-deb -x` into the user's data dir.
+fn unpack_busybox_for_user(missing: eyre::Report, lang: Lang) -> Result<()> {
+    let dir = user_busybox_dir();
+    let question = format!(
+        "{missing:#}\n{} {} {}",
+        lang.pick(
+            "Download busybox-static with apt-get download and unpack it with dpkg-deb -x into",
+            "现在用 apt-get download 下载 busybox-static，并用 dpkg-deb -x 解包到",
+        ),
+        dir.display(),
+        lang.pick("(no root needed)? [y/N]", "（不需要 root）吗？[y/N]"),
+    );
+    if !Lang::ask(&question, false)? {
+        return Err(missing);
+    }
+    let work = super::paths::data_dir().join(format!(".download.{}", std::process::id()));
+    let _ = fs::remove_dir_all(&work);
+    fs::create_dir_all(&work).wrap_err_with(|| format!("failed to create {}", work.display()))?;
+    let result = download_and_unpack(&work, &dir, lang);
+    let _ = fs::remove_dir_all(&work);
+    result?;
+    find_host_busybox().map(|_| ())
+}
+
+fn download_and_unpack(work: &Path, dir: &Path, lang: Lang) -> Result<()> {
+    let run = |cmd: &mut Command, what: &str| -> Result<()> {
+        let status = cmd
+            .status()
+            .map_err(|e| eyre!("{} {what}: {e}", lang.pick("failed to run", "无法运行")))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(eyre!("{what} {} ({status})", lang.pick("failed", "失败")))
+        }
+    };
+    run(
+        Command::new("apt-get")
+            .args(["download", "busybox-static"])
+            .current_dir(work),
+        "apt-get download busybox-static",
+    )?;
+    let deb = fs::read_dir(work)?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))
+        .ok_or_else(|| eyre!("apt-get download left no .deb in {}", work.display()))?;
+    fs::create_dir_all(dir).wrap_err_with(|| format!("failed to create {}", dir.display()))?;
+    run(
+        Command::new("dpkg-deb").arg("-x").arg(&deb).arg(dir),
+        "dpkg-deb -x",
+    )
 }
 
 /// A static executable has no PT_INTERP program header. Only the headers are read.

@@ -50,12 +50,27 @@ pub struct ContainerPlacement {
 }
 
 impl PodCgroups {
-    pub fn create(uid: &str, spec: &PodSpec) -> Result<PodCgroups> {
-        let manager = host_manager().map_err(|e| eyre!("{e}"))?;
+    /// `pod_max_pids`: kubelet's podPidsLimit (None: podlab's, `POD_PIDS_LIMIT`).
+    pub fn create(uid: &str, spec: &PodSpec, pod_max_pids: Option<i64>) -> Result<PodCgroups> {
+        PodCgroups::create_with(uid, spec, pod_max_pids, None)
+    }
+
+    /// Like [`PodCgroups::create`] with another manager than the host's (None: the host's),
+    /// e.g. one over a subtree delegated to a user.
+    pub fn create_with(
+        uid: &str,
+        spec: &PodSpec,
+        pod_max_pids: Option<i64>,
+        manager: Option<Box<dyn CgroupManager>>,
+    ) -> Result<PodCgroups> {
+        let manager = match manager {
+            Some(m) => m,
+            None => host_manager().map_err(|e| eyre!("{e}"))?,
+        };
         let resources = PodResources::from_spec(spec);
         let qos = pod_qos(&resources);
         let values = CgroupValues {
-            pids_limit: pod_pids_limit(POD_PIDS_LIMIT),
+            pids_limit: pod_pids_limit(pod_max_pids.unwrap_or(POD_PIDS_LIMIT)),
             ..pod_cgroup_values(&resources)
         };
         let pod = manager

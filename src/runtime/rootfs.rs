@@ -182,13 +182,7 @@ fn mount_volumes(root: &Path, mounts: &[VolumeBind]) -> Result<()> {
             None,
         )?;
         if m.read_only {
-            mnt(
-                None,
-                &target,
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-                None,
-            )?;
+            remount_read_only(&target, MsFlags::empty())?;
         }
     }
     Ok(())
@@ -224,13 +218,7 @@ fn mount_proc_and_sys(root: &Path, privileged: bool) -> Result<()> {
             None,
         )?;
         if !privileged {
-            mnt(
-                None,
-                &sys_dir,
-                None,
-                MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY,
-                None,
-            )?;
+            remount_read_only(&sys_dir, MsFlags::empty())?;
         }
     }
     Ok(())
@@ -385,13 +373,31 @@ fn mask_paths() -> Result<()> {
             MsFlags::MS_BIND | MsFlags::MS_REC,
             None,
         )?;
-        mnt(
-            None,
-            p,
-            None,
-            MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | MsFlags::MS_REC,
-            None,
-        )?;
+        remount_read_only(p, MsFlags::MS_REC)?;
     }
     Ok(())
+}
+
+/// Make a bind mount read-only, keeping the flags it has: in a user namespace (a pod built
+/// without root) the kernel locks nosuid, nodev, noexec and the atime flags of mounts that
+/// came from the host, and refuses a remount that would clear them.
+fn remount_read_only(target: &Path, extra: MsFlags) -> Result<()> {
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let kept = statvfs(target)
+        .map(|s| s.flags())
+        .unwrap_or(FsFlags::empty());
+    let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY | extra;
+    for (has, flag) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+        (FsFlags::ST_NOATIME, MsFlags::MS_NOATIME),
+        (FsFlags::ST_NODIRATIME, MsFlags::MS_NODIRATIME),
+        (FsFlags::ST_RELATIME, MsFlags::MS_RELATIME),
+    ] {
+        if kept.contains(has) {
+            flags |= flag;
+        }
+    }
+    mnt(None, target, None, flags, None)
 }

@@ -4,6 +4,10 @@
 //! the pod's plan (`kube::namespaces::SandboxNamespaces`: new pid, uts, ipc, net and mount
 //! namespaces unless the pod shares the host's; it sets the hostname in its own uts namespace
 //! and waits); `start` lets it exec pause.
+//!
+//! Without root the sandbox is made inside the node's user namespace; when that namespace has
+//! a range of ids, pause runs as 65535 as kubelet's does (the pause image's `USER`), exec'd
+//! from a descriptor the shim opened, so uid 65535 needs no path to the binary.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -34,6 +38,7 @@ pub fn create(
     pause_binary: &Path,
     log: &File,
     cgroup: Option<&Path>,
+    run_as: Option<u32>,
 ) -> Result<PendingSandbox> {
     let cgroup = cgroup
         .map(|dir| {
@@ -44,8 +49,8 @@ pub fn create(
         pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| eyre!("failed to create a pipe: {e}"))?;
     let (status_read, status_write) =
         pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| eyre!("failed to create a pipe: {e}"))?;
-    let pause = std::ffi::CString::new(pause_binary.as_os_str().as_encoded_bytes())
-        .map_err(|_| eyre!("pause path contains a NUL byte"))?;
+    let pause = File::open(pause_binary)
+        .map_err(|e| eyre!("failed to open {}: {e}", pause_binary.display()))?;
     let host = hostname.as_bytes().to_vec();
     let log_fd = log.as_raw_fd();
     // SAFETY: the shim is single-threaded; the child only makes syscalls, then execs or exits.
@@ -75,7 +80,7 @@ pub fn create(
         Ok(None) => {
             drop(go_write);
             drop(status_read);
-            let errno = sandbox_child(namespaces, &host, go_read, log_fd, &pause);
+            let errno = sandbox_child(namespaces, &host, go_read, log_fd, &pause, run_as);
             let mut status = File::from(status_write);
             let _ = status.write_all(&errno.to_ne_bytes());
             unsafe { libc::_exit(127) }
@@ -89,7 +94,8 @@ fn sandbox_child(
     hostname: &[u8],
     go: OwnedFd,
     log_fd: i32,
-    pause: &std::ffi::CStr,
+    pause: &File,
+    run_as: Option<u32>,
 ) -> i32 {
     let errno = || {
         std::io::Error::last_os_error()
@@ -122,9 +128,20 @@ fn sandbox_child(
             // The shim went away before starting pause: nothing to hold the namespaces for.
             libc::_exit(0);
         }
+        if let Some(id) = run_as {
+            // After the hostname, which needs root in the namespace; changing ids clears the
+            // parent-death signal, so it is set again.
+            if libc::setgroups(0, std::ptr::null()) < 0
+                || libc::setgid(id) < 0
+                || libc::setuid(id) < 0
+                || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0
+            {
+                return errno();
+            }
+        }
         let argv = [c"pause".as_ptr(), std::ptr::null()];
         let envp = [std::ptr::null()];
-        libc::execve(pause.as_ptr(), argv.as_ptr(), envp.as_ptr());
+        libc::fexecve(pause.as_raw_fd(), argv.as_ptr(), envp.as_ptr());
         errno()
     }
 }

@@ -35,5 +35,24 @@ pub fn remove_pod_resources(uid: &str) {
     for m in mounts {
         let _ = umount2(&m, MntFlags::MNT_DETACH);
     }
-    let _ = std::fs::remove_dir_all(&dir);
+    if std::fs::remove_dir_all(&dir).is_err() {
+        // overlayfs leaves its work/work directory with mode 000: root removes it anyway,
+        // a user (gc without root, outside the node's namespace) must open it up first.
+        open_up(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// Give the owner rwx on every directory below `dir` that can be reached.
+fn open_up(dir: &std::path::Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700));
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            open_up(&entry.path());
+        }
+    }
 }

@@ -66,6 +66,8 @@ pub fn plan(pod: &Pod) -> Vec<StepPlan> {
         PlanContext {
             cgroup_v2: false,
             pod_network: true,
+            rootless: None,
+            pod_max_pids: None,
         },
     )
 }
@@ -521,6 +523,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
         } else {
             String::new()
         },
+        rootless: None,
         sandbox: sandbox_state,
         containers: statuses,
         steps: plan

@@ -19,7 +19,7 @@ use super::live_host::LiveHost;
 use super::on_terminal::run_on_terminal;
 use super::picker::{load_entries, Choice, Picker};
 use super::player::{open_screen, PlayerArgs, Screen, Watches};
-use super::session::{can_build_pods, explore_screen, ExploreArgs, OBSERVATIONS_PER_SECOND};
+use super::session::{explore_screen, why_no_pods, ExploreArgs, OBSERVATIONS_PER_SECOND};
 use super::workers::{Observer, SharedTarget};
 use super::{terminal, words};
 use crate::i18n::Lang;
@@ -97,16 +97,17 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
         ));
     }
     args.player.check()?;
-    if !can_build_pods() {
+    if let Some(why) = why_no_pods(lang) {
         return Err(eyre!(
-            "{} sudo podlab lesson {}",
+            "{} {why} (sudo podlab lesson {})",
             lang.pick(
-                "a lesson builds real pods and needs root: run",
-                "课程会构建真实的 Pod，需要 root 权限：请运行"
+                "a lesson builds real pods, and this machine does not let podlab build them:",
+                "课程会构建真实的 Pod，而这台机器不允许 podlab 构建它们："
             ),
             lesson.id()
         ));
     }
+    crate::cli::lessons::runs_here(&lesson, lang)?;
     super::fault::check_setting()?;
     crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
@@ -162,6 +163,25 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
     Ok((player.lang(), player.done_count(), player.steps.len()))
 }
 
+/// What the lesson list says first when podlab runs without root: that pods are built
+/// rootless, and the alternative; or, where this machine cannot do that, why (after offering
+/// sudo on the terminal) and what still works. None as root.
+fn without_root(lang: Lang) -> Option<String> {
+    if !crate::runtime::rootless::is_rootless() {
+        return None;
+    }
+    if let Err(e) = crate::cli::setup::require_builder("podlab", lang) {
+        return Some(format!("{e:#}"));
+    }
+    Some(
+        lang.pick(
+            "No root: pods are built rootless, in user namespaces of yours (podlab-node). For root mode instead: sudo podlab",
+            "没有 root：Pod 以 rootless 方式构建在你自己的 user 命名空间里（podlab-node）。要用 root 模式：sudo podlab",
+        )
+        .to_string(),
+    )
+}
+
 /// `podlab` with no arguments: the lesson list. Enter plays a lesson and `e` opens the free
 /// explorer on `default_manifest`; quitting either comes back to the list; `q` there quits.
 pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
@@ -171,7 +191,8 @@ pub fn home(default_manifest: PathBuf, lang: Lang) -> Result<ExitCode> {
     }
     let mut lang = lang;
     let mut theme = None;
-    let mut message: Option<String> = None;
+    // Without root: rootless first; sudo offered only when this machine cannot do it.
+    let mut message: Option<String> = without_root(lang);
     let mut selected: Option<PathBuf> = None;
     // What this machine can run is looked at once (`podlab doctor` says the same).
     let machine = crate::doctor::examine();

@@ -53,15 +53,32 @@ impl Default for ExploreArgs {
     }
 }
 
-/// Root and CAP_SYS_ADMIN: what building a pod needs.
+/// What building a pod needs: root with CAP_SYS_ADMIN, or user namespaces a user may make
+/// (rootless).
 pub(super) fn can_build_pods() -> bool {
-    nix::unistd::geteuid().is_root()
-        && caps::has_cap(
-            None,
-            caps::CapSet::Effective,
-            caps::Capability::CAP_SYS_ADMIN,
+    why_no_pods(Lang::En).is_none()
+}
+
+/// Why this process cannot build pods, if it cannot.
+pub(super) fn why_no_pods(lang: Lang) -> Option<String> {
+    if crate::runtime::rootless::is_rootless() {
+        return crate::runtime::rootless::check::probe()
+            .err()
+            .map(|b| b.explain(lang));
+    }
+    let admin = caps::has_cap(
+        None,
+        caps::CapSet::Effective,
+        caps::Capability::CAP_SYS_ADMIN,
+    )
+    .unwrap_or(false);
+    (!admin).then(|| {
+        lang.pick(
+            "podlab runs as root without CAP_SYS_ADMIN (in a container?), which namespaces, mounts and cgroups need",
+            "podlab 以 root 运行但没有 CAP_SYS_ADMIN（在容器里？），而命名空间、挂载点和 cgroup 需要它",
         )
-        .unwrap_or(false)
+        .to_string()
+    })
 }
 
 /// The user's own processes that are not children of another of theirs: the roots of what
@@ -163,6 +180,8 @@ pub(super) fn explore_screen(
         let ctx = PlanContext {
             cgroup_v2: std::path::Path::new("/sys/fs/cgroup/cgroup.controllers").exists(),
             pod_network: args.network != NetworkChoice::None,
+            rootless: None,
+            pod_max_pids: None,
         };
         target = Arc::new(Mutex::new(Target::Pids(own_process_roots())));
         App::new(

@@ -57,8 +57,8 @@ pub const ALL_DONE: Tr = Tr(
 );
 pub const RUNNING_STEP: Tr = Tr("running", "执行中");
 pub const NEEDS_ROOT: Tr = Tr(
-    "Building a pod needs root: run sudo podlab explore. Until then: your own processes, read-only.",
-    "创建 Pod 需要 root：请运行 sudo podlab explore。在此之前：只读显示你自己的进程。",
+    "Building a pod here needs root (this machine does not let users make user namespaces): run sudo podlab explore. Until then: your own processes, read-only.",
+    "在这里创建 Pod 需要 root（这台机器不允许普通用户创建 user 命名空间）：请运行 sudo podlab explore。在此之前：只读显示你自己的进程。",
 );
 pub const REPLAY_ONLY: Tr = Tr(
     "This is a replay: nothing runs here. Shells, logs, signals and rebuilding need a live pod (sudo podlab explore).",

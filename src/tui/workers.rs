@@ -116,6 +116,7 @@ impl PodRecipe {
             time_scale: self.time_scale,
             network: self.network.clone(),
             podlab_exe: None,
+            pod_max_pids: None,
         }
     }
 

@@ -117,6 +117,39 @@ fn read_only_view_says_what_is_missing() {
     assert!(text.contains("needs root"), "{text}");
 }
 
+/// A pod built without root where nothing enforces limits: the cgroup panel says so, and why,
+/// in the learner's language.
+#[test]
+fn the_cgroup_panel_says_when_limits_are_not_enforced() {
+    use podlab::kube::pod_state::{ProcessRef, RootlessState};
+    let now = Instant::now();
+    let pod = demo::pod(demo::TWO_CONTAINERS);
+    for (lang, said) in [
+        (Lang::En, "limits are not enforced: cgroup v1"),
+        (Lang::Zh, "资源限制没有生效：cgroup v1"),
+    ] {
+        let mut app = demo::app(demo::TWO_CONTAINERS, 6, lang, now);
+        assert!(!app_screen(&app, 160, 48, now).contains(said));
+        let mut obs = demo::observation(&pod, 6);
+        if let Some(state) = obs.state.as_mut() {
+            state.rootless = Some(RootlessState {
+                node: ProcessRef {
+                    pid: 4000,
+                    start_time: 1,
+                },
+                uid_map: "0 1000 1".into(),
+                limits_not_enforced: Some(podlab::i18n::Text::new(
+                    "limits are not enforced: cgroup v1",
+                    "资源限制没有生效：cgroup v1",
+                )),
+            });
+        }
+        app.handle(Event::Observed(Box::new(obs)), now);
+        let text = app_screen(&app, 160, 48, now);
+        assert!(text.contains(&format!("⚠ {said}")), "{text}");
+    }
+}
+
 /// Freeze (`f`): a newer observation reaches the app, but the panels keep the picture they
 /// had (its "just changed" marks too, however long it stays frozen) under a mark that is
 /// text, not colour; `f` again draws the newest at once, as if the panels had never stopped.

@@ -169,13 +169,14 @@ fn a_lesson_replay_screen() {
         let mut player = replay_player(&trace, "lesson-01.trace.jsonl", lang, now).expect("lesson");
         let (tx, rx) = mpsc::channel::<Event>();
         let mut host = LessonReplayHost::new(trace.clone(), tx.clone());
-        // Two steps, as Space would take them, then the screen as it stands.
+        // One step, as Space would take it, then the screen as it stands at step 2 (whose
+        // question Space would ask next).
         let mut feed = vec![Event::Lesson(podlab::tui::event::LessonReply::Resumed {
             outcomes: Vec::new(),
             first_undone: 0,
             pods: vec![(trace.header.pod.clone(), String::new())],
         })];
-        for _ in 0..2 {
+        for _ in 0..1 {
             feed.push(podlab::tui::event::Event::Key(
                 ratatui::crossterm::event::KeyEvent::new(
                     ratatui::crossterm::event::KeyCode::Char(' '),
@@ -197,7 +198,7 @@ fn a_lesson_replay_screen() {
                 }
             }
         }
-        assert_eq!(player.current, 2);
+        assert_eq!(player.current, 1);
         // Far enough on that no change is marked any more.
         let later = now + Duration::from_secs(60);
         player.handle(podlab::tui::event::Event::Tick, later);

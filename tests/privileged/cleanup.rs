@@ -219,27 +219,41 @@ fn step_mode_runs_pause_first_and_says_what_each_step_does() {
     );
 }
 
+/// Without root podlab builds pods rootless (tests/privileged/rootless.rs); where user
+/// namespaces are refused too, it says what is missing in one sentence and exits 1.
 #[test]
-fn without_root_podlab_says_what_is_missing_and_exits_1() {
+fn without_root_or_user_namespaces_podlab_says_what_is_missing_and_exits_1() {
     let Some(_machine) = privileged() else {
         return;
     };
     let manifest = write_manifest("no-root", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: a, image: busybox}]\n");
+    // nobody, in a user namespace whose children may not make user namespaces: as a machine
+    // with user.max_user_namespaces = 0 looks from inside.
+    let script = format!(
+        "echo 0 > /proc/sys/user/max_user_namespaces && exec {PODLAB} run {}",
+        manifest.display()
+    );
     let out = Command::new("setpriv")
         .args([
             "--reuid=65534",
             "--regid=65534",
             "--clear-groups",
             "--inh-caps=-all",
-            PODLAB,
-            "run",
+            "unshare",
+            "--user",
+            "--map-root-user",
+            "sh",
+            "-c",
+            &script,
         ])
-        .arg(&manifest)
         .output()
-        .expect("setpriv (util-linux)");
+        .expect("setpriv and unshare (util-linux)");
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
-    assert!(err.contains("needs root") && err.contains("sudo"), "{err}");
+    assert!(
+        err.contains("user namespaces") && err.contains("sudo"),
+        "{err}"
+    );
     assert_eq!(err.trim().lines().count(), 1, "one sentence: {err}");
 }
 

@@ -19,6 +19,7 @@ mod network;
 mod observe_real;
 mod readme_walk;
 mod resources;
+mod rootless;
 mod static_pods;
 mod tui_faults;
 mod tui_hangup;

@@ -142,6 +142,7 @@ fn step_until_running(tmux: &Tmux, name: &str, what: &str, steps: usize) -> PodS
             if let Some(pod) = running(name) {
                 return pod;
             }
+            answer_a_question(tmux);
             let now = title();
             if now != last {
                 last = now;
@@ -156,6 +157,24 @@ fn step_until_running(tmux: &Tmux, name: &str, what: &str, steps: usize) -> PodS
         "pod {name} did not run after {steps} steps ({what}); the screen:\n{}",
         tmux.screen()
     );
+}
+
+/// A step that asks first ("Predict, then watch") waits for an answer, as a newcomer gives
+/// one: 1 picks the first choice, or is typed and sent with Enter.
+fn answer_a_question(tmux: &Tmux) {
+    let asking = || {
+        let screen = tmux.screen();
+        screen.contains("Predict, then watch") || screen.contains("先预测，再观察")
+    };
+    if !asking() {
+        return;
+    }
+    tmux.keys(&["1"]);
+    std::thread::sleep(Duration::from_millis(500));
+    if asking() {
+        tmux.keys(&["Enter"]);
+        std::thread::sleep(Duration::from_millis(500));
+    }
 }
 
 fn running(name: &str) -> Option<PodState> {

@@ -265,7 +265,10 @@ spec:
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(state.phase, podlab::kube::pod_state::PodPhase::Failed);
+    // The phase follows the container's status a moment later (slowly on an emulated machine).
+    pod.wait_for("the pod to fail", Duration::from_secs(30), |s| {
+        s.phase == podlab::kube::pod_state::PodPhase::Failed
+    });
 }
 
 fn cpu_ticks(pid: i32) -> u64 {

@@ -258,10 +258,11 @@ fn lesson_fault(fault: Fault) {
         &name,
         &shipped_pod.replace("name: web-sidecar", &format!("name: {name}")),
     );
-    let lesson = std::fs::read_to_string(root.join("lessons/03-sharing.yaml"))
+    // The schema-1 copy of lesson 03: Space takes every step (no tasks, no questions).
+    let lesson = std::fs::read_to_string(root.join("tests/fixtures/lessons/sharing-schema1.yaml"))
         .expect("read lesson 03")
         .replace(
-            "manifest: ../assets/pods/web-sidecar.yaml",
+            "manifest: ../../../assets/pods/web-sidecar.yaml",
             &format!("manifest: {}", manifest.display()),
         );
     let lesson_file = scratch.path().join("03-sharing.yaml");

@@ -1,4 +1,4 @@
-//! The lesson player on real lessons (root): lessons 03 and 13 open in the player on a
+//! The lesson player on real lessons (root): lessons 03 and 13 (their schema-1 copies) open in the player on a
 //! TestBackend, with the real lesson thread, observer and pods; Space takes every step, every
 //! check passes, q deletes the lesson's pods (and stops lesson 13's kubelet), and nothing is
 //! left behind.
@@ -94,13 +94,16 @@ fn press_through(to: Sender<Event>, progress: PathBuf, steps: Vec<String>, stop:
     });
 }
 
-/// Play a shipped lesson in the player with the real lesson thread and observer, Space
-/// through every step, then q. Returns the player and the last pod state the panels saw.
+/// Play a lesson in the player with the real lesson thread and observer, Space through every
+/// step, then q. Returns the player and the last pod state the panels saw. The lessons are
+/// schema-1 copies of shipped ones (tests/fixtures/lessons), where Space takes every step: the
+/// shipped lessons' tasks and questions are played headless with their solutions
+/// (tests/privileged/lessons.rs).
 fn play_in_player(file: &str) -> (Player, Vec<String>, Option<PodState>) {
     podlab::runtime::images::ensure_busybox(podlab::i18n::Lang::En)
         .expect("busybox for the lesson's images");
     let lesson_path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("lessons")
+        .join("tests/fixtures/lessons")
         .join(file);
     let lesson = load_lesson(&lesson_path).unwrap_or_else(|e| panic!("lesson {file}: {e}"));
     let steps: Vec<String> = lesson.steps().iter().map(|s| s.id.clone()).collect();
@@ -160,7 +163,7 @@ fn lesson_03_plays_in_the_player_with_every_check_passing() {
     let Some(_machine) = privileged_shipped_pods() else {
         return;
     };
-    let (_, _, state) = play_in_player("03-sharing.yaml");
+    let (_, _, state) = play_in_player("sharing-schema1.yaml");
     let state = state.expect("the panels saw the lesson's pod");
     assert_eq!(state.name, "web-sidecar");
     assert_nothing_left(&state);
@@ -173,7 +176,7 @@ fn lesson_13_plays_in_the_player_with_its_kubelet_cleaned_up() {
     let Some(_machine) = privileged_shipped_pods() else {
         return;
     };
-    let (_, _, state) = play_in_player("13-static-pods.yaml");
+    let (_, _, state) = play_in_player("static-pods-schema1.yaml");
     let state = state.expect("the panels saw the static pod");
     let node = podlab::kube::static_pods::node_name();
     assert_eq!(state.name, format!("static-web-{node}"));

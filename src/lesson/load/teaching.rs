@@ -92,6 +92,23 @@ impl Checker<'_> {
         if let Some(message) = try_line_problem(line) {
             self.problem(at, message);
         }
+        self.placeholders_with(at, line, pod, pods, network);
+    }
+
+    /// The placeholders of a check's or an action's text (a URL, a command's word, a path),
+    /// filled from the live pods like a `try:` line's.
+    pub(super) fn placeholders(&mut self, at: &str, text: &str, pod: &str, pods: &[LessonPod]) {
+        self.placeholders_with(at, text, pod, pods, self.network);
+    }
+
+    fn placeholders_with(
+        &mut self,
+        at: &str,
+        line: &str,
+        pod: &str,
+        pods: &[LessonPod],
+        network: bool,
+    ) {
         let pieces = match parse_line(line) {
             Ok(pieces) => pieces,
             Err(errors) => {
@@ -164,7 +181,8 @@ impl Checker<'_> {
         let kind = match &r.who {
             Who::Container(_) => Kind::Container,
             Who::Pause => Kind::Pause,
-            Who::Host => Kind::Host,
+            // The node is read through the pod's shim, allowed wherever the host is.
+            Who::Host | Who::Node => Kind::Host,
             Who::Pod => Kind::Pod,
         };
         if !allowed.contains(&kind) {

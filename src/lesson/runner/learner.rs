@@ -654,6 +654,16 @@ impl Runner {
         self.run_to(pod, None)?;
         let new = self.uids.get(pod).cloned().unwrap_or_default();
         let short = |u: &str| u.chars().take(8).collect::<String>();
+        if old.is_empty() {
+            // The pod was already deleted: nothing to replace, only to create.
+            return Ok(ActionOutcome {
+                summary: Text::new(
+                    format!("pod {pod} created from {label}: UID {}", short(&new)),
+                    format!("已按 {label} 创建 Pod {pod}：UID {}", short(&new)),
+                ),
+                output: String::new(),
+            });
+        }
         Ok(ActionOutcome {
             summary: Text::new(
                 format!(

@@ -94,21 +94,10 @@ pub fn gc(cfg: &Config, live_uids: &[String]) -> Result<GcReport> {
     let _lock = MachineLock::acquire(&crate::runtime::paths::global_lock())?;
     let mut host = open_host()?;
     let ipam = Ipam::new(super::ipam_dir());
-    let live: HashSet<&str> = live_uids.iter().map(String::as_str).collect();
-    let mut report = GcReport::default();
-
-    for lease in ipam.leases()? {
-        if cfg.cidr.contains(lease.ip) && !live.contains(lease.uid.as_str()) {
-            ipam.remove(lease.ip)?;
-            report.released.push((lease.ip, lease.uid));
-        }
-    }
-    for (ip, uid) in cni::leases(&cfg.bridge) {
-        if cfg.cidr.contains(ip) && !live.contains(uid.as_str()) {
-            release_cni_lease(cfg, ip, &uid)?;
-            report.released.push((ip, uid));
-        }
-    }
+    let mut report = GcReport {
+        released: release_stale_leases(cfg, &ipam, live_uids)?,
+        ..GcReport::default()
+    };
     let claimed: HashSet<String> = ipam.leases()?.into_iter().map(|l| l.host_veth).collect();
     let host_links = links::list_links(&mut host)
         .map_err(|e| NetworkError::os("failed to list host interfaces", e))?;
@@ -131,6 +120,36 @@ pub fn gc(cfg: &Config, live_uids: &[String]) -> Result<GcReport> {
     }
     report.removed_bridge = remove_bridge_if_unused(&mut host, &ipam, &cfg.cidr, &cfg.bridge)?;
     Ok(report)
+}
+
+/// Free every lease in `cfg.cidr` whose pod is not in `live_uids`, and nothing else: for pods
+/// built without root, whose veths and bridge live in namespaces the kernel frees by itself.
+pub fn gc_leases(cfg: &Config, live_uids: &[String]) -> Result<Vec<(Ipv4Addr, String)>> {
+    cfg.validate()?;
+    let _lock = MachineLock::acquire(&crate::runtime::paths::global_lock())?;
+    release_stale_leases(cfg, &Ipam::new(super::ipam_dir()), live_uids)
+}
+
+fn release_stale_leases(
+    cfg: &Config,
+    ipam: &Ipam,
+    live_uids: &[String],
+) -> Result<Vec<(Ipv4Addr, String)>> {
+    let live: HashSet<&str> = live_uids.iter().map(String::as_str).collect();
+    let mut released = vec![];
+    for lease in ipam.leases()? {
+        if cfg.cidr.contains(lease.ip) && !live.contains(lease.uid.as_str()) {
+            ipam.remove(lease.ip)?;
+            released.push((lease.ip, lease.uid));
+        }
+    }
+    for (ip, uid) in cni::leases(&cfg.bridge) {
+        if cfg.cidr.contains(ip) && !live.contains(uid.as_str()) {
+            release_cni_lease(cfg, ip, &uid)?;
+            released.push((ip, uid));
+        }
+    }
+    Ok(released)
 }
 
 /// Free a CNI lease whose pod is gone: through the plugin when it is installed (as containerd

@@ -44,7 +44,7 @@ fn has_plugins(dir: &Path) -> bool {
 
 /// host-local's lease directory; one subdirectory per network name.
 pub fn ipam_data_dir() -> PathBuf {
-    PathBuf::from(crate::runtime::paths::STATE_ROOT)
+    crate::runtime::paths::state_root()
         .join("cni")
         .join("networks")
 }

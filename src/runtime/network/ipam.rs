@@ -13,7 +13,7 @@ use crate::kube::pod_network::Ipv4Cidr;
 
 /// The system IPAM directory.
 pub fn system_dir() -> PathBuf {
-    PathBuf::from(crate::runtime::paths::STATE_ROOT).join("ipam")
+    crate::runtime::paths::state_root().join("ipam")
 }
 
 /// One leased address.

@@ -47,7 +47,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use choice::NetworkChoice;
-pub use cleanup::{gc, release_for_new_sandbox, teardown_pod, GcReport};
+pub use cleanup::{gc, gc_leases, release_for_new_sandbox, teardown_pod, GcReport};
 pub use error::{NetworkError, Result};
 pub use setup::setup_pod;
 
@@ -124,6 +124,12 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// A TCP socket born in the net namespace of process `pid` (a pod's pause), for a caller that
+/// stays in its own: what `podlab port-forward` connects to the pod's localhost with.
+pub fn tcp_socket_in(pid: i32) -> Result<std::os::fd::OwnedFd> {
+    netns::NetNs::of_pid(pid)?.socket(libc::AF_INET, libc::SOCK_STREAM, 0)
 }
 
 /// Where the leases live (one file per address).

@@ -4,6 +4,9 @@
 //! there and hands it back over a socketpair (SCM_RIGHTS), then exits. A netlink socket keeps
 //! talking to the namespace it was created in, so the caller configures the pod from its own
 //! namespace — the calling process never moves, and its other threads (in tests) are untouched.
+//! The same way gives a TCP socket in a pod's namespace to `podlab port-forward`; for a pod
+//! built without root, seen from outside the node, the child joins the pod's user namespace
+//! first, as that is what lets it join the net namespace.
 
 use std::fs::File;
 use std::io;
@@ -21,6 +24,8 @@ use super::error::{NetworkError, Result};
 /// A pod's net namespace, held open by fd so it cannot be swapped for another under us.
 pub struct NetNs {
     file: File,
+    /// Its process's user namespace when that is not ours.
+    user: Option<File>,
     pid: i32,
 }
 
@@ -34,7 +39,10 @@ impl NetNs {
                 e,
             )
         })?;
-        Ok(NetNs { file, pid })
+        let user = File::open(format!("/proc/{pid}/ns/user"))
+            .ok()
+            .filter(|user| !crate::runtime::sys::same_file(user, "/proc/self/ns/user"));
+        Ok(NetNs { file, user, pid })
     }
 
     pub fn pid(&self) -> i32 {
@@ -71,6 +79,12 @@ impl NetNs {
 
     /// A route netlink socket that lives in this namespace.
     pub fn netlink_socket(&self) -> Result<OwnedFd> {
+        self.socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE)
+    }
+
+    /// A socket(2) of this kind that lives in this namespace, e.g. a TCP socket that connects
+    /// to the pod's own localhost.
+    pub fn socket(&self, domain: i32, kind: i32, protocol: i32) -> Result<OwnedFd> {
         let pid = self.pid;
         let fail = |what: &str, e: io::Error| {
             NetworkError::os(
@@ -89,7 +103,9 @@ impl NetNs {
         match unsafe { fork() }.map_err(|e| fail("fork a child to join the", e.into()))? {
             ForkResult::Child => {
                 drop(ours);
-                child_send_socket(self.fd(), childs.as_raw_fd())
+                let user = self.user.as_ref().map_or(-1, |u| u.as_raw_fd());
+                let socket = (domain, kind, protocol);
+                child_send_socket(user, self.fd(), socket, childs.as_raw_fd())
             }
             ForkResult::Parent { child } => {
                 drop(childs);
@@ -98,10 +114,8 @@ impl NetNs {
                 match received {
                     Ok(fd) => Ok(fd),
                     Err(ChildFailure::Setns(e)) => Err(fail("join", e)),
-                    Err(ChildFailure::Socket(e)) => Err(fail("open a netlink socket in the", e)),
-                    Err(ChildFailure::Transfer(e)) => {
-                        Err(fail("receive a netlink socket from the", e))
-                    }
+                    Err(ChildFailure::Socket(e)) => Err(fail("open a socket in the", e)),
+                    Err(ChildFailure::Transfer(e)) => Err(fail("receive a socket from the", e)),
                 }
             }
         }
@@ -120,20 +134,19 @@ const STEP_OK: i32 = 0;
 const STEP_SETNS: i32 = 1;
 const STEP_SOCKET: i32 = 2;
 
-/// Runs in the forked child: no allocation, no locks, only raw system calls.
-fn child_send_socket(netns: RawFd, channel: RawFd) -> ! {
+/// Runs in the forked child: no allocation, no locks, only raw system calls. `userns` is -1
+/// when the namespace's user namespace is ours.
+fn child_send_socket(userns: RawFd, netns: RawFd, kind: (i32, i32, i32), channel: RawFd) -> ! {
     // SAFETY: plain system calls on fds we own; the buffers live on this stack frame.
     unsafe {
         let mut report = [STEP_OK, 0];
         let mut socket = -1;
-        if libc::setns(netns, libc::CLONE_NEWNET) != 0 {
+        if (userns >= 0 && libc::setns(userns, libc::CLONE_NEWUSER) != 0)
+            || libc::setns(netns, libc::CLONE_NEWNET) != 0
+        {
             report = [STEP_SETNS, *libc::__errno_location()];
         } else {
-            socket = libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-                libc::NETLINK_ROUTE,
-            );
+            socket = libc::socket(kind.0, kind.1 | libc::SOCK_CLOEXEC, kind.2);
             if socket < 0 {
                 report = [STEP_SOCKET, *libc::__errno_location()];
             }

@@ -21,6 +21,7 @@ use crate::kube::steps::{self, StepKind};
 use crate::runtime::container::{self, PodContext};
 use crate::runtime::network;
 use crate::runtime::pod_cgroups::PodCgroups;
+use crate::runtime::rootless::delegation::{self, Limits, NotEnforced};
 use crate::runtime::sandbox;
 use crate::runtime::sys::{self, LiveProcess};
 use crate::runtime::volumes;
@@ -148,10 +149,33 @@ impl Shim {
         let kind = self.plan[index].kind.clone();
         match kind {
             StepKind::PodCgroup => {
-                let cgroups = PodCgroups::create(&self.state.uid, &self.state.pod.spec)?;
-                self.state.qos_class = cgroups.qos().as_str().to_string();
-                self.state.cgroup = cgroups.pod_path();
-                self.cgroups = Some(cgroups);
+                match self.rootless_limits() {
+                    Ok(manager) => {
+                        let cgroups = PodCgroups::create_with(
+                            &self.state.uid,
+                            &self.state.pod.spec,
+                            self.opts.pod_max_pids,
+                            manager,
+                        )?;
+                        self.state.qos_class = cgroups.qos().as_str().to_string();
+                        self.state.cgroup = cgroups.pod_path();
+                        self.cgroups = Some(cgroups);
+                    }
+                    Err(why) => {
+                        // Without root and without a delegated subtree: the pod runs, unlimited,
+                        // and says so.
+                        let resources =
+                            crate::kube::resources::PodResources::from_spec(&self.state.pod.spec);
+                        self.state.qos_class =
+                            crate::kube::qos::pod_qos(&resources).as_str().to_string();
+                        if let Some(rootless) = &mut self.state.rootless {
+                            rootless.limits_not_enforced = Some(crate::i18n::Text::new(
+                                why.explain(crate::i18n::Lang::En),
+                                why.explain(crate::i18n::Lang::Zh),
+                            ));
+                        }
+                    }
+                }
                 self.complete_step();
             }
             StepKind::Namespaces => {
@@ -196,6 +220,26 @@ impl Shim {
         Ok(())
     }
 
+    /// The cgroup manager for this pod: the host's in root mode; without root, one over the
+    /// user's delegated subtree, or why limits cannot be enforced.
+    fn rootless_limits(
+        &self,
+    ) -> std::result::Result<Option<Box<dyn crate::runtime::cgroups::CgroupManager>>, NotEnforced>
+    {
+        if self.opts.node.is_none() {
+            return Ok(None);
+        }
+        match delegation::detect() {
+            Limits::Delegated { base } => {
+                Ok(Some(Box::new(crate::runtime::cgroups::v2::V2Manager::new(
+                    base,
+                    std::sync::Arc::new(crate::runtime::cgroups::fs::HostFs),
+                ))))
+            }
+            Limits::NotEnforced(why) => Err(why),
+        }
+    }
+
     fn create_sandbox_namespaces(&mut self) -> Result<()> {
         // The plan the namespaces step narrates, from the same function.
         let namespaces = SandboxNamespaces::for_pod(&self.state.pod);
@@ -206,12 +250,15 @@ impl Shim {
             Some(cgroups) => cgroups.prepare_pause()?,
             None => None,
         };
+        // Without root, with a range of ids, pause runs as 65535 like kubelet's.
+        let run_as = self.opts.node.as_ref().and_then(|n| n.ids.pause_id());
         let created = sandbox::create(
             namespaces,
             &hostname,
             &self.pause_binary,
             &log,
             leaf.as_deref(),
+            run_as,
         );
         let pending = match created {
             Ok(p) => p,

@@ -66,6 +66,10 @@ pub struct ShimOptions {
     pub time_scale: f64,
     /// None: the pod gets only a loopback interface.
     pub network: Option<network::Config>,
+    /// Without root: the user's node, whose user and net namespaces the shim joins first.
+    pub node: Option<super::rootless::node::NodeRecord>,
+    /// kubelet's podPidsLimit (None: podlab's, `POD_PIDS_LIMIT`).
+    pub pod_max_pids: Option<i64>,
 }
 
 pub struct Shim {
@@ -108,6 +112,9 @@ pub fn run(opts: ShimOptions) -> Result<()> {
     match unsafe { nix::unistd::fork() }.map_err(|e| eyre!("failed to fork the shim: {e}"))? {
         nix::unistd::ForkResult::Parent { .. } => std::process::exit(0),
         nix::unistd::ForkResult::Child => {}
+    }
+    if let Some(node) = &opts.node {
+        super::rootless::node::join(node)?;
     }
     sys::set_process_name("podlab-shim");
     let mut text = Vec::new();
@@ -191,7 +198,6 @@ impl Shim {
                 .mode(0o700)
                 .create(&dir)
                 .wrap_err_with(|| format!("failed to create {}", dir.display()))?;
-            std::fs::set_permissions(paths::STATE_ROOT, std::fs::Permissions::from_mode(0o700))?;
             sys::hold_lock(&paths::shim_lock(&uid))?
         };
         Shim::build(opts, pod, lock).inspect_err(|_| super::teardown::remove_pod_resources(&uid))
@@ -206,6 +212,13 @@ impl Shim {
         let plan_ctx = steps::PlanContext {
             cgroup_v2,
             pod_network: opts.network.is_some(),
+            rootless: opts.node.as_ref().map(|_| steps::Rootless {
+                limits_enforced: matches!(
+                    super::rootless::delegation::detect(),
+                    super::rootless::delegation::Limits::Delegated { .. }
+                ),
+            }),
+            pod_max_pids: opts.pod_max_pids,
         };
         let plan = steps::plan(&pod, plan_ctx);
         let containers = initial_statuses(&pod);
@@ -230,6 +243,11 @@ impl Shim {
             terminating: false,
             qos_class: String::new(),
             cgroup: String::new(),
+            rootless: opts.node.as_ref().map(|n| RootlessState {
+                node: n.holder,
+                uid_map: n.ids.uid_map().trim_end().to_string(),
+                limits_not_enforced: None,
+            }),
             sandbox: None,
             containers,
             steps: plan

@@ -526,7 +526,8 @@ pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
         header.push(head(t, *w));
     }
     header.push(head(tr(lang, "memory used", "内存用量"), 20));
-    let mut lines = vec![Line::from(header)];
+    let mut lines = limits_not_enforced(ctx, width);
+    lines.push(Line::from(header));
     let pressures: Vec<(String, Option<Pressure>, Option<Pressure>)> = rows
         .iter()
         .filter(|r| r.3.cpu_pressure.is_some() || r.3.memory_pressure.is_some())
@@ -671,6 +672,24 @@ fn pressure_lines(
         ]));
     }
     lines
+}
+
+/// A pod built without root where nothing enforces its limits: the cgroup panel says so, and
+/// why, above values that are then only the user's own cgroup's.
+fn limits_not_enforced(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
+    let note = ctx
+        .app
+        .shown()
+        .and_then(|o| o.state.as_ref())
+        .and_then(|s| s.rootless.as_ref())
+        .and_then(|r| r.limits_not_enforced.as_ref());
+    let Some(note) = note else {
+        return Vec::new();
+    };
+    crate::tui::wrap::wrap(&format!("⚠ {}", note.get(ctx.lang)), width as usize)
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, ctx.theme.warning)))
+        .collect()
 }
 
 /// The pod's events, oldest first, ending with the newest (scrolling goes back in time).
