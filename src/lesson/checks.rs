@@ -660,11 +660,10 @@ fn show_limit(limit: Option<Limit>, cpu: bool) -> String {
     }
 }
 
-fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
-    let r = Ref::parse(&c.target, pod);
-    let snapshot = world.snapshot(&r.pod)?;
-    let sb = sandbox(&snapshot, &r.pod)?;
-    let info = match &r.who {
+/// The cgroup values of a container, pause or the pod, as one snapshot read them.
+fn cgroup_info(snapshot: &Snapshot, r: &Ref) -> Result<Option<CgroupInfo>, CheckResult> {
+    let sb = sandbox(snapshot, &r.pod)?;
+    Ok(match &r.who {
         Who::Pod => sb.cgroup.clone(),
         Who::Pause => sb
             .containers
@@ -673,7 +672,25 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             .and_then(|c| c.cgroup.clone()),
         Who::Container(name) => container_view(sb, name)?.cgroup.clone(),
         Who::Host | Who::Node => None,
-    };
+    })
+}
+
+/// How long `throttling` watches the throttle counter: a few CFS periods of 100 ms.
+const THROTTLING_WATCH: Duration = Duration::from_millis(350);
+
+/// Periods throttled while [`THROTTLING_WATCH`] went by: a fresh snapshot after the first.
+fn throttled_meanwhile(world: &mut World<'_>, r: &Ref, first: &CgroupInfo) -> Option<u64> {
+    std::thread::sleep(THROTTLING_WATCH);
+    let uid = world.uids.get(&r.pod)?.clone();
+    let later = world.collector.snapshot(&Target::Pod(uid)).ok()?;
+    let now = cgroup_info(&later, r).ok()??.nr_throttled?;
+    Some(now.saturating_sub(first.nr_throttled?))
+}
+
+fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.target, pod);
+    let snapshot = world.snapshot(&r.pod)?;
+    let info = cgroup_info(&snapshot, &r)?;
     let Some(info) = info else {
         return Err(CheckResult::fail(
             format!("the cgroup of {r} could not be read"),
@@ -726,6 +743,19 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
                 ("throttling".into(), "发生限流".into())
             } else {
                 ("no throttling".into(), "没有限流".into())
+            });
+        }
+    }
+    if let Some(want) = c.throttling {
+        let n = throttled_meanwhile(world, &r, &info).unwrap_or(0);
+        let ms = THROTTLING_WATCH.as_millis();
+        seen.push(format!("throttled in {n} periods of the last {ms} ms"));
+        seen_zh.push(format!("最近 {ms} 毫秒里有 {n} 个周期被限流"));
+        if (n > 0) != want {
+            wrong.get_or_insert(if want {
+                ("throttling now".into(), "正在被限流".into())
+            } else {
+                ("no throttling now".into(), "现在没有被限流".into())
             });
         }
     }

@@ -391,6 +391,11 @@ pub struct CgroupCheck {
     /// true: the CFS scheduler has throttled the group at least once.
     #[serde(default)]
     pub throttled: Option<bool>,
+    /// true: the group is being throttled now (its throttle count grows while the check
+    /// watches a few periods), whatever it counted before: a task's check that a learner's
+    /// busy loop hits the limit.
+    #[serde(default)]
+    pub throttling: Option<bool>,
     /// The tasks (processes and threads) in the cgroup and below it, as `pids.current`
     /// counts them: 0 for a pod cgroup before pause.
     #[serde(default)]
