@@ -157,7 +157,7 @@ fn list(lang: Lang) -> Result<ExitCode> {
                     lesson.id(),
                     lesson.file.title.get(lang)
                 );
-                if let Err(e) = runs_here(&lesson, lang) {
+                if let Err(e) = crate::lesson::needs::runs_here(&lesson, lang) {
                     let why = e.to_string();
                     let why = why.split_once(": ").map_or(why.as_str(), |(_, w)| w);
                     say!("  {:<24}       {why}", "");
@@ -188,38 +188,11 @@ fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Without root, a lesson this machine cannot run (it needs enforced limits, the host's
-/// network or the host's root) is refused before any pod is made, with what to do instead.
-pub fn runs_here(lesson: &crate::lesson::Lesson, lang: Lang) -> Result<()> {
-    use crate::runtime::rootless::{self, delegation};
-    if !rootless::is_rootless() {
-        return Ok(());
-    }
-    let enforced = matches!(delegation::detect(), delegation::Limits::Delegated { .. });
-    let Some(why) = crate::lesson::needs::blocked_without_root(lesson, enforced) else {
-        return Ok(());
-    };
-    let number = lesson.id().split('-').next().unwrap_or_default();
-    let trace = format!("assets/traces/lesson-{number}.trace.jsonl");
-    Err(eyre!(
-        "podlab lesson {}: {}. {} sudo podlab lesson {}{} podlab replay {trace}",
-        lesson.id(),
-        why.get(lang),
-        t(lang, "Run it as root:", "以 root 运行："),
-        lesson.id(),
-        t(
-            lang,
-            "; or watch it as recorded:",
-            "；或者观看录制好的课程："
-        ),
-    ))
-}
-
 /// Play a lesson in the terminal: each step's text and commands, then its action and check.
 pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(&args.lesson)?;
     super::setup::require_builder("podlab lesson", lang)?;
-    runs_here(&lesson, lang)?;
+    crate::lesson::needs::runs_here(&lesson, lang)?;
     let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.headless && on_terminal {
         let play = crate::tui::PlayArgs {

@@ -105,3 +105,27 @@ pub fn blocked_without_root(lesson: &Lesson, limits_enforced: bool) -> Option<Te
     };
     Some(Text::new(say(Lang::En), say(Lang::Zh)))
 }
+
+#[cfg(podlab_host)]
+/// Without root, a lesson this machine cannot run (it needs enforced limits, the host's
+/// network or the host's root) is refused before any pod is made, with what to do instead.
+pub fn runs_here(lesson: &crate::lesson::Lesson, lang: Lang) -> eyre::Result<()> {
+    use crate::runtime::rootless::{self, delegation};
+    if !rootless::is_rootless() {
+        return Ok(());
+    }
+    let enforced = matches!(delegation::detect(), delegation::Limits::Delegated { .. });
+    let Some(why) = blocked_without_root(lesson, enforced) else {
+        return Ok(());
+    };
+    let number = lesson.id().split('-').next().unwrap_or_default();
+    let trace = format!("assets/traces/lesson-{number}.trace.jsonl");
+    Err(eyre::eyre!(
+        "podlab lesson {}: {}. {} sudo podlab lesson {}{} podlab replay {trace}",
+        lesson.id(),
+        why.get(lang),
+        lang.pick("Run it as root:", "以 root 运行："),
+        lesson.id(),
+        lang.pick("; or watch it as recorded:", "；或者观看录制好的课程："),
+    ))
+}

@@ -107,7 +107,7 @@ fn play(lesson: Lesson, args: &PlayArgs, lang: Lang) -> Result<(Lang, usize, usi
             lesson.id()
         ));
     }
-    crate::cli::lessons::runs_here(&lesson, lang)?;
+    crate::lesson::needs::runs_here(&lesson, lang)?;
     super::fault::check_setting()?;
     crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
