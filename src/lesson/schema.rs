@@ -419,6 +419,18 @@ pub struct CgroupCheck {
     pub tasks: Option<u64>,
 }
 
+impl CgroupCheck {
+    /// It reads a value kubelet wrote (a request or limit) or the throttle counters, which
+    /// only an enforcing cgroup has; `tasks` alone asks only who is in it.
+    pub fn reads_values(&self) -> bool {
+        self.cpu_request.is_some()
+            || self.cpu_limit.is_some()
+            || self.memory_limit.is_some()
+            || self.throttled.is_some()
+            || self.throttling.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerCheck {

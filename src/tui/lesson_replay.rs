@@ -234,6 +234,7 @@ impl LessonReplayHost {
                                     template: t.clone(),
                                     line: None,
                                     missing: None,
+                                    not_here: false,
                                 })
                                 .collect()
                         })
