@@ -144,12 +144,7 @@ fn list(lang: Lang) -> Result<ExitCode> {
     for file in all_files(&[])? {
         match load_lesson(&file) {
             Ok(lesson) => {
-                let progress = store.load(lesson.id());
-                let done = lesson
-                    .steps()
-                    .iter()
-                    .filter(|s| progress.is_done(&s.id))
-                    .count();
+                let done = store.load_lesson(&lesson).steps_done(&lesson);
                 let total = lesson.steps().len();
                 let mark = if done == total { "✓" } else { " " };
                 say!(
@@ -172,7 +167,7 @@ fn list(lang: Lang) -> Result<ExitCode> {
 fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(id)?;
     let store = ProgressStore::for_user()?;
-    if store.reset(lesson.id())? {
+    if store.reset_lesson(&lesson)? {
         say!(
             "{} {}",
             t(lang, "progress reset:", "进度已清除："),

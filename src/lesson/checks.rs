@@ -1077,6 +1077,17 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         facts_zh.push(format!("主机名 {shown}"));
         ok &= name.as_deref() == Some(want.as_str());
     }
+    if let Some(want) = &c.wchan {
+        // "0" is what a kernel that does not name wait channels (or hides them) shows.
+        let channel = std::fs::read_to_string(format!("/proc/{pid}/wchan"))
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty() && s != "0");
+        let shown = channel.as_deref().unwrap_or("?");
+        facts.push(format!("sleeps in {shown}"));
+        facts_zh.push(format!("睡在 {shown}"));
+        ok &= channel.is_some_and(|name| name.contains(want.as_str()));
+    }
     if let Some(other) = &c.started_before {
         let o = Ref::parse(other, pod);
         let other_snapshot = world.snapshot(&o.pod)?;

@@ -46,6 +46,22 @@ pub struct LessonFile {
     /// Shown when every step is done: what was seen, what to try next.
     #[serde(default)]
     pub recap: Option<Recap>,
+    /// What the lesson was called before, so saved progress follows a renamed or renumbered
+    /// lesson and renamed steps.
+    #[serde(default)]
+    pub formerly: Formerly,
+}
+
+/// A lesson's earlier ids and step ids. Progress saved under an earlier lesson id is read
+/// when none is saved under the current one; an earlier step id counts as done the steps it
+/// maps to (a step split in several maps to all of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Formerly {
+    #[serde(default)]
+    pub ids: Vec<String>,
+    #[serde(default)]
+    pub steps: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,7 +108,8 @@ fn default_check_timeout() -> f64 {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
-    /// Stable id; progress is keyed by it, so renaming a step resets it.
+    /// Stable id; progress is keyed by it, so a renamed step is listed in the lesson's
+    /// `formerly.steps`.
     pub id: String,
     pub title: Text,
     pub body: Text,
@@ -493,6 +510,10 @@ pub struct ProcessCheck {
     /// The host name of its uts namespace.
     #[serde(default)]
     pub hostname: Option<String>,
+    /// The kernel function it sleeps in (`/proc/PID/wchan`) contains this, e.g. `pause` for
+    /// a process sitting in pause(2) (`__do_sys_pause`, or `sys_pause` on older kernels).
+    #[serde(default)]
+    pub wchan: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -61,6 +61,7 @@ pub fn lesson_of(trace: &Trace, source: &str) -> Option<Lesson> {
             minutes: info.minutes,
             difficulty: info.difficulty,
             recap: info.recap.clone(),
+            formerly: Default::default(),
         },
         pods: Vec::new(),
     })
