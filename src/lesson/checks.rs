@@ -176,6 +176,17 @@ impl<'r> World<'r> {
     }
 }
 
+/// The container a reference names, or why it names none.
+fn container_name(r: &Ref) -> Result<&str, CheckResult> {
+    match &r.who {
+        Who::Container(name) => Ok(name),
+        _ => Err(CheckResult::fail(
+            format!("{r} is not a container"),
+            format!("{r} 不是容器"),
+        )),
+    }
+}
+
 fn not_running(pod: &str) -> CheckResult {
     CheckResult::fail(
         format!("pod {pod} is not running"),
@@ -210,6 +221,7 @@ fn evaluate_filled(check: &Check, world: &mut World<'_>, pod: &str) -> CheckResu
         Check::Process(c) => process(c, world, pod),
         Check::Listener(c) => listener(c, world, pod),
         Check::Pod(c) => Ok(pod_check(c, world, pod)),
+        Check::Logs(c) => logs(c, world, pod),
         Check::RanInOrder(names) => ran_in_order(names, world, pod),
         Check::Changed(c) => changed(c, world, pod),
         Check::Deleted(c) => Ok(deleted(c, world.last_delete)),
@@ -458,14 +470,8 @@ fn exec_subject(
     argv: &[String],
 ) -> Result<(Ref, ExecOutput), CheckResult> {
     let r = Ref::parse(text, pod);
-    let Who::Container(name) = &r.who else {
-        return Err(CheckResult::fail(
-            format!("{r} is not a container"),
-            format!("{r} 不是容器"),
-        ));
-    };
+    let name = container_name(&r)?.to_string();
     let pod_name = r.pod.clone();
-    let name = name.clone();
     let out = world.exec(&pod_name, &name, argv)?;
     Ok((r, out))
 }
@@ -855,12 +861,7 @@ fn describe_state_zh(state: &ContainerState) -> String {
 
 fn container(c: &ContainerCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let r = Ref::parse(&c.name, pod);
-    let Who::Container(name) = &r.who else {
-        return Err(CheckResult::fail(
-            format!("{r} is not a container"),
-            format!("{r} 不是容器"),
-        ));
-    };
+    let name = container_name(&r)?;
     let state = state_of(world, &r.pod)?;
     let Some(status) = state.container(name) else {
         return Err(CheckResult::fail(
@@ -1148,12 +1149,7 @@ fn cpu_seconds(pid: i32) -> Option<f64> {
 
 fn listener(c: &ListenerCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let r = Ref::parse(&c.container, pod);
-    let Who::Container(name) = &r.who else {
-        return Err(CheckResult::fail(
-            format!("{r} is not a container"),
-            format!("{r} 不是容器"),
-        ));
-    };
+    let name = container_name(&r)?;
     let snapshot = world.snapshot(&r.pod)?;
     let ip = snapshot
         .sandboxes
@@ -1177,7 +1173,7 @@ fn listener(c: &ListenerCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         .networks
         .iter()
         .flat_map(|n| n.listeners.iter())
-        .any(|l| l.port == c.port && l.container.as_deref() == Some(name.as_str()));
+        .any(|l| l.port == c.port && l.container.as_deref() == Some(name));
     let endpoint = format!("{}:{}", ip.as_deref().unwrap_or("<pod IP>"), c.port);
     if found {
         Ok(CheckResult::pass(
@@ -1216,12 +1212,14 @@ fn pod_check(c: &PodCheck, world: &mut World<'_>, pod: &str) -> CheckResult {
     };
     let phase = format!("{:?}", state.phase);
     let shown = format!(
-        "pod {pod}: {phase}, QoS {}, ready {}",
+        "pod {pod} in Kubernetes Namespace {}: {phase}, QoS {}, ready {}",
+        state.namespace,
         state.qos_class,
         state.ready()
     );
     let shown_zh = format!(
-        "Pod {pod}：{phase}，QoS 类别 {}，{}",
+        "Pod {pod}（Kubernetes Namespace {}）：{phase}，QoS 类别 {}，{}",
+        state.namespace,
         state.qos_class,
         if state.ready() {
             "已就绪"
@@ -1231,11 +1229,35 @@ fn pod_check(c: &PodCheck, world: &mut World<'_>, pod: &str) -> CheckResult {
     );
     let ok = c.qos_class.as_ref().is_none_or(|q| &state.qos_class == q)
         && c.phase.as_ref().is_none_or(|p| &phase == p)
-        && c.ready.is_none_or(|r| state.ready() == r);
+        && c.ready.is_none_or(|r| state.ready() == r)
+        && c.namespace.as_ref().is_none_or(|n| &state.namespace == n);
     CheckResult {
         passed: ok,
         message: Text::new(shown, shown_zh),
     }
+}
+
+/// The container's log (stdout and stderr) holds the text.
+fn logs(c: &LogsCheck, world: &mut World<'_>, pod: &str) -> Outcome {
+    let r = Ref::parse(&c.container, pod);
+    let name = container_name(&r)?;
+    let state = state_of(world, &r.pod)?;
+    let path = paths::log_file(&state.uid, name);
+    let log = std::fs::read(&path).unwrap_or_default();
+    let log = String::from_utf8_lossy(&log);
+    let lines = log.lines().count();
+    let passed = log.contains(c.contains.as_str());
+    let (en, zh) = match passed {
+        true => ("holds", "里有"),
+        false => ("does not hold", "里还没有"),
+    };
+    Ok(CheckResult {
+        passed,
+        message: Text::new(
+            format!("the log of {r} {en} {:?} ({lines} lines)", c.contains),
+            format!("{r} 的日志{zh}“{}”（共 {lines} 行）", c.contains),
+        ),
+    })
 }
 
 fn ran_in_order(names: &[String], world: &mut World<'_>, pod: &str) -> Outcome {

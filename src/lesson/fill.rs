@@ -100,6 +100,7 @@ pub(crate) fn fill_check(
     let texts: Vec<&mut String> = match &mut filled {
         Check::Http(c) => vec![&mut c.url],
         Check::Exec(c) => c.command.iter_mut().collect(),
+        Check::Logs(c) => vec![&mut c.contains],
         Check::File(c) => c.contains.iter_mut().chain(c.equals.iter_mut()).collect(),
         Check::HostFile(c) => std::iter::once(&mut c.path)
             .chain(c.contains.iter_mut())

@@ -863,6 +863,16 @@ impl Checker<'_> {
                 pods,
                 false,
             ),
+            Check::Logs(c) => {
+                self.container(
+                    &format!("{at}.logs.container"),
+                    &c.container,
+                    pod,
+                    pods,
+                    false,
+                );
+                self.placeholders(&format!("{at}.logs.contains"), &c.contains, pod, pods);
+            }
             Check::RanInOrder(names) => {
                 for (i, n) in names.iter().enumerate() {
                     self.container(&format!("{at}.ran_in_order[{i}]"), n, pod, pods, false);

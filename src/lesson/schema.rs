@@ -281,8 +281,11 @@ pub enum Check {
     Process(ProcessCheck),
     /// A listening TCP socket of a container (an endpoint: pod IP + port).
     Listener(ListenerCheck),
-    /// The pod's QoS class, phase and readiness.
+    /// The pod's QoS class, phase, readiness and Kubernetes Namespace.
     Pod(PodCheck),
+    /// What a container wrote to its stdout and stderr, as `podlab logs` (`kubectl logs`)
+    /// shows it.
+    Logs(LogsCheck),
     /// These containers ran one after another: each finished before the next started.
     RanInOrder(Vec<String>),
     /// Something about the pod changed (or not) since the end of an earlier step.
@@ -544,6 +547,18 @@ pub struct PodCheck {
     /// true: the pod no longer exists.
     #[serde(default)]
     pub gone: bool,
+    /// Its Kubernetes Namespace (`metadata.namespace`, `default` when the manifest has none):
+    /// a name in the API, not a Linux namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsCheck {
+    pub container: String,
+    /// Text expected in the log.
+    pub contains: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
