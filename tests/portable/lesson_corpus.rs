@@ -64,6 +64,7 @@ fn command_misbehaves(args: &[&str], path: &Path, expected: &Expectation) -> Opt
         .args(args)
         .arg(path)
         .env("LANG", "C.UTF-8")
+        .env(RUN_MARK, run_mark())
         .output()
         .expect("run podlab");
     let err = stderr(&out);
@@ -105,12 +106,48 @@ fn every_bad_lesson_fails_where_expected_and_starts_nothing() {
         files.len(),
         failures.join("\n")
     );
+    let started = processes_marked();
     assert!(
-        podlab::runtime::lookup::live_pod_named(CORPUS_POD)
-            .expect("list pods")
-            .is_none(),
-        "a malformed lesson started pod {CORPUS_POD}"
+        started.is_empty(),
+        "a malformed lesson started processes (pod {CORPUS_POD}?): {started:?}"
     );
+}
+
+/// An environment variable given to the runs of this test only: a shim or a pod's process
+/// they started would carry it (the shim inherits podlab's environment), while the same pod
+/// name played by another test or lesson on this machine at the same time does not.
+const RUN_MARK: &str = "PODLAB_CORPUS_RUN";
+
+fn run_mark() -> String {
+    format!("{}", std::process::id())
+}
+
+/// Processes on this machine whose environment holds this test's mark.
+fn processes_marked() -> Vec<String> {
+    let wanted = format!("{RUN_MARK}={}", run_mark());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .bytes()
+                .all(|b| b.is_ascii_digit())
+        })
+        .filter(|e| e.file_name().to_string_lossy() != run_mark())
+        .filter_map(|e| {
+            let environ = std::fs::read(e.path().join("environ")).ok()?;
+            environ
+                .split(|b| *b == 0)
+                .any(|var| var == wanted.as_bytes())
+                .then(|| {
+                    let comm = std::fs::read_to_string(e.path().join("comm")).unwrap_or_default();
+                    format!("{} {}", e.file_name().to_string_lossy(), comm.trim())
+                })
+        })
+        .collect()
 }
 
 /// A lesson head naming the corpus pod by its absolute path.
