@@ -1,6 +1,7 @@
 //! Commands on existing pods: ps, logs, exec, delete, gc.
 
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -19,6 +20,9 @@ pub struct LogsArgs {
     /// Keep printing new lines until the pod is gone.
     #[arg(short = 'f', long)]
     pub follow: bool,
+    /// The log of the container's previous instance (before its last restart).
+    #[arg(short = 'p', long, conflicts_with = "follow")]
+    pub previous: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -122,6 +126,17 @@ fn default_container(pod: &PodState, asked: Option<&str>) -> Result<String> {
 pub fn logs(args: &LogsArgs) -> Result<ExitCode> {
     let pod = lookup::find_pod(&args.pod)?;
     let container = default_container(&pod, args.container.as_deref())?;
+    if args.previous {
+        let path = paths::previous_log_file(&pod.uid, &container);
+        let text = std::fs::read(&path).map_err(|_| {
+            eyre!(
+                "previous terminated container {container:?} in pod {:?} not found",
+                pod.name
+            )
+        })?;
+        std::io::stdout().lock().write_all(&text)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let path = paths::log_file(&pod.uid, &container);
     let mut file = match std::fs::File::open(&path) {
         Ok(f) => f,
@@ -139,8 +154,17 @@ pub fn logs(args: &LogsArgs) -> Result<ExitCode> {
             return Ok(ExitCode::SUCCESS);
         }
         std::thread::sleep(Duration::from_millis(200));
-        let pos = file.stream_position()?;
-        file.seek(SeekFrom::Start(pos))?;
+        // A restart starts a new log: follow it, as kubectl logs -f follows the new instance.
+        let restarted = match (std::fs::metadata(&path), file.metadata()) {
+            (Ok(now), Ok(open)) => now.ino() != open.ino(),
+            _ => false,
+        };
+        if restarted {
+            file = std::fs::File::open(&path)?;
+        } else {
+            let pos = file.stream_position()?;
+            file.seek(SeekFrom::Start(pos))?;
+        }
     }
 }
 

@@ -121,6 +121,31 @@ pub enum ContainerState {
     },
 }
 
+/// A container state as a check or an answer shows it: the state and reason as kubectl prints
+/// them.
+pub fn describe_state(state: &ContainerState) -> String {
+    match state {
+        ContainerState::Waiting { reason } => format!("Waiting ({reason})"),
+        ContainerState::Running { .. } => "Running".into(),
+        ContainerState::Terminated {
+            reason, exit_code, ..
+        } => {
+            format!("Terminated ({reason}, exit {exit_code})")
+        }
+    }
+}
+
+/// A container state in a Chinese sentence; the state and reason stay as kubectl prints them.
+pub fn describe_state_zh(state: &ContainerState) -> String {
+    match state {
+        ContainerState::Waiting { reason } => format!("Waiting（{reason}）"),
+        ContainerState::Running { .. } => "Running".into(),
+        ContainerState::Terminated {
+            reason, exit_code, ..
+        } => format!("Terminated（{reason}，退出码 {exit_code}）"),
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StepStatus {
     pub id: String,

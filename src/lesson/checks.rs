@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use crate::i18n::Text;
 use crate::kube::namespaces::SandboxNamespaces;
-use crate::kube::pod_state::{ContainerState, PodState, ProcessRef};
+use crate::kube::pod_state::{
+    describe_state, describe_state_zh, ContainerState, PodState, ProcessRef,
+};
 use crate::kube::resources::{milli_cpu_to_shares, WEIGHT_FORMULA_IN_USE};
 use crate::observe::procfs_read::{read_stat, ProcDir};
 use crate::observe::{
@@ -834,29 +836,6 @@ fn listed_zh(values: &[String]) -> String {
 
 fn state_of(world: &mut World<'_>, pod: &str) -> Result<PodState, CheckResult> {
     world.state(pod).ok_or_else(|| not_running(pod))
-}
-
-fn describe_state(state: &ContainerState) -> String {
-    match state {
-        ContainerState::Waiting { reason } => format!("Waiting ({reason})"),
-        ContainerState::Running { .. } => "Running".into(),
-        ContainerState::Terminated {
-            reason, exit_code, ..
-        } => {
-            format!("Terminated ({reason}, exit {exit_code})")
-        }
-    }
-}
-
-/// A container state in a Chinese sentence; the state and reason stay as kubectl prints them.
-fn describe_state_zh(state: &ContainerState) -> String {
-    match state {
-        ContainerState::Waiting { reason } => format!("Waiting（{reason}）"),
-        ContainerState::Running { .. } => "Running".into(),
-        ContainerState::Terminated {
-            reason, exit_code, ..
-        } => format!("Terminated（{reason}，退出码 {exit_code}）"),
-    }
 }
 
 fn container(c: &ContainerCheck, world: &mut World<'_>, pod: &str) -> Outcome {

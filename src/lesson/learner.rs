@@ -11,6 +11,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Text;
+use crate::kube::pod_state::{
+    describe_state, describe_state_zh, ContainerState, ContainerStatus, PodState,
+};
 use crate::observe::NsKind;
 
 use super::schema::{Action, Check};
@@ -75,6 +78,44 @@ pub enum Answer {
     /// `yes` when this check passes on the live system after the action, else `no`: a
     /// conceptual question whose answer the step shows live.
     Holds(Box<Check>),
+    /// What the pod's status says now, as `podlab describe` and `kubectl describe` show it: a
+    /// container's reason, exit code or restarts, the pod's phase, or which container
+    /// restarts. The questions of troubleshooting, answered from the live pod.
+    Status(StatusAnswer),
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusAnswer {
+    /// A container (init containers too) of the step's pod, or `pod` for `phase` and
+    /// `restarting`.
+    pub target: String,
+    pub field: StatusField,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StatusField {
+    /// The reason of the container's state (`CrashLoopBackOff`, `PodInitializing`, `Error`;
+    /// `Running` when it runs).
+    Reason,
+    /// The reason of its last termination (`lastState.terminated.reason`: `OOMKilled`, …).
+    LastReason,
+    /// The exit code of its termination: the current state's, else the last state's.
+    ExitCode,
+    /// Its restart count.
+    Restarts,
+    /// The pod's phase (`pod` only): Pending, Running, Succeeded, Failed.
+    Phase,
+    /// The container that has restarted most, at least once (`pod` only).
+    Restarting,
+}
+
+impl StatusField {
+    /// Whether the field is the pod's (`target: pod`) rather than a container's.
+    pub fn of_pod(self) -> bool {
+        matches!(self, StatusField::Phase | StatusField::Restarting)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -227,6 +268,105 @@ pub fn helping_key(solution: Option<&Action>) -> Option<char> {
     }
 }
 
+/// The answer of a `status` question from the pod's status, with the status it came from:
+/// what `podlab describe` shows of the container (or of each container, for the pod).
+pub fn status_answer(
+    state: &PodState,
+    field: StatusField,
+    container: &str,
+) -> Result<(String, Text), Text> {
+    let pod = &state.name;
+    let line = |c: &ContainerStatus| {
+        let last = c.last_state.as_ref();
+        Text::new(
+            format!(
+                "{}: {}{}, restarts {}",
+                c.name,
+                describe_state(&c.state),
+                last.map(|l| format!(", last state {}", describe_state(l)))
+                    .unwrap_or_default(),
+                c.restart_count
+            ),
+            format!(
+                "{}：{}{}，重启 {} 次",
+                c.name,
+                describe_state_zh(&c.state),
+                last.map(|l| format!("，上一个状态 {}", describe_state_zh(l)))
+                    .unwrap_or_default(),
+                c.restart_count
+            ),
+        )
+    };
+    if field.of_pod() {
+        let all: Vec<Text> = state.containers.iter().map(line).collect();
+        let joined = Text::new(
+            all.iter()
+                .map(|t| t.en.clone())
+                .collect::<Vec<_>>()
+                .join("; "),
+            all.iter()
+                .map(|t| t.zh.clone())
+                .collect::<Vec<_>>()
+                .join("；"),
+        );
+        let value = match field {
+            StatusField::Phase => format!("{:?}", state.phase),
+            _ => state
+                .containers
+                .iter()
+                .filter(|c| c.restart_count > 0)
+                .max_by_key(|c| c.restart_count)
+                .map(|c| c.name.clone())
+                .ok_or_else(|| {
+                    Text::new(
+                        format!("no container of {pod} has restarted: {}", joined.en),
+                        format!("{pod} 没有容器重启过：{}", joined.zh),
+                    )
+                })?,
+        };
+        return Ok((
+            value,
+            Text::new(
+                format!("pod {pod}: phase {:?}; {}", state.phase, joined.en),
+                format!("Pod {pod}：phase {:?}；{}", state.phase, joined.zh),
+            ),
+        ));
+    }
+    let Some(c) = state.container(container) else {
+        return Err(Text::new(
+            format!("{pod}/{container} is not in the pod's status"),
+            format!("Pod 状态里没有 {pod}/{container}"),
+        ));
+    };
+    let terminated = |s: Option<&ContainerState>| match s {
+        Some(ContainerState::Terminated {
+            reason, exit_code, ..
+        }) => Some((reason.clone(), *exit_code)),
+        _ => None,
+    };
+    let value = match field {
+        StatusField::Reason => Some(match &c.state {
+            ContainerState::Waiting { reason } | ContainerState::Terminated { reason, .. } => {
+                reason.clone()
+            }
+            ContainerState::Running { .. } => "Running".into(),
+        }),
+        StatusField::LastReason => terminated(c.last_state.as_ref()).map(|(r, _)| r),
+        StatusField::ExitCode => terminated(Some(&c.state))
+            .or_else(|| terminated(c.last_state.as_ref()))
+            .map(|(_, code)| code.to_string()),
+        _ => Some(c.restart_count.to_string()),
+    };
+    let shown = line(c);
+    match value {
+        Some(v) => Ok((v, shown)),
+        None => Err(Text::new(
+            format!("{pod}/{} has not terminated yet: {}", c.name, shown.en),
+            format!("{pod}/{} 还没有结束过：{}", c.name, shown.zh),
+        )),
+    }
+}
+
 /// What a task looks like on screen and in a trace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskStatus {
@@ -294,6 +434,40 @@ mod tests {
             check: Check::All(Vec::new()),
             solution: None,
         }
+    }
+
+    #[test]
+    fn a_status_answer_reads_what_describe_shows() {
+        // web runs; sidecar waits in CrashLoopBackOff after an OOM kill, restarted once.
+        let state = crate::present::pod_object::tests::recorded("assets/pods/web-sidecar.yaml");
+        let answer = |field, container| status_answer(&state, field, container).map(|a| a.0);
+        assert_eq!(
+            answer(StatusField::Reason, "sidecar"),
+            Ok("CrashLoopBackOff".into())
+        );
+        assert_eq!(
+            answer(StatusField::LastReason, "sidecar"),
+            Ok("OOMKilled".into())
+        );
+        assert_eq!(answer(StatusField::ExitCode, "sidecar"), Ok("137".into()));
+        assert_eq!(answer(StatusField::Restarts, "sidecar"), Ok("1".into()));
+        assert_eq!(answer(StatusField::Reason, "web"), Ok("Running".into()));
+        assert_eq!(answer(StatusField::Restarting, ""), Ok("sidecar".into()));
+        assert_eq!(answer(StatusField::Phase, ""), Ok("Running".into()));
+        // A container that never ended has no last reason or exit code: no answer, and why.
+        let never = status_answer(&state, StatusField::LastReason, "web").unwrap_err();
+        assert!(
+            never.en.contains("web: Running, restarts 0"),
+            "{}",
+            never.en
+        );
+        assert!(status_answer(&state, StatusField::Reason, "nope").is_err());
+        let (_, evidence) = status_answer(&state, StatusField::Restarting, "").unwrap();
+        assert!(
+            evidence.zh.contains("sidecar：Waiting（CrashLoopBackOff），上一个状态 Terminated（OOMKilled，退出码 137），重启 1 次"),
+            "{}",
+            evidence.zh
+        );
     }
 
     #[test]

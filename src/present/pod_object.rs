@@ -194,13 +194,13 @@ fn state_object(state: &ContainerState, message: Option<&str>) -> Value {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::kube::pod_state::{PodPhase, ProcessRef, SandboxState};
     use crate::spec::yaml::to_yaml;
 
     /// A pod of `manifest` as the shim would record it, its containers in every state.
-    fn recorded(manifest: &str) -> PodState {
+    pub(crate) fn recorded(manifest: &str) -> PodState {
         let pod = crate::spec::load_pod_file(std::path::Path::new(manifest))
             .unwrap_or_else(|e| panic!("{manifest}: {e:?}"))
             .pod;

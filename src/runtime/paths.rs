@@ -125,8 +125,15 @@ pub fn logs_dir(uid: &str) -> PathBuf {
     pod_dir(uid).join("logs")
 }
 
+/// The log of a container's current (or last) instance.
 pub fn log_file(uid: &str, container: &str) -> PathBuf {
     logs_dir(uid).join(format!("{container}.log"))
+}
+
+/// The log of the instance before it, as kubelet keeps one file per restart and
+/// `kubectl logs --previous` reads the one before the last.
+pub fn previous_log_file(uid: &str, container: &str) -> PathBuf {
+    logs_dir(uid).join(format!("{container}.previous.log"))
 }
 
 pub fn volumes_dir(uid: &str) -> PathBuf {

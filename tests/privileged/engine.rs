@@ -406,6 +406,46 @@ spec:
     assert!(
         !missing.status.success() && stderr(&missing).contains("its containers: talker, quiet")
     );
+    // quiet never restarted: it has no previous instance to show.
+    let none = podlab(&["logs", &state.name, "-c", "quiet", "-p"]);
+    assert!(
+        !none.status.success() && stderr(&none).contains("previous terminated container"),
+        "{}",
+        stderr(&none)
+    );
+}
+
+#[test]
+fn logs_show_the_last_instance_and_previous_the_one_before() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "logs-restart",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes: [{name: d, emptyDir: {}}]
+  containers:
+  - name: crasher
+    image: busybox
+    command: ["sh", "-c", "n=$(( $(cat /d/n 2>/dev/null || echo 0) + 1 )); echo $n > /d/n; echo run $n; exit 1"]
+    volumeMounts: [{name: d, mountPath: /d}]
+"#,
+    );
+    // The first restart comes after the 10 s back-off, the next 20 s later: run 2 stays the
+    // last instance for a while.
+    let state = pod.wait_for("the second run", Duration::from_secs(20), |_| {
+        stdout(&podlab(&["logs", &pod.name])).contains("run 2")
+    });
+    assert_eq!(stdout(&podlab(&["logs", &state.name])), "run 2\n");
+    assert_eq!(
+        stdout(&podlab(&["logs", &state.name, "--previous"])),
+        "run 1\n"
+    );
 }
 
 /// A hostNetwork pod's sandbox keeps the host's net and uts namespaces (so its name too), and

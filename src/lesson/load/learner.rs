@@ -134,7 +134,7 @@ impl Checker<'_> {
             self.problem(
                 at,
                 "the question has no answer: say where podlab computes it (namespace_inode, \
-                 process_count, cgroup_value or holds); an answer is never written in the lesson",
+                 process_count, cgroup_value, holds or status); an answer is never written in the lesson",
             );
             return;
         };
@@ -191,6 +191,17 @@ impl Checker<'_> {
                             a.target
                         ),
                     );
+                }
+            }
+            Answer::Status(a) => {
+                let field = format!("{at}.answer.status.target");
+                match (a.field.of_pod(), a.target == "pod") {
+                    (true, true) => {}
+                    (true, false) => self.problem(
+                        &field,
+                        format!("{:?} is the pod's: the target is pod", a.field),
+                    ),
+                    (false, _) => self.container(&field, &a.target, &name, pods, false),
                 }
             }
             Answer::Holds(check) => {

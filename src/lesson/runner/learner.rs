@@ -17,10 +17,10 @@ use crate::kube::resources::{
 };
 use crate::lesson::checks::{evaluate, namespaces_of, pid_namespace_members};
 use crate::lesson::learner::{
-    is_right, task_order, Answer, CgroupValueKind, Grade, TaskState, TaskStatus,
+    is_right, status_answer, task_order, Answer, CgroupValueKind, Grade, TaskState, TaskStatus,
 };
 use crate::lesson::outcome::{ActionOutcome, CheckResult, StepOutcome};
-use crate::lesson::refs::Ref;
+use crate::lesson::refs::{Ref, Who};
 use crate::lesson::schema::{EditPodAction, StepSpec};
 use crate::observe::Limit;
 use crate::spec::{self, Pod};
@@ -363,6 +363,20 @@ impl Runner {
                 let result = self.with_world(&step, |w| evaluate(&check, w, &pod));
                 let yes = if result.passed { "yes" } else { "no" };
                 Ok((yes.to_string(), result.message))
+            }
+            Answer::Status(a) => {
+                let r = Ref::parse(&a.target, &pod);
+                let state = self.with_world(&step, |w| w.state(&r.pod)).ok_or_else(|| {
+                    Text::new(
+                        format!("pod {} is not running", r.pod),
+                        format!("Pod {} 没有在运行", r.pod),
+                    )
+                })?;
+                let container = match &r.who {
+                    Who::Container(name) => name.as_str(),
+                    _ => "",
+                };
+                status_answer(&state, a.field, container)
             }
         }
     }

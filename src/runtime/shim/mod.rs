@@ -520,10 +520,18 @@ fn waiting_reason_before_start(pod: &Pod, kind: ContainerKind) -> &'static str {
     }
 }
 
+/// A fresh log for a container instance that is starting. The last instance's log becomes the
+/// previous one: as under kubelet, `logs` shows the current (or last) instance and
+/// `logs --previous` the one before it, not every restart's output run together.
 pub fn open_log(uid: &str, container: &str) -> Result<File> {
     let dir = paths::logs_dir(uid);
     std::fs::create_dir_all(&dir)?;
     let path = paths::log_file(uid, container);
+    if path.exists() {
+        let previous = paths::previous_log_file(uid, container);
+        std::fs::rename(&path, &previous)
+            .wrap_err_with(|| format!("failed to keep the previous log {}", previous.display()))?;
+    }
     std::fs::OpenOptions::new()
         .create(true)
         .append(true)
