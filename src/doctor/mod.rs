@@ -4,7 +4,8 @@
 //! * `facts` — read-only facts from /proc, /sys and /etc, below a root directory (a fixture
 //!   tree in tests): the user, cgroups and delegation, user-namespace settings, newuidmap and
 //!   subordinate ids, busybox, CNI plugins;
-//! * `trial` — the one thing that touches the machine: a real try at a user namespace;
+//! * `trial` — the one thing that touches the machine: a real try at a user namespace (the
+//!   runtime's `rootless::trial`, which the rootless set-up asks too);
 //! * `needs` — what a lesson needs, computed from the lesson;
 //! * `verdict` — pure functions of facts, trial, build and needs;
 //! * `report` — the text, in English and Chinese.
@@ -12,8 +13,10 @@
 pub mod facts;
 pub mod needs;
 pub mod report;
-pub mod trial;
 pub mod verdict;
+
+/// The user-namespace trial is the runtime's (it asks the same before building a pod rootless).
+pub use crate::runtime::rootless::trial;
 
 use std::path::{Path, PathBuf};
 

@@ -1,11 +1,9 @@
 //! Whether this machine lets a user build pods without root: a user namespace must be
-//! creatable, and usable (a net and a mount namespace inside it). Probed in a throw-away child
-//! before anything is made, so a refusal is one clear message and never a half-built pod.
+//! creatable, and usable (a net namespace and a mount inside it). The trial (`trial`) is made
+//! in a throw-away child before anything is made, so a refusal is one clear message and never
+//! a half-built pod.
 
-use std::os::fd::AsRawFd;
-
-use nix::unistd::pipe;
-
+use super::trial::{self, Outcome};
 use crate::i18n::Lang;
 
 /// What keeps a user from building pods here.
@@ -26,76 +24,10 @@ pub enum Blocker {
     },
 }
 
-/// The probe's stages, as the child reports them.
-const STAGE_USERNS: i32 = 1;
-const STAGE_MAP: i32 = 2;
-const STAGE_USE: i32 = 3;
-
-/// Make a user namespace, map ourselves to root in it and make a net and a mount namespace
-/// inside, in a child that then exits.
+/// The user-namespace trial (a user namespace made, mapped and used in a throw-away child),
+/// read with this machine's settings.
 pub fn probe() -> Result<(), Blocker> {
-    let uid_map = format!("0 {} 1\0", nix::unistd::geteuid());
-    let gid_map = format!("0 {} 1\0", nix::unistd::getegid());
-    let Ok((read_end, write_end)) = pipe() else {
-        return Ok(()); // no pipe, no probe: the real attempt will say what fails
-    };
-    // SAFETY: the child makes raw system calls on memory prepared before the fork, then exits.
-    match unsafe { nix::unistd::fork() } {
-        Err(_) => Ok(()),
-        Ok(nix::unistd::ForkResult::Child) => {
-            drop(read_end);
-            let report = unsafe { probe_child(uid_map.as_bytes(), gid_map.as_bytes()) };
-            unsafe {
-                libc::write(
-                    write_end.as_raw_fd(),
-                    report.as_ptr().cast(),
-                    std::mem::size_of_val(&report),
-                );
-                libc::_exit(0)
-            }
-        }
-        Ok(nix::unistd::ForkResult::Parent { child }) => {
-            drop(write_end);
-            let mut buf = [0u8; 8];
-            let mut file = std::fs::File::from(read_end);
-            let got = std::io::Read::read(&mut file, &mut buf).unwrap_or(0);
-            let _ = nix::sys::wait::waitpid(child, None);
-            if got != buf.len() {
-                return Ok(());
-            }
-            let stage = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
-            let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
-            classify(stage, errno, &read_setting)
-        }
-    }
-}
-
-/// In the forked child: returns [stage that failed (0: none), errno].
-unsafe fn probe_child(uid_map: &[u8], gid_map: &[u8]) -> [i32; 2] {
-    let fail = |stage| [stage, *libc::__errno_location()];
-    if libc::unshare(libc::CLONE_NEWUSER) != 0 {
-        return fail(STAGE_USERNS);
-    }
-    let write = |path: &std::ffi::CStr, text: &[u8]| {
-        let fd = libc::open(path.as_ptr(), libc::O_WRONLY);
-        if fd < 0 {
-            return false;
-        }
-        // The text ends with a NUL that is not written.
-        let ok = libc::write(fd, text.as_ptr().cast(), text.len() - 1) == (text.len() - 1) as isize;
-        libc::close(fd);
-        ok
-    };
-    if !write(c"/proc/self/setgroups", b"deny\0")
-        || !write(c"/proc/self/uid_map", uid_map)
-        || !write(c"/proc/self/gid_map", gid_map)
-    {
-        return fail(STAGE_MAP);
-    }
-    if libc::unshare(libc::CLONE_NEWNET | libc::CLONE_NEWNS) != 0 {
-        return fail(STAGE_USE);
-    }
-    [0, 0]
+    classify(trial::run().outcome, &read_setting)
 }
 
 fn read_setting(path: &str) -> Option<String> {
@@ -104,17 +36,14 @@ fn read_setting(path: &str) -> Option<String> {
         .map(|s| s.trim().to_string())
 }
 
-/// Pure: the child's report, with the machine's settings read through `setting`.
-fn classify(
-    stage: i32,
-    errno: i32,
-    setting: &dyn Fn(&str) -> Option<String>,
-) -> Result<(), Blocker> {
+/// Pure: the trial's outcome, with the machine's settings read through `setting`.
+fn classify(outcome: Outcome, setting: &dyn Fn(&str) -> Option<String>) -> Result<(), Blocker> {
     let apparmor =
         setting("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1");
-    match stage {
-        0 => Ok(()),
-        STAGE_USERNS => {
+    match outcome {
+        // Not made (no fork, no pipe): the real attempt will say what fails.
+        Outcome::Works | Outcome::NotRun { .. } => Ok(()),
+        Outcome::CannotCreate { errno } => {
             let switch = if setting("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
                 Some((
                     "user.max_user_namespaces = 0",
@@ -134,13 +63,13 @@ fn classify(
                 setting: switch.map(|(now, fix)| (now.to_string(), fix.to_string())),
             })
         }
-        STAGE_MAP => Err(Blocker::Restricted {
+        Outcome::CannotMap { errno } => Err(Blocker::Restricted {
             what: "write uid_map",
             errno,
             apparmor,
         }),
-        _ => Err(Blocker::Restricted {
-            what: "unshare(CLONE_NEWNET | CLONE_NEWNS)",
+        Outcome::CannotUse { what, errno } => Err(Blocker::Restricted {
+            what: what.syscall(),
             errno,
             apparmor,
         }),
@@ -218,7 +147,13 @@ mod tests {
     #[test]
     fn a_refused_user_namespace_names_the_setting_that_refuses_it() {
         let limit = settings(&[("max_user_namespaces", "0")]);
-        let blocked = classify(STAGE_USERNS, libc::ENOSPC, &limit).unwrap_err();
+        let blocked = classify(
+            Outcome::CannotCreate {
+                errno: libc::ENOSPC,
+            },
+            &limit,
+        )
+        .unwrap_err();
         for lang in [Lang::En, Lang::Zh] {
             let text = blocked.explain(lang);
             assert!(
@@ -229,14 +164,15 @@ mod tests {
             assert!(text.contains("sudo"), "{text}");
         }
         let debian = settings(&[("unprivileged_userns_clone", "0")]);
-        let text = classify(STAGE_USERNS, libc::EPERM, &debian)
+        let text = classify(Outcome::CannotCreate { errno: libc::EPERM }, &debian)
             .unwrap_err()
             .explain(Lang::En);
         assert!(
             text.contains("kernel.unprivileged_userns_clone=1"),
             "{text}"
         );
-        let unknown = classify(STAGE_USERNS, libc::EPERM, &settings(&[])).unwrap_err();
+        let unknown =
+            classify(Outcome::CannotCreate { errno: libc::EPERM }, &settings(&[])).unwrap_err();
         assert!(unknown
             .explain(Lang::En)
             .contains("Operation not permitted"));
@@ -245,15 +181,21 @@ mod tests {
     #[test]
     fn a_namespace_that_cannot_be_used_points_at_apparmor_when_it_is_on() {
         let ubuntu = settings(&[("apparmor_restrict_unprivileged_userns", "1")]);
-        let text = classify(STAGE_USE, libc::EPERM, &ubuntu)
-            .unwrap_err()
-            .explain(Lang::En);
+        let text = classify(
+            Outcome::CannotUse {
+                what: trial::Use::NetNamespace,
+                errno: libc::EPERM,
+            },
+            &ubuntu,
+        )
+        .unwrap_err()
+        .explain(Lang::En);
         assert!(text.contains("AppArmor"), "{text}");
         assert!(text.contains("userns,"), "{text}");
-        let text = classify(STAGE_MAP, libc::EPERM, &settings(&[]))
+        let text = classify(Outcome::CannotMap { errno: libc::EPERM }, &settings(&[]))
             .unwrap_err()
             .explain(Lang::Zh);
         assert!(!text.contains("AppArmor"), "{text}");
-        assert_eq!(classify(0, 0, &settings(&[])), Ok(()));
+        assert_eq!(classify(Outcome::Works, &settings(&[])), Ok(()));
     }
 }

@@ -21,6 +21,7 @@ pub mod check;
 pub mod delegation;
 pub mod idmap;
 pub mod node;
+pub mod trial;
 
 use std::sync::OnceLock;
 

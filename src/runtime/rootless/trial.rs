@@ -1,5 +1,5 @@
-//! The one thing `podlab doctor` does rather than reads: a real try at a user namespace, as a
-//! learner without root would make one. Reading the settings is not enough: with Ubuntu
+//! A real try at a user namespace, as a learner without root would make one: what `podlab
+//! doctor` reports, and what the rootless set-up asks before anything is made. Reading the settings is not enough: with Ubuntu
 //! 24.04's AppArmor restriction, creating a user namespace succeeds and using it fails.
 //!
 //! A forked child unshares a user namespace, maps its uid to root in it, then uses the
