@@ -22,7 +22,7 @@ const MEMINFO: &str = "/proc/meminfo";
 
 /// `MemTotal` from /proc/meminfo (procfs's parser), in bytes: the memory capacity kubelet
 /// (through cAdvisor) uses.
-fn read_memory_capacity() -> Result<i64> {
+pub fn read_memory_capacity() -> Result<i64> {
     let text = std::fs::read(MEMINFO).map_err(|e| eyre!("failed to read {MEMINFO}: {e}"))?;
     let meminfo = Meminfo::from_buf_read(text.as_slice())
         .map_err(|e| eyre!("failed to parse {MEMINFO}: {e}"))?;
