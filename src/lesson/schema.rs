@@ -511,6 +511,10 @@ pub struct PodCheck {
     /// true: the pod no longer exists.
     #[serde(default)]
     pub gone: bool,
+    /// true: a scheduler would place the pod on this node (its effective request fits the
+    /// node's allocatable); false: kube-scheduler would leave it Pending (podlab runs it).
+    #[serde(default)]
+    pub fits_node: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -222,16 +222,7 @@ fn scheduling(out: &mut String, resources: &crate::kube::resources::PodResources
 /// This machine's CPUs and memory, as cAdvisor reports them to kubelet.
 #[cfg(podlab_host)]
 fn node_capacity() -> Option<crate::kube::scheduling::NodeCapacity> {
-    // SAFETY: sysconf only reads a system value.
-    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    if cpus <= 0 {
-        return None;
-    }
-    let memory = crate::runtime::pod_cgroups::read_memory_capacity().ok()?;
-    Some(crate::kube::scheduling::NodeCapacity {
-        cpu_millis: cpus as i64 * 1000,
-        memory_bytes: memory,
-    })
+    crate::runtime::pod_cgroups::node_capacity().ok()
 }
 
 /// A recorded pod's node is not this machine.
