@@ -14,5 +14,6 @@ pub mod pod_state;
 pub mod protocol;
 pub mod qos;
 pub mod resources;
+pub mod scheduling;
 pub mod static_pods;
 pub mod steps;

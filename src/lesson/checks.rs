@@ -1210,9 +1210,22 @@ fn pod_check(c: &PodCheck, world: &mut World<'_>, pod: &str) -> CheckResult {
         && c.phase.as_ref().is_none_or(|p| &phase == p)
         && c.ready.is_none_or(|r| state.ready() == r)
         && c.namespace.as_ref().is_none_or(|n| &state.namespace == n);
+    let Some(want) = c.fits_node else {
+        return CheckResult {
+            passed: ok,
+            message: Text::new(shown, shown_zh),
+        };
+    };
+    let fit = match fits_node(&state.pod.spec) {
+        Ok(fit) => fit,
+        Err(failure) => return failure,
+    };
     CheckResult {
-        passed: ok,
-        message: Text::new(shown, shown_zh),
+        passed: ok && fit.passed == want,
+        message: Text::new(
+            format!("{shown}\n{}", fit.message.en),
+            format!("{shown_zh}\n{}", fit.message.zh),
+        ),
     }
 }
 
@@ -1235,6 +1248,52 @@ fn logs(c: &LogsCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         message: Text::new(
             format!("the log of {r} {en} {:?} ({lines} lines)", c.contains),
             format!("{r} 的日志{zh}“{}”（共 {lines} 行）", c.contains),
+        ),
+    })
+}
+
+/// Whether a scheduler would place a pod of this spec on this node, with what it compared:
+/// `passed` is the verdict.
+fn fits_node(spec: &crate::spec::PodSpec) -> Outcome {
+    use crate::kube::resources::{PodResources, ResourceAmounts};
+    use crate::kube::scheduling::{
+        allocatable, effective_request, failed_scheduling_message, insufficient,
+    };
+    use crate::present::text::{bytes, millicores};
+    let capacity = crate::runtime::pod_cgroups::node_capacity().map_err(|e| {
+        CheckResult::fail(
+            format!("cannot read this node's capacity: {e}"),
+            format!("读不到这个节点的容量：{e}"),
+        )
+    })?;
+    let request = effective_request(&PodResources::from_spec(spec));
+    let node = allocatable(capacity);
+    let show = |a: &ResourceAmounts| {
+        format!(
+            "cpu {}, memory {}",
+            millicores(a.cpu().max(0) as u64),
+            bytes(a.memory().max(0) as u64)
+        )
+    };
+    let none = ResourceAmounts::new(Some(0), Some(0));
+    let verdict = failed_scheduling_message(&insufficient(&request, &node, &none));
+    let (en, zh) = match &verdict {
+        None => ("fits".to_string(), "放得下".to_string()),
+        Some(m) => (format!("would not fit: {m}"), format!("放不下：{m}")),
+    };
+    Ok(CheckResult {
+        passed: verdict.is_none(),
+        message: Text::new(
+            format!(
+                "requests {} against this node's allocatable {}: {en}",
+                show(&request),
+                show(&node)
+            ),
+            format!(
+                "请求 {}，本节点可分配 {}：{zh}",
+                show(&request),
+                show(&node)
+            ),
         ),
     })
 }

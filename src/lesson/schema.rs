@@ -551,6 +551,10 @@ pub struct PodCheck {
     /// a name in the API, not a Linux namespace.
     #[serde(default)]
     pub namespace: Option<String>,
+    /// true: a scheduler would place the pod on this node (its effective request fits the
+    /// node's allocatable); false: kube-scheduler would leave it Pending (podlab runs it).
+    #[serde(default)]
+    pub fits_node: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -130,6 +130,7 @@ pub fn render(state: &PodState, now: f64) -> String {
     let resources = crate::kube::resources::PodResources::from_spec(&state.pod.spec);
     let qos = crate::kube::qos::pod_qos(&resources);
     let _ = writeln!(out, "QoS Class:    {}", qos.as_str());
+    scheduling(&mut out, &resources);
     let _ = writeln!(out, "Events:");
     if state.events.is_empty() {
         let _ = writeln!(out, "  <none>");
@@ -178,6 +179,56 @@ pub fn render(state: &PodState, now: f64) -> String {
         out.push_str(&line([&r[0], &r[1], &r[2], &r[3], &r[4]]));
     }
     out
+}
+
+/// The pod's effective request and, on a host build, this node's allocatable and whether a
+/// scheduler would place the pod here (podlab itself does not schedule).
+fn scheduling(out: &mut String, resources: &crate::kube::resources::PodResources) {
+    use crate::kube::scheduling::{
+        allocatable, effective_request, failed_scheduling_message, insufficient,
+    };
+    use crate::present::text::{bytes, millicores};
+    let amounts = |a: &crate::kube::resources::ResourceAmounts| {
+        let cpu = a.cpu().max(0) as u64;
+        let cpu = if cpu == 0 {
+            "0".to_string()
+        } else {
+            millicores(cpu)
+        };
+        format!("cpu {cpu}, memory {}", bytes(a.memory().max(0) as u64))
+    };
+    let request = effective_request(resources);
+    let _ = writeln!(
+        out,
+        "Requests:     {} (the pod's: app containers summed, init containers at their peak)",
+        amounts(&request)
+    );
+    let Some(capacity) = node_capacity() else {
+        return;
+    };
+    let node = allocatable(capacity);
+    let empty = crate::kube::resources::ResourceAmounts::new(Some(0), Some(0));
+    let verdict = match failed_scheduling_message(&insufficient(&request, &node, &empty)) {
+        None => "fits".to_string(),
+        Some(message) => format!("would not fit: {message}"),
+    };
+    let _ = writeln!(
+        out,
+        "Allocatable:  {} on this node; podlab does not schedule, a scheduler would say the pod {verdict}",
+        amounts(&node)
+    );
+}
+
+/// This machine's CPUs and memory, as cAdvisor reports them to kubelet.
+#[cfg(podlab_host)]
+fn node_capacity() -> Option<crate::kube::scheduling::NodeCapacity> {
+    crate::runtime::pod_cgroups::node_capacity().ok()
+}
+
+/// A recorded pod's node is not this machine.
+#[cfg(not(podlab_host))]
+fn node_capacity() -> Option<crate::kube::scheduling::NodeCapacity> {
+    None
 }
 
 /// kubectl's Age column: "10s", or "3s (x4 over 12s)" for a repeated event.

@@ -338,9 +338,36 @@ pub fn namespaces(s: &Snapshot, lang: Lang) -> String {
             }
             rows.push(row);
         }
+        if !s.host.namespaces.is_empty() {
+            rows.push(host_row(s, sb, &by_pid, lang));
+        }
         out.push_str(&table(&header, &rows));
     }
     out
+}
+
+/// The host's own namespaces (PID 1's), `=` where the sandbox's pause is in them (a
+/// hostNetwork pod's net and uts), as the explorer's matrix shows them.
+fn host_row(
+    s: &Snapshot,
+    sb: &crate::observe::Sandbox,
+    by_pid: &HashMap<i32, &ProcessInfo>,
+    lang: Lang,
+) -> Vec<String> {
+    let pause = sb.pause.and_then(|p| by_pid.get(&p)).map(|p| &p.namespaces);
+    let mut row = vec![t(lang, "host", "宿主机").to_string()];
+    for kind in NsKind::ALL {
+        let host = s.host.namespaces.get(&kind);
+        let same = matches!(
+            (host, pause.and_then(|ns| ns.get(&kind))),
+            (Some(a), Some(b)) if a.same_as(b)
+        );
+        row.push(match host {
+            Some(id) => format!("{}{}", if same { SHARED_MARK } else { " " }, id.inode),
+            None => "?".to_string(),
+        });
+    }
+    row
 }
 
 /// Interfaces and addresses, and who listens on which port.

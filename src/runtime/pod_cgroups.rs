@@ -29,6 +29,20 @@ fn read_memory_capacity() -> Result<i64> {
     i64::try_from(meminfo.mem_total).map_err(|_| eyre!("MemTotal in {MEMINFO} is out of range"))
 }
 
+/// This machine's CPUs (online) and memory, as cAdvisor reports them to kubelet: the node's
+/// capacity, from which kubelet computes its allocatable.
+pub fn node_capacity() -> Result<crate::kube::scheduling::NodeCapacity> {
+    // SAFETY: sysconf only reads a system value.
+    let cpus = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if cpus <= 0 {
+        return Err(eyre!("sysconf(_SC_NPROCESSORS_ONLN) failed"));
+    }
+    Ok(crate::kube::scheduling::NodeCapacity {
+        cpu_millis: cpus as i64 * 1000,
+        memory_bytes: read_memory_capacity()?,
+    })
+}
+
 pub struct PodCgroups {
     manager: Box<dyn CgroupManager>,
     pod: PodCgroup,

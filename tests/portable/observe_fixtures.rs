@@ -247,6 +247,14 @@ fn text_views_in_both_languages() {
         en.contains("*4026532015"),
         "own mount namespace is marked: {en}"
     );
+    let host = en
+        .lines()
+        .find(|l| l.starts_with("host "))
+        .unwrap_or_else(|| panic!("the matrix has a host row: {en}"));
+    let host_ns = &s.host.namespaces;
+    let net = host_ns[&podlab::observe::NsKind::Net].inode;
+    assert!(host.contains(&format!(" {net}")), "{host}");
+    assert!(!host.contains(&format!("={net}")), "{host}");
     for unit in ["250m", "500m", "64Mi", "10.88.0.7", "0.0.0.0:8080"] {
         assert!(en.contains(unit), "{unit} in {en}");
     }

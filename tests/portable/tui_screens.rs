@@ -258,3 +258,54 @@ fn zoom_shows_the_focused_panel_full_screen() {
         assert!(!text.contains(Focus::Processes.title().get(lang)), "{text}");
     }
 }
+
+/// The namespace matrix ends with the host's own namespaces, so each column shows which of
+/// the pod's namespaces are the host's: `=` in the host row where pause is in the host's
+/// namespace (a hostNetwork pod's net and uts), nothing where the pod has its own.
+#[test]
+fn the_namespace_matrix_has_a_host_row() {
+    use podlab::observe::NsKind;
+    let now = Instant::now();
+    let pod = demo::pod(demo::TWO_CONTAINERS);
+    let host_row = |text: &str, name: &str| {
+        text.lines()
+            .find(|l| {
+                l.trim_start_matches('│').trim_start().starts_with(name) && l.contains("4026531836")
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("no host row {name:?} in\n{text}"))
+    };
+    for (lang, tag, name) in [(Lang::En, "en", "host"), (Lang::Zh, "zh", "宿主机")] {
+        let mut app = demo::app(demo::TWO_CONTAINERS, 6, lang, now);
+        app.focus = Focus::Namespaces;
+        key(&mut app, KeyCode::Char('z'), now);
+        let text = app_screen(&app, 160, 48, now);
+        let row = host_row(&text, name);
+        // Every pod of the demo has its own net namespace: no cell of the host row is marked.
+        assert!(!row.contains("=4026531840"), "{row}");
+        assert!(row.contains(" 4026531840"), "{row}");
+        check(&format!("namespaces_host_row_{tag}_160x48"), text);
+
+        // The same pod on the host's network: pause's net and uts are the host's.
+        let mut obs = demo::observation(&pod, 6);
+        let snapshot = obs.snapshot.as_mut().expect("a snapshot");
+        let host = snapshot.host.namespaces.clone();
+        let pause = snapshot.sandboxes[0]
+            .containers
+            .iter()
+            .find(|c| c.is_pause)
+            .and_then(|c| c.main_pid)
+            .expect("pause runs");
+        for p in snapshot.processes.iter_mut().filter(|p| p.pid == pause) {
+            for kind in [NsKind::Net, NsKind::Uts] {
+                p.namespaces.insert(kind, host[&kind]);
+            }
+        }
+        app.handle(Event::Observed(Box::new(obs)), now);
+        let text = app_screen(&app, 160, 48, now);
+        let row = host_row(&text, name);
+        assert!(row.contains("=4026531840"), "{row}");
+        assert!(row.contains("=4026531838"), "{row}");
+        assert!(!row.contains("=4026531836"), "{row}");
+    }
+}

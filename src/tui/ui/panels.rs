@@ -150,8 +150,45 @@ fn ns_label(kind: NsKind) -> &'static str {
 
 struct NsRow {
     name: String,
+    /// What the panel's marks call the row: the container's name, or `host`.
+    key: String,
     selected: bool,
     namespaces: Vec<(NsKind, Option<NsId>, &'static str)>,
+}
+
+/// The host's own namespaces (PID 1's), last, so the learner sees down each column which of
+/// the pod's namespaces are the host's: `=` where pause is in the host's namespace (a
+/// hostNetwork pod's net), no mark where the pod has its own.
+fn host_row(
+    s: &Snapshot,
+    kinds: &[NsKind],
+    by_pid: &HashMap<i32, &ProcessInfo>,
+    lang: crate::i18n::Lang,
+) -> NsRow {
+    let pause = s
+        .sandboxes
+        .first()
+        .and_then(|sb| sb.containers.iter().find(|c| c.is_pause))
+        .and_then(|c| c.main_pid)
+        .and_then(|pid| by_pid.get(&pid))
+        .map(|p| &p.namespaces);
+    let namespaces = kinds
+        .iter()
+        .map(|k| {
+            let id = s.host.namespaces.get(k).copied();
+            let same = match (id, pause.and_then(|n| n.get(k))) {
+                (Some(a), Some(b)) => a.same_as(b),
+                _ => false,
+            };
+            (*k, id, if same { SHARED_MARK } else { " " })
+        })
+        .collect();
+    NsRow {
+        name: tr(lang, "host", "宿主机").to_string(),
+        key: "host".to_string(),
+        selected: false,
+        namespaces,
+    }
 }
 
 pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
@@ -189,8 +226,10 @@ pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
                     (*k, id, mark)
                 })
                 .collect();
+            let name = format!("{} {}", p.pid, p.comm);
             rows.push(NsRow {
-                name: format!("{} {}", p.pid, p.comm),
+                key: name.clone(),
+                name,
                 selected: false,
                 namespaces,
             });
@@ -219,10 +258,14 @@ pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
                     .collect();
                 rows.push(NsRow {
                     name: c.name.clone(),
+                    key: c.name.clone(),
                     selected: !c.is_pause && ctx.app.selected.as_deref() == Some(&c.name),
                     namespaces,
                 });
             }
+        }
+        if !rows.is_empty() && !s.host.namespaces.is_empty() {
+            rows.push(host_row(s, &kinds, &by_pid, lang));
         }
     }
     let mut lines = vec![Line::from(Span::styled(
@@ -276,13 +319,13 @@ pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
         let changed: Vec<bool> = row
             .namespaces
             .iter()
-            .map(|(k, _, _)| marked(ctx, &Mark::Namespace(row.name.clone(), *k)))
+            .map(|(k, _, _)| marked(ctx, &Mark::Namespace(row.key.clone(), *k)))
             .collect();
         let any_changed = changed.iter().any(|c| *c);
         let proof: Vec<bool> = row
             .namespaces
             .iter()
-            .map(|(k, _, _)| proves(ctx, &Mark::Namespace(row.name.clone(), *k)))
+            .map(|(k, _, _)| proves(ctx, &Mark::Namespace(row.key.clone(), *k)))
             .collect();
         let any_proof = proof.iter().any(|p| *p);
         let name_style = if any_proof {
