@@ -98,6 +98,8 @@ pub(crate) struct World<'r> {
     pub kubelet: Option<KubeletView>,
     pub podlab_exe: &'r Path,
     pub exec_timeout: Duration,
+    /// What the lesson owns by prefix (the learner's hand-made pod), if anything.
+    pub owns: Option<Owns>,
     states: HashMap<String, Option<PodState>>,
     snapshots: HashMap<String, Result<Snapshot, String>>,
 }
@@ -120,6 +122,7 @@ impl<'r> World<'r> {
             kubelet: None,
             podlab_exe,
             exec_timeout,
+            owns: None,
             states: HashMap::new(),
             snapshots: HashMap::new(),
         }
@@ -215,6 +218,13 @@ fn evaluate_filled(check: &Check, world: &mut World<'_>, pod: &str) -> CheckResu
         Check::Deleted(c) => Ok(deleted(c, world.last_delete)),
         Check::Kubelet(c) => kubelet(c, world),
         Check::StaticPod(c) => static_pod(c, world, pod),
+        Check::Owned(c) => Ok(match &world.owns {
+            Some(owns) => super::owned::check(owns, c),
+            None => CheckResult::fail(
+                "this lesson owns no prefix (owns:)",
+                "这一课没有声明 owns 前缀",
+            ),
+        }),
     };
     outcome.unwrap_or_else(|failure| failure)
 }
@@ -1070,7 +1080,7 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         }
     }
     if let Some(want) = &c.hostname {
-        let name = uts_hostname(pid);
+        let name = crate::runtime::hand_made::uts_hostname(pid);
         let shown = name.as_deref().unwrap_or("?");
         facts.push(format!("hostname {shown}"));
         facts_zh.push(format!("主机名 {shown}"));
@@ -1103,18 +1113,6 @@ fn process(c: &ProcessCheck, world: &mut World<'_>, pod: &str) -> Outcome {
 
 /// The host name in the uts namespace of a process: a short-lived thread joins it (setns
 /// on a uts namespace changes only the calling thread) and asks uname(2).
-fn uts_hostname(pid: i32) -> Option<String> {
-    let ns = std::fs::File::open(format!("/proc/{pid}/ns/uts")).ok()?;
-    std::thread::spawn(move || {
-        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWUTS).ok()?;
-        let uts = nix::sys::utsname::uname().ok()?;
-        uts.nodename().to_str().map(str::to_string)
-    })
-    .join()
-    .ok()
-    .flatten()
-}
-
 /// utime + stime of a process, from /proc/<pid>/stat.
 fn cpu_seconds(pid: i32) -> Option<f64> {
     read_stat(Path::new("/proc"), pid)

@@ -53,6 +53,8 @@ pub mod learner;
 pub mod load;
 pub mod needs;
 pub mod outcome;
+#[cfg(podlab_host)]
+pub mod owned;
 pub mod pace;
 #[cfg(podlab_host)]
 pub mod progress;

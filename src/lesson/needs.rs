@@ -15,6 +15,8 @@ pub enum Need {
     HostNetwork,
     /// A container with privileged: true.
     Privileged,
+    /// The learner builds a pod by hand on the host (`owns:`): a cgroup, a veth, namespaces.
+    HandMade,
 }
 
 impl Need {
@@ -32,6 +34,10 @@ impl Need {
             Need::Privileged => lang.pick(
                 "a privileged container without root is root only in your user namespace, not on the host",
                 "不用 root 时，特权容器只是你的 user 命名空间里的 root，而不是宿主机的 root",
+            ),
+            Need::HandMade => lang.pick(
+                "you build a pod by hand on the host: a cgroup below the root, a veth pair and new namespaces need root",
+                "你要在宿主机上亲手搭一个 Pod：在根下建 cgroup、建 veth 对和新的命名空间都需要 root",
             ),
         }
     }
@@ -59,10 +65,18 @@ pub fn needs(lesson: &Lesson) -> Vec<Need> {
             found.push(Need::Privileged);
         }
     }
-    let mut out: Vec<Need> = [Need::CgroupLimits, Need::HostNetwork, Need::Privileged]
-        .into_iter()
-        .filter(|n| found.contains(n))
-        .collect();
+    if lesson.file.owns.is_some() {
+        found.push(Need::HandMade);
+    }
+    let mut out: Vec<Need> = [
+        Need::CgroupLimits,
+        Need::HostNetwork,
+        Need::Privileged,
+        Need::HandMade,
+    ]
+    .into_iter()
+    .filter(|n| found.contains(n))
+    .collect();
     out.dedup();
     out
 }
