@@ -651,7 +651,10 @@ mod tests {
         assert_eq!(problem("podlab-hand-22"), None);
         assert!(problem("hand").is_some(), "not podlab's");
         assert!(problem("podlab-").is_some(), "nothing after podlab-");
-        assert!(problem("podlab-hand-made").is_some(), "too long for an interface");
+        assert!(
+            problem("podlab-hand-made").is_some(),
+            "too long for an interface"
+        );
         assert!(problem("podlab-Hand").is_some(), "upper case");
     }
 }
