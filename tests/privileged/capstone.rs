@@ -1,7 +1,8 @@
 //! Lesson 22, the capstone: the learner builds a pod by hand (a cgroup, a holder in new
 //! namespaces, a veth, a process that joins it), and the lesson owns all of it by the name
 //! prefix `podlab-hand`. Played headless, nothing with the prefix is left; with the player
-//! killed by SIGKILL mid-lesson, the hand-made pod stays until `podlab gc` removes it.
+//! killed by SIGKILL mid-lesson, the hand-made pod stays until `podlab gc` removes it (and gc
+//! leaves it alone while the player lives).
 
 use crate::common;
 
@@ -108,6 +109,17 @@ fn a_killed_capstone_player_leaves_its_hand_made_pod_to_gc() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // Stopped, the player is still alive: gc must leave what it owns alone.
+    let player = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(player, nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP");
+    let out = podlab(&["gc"]);
+    assert!(out.status.success(), "podlab gc: {}", stderr(&out));
+    let kept = leftovers();
+    assert!(
+        kept.iter().any(|l| l.starts_with("interface")),
+        "gc removed what a live player owns: {kept:?}\n{}",
+        stdout(&out)
+    );
     child.kill().expect("SIGKILL the player");
     let _ = child.wait();
     // The player is gone; what the learner built by hand is not, until gc.
