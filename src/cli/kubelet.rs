@@ -77,7 +77,7 @@ struct Watcher {
 }
 
 pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
-    super::setup::require_builder("podlab kubelet", lang)?;
+    crate::runtime::setup::require_builder("podlab kubelet", lang)?;
     crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
     let dir = std::fs::canonicalize(&args.manifests).map_err(|e| {

@@ -141,15 +141,11 @@ fn check(files: &[PathBuf]) -> Result<ExitCode> {
 
 fn list(lang: Lang) -> Result<ExitCode> {
     let store = ProgressStore::for_user()?;
+    let machine = crate::doctor::examine();
     for file in all_files(&[])? {
         match load_lesson(&file) {
             Ok(lesson) => {
-                let progress = store.load(lesson.id());
-                let done = lesson
-                    .steps()
-                    .iter()
-                    .filter(|s| progress.is_done(&s.id))
-                    .count();
+                let done = store.load_lesson(&lesson).steps_done(&lesson);
                 let total = lesson.steps().len();
                 let mark = if done == total { "✓" } else { " " };
                 say!(
@@ -157,7 +153,7 @@ fn list(lang: Lang) -> Result<ExitCode> {
                     lesson.id(),
                     lesson.file.title.get(lang)
                 );
-                if let Err(e) = crate::lesson::needs::runs_here(&lesson, lang) {
+                if let Err(e) = crate::lesson::needs::runs_on(&machine, &lesson, lang) {
                     let why = e.to_string();
                     let why = why.split_once(": ").map_or(why.as_str(), |(_, w)| w);
                     say!("  {:<24}       {why}", "");
@@ -172,7 +168,7 @@ fn list(lang: Lang) -> Result<ExitCode> {
 fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(id)?;
     let store = ProgressStore::for_user()?;
-    if store.reset(lesson.id())? {
+    if store.reset_lesson(&lesson)? {
         say!(
             "{} {}",
             t(lang, "progress reset:", "进度已清除："),
@@ -191,7 +187,7 @@ fn reset(id: &str, lang: Lang) -> Result<ExitCode> {
 /// Play a lesson in the terminal: each step's text and commands, then its action and check.
 pub fn lesson(args: &LessonArgs, lang: Lang) -> Result<ExitCode> {
     let lesson = find_lesson(&args.lesson)?;
-    super::setup::require_builder("podlab lesson", lang)?;
+    crate::runtime::setup::require_builder("podlab lesson", lang)?;
     crate::lesson::needs::runs_here(&lesson, lang)?;
     let on_terminal = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
     if !args.headless && on_terminal {
@@ -322,6 +318,10 @@ fn print_try_runs(runs: &[crate::lesson::runner::teaching::TryRun], lang: Lang) 
     for run in runs {
         let shown = run.line.shown();
         match run.failure() {
+            None if run.line.not_here => {
+                let why = run.line.missing.as_ref().map(|w| w.get(lang)).unwrap_or("");
+                say!("    – $ {shown}   ({why})")
+            }
             None => say!("    ✓ $ {shown}"),
             Some(why) => {
                 say!("    ✗ $ {shown}");

@@ -10,4 +10,3 @@ pub mod kubelet;
 pub mod lessons;
 pub mod pods;
 pub mod run;
-pub mod setup;

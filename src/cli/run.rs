@@ -44,8 +44,8 @@ pub struct RunArgs {
 
 pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
     let loaded = spec::load_pod_file(&args.file).map_err(|e| eyre::eyre!("{}", e.render(lang)))?;
-    super::setup::require_builder("podlab run", lang)?;
-    super::setup::say_rootless("podlab run", lang);
+    crate::runtime::setup::require_builder("podlab run", lang)?;
+    crate::runtime::setup::say_rootless("podlab run", lang);
     crate::runtime::ensure_ready(lang)?;
     let _ = crate::runtime::gc::collect();
     for warning in &loaded.warnings {
@@ -93,7 +93,7 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
         }
     }
     if let Ok(state) = conn.status() {
-        super::setup::say_node(&state, lang);
+        crate::runtime::setup::say_node(&state, lang);
     }
     if args.detach {
         conn.request(&Request::Detach)?;

@@ -101,7 +101,8 @@ fn pod_needs(pod: &Pod, needs: &mut Vec<Need>) {
 fn check_needs(check: &Check, needs: &mut Vec<Need>) {
     match check {
         Check::All(all) => all.iter().for_each(|c| check_needs(c, needs)),
-        Check::Cgroup(_) => needs.push(Need::CgroupLimits { checked: true }),
+        // Who is in a cgroup can be asked where none is made (the check says so then).
+        Check::Cgroup(c) if c.reads_values() => needs.push(Need::CgroupLimits { checked: true }),
         Check::Container(c) if c.reason.as_deref() == Some("OOMKilled") => {
             needs.push(Need::CgroupLimits { checked: true })
         }

@@ -66,7 +66,7 @@ pub fn plan(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
 
 /// nsenter's options that enter a user namespace one owns as its root: the user namespace, and
 /// no setgroups(2) (the kernel denies it where only the learner is mapped).
-const AS_OWNER: &str = "--user --preserve-credentials";
+pub const AS_OWNER: &str = "--user --preserve-credentials";
 
 /// The same step inside the learner's node: every command enters podlab-node's (or pause's)
 /// user namespace first, where the learner is root, as the shim does; without a delegated

@@ -401,6 +401,10 @@ pub struct FilledLine {
     /// Why it could not be filled (in both languages).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing: Option<crate::i18n::Text>,
+    /// What it names is never made on this machine (a pod built without root and without a
+    /// delegated cgroup subtree has no cgroup): `missing` says why, and the self-test skips it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_here: bool,
 }
 
 impl FilledLine {

@@ -148,6 +148,7 @@ fn one(check: &Check, pod: &str) -> Vec<Evidence> {
         | Check::Http(_)
         | Check::Exec(_)
         | Check::Pod(_)
+        | Check::Logs(_)
         | Check::RanInOrder(_)
         | Check::Deleted(_)
         | Check::Kubelet(_)

@@ -19,21 +19,73 @@ const CGROUP_ROOT: &str = "/sys/fs/cgroup";
 
 /// The step's `try:` lines, filled for `pod` (the step's pod).
 pub(crate) fn fill_lines(lines: &[String], world: &mut World<'_>, pod: &str) -> Vec<FilledLine> {
+    let rootless = world.state(pod).is_some_and(|s| s.rootless.is_some());
     lines
         .iter()
         .map(|template| match fill(template, world, pod) {
             Ok(line) => FilledLine {
                 template: template.clone(),
-                line: Some(line),
+                line: Some(if rootless {
+                    entering_as_owner(&line)
+                } else {
+                    line
+                }),
                 missing: None,
+                not_here: false,
             },
-            Err(missing) => FilledLine {
-                template: template.clone(),
-                line: None,
-                missing: Some(missing),
-            },
+            Err(missing) => {
+                let never = never_made_here(template, world, pod);
+                FilledLine {
+                    template: template.clone(),
+                    line: None,
+                    not_here: never.is_some(),
+                    missing: Some(never.unwrap_or(missing)),
+                }
+            }
         })
         .collect()
+}
+
+/// A line for a pod built without root: its namespaces belong to the learner's user namespace
+/// (podlab-node's), so every `nsenter` enters that first, where the learner is root — as the
+/// explorer's narration shows the same commands.
+fn entering_as_owner(line: &str) -> String {
+    let mut out = String::with_capacity(line.len() + 32);
+    let mut rest = line;
+    while let Some(at) = rest.find("nsenter ") {
+        let starts_word = rest[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| c.is_whitespace() || "(;|&`".contains(c));
+        out.push_str(&rest[..at + "nsenter ".len()]);
+        rest = &rest[at + "nsenter ".len()..];
+        if starts_word && !rest.starts_with("--user") && !rest.starts_with("-U") {
+            out.push_str(crate::kube::steps::AS_OWNER);
+            out.push(' ');
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Why a line naming a cgroup cannot be filled on this machine at all: the pod it names was
+/// built without root where no cgroup subtree is delegated, so it has none.
+fn never_made_here(template: &str, world: &mut World<'_>, pod: &str) -> Option<Text> {
+    let pieces = parse_line(template).ok()?;
+    pieces.iter().find_map(|piece| match piece {
+        Piece::Placeholder(Placeholder::Cgroup(text, _)) => {
+            no_cgroup_here(world, &Ref::parse(text, pod).pod)
+        }
+        _ => None,
+    })
+}
+
+fn no_cgroup_here(world: &mut World<'_>, pod: &str) -> Option<Text> {
+    let why = world.state(pod)?.rootless?.limits_not_enforced?;
+    Some(Text::new(
+        format!("no cgroup without root here: {}", why.en),
+        format!("不用 root 时这里没有 cgroup：{}", why.zh),
+    ))
 }
 
 /// A check with the placeholders of its texts filled (an `http` URL, an `exec` command, a
@@ -48,6 +100,7 @@ pub(crate) fn fill_check(
     let texts: Vec<&mut String> = match &mut filled {
         Check::Http(c) => vec![&mut c.url],
         Check::Exec(c) => c.command.iter_mut().collect(),
+        Check::Logs(c) => vec![&mut c.contains],
         Check::File(c) => c.contains.iter_mut().chain(c.equals.iter_mut()).collect(),
         Check::HostFile(c) => std::iter::once(&mut c.path)
             .chain(c.contains.iter_mut())
@@ -162,6 +215,10 @@ fn value(p: &Placeholder, world: &mut World<'_>, pod: &str) -> Result<String, Te
         },
         Placeholder::Cgroup(text, file) => {
             let r = Ref::parse(text, pod);
+            // Its processes are in the learner's own cgroup then, which is not the pod's.
+            if let Some(why) = no_cgroup_here(world, &r.pod) {
+                return Err(why);
+            }
             let snapshot = observed(world, &r.pod)?;
             let location = cgroup_of(&snapshot, &r)?;
             let path = match file {
@@ -254,6 +311,23 @@ fn directory(location: &CgroupLocation, controller: Controller) -> Option<PathBu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn nsenter_enters_the_learners_user_namespace_first_without_root() {
+        assert_eq!(
+            super::entering_as_owner("nsenter -t 42 -u hostname; echo $(nsenter -t 42 -n ip a)"),
+            "nsenter --user --preserve-credentials -t 42 -u hostname; \
+             echo $(nsenter --user --preserve-credentials -t 42 -n ip a)"
+        );
+        assert_eq!(
+            super::entering_as_owner("nsenter -U -t 1 sh"),
+            "nsenter -U -t 1 sh"
+        );
+        assert_eq!(
+            super::entering_as_owner("cat mynsenter x"),
+            "cat mynsenter x"
+        );
+    }
+
     use super::*;
     use crate::lesson::commands::CgroupFile;
 

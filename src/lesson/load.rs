@@ -347,6 +347,23 @@ impl Checker<'_> {
             .filter(|s| matches!(s.action, Action::PutManifest(_)))
             .map(|s| s.pod.clone().unwrap_or_else(|| main_name.clone()))
             .collect();
+        for (old, now) in &file.formerly.steps {
+            if file.steps.iter().any(|s| &s.id == old) {
+                self.problem(
+                    &format!("formerly.steps.{old}"),
+                    format!("{old:?} is a step of the lesson now, not a former one"),
+                );
+            }
+            for id in now
+                .iter()
+                .filter(|id| !file.steps.iter().any(|s| &s.id == *id))
+            {
+                self.problem(
+                    &format!("formerly.steps.{old}"),
+                    format!("the lesson has no step {id:?}: name the steps that replaced {old:?}"),
+                );
+            }
+        }
         let mut seen: HashSet<&str> = HashSet::new();
         for (i, step) in file.steps.iter().enumerate() {
             let at = format!("steps[{i}]");
@@ -901,6 +918,16 @@ impl Checker<'_> {
                 pods,
                 false,
             ),
+            Check::Logs(c) => {
+                self.container(
+                    &format!("{at}.logs.container"),
+                    &c.container,
+                    pod,
+                    pods,
+                    false,
+                );
+                self.placeholders(&format!("{at}.logs.contains"), &c.contains, pod, pods);
+            }
             Check::RanInOrder(names) => {
                 for (i, n) in names.iter().enumerate() {
                     self.container(&format!("{at}.ran_in_order[{i}]"), n, pod, pods, false);
@@ -975,7 +1002,12 @@ pub fn find_lesson(id_or_path: &str) -> eyre::Result<Lesson> {
     let mut ids = Vec::new();
     for file in files {
         match load_lesson(&file) {
-            Ok(lesson) if lesson.id() == id_or_path => return Ok(lesson),
+            Ok(lesson)
+                if lesson.id() == id_or_path
+                    || lesson.file.formerly.ids.iter().any(|id| id == id_or_path) =>
+            {
+                return Ok(lesson)
+            }
             // A number alone picks the lesson whose id starts with it ("1" or "01").
             Ok(lesson)
                 if id_or_path.parse::<u32>().is_ok()

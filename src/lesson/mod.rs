@@ -51,6 +51,7 @@ pub mod hint;
 pub mod kubelet;
 pub mod learner;
 pub mod load;
+#[cfg(podlab_host)]
 pub mod needs;
 pub mod outcome;
 #[cfg(podlab_host)]

@@ -7,6 +7,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use eyre::{eyre, Context, Result};
+
+use super::load::Lesson;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +24,40 @@ pub struct Progress {
 impl Progress {
     pub fn is_done(&self, step: &str) -> bool {
         self.done.contains(step)
+    }
+
+    /// How many of the lesson's steps are done.
+    pub fn steps_done(&self, lesson: &Lesson) -> usize {
+        lesson
+            .steps()
+            .iter()
+            .filter(|s| self.is_done(&s.id))
+            .count()
+    }
+
+    /// Progress saved by an earlier version of `lesson`, in its terms: earlier step ids
+    /// become the steps they map to; ids the lesson no longer has are dropped.
+    fn followed(mut self, lesson: &Lesson) -> Progress {
+        let formerly = &lesson.file.formerly;
+        let has_step = |id: &str| lesson.steps().iter().any(|s| s.id == id);
+        let has_task = |id: &str| {
+            lesson
+                .steps()
+                .iter()
+                .any(|s| s.tasks.iter().any(|t| t.id == id))
+        };
+        self.done = self
+            .done
+            .iter()
+            .flat_map(|id| match formerly.steps.get(id) {
+                Some(now) => now.clone(),
+                None => vec![id.clone()],
+            })
+            .filter(|id| has_step(id))
+            .collect();
+        self.tasks_done.retain(|id| has_task(id));
+        self.lesson = lesson.id().to_string();
+        self
     }
 }
 
@@ -70,6 +106,22 @@ impl ProgressStore {
         self.dir.join(format!("{lesson}.json"))
     }
 
+    /// The saved progress of `lesson`, also when it was saved under one of the lesson's
+    /// earlier ids or step ids (`formerly:`).
+    pub fn load_lesson(&self, lesson: &Lesson) -> Progress {
+        let saved = |id: &str| {
+            Some(self.load(id)).filter(|p| !p.done.is_empty() || !p.tasks_done.is_empty())
+        };
+        std::iter::once(lesson.id())
+            .chain(lesson.file.formerly.ids.iter().map(String::as_str))
+            .find_map(saved)
+            .map(|p| p.followed(lesson))
+            .unwrap_or_else(|| Progress {
+                lesson: lesson.id().to_string(),
+                ..Progress::default()
+            })
+    }
+
     /// The saved progress, or none yet. A damaged file counts as no progress.
     pub fn load(&self, lesson: &str) -> Progress {
         std::fs::read(self.file(lesson))
@@ -91,6 +143,18 @@ impl ProgressStore {
         self.give_to_owner(&tmp);
         std::fs::rename(&tmp, &path)
             .wrap_err_with(|| format!("failed to save progress to {}", path.display()))
+    }
+
+    /// Forget a lesson's progress, under its id and its earlier ones. Returns false when
+    /// there was none.
+    pub fn reset_lesson(&self, lesson: &Lesson) -> Result<bool> {
+        let mut any = false;
+        for id in
+            std::iter::once(lesson.id()).chain(lesson.file.formerly.ids.iter().map(String::as_str))
+        {
+            any |= self.reset(id)?;
+        }
+        Ok(any)
     }
 
     /// Forget a lesson's progress. Returns false when there was none.
@@ -184,6 +248,56 @@ mod tests {
         let copies = store.manifests_dir("01-process").expect("copies");
         assert_eq!(copies, dir.path().join("manifests/01-process"));
         assert!(copies.is_dir());
+    }
+
+    fn shipped(id: &str) -> Lesson {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("lessons");
+        let file = crate::lesson::lesson_files(&dir)
+            .expect("lessons")
+            .into_iter()
+            .find(|f| {
+                f.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(id))
+            })
+            .expect("shipped lesson");
+        crate::lesson::load_lesson(&file).expect("lesson loads")
+    }
+
+    #[test]
+    fn progress_follows_renamed_steps_and_a_renamed_lesson() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = ProgressStore::at(dir.path().to_path_buf());
+        // Saved by the lesson 10 that created the whole pod in one step.
+        std::fs::write(
+            dir.path().join("10-life.json"),
+            br#"{"lesson":"10-life","done":["create","events","kill-pause","gone"],"tasks_done":["kill-pause","gone"]}"#,
+        )
+        .expect("write");
+        let mut lesson = shipped("10-life");
+        let p = store.load_lesson(&lesson);
+        let done: Vec<&str> = p.done.iter().map(String::as_str).collect();
+        assert_eq!(
+            done,
+            [
+                "app-joins",
+                "cgroup",
+                "kill-pause",
+                "namespaces",
+                "network",
+                "pause"
+            ]
+        );
+        assert_eq!(p.steps_done(&lesson), 6);
+        assert!(p.tasks_done.contains("kill-pause") && !p.tasks_done.contains("gone"));
+
+        // Renumbered: found under its former id, saved and reset under the new one.
+        lesson.file.id = "20-life".into();
+        lesson.file.formerly.ids = vec!["10-life".into()];
+        let p = store.load_lesson(&lesson);
+        assert_eq!((p.lesson.as_str(), p.steps_done(&lesson)), ("20-life", 6));
+        store.save(&p).expect("save");
+        assert!(store.reset_lesson(&lesson).expect("reset"));
+        assert_eq!(store.load_lesson(&lesson).steps_done(&lesson), 0);
     }
 
     #[test]

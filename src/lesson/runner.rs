@@ -90,7 +90,7 @@ impl Runner {
                 .wrap_err("failed to find podlab's own binary")?,
         };
         let progress = match &options.progress {
-            Some(store) => store.load(lesson.id()),
+            Some(store) => store.load_lesson(&lesson),
             None => Progress {
                 lesson: lesson.id().to_string(),
                 ..Progress::default()
@@ -557,7 +557,7 @@ impl Runner {
         self.progress.done.clear();
         self.progress.tasks_done.clear();
         if let Some(store) = &self.store {
-            store.reset(self.lesson.id())?;
+            store.reset_lesson(&self.lesson)?;
         }
         Ok(())
     }

@@ -50,6 +50,10 @@ pub struct LessonFile {
     /// name), which the lesson owns by a name prefix and removes when it ends.
     #[serde(default)]
     pub owns: Option<Owns>,
+    /// What the lesson was called before, so saved progress follows a renamed or renumbered
+    /// lesson and renamed steps.
+    #[serde(default)]
+    pub formerly: Formerly,
 }
 
 /// Everything on the host named with `prefix` belongs to the lesson: cgroup directories
@@ -87,6 +91,18 @@ impl Owns {
             )
         })
     }
+}
+
+/// A lesson's earlier ids and step ids. Progress saved under an earlier lesson id is read
+/// when none is saved under the current one; an earlier step id counts as done the steps it
+/// maps to (a step split in several maps to all of them).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Formerly {
+    #[serde(default)]
+    pub ids: Vec<String>,
+    #[serde(default)]
+    pub steps: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,7 +149,8 @@ fn default_check_timeout() -> f64 {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StepSpec {
-    /// Stable id; progress is keyed by it, so renaming a step resets it.
+    /// Stable id; progress is keyed by it, so a renamed step is listed in the lesson's
+    /// `formerly.steps`.
     pub id: String,
     pub title: Text,
     pub body: Text,
@@ -309,8 +326,11 @@ pub enum Check {
     Process(ProcessCheck),
     /// A listening TCP socket of a container (an endpoint: pod IP + port).
     Listener(ListenerCheck),
-    /// The pod's QoS class, phase and readiness.
+    /// The pod's QoS class, phase, readiness and Kubernetes Namespace.
     Pod(PodCheck),
+    /// What a container wrote to its stdout and stderr, as `podlab logs` (`kubectl logs`)
+    /// shows it.
+    Logs(LogsCheck),
     /// These containers ran one after another: each finished before the next started.
     RanInOrder(Vec<String>),
     /// Something about the pod changed (or not) since the end of an earlier step.
@@ -482,6 +502,18 @@ pub struct CgroupCheck {
     pub tasks: Option<u64>,
 }
 
+impl CgroupCheck {
+    /// It reads a value kubelet wrote (a request or limit) or the throttle counters, which
+    /// only an enforcing cgroup has; `tasks` alone asks only who is in it.
+    pub fn reads_values(&self) -> bool {
+        self.cpu_request.is_some()
+            || self.cpu_limit.is_some()
+            || self.memory_limit.is_some()
+            || self.throttled.is_some()
+            || self.throttling.is_some()
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ContainerCheck {
@@ -570,6 +602,10 @@ pub struct ProcessCheck {
     /// The host name of its uts namespace.
     #[serde(default)]
     pub hostname: Option<String>,
+    /// The kernel function it sleeps in (`/proc/PID/wchan`) contains this, e.g. `pause` for
+    /// a process sitting in pause(2) (`__do_sys_pause`, or `sys_pause` on older kernels).
+    #[serde(default)]
+    pub wchan: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -591,6 +627,18 @@ pub struct PodCheck {
     /// true: the pod no longer exists.
     #[serde(default)]
     pub gone: bool,
+    /// Its Kubernetes Namespace (`metadata.namespace`, `default` when the manifest has none):
+    /// a name in the API, not a Linux namespace.
+    #[serde(default)]
+    pub namespace: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsCheck {
+    pub container: String,
+    /// Text expected in the log.
+    pub contains: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

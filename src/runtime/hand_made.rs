@@ -44,19 +44,6 @@ pub fn cgroup_dirs(prefix: &str) -> Vec<PathBuf> {
     dirs
 }
 
-/// The host name of a process's uts namespace (read from a thread that joins it).
-pub fn uts_hostname(pid: i32) -> Option<String> {
-    let ns = std::fs::File::open(format!("{PROC}/{pid}/ns/uts")).ok()?;
-    std::thread::spawn(move || {
-        nix::sched::setns(&ns, nix::sched::CloneFlags::CLONE_NEWUTS).ok()?;
-        let uts = nix::sys::utsname::uname().ok()?;
-        uts.nodename().to_str().map(str::to_string)
-    })
-    .join()
-    .ok()
-    .flatten()
-}
-
 /// One process as the search sees it.
 pub struct Seen {
     pub pid: i32,
@@ -111,9 +98,9 @@ pub fn owned_processes(prefix: &str) -> Vec<Seen> {
             .iter()
             .any(|(_, path)| in_prefix_cgroup(path, prefix));
         let by_name = match namespaces.get(&NsKind::Uts) {
-            Some(uts) if Some(*uts) != host_uts => *names
-                .entry(*uts)
-                .or_insert_with(|| uts_hostname(pid).is_some_and(|h| h.starts_with(prefix))),
+            Some(uts) if Some(*uts) != host_uts => *names.entry(*uts).or_insert_with(|| {
+                super::sys::uts_hostname(pid).is_some_and(|h| h.starts_with(prefix))
+            }),
             _ => false,
         };
         if !(in_cgroup || by_name) {

@@ -24,6 +24,7 @@ pub mod rootfs;
 pub mod rootless;
 pub mod sandbox;
 pub mod security;
+pub mod setup;
 pub mod shim;
 pub mod state_file;
 pub mod sys;

@@ -214,6 +214,60 @@ pub fn now() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The host name of `pid`'s uts namespace. A short-lived thread joins it and asks uname(2)
+/// (setns on a uts namespace changes only the calling thread). Where joining needs the
+/// namespace's user namespace first (a rootless pod's, owned by the learner, whose
+/// capabilities count only inside it), a forked child joins both: a process with threads
+/// cannot join a user namespace.
+pub fn uts_hostname(pid: i32) -> Option<String> {
+    let uts = File::open(format!("/proc/{pid}/ns/uts")).ok()?;
+    let by_thread = {
+        let uts = uts.try_clone().ok()?;
+        std::thread::spawn(move || {
+            nix::sched::setns(&uts, CloneFlags::CLONE_NEWUTS).ok()?;
+            nodename()
+        })
+        .join()
+        .ok()
+        .flatten()
+    };
+    if by_thread.is_some() || nix::unistd::geteuid().is_root() {
+        return by_thread;
+    }
+    let user = File::open(format!("/proc/{pid}/ns/user")).ok()?;
+    let (read, write) = nix::unistd::pipe().ok()?;
+    // SAFETY: the child makes only system calls (setns, uname, write) and exits.
+    match unsafe { nix::unistd::fork() }.ok()? {
+        nix::unistd::ForkResult::Child => unsafe {
+            let mut uts_name: libc::utsname = std::mem::zeroed();
+            let joined = libc::setns(user.as_raw_fd(), libc::CLONE_NEWUSER) == 0
+                && libc::setns(uts.as_raw_fd(), libc::CLONE_NEWUTS) == 0
+                && libc::uname(&mut uts_name) == 0;
+            if joined {
+                let name = &uts_name.nodename;
+                let len = name.iter().position(|c| *c == 0).unwrap_or(name.len());
+                libc::write(write.as_raw_fd(), name.as_ptr().cast(), len);
+            }
+            libc::_exit(if joined { 0 } else { 1 })
+        },
+        nix::unistd::ForkResult::Parent { child } => {
+            drop(write);
+            let mut out = Vec::new();
+            let _ = io::Read::read_to_end(&mut File::from(read), &mut out);
+            let joined = matches!(
+                nix::sys::wait::waitpid(child, None),
+                Ok(nix::sys::wait::WaitStatus::Exited(_, 0))
+            );
+            joined.then(|| String::from_utf8_lossy(&out).into_owned())
+        }
+    }
+}
+
+fn nodename() -> Option<String> {
+    let uts = nix::sys::utsname::uname().ok()?;
+    uts.nodename().to_str().map(str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,7 @@ pub fn lesson_of(trace: &Trace, source: &str) -> Option<Lesson> {
             minutes: info.minutes,
             difficulty: info.difficulty,
             recap: info.recap.clone(),
+            formerly: Default::default(),
         },
         pods: Vec::new(),
     })
@@ -234,6 +235,7 @@ impl LessonReplayHost {
                                     template: t.clone(),
                                     line: None,
                                     missing: None,
+                                    not_here: false,
                                 })
                                 .collect()
                         })

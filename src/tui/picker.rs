@@ -39,14 +39,7 @@ impl PickerEntry {
         store: Option<&ProgressStore>,
         machine: Option<&Machine>,
     ) -> PickerEntry {
-        let done = store.map_or(0, |store| {
-            let progress = store.load(lesson.id());
-            lesson
-                .steps()
-                .iter()
-                .filter(|s| progress.is_done(&s.id))
-                .count()
-        });
+        let done = store.map_or(0, |store| store.load_lesson(lesson).steps_done(lesson));
         PickerEntry {
             id: lesson.id().to_string(),
             path: lesson.path.clone(),

@@ -170,7 +170,7 @@ fn without_root(lang: Lang) -> Option<String> {
     if !crate::runtime::rootless::is_rootless() {
         return None;
     }
-    if let Err(e) = crate::cli::setup::require_builder("podlab", lang) {
+    if let Err(e) = crate::runtime::setup::require_builder("podlab", lang) {
         return Some(format!("{e:#}"));
     }
     Some(

@@ -800,11 +800,13 @@ fn filled_namespaces_step(lang: Lang, now: Instant) -> Player {
                     template: "ls -l /proc/{pid:app}/ns".into(),
                     line: Some("ls -l /proc/4110/ns".into()),
                     missing: None,
+                    not_here: false,
                 },
                 FilledLine {
                     template: "ls -l /proc/$$/ns".into(),
                     line: Some("ls -l /proc/$$/ns".into()),
                     missing: None,
+                    not_here: false,
                 },
             ],
         }),

@@ -33,7 +33,7 @@ impl TryRun {
 
     /// Why it did not pass, in both languages.
     pub fn failure(&self) -> Option<Text> {
-        if self.passed() {
+        if self.passed() || self.line.not_here {
             return None;
         }
         if let Some(missing) = &self.line.missing {

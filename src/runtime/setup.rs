@@ -7,8 +7,8 @@ use std::process::Command;
 
 use eyre::{eyre, Result};
 
+use super::rootless::{self, check};
 use crate::i18n::Lang;
-use crate::runtime::rootless::{self, check};
 
 /// Namespaces, mounts, cgroups and network devices: as root on the host, or without root in a
 /// user namespace of the learner's (rootless). Rootless comes first; when this machine does
