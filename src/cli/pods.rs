@@ -209,6 +209,13 @@ pub fn gc_command(lang: Lang) -> Result<ExitCode> {
         );
         said = true;
     }
+    if !report.owned_removed.is_empty() {
+        println!(
+            "removed what was built by hand in a lesson no longer played: {}",
+            report.owned_removed.join(", ")
+        );
+        said = true;
+    }
     if report.cgroups_removed > 0 {
         println!("removed {} pod cgroup(s)", report.cgroups_removed);
         said = true;

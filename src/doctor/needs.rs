@@ -30,6 +30,9 @@ pub enum Need {
     CgroupLimits { checked: bool },
     /// A check says the pod's user namespace is the host's.
     HostUserNamespace,
+    /// The learner builds a pod by hand on the host (`owns:`): cgroups below the root, a
+    /// veth, namespaces, so root.
+    HandMade,
 }
 
 /// What `lesson` needs, in [`Need`]'s order.
@@ -44,6 +47,9 @@ pub fn needs_of(lesson: &Lesson) -> Vec<Need> {
     }
     for pod in &lesson.pods {
         pod_needs(&pod.pod, &mut needs);
+    }
+    if lesson.file.owns.is_some() {
+        needs.push(Need::HandMade);
     }
     for step in lesson.steps() {
         if matches!(step.action, Action::Kubelet(_) | Action::PutManifest(_)) {

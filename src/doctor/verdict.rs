@@ -262,6 +262,10 @@ pub fn lesson_verdict(m: &Machine, needs: &[Need]) -> LessonVerdict {
                 "needs root: a check wants the host's user namespace",
                 "需要 root：有检查要求使用主机的 user 命名空间",
             )),
+            Need::HandMade if rootless => verdict.blockers.push(Text::new(
+                "needs root: you build a pod by hand on the host",
+                "需要 root：要在宿主机上亲手搭 Pod",
+            )),
             Need::CgroupLimits { checked } => {
                 if let Err(why) = limits(m, mode) {
                     if *checked {

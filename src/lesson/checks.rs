@@ -100,6 +100,8 @@ pub(crate) struct World<'r> {
     pub kubelet: Option<KubeletView>,
     pub podlab_exe: &'r Path,
     pub exec_timeout: Duration,
+    /// What the lesson owns by prefix (the learner's hand-made pod), if anything.
+    pub owns: Option<Owns>,
     states: HashMap<String, Option<PodState>>,
     snapshots: HashMap<String, Result<Snapshot, String>>,
 }
@@ -122,6 +124,7 @@ impl<'r> World<'r> {
             kubelet: None,
             podlab_exe,
             exec_timeout,
+            owns: None,
             states: HashMap::new(),
             snapshots: HashMap::new(),
         }
@@ -229,6 +232,13 @@ fn evaluate_filled(check: &Check, world: &mut World<'_>, pod: &str) -> CheckResu
         Check::Deleted(c) => Ok(deleted(c, world.last_delete)),
         Check::Kubelet(c) => kubelet(c, world),
         Check::StaticPod(c) => static_pod(c, world, pod),
+        Check::Owned(c) => Ok(match &world.owns {
+            Some(owns) => super::owned::check(owns, c),
+            None => CheckResult::fail(
+                "this lesson owns no prefix (owns:)",
+                "这一课没有声明 owns 前缀",
+            ),
+        }),
     };
     outcome.unwrap_or_else(|failure| failure)
 }

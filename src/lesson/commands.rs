@@ -13,6 +13,9 @@
 //! | `{ns:KIND:REF}` | `/proc/PID/ns/KIND` of that process (`host`: PID 1) |
 //! | `{cgroup:REF}` | the cgroup directory of a container, of `pause` or of the `pod` |
 //! | `{cgroup:REF:MEANING}` | the file holding that value on this machine's cgroup layout |
+//! | `{owned:pid}` | the holder of the learner's hand-made pod (a lesson that `owns` a prefix) |
+//! | `{owned:cgroups}` | its cgroup directories, one per hierarchy (one on cgroup v2) |
+//! | `{owned:cgroup:MEANING}` | a file of that cgroup by meaning |
 //!
 //! REF is a container of the step's pod (`web`), `pause`, `pod`, `host`, or `NAME/web` for
 //! another pod of the lesson. The cgroup MEANINGs are [`CgroupFile`]'s: the same lesson line
@@ -138,6 +141,19 @@ pub enum Placeholder {
     Ns(NsKind, String),
     /// A cgroup directory, or one of its files by meaning.
     Cgroup(String, Option<CgroupFile>),
+    /// What the learner made by hand, by the lesson's `owns` prefix.
+    Owned(OwnedValue),
+}
+
+/// What an `{owned:…}` placeholder names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnedValue {
+    /// The holder's host PID.
+    Pid,
+    /// The PREFIX cgroup's directories, one per hierarchy, separated by spaces.
+    Cgroups,
+    /// A file of the PREFIX cgroup by meaning.
+    File(CgroupFile),
 }
 
 impl fmt::Display for Placeholder {
@@ -154,6 +170,11 @@ impl fmt::Display for Placeholder {
             Placeholder::Ns(kind, r) => write!(f, "{{ns:{}:{r}}}", kind.file_name()),
             Placeholder::Cgroup(r, None) => write!(f, "{{cgroup:{r}}}"),
             Placeholder::Cgroup(r, Some(file)) => write!(f, "{{cgroup:{r}:{}}}", file.name()),
+            Placeholder::Owned(OwnedValue::Pid) => f.write_str("{owned:pid}"),
+            Placeholder::Owned(OwnedValue::Cgroups) => f.write_str("{owned:cgroups}"),
+            Placeholder::Owned(OwnedValue::File(file)) => {
+                write!(f, "{{owned:cgroup:{}}}", file.name())
+            }
         }
     }
 }
@@ -175,7 +196,8 @@ pub struct PlaceholderError {
     pub message: String,
 }
 
-const KINDS: &str = "pod, uid, ip, pid:REF, ns:KIND:REF, cgroup:REF, cgroup:REF:MEANING";
+const KINDS: &str = "pod, uid, ip, pid:REF, ns:KIND:REF, cgroup:REF, cgroup:REF:MEANING, \
+                     owned:pid, owned:cgroups, owned:cgroup:MEANING";
 
 /// Whether the text between braces is meant as a placeholder (a word podlab reads), not
 /// shell or awk text.
@@ -279,20 +301,19 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
             }
             Ok(Placeholder::Ns(kind, who.to_string()))
         }
+        "owned" => match rest {
+            Some("pid") => Ok(Placeholder::Owned(OwnedValue::Pid)),
+            Some("cgroups") => Ok(Placeholder::Owned(OwnedValue::Cgroups)),
+            Some(r) if r.starts_with("cgroup:") => Ok(Placeholder::Owned(OwnedValue::File(
+                cgroup_file(&r["cgroup:".len()..])?,
+            ))),
+            _ => Err("{owned} needs pid, cgroups or cgroup:MEANING".into()),
+        },
         "cgroup" => {
             let r = rest.ok_or_else(|| needs_ref("a container, pause or pod"))?;
             let (who, file) = match r.split_once(':') {
                 None => (r, None),
-                Some((who, meaning)) => {
-                    let file = CgroupFile::parse(meaning).ok_or_else(|| {
-                        let names: Vec<&str> = CgroupFile::ALL.iter().map(|(n, _)| *n).collect();
-                        format!(
-                            "{meaning:?} is not a cgroup value podlab knows; values: {}",
-                            names.join(", ")
-                        )
-                    })?;
-                    (who, Some(file))
-                }
+                Some((who, meaning)) => (who, Some(cgroup_file(meaning)?)),
             };
             if who.is_empty() {
                 return Err(needs_ref("a container, pause or pod"));
@@ -303,6 +324,16 @@ fn parse_placeholder(inner: &str) -> Result<Placeholder, String> {
             "{{{other}}} names nothing podlab fills in; placeholders: {KINDS}"
         )),
     }
+}
+
+fn cgroup_file(meaning: &str) -> Result<CgroupFile, String> {
+    CgroupFile::parse(meaning).ok_or_else(|| {
+        let names: Vec<&str> = CgroupFile::ALL.iter().map(|(n, _)| *n).collect();
+        format!(
+            "{meaning:?} is not a cgroup value podlab knows; values: {}",
+            names.join(", ")
+        )
+    })
 }
 
 /// Commands that act on every matching process of the host (other lessons' pods, a local
@@ -482,6 +513,9 @@ mod tests {
             "{ns:net:web}",
             "{cgroup:pod}",
             "{cgroup:web:memory-limit}",
+            "{owned:pid}",
+            "{owned:cgroups}",
+            "{owned:cgroup:procs}",
         ] {
             let pieces = parse_line(line).expect("parses");
             let Piece::Placeholder(p) = &pieces[0] else {
@@ -489,5 +523,20 @@ mod tests {
             };
             assert_eq!(p.to_string(), line);
         }
+    }
+
+    #[test]
+    fn owned_placeholders_name_the_holder_and_the_cgroup() {
+        assert_eq!(
+            parse_line("echo {owned:pid}").expect("parses")[1],
+            Piece::Placeholder(Placeholder::Owned(OwnedValue::Pid))
+        );
+        assert_eq!(
+            parse_line("cat {owned:cgroup:pids}").expect("parses")[1],
+            Piece::Placeholder(Placeholder::Owned(OwnedValue::File(CgroupFile::Pids)))
+        );
+        assert!(parse_line("{owned}").is_err());
+        assert!(parse_line("{owned:web}").is_err());
+        assert!(parse_line("{owned:cgroup:nope}").is_err());
     }
 }

@@ -152,6 +152,7 @@ fn one(check: &Check, pod: &str) -> Vec<Evidence> {
         | Check::RanInOrder(_)
         | Check::Deleted(_)
         | Check::Kubelet(_)
-        | Check::StaticPod(_) => Vec::new(),
+        | Check::StaticPod(_)
+        | Check::Owned(_) => Vec::new(),
     }
 }

@@ -206,6 +206,13 @@ fn value(p: &Placeholder, world: &mut World<'_>, pod: &str) -> Result<String, Te
             let pid = subject_pid(&snapshot, &r).map_err(|e| e.message)?;
             Ok(ns_path(pid, *kind))
         }
+        Placeholder::Owned(what) => match &world.owns {
+            Some(owns) => super::owned::placeholder(owns, *what),
+            None => Err(Text::new(
+                "this lesson owns no prefix (owns:)",
+                "这一课没有声明 owns 前缀",
+            )),
+        },
         Placeholder::Cgroup(text, file) => {
             let r = Ref::parse(text, pod);
             // Its processes are in the learner's own cgroup then, which is not the pod's.

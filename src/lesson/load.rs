@@ -157,6 +157,8 @@ pub fn parse_lesson(text: &str, path: &Path) -> Result<Lesson, LessonError> {
         static_pods: HashSet::new(),
         files: HashMap::new(),
         network: located.value.options.network,
+        owns: located.value.owns.is_some(),
+        try_lines: 0,
     };
     let file = located.value;
     let base = path.parent().unwrap_or(Path::new("."));
@@ -228,6 +230,11 @@ struct Checker<'a> {
     files: HashMap<String, (String, String)>,
     /// The lesson's pods have a pod network (`options.network`): `{ip}` names something.
     network: bool,
+    /// The lesson owns a prefix (`owns:`): `{owned:…}`, `owned` checks and `try_line`
+    /// solutions name something.
+    owns: bool,
+    /// How many `try:` lines the step being checked has.
+    try_lines: usize,
 }
 
 fn path_of(text: &str) -> FieldPath {
@@ -305,6 +312,9 @@ impl Checker<'_> {
         }
         self.text("title", &file.title, true);
         self.text("summary", &file.summary, false);
+        if let Some(problem) = file.owns.as_ref().and_then(|o| o.problem()) {
+            self.problem("owns.prefix", problem);
+        }
         if !(file.options.time_scale > 0.0 && file.options.time_scale <= 1.0) {
             self.problem("options.time_scale", "time_scale must be in (0, 1]");
         }
@@ -380,6 +390,7 @@ impl Checker<'_> {
                     self.problem(&format!("{at}.commands[{c}]"), msg);
                 }
             }
+            self.try_lines = step.try_lines.len();
             let pod_name = step.pod.clone().unwrap_or_else(|| main_name.clone());
             let Some(pod) = pods.iter().find(|p| p.pod.metadata.name == pod_name) else {
                 self.problem(
@@ -536,6 +547,23 @@ impl Checker<'_> {
             | Action::RemoveManifest(_) => {}
             Action::ReplacePod(edit) => {
                 self.replace_pod(&format!("{field}.replace_pod"), edit, pod)
+            }
+            Action::TryLine(line) => {
+                if !self.owns {
+                    self.problem(
+                        &format!("{field}.try_line"),
+                        "a try line runs on the host only in a lesson that owns what it makes \
+                         (owns: {prefix: podlab-…})",
+                    );
+                } else if *line >= self.try_lines {
+                    self.problem(
+                        &format!("{field}.try_line"),
+                        format!(
+                            "the step has {} try line(s): try_line {line} names none",
+                            self.try_lines
+                        ),
+                    );
+                }
             }
         }
     }
@@ -775,6 +803,33 @@ impl Checker<'_> {
             Check::All(checks) => {
                 for (i, c) in checks.iter().enumerate() {
                     self.check(&format!("{at}.all[{i}]"), c, pod, pods, earlier);
+                }
+            }
+            Check::Owned(c) => {
+                if !self.owns {
+                    self.problem(
+                        &format!("{at}.owned"),
+                        "an owned check needs the lesson to own a prefix (owns: {prefix: podlab-…})",
+                    );
+                }
+                let any = c.cgroup
+                    || c.pids_max.is_some()
+                    || c.holder
+                    || c.in_cgroup
+                    || c.interface.is_some()
+                    || c.joined.is_some()
+                    || c.recognized;
+                if !any {
+                    self.problem(
+                        &format!("{at}.owned"),
+                        "say what to check (cgroup, holder, …)",
+                    );
+                }
+                if c.ipv4 && c.interface.is_none() {
+                    self.problem(
+                        &format!("{at}.owned.ipv4"),
+                        "ipv4 is about an interface: name it",
+                    );
                 }
             }
             Check::Namespace(c) => {

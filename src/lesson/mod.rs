@@ -54,6 +54,8 @@ pub mod load;
 #[cfg(podlab_host)]
 pub mod needs;
 pub mod outcome;
+#[cfg(podlab_host)]
+pub mod owned;
 pub mod pace;
 #[cfg(podlab_host)]
 pub mod progress;

@@ -111,6 +111,11 @@ impl Runner {
                 (name, live)
             })
             .collect();
+        // What the learner will make by hand is the lesson's from now on (what a killed
+        // player left of it is removed first).
+        if let Some(owns) = &lesson.file.owns {
+            crate::runtime::hand_made::claim(lesson.id(), &owns.prefix)?;
+        }
         Ok(Runner {
             lesson,
             exe,
@@ -358,6 +363,7 @@ impl Runner {
                 ))
             }
             Action::ReplacePod(edit) => self.replace_pod_action(&pod, edit),
+            Action::TryLine(line) => self.try_line_action(&step, *line),
         }
     }
 
@@ -447,6 +453,7 @@ impl Runner {
         );
         world.last_delete = self.last_delete;
         world.kubelet = kubelet;
+        world.owns = self.lesson.file.owns.clone();
         world
     }
 
@@ -575,6 +582,15 @@ impl Runner {
         for name in names {
             if let Err(e) = self.delete_pod(&name, Some(0)) {
                 first_error.get_or_insert(e);
+            }
+        }
+        if let Some(owns) = &self.lesson.file.owns {
+            let removed = crate::runtime::hand_made::release(&owns.prefix);
+            if let Some(problem) = removed.problems.first() {
+                first_error.get_or_insert(eyre!(
+                    "failed to remove what is named {}: {problem}",
+                    owns.prefix
+                ));
             }
         }
         for pod in &self.lesson.pods {

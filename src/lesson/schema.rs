@@ -46,10 +46,51 @@ pub struct LessonFile {
     /// Shown when every step is done: what was seen, what to try next.
     #[serde(default)]
     pub recap: Option<Recap>,
+    /// What the learner makes by hand on the host (a cgroup, a veth, processes with a host
+    /// name), which the lesson owns by a name prefix and removes when it ends.
+    #[serde(default)]
+    pub owns: Option<Owns>,
     /// What the lesson was called before, so saved progress follows a renamed or renumbered
     /// lesson and renamed steps.
     #[serde(default)]
     pub formerly: Formerly,
+}
+
+/// Everything on the host named with `prefix` belongs to the lesson: cgroup directories
+/// directly below a hierarchy's root, network interfaces of the host, and processes whose
+/// uts namespace has a host name starting with it (or that are in those cgroups). The
+/// player removes them when the lesson ends, is quit or gets Ctrl-C; `podlab gc` removes
+/// them once the player is gone (after a kill -9).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Owns {
+    /// `podlab-` and up to 7 more lower-case letters, digits or dashes, so that the prefix
+    /// and one more character still make an interface name (15 bytes at most).
+    pub prefix: String,
+}
+
+impl Owns {
+    /// Longest prefix: an interface name is 15 bytes, and a veth end is the prefix + `0`.
+    pub const MAX_PREFIX: usize = 14;
+
+    /// Why `prefix` cannot be a lesson's, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        let p = &self.prefix;
+        let Some(rest) = p.strip_prefix("podlab-") else {
+            return Some(format!("owns.prefix {p:?} must start with podlab-"));
+        };
+        (rest.is_empty()
+            || p.len() > Owns::MAX_PREFIX
+            || !rest
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        .then(|| {
+            format!(
+                "owns.prefix {p:?}: podlab- then 1 to {} lower-case letters, digits or dashes",
+                Owns::MAX_PREFIX - "podlab-".len()
+            )
+        })
+    }
 }
 
 /// A lesson's earlier ids and step ids. Progress saved under an earlier lesson id is read
@@ -194,6 +235,10 @@ pub enum Action {
     /// `sed -i 's/replace/with/'` does, then delete and create the pod again from it, as
     /// `kubectl replace --force` does.
     ReplacePod(EditPodAction),
+    /// Run the step's `try:` line with this index (from 0) on the host, filled, as the
+    /// learner does with `x` or in another terminal; it must exit 0. What it starts in the
+    /// background keeps running. Only in a lesson that `owns` what such lines make.
+    TryLine(usize),
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -297,6 +342,41 @@ pub enum Check {
     /// The step's pod runs as a static pod of the lesson's kubelet, under the name kubelet
     /// gives it (NAME-<node>), from a file of its directory.
     StaticPod(StaticPodCheck),
+    /// What the learner made by hand, found by the lesson's `owns` prefix.
+    Owned(OwnedCheck),
+}
+
+/// The learner's hand-made pod, found by the lesson's prefix. Every field set must hold.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnedCheck {
+    /// The cgroup named PREFIX exists below the root of every hierarchy podlab reads (one on
+    /// cgroup v2; cpu, memory and pids on v1).
+    #[serde(default)]
+    pub cgroup: bool,
+    /// Its pids.max holds this.
+    #[serde(default)]
+    pub pids_max: Option<u64>,
+    /// A process holds new net, ipc, uts and pid namespaces, with PREFIX as host name: the
+    /// PID 1 of that PID namespace (the holder, the pod's pause).
+    #[serde(default)]
+    pub holder: bool,
+    /// The holder is in the PREFIX cgroup (in every hierarchy).
+    #[serde(default)]
+    pub in_cgroup: bool,
+    /// The holder's net namespace has this interface (with an IPv4 address when `ipv4`).
+    #[serde(default)]
+    pub interface: Option<String>,
+    #[serde(default)]
+    pub ipv4: bool,
+    /// At least this many processes outside the holder's process tree share its net, ipc
+    /// and uts namespaces (containers that joined it).
+    #[serde(default)]
+    pub joined: Option<usize>,
+    /// The host view (`podlab inspect --host`) groups them as a pod-shaped sandbox whose
+    /// holder is the learner's.
+    #[serde(default)]
+    pub recognized: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -604,5 +684,29 @@ impl Check {
             Check::All(checks) => checks.iter().flat_map(Check::flatten).collect(),
             other => vec![other],
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_owned_prefix_is_podlab_s_and_fits_an_interface_name() {
+        let problem = |p: &str| {
+            Owns {
+                prefix: p.to_string(),
+            }
+            .problem()
+        };
+        assert_eq!(problem("podlab-hand"), None);
+        assert_eq!(problem("podlab-hand-22"), None);
+        assert!(problem("hand").is_some(), "not podlab's");
+        assert!(problem("podlab-").is_some(), "nothing after podlab-");
+        assert!(
+            problem("podlab-hand-made").is_some(),
+            "too long for an interface"
+        );
+        assert!(problem("podlab-Hand").is_some(), "upper case");
     }
 }

@@ -259,12 +259,24 @@ impl Grouping<'_> {
                 }
                 containers.push(view(&name, false, Some(root), tree, None));
             }
+            let holder = self.pod_shaped(&containers);
+            if let Some((first, _)) = holder {
+                let tree = &mut containers[first];
+                tree.is_pause = true;
+                for p in tree.pids.clone() {
+                    self.set_role(p, Role::Pause);
+                }
+            }
             let mut sb = Sandbox {
-                kind: SandboxKind::Unshared,
+                kind: if holder.is_some() {
+                    SandboxKind::PodShaped
+                } else {
+                    SandboxKind::Unshared
+                },
                 name: format!("net:[{inode}]"),
                 uid: None,
                 shim: None,
-                pause: None,
+                pause: holder.map(|(_, pid)| pid),
                 pause_zombie: false,
                 net: None,
                 containers,
@@ -275,6 +287,43 @@ impl Grouping<'_> {
             out.push(sb);
         }
         out
+    }
+
+    /// Whether the process trees of an unshared group are shaped like a pod: the oldest tree
+    /// holds net, ipc and uts namespaces of its own, and every other tree joined all three.
+    /// Then that tree is the pause of the group, and its holder the PID-namespace init in it
+    /// (what `unshare --pid --fork` starts) or else its root: (index of the tree, holder).
+    fn pod_shaped(&self, trees: &[ContainerView]) -> Option<(usize, i32)> {
+        const HELD: [NsKind; 3] = [NsKind::Net, NsKind::Ipc, NsKind::Uts];
+        let (first, others) = trees.split_first()?;
+        let root = self.procs.get(&first.main_pid?)?;
+        if others.is_empty() {
+            return None;
+        }
+        let holds = |p: &ProcessInfo, q: &ProcessInfo| {
+            HELD.iter().all(|k| {
+                matches!((p.namespaces.get(k), q.namespaces.get(k)), (Some(a), Some(b)) if a.same_as(b))
+            })
+        };
+        let joined = others.iter().all(|t| {
+            t.main_pid
+                .and_then(|m| self.procs.get(&m))
+                .is_some_and(|p| holds(p, root))
+        });
+        if !joined {
+            return None;
+        }
+        let holder = first
+            .pids
+            .iter()
+            .copied()
+            .find(|p| {
+                self.procs.get(p).is_some_and(|q| {
+                    q.ns_pids.len() > 1 && q.ns_pids.last() == Some(&1) && holds(q, root)
+                })
+            })
+            .unwrap_or(root.pid);
+        Some((0, holder))
     }
 
     /// The oldest process of `pids` whose parent is outside the set.

@@ -238,6 +238,10 @@ pub enum SandboxKind {
     Podman,
     /// Processes in their own network namespace without a known runtime (unshare, ip netns).
     Unshared,
+    /// The same, shaped like a pod: one process tree holds the net, ipc and uts namespaces
+    /// and other processes joined all three (a pod built by hand with unshare and nsenter).
+    /// Its holder is shown as the sandbox's pause.
+    PodShaped,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -203,6 +203,11 @@ fn kind_name(kind: SandboxKind, lang: Lang) -> &'static str {
         SandboxKind::Docker => t(lang, "docker container", "docker 容器"),
         SandboxKind::Podman => t(lang, "podman container", "podman 容器"),
         SandboxKind::Unshared => t(lang, "own net namespace", "独立网络命名空间"),
+        SandboxKind::PodShaped => t(
+            lang,
+            "pod-shaped: one holds net, ipc, uts; the others joined",
+            "Pod 形状：一个进程持有 net、ipc、uts，其余加入",
+        ),
     }
 }
 

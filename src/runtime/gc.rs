@@ -23,6 +23,8 @@ pub struct GcReport {
     pub node_stopped: Option<i32>,
     /// What could not be removed, and why.
     pub problems: Vec<String>,
+    /// Lessons whose player is gone: what the learner made by hand there, by prefix.
+    pub owned_removed: Vec<String>,
 }
 
 pub fn collect() -> Result<GcReport> {
@@ -50,6 +52,16 @@ pub fn collect() -> Result<GcReport> {
         }
         live
     };
+    // What learners built by hand in a lesson whose player is gone.
+    for (claim, removed) in super::hand_made::gc() {
+        report.processes_killed += removed.processes;
+        report.links_removed.extend(removed.links);
+        report.cgroups_removed += removed.cgroups.len();
+        report.problems.extend(removed.problems);
+        report
+            .owned_removed
+            .push(format!("{} ({})", claim.prefix, claim.lesson));
+    }
     if rootless::is_rootless() {
         collect_rootless(&live, &mut report);
         return Ok(report);

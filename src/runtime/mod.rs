@@ -10,6 +10,7 @@ pub mod client;
 pub mod container;
 pub mod exec;
 pub mod gc;
+pub mod hand_made;
 pub mod images;
 pub mod init;
 pub mod lock;

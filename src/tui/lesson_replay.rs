@@ -55,6 +55,7 @@ pub fn lesson_of(trace: &Trace, source: &str) -> Option<Lesson> {
             summary: info.summary.clone(),
             manifest: String::new(),
             extra_manifests: Vec::new(),
+            owns: None,
             options: LessonOptions::default(),
             steps,
             objectives: info.objectives.clone(),

@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod capstone;
 mod cgroup_views;
 mod cgroups_v1;
 mod cleanup;

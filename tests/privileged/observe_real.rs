@@ -139,11 +139,13 @@ fn joined_process_shares_net_ipc_uts_and_keeps_its_own_mount() {
     assert_eq!(sleeper.comm, "sleep");
     assert_eq!(sleeper.cmdline, vec!["sleep", "60"]);
 
+    // One tree holds net, ipc and uts, the other joined all three: shaped like a pod, with
+    // the PID-namespace init of the holding tree as its pause.
     let sb = snap
         .sandboxes
         .iter()
-        .find(|s| s.kind == SandboxKind::Unshared)
-        .expect("one unshared sandbox");
+        .find(|s| s.kind == SandboxKind::PodShaped)
+        .expect("one pod-shaped sandbox");
     assert_eq!(
         sb.containers.len(),
         2,
@@ -151,6 +153,8 @@ fn joined_process_shares_net_ipc_uts_and_keeps_its_own_mount() {
         sb.containers
     );
     assert_eq!(sb.containers[0].main_pid, Some(holder as i32));
+    assert!(sb.containers[0].is_pause);
+    assert_eq!(sb.pause, Some(inner), "the sleeping PID 1 holds the pod");
     let c = &sb.containers[1];
     assert_eq!(c.main_pid, Some(joined as i32));
     for kind in [NsKind::Net, NsKind::Ipc, NsKind::Uts] {

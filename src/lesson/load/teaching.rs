@@ -167,6 +167,10 @@ impl Checker<'_> {
             Placeholder::Cgroup(text, _) => {
                 self.ref_problem(text, pod, pods, &[Kind::Container, Kind::Pause, Kind::Pod])
             }
+            Placeholder::Owned(_) => (!self.owns).then(|| {
+                "{owned:…} names what the lesson owns, and it owns nothing (owns: {prefix: podlab-…})"
+                    .to_string()
+            }),
         }
     }
 

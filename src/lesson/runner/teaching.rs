@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use crate::i18n::Text;
+use crate::lesson::outcome::ActionOutcome;
+use crate::lesson::schema::{Action, StepSpec};
 
 use super::super::checks::evaluate;
 use super::super::commands::FilledLine;
@@ -88,13 +90,73 @@ impl Runner {
             .collect()
     }
 
-    /// Run step `index`'s `try:` lines on the host, filled, one after another.
+    /// Run try line `line` of `step` on the host, filled, as the learner does (a task's
+    /// solution); it must exit 0.
+    pub(super) fn try_line_action(
+        &mut self,
+        step: &StepSpec,
+        line: usize,
+    ) -> eyre::Result<ActionOutcome> {
+        let template = step
+            .try_lines
+            .get(line)
+            .ok_or_else(|| eyre::eyre!("step {} has no try line {line}", step.id))?;
+        let pod = self.lesson.pod_of(step).to_string();
+        let filled = {
+            let mut world = self.world(CHECK_EXEC_TIMEOUT);
+            fill_lines(std::slice::from_ref(template), &mut world, &pod)
+        };
+        let filled = filled.into_iter().next().expect("one line in, one out");
+        let Some(text) = filled.line else {
+            let why = filled.missing.map(|m| m.en).unwrap_or_default();
+            eyre::bail!(
+                "try line {line} of step {} cannot be filled: {why}",
+                step.id
+            );
+        };
+        let out = run_on_host(&self.exe, &text, TRY_LINE_TIMEOUT)?;
+        if !out.succeeded() {
+            eyre::bail!(
+                "{text}: exit {}: {}",
+                out.exit_code.map_or("-".into(), |c| c.to_string()),
+                out.output.trim()
+            );
+        }
+        Ok(ActionOutcome {
+            summary: Text::new(format!("ran {text}"), format!("运行了 {text}")),
+            output: out.output,
+        })
+    }
+
+    /// Run step `index`'s `try:` lines on the host, filled, one after another. A line that
+    /// is a task's solution (it makes something: a cgroup, a veth) was run as that and is not
+    /// run twice.
     pub fn run_try(&mut self, index: usize) -> Vec<TryRun> {
         let filled = self.fill_try(index);
+        let solutions: Vec<usize> = self
+            .step(index)
+            .map(|step| {
+                step.tasks
+                    .iter()
+                    .filter_map(|t| match t.solution {
+                        Some(Action::TryLine(i)) => Some(i),
+                        _ => None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
         let exe = self.exe.clone();
         filled
             .into_iter()
-            .map(|line| {
+            .enumerate()
+            .map(|(i, line)| {
+                if solutions.contains(&i) {
+                    return TryRun {
+                        line,
+                        exit_code: Some(0),
+                        output: "(run as a task's solution)".into(),
+                    };
+                }
                 let Some(text) = line.line.clone() else {
                     return TryRun {
                         line,
