@@ -16,3 +16,4 @@ pub mod qos;
 pub mod resources;
 pub mod static_pods;
 pub mod steps;
+pub mod userns;
