@@ -11,6 +11,7 @@ use std::time::Duration;
 use common::{podlab, stderr, stdout, TestPod};
 use podlab::kube::userns::{IdRange, RANGE_LENGTH};
 use podlab::runtime::paths;
+use podlab::runtime::sys::LiveProcess;
 
 const OWN: &str = r#"
 apiVersion: v1
@@ -160,6 +161,20 @@ fn host_users_false_gives_the_pod_its_own_range_which_delete_and_gc_free() {
         nix::sys::signal::Signal::SIGKILL,
     )
     .expect("kill the shim");
+    // PR_SET_PDEATHSIG: pause and the container die with their shim; gc collects a pod only
+    // once its shim is gone.
+    let processes = [
+        c_state.shim,
+        c_state.sandbox.as_ref().expect("sandbox").pause,
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while processes.iter().any(|p| p.is_alive()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pod outlived its shim"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let out = podlab(&["gc"]);
     assert!(out.status.success(), "gc: {}", stderr(&out));
     common::assert_nothing_left(&c_state);
