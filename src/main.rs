@@ -122,6 +122,12 @@ fn main() -> ExitCode {
     panic_hook.install();
     let args = Cli::parse();
     let lang = args.lang.unwrap_or_else(Lang::from_env);
+    #[cfg(podlab_host)]
+    if builds_pods(&args.command) && podlab::runtime::rootless::is_rootless() {
+        // Without root and without a delegated cgroup: in a scope systemd delegates, if the
+        // user's systemd is there, so the pods' limits are enforced.
+        podlab::runtime::rootless::delegation::restart_in_delegated_scope();
+    }
     let result = match args.command {
         Some(Command::Replay(replay)) => podlab::tui::replay::replay(&replay, lang),
         #[cfg(podlab_host)]
@@ -187,6 +193,18 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Init => podlab::runtime::init::run().map(|_| ExitCode::SUCCESS),
         HostCommand::Node => podlab::runtime::rootless::node::run().map(|_| ExitCode::SUCCESS),
     }
+}
+
+/// The commands that build pods (and so want their limits enforced).
+#[cfg(podlab_host)]
+fn builds_pods(command: &Option<Command>) -> bool {
+    matches!(
+        command,
+        None | Some(Command::Explore(_))
+            | Some(Command::Host(
+                HostCommand::Run(_) | HostCommand::Lesson(_) | HostCommand::Kubelet(_)
+            ))
+    )
 }
 
 /// The default manifest, found next to the binary's source tree or the current directory.

@@ -33,6 +33,9 @@ pub enum Need {
     /// The learner builds a pod by hand on the host (`owns:`): cgroups below the root, a
     /// veth, namespaces, so root.
     HandMade,
+    /// `hostUsers: false` (in a manifest, or written by a step): a range of the host's ids
+    /// for the pod, which only root has to give.
+    OwnUserNamespace,
 }
 
 /// What `lesson` needs, in [`Need`]'s order.
@@ -54,6 +57,16 @@ pub fn needs_of(lesson: &Lesson) -> Vec<Need> {
     for step in lesson.steps() {
         if matches!(step.action, Action::Kubelet(_) | Action::PutManifest(_)) {
             needs.push(Need::StaticPods);
+        }
+        // A pod the step or its solution re-creates with hostUsers: false.
+        let edits = std::iter::once(&step.action)
+            .chain(step.tasks.iter().filter_map(|t| t.solution.as_ref()));
+        for action in edits {
+            if let Action::ReplacePod(edit) = action {
+                if edit.with.contains("hostUsers: false") {
+                    needs.push(Need::OwnUserNamespace);
+                }
+            }
         }
         if let Some(check) = &step.check {
             check_needs(check, &mut needs);
@@ -95,6 +108,9 @@ fn pod_needs(pod: &Pod, needs: &mut Vec<Need>) {
     }
     if spec.volumes.iter().any(|v| v.host_path.is_some()) {
         needs.push(Need::HostPath);
+    }
+    if spec.own_user_namespace() {
+        needs.push(Need::OwnUserNamespace);
     }
 }
 

@@ -266,6 +266,10 @@ pub fn lesson_verdict(m: &Machine, needs: &[Need]) -> LessonVerdict {
                 "needs root: you build a pod by hand on the host",
                 "需要 root：要在宿主机上亲手搭 Pod",
             )),
+            Need::OwnUserNamespace if rootless => verdict.blockers.push(Text::new(
+                "needs root: hostUsers: false gives a pod 65536 of the host's ids",
+                "需要 root：hostUsers: false 要从宿主机的 ID 中分给 Pod 65536 个",
+            )),
             Need::CgroupLimits { checked } => {
                 if let Err(why) = limits(m, mode) {
                     if *checked {

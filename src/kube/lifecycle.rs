@@ -208,6 +208,7 @@ mod tests {
             qos_class: String::new(),
             cgroup: String::new(),
             rootless: None,
+            user_namespace: None,
             sandbox: None,
             containers: containers
                 .into_iter()

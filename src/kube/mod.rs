@@ -17,3 +17,4 @@ pub mod resources;
 pub mod scheduling;
 pub mod static_pods;
 pub mod steps;
+pub mod userns;

@@ -2,9 +2,10 @@
 //! containers create or join.
 //!
 //! The table's order is the order namespaces are joined, as youki joins them: pid, uts, ipc,
-//! net, cgroup, and mnt last (after it, the host's /proc paths are gone). youki starts with the
-//! user namespace, which podlab never uses: containers run as the host's root, like
-//! Kubernetes' default.
+//! net, cgroup, and mnt last (after it, the host's /proc paths are gone). The user namespace is
+//! not in the table: by default containers run as the host's root, like Kubernetes' default;
+//! a pod with `hostUsers: false` gets one of its own, made with the sandbox and joined first
+//! (as youki joins it), before every other, since it owns them ([`SandboxNamespaces::user`]).
 //!
 //! The sandbox, container init, `podlab exec` and the narration of the steps all read the plan
 //! from here ([`SandboxNamespaces::for_pod`], [`ContainerNamespaces::for_pod`]), so what a
@@ -128,6 +129,8 @@ impl Namespace {
 /// hostNetwork); uts goes with net, as kubelet does: a hostNetwork pod keeps the host's name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SandboxNamespaces {
+    /// A user namespace of the pod's own (`hostUsers: false`), owning the others.
+    pub user: bool,
     pub pid: bool,
     pub uts: bool,
     pub ipc: bool,
@@ -148,6 +151,7 @@ impl SandboxNamespaces {
     pub fn for_pod(pod: &Pod) -> SandboxNamespaces {
         let spec = &pod.spec;
         SandboxNamespaces {
+            user: spec.own_user_namespace(),
             pid: !spec.host_pid,
             uts: !spec.host_network,
             ipc: !spec.host_ipc,
@@ -197,6 +201,9 @@ impl SandboxNamespaces {
 /// (containerd's `WithNamespaces` on a unified host), rooted at its own cgroup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContainerNamespaces {
+    /// Join pause's user namespace first (`hostUsers: false`).
+    #[serde(default)]
+    pub join_user: bool,
     /// Join pause's PID namespace (shareProcessNamespace).
     pub share_pid: bool,
     /// Make a PID namespace of its own.
@@ -215,6 +222,7 @@ impl ContainerNamespaces {
         let spec = &pod.spec;
         // Validation refuses shareProcessNamespace with hostPID; hostPID wins if both came.
         ContainerNamespaces {
+            join_user: spec.own_user_namespace(),
             share_pid: spec.share_process_namespace && !spec.host_pid,
             own_pid: !spec.share_process_namespace && !spec.host_pid,
             own_cgroup: false,
@@ -343,6 +351,16 @@ mod tests {
         let host = ContainerNamespaces::for_pod(&pod("  hostPID: true\n"));
         assert!(!host.joined().contains(&Namespace::Pid));
         assert_eq!(host.created(), [Namespace::Mnt]);
+    }
+
+    #[test]
+    fn host_users_false_gives_the_sandbox_a_user_namespace_its_containers_join() {
+        assert!(!SandboxNamespaces::for_pod(&pod("")).user);
+        assert!(!SandboxNamespaces::for_pod(&pod("  hostUsers: true\n")).user);
+        let own = pod("  hostUsers: false\n");
+        assert!(SandboxNamespaces::for_pod(&own).user);
+        assert!(ContainerNamespaces::for_pod(&own).join_user);
+        assert!(!ContainerNamespaces::for_pod(&pod("")).join_user);
     }
 
     #[test]

@@ -30,6 +30,9 @@ pub struct PodState {
     /// Built without root: the node's user namespace, and whether limits are enforced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rootless: Option<RootlessState>,
+    /// `hostUsers: false`: the pod's own range of the node's ids (root inside is `first_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_namespace: Option<crate::kube::userns::IdRange>,
     pub sandbox: Option<SandboxState>,
     pub containers: Vec<ContainerStatus>,
     pub steps: Vec<StepStatus>,

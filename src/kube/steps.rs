@@ -256,19 +256,38 @@ fn namespaces_step(pod: &Pod, host: &str) -> StepPlan {
             ),
         )
     };
-    let (script, mut syscalls) = if namespaces.sets_hostname() {
+    // hostUsers: false: a user namespace first, owning the rest, with kubelet's range.
+    let (user_flag, user_option) = if namespaces.user {
         (
-            format!("hostname {host}; exec sleep infinity"),
-            vec![
-                format!("clone({} | SIGCHLD)", clone_flag_names(&created)),
-                format!("sethostname(\"{host}\")"),
-            ],
+            "CLONE_NEWUSER | ",
+            "--user --map-users=0:<65536·N>:65536 --map-groups=0:<65536·N>:65536 ",
         )
     } else {
+        ("", "")
+    };
+    let clone = format!("clone({user_flag}{} | SIGCHLD)", clone_flag_names(&created));
+    let mut syscalls = vec![clone];
+    if namespaces.user {
+        syscalls.push("write(/proc/<pid>/uid_map, \"0 <65536·N> 65536\")".into());
+        syscalls.push("write(/proc/<pid>/gid_map, \"0 <65536·N> 65536\")".into());
+        syscalls.push("setresuid(0, 0, 0)".into());
+    }
+    let script = if namespaces.sets_hostname() {
+        syscalls.push(format!("sethostname(\"{host}\")"));
+        format!("hostname {host}; exec sleep infinity")
+    } else {
+        "exec sleep infinity".to_string()
+    };
+    let (user_note_en, user_note_zh) = if namespaces.user {
         (
-            "exec sleep infinity".to_string(),
-            vec![format!("clone({} | SIGCHLD)", clone_flag_names(&created))],
+            " With hostUsers: false the first is a user namespace of the pod's own: kubelet gives \
+             the pod 65536 ids of the node from 65536·N, so root inside is 65536·N outside, and \
+             the other namespaces belong to it.",
+            "因为设置了 hostUsers: false，第一个是 Pod 自己的 user 命名空间：kubelet 从节点的 ID 中\
+             分给它从 65536·N 开始的 65536 个，所以里面的 root 在外面是 65536·N，其他命名空间都归它所有。",
         )
+    } else {
+        ("", "")
     };
     syscalls.push("prctl(PR_SET_PDEATHSIG, SIGKILL)".into());
     StepPlan {
@@ -279,16 +298,16 @@ fn namespaces_step(pod: &Pod, host: &str) -> StepPlan {
             format!(
                 "The shim clones one process into new namespaces{named_en}. \
                  Nothing runs in them yet: the process waits. containerd pins the net namespace in \
-                 /var/run/netns instead; a process is how podlab holds them.{host_note_en}"
+                 /var/run/netns instead; a process is how podlab holds them.{user_note_en}{host_note_en}"
             ),
             format!(
                 "shim 克隆出一个进程，放进新的命名空间{named_zh}。\
                  此时里面还没有运行任何程序：这个进程在等待。containerd 用 /var/run/netns 里的文件\
-                 固定网络命名空间；podlab 用一个进程来持有它们。{host_note_zh}"
+                 固定网络命名空间；podlab 用一个进程来持有它们。{user_note_zh}{host_note_zh}"
             ),
         ),
         commands: vec![format!(
-            "unshare {} sh -c '{script}'",
+            "unshare {user_option}{} sh -c '{script}'",
             unshare_options(&created, false)
         )],
         syscalls,
@@ -474,10 +493,22 @@ fn container_step(
     }
     let joined = namespaces.joined();
     let created = namespaces.created();
-    let mut syscalls: Vec<String> = joined
-        .iter()
-        .map(|ns| format!("setns(/proc/<pause>/ns/{}, 0)", ns.proc_name()))
-        .collect();
+    let mut syscalls: Vec<String> = vec![];
+    if namespaces.join_user {
+        explain.en.push_str(
+            " First it joins the pod's user namespace and becomes its root, 65536·N on the host.",
+        );
+        explain
+            .zh
+            .push_str("它先加入 Pod 的 user 命名空间，成为其中的 root，也就是宿主机上的 65536·N。");
+        syscalls.push("setns(/proc/<pause>/ns/user, CLONE_NEWUSER)".into());
+        syscalls.push("setresuid(0, 0, 0)".into());
+    }
+    syscalls.extend(
+        joined
+            .iter()
+            .map(|ns| format!("setns(/proc/<pause>/ns/{}, 0)", ns.proc_name())),
+    );
     syscalls.push(format!("unshare({})", clone_flag_names(&created)));
     syscalls.extend([
         "clone(CLONE_PARENT | SIGCHLD)".to_string(),
@@ -550,6 +581,7 @@ mod tests {
             "  hostIPC: true\n",
             "  hostNetwork: true\n  hostPID: true\n  hostIPC: true\n",
             "  shareProcessNamespace: true\n",
+            "  hostUsers: false\n",
         ] {
             let pod = pod(extra);
             let plan = SandboxNamespaces::for_pod(&pod);
@@ -567,6 +599,8 @@ mod tests {
                     "{kind:?} in {unshare} ({extra:?})"
                 );
             }
+            assert_eq!(clone.contains("CLONE_NEWUSER"), plan.user, "{extra:?}");
+            assert_eq!(unshare.contains("--user "), plan.user, "{extra:?}");
             let sets_hostname = ns.syscalls.iter().any(|s| s.starts_with("sethostname("));
             assert_eq!(sets_hostname, plan.sets_hostname(), "{extra:?}");
             assert_eq!(unshare.contains("hostname web"), plan.sets_hostname());

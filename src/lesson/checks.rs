@@ -538,6 +538,24 @@ fn file(c: &FileCheck, world: &mut World<'_>, pod: &str) -> Outcome {
 }
 
 fn host_file(c: &HostFileCheck) -> CheckResult {
+    if let (Some(want), false) = (c.root_owned, c.absent) {
+        let uid = match host_owner(&c.path) {
+            Ok(uid) => uid,
+            Err(failed) => return failed,
+        };
+        if (uid == 0) != want {
+            return CheckResult::fail(
+                format!("{} is owned by uid {uid} on the host", c.path),
+                format!("宿主机上 {} 的所有者是 uid {uid}", c.path),
+            );
+        }
+        if c.contains.is_none() {
+            return CheckResult::pass(
+                format!("{} is owned by uid {uid} on the host", c.path),
+                format!("宿主机上 {} 的所有者是 uid {uid}", c.path),
+            );
+        }
+    }
     let content = std::fs::read_to_string(&c.path);
     match (content, c.absent) {
         (Err(_), true) => CheckResult::pass(
@@ -570,6 +588,17 @@ fn host_file(c: &HostFileCheck) -> CheckResult {
             }
         }
     }
+}
+
+/// The uid that owns `path` on the host.
+fn host_owner(path: &str) -> Result<u32, CheckResult> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).map(|m| m.uid()).map_err(|e| {
+        CheckResult::fail(
+            format!("cannot read {path} on the host: {e}"),
+            format!("无法读取宿主机上的 {path}：{e}"),
+        )
+    })
 }
 
 fn http(c: &HttpCheck, world: &mut World<'_>, pod: &str) -> Outcome {

@@ -445,6 +445,10 @@ pub struct HostFileCheck {
     pub contains: Option<String>,
     #[serde(default)]
     pub absent: bool,
+    /// Whether its owner on the host is root (uid 0): a file a container wrote, or
+    /// `/proc/<pid>`, which belongs to the process's user.
+    #[serde(default)]
+    pub root_owned: Option<bool>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

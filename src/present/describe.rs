@@ -96,6 +96,17 @@ pub fn render(state: &PodState, now: f64) -> String {
             sandbox.pause.pid, sandbox.hostname
         );
     }
+    if let Some(host_users) = spec.host_users {
+        let _ = match (&state.user_namespace, host_users) {
+            (Some(range), false) => writeln!(
+                out,
+                "Host Users:   false: a user namespace of the pod's own, uid_map and gid_map {} (root inside is {} on the host)",
+                range.map_line(),
+                range.first_id
+            ),
+            _ => writeln!(out, "Host Users:   {host_users}"),
+        };
+    }
     if let Some(rootless) = &state.rootless {
         let _ = writeln!(
             out,

@@ -74,7 +74,9 @@ fn prune(value: &mut Value) {
                 prune(v);
             }
             map.retain(|key, v| match v {
-                Value::Null | Value::Bool(false) => false,
+                // A pointer in Go: set to false, it is printed.
+                Value::Bool(false) => key == "hostUsers",
+                Value::Null => false,
                 Value::String(s) => !s.is_empty(),
                 Value::Array(a) => !a.is_empty(),
                 Value::Object(o) => !o.is_empty() || KEPT_WHEN_EMPTY.contains(&key.as_str()),
@@ -259,6 +261,7 @@ pub(crate) mod tests {
             qos_class: "Burstable".into(),
             cgroup: String::new(),
             rootless: None,
+            user_namespace: None,
             sandbox: Some(SandboxState {
                 pause: process,
                 hostname: "web".into(),

@@ -96,6 +96,9 @@ pub struct StartOptions {
 /// Start a shim for `pod` and connect to it. The pod exists but none of its steps ran yet.
 pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConnection)> {
     super::lock::ensure_state_root()?;
+    if pod.spec.own_user_namespace() && super::rootless::is_rootless() {
+        return Err(eyre!("{}", super::shim::HOST_USERS_ROOTLESS));
+    }
     // Resolve every image first: an unknown image is an error before anything starts.
     let images = ImageStore::default();
     for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {

@@ -33,6 +33,8 @@ pub struct PodContext<'a> {
     pub pod: &'a Pod,
     pub sandbox_pid: i32,
     pub podlab_exe: &'a Path,
+    /// `hostUsers: false`: the pod's range of ids.
+    pub user_ids: Option<crate::kube::userns::IdRange>,
 }
 
 /// The command a container runs, with Kubernetes' rules: `command` replaces the image's
@@ -85,6 +87,11 @@ pub fn init_config(
         std::fs::create_dir_all(dir.join(sub))
             .wrap_err_with(|| format!("failed to create {}/{sub}", dir.display()))?;
     }
+    if let Some(range) = ctx.user_ids {
+        // The writable layer is the pod's root's: `/` inside is root's, and what the
+        // container writes is 65536·N on the host.
+        super::userns::chown_to_root_inside(&dir.join("upper"), range)?;
+    }
     let mut mounts = Vec::new();
     for m in &c.volume_mounts {
         let source = volume_source(ctx.uid, ctx.pod, &m.name)
@@ -131,6 +138,8 @@ pub fn init_config(
             etc_hosts: pod_dir.join("etc-hosts"),
             etc_hostname: pod_dir.join("etc-hostname"),
             cgroup: cgroup_view,
+            idmapped_lower: ctx.user_ids.map(|_| dir.join("lower")),
+            pod_root: ctx.user_ids.map(|r| r.first_id),
         },
         argv: container_argv(c, image),
         env: container_env(ctx.pod, c),

@@ -182,6 +182,10 @@ fn enter_and_run(
     if let Some(user) = &target.user {
         setns(user.as_fd(), CloneFlags::CLONE_NEWUSER)
             .map_err(|e| eyre!("failed to join the user namespace: {e}"))?;
+        // A pod's own user namespace (hostUsers: false) does not map the host's root: run as
+        // its root, as the container does.
+        super::userns::become_root_inside()
+            .map_err(|e| eyre!("failed to become root in the user namespace: {e}"))?;
     }
     for (file, flag, kind) in &target.namespaces {
         setns(file.as_fd(), *flag)

@@ -89,6 +89,21 @@ fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
         // Lowering the score needs CAP_SYS_RESOURCE; without it the kernel's default stays.
         let _ = std::fs::write("/proc/self/oom_score_adj", adj.to_string());
     }
+    let mut prepared_root = false;
+    if config.namespaces.join_user {
+        // hostUsers: false. What needs the host's root comes first: the idmapped image and
+        // what comes from the pod's directory.
+        let path = format!("/proc/{}/ns/user", config.sandbox_pid);
+        let userns = File::open(&path)
+            .wrap_err_with(|| format!("failed to open the pod's user namespace ({path})"))?;
+        rootfs::prepare_idmapped(&config.rootfs, &userns)?;
+        prepared_root = true;
+        // Joined first: it owns every other namespace of the pod.
+        setns(userns.as_fd(), nix::sched::CloneFlags::CLONE_NEWUSER)
+            .map_err(|e| eyre!("failed to join the pod's user namespace: {e}"))?;
+        super::userns::become_root_inside()
+            .map_err(|e| eyre!("failed to become root in the pod's user namespace: {e}"))?;
+    }
     join_sandbox(config)?;
     // The cgroup namespace is made by the container process itself, once it is in its leaf:
     // the namespace's root is the cgroup its creator is in.
@@ -118,7 +133,7 @@ fn prepare_and_clone(config: &InitConfig, sync: &mut File) -> Result<()> {
             Ok(())
         }
         Ok(None) => {
-            let err = match container_main(config, sync) {
+            let err = match container_main(config, sync, prepared_root) {
                 Err(err) => err,
                 Ok(never) => match never {},
             };
@@ -163,7 +178,7 @@ fn join_sandbox(config: &InitConfig) -> Result<()> {
 enum Never {}
 
 /// The container process: rootfs, security, exec. Returns only on failure.
-fn container_main(config: &InitConfig, sync: &mut File) -> Result<Never> {
+fn container_main(config: &InitConfig, sync: &mut File, prepared_root: bool) -> Result<Never> {
     sys::set_parent_death_signal().wrap_err("failed to set the parent-death signal")?;
     // If the shim died before the signal was armed, nobody would ever kill us: the shim is the
     // only reader of the sync pipe, so a write fails with EPIPE exactly when it is gone.
@@ -175,7 +190,7 @@ fn container_main(config: &InitConfig, sync: &mut File) -> Result<Never> {
         unshare(sys::clone_flags([Namespace::Cgroup]))
             .map_err(|e| eyre!("failed to create the container's cgroup namespace: {e}"))?;
     }
-    rootfs::setup(&config.rootfs, config.privileged)?;
+    rootfs::setup(&config.rootfs, config.privileged, prepared_root)?;
     let cwd = if config.cwd.is_empty() {
         "/"
     } else {

@@ -29,6 +29,7 @@ pub mod shim;
 pub mod state_file;
 pub mod sys;
 pub mod teardown;
+pub mod userns;
 pub mod volumes;
 
 use std::path::{Path, PathBuf};

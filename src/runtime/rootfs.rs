@@ -28,6 +28,14 @@ pub struct RootfsConfig {
     /// What the container sees at /sys/fs/cgroup (None: the bare directory of sysfs).
     #[serde(default)]
     pub cgroup: Option<CgroupView>,
+    /// `hostUsers: false`: where the image is attached idmapped by the pod's user namespace,
+    /// the overlay's lower layer. The overlay is then mounted by `podlab init` as the host's
+    /// root, before it joins the pod's user namespace ([`prepare_idmapped`]).
+    #[serde(default)]
+    pub idmapped_lower: Option<PathBuf>,
+    /// `hostUsers: false`: the pod's root on the host (65536·N), who owns the container's /dev.
+    #[serde(default)]
+    pub pod_root: Option<u32>,
 }
 
 /// The container's /sys/fs/cgroup, as containerd's default spec (a `cgroup` mount, read-only
@@ -108,35 +116,35 @@ fn inside(root: &Path, path: &str) -> PathBuf {
     out
 }
 
-pub fn setup(config: &RootfsConfig, privileged: bool) -> Result<()> {
+/// Build the container's root and pivot into it. `prepared`: with `hostUsers: false`, the root
+/// [`prepare_idmapped`] made as the host's root is the working directory.
+pub fn setup(config: &RootfsConfig, privileged: bool, prepared: bool) -> Result<()> {
     // Our mounts must not propagate back to the shim's namespace.
-    mnt(
-        None,
-        Path::new("/"),
-        None,
-        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
-        None,
-    )?;
-    let root = &config.merged;
-    let layers = format!(
-        "lowerdir={},upperdir={},workdir={}",
-        config.image.display(),
-        config.upper.display(),
-        config.work.display()
-    );
-    mnt(
-        Some("overlay"),
-        root,
-        Some("overlay"),
-        MsFlags::empty(),
-        Some(&layers),
-    )?;
-    mount_volumes(root, &config.mounts)?;
-    mount_proc_and_sys(root, privileged)?;
-    if let Some(view) = &config.cgroup {
-        mount_cgroup(root, view, !privileged)?;
+    all_private()?;
+    let root = match prepared {
+        true => {
+            enter_own_copy()?;
+            PathBuf::from(".")
+        }
+        false => {
+            overlay(config, &config.image)?;
+            from_the_pod(&config.merged, config)?;
+            config.merged.clone()
+        }
+    };
+    of_its_own(&root, config, privileged)?;
+    pivot_into(&root)?;
+    if !privileged {
+        mask_paths()?;
     }
-    mount_dev(root, &config.shm)?;
+    Ok(())
+}
+
+/// What comes from the pod's directory on the host: volumes, /dev with the pod's /dev/shm,
+/// /etc/hosts and /etc/hostname.
+fn from_the_pod(root: &Path, config: &RootfsConfig) -> Result<()> {
+    mount_volumes(root, &config.mounts)?;
+    mount_dev(root, &config.shm, config.pod_root)?;
     for (file, source) in [
         ("/etc/hosts", &config.etc_hosts),
         ("/etc/hostname", &config.etc_hostname),
@@ -145,11 +153,101 @@ pub fn setup(config: &RootfsConfig, privileged: bool) -> Result<()> {
         ensure_file(&target)?;
         mnt(source.to_str(), &target, None, MsFlags::MS_BIND, None)?;
     }
-    pivot_into(root)?;
-    if !privileged {
-        mask_paths()?;
-    }
     Ok(())
+}
+
+/// What shows the container's own namespaces: /proc, /sys, /sys/fs/cgroup, /dev/mqueue.
+fn of_its_own(root: &Path, config: &RootfsConfig, privileged: bool) -> Result<()> {
+    mount_proc_and_sys(root, privileged)?;
+    if let Some(view) = &config.cgroup {
+        mount_cgroup(root, view, !privileged)?;
+    }
+    // POSIX message queues of the pod's (shared) IPC namespace.
+    let mqueue = root.join("dev/mqueue");
+    std::fs::create_dir_all(&mqueue)?;
+    let _ = mount(
+        Some("mqueue"),
+        &mqueue,
+        Some("mqueue"),
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
+        None::<&str>,
+    );
+    Ok(())
+}
+
+/// Make every mount of this namespace private: nothing propagates back to where it came from.
+fn all_private() -> Result<()> {
+    mnt(
+        None,
+        Path::new("/"),
+        None,
+        MsFlags::MS_REC | MsFlags::MS_PRIVATE,
+        None,
+    )
+}
+
+fn overlay(config: &RootfsConfig, lower: &Path) -> Result<()> {
+    let layers = format!(
+        "lowerdir={},upperdir={},workdir={}",
+        lower.display(),
+        config.upper.display(),
+        config.work.display()
+    );
+    mnt(
+        Some("overlay"),
+        &config.merged,
+        Some("overlay"),
+        MsFlags::empty(),
+        Some(&layers),
+    )
+}
+
+/// `hostUsers: false`, in `podlab init` while it is still the host's root: a mount namespace
+/// of its own (the container's is made from it), the image attached idmapped by the pod's user
+/// namespace `userns`, the overlay over it, and what comes from the pod's directory, which the
+/// pod's root (65536·N) may not enter. It ends in the root: the working directory follows
+/// into the mount namespaces made from this one, where [`setup`] finds it.
+///
+/// The image's files then show as the pod's root's inside; what the container writes lands in
+/// the upper layer as 65536·N.
+pub fn prepare_idmapped(config: &RootfsConfig, userns: &std::fs::File) -> Result<()> {
+    let lower = config
+        .idmapped_lower
+        .as_ref()
+        .ok_or_else(|| eyre!("no place for the idmapped image"))?;
+    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
+        .map_err(|e| eyre!("failed to create a mount namespace for the idmapped image: {e}"))?;
+    all_private()?;
+    let tree = super::userns::idmapped_tree(&config.image, userns)?;
+    std::fs::create_dir_all(lower)
+        .wrap_err_with(|| format!("failed to create {}", lower.display()))?;
+    super::userns::attach(&tree, lower)?;
+    overlay(config, lower).wrap_err(
+        "failed to mount the overlay over the idmapped image (an overlay over idmapped layers needs Linux 5.19+)",
+    )?;
+    from_the_pod(&config.merged, config)?;
+    std::env::set_current_dir(&config.merged)
+        .wrap_err_with(|| format!("failed to enter {}", config.merged.display()))
+}
+
+/// In the container's mount namespace, made in the pod's user namespace from the one
+/// [`prepare_idmapped`] built: those mounts came from a more privileged namespace, so the
+/// kernel locks them to their parents and pivot_root refuses them. A copy of the root made
+/// here is the namespace's own; mounted over the prepared root and entered, it is where the
+/// rest happens (paths relative to it: the pod's root may not walk the host's state dir).
+fn enter_own_copy() -> Result<()> {
+    let prepared = nix::fcntl::open(
+        ".",
+        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_DIRECTORY | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| eyre!("failed to open the container's root: {e}"))?;
+    // SAFETY: a descriptor open just returned.
+    let prepared: std::os::fd::OwnedFd = unsafe { std::os::fd::FromRawFd::from_raw_fd(prepared) };
+    let copy = super::userns::copy_tree_at(&prepared)?;
+    super::userns::attach_over(&copy, &prepared)?;
+    nix::unistd::fchdir(std::os::fd::AsRawFd::as_raw_fd(&copy))
+        .map_err(|e| eyre!("failed to enter the container's root: {e}"))
 }
 
 fn ensure_file(path: &Path) -> Result<()> {
@@ -285,15 +383,19 @@ fn mount_cgroup(root: &Path, view: &CgroupView, read_only: bool) -> Result<()> {
     }
 }
 
-fn mount_dev(root: &Path, shm: &Path) -> Result<()> {
+fn mount_dev(root: &Path, shm: &Path, owner: Option<u32>) -> Result<()> {
     let dev = root.join("dev");
     std::fs::create_dir_all(&dev)?;
+    let mut options = "mode=755,size=65536k".to_string();
+    if let Some(id) = owner {
+        options.push_str(&format!(",uid={id},gid={id}"));
+    }
     mnt(
         Some("tmpfs"),
         &dev,
         Some("tmpfs"),
         MsFlags::MS_NOSUID | MsFlags::MS_STRICTATIME,
-        Some("mode=755,size=65536k"),
+        Some(&options),
     )?;
     for name in DEVICES {
         let target = dev.join(name);
@@ -320,20 +422,12 @@ fn mount_dev(root: &Path, shm: &Path) -> Result<()> {
         std::os::unix::fs::symlink(target, dev.join(link))
             .wrap_err_with(|| format!("failed to link /dev/{link}"))?;
     }
+    // Mounted over later, in the container's IPC namespace.
+    std::fs::create_dir_all(dev.join("mqueue"))?;
     let shm_dir = dev.join("shm");
     std::fs::create_dir_all(&shm_dir)?;
     let shm_source = shm.to_string_lossy();
     mnt(Some(&shm_source), &shm_dir, None, MsFlags::MS_BIND, None)?;
-    // POSIX message queues of the pod's (shared) IPC namespace.
-    let mqueue = dev.join("mqueue");
-    std::fs::create_dir_all(&mqueue)?;
-    let _ = mount(
-        Some("mqueue"),
-        &mqueue,
-        Some("mqueue"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        None::<&str>,
-    );
     Ok(())
 }
 

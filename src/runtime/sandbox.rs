@@ -8,6 +8,11 @@
 //! Without root the sandbox is made inside the node's user namespace; when that namespace has
 //! a range of ids, pause runs as 65535 as kubelet's does (the pause image's `USER`), exec'd
 //! from a descriptor the shim opened, so uid 65535 needs no path to the binary.
+//!
+//! With `hostUsers: false` the same clone makes a user namespace too, which owns the others.
+//! The shim writes its maps (`0 65536·N 65536`) at once; the process waits for that, then
+//! becomes root of the namespace (65536·N on the host) before it names the host: from then on
+//! no process of the pod is the host's root.
 
 use std::fs::File;
 use std::io::{Read, Write};
@@ -39,6 +44,7 @@ pub fn create(
     log: &File,
     cgroup: Option<&Path>,
     run_as: Option<u32>,
+    user_ids: Option<crate::kube::userns::IdRange>,
 ) -> Result<PendingSandbox> {
     let cgroup = cgroup
         .map(|dir| {
@@ -54,7 +60,10 @@ pub fn create(
     let host = hostname.as_bytes().to_vec();
     let log_fd = log.as_raw_fd();
     // SAFETY: the shim is single-threaded; the child only makes syscalls, then execs or exits.
-    let flags = sys::clone_flags(namespaces.created()).bits();
+    let mut flags = sys::clone_flags(namespaces.created()).bits();
+    if namespaces.user {
+        flags |= libc::CLONE_NEWUSER;
+    }
     let (cloned, born_in_cgroup) = match &cgroup {
         Some(dir) => match unsafe { sys::clone_into_cgroup(flags, dir.as_fd()) } {
             // Linux < 5.7: the shim moves the process instead.
@@ -70,10 +79,21 @@ pub fn create(
         Ok(Some(pid)) => {
             drop(go_read);
             drop(status_write);
+            let mut go = File::from(go_write);
+            if let (true, Some(range)) = (namespaces.user, user_ids) {
+                // The first byte tells the process its maps are written.
+                let mapped = super::userns::write_maps(pid.as_raw(), range)
+                    .and_then(|()| go.write_all(&[1]).map_err(|e| eyre!("{e}")));
+                if let Err(e) = mapped {
+                    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                    let _ = nix::sys::wait::waitpid(pid, None);
+                    return Err(e.wrap_err("failed to map the pod's user namespace"));
+                }
+            }
             Ok(PendingSandbox {
                 pid,
                 born_in_cgroup,
-                go: File::from(go_write),
+                go,
                 exec_status: File::from(status_read),
             })
         }
@@ -112,6 +132,18 @@ fn sandbox_child(
         libc::sigemptyset(&mut empty);
         libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        if namespaces.user {
+            let mut mapped = 0u8;
+            if libc::read(go.as_raw_fd(), (&mut mapped as *mut u8).cast(), 1) != 1 {
+                libc::_exit(0);
+            }
+            // Root of the pod's user namespace; changing ids clears the parent-death signal.
+            if super::userns::become_root_inside().is_err()
+                || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0
+            {
+                return errno();
+            }
+        }
         if namespaces.sets_hostname()
             && libc::sethostname(hostname.as_ptr().cast(), hostname.len()) < 0
         {

@@ -15,13 +15,14 @@ use crate::spec::{HostPathType, Pod, Volume};
 /// containerd's default size of a pod's /dev/shm.
 pub const SHM_SIZE: &str = "64m";
 
-pub fn prepare(uid: &str, pod: &Pod) -> Result<()> {
+/// `user_ids`: the pod's own range (`hostUsers: false`), whose root gets the emptyDir volumes.
+pub fn prepare(uid: &str, pod: &Pod, user_ids: Option<crate::kube::userns::IdRange>) -> Result<()> {
     let pod_dir = paths::pod_dir(uid);
     let shm = pod_dir.join("shm");
     std::fs::create_dir_all(&shm)?;
     tmpfs(&shm, &format!("mode=1777,size={SHM_SIZE}"))?;
     for volume in &pod.spec.volumes {
-        prepare_volume(uid, volume)
+        prepare_volume(uid, volume, user_ids)
             .wrap_err_with(|| format!("failed to prepare volume {:?}", volume.name))?;
     }
     Ok(())
@@ -38,7 +39,11 @@ fn tmpfs(target: &Path, options: &str) -> Result<()> {
     .map_err(|e| eyre!("failed to mount tmpfs on {}: {e}", target.display()))
 }
 
-fn prepare_volume(uid: &str, volume: &Volume) -> Result<()> {
+fn prepare_volume(
+    uid: &str,
+    volume: &Volume,
+    user_ids: Option<crate::kube::userns::IdRange>,
+) -> Result<()> {
     if let Some(empty) = &volume.empty_dir {
         let dir = paths::volumes_dir(uid).join(&volume.name);
         std::fs::create_dir_all(&dir)?;
@@ -50,6 +55,10 @@ fn prepare_volume(uid: &str, volume: &Volume) -> Result<()> {
                 options.push_str(&format!(",size={}", limit.value()));
             }
             tmpfs(&dir, &options)?;
+        }
+        if let Some(range) = user_ids {
+            // The pod's root owns it, so what it writes there is 65536·N on the host.
+            super::userns::chown_to_root_inside(&dir, range)?;
         }
         return Ok(());
     }

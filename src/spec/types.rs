@@ -53,6 +53,10 @@ pub struct PodSpec {
     pub host_pid: bool,
     #[serde(default, rename = "hostIPC")]
     pub host_ipc: bool,
+    /// false: the pod gets a user namespace of its own, with 65536 ids of the node's
+    /// (Kubernetes 1.33+). Unset or true: the host's user namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_users: Option<bool>,
     /// Kubernetes' default is 30 seconds.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<i64>,
@@ -60,6 +64,11 @@ pub struct PodSpec {
 
 impl PodSpec {
     pub const DEFAULT_GRACE_PERIOD_SECONDS: i64 = 30;
+
+    /// `hostUsers: false`: a user namespace of the pod's own.
+    pub fn own_user_namespace(&self) -> bool {
+        self.host_users == Some(false)
+    }
 
     pub fn grace_period_seconds(&self) -> i64 {
         self.termination_grace_period_seconds

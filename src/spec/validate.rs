@@ -131,6 +131,30 @@ impl Checker {
         if let Some(hostname) = &spec.hostname {
             self.dns_label(path.key("hostname"), hostname, "hostname", "主机名");
         }
+        if spec.own_user_namespace() {
+            // The API server's rule: a pod with a user namespace of its own shares no other
+            // namespace with the host.
+            for (field, shared) in [
+                ("hostNetwork", spec.host_network),
+                ("hostPID", spec.host_pid),
+                ("hostIPC", spec.host_ipc),
+            ] {
+                if shared {
+                    self.add(
+                        path.key("hostUsers"),
+                        t(
+                            format!("hostUsers: false cannot be used with {field}: true"),
+                            format!("hostUsers: false 不能和 {field}: true 一起使用"),
+                        ),
+                        Some(t(
+                            "no host namespace in a pod with its own user namespace",
+                            "有自己 user 命名空间的 Pod 不共享宿主机的任何命名空间",
+                        )),
+                        None,
+                    );
+                }
+            }
+        }
         if spec.share_process_namespace && spec.host_pid {
             self.add(
                 path.key("shareProcessNamespace"),

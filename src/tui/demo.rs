@@ -524,6 +524,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
             String::new()
         },
         rootless: None,
+        user_namespace: None,
         sandbox: sandbox_state,
         containers: statuses,
         steps: plan

@@ -269,6 +269,15 @@ fn a_v2_machine_with_a_delegated_subtree_runs_lessons_without_root() {
     let hostnet = lesson_verdict(&m, &[Need::Pods, Need::HostNamespace("hostNetwork")]);
     assert!(!hostnet.runs());
     assert_eq!(hostnet.reason().en, "needs root: hostNetwork");
+    // Lesson 24 compares the pod's user namespace with the host's, then has the learner ask
+    // for one of the pod's own: both need root.
+    let userns = lesson_verdict(&m, &needs_of(&lesson(&lessons, "24")));
+    assert!(!userns.runs(), "{userns:?}");
+    let said: Vec<&str> = userns.blockers.iter().map(|b| b.en.as_str()).collect();
+    assert!(
+        said.contains(&"needs root: hostUsers: false gives a pod 65536 of the host's ids"),
+        "{said:?}"
+    );
     let en = report(&m, &lesson_lines(&m, &lessons), Lang::En);
     assert!(en.contains("is delegated to you: cpu memory pids"), "{en}");
     assert!(en.contains("runs here without root"), "{en}");
@@ -520,6 +529,9 @@ fn what_a_lesson_needs_comes_from_the_lesson() {
     assert!(needs("08").contains(&Need::CgroupLimits { checked: true }));
     assert!(!needs("08").contains(&Need::CgroupLimits { checked: false }));
     assert!(needs("13").contains(&Need::StaticPods));
+    // hostUsers: false, written by a task's solution: root gives the pod its ids.
+    assert!(needs("24").contains(&Need::OwnUserNamespace));
+    assert!(needs("24").contains(&Need::HostUserNamespace));
     for l in &lessons {
         let n = needs_of(l);
         assert_eq!(n[..2], [Need::Pods, Need::Busybox], "{}", l.id());

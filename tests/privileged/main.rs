@@ -28,3 +28,4 @@ mod tui_lesson_demo;
 mod tui_lesson_real;
 mod tui_real;
 mod tui_tmux;
+mod user_namespace;

@@ -512,6 +512,26 @@ fn lesson_01_and_its_try_lines_pass_without_root() {
 }
 
 #[test]
+fn host_users_false_is_refused_without_root_and_nothing_is_made() {
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    let me = Learner::create("u");
+    let own = POD.replace("spec:\n", "spec:\n  hostUsers: false\n");
+    let manifest = me.manifest("ownusers", &own);
+    let out = me.podlab(&["run", "--detach", &manifest]);
+    assert!(!out.status.success(), "{}", stdout(&out));
+    let said = stderr(&out);
+    for expected in ["hostUsers: false needs root", "podlab-node", "sudo"] {
+        assert!(said.contains(expected), "{expected:?} missing from: {said}");
+    }
+    // Refused before anything: no pod, no node.
+    assert!(me.pod_dirs().is_empty());
+    assert!(me.node().is_none());
+    me.assert_nothing_left();
+}
+
+#[test]
 fn without_user_namespaces_nothing_is_made_and_podlab_says_why() {
     let Some(_machine) = common::privileged() else {
         return;

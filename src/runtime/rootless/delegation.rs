@@ -52,6 +52,92 @@ impl NotEnforced {
     }
 }
 
+/// What decides whether podlab starts itself again in a scope systemd delegates to the user.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user's systemd instance answers: its bus (`$XDG_RUNTIME_DIR/bus`) is there.
+    pub user_bus: bool,
+    /// Where `systemd-run` is, if installed.
+    pub systemd_run: Option<PathBuf>,
+    /// This process is already such a restart ([`REEXEC_ENV`] is set): never twice.
+    pub restarted: bool,
+}
+
+/// Set in the environment of podlab started again under `systemd-run`.
+pub const REEXEC_ENV: &str = "PODLAB_DELEGATED_SCOPE";
+
+/// Whether to start podlab again, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Stay: limits are enforced already, or a scope would not help, or cannot be had.
+    Stay,
+    /// Run this command line instead: podlab in a transient scope of the user's systemd with
+    /// `Delegate=yes`, whose cgroup is then the user's, with cpu, memory and pids handed down.
+    Restart(Vec<String>),
+}
+
+/// Pure: given where limits stand and the user's session, whether podlab should start itself
+/// again under `systemd-run --user --scope -p Delegate=yes`, with `argv` (this process's
+/// command line, the program first).
+///
+/// Only a missing delegation is fixed this way: on cgroup v1 systemd delegates nothing to a
+/// user, and a subtree of the user's own that does not hand the controllers down is the
+/// user's to change (the reason says how).
+pub fn scope_for(limits: &Limits, session: &Session, argv: &[String]) -> Scope {
+    let missing = matches!(
+        limits,
+        Limits::NotEnforced(NotEnforced::NotDelegated { .. })
+    );
+    match (&session.systemd_run, session.user_bus, session.restarted) {
+        (Some(run), true, false) if missing && !argv.is_empty() => {
+            let mut line: Vec<String> = [
+                run.display().to_string(),
+                "--user".into(),
+                "--scope".into(),
+                "--quiet".into(),
+                "-p".into(),
+                "Delegate=yes".into(),
+                format!("--setenv={REEXEC_ENV}=1"),
+                "--".into(),
+            ]
+            .into();
+            line.extend(argv.iter().cloned());
+            Scope::Restart(line)
+        }
+        _ => Scope::Stay,
+    }
+}
+
+impl Session {
+    /// Read from this machine and this process.
+    pub fn of_this_process() -> Session {
+        let bus = std::env::var_os("XDG_RUNTIME_DIR")
+            .map(|dir| Path::new(&dir).join("bus"))
+            .is_some_and(|bus| bus.exists());
+        let systemd_run = ["/usr/bin", "/bin", "/usr/local/bin"]
+            .iter()
+            .map(|dir| Path::new(dir).join("systemd-run"))
+            .find(|p| p.is_file());
+        Session {
+            user_bus: bus,
+            systemd_run,
+            restarted: std::env::var_os(REEXEC_ENV).is_some(),
+        }
+    }
+}
+
+/// Without root, before building pods: when no subtree is delegated and the user's systemd
+/// can give one, exec podlab again in a delegated scope (never returns then). Otherwise go on;
+/// the pods then say why their limits are not enforced.
+pub fn restart_in_delegated_scope() {
+    let argv: Vec<String> = std::env::args().collect();
+    if let Scope::Restart(line) = scope_for(&detect(), &Session::of_this_process(), &argv) {
+        use std::os::unix::process::CommandExt;
+        // exec replaces this process; if it fails, the pod runs without limits as before.
+        let _ = std::process::Command::new(&line[0]).args(&line[1..]).exec();
+    }
+}
+
 /// Where this process's pods can have limits.
 pub fn detect() -> Limits {
     let Ok(CgroupLayout::Unified { root }) = CgroupLayout::detect() else {
@@ -113,6 +199,79 @@ mod tests {
         std::fs::write(base.join("cgroup.subtree_control"), enabled).expect("write");
         std::fs::write(base.join("shell/cgroup.procs"), "1234\n").expect("write");
         dir
+    }
+
+    #[test]
+    fn podlab_starts_again_in_a_delegated_scope_only_when_that_fixes_the_limits() {
+        let argv = vec!["/usr/bin/podlab".to_string(), "lesson".into(), "08".into()];
+        let session = Session {
+            user_bus: true,
+            systemd_run: Some("/usr/bin/systemd-run".into()),
+            restarted: false,
+        };
+        let not_delegated = Limits::NotEnforced(NotEnforced::NotDelegated {
+            cgroup: "/user.slice/user-1000.slice/session-3.scope".into(),
+        });
+        let Scope::Restart(line) = scope_for(&not_delegated, &session, &argv) else {
+            panic!("a session scope is not delegated: systemd can give one that is");
+        };
+        assert_eq!(
+            line,
+            [
+                "/usr/bin/systemd-run",
+                "--user",
+                "--scope",
+                "--quiet",
+                "-p",
+                "Delegate=yes",
+                "--setenv=PODLAB_DELEGATED_SCOPE=1",
+                "--",
+                "/usr/bin/podlab",
+                "lesson",
+                "08"
+            ]
+        );
+        // Already delegated, or cgroup v1, or the user's own subtree without controllers.
+        let delegated = Limits::Delegated {
+            base: "/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service".into(),
+        };
+        let no_controllers = Limits::NotEnforced(NotEnforced::ControllersNotEnabled {
+            base: "/x".into(),
+            missing: vec!["cpu".into()],
+        });
+        for limits in [
+            delegated,
+            Limits::NotEnforced(NotEnforced::CgroupV1),
+            no_controllers,
+        ] {
+            assert_eq!(
+                scope_for(&limits, &session, &argv),
+                Scope::Stay,
+                "{limits:?}"
+            );
+        }
+        // No user session (as after su, or on this CI machine), no systemd-run, or a restart
+        // that still has no delegation: stay, never loop.
+        for other in [
+            Session {
+                user_bus: false,
+                ..session.clone()
+            },
+            Session {
+                systemd_run: None,
+                ..session.clone()
+            },
+            Session {
+                restarted: true,
+                ..session.clone()
+            },
+        ] {
+            assert_eq!(
+                scope_for(&not_delegated, &other, &argv),
+                Scope::Stay,
+                "{other:?}"
+            );
+        }
     }
 
     #[test]

@@ -259,7 +259,17 @@ impl Shim {
             &log,
             leaf.as_deref(),
             run_as,
-        );
+            self.state.user_namespace,
+        )
+        .and_then(|pending| {
+            if namespaces.user {
+                // The image must show its files as the pod's root's, or no container starts.
+                let userns = std::fs::File::open(format!("/proc/{}/ns/user", pending.pid))
+                    .map_err(|e| eyre!("failed to open the pod's user namespace: {e}"))?;
+                crate::runtime::userns::check_image_idmap(&userns)?;
+            }
+            Ok(pending)
+        });
         let pending = match created {
             Ok(p) => p,
             Err(e) => {
@@ -388,6 +398,7 @@ impl Shim {
             pod: &self.state.pod,
             sandbox_pid: sandbox_pid.as_raw(),
             podlab_exe: &self.podlab_exe,
+            user_ids: self.state.user_namespace,
         };
         let log = open_log(&self.state.uid, name)?;
         let placement = match &mut self.cgroups {

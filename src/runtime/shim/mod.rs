@@ -173,6 +173,9 @@ fn private_mount_namespace() -> Result<()> {
     .map_err(|e| eyre!("failed to make the shim's mounts private: {e}"))
 }
 
+/// Why a pod with `hostUsers: false` is refused without root.
+pub const HOST_USERS_ROOTLESS: &str = "hostUsers: false needs root: without root every pod already runs in your own user namespace (podlab-node), whose ids are only yours and your subordinate range, too few to give a pod 65536 ids of its own as kubelet does; run podlab with sudo for this pod, or remove hostUsers: false";
+
 /// kubelet's "object" of a container event, as `kubectl describe` shows it.
 fn container_object(name: &str) -> String {
     format!("spec.containers{{{name}}}")
@@ -184,7 +187,10 @@ impl Shim {
         private_mount_namespace()?;
         let uid = opts.uid.clone();
         let name = pod.metadata.name.clone();
-        let lock = {
+        if pod.spec.own_user_namespace() && opts.node.is_some() {
+            return Err(eyre!("{}", HOST_USERS_ROOTLESS));
+        }
+        let (lock, user_ids) = {
             let _global = super::lock::global()?;
             if let Some(other) = super::lookup::live_pod_named(&name)? {
                 return Err(eyre!(
@@ -198,12 +204,32 @@ impl Shim {
                 .mode(0o700)
                 .create(&dir)
                 .wrap_err_with(|| format!("failed to create {}", dir.display()))?;
-            sys::hold_lock(&paths::shim_lock(&uid))?
+            let lock = sys::hold_lock(&paths::shim_lock(&uid))?;
+            // kubelet's user namespace manager: a range of the node's ids, kept while the pod
+            // exists (in its directory, which delete and gc remove).
+            let user_ids = if pod.spec.own_user_namespace() {
+                match super::userns::allocate(&uid) {
+                    Ok(range) => Some(range),
+                    Err(e) => {
+                        super::teardown::remove_pod_resources(&uid);
+                        return Err(e);
+                    }
+                }
+            } else {
+                None
+            };
+            (lock, user_ids)
         };
-        Shim::build(opts, pod, lock).inspect_err(|_| super::teardown::remove_pod_resources(&uid))
+        Shim::build(opts, pod, lock, user_ids)
+            .inspect_err(|_| super::teardown::remove_pod_resources(&uid))
     }
 
-    fn build(opts: ShimOptions, pod: Pod, lock: File) -> Result<Shim> {
+    fn build(
+        opts: ShimOptions,
+        pod: Pod,
+        lock: File,
+        user_ids: Option<crate::kube::userns::IdRange>,
+    ) -> Result<Shim> {
         let uid = opts.uid.clone();
         let name = pod.metadata.name.clone();
         let shim_ref = ProcessRef::of(std::process::id() as i32)?;
@@ -248,6 +274,7 @@ impl Shim {
                 uid_map: n.ids.uid_map().trim_end().to_string(),
                 limits_not_enforced: None,
             }),
+            user_namespace: user_ids,
             sandbox: None,
             containers,
             steps: plan
@@ -293,7 +320,7 @@ impl Shim {
             .unwrap_or_else(|_| "localhost".into());
         let namespace = shim.state.namespace.clone();
         shim.record("pod", events::scheduled(&namespace, &name, &node));
-        volumes::prepare(&uid, &pod)?;
+        volumes::prepare(&uid, &pod, shim.state.user_namespace)?;
         shim.save();
         Ok(shim)
     }

@@ -141,6 +141,18 @@ fn ns_kinds(width: u16) -> Vec<NsKind> {
     kinds
 }
 
+/// Keep the items whose flag is set (the columns shown).
+fn keep_flagged<T>(items: &mut Vec<T>, kept: &[bool]) {
+    let mut flags = kept.iter();
+    items.retain(|_| flags.next().copied().unwrap_or(false));
+}
+
+/// A user namespace that is not the host's: a pod's own (`hostUsers: false`).
+fn own_user(kind: NsKind, id: Option<&NsId>, s: &Snapshot) -> bool {
+    kind == NsKind::User
+        && matches!((id, s.host.namespaces.get(&kind)), (Some(a), Some(b)) if !a.same_as(b))
+}
+
 fn ns_label(kind: NsKind) -> &'static str {
     match kind {
         NsKind::PidForChildren => "pid4child",
@@ -246,9 +258,13 @@ pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
                 let namespaces = kinds
                     .iter()
                     .map(|k| {
+                        let id = ns.and_then(|n| n.get(k));
                         let mark = if c.shared_with_pause.contains(k) {
                             SHARED_MARK
                         } else if c.own.contains(k) {
+                            OWN_MARK
+                        } else if c.is_pause && own_user(*k, id, s) {
+                            // hostUsers: false: the pod's own user namespace, not the host's.
                             OWN_MARK
                         } else {
                             " "
@@ -292,12 +308,27 @@ pub fn namespaces(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
     // if that makes them fit); else the mark and the last four digits, still enough to compare
     // down a column.
     let fits = |n: usize| 2 + name_w + n * 12 <= width as usize;
+    // A pod with a user namespace of its own (hostUsers: false) keeps the user column.
+    let user_is_own = rows.iter().any(|r| {
+        r.namespaces
+            .iter()
+            .any(|(k, id, _)| own_user(*k, id.as_ref(), s))
+    });
     let full = if fits(kinds.len()) {
         true
     } else if fits(6) {
-        kinds.truncate(6);
+        // The first six kinds; with a pod's own user namespace, the first five and user.
+        let kept: Vec<bool> = kinds
+            .iter()
+            .enumerate()
+            .map(|(i, k)| match user_is_own {
+                false => i < 6,
+                true => i < 5 || *k == NsKind::User,
+            })
+            .collect();
+        keep_flagged(&mut kinds, &kept);
         for row in &mut rows {
-            row.namespaces.truncate(6);
+            keep_flagged(&mut row.namespaces, &kept);
         }
         true
     } else {
