@@ -276,53 +276,73 @@ spec:
     );
 }
 
+/// A pod whose one container, "crash", runs `script` and is restarted (restartPolicy Always).
+fn crashing(script: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {{name}}}}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - {{name: crash, image: busybox, command: [sh, -c, {script:?}]}}\n"
+    )
+}
+
 #[test]
-fn crash_loop_back_off_doubles_from_ten_seconds() {
+fn crash_loop_back_off_restarts_at_once_then_doubles_from_ten_seconds() {
     let Some(_machine) = privileged() else {
         return;
     };
-    let pod = TestPod::run_fast(
-        "backoff",
-        r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: {name}}
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - {name: crash, image: busybox, command: [sh, -c, "exit 1"]}
-"#,
-    );
-    // Each run's start, from the last state the container shows while it waits.
-    let mut starts: Vec<f64> = Vec::new();
+    // Each run lasts 0.3 s, so that every run shows as the last state while the next runs.
+    let pod = TestPod::run_fast("backoff", &crashing("sleep 0.3; exit 1"));
+    // Each run's (start, end), from the last state the container shows after it.
+    let mut runs: Vec<(f64, f64)> = Vec::new();
+    let mut messages: Vec<(usize, String)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while starts.len() < 4 {
-        assert!(Instant::now() < deadline, "only saw runs at {starts:?}");
+    while runs.len() < 5 {
+        assert!(Instant::now() < deadline, "only saw runs {runs:?}");
         let state = pod.state();
         let c = state.container("crash").expect("crash");
-        if let Some(ContainerState::Terminated { started_at, .. }) = c.last_state {
-            if starts.last() != Some(&started_at) {
-                starts.push(started_at);
-                if starts.len() == 2 {
-                    assert!(
-                        c.state_message.as_deref().is_some_and(|m| m.starts_with(
-                            "back-off 20s (×0.1) restarting failed container=crash pod="
-                        )),
-                        "{c:?}"
-                    );
-                }
+        if let Some(ContainerState::Terminated {
+            started_at,
+            finished_at,
+            ..
+        }) = c.last_state
+        {
+            if runs.last().map(|r| r.0) != Some(started_at) {
+                runs.push((started_at, finished_at));
+            }
+        }
+        if let Some(m) = &c.state_message {
+            if messages.last().map(|(_, last)| last) != Some(m) {
+                messages.push((runs.len(), m.clone()));
             }
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let gaps: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
-    // 10s, 20s, 40s scaled by 0.1, plus the time a start takes.
-    for (gap, want) in gaps.iter().zip([1.0, 2.0, 4.0]) {
+    // From each exit to the next start: at once, then 10s, 20s, 40s scaled by 0.1, plus the
+    // time a start takes.
+    let waits: Vec<f64> = runs.windows(2).map(|w| w[1].0 - w[0].1).collect();
+    assert!(
+        waits[0] < 0.5,
+        "the first crash restarts at once: {waits:?}"
+    );
+    for (wait, want) in waits[1..].iter().zip([1.0, 2.0, 4.0]) {
         assert!(
-            *gap >= want - 0.05 && *gap < want + 0.8,
-            "gaps {gaps:?}, want about 1, 2, 4 s"
+            *wait >= want - 0.05 && *wait < want + 0.5,
+            "waits {waits:?}, want about 0, 1, 2, 4 s"
         );
     }
+    // The waiting message names kubelet's delay; none after the first crash.
+    let first_wait = messages
+        .iter()
+        .find(|(_, m)| m.starts_with("back-off "))
+        .expect("a back-off message");
+    assert!(
+        first_wait
+            .1
+            .starts_with("back-off 10s (×0.1) restarting failed container=crash pod="),
+        "{messages:?}"
+    );
+    assert!(
+        first_wait.0 >= 2,
+        "no back-off before the second run: {messages:?}"
+    );
     let events = pod.events();
     assert!(
         events
@@ -335,6 +355,75 @@ spec:
         describe.contains(" over ") && describe.contains("(x"),
         "repeats are counted: {describe}"
     );
+}
+
+/// kubelet's own timing, not scaled: a crashing container is started again at once after its
+/// first exit and 10 s after its second, and CrashLoopBackOff (with its BackOff event) shows
+/// only in that wait.
+#[test]
+fn a_crashing_container_restarts_at_once_then_after_ten_seconds_in_real_time() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run("crashreal", &crashing("sleep 1; exit 1"));
+    let restart_gap = |state: &PodState| -> f64 {
+        let c = state.container("crash").expect("crash");
+        let Some(ContainerState::Terminated { finished_at, .. }) = c.last_state else {
+            panic!("no last state: {c:?}");
+        };
+        running_started_at(state, "crash") - finished_at
+    };
+    let running_again = |n: u32| {
+        move |s: &PodState| {
+            s.container("crash").is_some_and(|c| {
+                c.restart_count == n && matches!(c.state, ContainerState::Running { .. })
+            })
+        }
+    };
+    let first = pod.wait_for(
+        "the first restart",
+        Duration::from_secs(5),
+        running_again(1),
+    );
+    let gap = restart_gap(&first);
+    assert!(gap < 2.0, "first restart {gap:.2}s after the exit");
+    assert!(
+        !pod.events().iter().any(|e| e.starts_with("BackOff ")),
+        "no BackOff after the first crash: {:#?}",
+        pod.events()
+    );
+    let waiting = pod.wait_for("CrashLoopBackOff", Duration::from_secs(5), |s| {
+        s.status_text() == "CrashLoopBackOff"
+    });
+    let message = waiting
+        .container("crash")
+        .and_then(|c| c.state_message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("back-off 10s restarting failed container=crash pod="),
+        "{message}"
+    );
+    let second = pod.wait_for(
+        "the second restart",
+        Duration::from_secs(15),
+        running_again(2),
+    );
+    let gap = restart_gap(&second);
+    assert!(
+        (9.9..11.5).contains(&gap),
+        "second restart {gap:.2}s after the exit, want about 10 s"
+    );
+    let events = second.events;
+    let started = events
+        .iter()
+        .find(|e| e.reason == "Started")
+        .expect("Started");
+    assert_eq!(started.count, 3, "{events:#?}");
+    let backoff = events
+        .iter()
+        .find(|e| e.reason == "BackOff")
+        .expect("BackOff");
+    assert!(backoff.count >= 1, "{events:#?}");
 }
 
 #[test]
@@ -370,6 +459,98 @@ fn term_trapping_and_term_ignoring_containers_stop_at_the_right_times() {
     assert!(
         slow >= Duration::from_millis(1900) && slow < Duration::from_secs(5),
         "ignoring TERM means SIGKILL at the 2s deadline: {slow:?}"
+    );
+}
+
+/// kubelet's `killContainer` raises any grace period below 2 s to 2 s: with 0, a container
+/// still gets SIGTERM first, and one that ignores it is killed 2 s later.
+#[test]
+fn grace_zero_still_sends_sigterm_first() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let dir = HostDir::new("gracezero");
+    let yaml = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: {{name}}}}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes: [{{name: out, hostPath: {{path: {}}}}}]
+  containers:
+  - name: polite
+    image: busybox
+    command: [sh, -c, "trap 'echo term > /out/polite; exit 0' TERM; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+  - name: stubborn
+    image: busybox
+    command: [sh, -c, "trap 'echo term > /out/stubborn' TERM; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+"#,
+        dir.0.display()
+    );
+    let pod = TestPod::run("gracezero", &yaml);
+    let started = Instant::now();
+    let out = podlab(&["delete", &pod.name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let took = started.elapsed();
+    assert_eq!(
+        dir.read("polite"),
+        "term\n",
+        "SIGTERM first, even with grace 0"
+    );
+    assert_eq!(dir.read("stubborn"), "term\n");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(5),
+        "the TERM-ignoring container is killed 2 s after SIGTERM: {took:?}"
+    );
+}
+
+/// kubelet records ExceededGracePeriod only when it force-kills a pod (eviction); an ordinary
+/// delete that ends in SIGKILL has none. A sidecar that also ignores SIGTERM keeps the pod
+/// alive for 2 s after the app was killed, long enough to read its events.
+#[test]
+fn an_ordinary_delete_records_no_exceeded_grace_period() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "noexceeded",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: proxy, image: busybox, restartPolicy: Always, command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done"]}
+  containers:
+  - {name: app, image: busybox, command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done"]}
+"#,
+    );
+    let name = pod.name.clone();
+    let delete = std::thread::spawn(move || podlab(&["delete", &name]));
+    let mut seen: Vec<String> = Vec::new();
+    while let Ok(state) = podlab::runtime::lookup::find_pod(&pod.name) {
+        for e in state.events {
+            let line = format!("{} {} {}", e.object, e.reason, e.message);
+            if !seen.contains(&line) {
+                seen.push(line);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = delete.join().expect("delete thread");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("spec.containers{proxy} Killing")),
+        "the sidecar's stop was seen: {seen:#?}"
+    );
+    assert!(
+        !seen.iter().any(|l| l.contains("ExceededGracePeriod")),
+        "{seen:#?}"
     );
 }
 

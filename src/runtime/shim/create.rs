@@ -14,6 +14,7 @@ use super::probes::Action;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::{open_log, Shim};
 use crate::kube::events;
+use crate::kube::machine;
 use crate::kube::namespaces::SandboxNamespaces;
 use crate::kube::pod_state::{ContainerKind, ContainerState, ProcessRef, SandboxState};
 use crate::kube::protocol::Response;
@@ -318,13 +319,15 @@ impl Shim {
             Ok(process) => {
                 if let Some(s) = self.supervised.get_mut(name) {
                     s.pid = Some(process.pid);
-                    s.started_at = Some(std::time::Instant::now());
                 }
                 if let Some(s) = self.status_mut(name) {
                     s.process = Some(process);
                     s.state = ContainerState::Running { started_at: now };
                     s.state_message = None;
                 }
+                self.feed(machine::Event::Started {
+                    container: name.to_string(),
+                });
                 self.record_for(name, events::started(name));
                 self.start_probes(name);
                 if let Some(s) = self.status_mut(name) {
@@ -337,20 +340,10 @@ impl Shim {
             }
             Err(err) => {
                 self.record_for(name, events::failed(&format!("{err:#}")));
-                if let Some(s) = self.status_mut(name) {
-                    s.state = ContainerState::Terminated {
-                        exit_code: 128,
-                        signal: None,
-                        reason: "StartError".into(),
-                        started_at: now,
-                        finished_at: now,
-                    };
-                    s.state_message = Some(format!("{err:#}"));
-                }
-                if let Some(s) = self.supervised.get_mut(name) {
-                    s.started_at = Some(std::time::Instant::now());
-                }
-                self.schedule_restart(name);
+                self.feed(machine::Event::StartFailed {
+                    container: name.to_string(),
+                    error: format!("{err:#}"),
+                });
                 Err(err)
             }
         }
@@ -432,7 +425,8 @@ impl Shim {
         let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
         let message = events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
         self.record_for(name, events::failed_post_start_hook(&message));
-        let grace = self.pod_grace();
-        self.stop_container(name, grace, super::stop::StopCause::PostStartFailed);
+        self.feed(machine::Event::PostStartFailed {
+            container: name.to_string(),
+        });
     }
 }

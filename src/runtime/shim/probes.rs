@@ -16,10 +16,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use super::stop::StopCause;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::Shim;
 use crate::kube::events::{self, ProbeKind};
+use crate::kube::machine;
 use crate::kube::pod_state::ContainerState;
 use crate::runtime::exec::{self, ExecTarget};
 use crate::spec::{Container, HttpGetAction, LifecycleHandler, PortRef, Probe, TcpSocketAction};
@@ -385,10 +385,10 @@ impl Shim {
                     c.ready = ready;
                 }
             }
-            Verdict::Kill => {
-                let grace = self.pod_grace();
-                self.stop_container(container, grace, StopCause::Probe(kind));
-            }
+            Verdict::Kill => self.feed(machine::Event::ProbeFailed {
+                container: container.to_string(),
+                probe: kind,
+            }),
         }
     }
 }
