@@ -554,12 +554,10 @@ spec:
     );
 }
 
-#[test]
-fn pre_stop_runs_before_sigterm() {
-    let Some(_machine) = privileged() else {
-        return;
-    };
-    let dir = HostDir::new("prestop");
+/// A pod whose container "app" writes "term" to `dir`/order on SIGTERM and exits, with the
+/// given `lifecycle` (flow YAML); deleted, it returns how long the delete took and the order.
+fn delete_term_logging_pod(base: &str, lifecycle: &str) -> (Duration, String) {
+    let dir = HostDir::new(base);
     let yaml = format!(
         r#"
 apiVersion: v1
@@ -573,18 +571,49 @@ spec:
     image: busybox
     command: [sh, -c, "trap 'echo term >> /out/order; exit 0' TERM; while true; do sleep 0.1; done"]
     volumeMounts: [{{name: out, mountPath: /out}}]
-    lifecycle:
-      preStop:
-        exec: {{command: [sh, -c, "echo prestop >> /out/order; sleep 0.5"]}}
+    lifecycle: {lifecycle}
 "#,
         dir.0.display()
     );
-    let pod = TestPod::run("prestop", &yaml);
+    let pod = TestPod::run(base, &yaml);
+    let app = pod.pid_of("app");
     let started = Instant::now();
     let out = podlab(&["delete", &pod.name]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(started.elapsed() >= Duration::from_millis(500));
-    assert_eq!(dir.read("order"), "prestop\nterm\n");
+    let took = started.elapsed();
+    assert!(!is_running(app));
+    (took, dir.read("order"))
+}
+
+#[test]
+fn pre_stop_runs_before_sigterm() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let (took, order) = delete_term_logging_pod(
+        "prestop",
+        r#"{preStop: {exec: {command: [sh, -c, "echo prestop >> /out/order; sleep 0.5"]}}}"#,
+    );
+    assert!(took >= Duration::from_millis(500), "{took:?}");
+    assert_eq!(order, "prestop\nterm\n");
+}
+
+/// The `sleep` hook action (GA in 1.34): kubelet itself waits before SIGTERM, so the image
+/// needs no `sleep` binary; a sleep of 0 is allowed.
+#[test]
+fn a_pre_stop_sleep_delays_sigterm_by_its_seconds() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let (took, order) = delete_term_logging_pod(
+        "sleephook",
+        "{postStart: {sleep: {seconds: 0}}, preStop: {sleep: {seconds: 1}}}",
+    );
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_secs(3),
+        "SIGTERM after the 1 s sleep: {took:?}"
+    );
+    assert_eq!(order, "term\n");
 }
 
 #[test]
