@@ -616,6 +616,59 @@ fn a_pre_stop_sleep_delays_sigterm_by_its_seconds() {
     assert_eq!(order, "term\n");
 }
 
+/// kubelet's startContainer returns only after postStart: the next container waits for the
+/// hook, and the container is Running (and Ready) only then. A failing hook kills it.
+#[test]
+fn post_start_blocks_the_next_container_and_a_failing_one_kills_its_own() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "poststart",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  restartPolicy: Never
+  containers:
+  - name: first
+    image: busybox
+    command: [sleep, "3600"]
+    lifecycle: {postStart: {exec: {command: [sh, -c, "sleep 1"]}}}
+  - name: second
+    image: busybox
+    command: [sleep, "3600"]
+  - name: broken
+    image: busybox
+    command: [sleep, "3600"]
+    lifecycle: {postStart: {exec: {command: [sh, -c, "exit 3"]}}}
+"#,
+    );
+    let state = pod.wait_for("broken to be killed", Duration::from_secs(10), |s| {
+        s.container("broken")
+            .is_some_and(|c| matches!(c.state, ContainerState::Terminated { .. }))
+    });
+    let first = running_started_at(&state, "first");
+    let second = running_started_at(&state, "second");
+    assert!(
+        second - first >= 0.95,
+        "second started {:.2}s after first, whose postStart sleeps 1 s",
+        second - first
+    );
+    assert!(state.container("first").expect("first").ready);
+    let events = pod.events();
+    assert!(
+        events.iter().any(|e| e.starts_with("FailedPostStartHook ")),
+        "{events:#?}"
+    );
+    assert!(
+        events.contains(&"Killing FailedPostStartHook".to_string()),
+        "{events:#?}"
+    );
+}
+
 #[test]
 fn when_pause_dies_the_sandbox_is_re_created_with_new_namespaces_and_ip() {
     let Some(_machine) = privileged() else {

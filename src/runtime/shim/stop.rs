@@ -57,6 +57,7 @@ impl Shim {
         }
         let event = match cause {
             StopCause::Probe(kind) => events::killing_after_probe(name, kind),
+            StopCause::PostStartFailed => events::killing_after_post_start(name),
             _ => events::killing(name),
         };
         self.record_for(name, event);

@@ -10,6 +10,7 @@ use nix::unistd::Pid;
 
 use super::probes::ProbeWorker;
 use super::stop::Stopping;
+use super::tasks::Purpose;
 use super::Shim;
 use crate::kube::lifecycle;
 use crate::kube::machine;
@@ -19,6 +20,9 @@ use crate::kube::machine;
 pub(super) struct Supervised {
     /// Host pid of its main process while it runs (until it is reaped).
     pub(super) pid: Option<i32>,
+    /// When its main process started (seconds since the epoch), for the Running state it
+    /// reaches once its postStart hook returned.
+    pub(super) started_at: Option<f64>,
     pub(super) probes: Vec<ProbeWorker>,
     pub(super) stopping: Option<Stopping>,
 }
@@ -71,6 +75,8 @@ impl Shim {
             return; // a `podlab init` that has done its job, or an orphan we reaped as subreaper
         };
         self.tasks.cancel_probes(&name);
+        self.tasks
+            .cancel(|p| matches!(p, Purpose::PostStart { container } if *container == name));
         if let Some(s) = self.supervised.get_mut(&name) {
             s.pid = None;
             s.probes.clear();
