@@ -165,12 +165,6 @@ impl PodLifecycle {
         self.containers.values().filter_map(|t| t.restart_at).min()
     }
 
-    /// The delay kubelet shows for a container's back-off (unscaled), if it has one.
-    pub fn current_back_off(&self, container: &str) -> Option<Duration> {
-        let delay = self.containers.get(container)?.backoff.current_delay()?;
-        Some(self.unscaled(delay))
-    }
-
     fn unscaled(&self, d: Duration) -> Duration {
         if self.scale > 0.0 && self.scale.is_finite() {
             d.div_f64(self.scale)
@@ -234,7 +228,7 @@ impl PodLifecycle {
             Event::DeleteRequested { grace_override } => {
                 self.delete_requested(pod, grace_override, clock, &mut out)
             }
-            Event::SandboxDied => self.sandbox_died(pod, clock, &mut out),
+            Event::SandboxDied => self.sandbox_died(pod, &mut out),
         }
         out
     }
@@ -469,7 +463,7 @@ impl PodLifecycle {
         self.stop_next_sidecar(pod, deadline, clock, out);
     }
 
-    fn sandbox_died(&mut self, pod: &mut PodState, clock: Clock, out: &mut Vec<Action>) {
+    fn sandbox_died(&mut self, pod: &mut PodState, out: &mut Vec<Action>) {
         if matches!(self.mode, Mode::Terminating { .. }) {
             return; // expected: the pod is being deleted
         }
@@ -486,7 +480,6 @@ impl PodLifecycle {
         for name in names {
             self.stop(&name, grace, StopCause::SandboxChanged, out);
         }
-        let _ = clock;
         self.finish_sandbox_loss(pod, out);
     }
 
