@@ -79,12 +79,16 @@ pub enum Action {
     /// Create and start the container (again).
     Start { container: String },
     /// Stop the container as kubelet's `killContainer` does (preStop, SIGTERM, SIGKILL after
-    /// `grace`).
+    /// `grace`). With `wait_turn` (a sidecar in a delete), the Killing event and the preStop
+    /// hook come now, but SIGTERM waits for [`Action::TakeTurn`] or the end of `grace`.
     Stop {
         container: String,
         grace: Duration,
         cause: StopCause,
+        wait_turn: bool,
     },
+    /// The sidecar's turn to get SIGTERM has come (every container after it has stopped).
+    TakeTurn { container: String },
     /// Containers already stopping must be killed by `deadline` at the latest (a second
     /// delete with a shorter grace period).
     ShortenStops { deadline: Instant },
@@ -105,6 +109,8 @@ pub enum Action {
 struct Track {
     running: bool,
     stopping: Option<StopCause>,
+    /// A sidecar stopping in a delete: its SIGTERM was let go.
+    turn_given: bool,
     backoff: CrashLoopBackOff,
     /// When the last run ended (the point kubelet measures back-off from).
     exited_at: Option<Instant>,
@@ -145,6 +151,7 @@ impl PodLifecycle {
                     let track = Track {
                         running: false,
                         stopping: None,
+                        turn_given: false,
                         backoff: CrashLoopBackOff::new(policy),
                         exited_at: None,
                         restart_at: None,
@@ -214,7 +221,7 @@ impl PodLifecycle {
                 if self.mode == Mode::Live {
                     self.decide_restart(pod, &container, clock, &mut out);
                 }
-                self.after_exit(pod, clock, &mut out);
+                self.after_exit(pod, &mut out);
             }
             Event::TimerFired => self.run_due_restarts(pod, clock, &mut out),
             Event::ProbeFailed { container, probe } => {
@@ -235,6 +242,17 @@ impl PodLifecycle {
 
     /// Emit a stop unless the container is not running or already stopping.
     fn stop(&mut self, name: &str, grace: Duration, cause: StopCause, out: &mut Vec<Action>) {
+        self.stop_with(name, grace, cause, false, out);
+    }
+
+    fn stop_with(
+        &mut self,
+        name: &str,
+        grace: Duration,
+        cause: StopCause,
+        wait_turn: bool,
+        out: &mut Vec<Action>,
+    ) {
         let Some(t) = self.containers.get_mut(name) else {
             return;
         };
@@ -242,10 +260,12 @@ impl PodLifecycle {
             return;
         }
         t.stopping = Some(cause);
+        t.turn_given = !wait_turn;
         out.push(Action::Stop {
             container: name.to_string(),
             grace,
             cause,
+            wait_turn,
         });
     }
 
@@ -286,7 +306,7 @@ impl PodLifecycle {
         if self.mode == Mode::Live && cause != Some(StopCause::PodFinished) {
             self.decide_restart(pod, name, clock, out);
         }
-        self.after_exit(pod, clock, out);
+        self.after_exit(pod, out);
     }
 
     /// After an exit (or a failed start), per restartPolicy and the back-off: start again at
@@ -365,7 +385,7 @@ impl PodLifecycle {
 
     /// What an exit changes beyond the container: the phase, the sidecars of a finished pod
     /// or of a deleted one, the re-creation of a lost sandbox.
-    fn after_exit(&mut self, pod: &mut PodState, clock: Clock, out: &mut Vec<Action>) {
+    fn after_exit(&mut self, pod: &mut PodState, out: &mut Vec<Action>) {
         pod.phase = lifecycle::pod_phase(pod);
         match self.mode {
             Mode::Live => {
@@ -378,7 +398,7 @@ impl PodLifecycle {
                     }
                 }
             }
-            Mode::Terminating { deadline } => self.stop_next_sidecar(pod, deadline, clock, out),
+            Mode::Terminating { .. } => self.give_next_turn(pod, out),
             Mode::SandboxLost => self.finish_sandbox_loss(pod, out),
         }
     }
@@ -400,23 +420,25 @@ impl PodLifecycle {
             .rev()
             .filter(|c| c.kind == ContainerKind::Sidecar)
             .find(|c| running(&c.name))?;
-        let stopping = self
+        let waiting = self
             .containers
             .get(&last.name)
-            .is_some_and(|t| t.stopping.is_some());
-        (!stopping).then(|| last.name.clone())
+            .is_some_and(|t| t.stopping.is_none() || !t.turn_given);
+        waiting.then(|| last.name.clone())
     }
 
-    fn stop_next_sidecar(
-        &mut self,
-        pod: &PodState,
-        deadline: Instant,
-        clock: Clock,
-        out: &mut Vec<Action>,
-    ) {
-        if let Some(name) = self.next_sidecar_to_stop(pod) {
-            let grace = deadline.saturating_duration_since(clock.now);
-            self.stop(&name, grace, StopCause::PodDeleted, out);
+    /// In a delete: the next sidecar in reverse order gets its SIGTERM (it got its Killing
+    /// event and preStop at the start, with everyone else).
+    fn give_next_turn(&mut self, pod: &PodState, out: &mut Vec<Action>) {
+        let Some(name) = self.next_sidecar_to_stop(pod) else {
+            return;
+        };
+        let Some(t) = self.containers.get_mut(&name) else {
+            return;
+        };
+        if t.stopping.is_some() && !t.turn_given {
+            t.turn_given = true;
+            out.push(Action::TakeTurn { container: name });
         }
     }
 
@@ -448,19 +470,20 @@ impl PodLifecycle {
         for t in self.containers.values_mut() {
             t.restart_at = None;
         }
-        // App and init containers stop together; containers already stopping for another
+        // Every container gets its Killing event and preStop hook now (kubelet's killContainer
+        // runs for all at once); app and init containers get SIGTERM now, sidecars wait for
+        // their turn (kubelet's terminationOrdering). Containers already stopping for another
         // reason keep going, within the pod's grace period.
-        let main: Vec<String> = pod
+        let all: Vec<(String, bool)> = pod
             .containers
             .iter()
-            .filter(|c| c.kind != ContainerKind::Sidecar)
-            .map(|c| c.name.clone())
+            .map(|c| (c.name.clone(), c.kind == ContainerKind::Sidecar))
             .collect();
-        for name in main {
-            self.stop(&name, grace, StopCause::PodDeleted, out);
+        for (name, sidecar) in all {
+            self.stop_with(&name, grace, StopCause::PodDeleted, sidecar, out);
         }
         out.push(Action::ShortenStops { deadline });
-        self.stop_next_sidecar(pod, deadline, clock, out);
+        self.give_next_turn(pod, out);
     }
 
     fn sandbox_died(&mut self, pod: &mut PodState, out: &mut Vec<Action>) {
@@ -711,6 +734,7 @@ mod tests {
                     container,
                     grace,
                     cause,
+                    ..
                 } => Some((container.as_str(), grace.as_secs(), *cause)),
                 _ => None,
             })
@@ -873,8 +897,19 @@ mod tests {
             "containers": [{"name": "app", "image": "busybox"}]})
     }
 
-    // kubelet's sidecar termination order (KEP-753): app containers first, then sidecars one
-    // at a time in reverse order, each with what is left of the grace period.
+    fn turns(actions: &[Action]) -> Vec<&str> {
+        actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::TakeTurn { container } => Some(container.as_str()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    // kubelet's sidecar termination order (KEP-753, kuberuntime_termination_order.go): every
+    // container gets its Killing event and preStop at once; app containers get SIGTERM now,
+    // sidecars one at a time in reverse order once everything after them has stopped.
     #[test]
     fn delete_stops_apps_first_then_sidecars_in_reverse_order() {
         let mut run = Run::new(with_sidecars("Always", 30));
@@ -884,18 +919,35 @@ mod tests {
                 grace_override: None,
             },
         );
-        assert_eq!(stops(&actions), [("app", 30, StopCause::PodDeleted)]);
+        assert_eq!(
+            stops(&actions),
+            [
+                ("log", 30, StopCause::PodDeleted),
+                ("proxy", 30, StopCause::PodDeleted),
+                ("app", 30, StopCause::PodDeleted)
+            ]
+        );
+        let waiting: Vec<(&str, bool)> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Stop {
+                    container,
+                    wait_turn,
+                    ..
+                } => Some((container.as_str(), *wait_turn)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(waiting, [("log", true), ("proxy", true), ("app", false)]);
+        assert!(turns(&actions).is_empty());
         assert!(run.pod.terminating);
         let actions = run.exit(5.0, "app", 0);
         assert!(
             starts(&actions).is_empty(),
             "nothing restarts while deleting"
         );
-        assert_eq!(stops(&actions), [("proxy", 26, StopCause::PodDeleted)]);
-        assert_eq!(
-            stops(&run.exit(7.0, "proxy", 0)),
-            [("log", 24, StopCause::PodDeleted)]
-        );
+        assert_eq!(turns(&actions), ["proxy"]);
+        assert_eq!(turns(&run.exit(7.0, "proxy", 0)), ["log"]);
         assert!(run.exit(8.0, "log", 0).is_empty());
     }
 

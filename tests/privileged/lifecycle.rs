@@ -252,10 +252,12 @@ spec:
     restartPolicy: Always
     command: [sh, -c, "trap 'sleep 0.3; echo proxy-stop >> /log/order; exit 0' TERM; echo proxy-start >> /log/order; while true; do sleep 0.1; done"]
     volumeMounts: [{{name: log, mountPath: /log}}]
+    lifecycle:
+      preStop: {{exec: {{command: [sh, -c, "echo proxy-prestop >> /log/order"]}}}}
   containers:
   - name: app
     image: busybox
-    command: [sh, -c, "trap 'echo app-stop >> /log/order; exit 0' TERM; echo app-start >> /log/order; while true; do sleep 0.1; done"]
+    command: [sh, -c, "trap 'sleep 0.5; echo app-stop >> /log/order; exit 0' TERM; echo app-start >> /log/order; while true; do sleep 0.1; done"]
     volumeMounts: [{{name: log, mountPath: /log}}]
 "#,
         log.0.display()
@@ -272,7 +274,15 @@ spec:
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         log.read("order").lines().collect::<Vec<_>>(),
-        ["proxy-start", "app-start", "app-stop", "proxy-stop"]
+        // The sidecar's preStop runs at the start, with everyone's (kubelet's killContainer
+        // runs for all at once); only its SIGTERM waits for the app to be gone.
+        [
+            "proxy-start",
+            "app-start",
+            "proxy-prestop",
+            "app-stop",
+            "proxy-stop"
+        ]
     );
 }
 

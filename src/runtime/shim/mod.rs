@@ -477,7 +477,9 @@ impl Shim {
                 container,
                 grace,
                 cause,
-            } => self.stop_container(&container, grace, cause),
+                wait_turn,
+            } => self.stop_container(&container, grace, cause, wait_turn),
+            machine::Action::TakeTurn { container } => self.take_turn(&container),
             machine::Action::ShortenStops { deadline } => self.shorten_stops(deadline),
             machine::Action::Record {
                 container: Some(container),

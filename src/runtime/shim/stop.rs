@@ -18,8 +18,13 @@ use crate::runtime::sys::LiveProcess;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Stage {
-    /// The preStop hook runs; SIGTERM follows when it ends or at `grace_end`.
+    /// The preStop hook runs; SIGTERM follows when it ends (and the turn came) or at
+    /// `grace_end`.
     PreStop {
+        grace_end: Instant,
+    },
+    /// A sidecar in a delete: its preStop is done, SIGTERM waits for its turn or `grace_end`.
+    WaitTurn {
         grace_end: Instant,
     },
     /// SIGTERM sent; SIGKILL at `kill_at`.
@@ -31,14 +36,15 @@ pub(super) enum Stage {
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Stopping {
-    pub(super) cause: StopCause,
     pub(super) stage: Stage,
+    /// SIGTERM may be sent (false for a sidecar whose turn has not come).
+    pub(super) turn: bool,
 }
 
 impl Stopping {
     pub(super) fn deadline(&self) -> Option<Instant> {
         match self.stage {
-            Stage::PreStop { grace_end } => Some(grace_end),
+            Stage::PreStop { grace_end } | Stage::WaitTurn { grace_end } => Some(grace_end),
             Stage::Terminating { kill_at } => Some(kill_at),
             Stage::Killed => None,
         }
@@ -48,7 +54,13 @@ impl Stopping {
 impl Shim {
     /// Begin stopping a running container; nothing happens if it is not running or already
     /// stopping.
-    pub(super) fn stop_container(&mut self, name: &str, grace: Duration, cause: StopCause) {
+    pub(super) fn stop_container(
+        &mut self,
+        name: &str,
+        grace: Duration,
+        cause: StopCause,
+        wait_turn: bool,
+    ) {
         let Some(s) = self.supervised.get(name) else {
             return;
         };
@@ -85,14 +97,40 @@ impl Shim {
                     Err(e) => {
                         let message = format!("PreStopHook failed: {e:#}");
                         self.record_for(name, events::failed_pre_stop_hook(&message));
-                        self.send_stop_signal(name, grace)
+                        self.signal_or_wait(name, now + grace, !wait_turn)
                     }
                 }
             }
-            None => self.send_stop_signal(name, grace),
+            None => self.signal_or_wait(name, now + grace, !wait_turn),
         };
         if let Some(s) = self.supervised.get_mut(name) {
-            s.stopping = Some(Stopping { cause, stage });
+            s.stopping = Some(Stopping {
+                stage,
+                turn: !wait_turn,
+            });
+        }
+    }
+
+    /// SIGTERM now if the turn has come, else wait for it until `grace_end`.
+    fn signal_or_wait(&mut self, name: &str, grace_end: Instant, turn: bool) -> Stage {
+        if turn {
+            self.send_stop_signal(name, grace_end.saturating_duration_since(Instant::now()))
+        } else {
+            Stage::WaitTurn { grace_end }
+        }
+    }
+
+    /// A sidecar's turn came: SIGTERM now, or as soon as its preStop hook ends.
+    pub(super) fn take_turn(&mut self, name: &str) {
+        let Some(stopping) = self.supervised.get(name).and_then(|s| s.stopping) else {
+            return;
+        };
+        let stage = match stopping.stage {
+            Stage::WaitTurn { grace_end } => self.signal_or_wait(name, grace_end, true),
+            other => other,
+        };
+        if let Some(s) = self.supervised.get_mut(name) {
+            s.stopping = Some(Stopping { stage, turn: true });
         }
     }
 
@@ -137,13 +175,9 @@ impl Shim {
                 events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
             self.record_for(name, events::failed_pre_stop_hook(&message));
         }
-        let left = grace_end.saturating_duration_since(Instant::now());
-        let stage = self.send_stop_signal(name, left);
+        let stage = self.signal_or_wait(name, grace_end, stopping.turn);
         if let Some(s) = self.supervised.get_mut(name) {
-            s.stopping = Some(Stopping {
-                cause: stopping.cause,
-                stage,
-            });
+            s.stopping = Some(Stopping { stage, ..stopping });
         }
     }
 
@@ -169,6 +203,19 @@ impl Shim {
                 output: String::new(),
             };
             self.pre_stop_finished(&name, done);
+        }
+        // A sidecar whose turn did not come within the grace period gets SIGTERM anyway (kubelet's
+        // waitForTurn gives up at the grace period), and its 2 s.
+        let turn_over: Vec<String> = self
+            .supervised
+            .iter()
+            .filter(|(_, s)| {
+                matches!(s.stopping, Some(Stopping { stage: Stage::WaitTurn { grace_end }, .. }) if grace_end <= now)
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in turn_over {
+            self.take_turn(&name);
         }
         // kubelet's ExceededGracePeriod belongs to its forced kill (killPodNow, eviction), which
         // podlab does not have: an ordinary delete that ends in SIGKILL records no such event.
@@ -218,13 +265,13 @@ impl Shim {
                 Stage::Terminating { kill_at } => Stage::Terminating {
                     kill_at: kill_at.min(deadline.max(now + machine::MINIMUM_GRACE)),
                 },
+                Stage::WaitTurn { grace_end } => Stage::WaitTurn {
+                    grace_end: grace_end.min(deadline),
+                },
                 other => other,
             };
             if let Some(s) = self.supervised.get_mut(&name) {
-                s.stopping = Some(Stopping {
-                    cause: st.cause,
-                    stage,
-                });
+                s.stopping = Some(Stopping { stage, ..st });
             }
         }
     }

@@ -1,7 +1,7 @@
-//! Deleting the pod, in kubelet's order (decided by [`crate::kube::machine`]): app (and init)
-//! containers stop together, each with its preStop hook, SIGTERM and the grace period; then
-//! sidecars, one at a time in reverse order, with what is left of the grace period; then pause;
-//! then everything the pod made is removed and whoever asked is answered.
+//! Deleting the pod, in kubelet's order (decided by [`crate::kube::machine`]): every container
+//! gets its Killing event and preStop hook at once; app (and init) containers get SIGTERM then,
+//! sidecars one at a time in reverse order once everything after them is gone, within the grace
+//! period; then pause; then everything the pod made is removed and whoever asked is answered.
 
 use std::time::{Duration, Instant};
 
