@@ -3,7 +3,8 @@
 //! Layers, each only talking to the one below it:
 //! * `spec`    — the Pod manifest (a Kubernetes v1 Pod subset) and its validation;
 //! * `kube`    — the pod as Kubernetes sees it (state, steps, pod network record) and kubelet's
-//!   policy (QoS, cgroup values, back-off, events), as pure data and functions;
+//!   policy (QoS, cgroup values, back-off, the pod lifecycle state machine, events), as pure
+//!   data and functions;
 //! * `runtime` — the only code that changes the system: shim, pause, container init, images;
 //! * `observe` — read-only snapshots of /proc and /sys/fs/cgroup;
 //! * `present` — the pod and the snapshots as text (describe, tables, the process tree);

@@ -1,10 +1,15 @@
-//! Crash-loop back-off: how long kubelet waits before restarting a container that exited.
+//! Crash-loop back-off, as kubelet 1.35 keeps it (`pkg/util/flowcontrol` Backoff, used by
+//! `doBackOff` in `kuberuntime_manager.go`).
 //!
-//! 10s after the first exit, doubling on every further exit up to 5 minutes; once a container
-//! has run for 10 minutes the next exit starts again at 10s (kubernetes/website pod-lifecycle).
-//! Older kubelets measured the 10 minutes between two exits instead (`flowcontrol.Backoff` GC
-//! at 2×max); the documented rule is used here. A time scale lets lessons show the curve
-//! without waiting minutes; the UI must say when it is not 1.
+//! One entry per container, made at its first restart. A container that exits is in back-off
+//! while less than the entry's delay has passed since the exit; otherwise it starts again at
+//! once and the entry moves on: the first restart sets the delay to 10 s, every later one
+//! doubles it up to 5 minutes. An exit more than twice the maximum (10 minutes) after the last
+//! restart finds the entry expired: that crash counts as a first one again. So the first crash
+//! restarts at once, the next ones after 10, 20, 40 … 300 s.
+//!
+//! A time scale lets lessons show the curve without waiting minutes; the UI must say when it is
+//! not 1.
 
 use std::time::{Duration, Instant};
 
@@ -12,12 +17,13 @@ use std::time::{Duration, Instant};
 pub struct BackOffPolicy {
     pub initial: Duration,
     pub max: Duration,
-    /// Running at least this long forgets earlier crashes.
+    /// An exit this long after the last restart forgets earlier crashes (kubelet: twice `max`).
     pub reset_after: Duration,
 }
 
 impl BackOffPolicy {
-    /// kubelet's values.
+    /// kubelet's values (`initialCrashLoopBackOff`, `MaxCrashLoopBackOff`; the entry expires
+    /// after 2 × max).
     pub const KUBELET: BackOffPolicy = BackOffPolicy {
         initial: Duration::from_secs(10),
         max: Duration::from_secs(300),
@@ -46,22 +52,25 @@ impl Default for BackOffPolicy {
     }
 }
 
-/// The back-off of one container: feed it every exit, ask it when a restart may happen.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    delay: Duration,
+    /// When the container was last restarted.
+    last_restart: Instant,
+}
+
+/// The back-off of one container: ask it how long an exit must wait, tell it every restart.
 #[derive(Debug, Clone)]
 pub struct CrashLoopBackOff {
     policy: BackOffPolicy,
-    /// The delay chosen at the last exit; `None` before the first exit or after a reset.
-    last_delay: Option<Duration>,
-    /// No restart before this instant.
-    restart_not_before: Option<Instant>,
+    entry: Option<Entry>,
 }
 
 impl CrashLoopBackOff {
     pub fn new(policy: BackOffPolicy) -> CrashLoopBackOff {
         CrashLoopBackOff {
             policy,
-            last_delay: None,
-            restart_not_before: None,
+            entry: None,
         }
     }
 
@@ -69,34 +78,35 @@ impl CrashLoopBackOff {
         self.policy
     }
 
-    /// Records an exit of a container that started at `started` and exited at `exited`;
-    /// returns the delay before it may start again.
-    pub fn on_exit(&mut self, started: Instant, exited: Instant) -> Duration {
-        let ran = exited.saturating_duration_since(started);
-        let delay = match self.last_delay {
-            Some(previous) if ran < self.policy.reset_after => (previous * 2).min(self.policy.max),
-            _ => self.policy.initial.min(self.policy.max),
+    fn live_entry(&self, exited: Instant) -> Option<Entry> {
+        self.entry
+            .filter(|e| exited.saturating_duration_since(e.last_restart) <= self.policy.reset_after)
+    }
+
+    /// How long after an exit at `exited` the container must wait before it starts again:
+    /// zero for a first crash (or the first after a reset), else the current delay
+    /// (kubelet's `IsInBackOffSince`, measured from the exit).
+    pub fn delay_after_exit(&self, exited: Instant) -> Duration {
+        self.live_entry(exited).map_or(Duration::ZERO, |e| e.delay)
+    }
+
+    /// The container starts again at `now` after an exit at `exited` (kubelet's `Next`): the
+    /// first restart arms the initial delay, every later one doubles it up to the maximum.
+    pub fn restarted(&mut self, exited: Instant, now: Instant) {
+        let delay = match self.live_entry(exited) {
+            Some(e) => (e.delay * 2).min(self.policy.max),
+            None => self.policy.initial.min(self.policy.max),
         };
-        self.last_delay = Some(delay);
-        self.restart_not_before = Some(exited + delay);
-        delay
+        self.entry = Some(Entry {
+            delay,
+            last_restart: now,
+        });
     }
 
-    /// How long until a restart is allowed; zero when it is allowed now.
-    pub fn remaining(&self, now: Instant) -> Duration {
-        self.restart_not_before
-            .map(|at| at.saturating_duration_since(now))
-            .unwrap_or(Duration::ZERO)
-    }
-
-    /// The container is waiting in `CrashLoopBackOff`.
-    pub fn in_back_off(&self, now: Instant) -> bool {
-        !self.remaining(now).is_zero()
-    }
-
-    /// The delay chosen at the last exit (what "back-off 40s" in the event message shows).
+    /// The current delay (what "back-off 40s" in the waiting message shows); `None` before
+    /// the first restart.
     pub fn current_delay(&self) -> Option<Duration> {
-        self.last_delay
+        self.entry.map(|e| e.delay)
     }
 }
 
@@ -108,38 +118,75 @@ mod tests {
         Duration::from_secs(s)
     }
 
-    #[test]
-    fn delays_double_up_to_five_minutes() {
+    /// A container that crashes one second after every start; the waits between an exit and
+    /// the next start.
+    fn waits(policy: BackOffPolicy, crashes: usize) -> Vec<u64> {
         let t0 = Instant::now();
-        let mut backoff = CrashLoopBackOff::new(BackOffPolicy::KUBELET);
+        let mut backoff = CrashLoopBackOff::new(policy);
         let mut now = t0;
-        let mut delays = vec![];
-        for _ in 0..8 {
-            let started = now;
-            let exited = started + secs(1);
-            let delay = backoff.on_exit(started, exited);
-            assert!(backoff.in_back_off(exited));
-            assert_eq!(backoff.remaining(exited + delay / 2), delay - delay / 2);
-            assert!(!backoff.in_back_off(exited + delay));
-            delays.push(delay.as_secs());
-            now = exited + delay;
+        let mut waits = vec![];
+        for _ in 0..crashes {
+            let exited = now + secs(1);
+            let wait = backoff.delay_after_exit(exited);
+            now = exited + wait;
+            backoff.restarted(exited, now);
+            waits.push(wait.as_secs());
         }
-        assert_eq!(delays, vec![10, 20, 40, 80, 160, 300, 300, 300]);
+        waits
     }
 
+    // kubelet's TestSlowBackoff (pkg/util/flowcontrol/backoff_test.go): the delay doubles per
+    // restart up to the maximum; here seen from the container's side.
     #[test]
-    fn ten_minutes_of_running_resets_the_delay() {
+    fn first_crash_restarts_at_once_then_ten_seconds_doubling_to_five_minutes() {
+        assert_eq!(
+            waits(BackOffPolicy::KUBELET, 9),
+            vec![0, 10, 20, 40, 80, 160, 300, 300, 300]
+        );
+    }
+
+    // hasExpired in pkg/util/flowcontrol/backoff.go: an exit more than 2 × max after the last
+    // restart starts over.
+    #[test]
+    fn ten_minutes_after_the_last_restart_a_crash_counts_as_the_first() {
         let t0 = Instant::now();
         let mut backoff = CrashLoopBackOff::new(BackOffPolicy::KUBELET);
-        assert_eq!(backoff.on_exit(t0, t0 + secs(1)), secs(10));
-        assert_eq!(backoff.on_exit(t0 + secs(11), t0 + secs(12)), secs(20));
-        // Just under ten minutes: still doubling.
-        assert_eq!(
-            backoff.on_exit(t0 + secs(32), t0 + secs(32 + 599)),
-            secs(40)
-        );
-        // Ten minutes: back to the start.
-        assert_eq!(backoff.on_exit(t0 + secs(700), t0 + secs(1300)), secs(10));
+        assert_eq!(backoff.delay_after_exit(t0 + secs(1)), Duration::ZERO);
+        backoff.restarted(t0 + secs(1), t0 + secs(1));
+        assert_eq!(backoff.delay_after_exit(t0 + secs(2)), secs(10));
+        backoff.restarted(t0 + secs(2), t0 + secs(12));
+        assert_eq!(backoff.current_delay(), Some(secs(20)));
+        // Exactly ten minutes after that restart: still in the loop.
+        assert_eq!(backoff.delay_after_exit(t0 + secs(612)), secs(20));
+        // Just over: a first crash again, restarted at once, and the next wait is 10 s.
+        assert_eq!(backoff.delay_after_exit(t0 + secs(613)), Duration::ZERO);
+        backoff.restarted(t0 + secs(613), t0 + secs(613));
+        assert_eq!(backoff.current_delay(), Some(secs(10)));
+        assert_eq!(backoff.delay_after_exit(t0 + secs(614)), secs(10));
+    }
+
+    // kubelet's TestBackoffReset and TestBackoffHighWaterMark (pkg/util/flowcontrol/
+    // backoff_test.go): step 1 s, max 5 s. At the maximum, an exit within 2 × max of the last
+    // restart stays at the maximum; 2 × max + 1 s later it is out of back-off.
+    #[test]
+    fn flowcontrol_reset_and_high_water_mark() {
+        let policy = BackOffPolicy {
+            initial: secs(1),
+            max: secs(5),
+            reset_after: secs(10),
+        };
+        let t0 = Instant::now();
+        let mut backoff = CrashLoopBackOff::new(policy);
+        for i in 1..=6 {
+            backoff.restarted(t0 + secs(i), t0 + secs(i));
+        }
+        assert_eq!(backoff.current_delay(), Some(secs(5)));
+        // High water mark: 6 s after the last restart (< 2 × max), the delay stays at 5 s.
+        backoff.restarted(t0 + secs(12), t0 + secs(12));
+        assert_eq!(backoff.current_delay(), Some(secs(5)));
+        // Reset: 11 s after the last restart (> 2 × max), no back-off.
+        assert_eq!(backoff.delay_after_exit(t0 + secs(12 + 11)), Duration::ZERO);
+        assert_eq!(backoff.delay_after_exit(t0 + secs(12 + 10)), secs(5));
     }
 
     #[test]
@@ -150,23 +197,13 @@ mod tests {
         assert_eq!(policy.reset_after, secs(60));
         assert_eq!(BackOffPolicy::scaled(0.0), BackOffPolicy::KUBELET);
         assert_eq!(BackOffPolicy::scaled(f64::NAN), BackOffPolicy::KUBELET);
-
-        let t0 = Instant::now();
-        let mut backoff = CrashLoopBackOff::new(policy);
-        let delays: Vec<u64> = (0..7)
-            .map(|i| {
-                backoff
-                    .on_exit(t0 + secs(i * 100), t0 + secs(i * 100 + 1))
-                    .as_secs()
-            })
-            .collect();
-        assert_eq!(delays, vec![1, 2, 4, 8, 16, 30, 30]);
+        assert_eq!(waits(policy, 8), vec![0, 1, 2, 4, 8, 16, 30, 30]);
     }
 
     #[test]
-    fn nothing_to_wait_for_before_the_first_exit() {
+    fn nothing_to_wait_for_before_the_first_restart() {
         let backoff = CrashLoopBackOff::new(BackOffPolicy::KUBELET);
-        assert!(!backoff.in_back_off(Instant::now()));
+        assert_eq!(backoff.delay_after_exit(Instant::now()), Duration::ZERO);
         assert_eq!(backoff.current_delay(), None);
     }
 }

@@ -142,6 +142,12 @@ pub fn killing(container: &str) -> Event {
     Event::normal(KILLING, format!("Stopping container {container}"))
 }
 
+/// The `Killing` event after a failed postStart hook (kubelet passes the reason as the
+/// message).
+pub fn killing_after_post_start(_container: &str) -> Event {
+    Event::normal(KILLING, FAILED_POST_START_HOOK.to_string())
+}
+
 /// The `Killing` event after a failed liveness or startup probe.
 pub fn killing_after_probe(container: &str, probe: ProbeKind) -> Event {
     Event::normal(

@@ -184,33 +184,16 @@ mod tests {
         policy: RestartPolicy,
         containers: Vec<(ContainerKind, ContainerState, bool)>,
     ) -> PodState {
-        use crate::kube::pod_state::{ContainerStatus, ProcessRef};
+        use crate::kube::pod_state::ContainerStatus;
         let mut pod: crate::spec::Pod = serde_json::from_value(serde_json::json!({
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
             "spec": {"containers": []}
         }))
         .expect("pod");
         pod.spec.restart_policy = policy;
-        PodState {
-            uid: "u".into(),
-            name: "p".into(),
-            namespace: "default".into(),
-            manifest_path: String::new(),
+        PodState::for_tests(
             pod,
-            created_at: 0.0,
-            shim: ProcessRef {
-                pid: 1,
-                start_time: 0,
-            },
-            detached: true,
-            phase: PodPhase::Pending,
-            terminating: false,
-            qos_class: String::new(),
-            cgroup: String::new(),
-            rootless: None,
-            user_namespace: None,
-            sandbox: None,
-            containers: containers
+            containers
                 .into_iter()
                 .enumerate()
                 .map(|(i, (kind, state, restarted))| ContainerStatus {
@@ -227,9 +210,7 @@ mod tests {
                     state_message: None,
                 })
                 .collect(),
-            steps: vec![],
-            events: vec![],
-        }
+        )
     }
 
     fn done(code: i32) -> ContainerState {

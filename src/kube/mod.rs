@@ -7,6 +7,7 @@
 pub mod backoff;
 pub mod events;
 pub mod lifecycle;
+pub mod machine;
 pub mod namespaces;
 pub mod oom;
 pub mod pod_network;

@@ -188,6 +188,38 @@ impl PodState {
         self.containers.iter().find(|c| c.name == name)
     }
 
+    pub fn container_mut(&mut self, name: &str) -> Option<&mut ContainerStatus> {
+        self.containers.iter_mut().find(|c| c.name == name)
+    }
+
+    /// A pod "p" (uid "u") of a detached shim that has not made anything yet, for unit tests.
+    #[cfg(test)]
+    pub(crate) fn for_tests(pod: Pod, containers: Vec<ContainerStatus>) -> PodState {
+        PodState {
+            uid: "u".into(),
+            name: "p".into(),
+            namespace: "default".into(),
+            manifest_path: String::new(),
+            pod,
+            created_at: 0.0,
+            shim: ProcessRef {
+                pid: 1,
+                start_time: 0,
+            },
+            detached: true,
+            phase: PodPhase::Pending,
+            terminating: false,
+            qos_class: String::new(),
+            cgroup: String::new(),
+            rootless: None,
+            user_namespace: None,
+            sandbox: None,
+            containers,
+            steps: vec![],
+            events: vec![],
+        }
+    }
+
     /// `READY` as kubectl shows it: ready app containers (and running sidecars) / their count.
     pub fn ready_text(&self) -> String {
         let counted = self

@@ -341,4 +341,14 @@ pub struct LifecycleHandler {
     pub http_get: Option<HttpGetAction>,
     #[serde(default)]
     pub tcp_socket: Option<TcpSocketAction>,
+    /// kubelet itself waits this long (PodLifecycleSleepAction, GA in 1.34); nothing runs in
+    /// the container.
+    #[serde(default)]
+    pub sleep: Option<SleepAction>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SleepAction {
+    pub seconds: i64,
 }

@@ -34,6 +34,8 @@ pub fn validate(pod: &Pod) -> Vec<Violation> {
 #[derive(Default)]
 struct Checker {
     violations: Vec<Violation>,
+    /// The pod's terminationGracePeriodSeconds (a sleep hook must fit in it).
+    grace: i64,
 }
 
 fn root() -> FieldPath {
@@ -86,6 +88,7 @@ impl Checker {
 
     fn spec(&mut self, spec: &PodSpec) {
         let path = root().key("spec");
+        self.grace = spec.grace_period_seconds();
         if spec.containers.is_empty() {
             self.add(
                 path.key("containers"),
@@ -321,8 +324,15 @@ impl Checker {
                         ("exec", handler.exec.is_some()),
                         ("httpGet", handler.http_get.is_some()),
                         ("tcpSocket", handler.tcp_socket.is_some()),
+                        ("sleep", handler.sleep.is_some()),
                     ];
                     self.one_handler(&at.key("lifecycle").key(field), &handlers);
+                    if let Some(sleep) = &handler.sleep {
+                        self.sleep(
+                            at.key("lifecycle").key(field).key("sleep").key("seconds"),
+                            sleep.seconds,
+                        );
+                    }
                     self.actions(
                         &at.key("lifecycle").key(field),
                         &handler.exec,
@@ -657,6 +667,23 @@ impl Checker {
                     format!("{path:?} 含有 '..'"),
                 ),
                 Some(t("a path without '..'", "不含 '..' 的路径")),
+                None,
+            );
+        }
+    }
+
+    /// kubelet's validateSleepAction (with PodLifecycleSleepActionAllowZero, GA in 1.34): from
+    /// 0 to the pod's terminationGracePeriodSeconds.
+    fn sleep(&mut self, at: FieldPath, seconds: i64) {
+        let grace = self.grace.max(0);
+        if !(0..=grace).contains(&seconds) {
+            self.add(
+                at,
+                t(
+                    format!("a sleep of {seconds} s does not fit in terminationGracePeriodSeconds ({grace})"),
+                    format!("睡眠 {seconds} 秒超出了 terminationGracePeriodSeconds（{grace}）的范围"),
+                ),
+                Some(t(format!("0 to {grace}"), format!("0 到 {grace}"))),
                 None,
             );
         }

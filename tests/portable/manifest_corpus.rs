@@ -234,6 +234,20 @@ fn flow_json_and_marked_manifests() {
 }
 
 #[test]
+fn sleep_hooks_are_read_from_zero_up_to_the_grace_period() {
+    let loaded = load_good("sleep-hooks.yaml");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let lifecycle = loaded.pod.spec.containers[0]
+        .lifecycle
+        .clone()
+        .expect("lifecycle");
+    let seconds =
+        |h: Option<podlab::spec::LifecycleHandler>| h.and_then(|h| h.sleep).map(|s| s.seconds);
+    assert_eq!(seconds(lifecycle.post_start), Some(0));
+    assert_eq!(seconds(lifecycle.pre_stop), Some(5));
+}
+
+#[test]
 fn unknown_fields_become_warnings_that_name_each_field() {
     let loaded = load_good("unknown-fields.yaml");
     let paths: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();

@@ -252,10 +252,12 @@ spec:
     restartPolicy: Always
     command: [sh, -c, "trap 'sleep 0.3; echo proxy-stop >> /log/order; exit 0' TERM; echo proxy-start >> /log/order; while true; do sleep 0.1; done"]
     volumeMounts: [{{name: log, mountPath: /log}}]
+    lifecycle:
+      preStop: {{exec: {{command: [sh, -c, "echo proxy-prestop >> /log/order"]}}}}
   containers:
   - name: app
     image: busybox
-    command: [sh, -c, "trap 'echo app-stop >> /log/order; exit 0' TERM; echo app-start >> /log/order; while true; do sleep 0.1; done"]
+    command: [sh, -c, "trap 'sleep 0.5; echo app-stop >> /log/order; exit 0' TERM; echo app-start >> /log/order; while true; do sleep 0.1; done"]
     volumeMounts: [{{name: log, mountPath: /log}}]
 "#,
         log.0.display()
@@ -272,57 +274,85 @@ spec:
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         log.read("order").lines().collect::<Vec<_>>(),
-        ["proxy-start", "app-start", "app-stop", "proxy-stop"]
+        // The sidecar's preStop runs at the start, with everyone's (kubelet's killContainer
+        // runs for all at once); only its SIGTERM waits for the app to be gone.
+        [
+            "proxy-start",
+            "app-start",
+            "proxy-prestop",
+            "app-stop",
+            "proxy-stop"
+        ]
     );
 }
 
+/// A pod whose one container, "crash", runs `script` and is restarted (restartPolicy Always).
+fn crashing(script: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Pod\nmetadata: {{name: {{name}}}}\nspec:\n  terminationGracePeriodSeconds: 0\n  containers:\n  - {{name: crash, image: busybox, command: [sh, -c, {script:?}]}}\n"
+    )
+}
+
 #[test]
-fn crash_loop_back_off_doubles_from_ten_seconds() {
+fn crash_loop_back_off_restarts_at_once_then_doubles_from_ten_seconds() {
     let Some(_machine) = privileged() else {
         return;
     };
-    let pod = TestPod::run_fast(
-        "backoff",
-        r#"
-apiVersion: v1
-kind: Pod
-metadata: {name: {name}}
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - {name: crash, image: busybox, command: [sh, -c, "exit 1"]}
-"#,
-    );
-    // Each run's start, from the last state the container shows while it waits.
-    let mut starts: Vec<f64> = Vec::new();
+    // Each run lasts 0.3 s, so that every run shows as the last state while the next runs.
+    let pod = TestPod::run_fast("backoff", &crashing("sleep 0.3; exit 1"));
+    // Each run's (start, end), from the last state the container shows after it.
+    let mut runs: Vec<(f64, f64)> = Vec::new();
+    let mut messages: Vec<(usize, String)> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while starts.len() < 4 {
-        assert!(Instant::now() < deadline, "only saw runs at {starts:?}");
+    while runs.len() < 5 {
+        assert!(Instant::now() < deadline, "only saw runs {runs:?}");
         let state = pod.state();
         let c = state.container("crash").expect("crash");
-        if let Some(ContainerState::Terminated { started_at, .. }) = c.last_state {
-            if starts.last() != Some(&started_at) {
-                starts.push(started_at);
-                if starts.len() == 2 {
-                    assert!(
-                        c.state_message.as_deref().is_some_and(|m| m.starts_with(
-                            "back-off 20s (×0.1) restarting failed container=crash pod="
-                        )),
-                        "{c:?}"
-                    );
-                }
+        if let Some(ContainerState::Terminated {
+            started_at,
+            finished_at,
+            ..
+        }) = c.last_state
+        {
+            if runs.last().map(|r| r.0) != Some(started_at) {
+                runs.push((started_at, finished_at));
+            }
+        }
+        if let Some(m) = &c.state_message {
+            if messages.last().map(|(_, last)| last) != Some(m) {
+                messages.push((runs.len(), m.clone()));
             }
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    let gaps: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
-    // 10s, 20s, 40s scaled by 0.1, plus the time a start takes.
-    for (gap, want) in gaps.iter().zip([1.0, 2.0, 4.0]) {
+    // From each exit to the next start: at once, then 10s, 20s, 40s scaled by 0.1, plus the
+    // time a start takes.
+    let waits: Vec<f64> = runs.windows(2).map(|w| w[1].0 - w[0].1).collect();
+    assert!(
+        waits[0] < 0.5,
+        "the first crash restarts at once: {waits:?}"
+    );
+    for (wait, want) in waits[1..].iter().zip([1.0, 2.0, 4.0]) {
         assert!(
-            *gap >= want - 0.05 && *gap < want + 0.8,
-            "gaps {gaps:?}, want about 1, 2, 4 s"
+            *wait >= want - 0.05 && *wait < want + 0.5,
+            "waits {waits:?}, want about 0, 1, 2, 4 s"
         );
     }
+    // The waiting message names kubelet's delay; none after the first crash.
+    let first_wait = messages
+        .iter()
+        .find(|(_, m)| m.starts_with("back-off "))
+        .expect("a back-off message");
+    assert!(
+        first_wait
+            .1
+            .starts_with("back-off 10s (×0.1) restarting failed container=crash pod="),
+        "{messages:?}"
+    );
+    assert!(
+        first_wait.0 >= 2,
+        "no back-off before the second run: {messages:?}"
+    );
     let events = pod.events();
     assert!(
         events
@@ -335,6 +365,75 @@ spec:
         describe.contains(" over ") && describe.contains("(x"),
         "repeats are counted: {describe}"
     );
+}
+
+/// kubelet's own timing, not scaled: a crashing container is started again at once after its
+/// first exit and 10 s after its second, and CrashLoopBackOff (with its BackOff event) shows
+/// only in that wait.
+#[test]
+fn a_crashing_container_restarts_at_once_then_after_ten_seconds_in_real_time() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run("crashreal", &crashing("sleep 1; exit 1"));
+    let restart_gap = |state: &PodState| -> f64 {
+        let c = state.container("crash").expect("crash");
+        let Some(ContainerState::Terminated { finished_at, .. }) = c.last_state else {
+            panic!("no last state: {c:?}");
+        };
+        running_started_at(state, "crash") - finished_at
+    };
+    let running_again = |n: u32| {
+        move |s: &PodState| {
+            s.container("crash").is_some_and(|c| {
+                c.restart_count == n && matches!(c.state, ContainerState::Running { .. })
+            })
+        }
+    };
+    let first = pod.wait_for(
+        "the first restart",
+        Duration::from_secs(5),
+        running_again(1),
+    );
+    let gap = restart_gap(&first);
+    assert!(gap < 2.0, "first restart {gap:.2}s after the exit");
+    assert!(
+        !pod.events().iter().any(|e| e.starts_with("BackOff ")),
+        "no BackOff after the first crash: {:#?}",
+        pod.events()
+    );
+    let waiting = pod.wait_for("CrashLoopBackOff", Duration::from_secs(5), |s| {
+        s.status_text() == "CrashLoopBackOff"
+    });
+    let message = waiting
+        .container("crash")
+        .and_then(|c| c.state_message.clone())
+        .unwrap_or_default();
+    assert!(
+        message.starts_with("back-off 10s restarting failed container=crash pod="),
+        "{message}"
+    );
+    let second = pod.wait_for(
+        "the second restart",
+        Duration::from_secs(15),
+        running_again(2),
+    );
+    let gap = restart_gap(&second);
+    assert!(
+        (9.9..11.5).contains(&gap),
+        "second restart {gap:.2}s after the exit, want about 10 s"
+    );
+    let events = second.events;
+    let started = events
+        .iter()
+        .find(|e| e.reason == "Started")
+        .expect("Started");
+    assert_eq!(started.count, 3, "{events:#?}");
+    let backoff = events
+        .iter()
+        .find(|e| e.reason == "BackOff")
+        .expect("BackOff");
+    assert!(backoff.count >= 1, "{events:#?}");
 }
 
 #[test]
@@ -373,12 +472,102 @@ fn term_trapping_and_term_ignoring_containers_stop_at_the_right_times() {
     );
 }
 
+/// kubelet's `killContainer` raises any grace period below 2 s to 2 s: with 0, a container
+/// still gets SIGTERM first, and one that ignores it is killed 2 s later.
 #[test]
-fn pre_stop_runs_before_sigterm() {
+fn grace_zero_still_sends_sigterm_first() {
     let Some(_machine) = privileged() else {
         return;
     };
-    let dir = HostDir::new("prestop");
+    let dir = HostDir::new("gracezero");
+    let yaml = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: {{name}}}}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes: [{{name: out, hostPath: {{path: {}}}}}]
+  containers:
+  - name: polite
+    image: busybox
+    command: [sh, -c, "trap 'echo term > /out/polite; exit 0' TERM; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+  - name: stubborn
+    image: busybox
+    command: [sh, -c, "trap 'echo term > /out/stubborn' TERM; while true; do sleep 0.1; done"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+"#,
+        dir.0.display()
+    );
+    let pod = TestPod::run("gracezero", &yaml);
+    let started = Instant::now();
+    let out = podlab(&["delete", &pod.name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let took = started.elapsed();
+    assert_eq!(
+        dir.read("polite"),
+        "term\n",
+        "SIGTERM first, even with grace 0"
+    );
+    assert_eq!(dir.read("stubborn"), "term\n");
+    assert!(
+        took >= Duration::from_millis(1900) && took < Duration::from_secs(5),
+        "the TERM-ignoring container is killed 2 s after SIGTERM: {took:?}"
+    );
+}
+
+/// kubelet records ExceededGracePeriod only when it force-kills a pod (eviction); an ordinary
+/// delete that ends in SIGKILL has none. A sidecar that also ignores SIGTERM keeps the pod
+/// alive for 2 s after the app was killed, long enough to read its events.
+#[test]
+fn an_ordinary_delete_records_no_exceeded_grace_period() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "noexceeded",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: proxy, image: busybox, restartPolicy: Always, command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done"]}
+  containers:
+  - {name: app, image: busybox, command: [sh, -c, "trap '' TERM; while true; do sleep 0.1; done"]}
+"#,
+    );
+    let name = pod.name.clone();
+    let delete = std::thread::spawn(move || podlab(&["delete", &name]));
+    let mut seen: Vec<String> = Vec::new();
+    while let Ok(state) = podlab::runtime::lookup::find_pod(&pod.name) {
+        for e in state.events {
+            let line = format!("{} {} {}", e.object, e.reason, e.message);
+            if !seen.contains(&line) {
+                seen.push(line);
+            }
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = delete.join().expect("delete thread");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        seen.iter()
+            .any(|l| l.starts_with("spec.containers{proxy} Killing")),
+        "the sidecar's stop was seen: {seen:#?}"
+    );
+    assert!(
+        !seen.iter().any(|l| l.contains("ExceededGracePeriod")),
+        "{seen:#?}"
+    );
+}
+
+/// A pod whose container "app" writes "term" to `dir`/order on SIGTERM and exits, with the
+/// given `lifecycle` (flow YAML); deleted, it returns how long the delete took and the order.
+fn delete_term_logging_pod(base: &str, lifecycle: &str) -> (Duration, String) {
+    let dir = HostDir::new(base);
     let yaml = format!(
         r#"
 apiVersion: v1
@@ -392,18 +581,102 @@ spec:
     image: busybox
     command: [sh, -c, "trap 'echo term >> /out/order; exit 0' TERM; while true; do sleep 0.1; done"]
     volumeMounts: [{{name: out, mountPath: /out}}]
-    lifecycle:
-      preStop:
-        exec: {{command: [sh, -c, "echo prestop >> /out/order; sleep 0.5"]}}
+    lifecycle: {lifecycle}
 "#,
         dir.0.display()
     );
-    let pod = TestPod::run("prestop", &yaml);
+    let pod = TestPod::run(base, &yaml);
+    let app = pod.pid_of("app");
     let started = Instant::now();
     let out = podlab(&["delete", &pod.name]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(started.elapsed() >= Duration::from_millis(500));
-    assert_eq!(dir.read("order"), "prestop\nterm\n");
+    let took = started.elapsed();
+    assert!(!is_running(app));
+    (took, dir.read("order"))
+}
+
+#[test]
+fn pre_stop_runs_before_sigterm() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let (took, order) = delete_term_logging_pod(
+        "prestop",
+        r#"{preStop: {exec: {command: [sh, -c, "echo prestop >> /out/order; sleep 0.5"]}}}"#,
+    );
+    assert!(took >= Duration::from_millis(500), "{took:?}");
+    assert_eq!(order, "prestop\nterm\n");
+}
+
+/// The `sleep` hook action (GA in 1.34): kubelet itself waits before SIGTERM, so the image
+/// needs no `sleep` binary; a sleep of 0 is allowed.
+#[test]
+fn a_pre_stop_sleep_delays_sigterm_by_its_seconds() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let (took, order) = delete_term_logging_pod(
+        "sleephook",
+        "{postStart: {sleep: {seconds: 0}}, preStop: {sleep: {seconds: 1}}}",
+    );
+    assert!(
+        took >= Duration::from_millis(950) && took < Duration::from_secs(3),
+        "SIGTERM after the 1 s sleep: {took:?}"
+    );
+    assert_eq!(order, "term\n");
+}
+
+/// kubelet's startContainer returns only after postStart: the next container waits for the
+/// hook, and the container is Running (and Ready) only then. A failing hook kills it.
+#[test]
+fn post_start_blocks_the_next_container_and_a_failing_one_kills_its_own() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "poststart",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  terminationGracePeriodSeconds: 0
+  restartPolicy: Never
+  containers:
+  - name: first
+    image: busybox
+    command: [sleep, "3600"]
+    lifecycle: {postStart: {exec: {command: [sh, -c, "sleep 1"]}}}
+  - name: second
+    image: busybox
+    command: [sleep, "3600"]
+  - name: broken
+    image: busybox
+    command: [sleep, "3600"]
+    lifecycle: {postStart: {exec: {command: [sh, -c, "exit 3"]}}}
+"#,
+    );
+    let state = pod.wait_for("broken to be killed", Duration::from_secs(10), |s| {
+        s.container("broken")
+            .is_some_and(|c| matches!(c.state, ContainerState::Terminated { .. }))
+    });
+    let first = running_started_at(&state, "first");
+    let second = running_started_at(&state, "second");
+    assert!(
+        second - first >= 0.95,
+        "second started {:.2}s after first, whose postStart sleeps 1 s",
+        second - first
+    );
+    assert!(state.container("first").expect("first").ready);
+    let events = pod.events();
+    assert!(
+        events.iter().any(|e| e.starts_with("FailedPostStartHook ")),
+        "{events:#?}"
+    );
+    assert!(
+        events.contains(&"Killing FailedPostStartHook".to_string()),
+        "{events:#?}"
+    );
 }
 
 #[test]

@@ -14,6 +14,7 @@ use super::probes::Action;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::{open_log, Shim};
 use crate::kube::events;
+use crate::kube::machine;
 use crate::kube::namespaces::SandboxNamespaces;
 use crate::kube::pod_state::{ContainerKind, ContainerState, ProcessRef, SandboxState};
 use crate::kube::protocol::Response;
@@ -109,6 +110,13 @@ impl Shim {
         let Some(c) = self.status(name) else {
             return Progress::Done;
         };
+        if c.kind == ContainerKind::App {
+            return if self.post_start_running(name) {
+                Progress::Underway
+            } else {
+                Progress::Done
+            };
+        }
         let last_exit = match &c.last_state {
             Some(ContainerState::Terminated { exit_code, .. }) => *exit_code,
             _ => -1,
@@ -214,7 +222,12 @@ impl Shim {
                 if !succeeded_before {
                     let _ = self.start_container(&name);
                 }
-                self.complete_step();
+                if self.post_start_running(&name) {
+                    // kubelet starts the next container only once postStart returned.
+                    self.awaiting = Some(name);
+                } else {
+                    self.complete_step();
+                }
             }
         }
         Ok(())
@@ -328,39 +341,33 @@ impl Shim {
             Ok(process) => {
                 if let Some(s) = self.supervised.get_mut(name) {
                     s.pid = Some(process.pid);
-                    s.started_at = Some(std::time::Instant::now());
+                    s.started_at = Some(now);
                 }
                 if let Some(s) = self.status_mut(name) {
                     s.process = Some(process);
+                    // Running as the runtime sees it; kubelet reports it once postStart returned.
                     s.state = ContainerState::Running { started_at: now };
                     s.state_message = None;
+                    s.ready = false;
+                    s.started = false;
                 }
+                self.feed(machine::Event::Started {
+                    container: name.to_string(),
+                });
                 self.record_for(name, events::started(name));
-                self.start_probes(name);
-                if let Some(s) = self.status_mut(name) {
-                    if s.kind == ContainerKind::Init {
-                        s.ready = false;
-                    }
+                // Like kubelet's startContainer, the container is Running (with its probes)
+                // only once its postStart hook returned.
+                if !self.run_post_start(name) {
+                    self.now_running(name);
                 }
-                self.run_post_start(name);
                 Ok(())
             }
             Err(err) => {
                 self.record_for(name, events::failed(&format!("{err:#}")));
-                if let Some(s) = self.status_mut(name) {
-                    s.state = ContainerState::Terminated {
-                        exit_code: 128,
-                        signal: None,
-                        reason: "StartError".into(),
-                        started_at: now,
-                        finished_at: now,
-                    };
-                    s.state_message = Some(format!("{err:#}"));
-                }
-                if let Some(s) = self.supervised.get_mut(name) {
-                    s.started_at = Some(std::time::Instant::now());
-                }
-                self.schedule_restart(name);
+                self.feed(machine::Event::StartFailed {
+                    container: name.to_string(),
+                    error: format!("{err:#}"),
+                });
                 Err(err)
             }
         }
@@ -409,26 +416,69 @@ impl Shim {
             .and_then(|config| container::start(&ctx, &config, &log))
     }
 
-    /// Run the postStart hook, if any, next to the container's command.
-    fn run_post_start(&mut self, name: &str) {
+    /// The container is Running: its probes start (Ready follows them).
+    fn now_running(&mut self, name: &str) {
+        let Some(started_at) = self.supervised.get(name).and_then(|s| s.started_at) else {
+            return;
+        };
+        if let Some(s) = self.status_mut(name) {
+            s.state = ContainerState::Running { started_at };
+        }
+        self.start_probes(name);
+        if let Some(s) = self.status_mut(name) {
+            if s.kind == ContainerKind::Init {
+                s.ready = false;
+            }
+        }
+    }
+
+    /// True while the container's postStart hook runs (the step that started it waits).
+    fn post_start_running(&self, name: &str) -> bool {
+        self.tasks.running(&Purpose::PostStart {
+            container: name.to_string(),
+        })
+    }
+
+    /// Run the postStart hook, if any, next to the container's command; true if it runs.
+    /// Until it returns the container stays Waiting (ContainerCreating), not Ready.
+    fn run_post_start(&mut self, name: &str) -> bool {
         let Some(action) = self.container_spec(name).and_then(|c| {
             let hook = c.lifecycle.as_ref()?.post_start.as_ref()?;
             Action::of_handler(hook, c)
         }) else {
-            return;
+            return false;
         };
         let purpose = Purpose::PostStart {
             container: name.to_string(),
         };
-        if let Err(e) = self.spawn_action(purpose, name, &action, POST_START_TIMEOUT) {
-            let message = format!("PostStartHook failed: {e:#}");
-            self.record_for(name, events::failed_post_start_hook(&message));
+        match self.spawn_action(purpose, name, &action, POST_START_TIMEOUT) {
+            Ok(()) => {
+                if let Some(s) = self.status_mut(name) {
+                    s.state = ContainerState::Waiting {
+                        reason: "ContainerCreating".into(),
+                    };
+                }
+                true
+            }
+            Err(e) => {
+                let message = format!("PostStartHook failed: {e:#}");
+                self.record_for(name, events::failed_post_start_hook(&message));
+                self.feed(machine::Event::PostStartFailed {
+                    container: name.to_string(),
+                });
+                false
+            }
         }
     }
 
-    /// A failed postStart hook kills the container; restartPolicy decides what follows.
+    /// The postStart hook returned: the container is Running; if the hook failed, kubelet
+    /// kills it and restartPolicy decides what follows.
     pub(super) fn post_start_finished(&mut self, name: &str, done: Finished) {
+        if !self.supervised.get(name).is_some_and(|s| s.alive()) {
+            return;
+        }
         if done.outcome == Outcome::Exited(0) {
+            self.now_running(name);
             return;
         }
         let command = self
@@ -443,7 +493,8 @@ impl Shim {
         let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
         let message = events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
         self.record_for(name, events::failed_post_start_hook(&message));
-        let grace = self.pod_grace();
-        self.stop_container(name, grace, super::stop::StopCause::PostStartFailed);
+        self.feed(machine::Event::PostStartFailed {
+            container: name.to_string(),
+        });
     }
 }

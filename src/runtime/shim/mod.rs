@@ -4,10 +4,14 @@
 //!
 //! * `clients`: the socket protocol (plan, steps, status, delete).
 //! * `create`: the creation steps (cgroup, namespaces, pause, network, containers).
-//! * `supervise`: exits, restarts with crash-loop back-off, the pod phase.
+//! * `supervise`: reaping exits.
 //! * `probes` and `tasks`: startup, liveness and readiness probes, and hooks, as child processes.
 //! * `stop`: stopping one container (preStop, SIGTERM, grace period, SIGKILL).
 //! * `terminate`: deleting the pod; `sandbox_loss`: re-creating a sandbox whose pause died.
+//!
+//! What follows an exit, a probe or hook failure, a delete or pause's death (restarts and their
+//! back-off, which container stops when, the pod's phase) is decided by the pod's lifecycle,
+//! [`crate::kube::machine`]: the shim feeds it events and executes the actions it returns.
 
 mod clients;
 mod create;
@@ -42,13 +46,13 @@ use super::state_file;
 use super::sys::{self, LiveProcess};
 use super::volumes;
 use crate::kube::events;
+use crate::kube::machine::{self, PodLifecycle};
 use crate::kube::pod_state::*;
 use crate::kube::protocol::Response;
 use crate::kube::steps::{self, StepPlan};
 use crate::spec::Pod;
 
 use clients::{Client, Goal};
-use sandbox_loss::SandboxLoss;
 use supervise::Supervised;
 use tasks::Tasks;
 use terminate::Termination;
@@ -87,15 +91,18 @@ pub struct Shim {
     /// The sandbox's namespaces, held open: a re-created sandbox then gets new inode numbers
     /// while the old ones are still held (as containerd pins a pod's netns until it is removed).
     sandbox_namespaces: Vec<File>,
-    /// What the shim knows of each container beyond state.json: its process, back-off, probes.
+    /// What the shim knows of each container beyond state.json: its process, probes, stop.
     supervised: HashMap<String, Supervised>,
+    /// kubelet's rules for the pod: restarts, back-off, termination order, sandbox loss.
+    lifecycle: PodLifecycle,
+    /// When the lifecycle wants to hear [`machine::Event::TimerFired`].
+    timers: Vec<Instant>,
     tasks: Tasks,
     clients: Vec<Client>,
     next_client: u64,
     held: bool,
     started: Instant,
     termination: Option<Termination>,
-    sandbox_loss: Option<SandboxLoss>,
     cgroups: Option<PodCgroups>,
     images: ImageStore,
     podlab_exe: PathBuf,
@@ -250,7 +257,7 @@ impl Shim {
         let containers = initial_statuses(&pod);
         let supervised = containers
             .iter()
-            .map(|c| (c.name.clone(), Supervised::new(opts.time_scale)))
+            .map(|c| (c.name.clone(), Supervised::default()))
             .collect();
         let state = PodState {
             uid: uid.clone(),
@@ -287,6 +294,7 @@ impl Shim {
                 .collect(),
             events: Vec::new(),
         };
+        let lifecycle = PodLifecycle::new(&state, opts.time_scale);
         let exe =
             std::fs::read_link("/proc/self/exe").wrap_err("failed to find podlab's own binary")?;
         let pause_binary = super::pause_binary_near(&exe)?;
@@ -303,12 +311,13 @@ impl Shim {
             sandbox_pid: None,
             sandbox_namespaces: Vec::new(),
             supervised,
+            lifecycle,
+            timers: Vec::new(),
             tasks: Tasks::default(),
             clients: Vec::new(),
             next_client: 0,
             started: Instant::now(),
             termination: None,
-            sandbox_loss: None,
             cgroups: None,
             images: ImageStore::default(),
             podlab_exe: exe,
@@ -431,8 +440,9 @@ impl Shim {
         let now = Instant::now();
         let mut deadlines = vec![];
         if let Some(t) = &self.termination {
-            deadlines.push(t.next_check());
+            deadlines.extend(t.next_check());
         }
+        deadlines.extend(self.timers.iter().copied());
         if !self.held {
             deadlines.push(self.started + HOLDER_DEADLINE);
         }
@@ -458,21 +468,57 @@ impl Shim {
             self.task_finished(finished);
         }
         self.advance_stops();
+        let now = Instant::now();
+        if self.timers.iter().any(|t| *t <= now) {
+            self.timers.retain(|t| *t > now);
+            self.feed(machine::Event::TimerFired);
+        }
         if self.termination.is_some() {
             self.advance_termination();
-        } else {
-            if self.sandbox_loss.is_some() {
-                self.advance_sandbox_loss();
-            }
-            if self.sandbox_loss.is_none() {
-                self.run_due_restarts();
-                self.advance_steps();
-                self.run_due_probes();
-                self.stop_sidecars_of_finished_pod();
-            }
+        } else if !self.lifecycle.sandbox_lost() {
+            self.advance_steps();
+            self.run_due_probes();
         }
         self.update_phase();
         self.save();
+    }
+
+    /// Give the lifecycle an event and carry out what it decides.
+    fn feed(&mut self, event: machine::Event) {
+        let clock = machine::Clock {
+            now: Instant::now(),
+            wall: sys::now(),
+        };
+        for action in self.lifecycle.handle(&mut self.state, event, clock) {
+            self.execute(action);
+        }
+    }
+
+    fn execute(&mut self, action: machine::Action) {
+        match action {
+            machine::Action::Start { container } => {
+                // A failed start is reported back to the lifecycle by start_container itself.
+                let _ = self.start_container(&container);
+            }
+            machine::Action::Stop {
+                container,
+                grace,
+                cause,
+                wait_turn,
+            } => self.stop_container(&container, grace, cause, wait_turn),
+            machine::Action::TakeTurn { container } => self.take_turn(&container),
+            machine::Action::ShortenStops { deadline } => self.shorten_stops(deadline),
+            machine::Action::Record {
+                container: Some(container),
+                event,
+            } => self.record_for(&container, event),
+            machine::Action::Record {
+                container: None,
+                event,
+            } => self.record("pod", event),
+            machine::Action::ArmTimer { at } => self.timers.push(at),
+            machine::Action::RecreateSandbox => self.recreate_sandbox(),
+        }
     }
 
     fn task_finished(&mut self, done: tasks::Finished) {
@@ -527,7 +573,11 @@ fn initial_statuses(pod: &Pod) -> Vec<ContainerStatus> {
             image_served_by: String::new(),
             process: None,
             state: ContainerState::Waiting {
-                reason: waiting_reason_before_start(pod, kind).into(),
+                reason: machine::waiting_reason_before_start(
+                    !pod.spec.init_containers.is_empty(),
+                    kind,
+                )
+                .into(),
             },
             last_state: None,
             restart_count: 0,
@@ -536,15 +586,6 @@ fn initial_statuses(pod: &Pod) -> Vec<ContainerStatus> {
             state_message: None,
         })
         .collect()
-}
-
-/// kubelet reports app containers of a pod with init containers as PodInitializing.
-fn waiting_reason_before_start(pod: &Pod, kind: ContainerKind) -> &'static str {
-    if kind == ContainerKind::App && !pod.spec.init_containers.is_empty() {
-        "PodInitializing"
-    } else {
-        "ContainerCreating"
-    }
 }
 
 /// A fresh log for a container instance that is starting. The last instance's log becomes the

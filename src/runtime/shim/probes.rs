@@ -16,10 +16,10 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::os::fd::{BorrowedFd, RawFd};
 use std::time::{Duration, Instant};
 
-use super::stop::StopCause;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::Shim;
 use crate::kube::events::{self, ProbeKind};
+use crate::kube::machine;
 use crate::kube::pod_state::ContainerState;
 use crate::runtime::exec::{self, ExecTarget};
 use crate::spec::{Container, HttpGetAction, LifecycleHandler, PortRef, Probe, TcpSocketAction};
@@ -46,6 +46,8 @@ pub(super) enum Action {
     Grpc {
         port: u16,
     },
+    /// A lifecycle hook's `sleep`: kubelet (here the shim) waits; nothing runs in the container.
+    Sleep(Duration),
 }
 
 impl Action {
@@ -68,6 +70,11 @@ impl Action {
         }
         if let Some(h) = &handler.http_get {
             return http(h, container);
+        }
+        if let Some(sleep) = &handler.sleep {
+            return Some(Action::Sleep(Duration::from_secs(
+                sleep.seconds.max(0) as u64
+            )));
         }
         handler.tcp_socket.as_ref().and_then(|t| tcp(t, container))
     }
@@ -276,6 +283,14 @@ impl Shim {
                     .spawn(purpose, timeout, move |out| check.run(out))
             }
             Action::Grpc { .. } => Err(eyre::eyre!("grpc is not supported by podlab")),
+            Action::Sleep(d) => {
+                // The shim's own child waits, outside the container, as kubelet's goroutine.
+                let d = *d;
+                self.tasks.spawn(purpose, timeout, move |_| {
+                    std::thread::sleep(d);
+                    0
+                })
+            }
         }
     }
 
@@ -385,10 +400,10 @@ impl Shim {
                     c.ready = ready;
                 }
             }
-            Verdict::Kill => {
-                let grace = self.pod_grace();
-                self.stop_container(container, grace, StopCause::Probe(kind));
-            }
+            Verdict::Kill => self.feed(machine::Event::ProbeFailed {
+                container: container.to_string(),
+                probe: kind,
+            }),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Stopping one container the way kubelet's `killContainer` does: the preStop hook (inside the
-//! container, within the grace period), then SIGTERM, then SIGKILL when the grace period is
-//! over. After a preStop hook the container still gets at least 2 seconds between SIGTERM and
-//! SIGKILL (kubelet's `minimumGracePeriodInSeconds`). A grace period of 0 kills at once.
+//! container, within the grace period, and only when the grace period is not 0), then SIGTERM,
+//! then SIGKILL. Whatever is left of the grace period, the container gets at least 2 seconds
+//! between SIGTERM and SIGKILL (kubelet's `minimumGracePeriodInSeconds`), so a grace period of
+//! 0 still begins with SIGTERM. Which containers stop, when and why is decided by
+//! [`crate::kube::machine`].
 
 use std::time::{Duration, Instant};
 
@@ -10,31 +12,19 @@ use nix::sys::signal::Signal;
 use super::probes::Action;
 use super::tasks::{Finished, Outcome, Purpose};
 use super::Shim;
-use crate::kube::events::{self, ProbeKind};
+use crate::kube::events;
+use crate::kube::machine::{self, StopCause};
 use crate::runtime::sys::LiveProcess;
-
-/// What kubelet gives a container between SIGTERM and SIGKILL after a long preStop hook.
-const MINIMUM_GRACE_AFTER_HOOK: Duration = Duration::from_secs(2);
-
-/// Why a container is being stopped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum StopCause {
-    /// The pod is being deleted.
-    PodDeleted,
-    /// Every app container of a Never/OnFailure pod is done: its sidecars go.
-    PodFinished,
-    /// pause died: every container stops before the sandbox is re-created.
-    SandboxChanged,
-    /// A liveness or startup probe failed too often: restartPolicy decides what follows.
-    Probe(ProbeKind),
-    /// The postStart hook failed.
-    PostStartFailed,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Stage {
-    /// The preStop hook runs; SIGTERM follows when it ends or at `grace_end`.
+    /// The preStop hook runs; SIGTERM follows when it ends (and the turn came) or at
+    /// `grace_end`.
     PreStop {
+        grace_end: Instant,
+    },
+    /// A sidecar in a delete: its preStop is done, SIGTERM waits for its turn or `grace_end`.
+    WaitTurn {
         grace_end: Instant,
     },
     /// SIGTERM sent; SIGKILL at `kill_at`.
@@ -46,14 +36,15 @@ pub(super) enum Stage {
 
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Stopping {
-    pub(super) cause: StopCause,
     pub(super) stage: Stage,
+    /// SIGTERM may be sent (false for a sidecar whose turn has not come).
+    pub(super) turn: bool,
 }
 
 impl Stopping {
     pub(super) fn deadline(&self) -> Option<Instant> {
         match self.stage {
-            Stage::PreStop { grace_end } => Some(grace_end),
+            Stage::PreStop { grace_end } | Stage::WaitTurn { grace_end } => Some(grace_end),
             Stage::Terminating { kill_at } => Some(kill_at),
             Stage::Killed => None,
         }
@@ -63,7 +54,13 @@ impl Stopping {
 impl Shim {
     /// Begin stopping a running container; nothing happens if it is not running or already
     /// stopping.
-    pub(super) fn stop_container(&mut self, name: &str, grace: Duration, cause: StopCause) {
+    pub(super) fn stop_container(
+        &mut self,
+        name: &str,
+        grace: Duration,
+        cause: StopCause,
+        wait_turn: bool,
+    ) {
         let Some(s) = self.supervised.get(name) else {
             return;
         };
@@ -72,6 +69,7 @@ impl Shim {
         }
         let event = match cause {
             StopCause::Probe(kind) => events::killing_after_probe(name, kind),
+            StopCause::PostStartFailed => events::killing_after_post_start(name),
             _ => events::killing(name),
         };
         self.record_for(name, event);
@@ -99,26 +97,48 @@ impl Shim {
                     Err(e) => {
                         let message = format!("PreStopHook failed: {e:#}");
                         self.record_for(name, events::failed_pre_stop_hook(&message));
-                        self.send_stop_signal(name, grace)
+                        self.signal_or_wait(name, now + grace, !wait_turn)
                     }
                 }
             }
-            None => self.send_stop_signal(name, grace),
+            None => self.signal_or_wait(name, now + grace, !wait_turn),
         };
         if let Some(s) = self.supervised.get_mut(name) {
-            s.stopping = Some(Stopping { cause, stage });
+            s.stopping = Some(Stopping {
+                stage,
+                turn: !wait_turn,
+            });
         }
     }
 
-    /// SIGTERM now and SIGKILL after `grace` (at once when it is zero).
-    fn send_stop_signal(&mut self, name: &str, grace: Duration) -> Stage {
-        if grace.is_zero() {
-            self.signal_container(name, Signal::SIGKILL);
-            return Stage::Killed;
+    /// SIGTERM now if the turn has come, else wait for it until `grace_end`.
+    fn signal_or_wait(&mut self, name: &str, grace_end: Instant, turn: bool) -> Stage {
+        if turn {
+            self.send_stop_signal(name, grace_end.saturating_duration_since(Instant::now()))
+        } else {
+            Stage::WaitTurn { grace_end }
         }
+    }
+
+    /// A sidecar's turn came: SIGTERM now, or as soon as its preStop hook ends.
+    pub(super) fn take_turn(&mut self, name: &str) {
+        let Some(stopping) = self.supervised.get(name).and_then(|s| s.stopping) else {
+            return;
+        };
+        let stage = match stopping.stage {
+            Stage::WaitTurn { grace_end } => self.signal_or_wait(name, grace_end, true),
+            other => other,
+        };
+        if let Some(s) = self.supervised.get_mut(name) {
+            s.stopping = Some(Stopping { stage, turn: true });
+        }
+    }
+
+    /// SIGTERM now and SIGKILL once `left` of the grace period is over (at least 2 s).
+    fn send_stop_signal(&mut self, name: &str, left: Duration) -> Stage {
         self.signal_container(name, Signal::SIGTERM);
         Stage::Terminating {
-            kill_at: Instant::now() + grace,
+            kill_at: Instant::now() + machine::signal_grace(left),
         }
     }
 
@@ -155,13 +175,9 @@ impl Shim {
                 events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
             self.record_for(name, events::failed_pre_stop_hook(&message));
         }
-        let left = grace_end.saturating_duration_since(Instant::now());
-        let stage = self.send_stop_signal(name, left.max(MINIMUM_GRACE_AFTER_HOOK));
+        let stage = self.signal_or_wait(name, grace_end, stopping.turn);
         if let Some(s) = self.supervised.get_mut(name) {
-            s.stopping = Some(Stopping {
-                cause: stopping.cause,
-                stage,
-            });
+            s.stopping = Some(Stopping { stage, ..stopping });
         }
     }
 
@@ -188,18 +204,30 @@ impl Shim {
             };
             self.pre_stop_finished(&name, done);
         }
-        let late: Vec<(String, StopCause)> = self
+        // A sidecar whose turn did not come within the grace period gets SIGTERM anyway (kubelet's
+        // waitForTurn gives up at the grace period), and its 2 s.
+        let turn_over: Vec<String> = self
             .supervised
             .iter()
-            .filter_map(|(n, s)| {
-                let st = s.stopping?;
-                match st.stage {
-                    Stage::Terminating { kill_at } if kill_at <= now => Some((n.clone(), st.cause)),
-                    _ => None,
-                }
+            .filter(|(_, s)| {
+                matches!(s.stopping, Some(Stopping { stage: Stage::WaitTurn { grace_end }, .. }) if grace_end <= now)
+            })
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in turn_over {
+            self.take_turn(&name);
+        }
+        // kubelet's ExceededGracePeriod belongs to its forced kill (killPodNow, eviction), which
+        // podlab does not have: an ordinary delete that ends in SIGKILL records no such event.
+        let late: Vec<String> = self
+            .supervised
+            .iter()
+            .filter_map(|(n, s)| match s.stopping?.stage {
+                Stage::Terminating { kill_at } if kill_at <= now => Some(n.clone()),
+                _ => None,
             })
             .collect();
-        for (name, cause) in late {
+        for name in late {
             self.signal_container(&name, Signal::SIGKILL);
             if let Some(st) = self
                 .supervised
@@ -208,14 +236,14 @@ impl Shim {
             {
                 st.stage = Stage::Killed;
             }
-            if cause == StopCause::PodDeleted {
-                self.grace_period_exceeded();
-            }
         }
     }
 
-    /// A shorter grace period for containers already stopping (a second delete).
+    /// A shorter grace period for containers already stopping (a second delete). As kubelet
+    /// stops them again with the shorter period, each still gets SIGTERM and at least 2 s
+    /// before SIGKILL from now.
     pub(super) fn shorten_stops(&mut self, deadline: Instant) {
+        let now = Instant::now();
         let names: Vec<String> = self.supervised.keys().cloned().collect();
         for name in names {
             let Some(st) = self.supervised.get(&name).and_then(|s| s.stopping) else {
@@ -223,28 +251,27 @@ impl Shim {
             };
             let stage = match st.stage {
                 Stage::PreStop { grace_end } if deadline < grace_end => {
-                    if deadline <= Instant::now() {
+                    if deadline <= now {
                         self.tasks.cancel(
                             |p| matches!(p, Purpose::PreStop { container } if *container == name),
                         );
-                        self.signal_container(&name, Signal::SIGKILL);
-                        Stage::Killed
+                        self.send_stop_signal(&name, Duration::ZERO)
                     } else {
                         Stage::PreStop {
                             grace_end: deadline,
                         }
                     }
                 }
-                Stage::Terminating { kill_at } if deadline < kill_at => {
-                    Stage::Terminating { kill_at: deadline }
-                }
+                Stage::Terminating { kill_at } => Stage::Terminating {
+                    kill_at: kill_at.min(deadline.max(now + machine::MINIMUM_GRACE)),
+                },
+                Stage::WaitTurn { grace_end } => Stage::WaitTurn {
+                    grace_end: grace_end.min(deadline),
+                },
                 other => other,
             };
             if let Some(s) = self.supervised.get_mut(&name) {
-                s.stopping = Some(Stopping {
-                    cause: st.cause,
-                    stage,
-                });
+                s.stopping = Some(Stopping { stage, ..st });
             }
         }
     }

@@ -150,6 +150,11 @@ impl Tasks {
     }
 
     /// Kill the probes of a container that exited (their results no longer mean anything).
+    /// True while a task for `purpose` runs.
+    pub(super) fn running(&self, purpose: &Purpose) -> bool {
+        self.running.iter().any(|t| t.purpose == *purpose)
+    }
+
     pub(super) fn cancel_probes(&mut self, container: &str) {
         self.cancel(|p| matches!(p, Purpose::Probe { .. }) && p.container() == container);
     }
