@@ -10,6 +10,7 @@ pub mod client;
 pub mod container;
 pub mod exec;
 pub mod gc;
+pub mod image_store;
 pub mod images;
 pub mod init;
 pub mod lock;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod corpus;
+pub mod images;
 pub mod screen;
 pub mod tmux;
 

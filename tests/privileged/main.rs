@@ -12,6 +12,7 @@ mod doctor;
 mod engine;
 mod exhaustion;
 mod faults;
+mod images;
 mod lesson_try;
 mod lessons;
 mod lifecycle;
