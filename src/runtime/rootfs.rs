@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RootfsConfig {
-    /// The image rootfs (read-only lower layer).
-    pub image: PathBuf,
+    /// The image's layers (read-only lower directories), top first.
+    pub lower: Vec<PathBuf>,
     /// Writable layer and overlayfs work dir, in the pod's state dir.
     pub upper: PathBuf,
     pub work: PathBuf,
@@ -118,12 +118,24 @@ pub fn setup(config: &RootfsConfig, privileged: bool) -> Result<()> {
         None,
     )?;
     let root = &config.merged;
+    let lower: Vec<String> = config
+        .lower
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
     let layers = format!(
         "lowerdir={},upperdir={},workdir={}",
-        config.image.display(),
+        lower.join(":"),
         config.upper.display(),
         config.work.display()
     );
+    // The mount's options must fit in a page.
+    if layers.len() >= 4096 {
+        return Err(eyre!(
+            "the image has too many layers ({}) for one overlay mount's options",
+            config.lower.len()
+        ));
+    }
     mnt(
         Some("overlay"),
         root,

@@ -227,3 +227,121 @@ fn hostile_and_corrupt_layers_are_refused_with_nothing_left() {
     assert_refused(&store, &archive, "diffid.tar", "does not match its digest");
     assert!(std::fs::read_dir(&target).unwrap().next().is_none());
 }
+
+/// A pod whose image comes from `podlab load`: the image's own files (whiteouts and opaque
+/// directories applied by overlayfs), its Entrypoint and Cmd combined with the pod's command
+/// and args by Kubernetes' rules, its Env under the pod's, its WorkingDir and User. Then
+/// `podlab images`, `rmi`, and gc of the layers once the pod is gone.
+#[test]
+fn a_pod_runs_a_loaded_images_files_and_config() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    use crate::common::{podlab, stderr, stdout, TestPod};
+    let stamp = format!("{}-{}", std::process::id(), podlab::runtime::sys::now());
+    let reference = format!("localhost/podlab-test/config-{}:1", std::process::id());
+    let mut layers = three_layers();
+    layers.push(Layer::new().file("stamp", stamp.as_bytes()).finish());
+    let mut image = TestImage::new(layers);
+    image.entrypoint = vec!["/bin/sh", "-c"];
+    image.cmd = vec!["echo started as $(id -u):$(id -g) in $(pwd) with $GREETING; sleep 3600"];
+    image.env = vec!["PATH=/bin", "GREETING=hello"];
+    image.working_dir = "/home/app";
+    image.user = "app";
+    let archive = write_archive(
+        &format!("pod-image-{}.tar", std::process::id()),
+        &image.oci_archive(&reference, false),
+    );
+    let out = podlab(&["load", "-i", archive.to_str().unwrap()]);
+    std::fs::remove_file(&archive).ok();
+    assert!(out.status.success(), "load: {}", stderr(&out));
+    assert!(stdout(&out).contains(&reference), "{}", stdout(&out));
+    let listed = stdout(&podlab(&["images"]));
+    let id = sha256(&image.config());
+    assert!(
+        listed.contains(&id.trim_start_matches("sha256:")[..12]),
+        "{listed}"
+    );
+    let yaml = format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: {{name}}
+spec:
+  containers:
+  - name: app
+    image: {reference}
+  - name: args
+    image: {reference}
+    args: [\"echo args $GREETING $EXTRA in $(pwd); sleep 3600\"]
+    workingDir: /tmp
+    env:
+    - name: GREETING
+      value: pod-wins
+    - name: EXTRA
+      value: pod
+  - name: command
+    image: {reference}
+    command: [\"sleep\", \"3600\"]
+"
+    );
+    let pod = TestPod::run("loaded", &yaml);
+    pod.wait_for("all running", std::time::Duration::from_secs(20), |s| {
+        s.containers.iter().all(|c| {
+            matches!(
+                c.state,
+                podlab::kube::pod_state::ContainerState::Running { .. }
+            )
+        })
+    });
+    let logs = |c: &str| stdout(&podlab(&["logs", &pod.name, "-c", c]));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while (logs("app").is_empty() || logs("args").is_empty())
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(
+        logs("app").trim(),
+        "started as 1000:1000 in /home/app with hello"
+    );
+    assert_eq!(logs("args").trim(), "args pod-wins pod in /tmp");
+    // The image's files as overlayfs merges its layers.
+    assert_eq!(pod.sh("command", "cat /stamp"), stamp);
+    assert_eq!(pod.sh("command", "cat /etc/added"), "added\n");
+    assert_eq!(pod.sh("command", "ls /etc/old"), "b\n");
+    assert!(!pod.exec("command", &["cat", "/etc/motd"]).status.success());
+    let events = pod.events().join("\n");
+    assert!(
+        events.contains(&format!(
+            "Pulled Container image {reference:?} already present on machine"
+        )),
+        "{events}"
+    );
+    // The layers stay while the pod stacks them, even once the image is removed.
+    let store = Store::default();
+    let stored = store.find(&reference).unwrap().expect("stored image");
+    let out = podlab(&["rmi", &reference]);
+    assert!(out.status.success(), "rmi: {}", stderr(&out));
+    let pods = podlab::runtime::paths::pods_dir();
+    store
+        .gc(&podlab::runtime::image_store::layers_in_use(&pods))
+        .expect("gc");
+    for l in &stored.layers {
+        assert!(store.layer_dir(l).is_dir(), "layer {l} kept for the pod");
+    }
+    drop(pod);
+    store
+        .gc(&podlab::runtime::image_store::layers_in_use(&pods))
+        .expect("gc");
+    let named: BTreeSet<String> = store
+        .images()
+        .unwrap()
+        .into_iter()
+        .flat_map(|i| i.layers)
+        .collect();
+    for l in &stored.layers {
+        assert_eq!(store.layer_dir(l).is_dir(), named.contains(l), "layer {l}");
+    }
+    assert!(!store.layer_dir(stored.layers.last().unwrap()).exists());
+}

@@ -367,10 +367,18 @@ impl Shim {
             .status(name)
             .is_some_and(|s| s.image_served_by.is_empty());
         if first_start {
-            let msg = format!(
-                "Container image {:?} served by {}",
-                spec.image, image.served_by
-            );
+            // kubelet's words for an image already on the machine; a stand-in says what it is.
+            let msg = if image.stored {
+                format!(
+                    "Container image {:?} already present on machine",
+                    spec.image
+                )
+            } else {
+                format!(
+                    "Container image {:?} served by {}",
+                    spec.image, image.served_by
+                )
+            };
             self.record_for(
                 name,
                 events::Event {
