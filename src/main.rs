@@ -66,6 +66,8 @@ enum HostCommand {
     Gc,
     /// Load images from an archive: `docker save` output or an OCI archive.
     Load(cli::images::LoadArgs),
+    /// Pull an image from a registry into the store (OCI distribution protocol).
+    Pull(cli::images::PullArgs),
     /// List the images in the store.
     Images,
     /// Remove images from the store (their layers go at the next `podlab gc`).
@@ -170,6 +172,7 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         HostCommand::Gc => cli::pods::gc_command(lang),
         HostCommand::Load(a) => cli::images::load(&a, lang),
         HostCommand::Images => cli::images::images(lang),
+        HostCommand::Pull(a) => cli::images::pull(&a, lang),
         HostCommand::Rmi { images } => cli::images::rmi(&images, lang),
         HostCommand::Kubelet(a) => cli::kubelet::run(&a, lang),
         HostCommand::Doctor => cli::doctor::doctor(lang),

@@ -129,3 +129,63 @@ pub fn rmi(references: &[String], lang: Lang) -> Result<ExitCode> {
     }
     Ok(code)
 }
+
+#[derive(Debug, clap::Args)]
+pub struct PullArgs {
+    /// The image: `nginx:1.29`, `docker.io/library/nginx:1.29`, `127.0.0.1:5000/app:1`, …
+    pub image: String,
+    /// Fetch Docker Hub images from this mirror instead (`host[:port]`; also
+    /// PODLAB_REGISTRY_MIRROR).
+    #[arg(long, value_name = "HOST")]
+    pub registry_mirror: Option<String>,
+}
+
+pub fn pull(args: &PullArgs, lang: Lang) -> Result<ExitCode> {
+    use crate::runtime::image_store::pull::{Progress, PullOptions};
+    let reference =
+        crate::kube::image::Reference::parse(&args.image).map_err(|e| eyre::eyre!("{e}"))?;
+    let mut options = PullOptions::from_env();
+    if args.registry_mirror.is_some() {
+        options.mirror = args.registry_mirror.clone();
+    }
+    println!("{} {reference}", lang.pick("Pulling", "正在拉取"));
+    let store = Store::default();
+    let pulled = store.pull(&reference, &options, |p| match p {
+        Progress::Manifest { layers, bytes } => println!(
+            "  {layers} {} ({})",
+            lang.pick("layer(s)", "层"),
+            text::bytes(*bytes)
+        ),
+        Progress::Layer {
+            digest,
+            bytes,
+            cached,
+        } => {
+            let short = digest.trim_start_matches("sha256:");
+            let short = &short[..short.len().min(12)];
+            if *cached {
+                println!(
+                    "  {short}: {}",
+                    lang.pick("already in the store", "已在镜像库中")
+                );
+            } else {
+                println!(
+                    "  {short}: {} {}",
+                    lang.pick("fetched and unpacked", "已下载并解包"),
+                    text::bytes(*bytes)
+                );
+            }
+        }
+    })?;
+    println!(
+        "{} {} (ID {}, {} {}, {} {})",
+        lang.pick("Pulled", "已拉取"),
+        pulled.reference,
+        pulled.id,
+        pulled.layers_new,
+        lang.pick("new layer(s)", "个新层"),
+        pulled.layers_reused,
+        lang.pick("already in the store", "个已在镜像库中"),
+    );
+    Ok(ExitCode::SUCCESS)
+}

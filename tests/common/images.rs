@@ -282,3 +282,135 @@ pub fn is_whiteout(path: &Path) -> bool {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_char_device() && m.rdev() == 0)
 }
+
+/// Debian's docker-registry, serving on a free port of 127.0.0.1 from a private directory;
+/// stopped (and its directory removed) when dropped, also when the test fails.
+pub struct Registry {
+    child: std::process::Child,
+    pub dir: tempfile::TempDir,
+    /// `127.0.0.1:<port>`
+    pub host: String,
+}
+
+impl Registry {
+    /// None (the test is skipped, and says so) when docker-registry or skopeo is missing,
+    /// except under CI, where that fails: `scripts/test` installs both.
+    pub fn start() -> Option<Registry> {
+        for tool in ["docker-registry", "skopeo"] {
+            let found = std::process::Command::new("sh")
+                .args(["-c", &format!("command -v {tool}")])
+                .output()
+                .is_ok_and(|o| o.status.success());
+            if !found {
+                if std::env::var_os("CI").is_some()
+                    || std::env::var_os("PODLAB_REQUIRE_PRIVILEGED").is_some()
+                {
+                    panic!("{tool} is missing; scripts/test installs it (apt-get install {tool})");
+                }
+                super::skipped(&format!("needs {tool} (apt-get install {tool})"));
+                return None;
+            }
+        }
+        let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("registry dir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let host = format!("127.0.0.1:{port}");
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .expect("registry config");
+        let child = std::process::Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Registry { child, dir, host };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        while std::net::TcpStream::connect(&registry.host).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "docker-registry did not listen on {}",
+                registry.host
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        Some(registry)
+    }
+
+    /// Push an OCI archive as `repo:tag` with skopeo; `docker_types` pushes Docker schema-2
+    /// media types instead of OCI's.
+    pub fn push(&self, archive: &Path, repo_tag: &str, docker_types: bool) {
+        let mut cmd = std::process::Command::new("skopeo");
+        cmd.args([
+            "--insecure-policy",
+            "copy",
+            "--quiet",
+            "--dest-tls-verify=false",
+        ]);
+        if docker_types {
+            cmd.args(["--format", "v2s2"]);
+        }
+        let out = cmd
+            .arg(format!("oci-archive:{}", archive.display()))
+            .arg(format!("docker://{}/{repo_tag}", self.host))
+            .output()
+            .expect("run skopeo");
+        assert!(
+            out.status.success(),
+            "skopeo copy failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// The file of a blob in the registry's storage.
+    pub fn blob_file(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.dir
+            .path()
+            .join("data/docker/registry/v2/blobs/sha256")
+            .join(&hex[..2])
+            .join(hex)
+            .join("data")
+    }
+
+    /// Stop the registry now (it stays stopped).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// An image store of its own in cargo's scratch dir, removed with the returned guard.
+pub fn temp_store() -> (tempfile::TempDir, podlab::runtime::image_store::Store) {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let store = podlab::runtime::image_store::Store::new(dir.path().join("images"));
+    (dir, store)
+}
+
+/// The entries of a store's layers directory (private ones too).
+pub fn layer_dirs(
+    store: &podlab::runtime::image_store::Store,
+) -> std::collections::BTreeSet<String> {
+    std::fs::read_dir(store.root().join("layers"))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

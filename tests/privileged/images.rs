@@ -7,24 +7,9 @@ use std::path::Path;
 
 use podlab::runtime::image_store::Store;
 
-use crate::common::images::{is_whiteout, sha256, write_archive, Layer, TestImage};
-
-fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
-    let store = Store::new(dir.path().join("images"));
-    (dir, store)
-}
-
-/// Layer directories present in the store (without private ones).
-fn layer_dirs(store: &Store) -> BTreeSet<String> {
-    std::fs::read_dir(store.root().join("layers"))
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default()
-}
+use crate::common::images::{
+    is_whiteout, layer_dirs, sha256, temp_store as store, write_archive, Layer, TestImage,
+};
 
 fn opaque(dir: &Path) -> bool {
     let mut value = [0u8; 4];

@@ -12,6 +12,7 @@ mod doctor;
 mod engine;
 mod exhaustion;
 mod faults;
+mod image_pull;
 mod images;
 mod lesson_try;
 mod lessons;

@@ -175,16 +175,7 @@ impl Store {
         let result = self.load_unpacked(archive, &work, &mut added, &lock);
         let _ = fs::remove_dir_all(&work);
         if result.is_err() {
-            // Layers this load added that no image names now (the index was not written).
-            let named: Vec<String> = self
-                .images()
-                .unwrap_or_default()
-                .into_iter()
-                .flat_map(|i| i.layers)
-                .collect();
-            for layer in added.iter().filter(|l| !named.contains(l)) {
-                self.remove_layer(layer);
-            }
+            self.forget_added(&added);
         }
         result
     }
@@ -311,10 +302,7 @@ impl Store {
                 added.push(diff_id.clone());
             }
             flattened |= flat;
-            size += fs::read_to_string(self.layer_dir(diff_id).with_file_name("size"))
-                .ok()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .unwrap_or(0);
+            size += self.layer_size(diff_id);
         }
         let stored = StoredImage {
             id: id.clone(),

@@ -13,6 +13,7 @@
 
 pub mod layer;
 pub mod load;
+pub mod pull;
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -245,13 +246,32 @@ impl Store {
         }
     }
 
+    /// The uncompressed size of a stored layer.
+    fn layer_size(&self, diff_id: &str) -> u64 {
+        fs::read_to_string(self.layer_dir(diff_id).with_file_name("size"))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// After a failed load or pull: remove the layers it added that no image names (the
+    /// index was not written).
+    fn forget_added(&self, added: &[String]) {
+        let named: BTreeSet<String> = self
+            .images()
+            .unwrap_or_default()
+            .into_iter()
+            .flat_map(|i| i.layers)
+            .collect();
+        for layer in added.iter().filter(|l| !named.contains(*l)) {
+            self.remove_layer(layer);
+        }
+    }
+
     fn remove_layer(&self, diff_id: &str) -> u64 {
         let dir = self.layer_dir(diff_id);
         let Some(dir) = dir.parent() else { return 0 };
-        let size = fs::read_to_string(dir.join("size"))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
+        let size = self.layer_size(diff_id);
         match fs::remove_dir_all(dir) {
             Ok(()) => size,
             Err(_) => 0,
