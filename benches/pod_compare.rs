@@ -64,6 +64,7 @@ fn podlab_round(name: &str, with_network: bool, out: &mut Samples) -> Result<()>
         network: with_network.then(network::Config::default),
         podlab_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_podlab"))),
         pod_max_pids: None,
+        offline: true,
     };
     let pod = manifest(name)?;
     let t0 = Instant::now();

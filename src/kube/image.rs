@@ -195,6 +195,13 @@ impl PullPolicy {
         }
     }
 
+    /// A container's policy: the one it names, else the API server's default.
+    pub fn of(named: Option<&str>, image: &str) -> PullPolicy {
+        named
+            .and_then(PullPolicy::parse)
+            .unwrap_or_else(|| PullPolicy::default_for(image))
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PullPolicy::Always => "Always",
@@ -202,6 +209,22 @@ impl PullPolicy {
             PullPolicy::Never => "Never",
         }
     }
+}
+
+/// Whether a failed pull's message says the machine has no network (no name resolution, no
+/// route), rather than that the registry answered no: then a stand-in may run instead.
+pub fn is_offline_error(message: &str) -> bool {
+    let m = message.to_lowercase();
+    [
+        "dns error",
+        "failed to lookup address",
+        "name or service not known",
+        "temporary failure in name resolution",
+        "network is unreachable",
+        "no route to host",
+    ]
+    .iter()
+    .any(|needle| m.contains(needle))
 }
 
 /// The command a container runs, by Kubernetes' rules: `command` replaces the image's
@@ -441,6 +464,18 @@ mod tests {
             ),
         ] {
             assert_eq!(PullPolicy::default_for(image), want, "{image}");
+        }
+    }
+
+    #[test]
+    fn only_a_missing_network_lets_a_stand_in_run() {
+        for (message, offline) in [
+            ("error sending request: dns error: failed to lookup address information: Temporary failure in name resolution", true),
+            ("connect: Network is unreachable (os error 101)", true),
+            ("Registry error: manifest unknown", false),
+            ("connection refused", false),
+        ] {
+            assert_eq!(is_offline_error(message), offline, "{message}");
         }
     }
 

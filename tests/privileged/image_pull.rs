@@ -29,6 +29,21 @@ fn image() -> TestImage {
     image
 }
 
+/// The tests' image with a layer of its own (so its layers can be checked gone after gc),
+/// pushed as `repo`; its reference.
+fn stamped_and_pushed(registry: &Registry, mut image: TestImage, repo: &str) -> String {
+    image.layers.push(
+        Layer::new()
+            .file(
+                "stamp",
+                format!("{}", podlab::runtime::sys::now()).as_bytes(),
+            )
+            .finish(),
+    );
+    pushed(registry, &image, repo, false);
+    format!("{}/{repo}", registry.host)
+}
+
 fn pushed(registry: &Registry, image: &TestImage, repo_tag: &str, docker_types: bool) {
     let archive = write_archive(
         &format!(
@@ -184,17 +199,7 @@ fn podlab_pull_fills_the_store_that_images_lists() {
     };
     use crate::common::{podlab, stderr, stdout};
     let repo = format!("test/cli-{}:1", std::process::id());
-    let mut image = image();
-    image.layers.push(
-        Layer::new()
-            .file(
-                "stamp",
-                format!("{}", podlab::runtime::sys::now()).as_bytes(),
-            )
-            .finish(),
-    );
-    pushed(&registry, &image, &repo, false);
-    let reference = format!("{}/{repo}", registry.host);
+    let reference = stamped_and_pushed(&registry, image(), &repo);
     let out = podlab(&["pull", &reference]);
     assert!(out.status.success(), "pull: {}", stderr(&out));
     assert!(
@@ -211,6 +216,78 @@ fn podlab_pull_fills_the_store_that_images_lists() {
     let stored = store.find(&reference).unwrap().expect("stored");
     let out = podlab(&["rmi", &reference]);
     assert!(out.status.success(), "rmi: {}", stderr(&out));
+    store
+        .gc(&podlab::runtime::image_store::layers_in_use(
+            &podlab::runtime::paths::pods_dir(),
+        ))
+        .expect("gc");
+    assert!(!store.layer_dir(stored.layers.last().unwrap()).exists());
+}
+
+/// kubelet's image step in a pod: the shim pulls through `podlab pull` (IfNotPresent for a
+/// tagged image), with Pulling and Pulled events, and runs the image's config; an unknown tag
+/// leaves its container waiting (ErrImagePull, then ImagePullBackOff) with Failed and BackOff
+/// events, and no restart counted.
+#[test]
+fn a_pod_pulls_its_image_as_kubelet_does() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    use crate::common::TestPod;
+    use podlab::kube::pod_state::ContainerState;
+    let repo = format!("test/in-pod-{}:1", std::process::id());
+    let mut image = image();
+    image.cmd = vec!["echo $FROM_IMAGE as $(id -u) in $(pwd); sleep 3600"];
+    let reference = stamped_and_pushed(&registry, image, &repo);
+    let missing = format!("{}/test/in-pod-missing:1", registry.host);
+    let yaml = format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: {{name}}
+spec:
+  containers:
+  - name: app
+    image: {reference}
+  - name: missing
+    image: {missing}
+"
+    );
+    let pod = TestPod::run_online("pulled", &yaml, &["--time-scale", "0.1"]);
+    let state = pod.wait_for("app running, missing in back-off", std::time::Duration::from_secs(30), |s| {
+        let app = s.container("app").is_some_and(|c| matches!(c.state, ContainerState::Running { .. }));
+        let missing = s.container("missing").is_some_and(
+            |c| matches!(&c.state, ContainerState::Waiting { reason } if reason == "ImagePullBackOff"),
+        );
+        app && missing
+    });
+    assert_eq!(state.container("missing").unwrap().restart_count, 0);
+    let events = pod.events().join("\n");
+    for expected in [
+        format!("Pulling Pulling image {reference:?}"),
+        format!("Pulled Successfully pulled image {reference:?} in "),
+        format!("Failed Failed to pull image {missing:?}: "),
+        "Failed Error: ErrImagePull".to_string(),
+        format!("BackOff Back-off pulling image {missing:?}"),
+    ] {
+        assert!(events.contains(&expected), "{expected}\nin\n{events}");
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let logs = || crate::common::stdout(&crate::common::podlab(&["logs", &pod.name, "-c", "app"]));
+    while logs().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(logs().trim(), "1 as 1000 in /tmp");
+    drop(pod);
+    let store = Store::default();
+    let stored = store
+        .find(&reference)
+        .unwrap()
+        .expect("pulled into the store");
+    store.remove(&reference).expect("rmi");
     store
         .gc(&podlab::runtime::image_store::layers_in_use(
             &podlab::runtime::paths::pods_dir(),

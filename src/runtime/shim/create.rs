@@ -312,8 +312,15 @@ impl Shim {
             .cloned()
             .ok_or_else(|| eyre!("no container named {name:?}"))?;
         let started = self.launch(&spec);
-        self.record_for(name, events::created(name));
         let now = sys::now();
+        if let Err(err) = &started {
+            if let Some(failed) = err.downcast_ref::<super::image_pull::PullFailed>() {
+                let message = failed.0.clone();
+                self.pull_failed(name, &spec.image, message);
+                return started.map(|_| ());
+            }
+        }
+        self.record_for(name, events::created(name));
         match started {
             Ok(process) => {
                 if let Some(s) = self.supervised.get_mut(name) {
@@ -356,12 +363,38 @@ impl Shim {
         }
     }
 
+    /// The container waits for its image: ErrImagePull after the first failed pull,
+    /// ImagePullBackOff after more; the pull is tried again with back-off.
+    fn pull_failed(&mut self, name: &str, image: &str, message: String) {
+        let again = self.status(name).is_some_and(|s| {
+            matches!(&s.state, ContainerState::Waiting { reason } if reason == "ErrImagePull" || reason == "ImagePullBackOff")
+        });
+        if let Some(s) = self.status_mut(name) {
+            s.state = ContainerState::Waiting {
+                reason: if again {
+                    "ImagePullBackOff"
+                } else {
+                    "ErrImagePull"
+                }
+                .into(),
+            };
+            s.state_message = Some(message);
+        }
+        let now = std::time::Instant::now();
+        if let Some(s) = self.supervised.get_mut(name) {
+            let delay = s.backoff.on_exit(now, now);
+            s.restart_at = Some(now + delay);
+        }
+        self.record_for(name, events::back_off_pulling(image));
+    }
+
     /// Resolve the image, prepare the cgroup leaf and start `podlab init`.
     fn launch(&mut self, spec: &crate::spec::Container) -> Result<ProcessRef> {
         let name = spec.name.as_str();
         let sandbox_pid = self
             .sandbox_pid
             .ok_or_else(|| eyre!("pause is not running"))?;
+        self.ensure_image(spec)?;
         let image = self.images.resolve(&spec.image)?;
         let first_start = self
             .status(name)

@@ -179,8 +179,11 @@ impl Shim {
             if let Some(s) = self.supervised.get_mut(&name) {
                 s.restart_at = None;
             }
+            // Pulling an image again is no restart.
             if let Some(s) = self.status_mut(&name) {
-                s.restart_count += 1;
+                if matches!(s.state, ContainerState::Terminated { .. }) {
+                    s.restart_count += 1;
+                }
             }
             // A failed start is recorded and scheduled again by start_container itself.
             let _ = self.start_container(&name);
