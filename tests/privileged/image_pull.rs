@@ -275,6 +275,7 @@ spec:
     ] {
         assert!(events.contains(&expected), "{expected}\nin\n{events}");
     }
+    assert!(!events.contains("already present on machine"), "{events}");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     let logs = || crate::common::stdout(&crate::common::podlab(&["logs", &pod.name, "-c", "app"]));
     while logs().is_empty() && std::time::Instant::now() < deadline {
@@ -294,4 +295,35 @@ spec:
         ))
         .expect("gc");
     assert!(!store.layer_dir(stored.layers.last().unwrap()).exists());
+}
+
+/// The registry stops after the first layer came: the pull fails, and the layer it had
+/// already unpacked is removed with everything else it made.
+#[test]
+fn a_registry_that_goes_away_mid_pull_leaves_nothing() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let Some(mut registry) = Registry::start() else {
+        return;
+    };
+    let (_dir, store) = store();
+    pushed(&registry, &image(), "test/midway:1", false);
+    let reference = Reference::parse(&format!("{}/test/midway:1", registry.host)).unwrap();
+    let mut layers_seen = 0;
+    let err = store
+        .pull(&reference, &PullOptions::default(), |p| {
+            if let Progress::Layer { .. } = p {
+                layers_seen += 1;
+                registry.stop();
+            }
+        })
+        .expect_err("the registry went away");
+    assert_eq!(layers_seen, 1, "{err:#}");
+    assert!(
+        format!("{err:#}").contains("failed to fetch layer"),
+        "{err:#}"
+    );
+    assert!(layer_dirs(&store).is_empty(), "{:?}", layer_dirs(&store));
+    assert!(store.images().unwrap().is_empty());
 }

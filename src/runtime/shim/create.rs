@@ -394,12 +394,13 @@ impl Shim {
         let sandbox_pid = self
             .sandbox_pid
             .ok_or_else(|| eyre!("pause is not running"))?;
-        self.ensure_image(spec)?;
+        let pulled_now = self.ensure_image(spec)?;
         let image = self.images.resolve(&spec.image)?;
         let first_start = self
             .status(name)
             .is_some_and(|s| s.image_served_by.is_empty());
-        if first_start {
+        // A pulled image has said so already ("Successfully pulled").
+        if first_start && !pulled_now {
             // kubelet's words for an image already on the machine; a stand-in says what it is.
             let msg = if image.stored {
                 format!(

@@ -30,13 +30,13 @@ impl std::fmt::Display for PullFailed {
 impl std::error::Error for PullFailed {}
 
 impl Shim {
-    /// Pull the container's image when its policy says so.
-    pub(super) fn ensure_image(&mut self, spec: &crate::spec::Container) -> Result<()> {
+    /// Pull the container's image when its policy says so. True when it was pulled now.
+    pub(super) fn ensure_image(&mut self, spec: &crate::spec::Container) -> Result<bool> {
         if offline_from_env() {
-            return Ok(());
+            return Ok(false);
         }
         let Ok(reference) = Reference::parse(&spec.image) else {
-            return Ok(()); // resolving it says what is wrong
+            return Ok(false); // resolving it says what is wrong
         };
         let store = self.images.store();
         let present = store.find(&reference.to_string()).ok().flatten().is_some();
@@ -46,7 +46,7 @@ impl Shim {
             PullPolicy::Never => false,
         };
         if !pull {
-            return Ok(());
+            return Ok(false);
         }
         let name = spec.name.clone();
         self.record_for(&name, events::pulling(&spec.image));
@@ -77,7 +77,7 @@ impl Shim {
                     .map_or(0, |i| i.size);
                 let took = format!("{:.3}s", started.elapsed().as_secs_f64());
                 self.record_for(&name, events::pulled(&spec.image, &took, &took, size));
-                return Ok(());
+                return Ok(true);
             }
             Ok(out) => {
                 let text = String::from_utf8_lossy(&out.stderr);
@@ -94,7 +94,7 @@ impl Shim {
                 "podlab's stand-in"
             };
             self.record_for(&name, events::pull_offline(&spec.image, &error, instead));
-            return Ok(());
+            return Ok(false);
         }
         self.record_for(&name, events::failed_to_pull(&spec.image, &error));
         self.record_for(&name, events::failed("ErrImagePull"));

@@ -181,7 +181,9 @@ impl Shim {
             }
             // Pulling an image again is no restart.
             if let Some(s) = self.status_mut(&name) {
-                if matches!(s.state, ContainerState::Terminated { .. }) {
+                let pulling = matches!(&s.state, ContainerState::Waiting { reason }
+                    if reason == "ErrImagePull" || reason == "ImagePullBackOff");
+                if !pulling {
                     s.restart_count += 1;
                 }
             }
