@@ -64,6 +64,7 @@ fn podlab_round(name: &str, with_network: bool, out: &mut Samples) -> Result<()>
         network: with_network.then(network::Config::default),
         podlab_exe: Some(PathBuf::from(env!("CARGO_BIN_EXE_podlab"))),
         pod_max_pids: None,
+        offline: true,
     };
     let pod = manifest(name)?;
     let t0 = Instant::now();
@@ -157,10 +158,14 @@ fn main() -> Result<()> {
     if !nix::unistd::geteuid().is_root() {
         return Err("pod_compare needs root (namespaces, cgroups, network devices)".into());
     }
+    // podlab's busybox stand-in is one directory, which runc can use as its rootfs.
     let rootfs = ImageStore::default()
         .resolve("busybox")
         .map_err(|e| format!("the busybox image: {e:#}"))?
-        .rootfs;
+        .lowers
+        .into_iter()
+        .next()
+        .ok_or("the busybox image has no rootfs")?;
     let pause = PathBuf::from(env!("CARGO_BIN_EXE_pause"));
     let sleep = rootfs.join("bin/sleep");
     // Dropped on every way out of main: removes runc's containers, bundles and cgroups.

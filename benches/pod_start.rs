@@ -58,6 +58,7 @@ fn measure(with_network: bool) -> (Stats, Stats) {
             network: with_network.then(network::Config::default),
             podlab_exe: Some(exe.clone()),
             pod_max_pids: None,
+            offline: true,
         };
         let t0 = Instant::now();
         let (_uid, mut conn) = start_pod(&pod, &options).expect("start the pod");

@@ -87,6 +87,7 @@ fn main() {
         network: Some(network::Config::default()),
         podlab_exe: Some(std::path::PathBuf::from(env!("CARGO_BIN_EXE_podlab"))),
         pod_max_pids: None,
+        offline: true,
     };
     println!(
         "pods of pause + 3 busybox containers, with the pod network; times in ms, memory in MiB"

@@ -62,8 +62,19 @@ enum HostCommand {
     },
     /// Delete pods: SIGTERM, grace period, SIGKILL, then remove everything they made.
     Delete(cli::pods::DeleteArgs),
-    /// Remove what pods whose shim is gone left behind.
+    /// Remove what pods whose shim is gone left behind, and image layers no image uses.
     Gc,
+    /// Load images from an archive: `docker save` output or an OCI archive.
+    Load(cli::images::LoadArgs),
+    /// Pull an image from a registry into the store (OCI distribution protocol).
+    Pull(cli::images::PullArgs),
+    /// List the images in the store.
+    Images,
+    /// Remove images from the store (their layers go at the next `podlab gc`).
+    Rmi {
+        #[arg(required = true)]
+        images: Vec<String>,
+    },
     /// Show a pod (or processes, or the whole host) as read from /proc: process tree,
     /// namespaces, addresses and listeners, cgroups.
     Inspect(cli::inspect::InspectArgs),
@@ -165,6 +176,10 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
         }
         HostCommand::Delete(a) => cli::pods::delete(&a),
         HostCommand::Gc => cli::pods::gc_command(lang),
+        HostCommand::Load(a) => cli::images::load(&a, lang),
+        HostCommand::Images => cli::images::images(lang),
+        HostCommand::Pull(a) => cli::images::pull(&a, lang),
+        HostCommand::Rmi { images } => cli::images::rmi(&images, lang),
         HostCommand::Kubelet(a) => cli::kubelet::run(&a, lang),
         HostCommand::Doctor => cli::doctor::doctor(lang),
         HostCommand::Lessons { command } => cli::lessons::lessons(&command, lang),

@@ -113,6 +113,7 @@ pub fn run(args: &KubeletArgs, lang: Lang) -> Result<ExitCode> {
         network: args.network.config(None)?,
         podlab_exe: None,
         pod_max_pids: None,
+        offline: false,
     };
     let mut watcher = Watcher {
         dir,

@@ -5,6 +5,7 @@
 pub mod describe;
 pub mod doctor;
 pub mod get;
+pub mod images;
 pub mod inspect;
 pub mod kubelet;
 pub mod lessons;

@@ -245,6 +245,35 @@ pub fn gc_command(lang: Lang) -> Result<ExitCode> {
     for problem in &report.problems {
         eprintln!("podlab gc: {problem}");
     }
+    // Layers of the image store that no image names and no pod's container stacks.
+    let store = crate::runtime::image_store::Store::default();
+    let in_use = crate::runtime::image_store::layers_in_use(&crate::runtime::paths::pods_dir());
+    match store.gc(&in_use) {
+        Ok(layers) => {
+            if !layers.layers_removed.is_empty() {
+                println!(
+                    "{} {} {} ({})",
+                    lang.pick("removed", "已删除"),
+                    layers.layers_removed.len(),
+                    lang.pick("image layer(s) no image uses", "个没有镜像使用的镜像层"),
+                    crate::present::text::bytes(layers.bytes_freed)
+                );
+                said = true;
+            }
+            if layers.leftovers_removed > 0 {
+                println!(
+                    "{} {}",
+                    lang.pick(
+                        "removed half-unpacked layer(s) of a load that died:",
+                        "已删除中途终止的载入留下的未解包完的层："
+                    ),
+                    layers.leftovers_removed
+                );
+                said = true;
+            }
+        }
+        Err(e) => eprintln!("podlab gc: {e:#}"),
+    }
     if !said {
         println!("nothing to collect");
     }

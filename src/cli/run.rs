@@ -40,6 +40,9 @@ pub struct RunArgs {
     /// The pod IP range (default 10.88.0.0/16, as containerd's reference CNI config).
     #[arg(long)]
     pub pod_cidr: Option<String>,
+    /// Pull no image: run what the image store has, or podlab's busybox stand-ins.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
@@ -69,6 +72,7 @@ pub fn run(args: &RunArgs, lang: Lang) -> Result<ExitCode> {
         network: args.network.config(args.pod_cidr.as_deref())?,
         podlab_exe: None,
         pod_max_pids: None,
+        offline: args.offline,
     };
     let (_uid, mut conn) = start_pod(&loaded.pod, &options)?;
     let name = loaded.pod.metadata.name.clone();

@@ -130,6 +130,33 @@ pub fn pulled(image: &str, took: &str, total: &str, size_bytes: u64) -> Event {
     )
 }
 
+/// kubelet's event when a pull fails (then `Error: ErrImagePull`).
+pub fn failed_to_pull(image: &str, error: &str) -> Event {
+    Event::warning(
+        FAILED,
+        format!("Failed to pull image {}: {error}", go_quote(image)),
+    )
+}
+
+/// kubelet's event while it waits before pulling again.
+pub fn back_off_pulling(image: &str) -> Event {
+    Event::normal(
+        BACK_OFF,
+        format!("Back-off pulling image {}", go_quote(image)),
+    )
+}
+
+/// A pull that failed for want of a network, and what runs instead (podlab's own event).
+pub fn pull_offline(image: &str, error: &str, instead: &str) -> Event {
+    Event::warning(
+        FAILED,
+        format!(
+            "Failed to pull image {}: no network ({error}); {instead} runs instead",
+            go_quote(image)
+        ),
+    )
+}
+
 pub fn created(container: &str) -> Event {
     Event::normal(CREATED, format!("Created container: {container}"))
 }

@@ -61,6 +61,9 @@ pub enum Event {
     },
     /// Creating or starting the container failed (kubelet's StartError).
     StartFailed { container: String, error: String },
+    /// Pulling the container's image failed: it waits (ErrImagePull, then ImagePullBackOff)
+    /// and the pull is tried again with kubelet's image back-off; no restart is counted.
+    PullFailed { container: String, error: String },
     /// A timer armed by [`Action::ArmTimer`] is due.
     TimerFired,
     /// A liveness or startup probe reached its failure threshold.
@@ -116,6 +119,11 @@ struct Track {
     exited_at: Option<Instant>,
     /// When a container waiting in back-off starts again.
     restart_at: Option<Instant>,
+    /// kubelet's image back-off (10 s doubling to 300 s after each failed pull), apart from
+    /// the crash-loop one.
+    pull_backoff: CrashLoopBackOff,
+    /// The start that is due is a pull tried again, not a restart.
+    pull_again: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -155,6 +163,8 @@ impl PodLifecycle {
                         backoff: CrashLoopBackOff::new(policy),
                         exited_at: None,
                         restart_at: None,
+                        pull_backoff: CrashLoopBackOff::new(policy),
+                        pull_again: false,
                     };
                     (c.name.clone(), track)
                 })
@@ -222,6 +232,9 @@ impl PodLifecycle {
                     self.decide_restart(pod, &container, clock, &mut out);
                 }
                 self.after_exit(pod, &mut out);
+            }
+            Event::PullFailed { container, error } => {
+                self.pull_failed(pod, &container, error, clock, &mut out)
             }
             Event::TimerFired => self.run_due_restarts(pod, clock, &mut out),
             Event::ProbeFailed { container, probe } => {
@@ -359,6 +372,59 @@ impl PodLifecycle {
         }
     }
 
+    /// kubelet's image puller: the first failure shows ErrImagePull, later ones
+    /// ImagePullBackOff; the next try waits 10 s, then 20 s … up to 300 s.
+    fn pull_failed(
+        &mut self,
+        pod: &mut PodState,
+        name: &str,
+        error: String,
+        clock: Clock,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(t) = self.containers.get_mut(name) else {
+            return;
+        };
+        let first = t.pull_backoff.current_delay().is_none();
+        t.pull_backoff.restarted(clock.now, clock.now);
+        let delay = t
+            .pull_backoff
+            .current_delay()
+            .unwrap_or(t.pull_backoff.policy().initial);
+        t.running = false;
+        t.pull_again = true;
+        if self.mode != Mode::Live {
+            return;
+        }
+        let at = clock.now + delay;
+        t.restart_at = Some(at);
+        out.push(Action::ArmTimer { at });
+        let image = pod
+            .pod
+            .spec
+            .init_containers
+            .iter()
+            .chain(&pod.pod.spec.containers)
+            .find(|c| c.name == name)
+            .map(|c| c.image.clone())
+            .unwrap_or_default();
+        out.push(Action::Record {
+            container: Some(name.to_string()),
+            event: events::back_off_pulling(&image),
+        });
+        if let Some(s) = pod.container_mut(name) {
+            s.state = ContainerState::Waiting {
+                reason: if first {
+                    "ErrImagePull"
+                } else {
+                    "ImagePullBackOff"
+                }
+                .into(),
+            };
+            s.state_message = Some(error);
+        }
+    }
+
     fn run_due_restarts(&mut self, pod: &mut PodState, clock: Clock, out: &mut Vec<Action>) {
         if self.mode != Mode::Live {
             return;
@@ -374,6 +440,11 @@ impl PodLifecycle {
                 continue;
             };
             t.restart_at = None;
+            // Pulling an image again is no restart.
+            if std::mem::take(&mut t.pull_again) {
+                out.push(Action::Start { container: name });
+                continue;
+            }
             let exited = t.exited_at.unwrap_or(clock.now);
             t.backoff.restarted(exited, clock.now);
             if let Some(s) = pod.container_mut(&name) {

@@ -6,6 +6,7 @@
 
 pub mod backoff;
 pub mod events;
+pub mod image;
 pub mod lifecycle;
 pub mod machine;
 pub mod namespaces;

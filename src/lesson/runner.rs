@@ -650,6 +650,8 @@ impl Runner {
             network: self.network.clone(),
             podlab_exe: Some(self.exe.clone()),
             pod_max_pids: self.lesson.file.options.pod_pids_limit,
+            // Lessons run on the stand-ins, so that they work offline.
+            offline: true,
         };
         let (uid, conn) =
             start_pod(spec, &options).wrap_err_with(|| format!("failed to start pod {pod}"))?;

@@ -91,6 +91,18 @@ pub struct StartOptions {
     pub podlab_exe: Option<std::path::PathBuf>,
     /// kubelet's podPidsLimit for this pod (None: podlab's, `POD_PIDS_LIMIT`).
     pub pod_max_pids: Option<i64>,
+    /// Pull nothing: images come from the store or the busybox stand-ins (`--offline`,
+    /// lessons; also when PODLAB_OFFLINE is set).
+    pub offline: bool,
+}
+
+/// Set in the environment: podlab pulls no image (the tests set it; they pull only from their
+/// own loopback registry, explicitly).
+pub const OFFLINE_ENV: &str = "PODLAB_OFFLINE";
+
+/// Whether the environment forbids pulling.
+pub fn offline_from_env() -> bool {
+    std::env::var_os(OFFLINE_ENV).is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// Start a shim for `pod` and connect to it. The pod exists but none of its steps ran yet.
@@ -99,10 +111,15 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
     if pod.spec.own_user_namespace() && super::rootless::is_rootless() {
         return Err(eyre!("{}", super::shim::HOST_USERS_ROOTLESS));
     }
-    // Resolve every image first: an unknown image is an error before anything starts.
+    // Resolve every image first: an unknown image is an error before anything starts, unless
+    // the shim may pull it.
     let images = ImageStore::default();
+    let offline = options.offline || offline_from_env();
     for c in pod.spec.init_containers.iter().chain(&pod.spec.containers) {
-        images.resolve(&c.image)?;
+        let policy = crate::kube::image::PullPolicy::of(c.image_pull_policy.as_deref(), &c.image);
+        if offline || policy == crate::kube::image::PullPolicy::Never {
+            images.resolve(&c.image)?;
+        }
     }
     let uid = uuid::Uuid::new_v4().to_string();
     let exe = match &options.podlab_exe {
@@ -128,6 +145,9 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
     }
     if let Some(node) = &node {
         cmd.args(["--node", &serde_json::to_string(&node.node)?]);
+    }
+    if offline {
+        cmd.env(OFFLINE_ENV, "1");
     }
     if let Some(pids) = options.pod_max_pids {
         cmd.args(["--pod-max-pids", &pids.to_string()]);

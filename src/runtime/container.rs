@@ -38,31 +38,78 @@ pub struct PodContext<'a> {
 }
 
 /// The command a container runs, with Kubernetes' rules: `command` replaces the image's
-/// entrypoint, `args` its arguments; podlab's images have no entrypoint.
+/// Entrypoint, `args` its Cmd.
 pub fn container_argv(c: &Container, image: &ResolvedImage) -> Vec<String> {
-    if !c.command.is_empty() {
-        c.command.iter().chain(&c.args).cloned().collect()
-    } else if !c.args.is_empty() {
-        c.args.clone()
-    } else {
-        image.default_command.clone()
-    }
+    crate::kube::image::container_command(
+        &c.command,
+        &c.args,
+        &image.config.entrypoint,
+        &image.config.cmd,
+    )
 }
 
-pub fn container_env(pod: &Pod, c: &Container) -> Vec<String> {
-    let mut env = vec![
+/// A container's environment: PATH, HOSTNAME and HOME, the image's Env over them, the pod's
+/// variables over all.
+pub fn container_env(pod: &Pod, c: &Container, image_env: &[String], home: &str) -> Vec<String> {
+    let mut base = vec![
         format!("PATH={DEFAULT_PATH}"),
         format!("HOSTNAME={}", crate::kube::steps::hostname_of(pod)),
-        "HOME=/root".to_string(),
+        format!("HOME={home}"),
     ];
     if c.tty {
-        env.push("TERM=xterm".into());
+        base.push("TERM=xterm".into());
     }
-    for var in &c.env {
-        env.retain(|e| !e.starts_with(&format!("{}=", var.name)));
-        env.push(format!("{}={}", var.name, var.value));
+    let with_image = crate::kube::image::merge_env(
+        base.iter().map(String::as_str),
+        image_env.iter().filter_map(|line| {
+            let (name, value) = line.split_once('=')?;
+            Some((name.to_string(), value.to_string()))
+        }),
+    );
+    crate::kube::image::merge_env(
+        with_image.iter().map(String::as_str),
+        c.env.iter().map(|v| (v.name.clone(), v.value.clone())),
+    )
+}
+
+/// The uid, gid and home the image's `User` names, looked up in the image's own /etc/passwd
+/// and /etc/group (the topmost layer that has them). None: root.
+pub fn image_user(image: &ResolvedImage) -> Result<Option<(u32, u32, String)>> {
+    use crate::kube::image::{group_lookup, passwd_lookup, ImageUser};
+    let Some(user) = ImageUser::parse(&image.config.user) else {
+        return Ok(None);
+    };
+    let passwd = image_file(&image.lowers, "etc/passwd");
+    let (uid, mut gid) = passwd_lookup(&passwd, &user.user)
+        .ok_or_else(|| eyre!("the image's user {:?} is not in its /etc/passwd", user.user))?;
+    if let Some(group) = &user.group {
+        gid = group_lookup(&image_file(&image.lowers, "etc/group"), group)
+            .ok_or_else(|| eyre!("the image's group {group:?} is not in its /etc/group"))?;
     }
-    env
+    let home = passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[2].parse() == Ok(uid))
+        .map_or_else(|| "/".to_string(), |f| f[5].to_string());
+    Ok(Some((uid, gid, home)))
+}
+
+/// A small text file of the image, as the merged rootfs would show it: from the topmost layer
+/// that has it as a regular file (a link is not followed: it would point into the host).
+fn image_file(lowers: &[PathBuf], rel: &str) -> String {
+    use std::os::unix::fs::FileTypeExt;
+    for layer in lowers {
+        let path = layer.join(rel);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.is_file() && m.len() < 1 << 20 => {
+                return std::fs::read_to_string(&path).unwrap_or_default()
+            }
+            // A whiteout, or something that is not a file, hides the layers below.
+            Ok(m) if m.file_type().is_char_device() || !m.is_file() => return String::new(),
+            _ => {}
+        }
+    }
+    String::new()
 }
 
 /// Where a volume's content lives on the host.
@@ -92,6 +139,18 @@ pub fn init_config(
         // container writes is 65536·N on the host.
         super::userns::chown_to_root_inside(&dir.join("upper"), range)?;
     }
+    // The layers this container stacks, so that gc keeps them while the pod lives.
+    let layer_list: String = image
+        .lowers
+        .iter()
+        .map(|l| format!("{}\n", l.display()))
+        .collect();
+    std::fs::write(dir.join("layers"), layer_list)
+        .wrap_err_with(|| format!("failed to write {}/layers", dir.display()))?;
+    let user = image_user(image)?;
+    let home = user
+        .as_ref()
+        .map_or_else(|| "/root".to_string(), |(_, _, home)| home.clone());
     let mut mounts = Vec::new();
     for m in &c.volume_mounts {
         let source = volume_source(ctx.uid, ctx.pod, &m.name)
@@ -129,7 +188,7 @@ pub fn init_config(
         cgroup_dir,
         oom_score_adj,
         rootfs: RootfsConfig {
-            image: image.rootfs.clone(),
+            lower: image.lowers.clone(),
             upper: dir.join("upper"),
             work: dir.join("work"),
             merged: dir.join("rootfs"),
@@ -142,8 +201,13 @@ pub fn init_config(
             pod_root: ctx.user_ids.map(|r| r.first_id),
         },
         argv: container_argv(c, image),
-        env: container_env(ctx.pod, c),
-        cwd: c.working_dir.clone().unwrap_or_default(),
+        env: container_env(ctx.pod, c, &image.config.env, &home),
+        cwd: c
+            .working_dir
+            .clone()
+            .filter(|d| !d.is_empty())
+            .unwrap_or_else(|| image.config.working_dir.clone()),
+        user: user.map(|(uid, gid, _)| (uid, gid)),
         privileged: c.is_privileged(),
     })
 }

@@ -91,11 +91,25 @@ impl ExecTarget {
             } else {
                 cgroup_procs_of(process.pid)
             },
-            env: container_env(&pod.pod, spec),
+            // What the container was started with (its image's Env too), as runc exec uses
+            // the container's own process env.
+            env: container_environ(process.pid)
+                .unwrap_or_else(|| container_env(&pod.pod, spec, &[], "/root")),
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
             privileged: spec.is_privileged(),
         })
     }
+}
+
+/// The environment a container's process was started with.
+fn container_environ(pid: i32) -> Option<Vec<String>> {
+    let bytes = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let env: Vec<String> = bytes
+        .split(|b| *b == 0)
+        .filter(|v| !v.is_empty())
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+        .collect();
+    (!env.is_empty()).then_some(env)
 }
 
 fn c_argv(argv: &[String]) -> Result<Vec<std::ffi::CString>> {

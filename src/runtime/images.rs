@@ -13,7 +13,9 @@ use std::process::Command;
 use eyre::{bail, eyre, Context, Result};
 use serde::{Deserialize, Serialize};
 
+use super::image_store::{RunConfig, Store};
 use crate::i18n::Lang;
+use crate::kube::image::Reference;
 
 /// The images podlab can serve, by the last path component of the reference.
 pub const AVAILABLE: &[&str] = &["busybox", "nginx"];
@@ -29,17 +31,22 @@ serving /usr/share/nginx/html.</p>
 </html>
 ";
 
-/// An image reference resolved to a local rootfs.
+/// An image reference resolved to what a container is made of.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ResolvedImage {
     pub reference: String,
-    /// The local image name (`busybox` or `nginx`).
+    /// The local image name (`busybox`, `nginx`, or the last component of a stored image's).
     pub name: String,
-    pub rootfs: PathBuf,
-    /// The image's default command (Docker's ENTRYPOINT + CMD).
-    pub default_command: Vec<String>,
+    /// The overlay's lower directories, top first: a stored image's layers, or the one rootfs
+    /// of a stand-in.
+    pub lowers: Vec<PathBuf>,
+    /// What the image says to run with (Docker's ENTRYPOINT, CMD, ENV, WORKDIR, USER).
+    pub config: RunConfig,
     /// What served the reference, for the pod's events.
     pub served_by: String,
+    /// The image came from the image store (loaded or pulled), not a stand-in.
+    #[serde(default)]
+    pub stored: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,12 +84,31 @@ impl ImageStore {
                 .all(|n| self.root.join(n).join("rootfs").is_dir())
     }
 
-    /// Resolve a reference, building the local images first if they are missing.
+    /// The store of loaded images, at the same root.
+    pub fn store(&self) -> Store {
+        Store::new(self.root.clone())
+    }
+
+    /// Resolve a reference: an image of the store first (loaded or pulled), else a stand-in,
+    /// building the stand-ins first if they are missing.
     pub fn resolve(&self, reference: &str) -> Result<ResolvedImage> {
+        if let Ok(parsed) = Reference::parse(reference) {
+            let store = self.store();
+            if let Some(image) = store.find(&parsed.to_string())? {
+                return Ok(ResolvedImage {
+                    reference: reference.to_string(),
+                    name: parsed.short_name().to_string(),
+                    lowers: store.lowerdirs(&image)?,
+                    config: image.config.clone(),
+                    served_by: format!("image {} of podlab's image store", image.short_id()),
+                    stored: true,
+                });
+            }
+        }
         let name = local_name(reference);
         if !AVAILABLE.contains(&name) {
             bail!(
-                "image {reference:?} is not available: nothing can be pulled here, and podlab serves only {} (any tag or registry)",
+                "image {reference:?} is not in podlab's image store (podlab load FILE adds it; podlab images lists what is there), and podlab has a stand-in only for {} (any tag or registry)",
                 AVAILABLE.join(" and ")
             );
         }
@@ -106,9 +132,13 @@ impl ImageStore {
         Ok(ResolvedImage {
             reference: reference.to_string(),
             name: name.to_string(),
-            rootfs,
-            default_command,
+            lowers: vec![rootfs],
+            config: RunConfig {
+                cmd: default_command,
+                ..RunConfig::default()
+            },
             served_by,
+            stored: false,
         })
     }
 

@@ -42,6 +42,9 @@ pub struct InitConfig {
     pub argv: Vec<String>,
     pub env: Vec<String>,
     pub cwd: String,
+    /// The image's user (uid, gid); None: root.
+    #[serde(default)]
+    pub user: Option<(u32, u32)>,
     pub privileged: bool,
 }
 
@@ -201,7 +204,22 @@ fn container_main(config: &InitConfig, sync: &mut File, prepared_root: bool) -> 
     if !config.privileged {
         super::security::drop_to_default_capabilities()?;
     }
+    if let Some((uid, gid)) = config.user {
+        become_user(uid, gid)?;
+    }
     exec(&config.argv, &config.env)
+}
+
+/// Run as the image's user, as runc does: its group alone as supplementary groups, then the
+/// gid, then the uid (which clears the capabilities of a non-root user).
+fn become_user(uid: u32, gid: u32) -> Result<()> {
+    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+    let gid = Gid::from_raw(gid);
+    setgroups(&[gid]).map_err(|e| eyre!("failed to set the groups of the image's user: {e}"))?;
+    setresgid(gid, gid, gid).map_err(|e| eyre!("failed to become gid {gid}: {e}"))?;
+    let uid = Uid::from_raw(uid);
+    setresuid(uid, uid, uid).map_err(|e| eyre!("failed to become uid {uid}: {e}"))?;
+    Ok(())
 }
 
 fn exec(argv: &[String], env: &[String]) -> Result<Never> {

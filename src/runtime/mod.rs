@@ -11,6 +11,7 @@ pub mod container;
 pub mod exec;
 pub mod gc;
 pub mod hand_made;
+pub mod image_store;
 pub mod images;
 pub mod init;
 pub mod lock;

@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RootfsConfig {
-    /// The image rootfs (read-only lower layer).
-    pub image: PathBuf,
+    /// The image's layers (read-only lower directories), top first.
+    pub lower: Vec<PathBuf>,
     /// Writable layer and overlayfs work dir, in the pod's state dir.
     pub upper: PathBuf,
     pub work: PathBuf,
@@ -127,7 +127,7 @@ pub fn setup(config: &RootfsConfig, privileged: bool, prepared: bool) -> Result<
             PathBuf::from(".")
         }
         false => {
-            overlay(config, &config.image)?;
+            overlay(config, &config.lower)?;
             from_the_pod(&config.merged, config)?;
             config.merged.clone()
         }
@@ -186,13 +186,21 @@ fn all_private() -> Result<()> {
     )
 }
 
-fn overlay(config: &RootfsConfig, lower: &Path) -> Result<()> {
+fn overlay(config: &RootfsConfig, lower: &[PathBuf]) -> Result<()> {
+    let lower: Vec<String> = lower.iter().map(|p| p.display().to_string()).collect();
     let layers = format!(
         "lowerdir={},upperdir={},workdir={}",
-        lower.display(),
+        lower.join(":"),
         config.upper.display(),
         config.work.display()
     );
+    // The mount's options must fit in a page.
+    if layers.len() >= 4096 {
+        return Err(eyre!(
+            "the image has too many layers ({}) for one overlay mount's options",
+            lower.len()
+        ));
+    }
     mnt(
         Some("overlay"),
         &config.merged,
@@ -211,18 +219,24 @@ fn overlay(config: &RootfsConfig, lower: &Path) -> Result<()> {
 /// The image's files then show as the pod's root's inside; what the container writes lands in
 /// the upper layer as 65536·N.
 pub fn prepare_idmapped(config: &RootfsConfig, userns: &std::fs::File) -> Result<()> {
-    let lower = config
+    let base = config
         .idmapped_lower
         .as_ref()
         .ok_or_else(|| eyre!("no place for the idmapped image"))?;
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNS)
         .map_err(|e| eyre!("failed to create a mount namespace for the idmapped image: {e}"))?;
     all_private()?;
-    let tree = super::userns::idmapped_tree(&config.image, userns)?;
-    std::fs::create_dir_all(lower)
-        .wrap_err_with(|| format!("failed to create {}", lower.display()))?;
-    super::userns::attach(&tree, lower)?;
-    overlay(config, lower).wrap_err(
+    // Each layer attached idmapped, in the image's order.
+    let mut lowers = Vec::with_capacity(config.lower.len());
+    for (i, layer) in config.lower.iter().enumerate() {
+        let tree = super::userns::idmapped_tree(layer, userns)?;
+        let at = base.join(i.to_string());
+        std::fs::create_dir_all(&at)
+            .wrap_err_with(|| format!("failed to create {}", at.display()))?;
+        super::userns::attach(&tree, &at)?;
+        lowers.push(at);
+    }
+    overlay(config, &lowers).wrap_err(
         "failed to mount the overlay over the idmapped image (an overlay over idmapped layers needs Linux 5.19+)",
     )?;
     from_the_pod(&config.merged, config)?;

@@ -208,9 +208,9 @@ fn apply_api_server_defaults(pod: &mut Pod, map: &SourceMap, warnings: &mut Vec<
 fn unknown_field_text(path: &FieldPath) -> Text {
     let top_level = path.segments().len() == 1;
     let (en, zh) = match path.last_key().unwrap_or_default() {
-        "imagePullPolicy" | "imagePullSecrets" => (
-            "podlab never pulls images; it uses images already on this machine",
-            "podlab 从不拉取镜像，只使用本机已有的镜像",
+        "imagePullSecrets" => (
+            "podlab takes registry credentials from a Docker config.json, not from secrets",
+            "podlab 从 Docker 的 config.json 读取镜像仓库凭据，而不是从 Secret",
         ),
         "nodeSelector"
         | "affinity"

@@ -125,6 +125,9 @@ pub struct Container {
     pub stdin: bool,
     #[serde(default)]
     pub tty: bool,
+    /// Always, IfNotPresent or Never (absent: the API server's default for the image).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_pull_policy: Option<String>,
 }
 
 impl Container {

@@ -265,6 +265,22 @@ impl Checker {
                 None,
             );
         }
+        if let Some(policy) = &c.image_pull_policy {
+            if crate::kube::image::PullPolicy::parse(policy).is_none() {
+                self.add(
+                    at.key("imagePullPolicy"),
+                    t(
+                        "imagePullPolicy is Always, IfNotPresent or Never",
+                        "imagePullPolicy 只能是 Always、IfNotPresent 或 Never",
+                    ),
+                    Some(t(
+                        "Always, IfNotPresent or Never (or leave it out: the default depends on the tag)",
+                        "Always、IfNotPresent 或 Never（或者不写：默认值取决于标签）",
+                    )),
+                    None,
+                );
+            }
+        }
         if c.restart_policy.is_some() && !init {
             self.add(
                 at.key("restartPolicy"),

@@ -117,6 +117,7 @@ impl PodRecipe {
             network: self.network.clone(),
             podlab_exe: None,
             pod_max_pids: None,
+            offline: false,
         }
     }
 

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod corpus;
+pub mod images;
 pub mod screen;
 pub mod tmux;
 
@@ -142,9 +143,20 @@ pub fn play_headless(
     child.wait_with_output().expect("output")
 }
 
+/// Run podlab, pulling nothing: a test reaches no registry but its own on loopback.
 pub fn podlab(args: &[&str]) -> Output {
     Command::new(PODLAB)
         .args(args)
+        .env("PODLAB_OFFLINE", "1")
+        .output()
+        .expect("run podlab")
+}
+
+/// Run podlab allowed to pull (for a test that serves its images on loopback).
+pub fn podlab_online(args: &[&str]) -> Output {
+    Command::new(PODLAB)
+        .args(args)
+        .env_remove("PODLAB_OFFLINE")
         .output()
         .expect("run podlab")
 }
@@ -187,13 +199,22 @@ impl TestPod {
 
     /// Like `run`, with more `podlab run` arguments (e.g. `--time-scale 0.1`).
     pub fn run_with(base: &str, yaml: &str, extra_args: &[&str]) -> TestPod {
+        TestPod::start(base, yaml, extra_args, podlab)
+    }
+
+    /// Like `run_with`, allowed to pull its images (from the test's loopback registry).
+    pub fn run_online(base: &str, yaml: &str, extra_args: &[&str]) -> TestPod {
+        TestPod::start(base, yaml, extra_args, podlab_online)
+    }
+
+    fn start(base: &str, yaml: &str, extra_args: &[&str], run: fn(&[&str]) -> Output) -> TestPod {
         let name = unique_name(base);
         let manifest = write_manifest(&name, &yaml.replace("{name}", &name));
         let pod = TestPod { name, manifest };
         let mut args = vec!["run", "--detach"];
         args.extend_from_slice(extra_args);
         args.push(pod.manifest.to_str().unwrap());
-        let out = podlab(&args);
+        let out = run(&args);
         assert!(out.status.success(), "podlab run failed: {}", stderr(&out));
         pod
     }

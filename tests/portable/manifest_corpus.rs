@@ -260,8 +260,8 @@ fn unknown_fields_become_warnings_that_name_each_field() {
             "spec.affinity",
             "spec.tolerations",
             "spec.dnsPolicy",
+            "spec.imagePullSecrets",
             "spec.volumes[0]",
-            "spec.containers[0].imagePullPolicy",
             "spec.containers[0].env[0].valueFrom",
             "spec.containers[0].resources.limits.ephemeral-storage",
             "status",
@@ -278,6 +278,11 @@ fn unknown_fields_become_warnings_that_name_each_field() {
             "{warning}"
         );
     }
+    // imagePullPolicy is modelled: the shim pulls by it.
+    assert_eq!(
+        loaded.pod.spec.containers[0].image_pull_policy.as_deref(),
+        Some("IfNotPresent")
+    );
     let affinity = &loaded.warnings[3];
     assert_eq!(
         affinity.location.as_ref().map(|l| (l.line, l.column)),

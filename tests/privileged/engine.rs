@@ -333,7 +333,8 @@ fn an_unknown_image_is_a_clear_error_and_nothing_starts() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(
-        err.contains("\"redis:7\" is not available") && err.contains("busybox and nginx"),
+        err.contains("\"redis:7\" is not in podlab's image store")
+            && err.contains("busybox and nginx"),
         "{err}"
     );
     assert!(podlab::runtime::lookup::find_pod(&name).is_err());

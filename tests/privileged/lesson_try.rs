@@ -2,6 +2,8 @@
 //! --headless --try`), and they touch only the lesson's own pods: a bystander pod of this test,
 //! whose containers have the names and programs of the lessons' (app, web, sleep, httpd, a
 //! shell that ignores SIGTERM), keeps every process, restart count and its pause meanwhile.
+//! They play in Chinese: with `lessons::every_lesson_plays_headless…` (English), every lesson
+//! passes in both languages.
 
 use crate::common;
 
@@ -55,7 +57,7 @@ fn every_lessons_try_lines_work_and_touch_only_its_pods() {
         let started = Instant::now();
         let out = play_headless(
             lesson.id(),
-            &["--try"],
+            &["--try", "--lang", "zh"],
             progress.path(),
             LESSON_DEADLINE,
             || {},

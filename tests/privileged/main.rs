@@ -13,6 +13,8 @@ mod doctor;
 mod engine;
 mod exhaustion;
 mod faults;
+mod image_pull;
+mod images;
 mod lesson_try;
 mod lessons;
 mod lifecycle;

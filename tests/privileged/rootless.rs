@@ -103,6 +103,8 @@ impl Learner {
             .env("USER", &self.name)
             .env("PATH", "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin")
             .env("LANG", "C.UTF-8")
+            // No test reaches a registry beyond loopback.
+            .env("PODLAB_OFFLINE", "1")
             .current_dir(&self.home);
         cmd
     }

@@ -335,8 +335,18 @@ impl Shim {
             .cloned()
             .ok_or_else(|| eyre!("no container named {name:?}"))?;
         let started = self.launch(&spec);
-        self.record_for(name, events::created(name));
         let now = sys::now();
+        if let Err(err) = &started {
+            if let Some(failed) = err.downcast_ref::<super::image_pull::PullFailed>() {
+                let error = failed.0.clone();
+                self.feed(machine::Event::PullFailed {
+                    container: name.to_string(),
+                    error,
+                });
+                return started.map(|_| ());
+            }
+        }
+        self.record_for(name, events::created(name));
         match started {
             Ok(process) => {
                 if let Some(s) = self.supervised.get_mut(name) {
@@ -379,15 +389,25 @@ impl Shim {
         let sandbox_pid = self
             .sandbox_pid
             .ok_or_else(|| eyre!("pause is not running"))?;
+        let pulled_now = self.ensure_image(spec)?;
         let image = self.images.resolve(&spec.image)?;
         let first_start = self
             .status(name)
             .is_some_and(|s| s.image_served_by.is_empty());
-        if first_start {
-            let msg = format!(
-                "Container image {:?} served by {}",
-                spec.image, image.served_by
-            );
+        // A pulled image has said so already ("Successfully pulled").
+        if first_start && !pulled_now {
+            // kubelet's words for an image already on the machine; a stand-in says what it is.
+            let msg = if image.stored {
+                format!(
+                    "Container image {:?} already present on machine",
+                    spec.image
+                )
+            } else {
+                format!(
+                    "Container image {:?} served by {}",
+                    spec.image, image.served_by
+                )
+            };
             self.record_for(
                 name,
                 events::Event {

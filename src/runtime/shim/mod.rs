@@ -15,6 +15,7 @@
 
 mod clients;
 mod create;
+mod image_pull;
 mod probes;
 mod sandbox_loss;
 mod stop;

@@ -1,0 +1,329 @@
+//! Pulling over the OCI distribution protocol, from Debian's docker-registry on loopback
+//! (nothing leaves the machine): the tests build their images, push them with skopeo and pull
+//! them with podlab: content with whiteouts, config, cache reuse, Docker schema-2 and OCI media
+//! types, a Docker Hub reference through a mirror, an unknown tag, a corrupt blob, a registry
+//! that is gone.
+
+use podlab::kube::image::Reference;
+use podlab::runtime::image_store::pull::{Progress, PullOptions};
+use podlab::runtime::image_store::Store;
+
+use crate::common::images::{
+    is_whiteout, layer_dirs, sha256, temp_store as store, write_archive, Layer, Registry, TestImage,
+};
+
+fn image() -> TestImage {
+    let base = Layer::busybox().file("etc/motd", b"hello\n").finish();
+    let top = Layer::new()
+        .dir("etc")
+        .file("etc/.wh.motd", b"")
+        .file("etc/added", b"added\n")
+        .finish();
+    let mut image = TestImage::new(vec![base, top]);
+    image.gzip = true;
+    image.entrypoint = vec!["/bin/sh", "-c"];
+    image.cmd = vec!["echo hi"];
+    image.env = vec!["PATH=/bin", "FROM_IMAGE=1"];
+    image.working_dir = "/tmp";
+    image.user = "app";
+    image
+}
+
+/// The tests' image with a layer of its own (so its layers can be checked gone after gc),
+/// pushed as `repo`; its reference.
+fn stamped_and_pushed(registry: &Registry, mut image: TestImage, repo: &str) -> String {
+    image.layers.push(
+        Layer::new()
+            .file(
+                "stamp",
+                format!("{}", podlab::runtime::sys::now()).as_bytes(),
+            )
+            .finish(),
+    );
+    pushed(registry, &image, repo, false);
+    format!("{}/{repo}", registry.host)
+}
+
+fn pushed(registry: &Registry, image: &TestImage, repo_tag: &str, docker_types: bool) {
+    let archive = write_archive(
+        &format!(
+            "push-{}-{}.tar",
+            std::process::id(),
+            repo_tag.replace(['/', ':'], "-")
+        ),
+        &image.oci_archive("latest", false),
+    );
+    registry.push(&archive, repo_tag, docker_types);
+    std::fs::remove_file(&archive).ok();
+}
+
+fn pull(
+    store: &Store,
+    reference: &str,
+    options: &PullOptions,
+) -> eyre::Result<(podlab::runtime::image_store::pull::Pulled, Vec<Progress>)> {
+    let mut seen = Vec::new();
+    let reference = Reference::parse(reference).expect("reference");
+    store
+        .pull(&reference, options, |p| seen.push(p.clone()))
+        .map(|p| (p, seen))
+}
+
+#[test]
+fn an_image_is_pulled_with_its_files_and_config_and_cached_by_layer() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let (_dir, store) = store();
+    let image = image();
+    for (repo, docker_types) in [("test/oci:1", false), ("test/docker:1", true)] {
+        pushed(&registry, &image, repo, docker_types);
+        let reference = format!("{}/{repo}", registry.host);
+        let (first, seen) = pull(&store, &reference, &PullOptions::default()).expect("pull");
+        assert_eq!(first.reference, reference);
+        assert_eq!(first.id, sha256(&image.config()));
+        assert!(
+            matches!(seen.first(), Some(Progress::Manifest { layers: 2, .. })),
+            "{seen:?}"
+        );
+        let stored = store.find(&reference).unwrap().expect("stored");
+        assert_eq!(stored.config.entrypoint, ["/bin/sh", "-c"]);
+        assert_eq!(stored.config.env, ["PATH=/bin", "FROM_IMAGE=1"]);
+        assert_eq!(stored.config.user, "app");
+        let lowers = store.lowerdirs(&stored).unwrap();
+        assert!(is_whiteout(&lowers[0].join("etc/motd")));
+        assert_eq!(
+            std::fs::read(lowers[0].join("etc/added")).unwrap(),
+            b"added\n"
+        );
+        assert!(lowers[1].join("bin/busybox").is_file());
+        // Pulled again: nothing fetched, every layer found in the store.
+        let (again, seen) = pull(&store, &reference, &PullOptions::default()).expect("pull again");
+        assert_eq!(
+            (again.layers_new, again.layers_reused, again.bytes_fetched),
+            (0, 2, 0)
+        );
+        assert!(seen.iter().all(|p| matches!(
+            p,
+            Progress::Manifest { .. } | Progress::Layer { cached: true, .. }
+        )));
+    }
+    // Both media types unpack to the same layers.
+    assert_eq!(layer_dirs(&store).len(), 2);
+}
+
+#[test]
+fn docker_hub_references_go_through_the_mirror() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let (_dir, store) = store();
+    pushed(&registry, &image(), "library/podlab-mirror-test:1", false);
+    let options = PullOptions {
+        mirror: Some(registry.host.clone()),
+        docker_config: None,
+    };
+    let (pulled, _) = pull(&store, "podlab-mirror-test:1", &options).expect("pull via mirror");
+    assert_eq!(pulled.reference, "docker.io/library/podlab-mirror-test:1");
+    assert!(store.find("podlab-mirror-test:1").unwrap().is_some());
+}
+
+#[test]
+fn failed_pulls_say_why_and_leave_nothing() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let Some(mut registry) = Registry::start() else {
+        return;
+    };
+    let (_dir, store) = store();
+    let image = image();
+    pushed(&registry, &image, "test/img:1", false);
+    // An unknown tag: the registry's own words.
+    let err = pull(
+        &store,
+        &format!("{}/test/img:nope", registry.host),
+        &PullOptions::default(),
+    )
+    .expect_err("unknown tag");
+    let text = format!("{err:#}");
+    assert!(text.to_lowercase().contains("manifest unknown"), "{text}");
+    // A corrupt blob in the registry: refused, nothing unpacked is left.
+    let top = &image.layers[1];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, top).unwrap();
+    let blob = registry.blob_file(&sha256(&gz.finish().unwrap()));
+    let mut bytes = std::fs::read(&blob).expect("the top layer's blob in the registry");
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    std::fs::write(&blob, &bytes).unwrap();
+    let err = pull(
+        &store,
+        &format!("{}/test/img:1", registry.host),
+        &PullOptions::default(),
+    )
+    .expect_err("corrupt blob");
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("digest") || text.contains("corrupt"),
+        "{text}"
+    );
+    assert!(layer_dirs(&store).is_empty(), "{:?}", layer_dirs(&store));
+    assert!(store.images().unwrap().is_empty());
+    // The registry gone.
+    registry.stop();
+    let err = pull(
+        &store,
+        &format!("{}/test/img:1", registry.host),
+        &PullOptions::default(),
+    )
+    .expect_err("no registry");
+    let text = format!("{err:#}");
+    assert!(text.contains(&registry.host), "{text}");
+    assert!(layer_dirs(&store).is_empty());
+}
+
+#[test]
+fn podlab_pull_fills_the_store_that_images_lists() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    use crate::common::{podlab, stderr, stdout};
+    let repo = format!("test/cli-{}:1", std::process::id());
+    let reference = stamped_and_pushed(&registry, image(), &repo);
+    let out = podlab(&["pull", &reference]);
+    assert!(out.status.success(), "pull: {}", stderr(&out));
+    assert!(
+        stdout(&out).contains(&format!("Pulled {reference}")),
+        "{}",
+        stdout(&out)
+    );
+    let listed = stdout(&podlab(&["images"]));
+    assert!(
+        listed.contains(reference.rsplit_once(':').unwrap().0),
+        "{listed}"
+    );
+    let store = Store::default();
+    let stored = store.find(&reference).unwrap().expect("stored");
+    let out = podlab(&["rmi", &reference]);
+    assert!(out.status.success(), "rmi: {}", stderr(&out));
+    store
+        .gc(&podlab::runtime::image_store::layers_in_use(
+            &podlab::runtime::paths::pods_dir(),
+        ))
+        .expect("gc");
+    assert!(!store.layer_dir(stored.layers.last().unwrap()).exists());
+}
+
+/// kubelet's image step in a pod: the shim pulls through `podlab pull` (IfNotPresent for a
+/// tagged image), with Pulling and Pulled events, and runs the image's config; an unknown tag
+/// leaves its container waiting (ErrImagePull, then ImagePullBackOff) with Failed and BackOff
+/// events, and no restart counted.
+#[test]
+fn a_pod_pulls_its_image_as_kubelet_does() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    use crate::common::TestPod;
+    use podlab::kube::pod_state::ContainerState;
+    let repo = format!("test/in-pod-{}:1", std::process::id());
+    let mut image = image();
+    image.cmd = vec!["echo $FROM_IMAGE as $(id -u) in $(pwd); sleep 3600"];
+    let reference = stamped_and_pushed(&registry, image, &repo);
+    let missing = format!("{}/test/in-pod-missing:1", registry.host);
+    let yaml = format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: {{name}}
+spec:
+  containers:
+  - name: app
+    image: {reference}
+  - name: missing
+    image: {missing}
+"
+    );
+    let pod = TestPod::run_online("pulled", &yaml, &["--time-scale", "0.1"]);
+    let state = pod.wait_for("app running, missing in back-off", std::time::Duration::from_secs(30), |s| {
+        let app = s.container("app").is_some_and(|c| matches!(c.state, ContainerState::Running { .. }));
+        let missing = s.container("missing").is_some_and(
+            |c| matches!(&c.state, ContainerState::Waiting { reason } if reason == "ImagePullBackOff"),
+        );
+        app && missing
+    });
+    assert_eq!(state.container("missing").unwrap().restart_count, 0);
+    let events = pod.events().join("\n");
+    for expected in [
+        format!("Pulling Pulling image {reference:?}"),
+        format!("Pulled Successfully pulled image {reference:?} in "),
+        format!("Failed Failed to pull image {missing:?}: "),
+        "Failed Error: ErrImagePull".to_string(),
+        format!("BackOff Back-off pulling image {missing:?}"),
+    ] {
+        assert!(events.contains(&expected), "{expected}\nin\n{events}");
+    }
+    assert!(!events.contains("already present on machine"), "{events}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let logs = || crate::common::stdout(&crate::common::podlab(&["logs", &pod.name, "-c", "app"]));
+    while logs().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(logs().trim(), "1 as 1000 in /tmp");
+    drop(pod);
+    let store = Store::default();
+    let stored = store
+        .find(&reference)
+        .unwrap()
+        .expect("pulled into the store");
+    store.remove(&reference).expect("rmi");
+    store
+        .gc(&podlab::runtime::image_store::layers_in_use(
+            &podlab::runtime::paths::pods_dir(),
+        ))
+        .expect("gc");
+    assert!(!store.layer_dir(stored.layers.last().unwrap()).exists());
+}
+
+/// The registry stops after the first layer came: the pull fails, and the layer it had
+/// already unpacked is removed with everything else it made.
+#[test]
+fn a_registry_that_goes_away_mid_pull_leaves_nothing() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let Some(mut registry) = Registry::start() else {
+        return;
+    };
+    let (_dir, store) = store();
+    pushed(&registry, &image(), "test/midway:1", false);
+    let reference = Reference::parse(&format!("{}/test/midway:1", registry.host)).unwrap();
+    let mut layers_seen = 0;
+    let err = store
+        .pull(&reference, &PullOptions::default(), |p| {
+            if let Progress::Layer { .. } = p {
+                layers_seen += 1;
+                registry.stop();
+            }
+        })
+        .expect_err("the registry went away");
+    assert_eq!(layers_seen, 1, "{err:#}");
+    assert!(
+        format!("{err:#}").contains("failed to fetch layer"),
+        "{err:#}"
+    );
+    assert!(layer_dirs(&store).is_empty(), "{:?}", layer_dirs(&store));
+    assert!(store.images().unwrap().is_empty());
+}
