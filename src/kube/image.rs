@@ -474,6 +474,8 @@ mod tests {
             ("connect: Network is unreachable (os error 101)", true),
             ("Registry error: manifest unknown", false),
             ("connection refused", false),
+            // What a pull's error says on a machine without DNS, its causes included.
+            ("failed to pull docker.io/library/nginx:1.27 from docker.io: error sending request for url (https://index.docker.io/v2/library/nginx/manifests/1.27): client error (Connect): dns error: error resolving DNS: failed to lookup address information: Name or service not known", true),
         ] {
             assert_eq!(is_offline_error(message), offline, "{message}");
         }

@@ -192,7 +192,12 @@ impl Store {
         let (manifest, _digest, config) = client
             .pull_manifest_and_config(&oref, &auth)
             .await
-            .map_err(|e| eyre!("failed to pull {reference} from {host}: {e}"))?;
+            .map_err(|e| {
+                eyre!(
+                    "failed to pull {reference} from {host}: {}",
+                    with_causes(&e)
+                )
+            })?;
         if config.len() as u64 > MAX_JSON_BYTES {
             bail!("the config of {reference} is bigger than the limit of {MAX_JSON_BYTES} bytes");
         }
@@ -249,10 +254,13 @@ impl Store {
             let file = tokio::fs::File::create(&blob)
                 .await
                 .wrap_err_with(|| format!("failed to create {}", blob.display()))?;
-            client
-                .pull_blob(&oref, desc, file)
-                .await
-                .map_err(|e| eyre!("failed to fetch layer {} of {reference}: {e}", desc.digest))?;
+            client.pull_blob(&oref, desc, file).await.map_err(|e| {
+                eyre!(
+                    "failed to fetch layer {} of {reference}: {}",
+                    desc.digest,
+                    with_causes(&e)
+                )
+            })?;
             let on_disk = file_digest(&blob, MAX_LAYER_BYTES)?;
             if on_disk != desc.digest {
                 bail!(
@@ -289,6 +297,23 @@ impl Store {
         )?;
         Ok(pulled)
     }
+}
+
+/// An error with the errors that caused it: the HTTP client says "error sending request" and
+/// only its causes say why (no name resolution, no route, a refused connection), which decides
+/// whether the machine is offline.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let more = c.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        cause = c.source();
+    }
+    text
 }
 
 #[cfg(test)]
