@@ -27,7 +27,7 @@ pub enum Blocker {
 /// The user-namespace trial (a user namespace made, mapped and used in a throw-away child),
 /// read with this machine's settings.
 pub fn probe() -> Result<(), Blocker> {
-    classify(trial::run().outcome, &read_setting)
+    classify(trial::as_this_user().outcome, &read_setting)
 }
 
 fn read_setting(path: &str) -> Option<String> {

@@ -58,11 +58,22 @@ const MAP: i32 = 3;
 const NET: i32 = 4;
 const MOUNT: i32 = 5;
 
-/// Make the trial on this machine.
+/// Make the trial on this machine, as a learner would: run as root, as `nobody`.
 pub fn run() -> Trial {
+    attempt(nix::unistd::geteuid().is_root())
+}
+
+/// Make the trial as this very process's user, whoever it is: what the rootless set-up asks
+/// before it builds a pod (podlab may be "root" only inside a user namespace it was given,
+/// where `nobody` is not even mapped).
+pub fn as_this_user() -> Trial {
+    attempt(false)
+}
+
+fn attempt(as_nobody: bool) -> Trial {
     let euid = nix::unistd::geteuid().as_raw();
     let egid = nix::unistd::getegid().as_raw();
-    let (uid, gid) = if euid == 0 {
+    let (uid, gid) = if as_nobody {
         (NOBODY, NOBODY)
     } else {
         (euid, egid)
@@ -84,7 +95,7 @@ pub fn run() -> Trial {
         Err(e) => not_run(e as i32, "fork"),
         Ok(nix::unistd::ForkResult::Child) => {
             let report =
-                unsafe { child(euid == 0, uid, gid, uid_map.as_bytes(), gid_map.as_bytes()) };
+                unsafe { child(as_nobody, uid, gid, uid_map.as_bytes(), gid_map.as_bytes()) };
             unsafe {
                 libc::write(
                     write_end.as_raw_fd(),
