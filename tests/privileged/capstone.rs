@@ -143,4 +143,17 @@ fn a_killed_capstone_player_leaves_its_hand_made_pod_to_gc() {
         Vec::<String>::new(),
         "left behind after podlab gc"
     );
+    // The lesson's own pod goes too: its shim notices the player is gone and deletes it (the
+    // next test that plays the lesson needs the name).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while podlab::runtime::lookup::live_pod_named("capstone")
+        .expect("list pods")
+        .is_some()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the pod of a killed player is still there after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
