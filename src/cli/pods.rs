@@ -247,8 +247,7 @@ pub fn gc_command(lang: Lang) -> Result<ExitCode> {
     }
     // Layers of the image store that no image names and no pod's container stacks.
     let store = crate::runtime::image_store::Store::default();
-    let in_use = crate::runtime::image_store::layers_in_use(&crate::runtime::paths::pods_dir());
-    match store.gc(&in_use) {
+    match store.gc_unused_by_pods() {
         Ok(layers) => {
             if !layers.layers_removed.is_empty() {
                 println!(

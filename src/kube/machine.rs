@@ -942,6 +942,38 @@ mod tests {
         ));
     }
 
+    /// kubelet's image puller: ErrImagePull, then ImagePullBackOff; tried again after 10 s,
+    /// then 20 s; a pull tried again is no restart.
+    #[test]
+    fn a_failed_pull_waits_with_the_image_back_off_and_counts_no_restart() {
+        let mut run = Run::new(one("Always"));
+        let fail = |run: &mut Run, at: f64| {
+            run.feed(
+                at,
+                Event::PullFailed {
+                    container: "c".into(),
+                    error: "manifest unknown".into(),
+                },
+            )
+        };
+        let first = fail(&mut run, 1.0);
+        assert!(starts(&first).is_empty());
+        assert_eq!(recorded(&first), ["BackOff"]);
+        assert!(first.contains(&Action::ArmTimer { at: run.at(11.0) }));
+        assert!(matches!(
+            run.status("c").state,
+            ContainerState::Waiting { ref reason } if reason == "ErrImagePull"
+        ));
+        assert_eq!(starts(&run.feed(11.0, Event::TimerFired)), ["c"]);
+        assert_eq!(run.status("c").restart_count, 0);
+        let second = fail(&mut run, 12.0);
+        assert!(second.contains(&Action::ArmTimer { at: run.at(32.0) }));
+        assert!(matches!(
+            run.status("c").state,
+            ContainerState::Waiting { ref reason } if reason == "ImagePullBackOff"
+        ));
+    }
+
     #[test]
     fn never_and_on_failure_pods_end_succeeded_or_failed() {
         for (policy, code, phase, restarts) in [

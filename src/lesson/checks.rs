@@ -130,6 +130,12 @@ impl<'r> World<'r> {
         }
     }
 
+    /// Why the pod has no cgroup at all: built without root where no cgroup subtree is
+    /// delegated (its processes then stay in the learner's own cgroup, which is not the pod's).
+    pub fn no_cgroup_made(&mut self, pod: &str) -> Option<Text> {
+        self.state(pod)?.rootless?.limits_not_enforced
+    }
+
     /// The pod's state.json, if its shim is alive.
     pub fn state(&mut self, pod: &str) -> Option<PodState> {
         if !self.states.contains_key(pod) {
@@ -738,12 +744,9 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     let r = Ref::parse(&c.target, pod);
     let snapshot = world.snapshot(&r.pod)?;
     let info = cgroup_info(&snapshot, &r)?;
-    let made = world
-        .state(&r.pod)
-        .and_then(|s| s.rootless)
-        .is_none_or(|r| r.limits_not_enforced.is_none());
-    let Some(info) = info.filter(|_| made) else {
-        return no_cgroup(c, world, &r);
+    let not_made = world.no_cgroup_made(&r.pod);
+    let Some(info) = info.filter(|_| not_made.is_none()) else {
+        return no_cgroup(c, not_made, &r);
     };
     // What was read, in both languages; the first value not as expected.
     let mut seen = Vec::new();
@@ -829,16 +832,10 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
     }
 }
 
-/// A cgroup that is not there. Without root and without a delegated subtree podlab makes no
-/// cgroup (the pod runs without limits, as its state says; its processes stay in the
-/// learner's own cgroup, which is not the pod's): a check that only asks how many
-/// tasks the cgroup holds passes, saying so, since the stage did what it does on this machine;
-/// a check of a value cannot hold.
-fn no_cgroup(c: &CgroupCheck, world: &mut World<'_>, r: &Ref) -> Outcome {
-    let why = world
-        .state(&r.pod)
-        .and_then(|s| s.rootless)
-        .and_then(|r| r.limits_not_enforced);
+/// A cgroup that is not there. Where podlab made none (`why`, see
+/// [`World::no_cgroup_made`]), a check that only asks how many tasks the cgroup holds passes,
+/// saying so, since the stage did what it does on this machine; a check of a value cannot hold.
+fn no_cgroup(c: &CgroupCheck, why: Option<Text>, r: &Ref) -> Outcome {
     match why {
         Some(why) if !c.reads_values() => Ok(CheckResult::pass(
             format!("no cgroup for {r} without root here: {}", why.en),

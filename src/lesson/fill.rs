@@ -81,7 +81,7 @@ fn never_made_here(template: &str, world: &mut World<'_>, pod: &str) -> Option<T
 }
 
 fn no_cgroup_here(world: &mut World<'_>, pod: &str) -> Option<Text> {
-    let why = world.state(pod)?.rootless?.limits_not_enforced?;
+    let why = world.no_cgroup_made(pod)?;
     Some(Text::new(
         format!("no cgroup without root here: {}", why.en),
         format!("不用 root 时这里没有 cgroup：{}", why.zh),

@@ -216,11 +216,7 @@ fn podlab_pull_fills_the_store_that_images_lists() {
     let stored = store.find(&reference).unwrap().expect("stored");
     let out = podlab(&["rmi", &reference]);
     assert!(out.status.success(), "rmi: {}", stderr(&out));
-    store
-        .gc(&podlab::runtime::image_store::layers_in_use(
-            &podlab::runtime::paths::pods_dir(),
-        ))
-        .expect("gc");
+    store.gc_unused_by_pods().expect("gc");
     assert!(!store.layer_dir(stored.layers.last().unwrap()).exists());
 }
 
@@ -289,11 +285,7 @@ spec:
         .unwrap()
         .expect("pulled into the store");
     store.remove(&reference).expect("rmi");
-    store
-        .gc(&podlab::runtime::image_store::layers_in_use(
-            &podlab::runtime::paths::pods_dir(),
-        ))
-        .expect("gc");
+    store.gc_unused_by_pods().expect("gc");
     assert!(!store.layer_dir(stored.layers.last().unwrap()).exists());
 }
 

@@ -308,17 +308,12 @@ spec:
     let stored = store.find(&reference).unwrap().expect("stored image");
     let out = podlab(&["rmi", &reference]);
     assert!(out.status.success(), "rmi: {}", stderr(&out));
-    let pods = podlab::runtime::paths::pods_dir();
-    store
-        .gc(&podlab::runtime::image_store::layers_in_use(&pods))
-        .expect("gc");
+    store.gc_unused_by_pods().expect("gc");
     for l in &stored.layers {
         assert!(store.layer_dir(l).is_dir(), "layer {l} kept for the pod");
     }
     drop(pod);
-    store
-        .gc(&podlab::runtime::image_store::layers_in_use(&pods))
-        .expect("gc");
+    store.gc_unused_by_pods().expect("gc");
     let named: BTreeSet<String> = store
         .images()
         .unwrap()

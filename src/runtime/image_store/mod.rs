@@ -330,6 +330,11 @@ impl Store {
         Ok(removed)
     }
 
+    /// [`Store::gc`] with the layers the pods on this machine stack now (`podlab gc`).
+    pub fn gc_unused_by_pods(&self) -> Result<StoreGc> {
+        self.gc(&layers_in_use(&crate::runtime::paths::pods_dir()))
+    }
+
     /// Remove layers no image names and no pod's container uses, and what a dead process left
     /// half-unpacked. `in_use` are the layer directories containers still stack.
     pub fn gc(&self, in_use: &BTreeSet<PathBuf>) -> Result<StoreGc> {
@@ -397,7 +402,7 @@ fn find_in<'a>(images: &'a [StoredImage], text: &str) -> Option<&'a StoredImage>
 
 /// The layer directories the containers of pods on this machine stack, from the
 /// `containers/<name>/layers` file each container's start writes.
-pub fn layers_in_use(pods_dir: &Path) -> BTreeSet<PathBuf> {
+fn layers_in_use(pods_dir: &Path) -> BTreeSet<PathBuf> {
     let mut used = BTreeSet::new();
     let Ok(pods) = fs::read_dir(pods_dir) else {
         return used;
