@@ -208,6 +208,7 @@ mod tests {
                     ready: false,
                     started: true,
                     state_message: None,
+                    stop_signal: None,
                 })
                 .collect(),
         )

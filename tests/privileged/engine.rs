@@ -359,12 +359,13 @@ fn events_say_what_served_each_image() {
         "{messages:#?}"
     );
     assert!(
-        messages.contains(&"Started Started container web".to_string()),
+        messages.contains(&"Started Container started".to_string()),
         "{messages:#?}"
     );
     let describe = stdout(&podlab(&["describe", &pod.name]));
     assert!(
-        describe.contains("Events:") && describe.contains("Created container: helper"),
+        describe.contains("Events:")
+            && describe.contains("spec.containers{helper}: Container created"),
         "{describe}"
     );
     let ps = stdout(&podlab(&["ps"]));
