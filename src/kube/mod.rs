@@ -21,3 +21,4 @@ pub mod static_pods;
 pub mod steps;
 pub mod stop_signal;
 pub mod userns;
+pub mod volumes;

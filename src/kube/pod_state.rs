@@ -286,7 +286,8 @@ impl PodState {
             match &c.state {
                 ContainerState::Waiting { reason } => status = reason.clone(),
                 ContainerState::Terminated { reason, .. } => status = reason.clone(),
-                ContainerState::Running { .. } => has_running = true,
+                // kubectl's printPod counts a running container only when it is Ready.
+                ContainerState::Running { .. } => has_running |= c.ready,
             }
         }
         if status == "Completed" && has_running {

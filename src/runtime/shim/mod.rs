@@ -574,11 +574,8 @@ fn initial_statuses(pod: &Pod) -> Vec<ContainerStatus> {
             image_served_by: String::new(),
             process: None,
             state: ContainerState::Waiting {
-                reason: machine::waiting_reason_before_start(
-                    !pod.spec.init_containers.is_empty(),
-                    kind,
-                )
-                .into(),
+                reason: machine::waiting_reason_before_start(!pod.spec.init_containers.is_empty())
+                    .into(),
             },
             last_state: None,
             restart_count: 0,
