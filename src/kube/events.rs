@@ -206,15 +206,17 @@ pub fn killing_after_post_start(_container: &str) -> Event {
     Event::normal(KILLING, FAILED_POST_START_HOOK.to_string())
 }
 
-/// The `Killing` event after a failed liveness or startup probe.
-pub fn killing_after_probe(container: &str, probe: ProbeKind) -> Event {
-    Event::normal(
-        KILLING,
-        format!(
-            "Container {container} failed {} probe, will be restarted",
-            probe.as_str().to_lowercase()
-        ),
-    )
+/// The `Killing` event after a failed liveness or startup probe; ", will be restarted" only
+/// when kubelet will start it again (`computePodActions`: not under restartPolicy Never).
+pub fn killing_after_probe(container: &str, probe: ProbeKind, will_restart: bool) -> Event {
+    let mut message = format!(
+        "Container {container} failed {} probe",
+        probe.as_str().to_lowercase()
+    );
+    if will_restart {
+        message.push_str(", will be restarted");
+    }
+    Event::normal(KILLING, message)
 }
 
 pub fn unhealthy(probe: ProbeKind, output: &str) -> Event {
@@ -378,10 +380,16 @@ mod tests {
             (started(), EventType::Normal, "Started", "Container started"),
             (killing("app"), EventType::Normal, "Killing", "Stopping container app"),
             (
-                killing_after_probe("app", ProbeKind::Liveness),
+                killing_after_probe("app", ProbeKind::Liveness, true),
                 EventType::Normal,
                 "Killing",
                 "Container app failed liveness probe, will be restarted",
+            ),
+            (
+                killing_after_probe("app", ProbeKind::Startup, false),
+                EventType::Normal,
+                "Killing",
+                "Container app failed startup probe",
             ),
             (
                 unhealthy(ProbeKind::Readiness, "HTTP probe failed with statuscode: 500"),

@@ -14,7 +14,9 @@ use super::tasks::{Finished, Outcome, Purpose};
 use super::Shim;
 use crate::kube::events;
 use crate::kube::machine::{self, StopCause};
+use crate::kube::pod_state::ContainerKind;
 use crate::runtime::sys::{self, LiveProcess};
+use crate::spec::RestartPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Stage {
@@ -68,7 +70,14 @@ impl Shim {
             return;
         }
         let event = match cause {
-            StopCause::Probe(kind) => events::killing_after_probe(name, kind),
+            StopCause::Probe(kind) => {
+                // A sidecar always restarts; any other container unless the pod says Never.
+                let sidecar = self
+                    .status(name)
+                    .is_some_and(|c| c.kind == ContainerKind::Sidecar);
+                let never = self.state.pod.spec.restart_policy == RestartPolicy::Never;
+                events::killing_after_probe(name, kind, sidecar || !never)
+            }
             StopCause::PostStartFailed => events::killing_after_post_start(name),
             _ => events::killing(name),
         };
