@@ -151,7 +151,9 @@ fn sandbox_child(
         }
         if namespaces.net {
             // /proc/sys/net is the namespace of whoever opens it: this child's, the pod's.
-            for (path, value) in crate::kube::namespaces::POD_NET_SYSCTLS {
+            use crate::kube::namespaces::{highest_mapped_id, pod_net_sysctls};
+            let gid_map = std::fs::read_to_string("/proc/self/gid_map").unwrap_or_default();
+            for (path, value) in pod_net_sysctls(highest_mapped_id(&gid_map)) {
                 match std::fs::write(path, value) {
                     Ok(()) => {}
                     // A kernel without the setting (before 4.11): containerd skips it too.
