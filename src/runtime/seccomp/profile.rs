@@ -197,6 +197,7 @@ impl ProfileFile {
     pub fn rules_for(&self, target: &Target) -> Result<Rules, String> {
         let default = Action::parse(&self.default_action, self.default_errno_ret)
             .map_err(|e| format!("defaultAction: {e}"))?;
+        let numbers = target.arch.numbers();
         let mut calls: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
         let mut last_named = None;
         for (i, entry) in self.syscalls.iter().enumerate() {
@@ -232,7 +233,7 @@ impl ProfileFile {
             };
             let names = entry.names.iter().chain(entry.name.iter());
             for name in names {
-                let Some(number) = target.arch.number(name) else {
+                let Some(&number) = numbers.get(name.as_str()) else {
                     continue;
                 };
                 last_named = last_named.max(Some(number));

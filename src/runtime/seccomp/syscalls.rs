@@ -1,6 +1,8 @@
 //! System call names to numbers, per architecture (the tables are data: `x86_64.tbl`,
 //! `aarch64.tbl`, taken from Linux's own syscall tables).
 
+use std::collections::HashMap;
+
 /// An architecture podlab builds seccomp filters for, with what the kernel calls it in
 /// `seccomp_data.arch`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,13 +66,19 @@ impl Arch {
     /// (aarch64 has no `open`, x86_64 no `chown32`): a profile naming it skips it, as
     /// libseccomp does.
     pub fn number(self, name: &str) -> Option<u32> {
+        self.numbers().get(name).copied()
+    }
+
+    /// Every call of the table by name, read once per filter built.
+    pub fn numbers(self) -> HashMap<&'static str, u32> {
         self.table()
             .lines()
             .filter(|line| !line.starts_with('#'))
-            .find_map(|line| {
+            .filter_map(|line| {
                 let (number, call) = line.split_once(' ')?;
-                (call == name).then(|| number.parse().ok()).flatten()
+                Some((call, number.parse().ok()?))
             })
+            .collect()
     }
 }
 
