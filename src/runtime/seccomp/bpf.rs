@@ -533,6 +533,19 @@ mod tests {
     }
 
     #[test]
+    fn a_profile_too_long_for_the_kernel_is_refused_not_truncated() {
+        let rule = r#"{"names": ["mkdir"], "action": "SCMP_ACT_ALLOW", "args": [{"index": 1, "value": 7, "op": "SCMP_CMP_EQ"}]}"#;
+        let text = format!(
+            r#"{{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{}]}}"#,
+            vec![rule; 1000].join(",")
+        );
+        let t = target(Arch::X86_64, &[]);
+        let rules = ProfileFile::parse(&text).unwrap().rules_for(&t).unwrap();
+        let err = compile(&rules, t.arch).unwrap_err();
+        assert!(err.contains("more than the kernel's 4096"), "{err}");
+    }
+
+    #[test]
     fn conditions_on_the_same_argument_are_separate_rules_as_runc_makes_them() {
         // runc turns `arg0 != 38 && arg0 != 40` into two rules, so each lets the other through.
         let text = r#"{"defaultAction": "SCMP_ACT_ERRNO", "syscalls": [{"names": ["socket"], "action": "SCMP_ACT_ALLOW",
