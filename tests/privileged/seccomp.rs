@@ -128,6 +128,10 @@ fn a_localhost_profile_is_read_from_the_profile_directory_and_a_missing_one_fail
     impl Drop for Remove {
         fn drop(&mut self) {
             let _ = std::fs::remove_file(&self.0);
+            // The directory too, unless it holds someone's profiles.
+            if let Some(dir) = self.0.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
         }
     }
     let _remove = Remove(file);
