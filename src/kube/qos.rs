@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::resources::{
     milli_cpu_to_quota, milli_cpu_to_shares, CgroupValues, ContainerResources, PodResources,
-    ResourceAmounts, MIN_SHARES, QUOTA_PERIOD_US,
+    ResourceAmounts, KUBELET_WEIGHT_FORMULA, MIN_SHARES, QUOTA_PERIOD_US,
 };
 use crate::i18n::Text;
 
@@ -195,23 +195,29 @@ pub fn pod_cgroup_values(pod: &PodResources) -> CgroupValues {
             cpu_quota_us: Some(quota),
             cpu_period_us: Some(QUOTA_PERIOD_US),
             memory_limit_bytes: Some(memory),
-            oom_group: false,
-            pids_limit: None,
-            no_swap: false,
+            ..kubelet_pod_values()
         },
         QosClass::Burstable => CgroupValues {
             cpu_shares: Some(shares),
             cpu_quota_us: cpu_limits_declared.then_some(quota),
             cpu_period_us: cpu_limits_declared.then_some(QUOTA_PERIOD_US),
             memory_limit_bytes: memory_limits_declared.then_some(memory),
-            oom_group: false,
-            pids_limit: None,
-            no_swap: false,
+            ..kubelet_pod_values()
         },
         QosClass::BestEffort => CgroupValues {
             cpu_shares: Some(MIN_SHARES),
-            ..CgroupValues::default()
+            ..kubelet_pod_values()
         },
+    }
+}
+
+/// What every pod cgroup gets besides CPU and memory: no huge pages (`maybeSetHugetlb`, no pod
+/// requests any), and kubelet's own shares-to-weight line, since kubelet writes it itself.
+fn kubelet_pod_values() -> CgroupValues {
+    CgroupValues {
+        no_hugetlb: true,
+        weight_formula: KUBELET_WEIGHT_FORMULA,
+        ..CgroupValues::default()
     }
 }
 
@@ -374,7 +380,7 @@ pub(crate) mod tests {
                 pod(vec![container(none, none)]),
                 CgroupValues {
                     cpu_shares: Some(2),
-                    ..CgroupValues::default()
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -382,7 +388,7 @@ pub(crate) mod tests {
                 pod(vec![container(amounts(Some(100), Some(100)), none)]),
                 CgroupValues {
                     cpu_shares: burstable_shares,
-                    ..CgroupValues::default()
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -396,9 +402,7 @@ pub(crate) mod tests {
                     cpu_quota_us: Some(20_000),
                     cpu_period_us: Some(100_000),
                     memory_limit_bytes: Some(200 * MI),
-                    oom_group: false,
-                    pids_limit: None,
-                    no_swap: false,
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -409,7 +413,7 @@ pub(crate) mod tests {
                 ]),
                 CgroupValues {
                     cpu_shares: burstable_partial_shares,
-                    ..CgroupValues::default()
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -423,9 +427,7 @@ pub(crate) mod tests {
                     cpu_quota_us: Some(10_000),
                     cpu_period_us: Some(100_000),
                     memory_limit_bytes: Some(100 * MI),
-                    oom_group: false,
-                    pids_limit: None,
-                    no_swap: false,
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -449,7 +451,7 @@ pub(crate) mod tests {
                 },
                 CgroupValues {
                     cpu_shares: burstable_partial_shares,
-                    ..CgroupValues::default()
+                    ..kubelet_pod_values()
                 },
             ),
         ];

@@ -128,6 +128,33 @@ pub struct Container {
     /// Always, IfNotPresent or Never (absent: the API server's default for the image).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
+    /// What an in-place resize of each resource needs (absent: NotRequired).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resize_policy: Vec<ContainerResizePolicy>,
+}
+
+/// `resizePolicy`: whether changing a resource in place restarts the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerResizePolicy {
+    pub resource_name: ResizeResource,
+    pub restart_policy: ResizeRestartPolicy,
+}
+
+/// The resources a pod can be resized in: cpu and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResizeResource {
+    Cpu,
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResizeRestartPolicy {
+    /// The new values are written into the running container's cgroup.
+    NotRequired,
+    /// The container is restarted with the new values.
+    RestartContainer,
 }
 
 impl Container {

@@ -296,6 +296,7 @@ impl Checker {
             );
         }
         let sidecar = init && c.restart_policy == Some(ContainerRestartPolicy::Always);
+        self.resize_policy(at, c, init && !sidecar);
         for (i, env) in c.env.iter().enumerate() {
             if !is_env_var_name(&env.name) {
                 self.add(
@@ -356,6 +357,42 @@ impl Checker {
                         &handler.tcp_socket,
                     );
                 }
+            }
+        }
+    }
+
+    /// The API server's rules for `resizePolicy`: one entry per resource, and none on an init
+    /// container that runs to completion (its resources cannot be resized).
+    fn resize_policy(&mut self, at: &FieldPath, c: &Container, plain_init: bool) {
+        if plain_init && !c.resize_policy.is_empty() {
+            self.add(
+                at.key("resizePolicy"),
+                t(
+                    "resizePolicy is not allowed on an init container without restartPolicy: Always",
+                    "没有 restartPolicy: Always 的 init 容器不能设置 resizePolicy",
+                ),
+                Some(t(
+                    "resizePolicy only on containers and sidecars",
+                    "只在普通容器和边车容器上设置 resizePolicy",
+                )),
+                None,
+            );
+        }
+        let mut seen = HashSet::new();
+        for (i, p) in c.resize_policy.iter().enumerate() {
+            if !seen.insert(p.resource_name) {
+                self.add(
+                    at.key("resizePolicy").index(i).key("resourceName"),
+                    t(
+                        "this resource already has a resizePolicy",
+                        "这个资源已经有 resizePolicy 了",
+                    ),
+                    Some(t(
+                        "one entry each for cpu and memory",
+                        "cpu 和 memory 各写一条",
+                    )),
+                    None,
+                );
             }
         }
     }
