@@ -21,6 +21,7 @@ mod lifecycle;
 mod network;
 mod observe_real;
 mod readme_walk;
+mod resize;
 mod resources;
 mod rootless;
 mod static_pods;
