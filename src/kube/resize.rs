@@ -322,7 +322,7 @@ pub fn write_order(
                 Some(CgroupWrite {
                     container: Some(name.clone()),
                     resource,
-                    values: container_cgroup_values(c),
+                    values: container_cgroup_values(&new.effective_container(c)),
                 })
             })
             .collect();
@@ -619,6 +619,7 @@ mod tests {
                 crate::kube::resources::ResourceAmounts::new(Some(cpu), Some(mem)),
             )],
             init_containers: vec![],
+            pod_level: None,
         };
         let both = [(
             "app".to_string(),

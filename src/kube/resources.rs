@@ -101,6 +101,29 @@ impl ContainerResources {
 pub struct PodResources {
     pub containers: Vec<ContainerResources>,
     pub init_containers: Vec<ContainerResources>,
+    /// `spec.resources` (PodLevelResources), with the API server's defaulting of requests
+    /// from limits; None when the pod sets none.
+    pub pod_level: Option<PodLevel>,
+}
+
+/// A pod's own requests and limits (`spec.resources`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PodLevel {
+    pub requests: ResourceAmounts,
+    pub limits: ResourceAmounts,
+}
+
+impl PodResources {
+    /// kubelet's `getCPULimit` / `getMemoryLimit` (`kuberuntime_container_linux.go`): a
+    /// container with no limit of its own runs under the pod-level limit, so its leaf gets it.
+    pub fn effective_container(&self, container: &ContainerResources) -> ContainerResources {
+        let mut c = container.clone();
+        if let Some(pod) = &self.pod_level {
+            c.limits.cpu_millis = c.limits.cpu_millis.or(pod.limits.cpu_millis);
+            c.limits.memory_bytes = c.limits.memory_bytes.or(pod.limits.memory_bytes);
+        }
+        c
+    }
 }
 
 impl PodResources {
@@ -137,7 +160,16 @@ impl ContainerResources {
 
 impl PodResources {
     pub fn from_spec(spec: &PodSpec) -> PodResources {
+        let pod_level = spec.resources.as_ref().and_then(|r| {
+            let limits = ResourceAmounts::from_list(&r.limits);
+            let mut requests = ResourceAmounts::from_list(&r.requests);
+            requests.cpu_millis = requests.cpu_millis.or(limits.cpu_millis);
+            requests.memory_bytes = requests.memory_bytes.or(limits.memory_bytes);
+            let level = PodLevel { requests, limits };
+            (level != PodLevel::default()).then_some(level)
+        });
         PodResources {
+            pod_level,
             containers: spec
                 .containers
                 .iter()

@@ -186,7 +186,11 @@ impl PodCgroups {
             .clone();
         let leaf = self
             .manager
-            .create_container(&self.pod, name, &container_cgroup_values(&resources))
+            .create_container(
+                &self.pod,
+                name,
+                &container_cgroup_values(&self.resources.effective_container(&resources)),
+            )
             .map_err(|e| eyre!("{e}"))?;
         self.oom_kills_at_start
             .insert(name.to_string(), leaf.oom_kill_count().unwrap_or(0));

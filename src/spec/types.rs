@@ -60,6 +60,10 @@ pub struct PodSpec {
     /// Kubernetes' default is 30 seconds.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<i64>,
+    /// Pod-level requests and limits (PodLevelResources, beta and on since 1.34): a budget
+    /// for the whole pod, shared by its containers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
 }
 
 impl PodSpec {

@@ -128,6 +128,10 @@ impl Checker {
                 self.container(&at, container, init, &volumes);
             }
         }
+        if let Some(resources) = &spec.resources {
+            self.resources(&path.key("resources"), resources);
+            self.pod_level_resources(&path.key("resources"), spec);
+        }
         if let Some(grace) = spec.termination_grace_period_seconds {
             self.non_negative(path.key("terminationGracePeriodSeconds"), grace);
         }
@@ -393,6 +397,64 @@ impl Checker {
                     )),
                     None,
                 );
+            }
+        }
+    }
+
+    /// The API server's rules for `spec.resources` (PodLevelResources): the pod's request is
+    /// at least what its containers request together, and no container's limit is above the
+    /// pod's.
+    fn pod_level_resources(&mut self, at: &FieldPath, spec: &PodSpec) {
+        use crate::kube::qos::pod_requests;
+        use crate::kube::resources::{PodResources, ResourceAmounts};
+        let Some(pod) = PodResources::from_spec(spec).pod_level else {
+            return;
+        };
+        let summed = pod_requests(&PodResources {
+            pod_level: None,
+            ..PodResources::from_spec(spec)
+        });
+        let pick = |a: &ResourceAmounts, cpu: bool| if cpu { a.cpu_millis } else { a.memory_bytes };
+        for (name, cpu) in [("cpu", true), ("memory", false)] {
+            if let (Some(p), Some(sum)) = (pick(&pod.requests, cpu), pick(&summed, cpu)) {
+                if p < sum {
+                    self.add(
+                        at.key("requests").key(name),
+                        t(
+                            format!("the pod-level {name} request is less than its containers request together"),
+                            format!("Pod 级别的 {name} 请求小于各容器请求之和"),
+                        ),
+                        Some(t(
+                            format!("a pod-level {name} request at least the sum of the containers' requests"),
+                            format!("Pod 级别的 {name} 请求不小于各容器请求之和"),
+                        )),
+                        None,
+                    );
+                }
+            }
+            let Some(limit) = pick(&pod.limits, cpu) else {
+                continue;
+            };
+            let containers = spec.init_containers.iter().chain(&spec.containers);
+            for c in containers {
+                let own = ResourceAmounts::from_list(&c.resources.limits);
+                if pick(&own, cpu).is_some_and(|l| l > limit) {
+                    self.add(
+                        at.key("limits").key(name),
+                        t(
+                            format!(
+                                "container {:?} has a higher {name} limit than the pod",
+                                c.name
+                            ),
+                            format!("容器 {:?} 的 {name} 上限高于 Pod 的上限", c.name),
+                        ),
+                        Some(t(
+                            format!("a pod-level {name} limit at least every container's"),
+                            format!("Pod 级别的 {name} 上限不低于每个容器的上限"),
+                        )),
+                        None,
+                    );
+                }
             }
         }
     }

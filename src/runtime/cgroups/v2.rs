@@ -227,6 +227,7 @@ mod tests {
         let pod_resources = PodResources {
             containers: vec![web.clone()],
             init_containers: vec![],
+            pod_level: None,
         };
         assert_eq!(pod_qos(&pod_resources), QosClass::Guaranteed);
 
@@ -370,6 +371,7 @@ mod tests {
                 ),
             ],
             init_containers: vec![],
+            pod_level: None,
         };
         let qos = pod_qos(&pod_resources);
         assert_eq!(qos, QosClass::Burstable);
@@ -538,6 +540,7 @@ mod tests {
         let pod_resources = PodResources {
             containers: vec![web.clone()],
             init_containers: vec![],
+            pod_level: None,
         };
         let pod = manager
             .create_pod(
