@@ -505,7 +505,8 @@ impl PodLifecycle {
             return;
         };
         let kind = status.kind;
-        if !lifecycle::should_restart(kind, policy, exit_code)
+        let spec = pod.pod.spec.containers.iter().find(|c| c.name == name);
+        if !lifecycle::container_should_restart(spec, kind, policy, exit_code)
             || (kind == ContainerKind::Sidecar && lifecycle::is_terminal(pod.phase))
         {
             return;
@@ -1513,5 +1514,26 @@ mod tests {
                 "cannot decrease memory limits: [attempting to set pod memory limit (67108864) below current usage (104857600), attempting to set container \"app\" memory limit (67108864) below current usage (104857600)]"
             )
         );
+    }
+
+    /// A Never pod whose app container has a rule for exit code 42: that exit restarts it
+    /// (at once, the first time), any other ends it.
+    #[test]
+    fn restart_rules_restart_on_matching_exit_codes_only() {
+        let mut run = Run::new(serde_json::json!({
+            "restartPolicy": "Never",
+            "containers": [{"name": "app", "image": "busybox", "restartPolicy": "Never",
+                "restartPolicyRules": [{"action": "Restart",
+                    "exitCodes": {"operator": "In", "values": [42]}}]}]
+        }));
+        let again = run.exit(1.0, "app", 42);
+        assert!(again
+            .iter()
+            .any(|a| matches!(a, Action::Start { container } if container == "app")));
+        assert_eq!(run.status("app").restart_count, 1);
+        let done = run.exit(2.0, "app", 1);
+        assert!(!done
+            .iter()
+            .any(|a| matches!(a, Action::Start { .. } | Action::ArmTimer { .. })));
     }
 }

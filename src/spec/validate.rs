@@ -285,20 +285,7 @@ impl Checker {
                 );
             }
         }
-        if c.restart_policy.is_some() && !init {
-            self.add(
-                at.key("restartPolicy"),
-                t(
-                    "restartPolicy may only be set on init containers (it makes them sidecars)",
-                    "只有 init 容器可以设置 restartPolicy（这让它成为边车容器）",
-                ),
-                Some(t(
-                    "no restartPolicy here; the pod's spec.restartPolicy applies",
-                    "这里不设置 restartPolicy；使用 Pod 的 spec.restartPolicy",
-                )),
-                None,
-            );
-        }
+        self.restart_rules(at, c, init);
         let sidecar = init && c.restart_policy == Some(ContainerRestartPolicy::Always);
         self.resize_policy(at, c, init && !sidecar);
         for (i, env) in c.env.iter().enumerate() {
@@ -360,6 +347,90 @@ impl Checker {
                         &handler.http_get,
                         &handler.tcp_socket,
                     );
+                }
+            }
+        }
+    }
+
+    /// The API server's rules for a container's `restartPolicy` and `restartPolicyRules`
+    /// (ContainerRestartRules, beta and on in 1.35): an init container's may only be Always
+    /// (a sidecar); rules need the container's own restartPolicy and exit codes to match.
+    fn restart_rules(&mut self, at: &FieldPath, c: &Container, init: bool) {
+        if init
+            && c.restart_policy
+                .is_some_and(|p| p != ContainerRestartPolicy::Always)
+        {
+            self.add(
+                at.key("restartPolicy"),
+                t(
+                    "an init container's restartPolicy may only be Always (it makes it a sidecar)",
+                    "init 容器的 restartPolicy 只能是 Always（这让它成为边车容器）",
+                ),
+                Some(t(
+                    "Always, or no restartPolicy",
+                    "Always，或者不写 restartPolicy",
+                )),
+                None,
+            );
+        }
+        if c.restart_policy_rules.is_empty() {
+            return;
+        }
+        let rules = at.key("restartPolicyRules");
+        if init {
+            self.add(
+                rules.clone(),
+                t(
+                    "podlab models restartPolicyRules on app containers only",
+                    "podlab 只在普通容器上支持 restartPolicyRules",
+                ),
+                Some(t(
+                    "restartPolicyRules on containers",
+                    "在 containers 里写 restartPolicyRules",
+                )),
+                None,
+            );
+            return;
+        }
+        if c.restart_policy.is_none() {
+            self.add(
+                rules.clone(),
+                t(
+                    "restartPolicyRules need the container's own restartPolicy",
+                    "restartPolicyRules 需要容器自己的 restartPolicy",
+                ),
+                Some(t(
+                    "a restartPolicy (Always, OnFailure or Never) next to the rules",
+                    "在规则旁边写 restartPolicy（Always、OnFailure 或 Never）",
+                )),
+                None,
+            );
+        }
+        for (i, rule) in c.restart_policy_rules.iter().enumerate() {
+            let at = rules.index(i);
+            match &rule.exit_codes {
+                None => self.add(
+                    at.key("exitCodes"),
+                    t("a rule needs exitCodes", "规则需要 exitCodes"),
+                    Some(t(
+                        "exitCodes: {operator: In or NotIn, values: [codes]}",
+                        "exitCodes: {operator: In 或 NotIn, values: [退出码]}",
+                    )),
+                    None,
+                ),
+                Some(codes) => {
+                    let bad = codes.values.iter().find(|v| !(0..=255).contains(*v));
+                    if codes.values.is_empty() || bad.is_some() {
+                        self.add(
+                            at.key("exitCodes").key("values"),
+                            t(
+                                "exit codes are a non-empty list of numbers from 0 to 255",
+                                "退出码是 0 到 255 之间的数字组成的非空列表",
+                            ),
+                            Some(t("values such as [42]", "例如 [42] 这样的 values")),
+                            None,
+                        );
+                    }
                 }
             }
         }
