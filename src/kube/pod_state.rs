@@ -34,6 +34,9 @@ pub struct PodState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_namespace: Option<crate::kube::userns::IdRange>,
     pub sandbox: Option<SandboxState>,
+    /// In-place resizes: the generation, the condition, allocated and actual resources.
+    #[serde(default, skip_serializing_if = "super::resize::ResizeStatus::is_empty")]
+    pub resize: super::resize::ResizeStatus,
     pub containers: Vec<ContainerStatus>,
     pub steps: Vec<StepStatus>,
     pub events: Vec<Event>,
@@ -216,6 +219,7 @@ impl PodState {
             cgroup: String::new(),
             rootless: None,
             user_namespace: None,
+            resize: Default::default(),
             sandbox: None,
             containers,
             steps: vec![],

@@ -370,6 +370,32 @@ fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
     ]
 }
 
+/// On cgroup v2, when the pod's `cpu.weight` (kubelet's linear line) differs from what the same
+/// shares give on a container leaf (runc's curve): both numbers, as a 1.35 node shows them.
+fn two_weights(values: &super::resources::CgroupValues) -> Text {
+    use super::resources::WEIGHT_FORMULA_IN_USE;
+    let (Some(shares), Some(pod)) = (values.cpu_shares, values.cpu_weight()) else {
+        return Text::new("", "");
+    };
+    let leaf = WEIGHT_FORMULA_IN_USE.shares_to_weight(shares);
+    if leaf == pod {
+        return Text::new("", "");
+    }
+    Text::new(
+        format!(
+            " kubelet writes the pod's cpu.weight itself with its own linear formula: {shares} shares \
+             → weight {pod}. A container's leaf is written by runc (≥ 1.3.2) on a log curve, where \
+             the same {shares} shares give {leaf}: on a real node the two levels show different \
+             numbers for the same CPU."
+        ),
+        format!(
+            "kubelet 自己用线性公式写 Pod 的 cpu.weight：{shares} shares → 权重 {pod}。容器的叶子 cgroup \
+             由 runc（≥ 1.3.2）按对数曲线写入，同样的 {shares} shares 在那里是 {leaf}：在真实节点上，\
+             同样的 CPU 在这两层显示不同的数字。"
+        ),
+    )
+}
+
 /// kubelet creates the pod's cgroup before anything else (SyncPod → "Create Cgroups for the pod").
 fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> StepPlan {
     use super::qos::{pod_cgroup_values, pod_qos};
@@ -389,16 +415,21 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> Ste
     if cgroup_v2 {
         let dir = format!("/sys/fs/cgroup/{relative}");
         commands.push(
-            "echo +cpu +memory +pids > /sys/fs/cgroup/podlab/cgroup.subtree_control  # and below"
+            "echo +cpu +memory +pids +hugetlb > /sys/fs/cgroup/podlab/cgroup.subtree_control  # and below"
                 .into(),
         );
         commands.push(format!("mkdir -p {dir}"));
-        if let Some(shares) = values.cpu_shares {
-            let weight = WEIGHT_FORMULA_IN_USE.shares_to_weight(shares);
+        if let (Some(shares), Some(weight)) = (values.cpu_shares, values.cpu_weight()) {
             commands.push(format!(
-                "echo {weight} > {dir}/cpu.weight   # shares {shares}, {}",
-                WEIGHT_FORMULA_IN_USE.formula()
+                "echo {weight} > {dir}/cpu.weight   # shares {shares}, kubelet's {}",
+                values.weight_formula.formula()
             ));
+            let leaf = WEIGHT_FORMULA_IN_USE.shares_to_weight(shares);
+            if leaf != weight {
+                commands.push(format!(
+                    "# a container's leaf gets its weight from runc's curve: {shares} shares there → {leaf}"
+                ));
+            }
         }
         if let (Some(quota), Some(period)) = (values.cpu_quota_us, values.cpu_period_us) {
             if quota != NO_QUOTA {
@@ -411,6 +442,11 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> Ste
         if let Some(pids) = pids_limit {
             commands.push(format!(
                 "echo {pids} > {dir}/pids.max   # kubelet --pod-max-pids (default: no limit)"
+            ));
+        }
+        if values.no_hugetlb {
+            commands.push(format!(
+                "for f in {dir}/hugetlb.*.max; do echo 0 > $f; done   # no huge pages requested"
             ));
         }
     } else {
@@ -444,6 +480,11 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> Ste
         }
     }
     let qos_name = qos.as_str();
+    let weights = if cgroup_v2 {
+        two_weights(&values)
+    } else {
+        Text::new("", "")
+    };
     StepPlan {
         id: "cgroup".into(),
         kind: StepKind::PodCgroup,
@@ -454,13 +495,15 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> Ste
         explain: Text::new(
             format!(
                 "Before any process exists, kubelet makes the pod's cgroup and writes the limits it \
-                 computed from the containers' requests and limits. {qos_name}: {}.",
-                qos.explanation().en
+                 computed from the containers' requests and limits. {qos_name}: {}.{}",
+                qos.explanation().en,
+                weights.en
             ),
             format!(
                 "在任何进程出现之前，kubelet 先创建 Pod 的 cgroup，写入它根据各容器 requests 和 limits \
-                 算出的限制。{qos_name}：{}。",
-                qos.explanation().zh
+                 算出的限制。{qos_name}：{}。{}",
+                qos.explanation().zh,
+                weights.zh
             ),
         ),
         commands,

@@ -524,6 +524,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
         },
         rootless: None,
         user_namespace: None,
+        resize: Default::default(),
         sandbox: sandbox_state,
         containers: statuses,
         steps: plan

@@ -17,6 +17,7 @@ mod clients;
 mod create;
 mod image_pull;
 mod probes;
+mod resize;
 mod sandbox_loss;
 mod stop;
 mod supervise;
@@ -278,6 +279,7 @@ impl Shim {
                 limits_not_enforced: None,
             }),
             user_namespace: user_ids,
+            resize: Default::default(),
             sandbox: None,
             containers,
             steps: plan
@@ -519,6 +521,10 @@ impl Shim {
             } => self.record("pod", event),
             machine::Action::ArmTimer { at } => self.timers.push(at),
             machine::Action::RecreateSandbox => self.recreate_sandbox(),
+            machine::Action::WriteCgroup(write) => {
+                let error = self.write_cgroup(&write).err();
+                self.feed(machine::Event::ResizeWritten { error });
+            }
         }
     }
 
