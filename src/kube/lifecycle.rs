@@ -208,6 +208,7 @@ mod tests {
                     ready: false,
                     started: true,
                     state_message: None,
+                    pull: None,
                 })
                 .collect(),
         )

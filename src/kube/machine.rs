@@ -701,6 +701,7 @@ mod tests {
                     ready: false,
                     started: false,
                     state_message: None,
+                    pull: None,
                 })
                 .collect();
             let state = PodState::for_tests(pod, containers);

@@ -105,6 +105,9 @@ pub struct ContainerStatus {
     /// Why the container is in its state, e.g. "back-off 20s restarting failed container=…".
     #[serde(default)]
     pub state_message: Option<String>,
+    /// How far the pull of its image is, while one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<crate::kube::image::PullProgress>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

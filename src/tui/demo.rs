@@ -391,6 +391,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
             ready: started,
             started,
             state_message: None,
+            pull: None,
         });
     }
     let ip = ran("network").then(|| POD_IP.to_string());

@@ -5,7 +5,7 @@
 //! that is gone.
 
 use podlab::kube::image::Reference;
-use podlab::runtime::image_store::pull::{Progress, PullOptions};
+use podlab::runtime::image_store::pull::{Progress, PullOptions, PullReport};
 use podlab::runtime::image_store::Store;
 
 use crate::common::images::{
@@ -200,6 +200,34 @@ fn podlab_pull_fills_the_store_that_images_lists() {
     use crate::common::{podlab, stderr, stdout};
     let repo = format!("test/cli-{}:1", std::process::id());
     let reference = stamped_and_pushed(&registry, image(), &repo);
+    // What a pod's shim reads: JSON lines of progress, then the result or the error.
+    let missing = format!("{}/test/cli-missing:1", registry.host);
+    let out = crate::common::podlab_online(&["pull", "--progress-json", &missing]);
+    assert!(!out.status.success());
+    let last = stdout(&out).lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with(r#"{"error":{"message":"#), "{last}");
+    let out = crate::common::podlab_online(&["pull", "--progress-json", &reference]);
+    assert!(out.status.success(), "pull: {}", stderr(&out));
+    let lines: Vec<PullReport> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(
+        matches!(
+            lines[0],
+            PullReport::Progress(Progress::Manifest { layers: 3, .. })
+        ),
+        "{lines:?}"
+    );
+    let layers = lines
+        .iter()
+        .filter(|l| matches!(l, PullReport::Progress(Progress::Layer { .. })))
+        .count();
+    assert_eq!(layers, 3, "{lines:?}");
+    assert!(
+        matches!(lines.last(), Some(PullReport::Pulled { size, .. }) if *size > 0),
+        "{lines:?}"
+    );
     let out = podlab(&["pull", &reference]);
     assert!(out.status.success(), "pull: {}", stderr(&out));
     assert!(
@@ -261,6 +289,20 @@ spec:
         app && missing
     });
     assert_eq!(state.container("missing").unwrap().restart_count, 0);
+    // Each pull is a creation step right before its container's, done once the pull ended.
+    let ids: Vec<&str> = state.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(
+        ids[ids.len() - 4..],
+        [
+            "pull:app",
+            "container:app",
+            "pull:missing",
+            "container:missing"
+        ],
+        "{ids:?}"
+    );
+    assert!(state.steps.iter().all(|s| s.done), "{:?}", state.steps);
+    assert!(state.container("app").unwrap().pull.is_none());
     let events = pod.events().join("\n");
     for expected in [
         format!("Pulling Pulling image {reference:?}"),
