@@ -290,12 +290,19 @@ pub struct Registry {
     pub dir: tempfile::TempDir,
     /// `127.0.0.1:<port>`
     pub host: String,
+    /// `user:password` skopeo pushes with (a registry behind a token issuer).
+    pub push_creds: Option<String>,
 }
 
 impl Registry {
     /// None (the test is skipped, and says so) when docker-registry or skopeo is missing,
     /// except under CI, where that fails: `scripts/test` installs both.
     pub fn start() -> Option<Registry> {
+        Registry::start_with("")
+    }
+
+    /// A registry with more configuration (e.g. an `auth:` section).
+    pub fn start_with(more_config: &str) -> Option<Registry> {
         for tool in ["docker-registry", "skopeo"] {
             let found = std::process::Command::new("sh")
                 .args(["-c", &format!("command -v {tool}")])
@@ -321,7 +328,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{more_config}",
                 dir.path().join("data").display()
             ),
         )
@@ -333,7 +340,12 @@ impl Registry {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry { child, dir, host };
+        let registry = Registry {
+            child,
+            dir,
+            host,
+            push_creds: None,
+        };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         while std::net::TcpStream::connect(&registry.host).is_err() {
             assert!(
@@ -358,6 +370,9 @@ impl Registry {
         ]);
         if docker_types {
             cmd.args(["--format", "v2s2"]);
+        }
+        if let Some(creds) = &self.push_creds {
+            cmd.args(["--dest-creds", creds]);
         }
         let out = cmd
             .arg(format!("oci-archive:{}", archive.display()))

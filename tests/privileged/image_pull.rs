@@ -361,3 +361,69 @@ fn a_registry_that_goes_away_mid_pull_leaves_nothing() {
     assert!(layer_dirs(&store).is_empty(), "{:?}", layer_dirs(&store));
     assert!(store.images().unwrap().is_empty());
 }
+
+/// A registry behind a token issuer, as Docker Hub is behind auth.docker.io: the registry
+/// answers 401 with `WWW-Authenticate: Bearer realm=…,service=…,scope=…`, the pull asks the
+/// issuer for a token for that scope, with the credentials of a Docker `config.json`, and shows
+/// the token to the registry. Without credentials the issuer says no and the pull fails with
+/// that, leaving nothing in the store.
+#[test]
+fn a_registry_behind_a_token_issuer_is_pulled_from_with_a_bearer_token() {
+    use crate::common::token_issuer::{TokenIssuer, SERVICE};
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let issuer = TokenIssuer::start(dir.path(), "ann", "secret");
+    let Some(mut registry) = Registry::start_with(&issuer.registry_auth()) else {
+        return;
+    };
+    registry.push_creds = Some("ann:secret".into());
+    pushed(&registry, &image(), "test/token:1", false);
+    let reference = format!("{}/test/token:1", registry.host);
+    let (_store_dir, store) = store();
+
+    // No credentials: the issuer refuses, and so does the pull.
+    let anonymous = PullOptions {
+        docker_config: Some(dir.path().join("no-config.json")),
+        ..PullOptions::default()
+    };
+    let err = pull(&store, &reference, &anonymous).expect_err("no token without credentials");
+    assert!(format!("{err:#}").contains("failed to pull"), "{err:#}");
+    assert!(store.images().unwrap().is_empty());
+    assert!(layer_dirs(&store).is_empty(), "{:?}", layer_dirs(&store));
+
+    // With the credentials of a Docker config.json (base64 of "ann:secret").
+    let config = dir.path().join("config.json");
+    std::fs::write(
+        &config,
+        format!(
+            r#"{{"auths": {{"{}": {{"auth": "YW5uOnNlY3JldA=="}}}}}}"#,
+            registry.host
+        ),
+    )
+    .unwrap();
+    let with_credentials = PullOptions {
+        docker_config: Some(config),
+        ..PullOptions::default()
+    };
+    let (pulled, _) = pull(&store, &reference, &with_credentials).expect("pull with a token");
+    assert_eq!(pulled.layers_new, 2);
+    assert!(store.find(&reference).unwrap().is_some());
+    let requests = issuer.requests.lock().unwrap().clone();
+    let asked = |authorized: bool| {
+        requests.iter().any(|r| {
+            r.authorized == authorized
+                && r.query.contains(&format!("service={SERVICE}"))
+                && (r.query.contains("test%2Ftoken%3Apull") || r.query.contains("test/token:pull"))
+        })
+    };
+    assert!(
+        asked(false),
+        "the anonymous pull asked for a token: {requests:?}"
+    );
+    assert!(
+        asked(true),
+        "the pull with credentials got a token: {requests:?}"
+    );
+}
