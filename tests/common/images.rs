@@ -106,6 +106,127 @@ impl Layer {
             .file("etc/group", b"root:x:0:\napp:x:1000:\n")
     }
 
+    /// Everything under `src` (symlinks as symlinks) at `path` in the layer.
+    pub fn tree(mut self, path: &str, src: &Path) -> Layer {
+        self.builder.follow_symlinks(false);
+        self.builder
+            .append_dir_all(path, src)
+            .unwrap_or_else(|e| panic!("add {} to a layer: {e}", src.display()));
+        self
+    }
+
+    /// Real nginx from Debian's `nginx` and `nginx-common` packages (downloaded, not
+    /// installed: `apt-get install --download-only nginx`, which `scripts/test` runs, leaves
+    /// them in /var/cache/apt/archives), with the host's copies of the libraries it links: a
+    /// layer for the top of [`Layer::busybox`]'s (which gives it a shell, and `wget` here).
+    /// None (skipped, and says so) when the packages are not there, except under CI.
+    pub fn nginx_from_debian(scratch: &Path) -> Option<Layer> {
+        let archives = Path::new("/var/cache/apt/archives");
+        let deb = |name: &str| {
+            std::fs::read_dir(archives)
+                .ok()?
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&format!("{name}_")) && n.ends_with(".deb"))
+                })
+        };
+        let (Some(nginx), Some(common)) = (deb("nginx"), deb("nginx-common")) else {
+            if std::env::var_os("CI").is_some()
+                || std::env::var_os("PODLAB_REQUIRE_PRIVILEGED").is_some()
+            {
+                panic!("Debian's nginx packages are not in {}; scripts/test downloads them (apt-get install --download-only nginx)", archives.display());
+            }
+            super::skipped("needs Debian's nginx packages (apt-get install --download-only nginx)");
+            return None;
+        };
+        let root = scratch.join("nginx-root");
+        for package in [&nginx, &common] {
+            let out = std::process::Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(package)
+                .arg(&root)
+                .output()
+                .expect("run dpkg-deb");
+            assert!(
+                out.status.success(),
+                "dpkg-deb -x {}: {}",
+                package.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let binary = root.join("usr/sbin/nginx");
+        let ldd = std::process::Command::new("ldd")
+            .arg(&binary)
+            .output()
+            .expect("run ldd");
+        assert!(ldd.status.success(), "ldd {}", binary.display());
+        // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x…)" and "/lib64/ld-linux-x86-64.so.2 (0x…)"
+        let libraries: Vec<String> = String::from_utf8_lossy(&ldd.stdout)
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let path = l.split_once("=> ").map_or(l, |(_, p)| p);
+                let path = path.split_whitespace().next()?;
+                path.starts_with('/').then(|| path.to_string())
+            })
+            .collect();
+        assert!(
+            libraries.iter().any(|l| l.contains("libc.so")),
+            "{libraries:?}"
+        );
+        let mut layer = Layer::new()
+            .dir("bin")
+            .symlink("bin/wget", "/bin/busybox")
+            .dir("etc")
+            .dir("usr")
+            .dir("usr/sbin")
+            .file_owned("usr/sbin/nginx", &std::fs::read(&binary).unwrap(), 0o755, 0)
+            .tree("etc/nginx", &root.join("etc/nginx"))
+            .dir("usr/share")
+            .tree("usr/share/nginx", &root.join("usr/share/nginx"));
+        let mut dirs = std::collections::BTreeSet::new();
+        for library in &libraries {
+            let inside = library.trim_start_matches('/');
+            let parent = Path::new(inside).parent().unwrap();
+            for dir in parent
+                .ancestors()
+                .filter(|d| !d.as_os_str().is_empty())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                if dirs.insert(dir.to_path_buf()) {
+                    layer = layer.dir(dir.to_str().unwrap());
+                }
+            }
+            // The file itself, whatever symlinks lead to it on the host.
+            let bytes = std::fs::read(library).unwrap_or_else(|e| panic!("read {library}: {e}"));
+            layer = layer.file_owned(inside, &bytes, 0o755, 0);
+        }
+        for dir in [
+            "var",
+            "var/lib",
+            "var/lib/nginx",
+            "var/log",
+            "var/log/nginx",
+            "run",
+            "var/lock",
+        ] {
+            layer = layer.dir(dir);
+        }
+        Some(
+            layer
+                .file(
+                    "etc/passwd",
+                    b"root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n",
+                )
+                .file("etc/group", b"root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n"),
+        )
+    }
+
     pub fn finish(self) -> Vec<u8> {
         self.builder.into_inner().expect("finish layer")
     }

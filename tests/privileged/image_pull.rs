@@ -427,3 +427,110 @@ fn a_registry_behind_a_token_issuer_is_pulled_from_with_a_bearer_token() {
         "the pull with credentials got a token: {requests:?}"
     );
 }
+
+/// Seed 003's pod with real nginx: an image built from Debian's nginx package, served by the
+/// loopback registry and pulled by the pod; `nginx-proxy` listens on 80 and passes every
+/// request to `nginx` on 127.0.0.1:8000, which serves /tmp/index.html: the two containers
+/// reach each other on localhost because they share pause's net namespace.
+#[test]
+fn the_seeds_two_nginx_pod_runs_real_nginx() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).expect("temp dir");
+    let Some(nginx) = Layer::nginx_from_debian(dir.path()) else {
+        return;
+    };
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    use crate::common::TestPod;
+    use podlab::kube::pod_state::ContainerState;
+    let mut image = TestImage::new(vec![Layer::busybox().finish(), nginx.finish()]);
+    image.gzip = true;
+    image.cmd = vec!["nginx", "-g", "daemon off;"];
+    image.env = vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"];
+    let repo = format!("test/nginx-{}:1.22", std::process::id());
+    let reference = stamped_and_pushed(&registry, image, &repo);
+    // The seed's two configurations and page, as files on the host (docker run -v).
+    let proxy_conf = dir.path().join("nginx.conf");
+    std::fs::write(
+        &proxy_conf,
+        "error_log stderr;\nevents { worker_connections 1024; }\nhttp {\n    access_log /dev/stdout combined;\n    server {\n        listen      80;\n        server_name localhost;\n        location / {\n            proxy_pass http://127.0.0.1:8000;\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    let web_conf = dir.path().join("nginx2.conf");
+    std::fs::write(
+        &web_conf,
+        "error_log stderr;\nevents { worker_connections 1024; }\nhttp {\n    access_log /dev/stdout combined;\n    server {\n        listen      8000;\n        server_name localhost;\n        root        /tmp;\n        location / {\n        }\n    }\n}\n",
+    )
+    .unwrap();
+    let index = dir.path().join("index.html");
+    std::fs::write(&index, "pause test\n").unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let yaml = format!(
+        "apiVersion: v1
+kind: Pod
+metadata:
+  name: {{name}}
+spec:
+  volumes:
+  - {{name: proxy-conf, hostPath: {{path: {}, type: File}}}}
+  - {{name: web-conf, hostPath: {{path: {}, type: File}}}}
+  - {{name: index, hostPath: {{path: {}, type: File}}}}
+  containers:
+  - name: nginx-proxy
+    image: {reference}
+    volumeMounts: [{{name: proxy-conf, mountPath: /etc/nginx/nginx.conf}}]
+  - name: nginx
+    image: {reference}
+    volumeMounts:
+    - {{name: web-conf, mountPath: /etc/nginx/nginx.conf}}
+    - {{name: index, mountPath: /tmp/index.html}}
+",
+        proxy_conf.display(),
+        web_conf.display(),
+        index.display()
+    );
+    let started = std::time::Instant::now();
+    let pod = TestPod::run_online("seed-nginx", &yaml, &[]);
+    pod.wait_for(
+        "both nginx running",
+        std::time::Duration::from_secs(60),
+        |s| {
+            ["nginx-proxy", "nginx"].iter().all(|n| {
+                s.container(n)
+                    .is_some_and(|c| matches!(c.state, ContainerState::Running { .. }))
+            })
+        },
+    );
+    // Through the proxy on 80 to the server on 8000, in the pod's one net namespace.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let page = loop {
+        let out = pod.exec("nginx-proxy", &["wget", "-qO-", "http://127.0.0.1:80/"]);
+        let page = crate::common::stdout(&out);
+        if out.status.success() || std::time::Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    assert_eq!(page, "pause test\n", "events:\n{}", pod.events().join("\n"));
+    // Real nginx: its master and worker processes, and the access logs of both.
+    let comm = std::fs::read_to_string(format!("/proc/{}/cmdline", pod.pid_of("nginx")))
+        .unwrap_or_default();
+    assert!(comm.starts_with("nginx: master process"), "{comm:?}");
+    let logs = crate::common::stdout(&crate::common::podlab(&["logs", &pod.name, "-c", "nginx"]));
+    assert!(logs.contains("\"GET / HTTP/1.0\" 200"), "{logs}");
+    eprintln!(
+        "the seed's nginx pod served its page {:.1}s after it was asked for",
+        started.elapsed().as_secs_f64()
+    );
+    drop(pod);
+    let store = Store::default();
+    store.remove(&reference).expect("rmi");
+    store.gc_unused_by_pods().expect("gc");
+}
