@@ -41,17 +41,31 @@ pub fn load(args: &LoadArgs, lang: Lang) -> Result<ExitCode> {
             image.layers_reused,
             lang.pick("already in the store", "个已在镜像库中"),
         );
-        if image.ownership_flattened {
-            println!(
-                "  {}",
-                lang.pick(
-                    "files owned by other users in the layers are yours now, so root's inside the container (podlab runs without root with one uid mapping, as rootless podman does with one)",
-                    "层中属于其他用户的文件现在归你所有，在容器里就是 root 的（podlab 在无 root 下只有一个 uid 映射，和只有一个映射的 rootless podman 一样）"
-                )
-            );
-        }
+        say_not_kept(image.not_kept, lang);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What the layers could not keep without root, said after a load or a pull.
+fn say_not_kept(not_kept: crate::runtime::image_store::NotKept, lang: Lang) {
+    if not_kept.ownership {
+        println!(
+            "  {}",
+            lang.pick(
+                "files owned by other users in the layers are yours now, so root's inside the container (podlab runs without root with one uid mapping, as rootless podman does with one)",
+                "层中属于其他用户的文件现在归你所有，在容器里就是 root 的（podlab 在无 root 下只有一个 uid 映射，和只有一个映射的 rootless podman 一样）"
+            )
+        );
+    }
+    if not_kept.xattrs {
+        println!(
+            "  {}",
+            lang.pick(
+                "extended attributes of the layers other than user.* (file capabilities such as ping's cap_net_raw) were left out: setting them needs root",
+                "层中除 user.* 以外的扩展属性（比如 ping 的 cap_net_raw 这类文件能力）没有保留：设置它们需要 root"
+            )
+        );
+    }
 }
 
 /// IMAGE TAG IMAGE ID SIZE, as crictl prints them.
@@ -171,6 +185,7 @@ pub fn pull(args: &PullArgs, lang: Lang) -> Result<ExitCode> {
         pulled.layers_reused,
         lang.pick("already in the store", "个已在镜像库中"),
     );
+    say_not_kept(pulled.not_kept, lang);
     Ok(ExitCode::SUCCESS)
 }
 

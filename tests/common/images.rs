@@ -106,6 +106,24 @@ impl Layer {
             .file("etc/group", b"root:x:0:\napp:x:1000:\n")
     }
 
+    /// A file with extended attributes in a PAX header (`SCHILY.xattr.NAME`), as `tar --xattrs`
+    /// and image builders write them.
+    pub fn file_with_xattrs(
+        mut self,
+        path: &str,
+        content: &[u8],
+        xattrs: &[(&str, &[u8])],
+    ) -> Layer {
+        let keys: Vec<(String, &[u8])> = xattrs
+            .iter()
+            .map(|(name, value)| (format!("SCHILY.xattr.{name}"), *value))
+            .collect();
+        self.builder
+            .append_pax_extensions(keys.iter().map(|(k, v)| (k.as_str(), *v)))
+            .expect("pax header");
+        self.file_owned(path, content, 0o755, 0)
+    }
+
     /// Everything under `src` (symlinks as symlinks) at `path` in the layer.
     pub fn tree(mut self, path: &str, src: &Path) -> Layer {
         self.builder.follow_symlinks(false);
@@ -232,6 +250,39 @@ impl Layer {
     }
 }
 
+/// `security.capability` as the kernel stores it (`struct vfs_cap_data`, revision 2) for
+/// `cap_net_raw=ep`: what `setcap cap_net_raw+ep` writes on ping.
+pub fn cap_net_raw_ep() -> Vec<u8> {
+    const REVISION_2: u32 = 0x0200_0000;
+    const EFFECTIVE: u32 = 0x1;
+    const CAP_NET_RAW: u32 = 13;
+    [REVISION_2 | EFFECTIVE, 1 << CAP_NET_RAW, 0, 0, 0]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
+}
+
+/// An extended attribute of `path` (not following a symlink), if it has one.
+pub fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0u8; 256];
+    // SAFETY: valid NUL-terminated strings and a buffer of the given length.
+    let n = unsafe {
+        libc::lgetxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (n >= 0).then(|| {
+        buf.truncate(n as usize);
+        buf
+    })
+}
+
 /// The host's static busybox (the tests' images are built from it, as podlab's stand-ins are).
 pub fn host_busybox() -> PathBuf {
     ["/usr/bin/busybox", "/bin/busybox"]
@@ -251,6 +302,9 @@ pub struct TestImage {
     pub user: &'static str,
     /// Gzip the layer blobs (OCI archives; docker save archives are always plain).
     pub gzip: bool,
+    /// Compress the layer blobs with zstd instead, as zstd:chunked does: two frames with a
+    /// skippable frame between them.
+    pub zstd: bool,
 }
 
 impl TestImage {
@@ -263,6 +317,7 @@ impl TestImage {
             working_dir: "",
             user: "",
             gzip: false,
+            zstd: false,
         }
     }
 
@@ -283,7 +338,17 @@ impl TestImage {
         .expect("config json")
     }
 
-    fn blob(&self, layer: &[u8]) -> Vec<u8> {
+    pub fn blob(&self, layer: &[u8]) -> Vec<u8> {
+        if self.zstd {
+            let (first, second) = layer.split_at(layer.len() / 2);
+            let mut blob = zstd::encode_all(first, 3).expect("zstd");
+            // A skippable frame: magic 0x184D2A50, a 4-byte length, that many bytes.
+            blob.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
+            blob.extend_from_slice(&4u32.to_le_bytes());
+            blob.extend_from_slice(b"toc!");
+            blob.extend(zstd::encode_all(second, 3).expect("zstd"));
+            return blob;
+        }
         if !self.gzip {
             return layer.to_vec();
         }
@@ -304,7 +369,13 @@ impl TestImage {
             let mut blob = self.blob(layer);
             let digest = sha256(&blob);
             layer_descs.push(serde_json::json!({
-                "mediaType": if self.gzip { "application/vnd.oci.image.layer.v1.tar+gzip" } else { "application/vnd.oci.image.layer.v1.tar" },
+                "mediaType": if self.zstd {
+                    "application/vnd.oci.image.layer.v1.tar+zstd"
+                } else if self.gzip {
+                    "application/vnd.oci.image.layer.v1.tar+gzip"
+                } else {
+                    "application/vnd.oci.image.layer.v1.tar"
+                },
                 "digest": digest,
                 "size": blob.len(),
             }));

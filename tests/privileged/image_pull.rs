@@ -77,12 +77,29 @@ fn an_image_is_pulled_with_its_files_and_config_and_cached_by_layer() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let (_dir, store) = store();
-    let image = image();
-    for (repo, docker_types) in [("test/oci:1", false), ("test/docker:1", true)] {
+    let (_dir, shared) = store();
+    // zstd layers are the same layers, already in `shared`: a store of their own fetches them.
+    let (_zstd_dir, zstd_store) = store();
+    // OCI and Docker media types, and zstd layers (`…layer.v1.tar+zstd`, each in two frames
+    // with a skippable frame between, as zstd:chunked writes them).
+    for (repo, docker_types, zstd) in [
+        ("test/oci:1", false, false),
+        ("test/docker:1", true, false),
+        ("test/zstd:1", false, true),
+    ] {
+        let store = if zstd { &zstd_store } else { &shared };
+        let mut image = image();
+        image.zstd = zstd;
         pushed(&registry, &image, repo, docker_types);
+        if zstd {
+            // The registry holds the blobs as they were made: skopeo did not recompress them.
+            for layer in &image.layers {
+                let blob = std::fs::read(registry.blob_file(&sha256(&image.blob(layer))));
+                assert_eq!(blob.expect("the zstd blob")[..4], [0x28, 0xb5, 0x2f, 0xfd]);
+            }
+        }
         let reference = format!("{}/{repo}", registry.host);
-        let (first, seen) = pull(&store, &reference, &PullOptions::default()).expect("pull");
+        let (first, seen) = pull(store, &reference, &PullOptions::default()).expect("pull");
         assert_eq!(first.reference, reference);
         assert_eq!(first.id, sha256(&image.config()));
         assert!(
@@ -101,7 +118,7 @@ fn an_image_is_pulled_with_its_files_and_config_and_cached_by_layer() {
         );
         assert!(lowers[1].join("bin/busybox").is_file());
         // Pulled again: nothing fetched, every layer found in the store.
-        let (again, seen) = pull(&store, &reference, &PullOptions::default()).expect("pull again");
+        let (again, seen) = pull(store, &reference, &PullOptions::default()).expect("pull again");
         assert_eq!(
             (again.layers_new, again.layers_reused, again.bytes_fetched),
             (0, 2, 0)
@@ -111,8 +128,9 @@ fn an_image_is_pulled_with_its_files_and_config_and_cached_by_layer() {
             Progress::Manifest { .. } | Progress::Layer { cached: true, .. }
         )));
     }
-    // Both media types unpack to the same layers.
-    assert_eq!(layer_dirs(&store).len(), 2);
+    // Both media types unpack to the same layers, and so does zstd.
+    assert_eq!(layer_dirs(&shared), layer_dirs(&zstd_store));
+    assert_eq!(layer_dirs(&shared).len(), 2);
 }
 
 #[test]

@@ -104,7 +104,7 @@ pub struct Pulled {
     pub layers_new: usize,
     pub layers_reused: usize,
     pub bytes_fetched: u64,
-    pub ownership_flattened: bool,
+    pub not_kept: super::NotKept,
 }
 
 /// The host the registry is reached at for `reference`: the mirror for Docker Hub when set.
@@ -270,7 +270,7 @@ impl Store {
             layers_new: 0,
             layers_reused: 0,
             bytes_fetched: 0,
-            ownership_flattened: false,
+            not_kept: super::NotKept::default(),
         };
         let mut size = 0;
         for (desc, diff_id) in manifest.layers.iter().zip(&parsed.rootfs.diff_ids) {
@@ -325,7 +325,7 @@ impl Store {
             }
             pulled.layers_new += 1;
             pulled.bytes_fetched += bytes;
-            pulled.ownership_flattened |= flattened;
+            pulled.not_kept |= flattened;
             size += self.layer_size(diff_id);
             progress(&Progress::Layer {
                 digest: desc.digest.clone(),
