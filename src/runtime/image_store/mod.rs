@@ -120,7 +120,9 @@ impl Store {
     pub fn new(root: PathBuf) -> Store {
         Store {
             root,
-            as_root: nix::unistd::geteuid().is_root(),
+            // Not the effective uid: the shim's pull runs as root inside the user's own user
+            // namespace, where a chown to another id or a trusted.* attribute is refused.
+            as_root: !crate::runtime::rootless::is_rootless(),
         }
     }
 
