@@ -607,7 +607,7 @@ impl PodLifecycle {
                 c.restart_count += 1;
             }
             c.state = ContainerState::Waiting {
-                reason: waiting_reason_before_start(has_init, c.kind).into(),
+                reason: waiting_reason_before_start(has_init).into(),
             };
             c.state_message = None;
             c.ready = false;
@@ -639,9 +639,11 @@ pub fn signal_grace(left: Duration) -> Duration {
     left.max(MINIMUM_GRACE)
 }
 
-/// kubelet reports app containers of a pod with init containers as PodInitializing.
-pub fn waiting_reason_before_start(has_init_containers: bool, kind: ContainerKind) -> &'static str {
-    if kind == ContainerKind::App && has_init_containers {
+/// The waiting reason of a container that has not started yet: kubelet's default waiting state
+/// (`convertToAPIContainerStatuses`) is PodInitializing for every container, init ones too, of
+/// a pod with init containers, and ContainerCreating otherwise.
+pub fn waiting_reason_before_start(has_init_containers: bool) -> &'static str {
+    if has_init_containers {
         "PodInitializing"
     } else {
         "ContainerCreating"
@@ -702,6 +704,7 @@ mod tests {
                     started: false,
                     state_message: None,
                     pull: None,
+                    stop_signal: None,
                 })
                 .collect();
             let state = PodState::for_tests(pod, containers);

@@ -19,4 +19,6 @@ pub mod resources;
 pub mod scheduling;
 pub mod static_pods;
 pub mod steps;
+pub mod stop_signal;
 pub mod userns;
+pub mod volumes;

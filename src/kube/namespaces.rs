@@ -137,6 +137,14 @@ pub struct SandboxNamespaces {
     pub net: bool,
 }
 
+/// The sysctls containerd 2.x sets in every sandbox with a net namespace of its own
+/// (`enable_unprivileged_ports`, `enable_unprivileged_icmp`, both on by default): any user in
+/// the pod may bind ports below 1024 and ping. As /proc/sys paths, with their values.
+pub const POD_NET_SYSCTLS: [(&str, &str); 2] = [
+    ("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0"),
+    ("/proc/sys/net/ipv4/ping_group_range", "0 2147483647"),
+];
+
 impl SandboxNamespaces {
     /// The namespaces a sandbox holds for its pod, its own or the host's: the ones its
     /// containers may join, and a lesson fingerprints.

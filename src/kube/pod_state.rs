@@ -108,6 +108,9 @@ pub struct ContainerStatus {
     /// How far the pull of its image is, while one runs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pull: Option<crate::kube::image::PullProgress>,
+    /// The signal a stop sends, when not SIGTERM (`lifecycle.stopSignal` or the image's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -286,7 +289,8 @@ impl PodState {
             match &c.state {
                 ContainerState::Waiting { reason } => status = reason.clone(),
                 ContainerState::Terminated { reason, .. } => status = reason.clone(),
-                ContainerState::Running { .. } => has_running = true,
+                // kubectl's printPod counts a running container only when it is Ready.
+                ContainerState::Running { .. } => has_running |= c.ready,
             }
         }
         if status == "Completed" && has_running {

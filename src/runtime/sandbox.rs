@@ -149,6 +149,17 @@ fn sandbox_child(
         {
             return errno();
         }
+        if namespaces.net {
+            // /proc/sys/net is the namespace of whoever opens it: this child's, the pod's.
+            for (path, value) in crate::kube::namespaces::POD_NET_SYSCTLS {
+                match std::fs::write(path, value) {
+                    Ok(()) => {}
+                    // A kernel without the setting (before 4.11): containerd skips it too.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return e.raw_os_error().unwrap_or(libc::EIO),
+                }
+            }
+        }
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
         if null >= 0 {
             libc::dup2(null, 0);

@@ -60,6 +60,14 @@ pub struct PodSpec {
     /// Kubernetes' default is 30 seconds.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<i64>,
+    /// The OS the pod needs (`spec.os.name`); podlab runs Linux pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<PodOs>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodOs {
+    pub name: String,
 }
 
 impl PodSpec {
@@ -333,6 +341,9 @@ pub struct Lifecycle {
     pub post_start: Option<LifecycleHandler>,
     #[serde(default)]
     pub pre_stop: Option<LifecycleHandler>,
+    /// The signal a stop sends instead of the image's or SIGTERM (ContainerStopSignals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

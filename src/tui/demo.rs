@@ -327,19 +327,16 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
                 ));
                 pids.push(pid + 1);
             }
-            for (reason, msg) in [
-                (
-                    "Pulled",
-                    format!("Container image \"{}\" already present on machine", c.image),
-                ),
-                ("Created", format!("Created container: {}", c.name)),
-                ("Started", format!("Started container {}", c.name)),
+            for made in [
+                crate::kube::events::pulled_already_present(&c.image),
+                crate::kube::events::created(),
+                crate::kube::events::started(),
             ] {
                 events.push(event(
                     T0 + 10.0 * (4 + i) as f64,
-                    reason,
+                    &made.reason,
                     &format!("spec.containers{{{}}}", c.name),
-                    msg,
+                    made.message,
                 ));
             }
         }
@@ -392,6 +389,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
             started,
             state_message: None,
             pull: None,
+            stop_signal: None,
         });
     }
     let ip = ran("network").then(|| POD_IP.to_string());
