@@ -95,6 +95,12 @@ pub fn render(state: &PodState, now: f64) -> String {
             "Sandbox:      pause (pid {}), hostname {}",
             sandbox.pause.pid, sandbox.hostname
         );
+        let seccomp = crate::spec::seccomp::Seccomp::of_sandbox(&state.pod);
+        let _ = writeln!(
+            out,
+            "              seccomp {}",
+            seccomp.describe().get(crate::i18n::Lang::En)
+        );
     }
     if let Some(host_users) = spec.host_users {
         let _ = match (&state.user_namespace, host_users) {
@@ -380,6 +386,12 @@ fn container(out: &mut String, state: &PodState, c: &ContainerStatus) {
         if !spec.args.is_empty() {
             let _ = writeln!(out, "    Args:           {}", spec.args.join(" "));
         }
+        let seccomp = crate::spec::seccomp::Seccomp::of(&state.pod, spec);
+        let _ = writeln!(
+            out,
+            "    Seccomp:        {}",
+            seccomp.describe().get(crate::i18n::Lang::En)
+        );
     }
     state_lines(out, "State:     ", &c.state, c.state_message.as_deref());
     if let Some(last) = &c.last_state {

@@ -63,11 +63,21 @@ pub struct PodSpec {
     /// The OS the pod needs (`spec.os.name`); podlab runs Linux pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<PodOs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<PodSecurityContext>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PodOs {
     pub name: String,
+}
+
+/// `spec.securityContext`: what every container inherits unless it sets its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSecurityContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
 }
 
 impl PodSpec {
@@ -152,6 +162,8 @@ impl Container {
 pub struct SecurityContext {
     #[serde(default)]
     pub privileged: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -174,6 +174,15 @@ impl Checker {
                 }
             }
         }
+        let pod_seccomp = spec
+            .security_context
+            .as_ref()
+            .and_then(|s| s.seccomp_profile.as_ref());
+        if let Some(profile) = pod_seccomp {
+            let at = path.key("securityContext").key("seccompProfile");
+            self.violations
+                .extend(super::seccomp::validate(at, profile));
+        }
         if spec.share_process_namespace && spec.host_pid {
             self.add(
                 path.key("shareProcessNamespace"),
@@ -342,6 +351,15 @@ impl Checker {
                 self.only_on_sidecars(at.key(field));
             }
             self.probe(&at.key(field), probe, success_must_be_one);
+        }
+        if let Some(profile) = c
+            .security_context
+            .as_ref()
+            .and_then(|s| s.seccomp_profile.as_ref())
+        {
+            let at = at.key("securityContext").key("seccompProfile");
+            self.violations
+                .extend(super::seccomp::validate(at, profile));
         }
         if let Some(lifecycle) = &c.lifecycle {
             if init && !sidecar {

@@ -163,6 +163,7 @@ fn process(
             path: cgroup.into(),
         }],
         role,
+        seccomp: None,
     }
 }
 

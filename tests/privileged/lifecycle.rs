@@ -625,7 +625,7 @@ spec:
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         seen.iter()
-            .any(|l| l.starts_with("spec.containers{proxy} Killing")),
+            .any(|l| l.starts_with("spec.initContainers{proxy} Killing")),
         "the sidecar's stop was seen: {seen:#?}"
     );
     assert!(

@@ -299,24 +299,30 @@ impl Shim {
         };
         // Without root, with a range of ids, pause runs as 65535 like kubelet's.
         let run_as = self.opts.node.as_ref().and_then(|n| n.ids.pause_id());
-        let created = sandbox::create(
-            namespaces,
-            &hostname,
-            &self.pause_binary,
-            &log,
-            leaf.as_deref(),
-            run_as,
-            self.state.user_namespace,
-        )
-        .and_then(|pending| {
-            if namespaces.user {
-                // The image must show its files as the pod's root's, or no container starts.
-                let userns = std::fs::File::open(format!("/proc/{}/ns/user", pending.pid))
-                    .map_err(|e| eyre!("failed to open the pod's user namespace: {e}"))?;
-                crate::runtime::userns::check_image_idmap(&userns)?;
-            }
-            Ok(pending)
-        });
+        // kubelet asks for RuntimeDefault for every sandbox (unless a container is privileged).
+        let seccomp = crate::runtime::seccomp::for_sandbox(&self.state.pod);
+        let created = seccomp
+            .and_then(|seccomp| {
+                sandbox::create(
+                    namespaces,
+                    &hostname,
+                    &self.pause_binary,
+                    &log,
+                    leaf.as_deref(),
+                    run_as,
+                    self.state.user_namespace,
+                    seccomp.as_ref(),
+                )
+            })
+            .and_then(|pending| {
+                if namespaces.user {
+                    // The image must show its files as the pod's root's, or no container starts.
+                    let userns = std::fs::File::open(format!("/proc/{}/ns/user", pending.pid))
+                        .map_err(|e| eyre!("failed to open the pod's user namespace: {e}"))?;
+                    crate::runtime::userns::check_image_idmap(&userns)?;
+                }
+                Ok(pending)
+            });
         let pending = match created {
             Ok(p) => p,
             Err(e) => {
