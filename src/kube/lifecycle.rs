@@ -233,6 +233,7 @@ mod tests {
                     ready: false,
                     started: true,
                     state_message: None,
+                    pull: None,
                     stop_signal: None,
                 })
                 .collect(),

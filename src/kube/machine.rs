@@ -883,6 +883,7 @@ mod tests {
                     ready: false,
                     started: false,
                     state_message: None,
+                    pull: None,
                     stop_signal: None,
                 })
                 .collect();

@@ -108,6 +108,9 @@ pub struct ContainerStatus {
     /// Why the container is in its state, e.g. "back-off 20s restarting failed container=…".
     #[serde(default)]
     pub state_message: Option<String>,
+    /// How far the pull of its image is, while one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<crate::kube::image::PullProgress>,
     /// The signal a stop sends, when not SIGTERM (`lifecycle.stopSignal` or the image's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_signal: Option<String>,

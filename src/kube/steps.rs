@@ -16,6 +16,8 @@ pub enum StepKind {
     Namespaces,
     StartPause,
     Network,
+    /// kubelet pulls the container's image before it creates the container (`pull:NAME`).
+    Pull(String),
     InitContainer(String),
     AppContainer(String),
 }
@@ -314,6 +316,77 @@ fn namespaces_step(pod: &Pod, host: &str) -> StepPlan {
             unshare_options(&created, false)
         )],
         syscalls,
+    }
+}
+
+/// Put a `pull:NAME` step before the step of each container whose image is pulled, where
+/// kubelet pulls it: right before it creates that container (`EnsureImageExists` in
+/// `startContainer`). Which images are pulled is the machine's business (the pull policy, the
+/// image store, offline or not): `pulls` says.
+pub fn insert_pulls(steps: &mut Vec<StepPlan>, pod: &Pod, pulls: impl Fn(&Container) -> bool) {
+    let containers = pod.spec.init_containers.iter().chain(&pod.spec.containers);
+    for c in containers.filter(|c| pulls(c)) {
+        let at = steps.iter().position(|s| match &s.kind {
+            StepKind::InitContainer(n) | StepKind::AppContainer(n) => n == &c.name,
+            _ => false,
+        });
+        if let Some(at) = at {
+            steps.insert(at, pull_step(c));
+        }
+    }
+}
+
+/// The step id of the pull of `container`'s image.
+pub fn pull_step_id(container: &str) -> String {
+    format!("pull:{container}")
+}
+
+fn pull_step(c: &Container) -> StepPlan {
+    use super::image::{PullPolicy, Reference};
+    let policy = PullPolicy::of(c.image_pull_policy.as_deref(), &c.image);
+    let (why_en, why_zh) = match policy {
+        PullPolicy::Always => (
+            "imagePullPolicy is Always: kubelet pulls at every start of the container",
+            "imagePullPolicy 是 Always：容器每次启动前 kubelet 都拉取",
+        ),
+        _ => (
+            "imagePullPolicy is IfNotPresent and the image is not on this machine yet",
+            "imagePullPolicy 是 IfNotPresent，而这台机器上还没有这个镜像",
+        ),
+    };
+    let (registry, repository) = Reference::parse(&c.image)
+        .map(|r| (r.registry, r.repository))
+        .unwrap_or_else(|_| ("<registry>".into(), "<repository>".into()));
+    StepPlan {
+        id: pull_step_id(&c.name),
+        kind: StepKind::Pull(c.name.clone()),
+        title: Text::new(
+            format!("Pull image \"{}\" for container \"{}\"", c.image, c.name),
+            format!("为容器 \"{}\" 拉取镜像 \"{}\"", c.name, c.image),
+        ),
+        explain: Text::new(
+            format!(
+                "Before it creates a container, kubelet makes sure its image is on the machine; \
+                 {why_en}. The pull reads the image's manifest from the registry, then fetches each \
+                 layer, checks it against its sha256 digest and unpacks it into a directory of its \
+                 own. Layers already on the machine are not fetched again. The container's root \
+                 filesystem will be an overlay of these layer directories."
+            ),
+            format!(
+                "创建容器之前，kubelet 先确保它的镜像在这台机器上；{why_zh}。拉取时先从镜像仓库读取镜像的 \
+                 manifest，再逐层下载，用 sha256 摘要校验每一层，然后解包到各自的目录里。机器上已有的层不会再下载。\
+                 容器的根文件系统就是这些层目录叠起来的 overlay。"
+            ),
+        ),
+        commands: vec![
+            format!("crictl pull {}   # what kubelet asks the runtime for", c.image),
+            format!("podlab pull {}", c.image),
+        ],
+        syscalls: vec![
+            format!("connect(<{registry}>); GET /v2/{repository}/manifests/<tag>"),
+            format!("GET /v2/{repository}/blobs/<digest> (the config, then each layer)"),
+            "mkdirat, openat, write, symlinkat (each layer unpacked into its own directory)".into(),
+        ],
     }
 }
 
@@ -825,5 +898,43 @@ mod tests {
             step(&delegated, "cgroup").commands,
             step(&as_root, "cgroup").commands
         );
+    }
+
+    /// A pull is a step of its own right before the container it is for, only for the images
+    /// the machine really pulls.
+    #[test]
+    fn pulls_come_right_before_their_container() {
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  initContainers:\n  \
+             - {name: setup, image: busybox, command: ['true']}\n  containers:\n  \
+             - {name: app, image: 'nginx:1.29'}\n  - {name: side, image: busybox, command: [sleep, '60']}\n";
+        let pod = crate::spec::parse_pod(yaml, "test.yaml")
+            .expect("valid pod")
+            .pod;
+        let mut steps = super::plan(&pod, PlanContext::default());
+        let without: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
+        insert_pulls(&mut steps, &pod, |c| c.image != "busybox");
+        let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+        let at = ids
+            .iter()
+            .position(|id| *id == "pull:app")
+            .expect("pull:app");
+        assert_eq!(ids[at + 1], "container:app");
+        assert_eq!(ids.len(), without.len() + 1);
+        let pull = step(&steps, "pull:app");
+        assert_eq!(pull.kind, StepKind::Pull("app".into()));
+        assert!(pull.explain.en.contains("IfNotPresent"));
+        assert!(pull.commands.iter().any(|c| c == "podlab pull nginx:1.29"));
+        assert!(
+            pull.syscalls[0].contains("docker.io") && pull.syscalls[0].contains("library/nginx")
+        );
+        // busybox untagged is Always; an init container's pull is before it too.
+        insert_pulls(&mut steps, &pod, |c| c.name == "setup");
+        let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+        let at = ids
+            .iter()
+            .position(|id| *id == "pull:setup")
+            .expect("pull:setup");
+        assert_eq!(ids[at + 1], "init:setup");
+        assert!(step(&steps, "pull:setup").explain.en.contains("Always"));
     }
 }

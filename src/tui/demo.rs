@@ -389,6 +389,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
             ready: started,
             started,
             state_message: None,
+            pull: None,
             stop_signal: None,
         });
     }

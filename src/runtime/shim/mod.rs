@@ -107,6 +107,13 @@ pub struct Shim {
     termination: Option<Termination>,
     cgroups: Option<PodCgroups>,
     images: ImageStore,
+    /// The containers whose image a creation step pulls now (`pull:NAME`).
+    pull_step: Option<String>,
+    /// The pulls running now, by container.
+    pulls: HashMap<String, image_pull::PullUnderwayFor>,
+    /// Containers whose pull ended for their next start: whether the image was pulled (false:
+    /// offline, and the store's image or a stand-in serves).
+    pulled: HashMap<String, bool>,
     podlab_exe: PathBuf,
     pause_binary: PathBuf,
     _lock: File,
@@ -250,7 +257,9 @@ impl Shim {
             }),
             pod_max_pids: opts.pod_max_pids,
         };
-        let plan = steps::plan(&pod, plan_ctx);
+        let images = ImageStore::default();
+        let mut plan = steps::plan(&pod, plan_ctx);
+        steps::insert_pulls(&mut plan, &pod, |c| image_pull::wants_pull(&images, c));
         let containers = initial_statuses(&pod);
         let supervised = containers
             .iter()
@@ -317,7 +326,10 @@ impl Shim {
             started: Instant::now(),
             termination: None,
             cgroups: None,
-            images: ImageStore::default(),
+            images,
+            pull_step: None,
+            pulls: HashMap::new(),
+            pulled: HashMap::new(),
             podlab_exe: exe,
             pause_binary,
             _lock: lock,
@@ -411,6 +423,7 @@ impl Shim {
                 .collect();
             drop(fds);
             self.tasks.drain_output();
+            self.read_pull_progress();
             if ready[0] {
                 while let Ok(Some(info)) = signals.read_signal() {
                     match Signal::try_from(info.ssi_signo as i32) {
@@ -535,6 +548,7 @@ impl Shim {
             }
             tasks::Purpose::PreStop { container } => self.pre_stop_finished(&container, done),
             tasks::Purpose::PostStart { container } => self.post_start_finished(&container, done),
+            tasks::Purpose::Pull { container } => self.pull_finished(&container, done),
         }
     }
 
@@ -588,6 +602,7 @@ fn initial_statuses(pod: &Pod) -> Vec<ContainerStatus> {
             ready: false,
             started: false,
             state_message: None,
+            pull: None,
             stop_signal: None,
         })
         .collect()
