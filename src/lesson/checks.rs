@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::i18n::Text;
+use crate::kube::events;
 use crate::kube::namespaces::SandboxNamespaces;
 use crate::kube::pod_state::{
     describe_state, describe_state_zh, ContainerState, PodState, ProcessRef,
@@ -960,12 +961,22 @@ fn event(c: &EventCheck, world: &mut World<'_>, pod: &str) -> Outcome {
             && c.message_contains
                 .as_ref()
                 .is_none_or(|m| e.message.contains(m.as_str()))
+            && c.container
+                .as_ref()
+                .is_none_or(|want| events::container_of(&e.object) == Some(want.as_str()))
     });
     match found {
-        Some(e) => Ok(CheckResult::pass(
-            format!("event {}: {}", e.reason, e.message),
-            format!("事件 {}：{}", e.reason, e.message),
-        )),
+        Some(e) => {
+            // As kubectl describe prints it: the container's field path, then the message.
+            let about = match events::container_of(&e.object) {
+                Some(_) => format!("{}: ", e.object),
+                None => String::new(),
+            };
+            Ok(CheckResult::pass(
+                format!("event {}: {about}{}", e.reason, e.message),
+                format!("事件 {}：{about}{}", e.reason, e.message),
+            ))
+        }
         None => {
             let reasons: Vec<&str> = state.events.iter().map(|e| e.reason.as_str()).collect();
             Err(CheckResult::fail(

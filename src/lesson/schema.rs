@@ -555,6 +555,10 @@ pub struct EventCheck {
     pub reason: String,
     #[serde(default)]
     pub message_contains: Option<String>,
+    /// The container the event is about (its field path, `spec.containers{NAME}` or
+    /// `spec.initContainers{NAME}`): since 1.35 kubelet's messages no longer name it.
+    #[serde(default)]
+    pub container: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
