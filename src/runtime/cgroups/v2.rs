@@ -39,6 +39,7 @@ impl V2Manager {
             all: vec![dir.clone()],
             cpu: dir.clone(),
             memory: dir,
+            devices: None,
         }
     }
 

@@ -429,7 +429,7 @@ impl Shim {
         };
         let log = open_log(&self.state.uid, name)?;
         let placement = match &mut self.cgroups {
-            Some(cgroups) => Some(cgroups.prepare_container(name)?),
+            Some(cgroups) => Some(cgroups.prepare_container(name, spec.is_privileged())?),
             None => None,
         };
         container::init_config(&ctx, spec, &image, placement)
