@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod qos;
 pub mod resources;
 pub mod scheduling;
+pub mod security;
 pub mod static_pods;
 pub mod steps;
 pub mod userns;

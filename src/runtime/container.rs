@@ -209,6 +209,7 @@ pub fn init_config(
             .unwrap_or_else(|| image.config.working_dir.clone()),
         user: user.map(|(uid, gid, _)| (uid, gid)),
         privileged: c.is_privileged(),
+        no_new_privs: crate::kube::security::no_new_privs(c.security_context.as_ref()),
     })
 }
 

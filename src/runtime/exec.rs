@@ -27,6 +27,8 @@ pub struct ExecTarget {
     env: Vec<String>,
     cwd: String,
     privileged: bool,
+    /// As the container's process: `allowPrivilegeEscalation: false`.
+    no_new_privs: bool,
 }
 
 impl ExecTarget {
@@ -97,6 +99,7 @@ impl ExecTarget {
                 .unwrap_or_else(|| container_env(&pod.pod, spec, &[], "/root")),
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
             privileged: spec.is_privileged(),
+            no_new_privs: crate::kube::security::no_new_privs(spec.security_context.as_ref()),
         })
     }
 }
@@ -230,6 +233,12 @@ fn enter_and_run(
             }
             if !target.privileged {
                 if let Err(e) = super::security::drop_to_default_capabilities() {
+                    eprintln!("podlab exec: {e:#}");
+                    std::process::exit(126);
+                }
+            }
+            if target.no_new_privs {
+                if let Err(e) = super::security::set_no_new_privs() {
                     eprintln!("podlab exec: {e:#}");
                     std::process::exit(126);
                 }

@@ -46,6 +46,9 @@ pub struct InitConfig {
     #[serde(default)]
     pub user: Option<(u32, u32)>,
     pub privileged: bool,
+    /// no_new_privs, set just before exec (`allowPrivilegeEscalation: false`).
+    #[serde(default)]
+    pub no_new_privs: bool,
 }
 
 /// Entry point of `podlab init`. Never returns on success (this process exits, the container execs).
@@ -206,6 +209,9 @@ fn container_main(config: &InitConfig, sync: &mut File, prepared_root: bool) -> 
     }
     if let Some((uid, gid)) = config.user {
         become_user(uid, gid)?;
+    }
+    if config.no_new_privs {
+        super::security::set_no_new_privs()?;
     }
     exec(&config.argv, &config.env)
 }

@@ -25,7 +25,7 @@ pub fn default_capabilities() -> CapsHashSet {
     DEFAULT_CAPABILITIES.iter().copied().collect()
 }
 
-/// Drop every capability outside the default set from all sets, then set no_new_privs.
+/// Drop every capability outside the default set from all sets.
 pub fn drop_to_default_capabilities() -> Result<()> {
     let keep = default_capabilities();
     for cap in caps::all() {
@@ -47,6 +47,12 @@ pub fn drop_to_default_capabilities() -> Result<()> {
         caps::set(None, set, &wanted)
             .map_err(|e| eyre!("failed to set {set:?} capabilities: {e}"))?;
     }
+    Ok(())
+}
+
+/// no_new_privs: from here on, no exec gains privileges (setuid bits and file capabilities are
+/// ignored). Kept across fork and exec, never cleared.
+pub fn set_no_new_privs() -> Result<()> {
     let ret = unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) };
     if ret < 0 {
         return Err(eyre!(

@@ -144,6 +144,10 @@ impl Container {
 pub struct SecurityContext {
     #[serde(default)]
     pub privileged: Option<bool>,
+    /// false: the container runs with no_new_privs (kubelet's `AddNoNewPrivileges`); unset or
+    /// true: without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_privilege_escalation: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -312,6 +312,9 @@ impl Checker {
                 );
             }
         }
+        if let Some(sc) = &c.security_context {
+            self.security_context(&at.key("securityContext"), sc);
+        }
         self.ports(at, &c.ports);
         self.resources(&at.key("resources"), &c.resources);
         self.mounts(at, &c.volume_mounts, volumes);
@@ -357,6 +360,24 @@ impl Checker {
                     );
                 }
             }
+        }
+    }
+
+    /// The API server's `ValidateSecurityContext` rules for what podlab models.
+    fn security_context(&mut self, at: &FieldPath, sc: &SecurityContext) {
+        if sc.privileged == Some(true) && sc.allow_privilege_escalation == Some(false) {
+            self.add(
+                at.key("allowPrivilegeEscalation"),
+                t(
+                    "cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
+                    "不能同时把 `allowPrivilegeEscalation` 设为 false、把 `privileged` 设为 true",
+                ),
+                Some(t(
+                    "one of them: a privileged container may always gain privileges",
+                    "二者选其一：特权容器总是可以提升权限",
+                )),
+                None,
+            );
         }
     }
 

@@ -5,23 +5,23 @@ use crate::common;
 
 use common::*;
 
-const DEFAULT_AND_PRIVILEGED: &str = r#"
-apiVersion: v1
-kind: Pod
-metadata:
-  name: {name}
-spec:
-  terminationGracePeriodSeconds: 1
-  containers:
-  - name: plain
-    image: registry.k8s.io/busybox:1.27.2
-    command: ["sleep", "3600"]
-  - name: privileged
-    image: registry.k8s.io/busybox:1.27.2
-    command: ["sleep", "3600"]
-    securityContext:
-      privileged: true
-"#;
+/// A pod of busybox containers that sleep, each `(name, extra lines)` (a securityContext).
+fn sleepers(containers: &[(&str, &str)]) -> String {
+    let mut yaml = String::from(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {name}\nspec:\n  \
+         terminationGracePeriodSeconds: 1\n  containers:\n",
+    );
+    for (name, extra) in containers {
+        yaml.push_str(&format!(
+            "  - name: {name}\n    image: registry.k8s.io/busybox:1.27.2\n    \
+             command: [\"sleep\", \"3600\"]\n"
+        ));
+        for line in extra.lines().filter(|l| !l.trim().is_empty()) {
+            yaml.push_str(&format!("    {line}\n"));
+        }
+    }
+    yaml
+}
 
 /// Make /tmp/kmsg (c 1:11, the kernel log, on every kernel) and /tmp/loop (b 7:0), then open
 /// each, and /dev/null (each open in a subshell: a failed redirection of `:` ends the shell).
@@ -37,7 +37,13 @@ fn a_container_may_make_but_not_open_a_device_outside_runcs_list() {
     let Some(_machine) = privileged() else {
         return;
     };
-    let pod = TestPod::run("devices", DEFAULT_AND_PRIVILEGED);
+    let pod = TestPod::run(
+        "devices",
+        &sleepers(&[
+            ("plain", ""),
+            ("privileged", "securityContext:\n  privileged: true"),
+        ]),
+    );
     let out = pod.exec("plain", &["sh", "-c", MKNOD_AND_OPEN]);
     let (said, errors) = (stdout(&out), stderr(&out));
     // runc allows mknod of any device ("c *:* m", "b *:* m")…
@@ -88,5 +94,34 @@ fn a_container_may_make_but_not_open_a_device_outside_runcs_list() {
             "{list}"
         );
         assert!(!rules.contains(&"a *:* rwm"), "{list}");
+    }
+}
+
+#[test]
+fn no_new_privs_only_with_allow_privilege_escalation_false() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "nnp",
+        &sleepers(&[
+            ("plain", ""),
+            (
+                "allowed",
+                "securityContext:\n  allowPrivilegeEscalation: true",
+            ),
+            (
+                "forbidden",
+                "securityContext:\n  allowPrivilegeEscalation: false",
+            ),
+        ]),
+    );
+    for (container, nnp) in [("plain", "0"), ("allowed", "0"), ("forbidden", "1")] {
+        let pid = pod.pid_of(container);
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        assert!(
+            status.contains(&format!("NoNewPrivs:\t{nnp}")),
+            "{container}: {status}"
+        );
     }
 }
