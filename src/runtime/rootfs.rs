@@ -36,6 +36,10 @@ pub struct RootfsConfig {
     /// `hostUsers: false`: the pod's root on the host (65536·N), who owns the container's /dev.
     #[serde(default)]
     pub pod_root: Option<u32>,
+    /// `readOnlyRootFilesystem: true`: the root is remounted read-only once everything is in
+    /// place (volumes, /dev, /proc stay what they are), as runc's `Readonlyfs`.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// The container's /sys/fs/cgroup, as containerd's default spec (a `cgroup` mount, read-only
@@ -136,6 +140,10 @@ pub fn setup(config: &RootfsConfig, privileged: bool, prepared: bool) -> Result<
     pivot_into(&root)?;
     if !privileged {
         mask_paths()?;
+    }
+    if config.read_only {
+        remount_read_only(Path::new("/"), MsFlags::empty())
+            .wrap_err("failed to make the root filesystem read-only")?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 use crate::common;
 
 use common::*;
+use podlab::kube::pod_state::ContainerState;
 
 /// A pod of busybox containers that sleep, each `(name, extra lines)` (a securityContext).
 fn sleepers(containers: &[(&str, &str)]) -> String {
@@ -124,4 +125,150 @@ fn no_new_privs_only_with_allow_privilege_escalation_false() {
             "{container}: {status}"
         );
     }
+}
+
+/// The `Uid:`, `Gid:`, `Groups:`, `CapEff:` and `CapBnd:` of a process, as `/proc` shows them
+/// (Uid and Gid: the real one; Groups sorted).
+fn identity(pid: i32) -> [String; 5] {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")))
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    };
+    let first = |name: &str| {
+        field(name)
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut groups: Vec<u32> = field("Groups")
+        .split_whitespace()
+        .filter_map(|g| g.parse().ok())
+        .collect();
+    groups.sort();
+    let groups: Vec<String> = groups.iter().map(u32::to_string).collect();
+    [
+        first("Uid"),
+        first("Gid"),
+        groups.join(" "),
+        field("CapEff"),
+        field("CapBnd"),
+    ]
+}
+
+#[test]
+fn users_groups_and_capabilities_from_the_pod_and_container_security_context() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let yaml = sleepers(&[
+        ("inherits", ""),
+        ("own-user", "securityContext:\n  runAsUser: 2001"),
+        ("root", "securityContext:\n  runAsUser: 0"),
+        (
+            "caps",
+            "securityContext:\n  runAsUser: 0\n  capabilities:\n    add: [NET_ADMIN]\n    drop: [NET_RAW]",
+        ),
+        (
+            "only-bind",
+            "securityContext:\n  runAsUser: 0\n  capabilities:\n    add: [NET_BIND_SERVICE]\n    drop: [ALL]",
+        ),
+    ])
+    .replace(
+        "  containers:\n",
+        "  securityContext:\n    runAsUser: 1000\n    runAsGroup: 3000\n    fsGroup: 2000\n    \
+         supplementalGroups: [4000]\n  containers:\n",
+    );
+    let pod = TestPod::run("users", &yaml);
+    let default_caps = "00000000a80425fb";
+    let want = |uid: &str, caps: &str, bounding: &str| {
+        [
+            uid.to_string(),
+            "3000".to_string(),
+            "2000 3000 4000".to_string(),
+            caps.to_string(),
+            bounding.to_string(),
+        ]
+    };
+    // A non-root user keeps the bounding set but loses its capabilities at exec, as under runc.
+    let zero = "0000000000000000";
+    let cases = [
+        ("inherits", want("1000", zero, default_caps)),
+        ("own-user", want("2001", zero, default_caps)),
+        ("root", want("0", default_caps, default_caps)),
+        ("caps", want("0", "00000000a80415fb", "00000000a80415fb")),
+        (
+            "only-bind",
+            want("0", "0000000000000400", "0000000000000400"),
+        ),
+    ];
+    for (container, expected) in cases {
+        assert_eq!(identity(pod.pid_of(container)), expected, "{container}");
+    }
+    // podlab exec runs as the container's process does.
+    let id = pod.sh(
+        "inherits",
+        "id -u; id -g; cat /proc/self/status | grep CapEff",
+    );
+    assert_eq!(
+        id.split_whitespace().collect::<Vec<_>>(),
+        ["1000", "3000", "CapEff:", zero],
+        "{id}"
+    );
+}
+
+#[test]
+fn read_only_root_filesystem_and_run_as_non_root() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "readonly",
+        &sleepers(&[
+            ("ro", "securityContext:\n  readOnlyRootFilesystem: true"),
+            (
+                "nonroot-ok",
+                "securityContext:\n  runAsNonRoot: true\n  runAsUser: 1000",
+            ),
+            ("nonroot-refused", "securityContext:\n  runAsNonRoot: true"),
+        ]),
+    );
+    let out = pod.exec(
+        "ro",
+        &[
+            "sh",
+            "-c",
+            "touch /here; touch /dev/shm/there && echo shm-ok",
+        ],
+    );
+    assert!(
+        stderr(&out).contains("Read-only file system"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("shm-ok"), "{}", stdout(&out));
+    assert_eq!(identity(pod.pid_of("nonroot-ok"))[0], "1000");
+    // kubelet refuses to create a container whose image runs as root: it waits.
+    let state = pod.wait_for("CreateContainerConfigError", std::time::Duration::from_secs(20), |s| {
+        s.container("nonroot-refused").is_some_and(|c| {
+            matches!(&c.state, ContainerState::Waiting { reason } if reason == "CreateContainerConfigError")
+        })
+    });
+    let refused = state.container("nonroot-refused").unwrap();
+    let expected = format!(
+        "container has runAsNonRoot and image will run as root (pod: \"{}_default({})\", container: nonroot-refused)",
+        pod.name, state.uid
+    );
+    assert_eq!(refused.state_message.as_deref(), Some(expected.as_str()));
+    assert!(refused.process.is_none());
+    let events = pod.events();
+    assert!(
+        events.contains(&format!("Failed Error: {expected}")),
+        "{events:#?}"
+    );
 }

@@ -345,6 +345,16 @@ impl Shim {
                 });
                 return started.map(|_| ());
             }
+            if let Some(failed) = err.downcast_ref::<container::ConfigError>() {
+                // kubelet's startContainer: "Error: <message>", and the container waits.
+                let error = failed.0.clone();
+                self.record_for(name, events::failed(&error));
+                self.feed(machine::Event::ConfigFailed {
+                    container: name.to_string(),
+                    error,
+                });
+                return started.map(|_| ());
+            }
         }
         self.record_for(name, events::created(name));
         match started {
