@@ -303,6 +303,41 @@ pub fn process_user(
     })
 }
 
+/// The pause image's `USER` (`build/pause/Dockerfile`): pause is not root.
+pub const PAUSE_USER: u32 = 65535;
+
+/// Who pause runs as: the pod's runAsUser / runAsGroup (kubelet gives them to the sandbox,
+/// containerd's `sandboxContainerSpecOpts`), else the pause image's `65535:65535`; the pause
+/// image has no /etc/passwd, so a runAsUser alone gets gid 0. Its groups: the gid, then
+/// fsGroup and supplementalGroups. None: a value out of range (validation refuses it first).
+pub fn sandbox_user(pod: &PodSpec) -> Option<ProcessUser> {
+    let sc = pod.security_context.as_ref();
+    let run_as_user = sc.and_then(|s| s.run_as_user);
+    let run_as_group = sc.and_then(|s| s.run_as_group);
+    let (uid, mut gid) = match run_as_user {
+        Some(uid) => (u32::try_from(uid).ok()?, 0),
+        None => (PAUSE_USER, PAUSE_USER),
+    };
+    if let Some(g) = run_as_group {
+        gid = u32::try_from(g).ok()?;
+    }
+    let mut groups = vec![gid];
+    if let Some(sc) = sc {
+        for g in sc.fs_group.iter().chain(&sc.supplemental_groups) {
+            let g = u32::try_from(*g).ok()?;
+            if !groups.contains(&g) {
+                groups.push(g);
+            }
+        }
+    }
+    Some(ProcessUser {
+        uid,
+        gid,
+        groups,
+        home: None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -324,6 +359,34 @@ mod tests {
             security_context: sc,
             ..Container::default()
         }
+    }
+
+    #[test]
+    fn pause_is_65535_unless_the_pod_says_otherwise() {
+        let user = |sc: Option<PodSecurityContext>| {
+            sandbox_user(&PodSpec {
+                security_context: sc,
+                ..PodSpec::default()
+            })
+            .map(|u| (u.uid, u.gid, u.groups))
+        };
+        assert_eq!(user(None), Some((65535, 65535, vec![65535])));
+        assert_eq!(
+            user(Some(PodSecurityContext {
+                run_as_user: Some(1000),
+                ..PodSecurityContext::default()
+            })),
+            Some((1000, 0, vec![0]))
+        );
+        assert_eq!(
+            user(Some(PodSecurityContext {
+                run_as_group: Some(3000),
+                fs_group: Some(2000),
+                supplemental_groups: vec![4000],
+                ..PodSecurityContext::default()
+            })),
+            Some((65535, 3000, vec![3000, 2000, 4000]))
+        );
     }
 
     #[test]

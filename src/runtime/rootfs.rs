@@ -497,6 +497,13 @@ fn mask_paths() -> Result<()> {
 /// Make a bind mount read-only, keeping the flags it has: in a user namespace (a pod built
 /// without root) the kernel locks nosuid, nodev, noexec and the atime flags of mounts that
 /// came from the host, and refuses a remount that would clear them.
+/// The sandbox (pause): its mount namespace's root made read-only, after making every mount
+/// of the namespace private so that nothing propagates back to the host.
+pub fn read_only_root_of_own_namespace() -> Result<()> {
+    all_private()?;
+    remount_read_only(Path::new("/"), MsFlags::empty())
+}
+
 fn remount_read_only(target: &Path, extra: MsFlags) -> Result<()> {
     use nix::sys::statvfs::{statvfs, FsFlags};
     let kept = statvfs(target)

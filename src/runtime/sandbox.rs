@@ -5,9 +5,12 @@
 //! namespaces unless the pod shares the host's; it sets the hostname in its own uts namespace
 //! and waits); `start` lets it exec pause.
 //!
-//! Without root the sandbox is made inside the node's user namespace; when that namespace has
-//! a range of ids, pause runs as 65535 as kubelet's does (the pause image's `USER`), exec'd
-//! from a descriptor the shim opened, so uid 65535 needs no path to the binary.
+//! pause runs as a real node's does: as the pause image's `USER` 65535:65535 (or the pod's
+//! runAsUser/runAsGroup), with the default capability set as its bounding set (none left in
+//! effect once a non-root pause execs), no_new_privs, and a read-only root; exec'd from a
+//! descriptor the shim opened, so uid 65535 needs no path to the binary. Without root the
+//! sandbox is made inside the node's user namespace, and pause is 65535 only when that
+//! namespace has a range of ids (else it stays the node's root).
 //!
 //! With `hostUsers: false` the same clone makes a user namespace too, which owns the others.
 //! The shim writes its maps (`0 65536·N 65536`) at once; the process waits for that, then
@@ -22,8 +25,9 @@ use std::path::Path;
 use eyre::{eyre, Result};
 use nix::unistd::{pipe2, Pid};
 
-use super::sys;
-use crate::kube::namespaces::SandboxNamespaces;
+use super::{rootfs, security, sys};
+use crate::kube::namespaces::{Namespace, SandboxNamespaces};
+use crate::kube::security::{ProcessUser, DEFAULT_CAPABILITIES};
 
 /// A sandbox process that holds the namespaces and waits for the word to exec pause.
 pub struct PendingSandbox {
@@ -43,7 +47,7 @@ pub fn create(
     pause_binary: &Path,
     log: &File,
     cgroup: Option<&Path>,
-    run_as: Option<u32>,
+    run_as: Option<&ProcessUser>,
     user_ids: Option<crate::kube::userns::IdRange>,
 ) -> Result<PendingSandbox> {
     let cgroup = cgroup
@@ -115,7 +119,7 @@ fn sandbox_child(
     go: OwnedFd,
     log_fd: i32,
     pause: &File,
-    run_as: Option<u32>,
+    run_as: Option<&ProcessUser>,
 ) -> i32 {
     let errno = || {
         std::io::Error::last_os_error()
@@ -160,16 +164,24 @@ fn sandbox_child(
             // The shim went away before starting pause: nothing to hold the namespaces for.
             libc::_exit(0);
         }
-        if let Some(id) = run_as {
-            // After the hostname, which needs root in the namespace; changing ids clears the
-            // parent-death signal, so it is set again.
-            if libc::setgroups(0, std::ptr::null()) < 0
-                || libc::setgid(id) < 0
-                || libc::setuid(id) < 0
-                || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0
-            {
-                return errno();
-            }
+        // pause's root is read-only, as containerd makes the sandbox's (`sandbox_run_linux.go`):
+        // here the host's root as this mount namespace (always its own) sees it.
+        if namespaces.creates(Namespace::Mnt) && rootfs::read_only_root_of_own_namespace().is_err()
+        {
+            return errno();
+        }
+        // After the hostname, which needs root in the namespace: the sandbox spec's default
+        // capabilities (the bounding set; a non-root pause has none left after exec) and the
+        // pause image's user. Changing ids clears the parent-death signal, so it is set again.
+        if security::become_process(run_as, Some(DEFAULT_CAPABILITIES)).is_err()
+            || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0
+        {
+            return errno();
+        }
+        // containerd's default spec: NoNewPrivileges for the sandbox. (kubelet also forces a
+        // RuntimeDefault seccomp filter on it: it would be installed here, last before exec.)
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
+            return errno();
         }
         let argv = [c"pause".as_ptr(), std::ptr::null()];
         let envp = [std::ptr::null()];

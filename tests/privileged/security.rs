@@ -272,3 +272,52 @@ fn read_only_root_filesystem_and_run_as_non_root() {
         "{events:#?}"
     );
 }
+
+#[test]
+fn pause_runs_as_65535_without_capabilities_with_no_new_privs_on_a_read_only_root() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run("pause-user", &sleepers(&[("app", "")]));
+    let pause = pod.pause_pid();
+    let status = std::fs::read_to_string(format!("/proc/{pause}/status")).unwrap();
+    assert_eq!(
+        identity(pause),
+        [
+            "65535".to_string(),
+            "65535".to_string(),
+            "65535".to_string(),
+            "0000000000000000".to_string(),
+            "00000000a80425fb".to_string()
+        ],
+        "{status}"
+    );
+    assert!(status.contains("NoNewPrivs:\t1"), "{status}");
+    // Its root, in its own mount namespace, is read-only.
+    let mountinfo = std::fs::read_to_string(format!("/proc/{pause}/mountinfo")).unwrap();
+    let root = mountinfo
+        .lines()
+        .find(|l| l.split_whitespace().nth(4) == Some("/"))
+        .unwrap_or_default();
+    let options = root.split_whitespace().nth(5).unwrap_or_default();
+    assert!(options.split(',').any(|o| o == "ro"), "{root}");
+    // A static binary: no program interpreter, no shared library.
+    let exe = std::fs::read(format!("/proc/{pause}/exe")).unwrap();
+    let elf = goblin::elf::Elf::parse(&exe).unwrap();
+    assert!(
+        elf.interpreter.is_none() && elf.libraries.is_empty(),
+        "{:?}",
+        elf.libraries
+    );
+    // The app container is root as before: pause's user is its own.
+    assert_eq!(identity(pod.pid_of("app"))[0], "0");
+
+    // The pod's runAsUser and runAsGroup are pause's too.
+    let yaml = sleepers(&[("app", "")]).replace(
+        "  containers:\n",
+        "  securityContext:\n    runAsUser: 1000\n    runAsGroup: 3000\n  containers:\n",
+    );
+    let pod = TestPod::run("pause-pod-user", &yaml);
+    let ids = identity(pod.pause_pid());
+    assert_eq!((ids[0].as_str(), ids[1].as_str()), ("1000", "3000"));
+}

@@ -263,15 +263,20 @@ impl Shim {
             Some(cgroups) => cgroups.prepare_pause()?,
             None => None,
         };
-        // Without root, with a range of ids, pause runs as 65535 like kubelet's.
-        let run_as = self.opts.node.as_ref().and_then(|n| n.ids.pause_id());
+        // pause runs as 65535 like kubelet's (or the pod's runAsUser); without root only when
+        // the node's user namespace has a range of ids.
+        let pause_user = crate::kube::security::sandbox_user(&self.state.pod.spec);
+        let run_as = match &self.opts.node {
+            Some(node) => node.ids.pause_id().and(pause_user),
+            None => pause_user,
+        };
         let created = sandbox::create(
             namespaces,
             &hostname,
             &self.pause_binary,
             &log,
             leaf.as_deref(),
-            run_as,
+            run_as.as_ref(),
             self.state.user_namespace,
         )
         .and_then(|pending| {
