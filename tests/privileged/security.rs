@@ -321,3 +321,56 @@ fn pause_runs_as_65535_without_capabilities_with_no_new_privs_on_a_read_only_roo
     let ids = identity(pod.pause_pid());
     assert_eq!((ids[0].as_str(), ids[1].as_str()), ("1000", "3000"));
 }
+
+/// The mount points of a process and their per-mount options, from its mountinfo.
+fn mounts_of(pid: i32) -> Vec<(String, String, String)> {
+    std::fs::read_to_string(format!("/proc/{pid}/mountinfo"))
+        .unwrap()
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let dash = fields.iter().position(|f| *f == "-")?;
+            Some((
+                fields.get(4)?.to_string(),
+                fields.get(5)?.to_string(),
+                fields.get(dash + 1)?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+#[test]
+fn kubelets_masked_and_read_only_paths_only_in_unprivileged_containers() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "masked",
+        &sleepers(&[
+            ("plain", ""),
+            ("privileged", "securityContext:\n  privileged: true"),
+        ]),
+    );
+    let plain = mounts_of(pod.pid_of("plain"));
+    let at = |mounts: &[(String, String, String)], path: &str| {
+        mounts.iter().rev().find(|(p, _, _)| p == path).cloned()
+    };
+    // Files masked with /dev/null (a bind of a devtmpfs or tmpfs node), read-only paths ro;
+    // only those this kernel has (some have no /proc/kcore).
+    let present = ["/proc/kcore", "/proc/keys", "/proc/timer_list"]
+        .into_iter()
+        .filter(|f| std::path::Path::new(f).exists());
+    for file in present {
+        let (_, _, fs) = at(&plain, file).unwrap_or_else(|| panic!("{file} not masked"));
+        assert!(fs == "devtmpfs" || fs == "tmpfs", "{file}: {fs}");
+    }
+    for dir in ["/proc/sys", "/proc/bus", "/proc/fs", "/proc/irq"] {
+        let (_, options, _) = at(&plain, dir).unwrap_or_else(|| panic!("{dir} not read-only"));
+        assert!(options.split(',').any(|o| o == "ro"), "{dir}: {options}");
+    }
+    let masked = pod.exec("plain", &["sh", "-c", "cat /proc/keys | wc -c"]);
+    assert_eq!(stdout(&masked).trim(), "0");
+    let privileged = mounts_of(pod.pid_of("privileged"));
+    assert!(at(&privileged, "/proc/keys").is_none());
+    assert!(at(&privileged, "/proc/sys").is_none());
+}
