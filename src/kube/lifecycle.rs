@@ -208,6 +208,7 @@ mod tests {
                     ready: false,
                     started: true,
                     state_message: None,
+                    stop_signal: None,
                 })
                 .collect(),
         )
@@ -307,6 +308,14 @@ mod tests {
                 ],
                 PodPhase::Failed,
                 "Init:Error",
+            ),
+            // kubectl's printPod turns Completed back to Running/NotReady only for a
+            // container that is running and Ready; this one is not Ready.
+            (
+                Always,
+                vec![(App, running(), false), (App, done(0), false)],
+                PodPhase::Running,
+                "Completed",
             ),
             // A running sidecar does not keep a finished Never pod from succeeding.
             (

@@ -623,7 +623,7 @@ impl PodLifecycle {
                 c.restart_count += 1;
             }
             c.state = ContainerState::Waiting {
-                reason: waiting_reason_before_start(has_init, c.kind).into(),
+                reason: waiting_reason_before_start(has_init).into(),
             };
             c.state_message = None;
             c.ready = false;
@@ -655,9 +655,11 @@ pub fn signal_grace(left: Duration) -> Duration {
     left.max(MINIMUM_GRACE)
 }
 
-/// kubelet reports app containers of a pod with init containers as PodInitializing.
-pub fn waiting_reason_before_start(has_init_containers: bool, kind: ContainerKind) -> &'static str {
-    if kind == ContainerKind::App && has_init_containers {
+/// The waiting reason of a container that has not started yet: kubelet's default waiting state
+/// (`convertToAPIContainerStatuses`) is PodInitializing for every container, init ones too, of
+/// a pod with init containers, and ContainerCreating otherwise.
+pub fn waiting_reason_before_start(has_init_containers: bool) -> &'static str {
+    if has_init_containers {
         "PodInitializing"
     } else {
         "ContainerCreating"
@@ -717,6 +719,7 @@ mod tests {
                     ready: false,
                     started: false,
                     state_message: None,
+                    stop_signal: None,
                 })
                 .collect();
             let state = PodState::for_tests(pod, containers);

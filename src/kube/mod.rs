@@ -21,4 +21,6 @@ pub mod scheduling;
 pub mod security;
 pub mod static_pods;
 pub mod steps;
+pub mod stop_signal;
 pub mod userns;
+pub mod volumes;

@@ -105,6 +105,9 @@ pub struct ContainerStatus {
     /// Why the container is in its state, e.g. "back-off 20s restarting failed container=…".
     #[serde(default)]
     pub state_message: Option<String>,
+    /// The signal a stop sends, when not SIGTERM (`lifecycle.stopSignal` or the image's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -283,7 +286,8 @@ impl PodState {
             match &c.state {
                 ContainerState::Waiting { reason } => status = reason.clone(),
                 ContainerState::Terminated { reason, .. } => status = reason.clone(),
-                ContainerState::Running { .. } => has_running = true,
+                // kubectl's printPod counts a running container only when it is Ready.
+                ContainerState::Running { .. } => has_running |= c.ready,
             }
         }
         if status == "Completed" && has_running {

@@ -338,6 +338,22 @@ pub fn sandbox_user(pod: &PodSpec) -> Option<ProcessUser> {
     })
 }
 
+/// pause's capability set (its bounding set; none stays in effect once a non-root pause
+/// execs): containerd's default, or every capability when a container of the pod is
+/// privileged, since kubelet then makes the whole sandbox privileged.
+pub fn sandbox_capabilities(pod: &PodSpec) -> u64 {
+    let privileged = pod
+        .init_containers
+        .iter()
+        .chain(&pod.containers)
+        .any(Container::is_privileged);
+    if privileged {
+        ALL_CAPABILITIES
+    } else {
+        DEFAULT_CAPABILITIES
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,6 +375,23 @@ mod tests {
             security_context: sc,
             ..Container::default()
         }
+    }
+
+    #[test]
+    fn pause_keeps_every_capability_in_a_pod_with_a_privileged_container() {
+        let privileged = Container {
+            security_context: sc(|s| s.privileged = Some(true)),
+            ..container(None)
+        };
+        let pod = |c: Container| PodSpec {
+            containers: vec![container(None), c],
+            ..PodSpec::default()
+        };
+        assert_eq!(
+            sandbox_capabilities(&pod(container(None))),
+            DEFAULT_CAPABILITIES
+        );
+        assert_eq!(sandbox_capabilities(&pod(privileged)), ALL_CAPABILITIES);
     }
 
     #[test]
@@ -443,6 +476,7 @@ mod tests {
                 run_as_non_root: Some(true),
                 supplemental_groups: vec![4000, 4001],
                 fs_group: Some(2000),
+                ..PodSecurityContext::default()
             }),
             ..PodSpec::default()
         };

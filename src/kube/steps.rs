@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::namespaces::{clone_flag_names, ContainerNamespaces, Namespace, SandboxNamespaces};
 use crate::i18n::Text;
+use crate::spec::seccomp::{Seccomp, UnconfinedBecause};
 use crate::spec::{Container, Pod};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,9 +123,11 @@ fn plan_as_root(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
              every other container of the pod will join.",
             "等待中的进程 exec 成 pause。pause 只是在 pause() 里睡眠；它是 Pod 的 PID 命名空间里的 \
              1 号进程，负责回收孤儿进程。它存在的意义，就是持有其他容器要加入的命名空间。",
-        ),
+        )
+        .followed_by(pause_seccomp_text(pod)),
         commands: vec!["exec /pause".into()],
         syscalls: vec![
+            seccomp_syscall(&Seccomp::of_sandbox(pod)),
             "execve(\"pause\", [\"pause\"], [])".into(),
             "rt_sigaction(SIGINT|SIGTERM|SIGCHLD)".into(),
             "pause()".into(),
@@ -516,14 +519,19 @@ fn container_step(
         "mount(\"proc\", rootfs/proc, \"proc\", …)".into(),
         "pivot_root(\".\", \".\"); umount2(\".\", MNT_DETACH)".into(),
         "capset(containerd defaults); prctl(PR_SET_NO_NEW_PRIVS)".into(),
-        format!(
-            "execve({:?}, …)",
-            c.command
-                .first()
-                .map(String::as_str)
-                .unwrap_or("<image default>")
-        ),
     ]);
+    let seccomp = Seccomp::of(pod, c);
+    if seccomp.is_filtered() {
+        syscalls.push(seccomp_syscall(&seccomp));
+    }
+    explain = explain.followed_by(container_seccomp_text(&seccomp));
+    syscalls.extend([format!(
+        "execve({:?}, …)",
+        c.command
+            .first()
+            .map(String::as_str)
+            .unwrap_or("<image default>")
+    )]);
     let mut command = c.command.clone();
     command.extend(c.args.iter().cloned());
     let shown = if command.is_empty() {
@@ -546,6 +554,66 @@ fn container_step(
             c.image
         )],
         syscalls,
+    }
+}
+
+/// The install of a filter as the syscall list shows it.
+fn seccomp_syscall(seccomp: &Seccomp) -> String {
+    match seccomp {
+        Seccomp::Unconfined(_) => "# no seccomp filter (Unconfined)".into(),
+        Seccomp::RuntimeDefault => {
+            "seccomp(SECCOMP_SET_MODE_FILTER, 0, <RuntimeDefault as BPF>)".into()
+        }
+        Seccomp::Localhost(path) => {
+            format!("seccomp(SECCOMP_SET_MODE_FILTER, 0, <{path} as BPF>)")
+        }
+    }
+}
+
+fn pause_seccomp_text(pod: &Pod) -> Text {
+    match Seccomp::of_sandbox(pod) {
+        Seccomp::Unconfined(_) => Text::new(
+            " A container of this pod is privileged, so the sandbox is too, and containerd gives \
+             pause no seccomp filter.",
+            "这个 Pod 里有特权容器，所以沙箱也是特权的，containerd 不给 pause 加 seccomp 过滤器。",
+        ),
+        _ => Text::new(
+            " Right before exec it installs containerd's default seccomp filter (RuntimeDefault): \
+             kubelet asks for it for every sandbox, whatever the pod sets.",
+            "在 exec 之前，它装上 containerd 的默认 seccomp 过滤器（RuntimeDefault）：\
+             不管 Pod 怎么设置，kubelet 都为每个沙箱要求它。",
+        ),
+    }
+}
+
+fn container_seccomp_text(seccomp: &Seccomp) -> Text {
+    match seccomp {
+        Seccomp::RuntimeDefault => Text::new(
+            " seccompProfile RuntimeDefault: right before exec it installs containerd's default \
+             filter; a call outside it fails with EPERM.",
+            "seccompProfile 为 RuntimeDefault：在 exec 之前装上 containerd 的默认过滤器；\
+             不在名单里的系统调用返回 EPERM。",
+        ),
+        Seccomp::Localhost(path) => Text::new(
+            format!(
+                " seccompProfile Localhost: right before exec it installs the filter of {path}."
+            ),
+            format!("seccompProfile 为 Localhost：在 exec 之前装上 {path} 的过滤器。"),
+        ),
+        Seccomp::Unconfined(UnconfinedBecause::NotSet) => Text::new(
+            " No seccompProfile: kubelet 1.35 (seccompDefault off, its default) runs it \
+             Unconfined, with no filter; only pause gets RuntimeDefault.",
+            "没有设置 seccompProfile：kubelet 1.35（seccompDefault 默认关闭）让它以 Unconfined \
+             运行，没有过滤器；只有 pause 得到 RuntimeDefault。",
+        ),
+        Seccomp::Unconfined(UnconfinedBecause::Asked) => Text::new(
+            " seccompProfile Unconfined: no filter.",
+            "seccompProfile 为 Unconfined：没有过滤器。",
+        ),
+        Seccomp::Unconfined(UnconfinedBecause::Privileged) => Text::new(
+            " Privileged: containerd installs no seccomp filter.",
+            "特权容器：containerd 不装 seccomp 过滤器。",
+        ),
     }
 }
 

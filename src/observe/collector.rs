@@ -496,10 +496,12 @@ fn make_process(
         namespaces: BTreeMap::new(),
         cgroups: Vec::new(),
         role: Role::Other,
+        seccomp: None,
     };
     if let Some(d) = detail {
         p.ns_pids.clone_from(&d.ns_pids);
         p.uid = d.uid;
+        p.seccomp = d.seccomp;
         p.cmdline.clone_from(&d.cmdline);
         p.namespaces.clone_from(&d.namespaces);
         p.cgroups.clone_from(&d.cgroups);

@@ -245,6 +245,7 @@ pub(crate) mod tests {
                 ready: i % 3 == 0,
                 started: i % 3 == 0,
                 state_message: (i % 3 == 1).then(|| "back-off 10s: \"x\"".to_string()),
+                stop_signal: None,
             })
             .collect();
         PodState {

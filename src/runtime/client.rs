@@ -121,7 +121,16 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
             images.resolve(&c.image)?;
         }
     }
-    let uid = uuid::Uuid::new_v4().to_string();
+    // A static pod comes with kubelet's UID from its file; every other pod gets a new one.
+    let uid = match &pod.metadata.uid {
+        Some(uid) if paths::pod_dir(uid).exists() => {
+            return Err(eyre!(
+                "a pod with uid {uid} still exists; delete it first (or run podlab gc if its shim is gone)"
+            ))
+        }
+        Some(uid) => uid.clone(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
     let exe = match &options.podlab_exe {
         Some(exe) => exe.clone(),
         None => {

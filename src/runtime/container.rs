@@ -238,6 +238,7 @@ pub fn init_config(
         privileged: eff.privileged,
         capabilities: eff.capabilities,
         no_new_privs: eff.no_new_privs,
+        seccomp: super::seccomp::for_container(ctx.pod, c)?,
     })
 }
 

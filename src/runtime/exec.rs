@@ -29,6 +29,8 @@ pub struct ExecTarget {
     /// Who the command runs as and what it may do: what the container's process was started
     /// with (runc exec uses the container's process spec).
     process: ExecProcess,
+    /// The container's seccomp filter: `runc exec` gives the new process the container's.
+    seccomp: Option<super::seccomp::Filter>,
 }
 
 /// Written next to the container's writable layer when it starts, read by `podlab exec`.
@@ -111,6 +113,7 @@ impl ExecTarget {
                 .unwrap_or_else(|| container_env(&pod.pod, spec, &[], "/root")),
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
             process: exec_process(pod, spec),
+            seccomp: super::seccomp::for_container(&pod.pod, spec)?,
         })
     }
 }
@@ -135,16 +138,23 @@ fn exec_process(pod: &PodState, spec: &crate::spec::Container) -> ExecProcess {
         })
 }
 
-/// Capabilities, user and no_new_privs of the container's process.
-fn become_the_container(process: &ExecProcess) -> Result<()> {
+/// no_new_privs, capabilities and user of the container's process, in runc's order (as
+/// `podlab init`): without no_new_privs a seccomp filter needs CAP_SYS_ADMIN, so it goes in
+/// here, before the capabilities are cut; with it, the caller installs it just before exec.
+fn become_the_container(
+    process: &ExecProcess,
+    seccomp: Option<&super::seccomp::Filter>,
+) -> Result<()> {
+    if process.no_new_privs {
+        super::security::set_no_new_privs()?;
+    } else if let Some(filter) = seccomp {
+        super::seccomp::apply(filter)
+            .map_err(|e| eyre!("failed to install the seccomp filter: {e}"))?;
+    }
     super::security::become_process(
         process.user.as_ref(),
         (!process.privileged).then_some(process.capabilities),
-    )?;
-    if process.no_new_privs {
-        super::security::set_no_new_privs()?;
-    }
-    Ok(())
+    )
 }
 
 /// The environment a container's process was started with.
@@ -274,7 +284,7 @@ fn enter_and_run(
                     libc::dup2(fd, 2);
                 }
             }
-            if let Err(e) = become_the_container(&target.process) {
+            if let Err(e) = become_the_container(&target.process, target.seccomp.as_ref()) {
                 eprintln!("podlab exec: {e:#}");
                 std::process::exit(126);
             }
@@ -294,6 +304,16 @@ fn enter_and_run(
             // container's (a learner's own PATH often lacks /usr/sbin, where httpd is).
             if let Some(path) = target.env.iter().find_map(|e| e.strip_prefix("PATH=")) {
                 std::env::set_var("PATH", path);
+            }
+            if let Some(filter) = target
+                .seccomp
+                .as_ref()
+                .filter(|_| target.process.no_new_privs)
+            {
+                if let Err(e) = super::seccomp::apply(filter) {
+                    eprintln!("podlab exec: failed to install the seccomp filter: {e}");
+                    std::process::exit(126);
+                }
             }
             let Err(err) = nix::unistd::execvpe(&argv[0], argv, &env);
             eprintln!("podlab exec: failed to run {:?}: {err}", argv[0]);

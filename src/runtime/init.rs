@@ -50,6 +50,9 @@ pub struct InitConfig {
     /// no_new_privs, set just before exec (`allowPrivilegeEscalation: false`).
     #[serde(default)]
     pub no_new_privs: bool,
+    /// The seccomp filter to install last before exec; None: unconfined.
+    #[serde(default)]
+    pub seccomp: Option<super::seccomp::Filter>,
 }
 
 /// Entry point of `podlab init`. Never returns on success (this process exits, the container execs).
@@ -205,14 +208,34 @@ fn container_main(config: &InitConfig, sync: &mut File, prepared_root: bool) -> 
     };
     std::fs::create_dir_all(cwd).wrap_err_with(|| format!("failed to create workingDir {cwd}"))?;
     std::env::set_current_dir(cwd).wrap_err_with(|| format!("failed to enter workingDir {cwd}"))?;
+    // runc's order (`standard_init_linux.go`): no_new_privs first; a seccomp filter then
+    // needs no CAP_SYS_ADMIN and goes in last, just before exec, so that the fewest calls run
+    // under it; without no_new_privs it needs CAP_SYS_ADMIN, so it goes in before the
+    // capabilities are cut and the user changes.
+    if config.no_new_privs {
+        super::security::set_no_new_privs()?;
+    }
+    let seccomp_early = config.seccomp.as_ref().filter(|_| !config.no_new_privs);
+    if let Some(filter) = seccomp_early {
+        install_seccomp(filter)?;
+    }
     super::security::become_process(
         Some(&config.user),
         (!config.privileged).then_some(config.capabilities),
     )?;
-    if config.no_new_privs {
-        super::security::set_no_new_privs()?;
+    if let (Some(filter), None) = (&config.seccomp, seccomp_early) {
+        install_seccomp(filter)?;
     }
     exec(&config.argv, &config.env)
+}
+
+fn install_seccomp(filter: &super::seccomp::Filter) -> Result<()> {
+    super::seccomp::apply(filter).map_err(|e| {
+        eyre!(
+            "failed to install the seccomp filter ({} instructions): {e}",
+            filter.program.len()
+        )
+    })
 }
 
 fn exec(argv: &[String], env: &[String]) -> Result<Never> {

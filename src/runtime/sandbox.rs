@@ -27,7 +27,7 @@ use nix::unistd::{pipe2, Pid};
 
 use super::{rootfs, security, sys};
 use crate::kube::namespaces::{Namespace, SandboxNamespaces};
-use crate::kube::security::{ProcessUser, DEFAULT_CAPABILITIES};
+use crate::kube::security::ProcessUser;
 
 /// A sandbox process that holds the namespaces and waits for the word to exec pause.
 pub struct PendingSandbox {
@@ -41,6 +41,7 @@ pub struct PendingSandbox {
 /// Name of the waiting process in `ps`, before it becomes pause.
 pub const WAITING_NAME: &str = "podlab-sandbox";
 
+#[allow(clippy::too_many_arguments)]
 pub fn create(
     namespaces: SandboxNamespaces,
     hostname: &str,
@@ -48,7 +49,9 @@ pub fn create(
     log: &File,
     cgroup: Option<&Path>,
     run_as: Option<&ProcessUser>,
+    capabilities: u64,
     user_ids: Option<crate::kube::userns::IdRange>,
+    seccomp: Option<&super::seccomp::Filter>,
 ) -> Result<PendingSandbox> {
     let cgroup = cgroup
         .map(|dir| {
@@ -104,7 +107,15 @@ pub fn create(
         Ok(None) => {
             drop(go_write);
             drop(status_read);
-            let errno = sandbox_child(namespaces, &host, go_read, log_fd, &pause, run_as);
+            let errno = sandbox_child(
+                namespaces,
+                &host,
+                go_read,
+                log_fd,
+                &pause,
+                (run_as, capabilities),
+                seccomp,
+            );
             let mut status = File::from(status_write);
             let _ = status.write_all(&errno.to_ne_bytes());
             unsafe { libc::_exit(127) }
@@ -119,7 +130,8 @@ fn sandbox_child(
     go: OwnedFd,
     log_fd: i32,
     pause: &File,
-    run_as: Option<&ProcessUser>,
+    (run_as, capabilities): (Option<&ProcessUser>, u64),
+    seccomp: Option<&super::seccomp::Filter>,
 ) -> i32 {
     let errno = || {
         std::io::Error::last_os_error()
@@ -153,6 +165,19 @@ fn sandbox_child(
         {
             return errno();
         }
+        if namespaces.net {
+            // /proc/sys/net is the namespace of whoever opens it: this child's, the pod's.
+            use crate::kube::namespaces::{highest_mapped_id, pod_net_sysctls};
+            let gid_map = std::fs::read_to_string("/proc/self/gid_map").unwrap_or_default();
+            for (path, value) in pod_net_sysctls(highest_mapped_id(&gid_map)) {
+                match std::fs::write(path, value) {
+                    Ok(()) => {}
+                    // A kernel without the setting (before 4.11): containerd skips it too.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return e.raw_os_error().unwrap_or(libc::EIO),
+                }
+            }
+        }
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
         if null >= 0 {
             libc::dup2(null, 0);
@@ -170,18 +195,24 @@ fn sandbox_child(
         {
             return errno();
         }
-        // After the hostname, which needs root in the namespace: the sandbox spec's default
-        // capabilities (the bounding set; a non-root pause has none left after exec) and the
-        // pause image's user. Changing ids clears the parent-death signal, so it is set again.
-        if security::become_process(run_as, Some(DEFAULT_CAPABILITIES)).is_err()
+        // containerd's default spec: NoNewPrivileges for the sandbox, set first as runc does.
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
+            return errno();
+        }
+        // After the hostname, which needs root in the namespace: the sandbox's capabilities
+        // (the bounding set; a non-root pause has none left after exec) and the pause image's
+        // user. Changing ids clears the parent-death signal, so it is set again.
+        if security::become_process(run_as, Some(capabilities)).is_err()
             || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0
         {
             return errno();
         }
-        // containerd's default spec: NoNewPrivileges for the sandbox. (kubelet also forces a
-        // RuntimeDefault seccomp filter on it: it would be installed here, last before exec.)
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
-            return errno();
+        // seccomp last, just before exec (runc's order with no_new_privs): sethostname and the
+        // calls above run before it.
+        if let Some(filter) = seccomp {
+            if let Err(e) = super::seccomp::apply(filter) {
+                return e.raw_os_error().unwrap_or(libc::EIO);
+            }
         }
         let argv = [c"pause".as_ptr(), std::ptr::null()];
         let envp = [std::ptr::null()];

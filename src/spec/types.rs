@@ -57,11 +57,19 @@ pub struct PodSpec {
     /// (Kubernetes 1.33+). Unset or true: the host's user namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_users: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub security_context: Option<PodSecurityContext>,
     /// Kubernetes' default is 30 seconds.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<i64>,
+    /// The OS the pod needs (`spec.os.name`); podlab runs Linux pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<PodOs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<PodSecurityContext>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodOs {
+    pub name: String,
 }
 
 impl PodSpec {
@@ -163,6 +171,8 @@ pub struct SecurityContext {
     /// Added to / dropped from containerd's default set (names without `CAP_`; `ALL`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capabilities: Option<Capabilities>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -174,8 +184,8 @@ pub struct Capabilities {
     pub drop: Vec<String>,
 }
 
-/// `spec.securityContext`: what every container inherits unless it says otherwise, and the
-/// groups every container's process gets.
+/// `spec.securityContext`: what every container inherits unless it says otherwise (and pause
+/// too), and the groups every container's process gets.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PodSecurityContext {
@@ -190,6 +200,8 @@ pub struct PodSecurityContext {
     /// A supplementary group of every container (podlab does not change volume ownership).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs_group: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -379,6 +391,9 @@ pub struct Lifecycle {
     pub post_start: Option<LifecycleHandler>,
     #[serde(default)]
     pub pre_stop: Option<LifecycleHandler>,
+    /// The signal a stop sends instead of the image's or SIGTERM (ContainerStopSignals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -36,6 +36,8 @@ struct Checker {
     violations: Vec<Violation>,
     /// The pod's terminationGracePeriodSeconds (a sleep hook must fit in it).
     grace: i64,
+    /// `spec.os.name` is set (a stop signal needs it).
+    os_named: bool,
 }
 
 fn root() -> FieldPath {
@@ -89,6 +91,20 @@ impl Checker {
     fn spec(&mut self, spec: &PodSpec) {
         let path = root().key("spec");
         self.grace = spec.grace_period_seconds();
+        if let Some(os) = &spec.os {
+            self.os_named = true;
+            if os.name != "linux" {
+                self.add(
+                    path.key("os").key("name"),
+                    t(
+                        format!("podlab runs Linux pods, not {:?}", os.name),
+                        format!("podlab 只运行 Linux Pod，不支持 {:?}", os.name),
+                    ),
+                    Some(t("linux", "linux")),
+                    None,
+                );
+            }
+        }
         if spec.containers.is_empty() {
             self.add(
                 path.key("containers"),
@@ -170,6 +186,15 @@ impl Checker {
                     );
                 }
             }
+        }
+        let pod_seccomp = spec
+            .security_context
+            .as_ref()
+            .and_then(|s| s.seccomp_profile.as_ref());
+        if let Some(profile) = pod_seccomp {
+            let at = path.key("securityContext").key("seccompProfile");
+            self.violations
+                .extend(super::seccomp::validate(at, profile));
         }
         if spec.share_process_namespace && spec.host_pid {
             self.add(
@@ -343,9 +368,21 @@ impl Checker {
             }
             self.probe(&at.key(field), probe, success_must_be_one);
         }
+        if let Some(profile) = c
+            .security_context
+            .as_ref()
+            .and_then(|s| s.seccomp_profile.as_ref())
+        {
+            let at = at.key("securityContext").key("seccompProfile");
+            self.violations
+                .extend(super::seccomp::validate(at, profile));
+        }
         if let Some(lifecycle) = &c.lifecycle {
             if init && !sidecar {
                 self.only_on_sidecars(at.key("lifecycle"));
+            }
+            if let Some(signal) = &lifecycle.stop_signal {
+                self.stop_signal(at.key("lifecycle").key("stopSignal"), signal);
             }
             for (field, handler) in [
                 ("postStart", &lifecycle.post_start),
@@ -481,6 +518,37 @@ impl Checker {
                 Some(t(
                     "one of them: a privileged container may always gain privileges",
                     "二者选其一：特权容器总是可以提升权限",
+                )),
+                None,
+            );
+        }
+    }
+
+    /// The API server's rules for `lifecycle.stopSignal` with ContainerStopSignals on.
+    fn stop_signal(&mut self, at: FieldPath, signal: &str) {
+        if !self.os_named {
+            self.add(
+                at,
+                t(
+                    "a stop signal may only be set when the pod names its OS",
+                    "只有 Pod 指明了操作系统，才能设置停止信号",
+                ),
+                Some(t("spec.os.name: linux", "spec.os.name: linux")),
+                Some(t(
+                    "add `os: {name: linux}` under spec, as the API server asks",
+                    "在 spec 下加上 `os: {name: linux}`，API server 也这样要求",
+                )),
+            );
+        } else if !crate::kube::stop_signal::is_linux_stop_signal(signal) {
+            self.add(
+                at,
+                t(
+                    format!("{signal:?} is not a stop signal Linux pods may use"),
+                    format!("{signal:?} 不是 Linux Pod 可用的停止信号"),
+                ),
+                Some(t(
+                    "a signal name such as SIGTERM, SIGQUIT, SIGUSR1 or SIGRTMIN+1",
+                    "信号名，例如 SIGTERM、SIGQUIT、SIGUSR1 或 SIGRTMIN+1",
                 )),
                 None,
             );

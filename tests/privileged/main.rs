@@ -23,6 +23,7 @@ mod observe_real;
 mod readme_walk;
 mod resources;
 mod rootless;
+mod seccomp;
 mod security;
 mod static_pods;
 mod tui_faults;

@@ -125,6 +125,8 @@ pub struct ContainerConfig {
     pub working_dir: Option<String>,
     #[serde(rename = "User", default)]
     pub user: Option<String>,
+    #[serde(rename = "StopSignal", default)]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +144,7 @@ impl ImageConfigFile {
             env: c.and_then(|c| c.env.clone()).unwrap_or_default(),
             working_dir: c.and_then(|c| c.working_dir.clone()).unwrap_or_default(),
             user: c.and_then(|c| c.user.clone()).unwrap_or_default(),
+            stop_signal: c.and_then(|c| c.stop_signal.clone()).unwrap_or_default(),
         }
     }
 }

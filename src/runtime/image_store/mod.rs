@@ -42,6 +42,9 @@ pub struct RunConfig {
     pub working_dir: String,
     #[serde(default)]
     pub user: String,
+    /// Docker's STOPSIGNAL, e.g. "SIGQUIT" (empty: SIGTERM).
+    #[serde(default)]
+    pub stop_signal: String,
 }
 
 /// One image in the store.

@@ -270,24 +270,31 @@ impl Shim {
             Some(node) => node.ids.pause_id().and(pause_user),
             None => pause_user,
         };
-        let created = sandbox::create(
-            namespaces,
-            &hostname,
-            &self.pause_binary,
-            &log,
-            leaf.as_deref(),
-            run_as.as_ref(),
-            self.state.user_namespace,
-        )
-        .and_then(|pending| {
-            if namespaces.user {
-                // The image must show its files as the pod's root's, or no container starts.
-                let userns = std::fs::File::open(format!("/proc/{}/ns/user", pending.pid))
-                    .map_err(|e| eyre!("failed to open the pod's user namespace: {e}"))?;
-                crate::runtime::userns::check_image_idmap(&userns)?;
-            }
-            Ok(pending)
-        });
+        // kubelet asks for RuntimeDefault for every sandbox (unless a container is privileged).
+        let seccomp = crate::runtime::seccomp::for_sandbox(&self.state.pod);
+        let created = seccomp
+            .and_then(|seccomp| {
+                sandbox::create(
+                    namespaces,
+                    &hostname,
+                    &self.pause_binary,
+                    &log,
+                    leaf.as_deref(),
+                    run_as.as_ref(),
+                    crate::kube::security::sandbox_capabilities(&self.state.pod.spec),
+                    self.state.user_namespace,
+                    seccomp.as_ref(),
+                )
+            })
+            .and_then(|pending| {
+                if namespaces.user {
+                    // The image must show its files as the pod's root's, or no container starts.
+                    let userns = std::fs::File::open(format!("/proc/{}/ns/user", pending.pid))
+                        .map_err(|e| eyre!("failed to open the pod's user namespace: {e}"))?;
+                    crate::runtime::userns::check_image_idmap(&userns)?;
+                }
+                Ok(pending)
+            });
         let pending = match created {
             Ok(p) => p,
             Err(e) => {
@@ -361,7 +368,7 @@ impl Shim {
                 return started.map(|_| ());
             }
         }
-        self.record_for(name, events::created(name));
+        self.record_for(name, events::created());
         match started {
             Ok(process) => {
                 if let Some(s) = self.supervised.get_mut(name) {
@@ -379,7 +386,7 @@ impl Shim {
                 self.feed(machine::Event::Started {
                     container: name.to_string(),
                 });
-                self.record_for(name, events::started(name));
+                self.record_for(name, events::started());
                 // Like kubelet's startContainer, the container is Running (with its probes)
                 // only once its postStart hook returned.
                 if !self.run_post_start(name) {
@@ -406,34 +413,25 @@ impl Shim {
             .ok_or_else(|| eyre!("pause is not running"))?;
         let pulled_now = self.ensure_image(spec)?;
         let image = self.images.resolve(&spec.image)?;
-        let first_start = self
-            .status(name)
-            .is_some_and(|s| s.image_served_by.is_empty());
-        // A pulled image has said so already ("Successfully pulled").
-        if first_start && !pulled_now {
-            // kubelet's words for an image already on the machine; a stand-in says what it is.
-            let msg = if image.stored {
-                format!(
-                    "Container image {:?} already present on machine",
-                    spec.image
-                )
+        // kubelet's EnsureImageExists says Pulled before every start (a pull just done has
+        // said "Successfully pulled" already); a stand-in says what serves the name.
+        if !pulled_now {
+            let event = if image.stored {
+                events::pulled_already_present(&spec.image)
             } else {
-                format!(
-                    "Container image {:?} served by {}",
-                    spec.image, image.served_by
-                )
+                events::pulled_stand_in(&spec.image, &image.served_by)
             };
-            self.record_for(
-                name,
-                events::Event {
-                    kind: events::EventType::Normal,
-                    reason: events::PULLED.into(),
-                    message: msg,
-                },
-            );
+            self.record_for(name, event);
         }
+        let stop_signal = crate::kube::stop_signal::effective(
+            spec.lifecycle
+                .as_ref()
+                .and_then(|l| l.stop_signal.as_deref()),
+            &image.config.stop_signal,
+        );
         if let Some(s) = self.status_mut(name) {
             s.image_served_by = image.served_by.clone();
+            s.stop_signal = stop_signal;
         }
         let ctx = PodContext {
             uid: &self.state.uid,
@@ -496,8 +494,8 @@ impl Shim {
                 true
             }
             Err(e) => {
-                let message = format!("PostStartHook failed: {e:#}");
-                self.record_for(name, events::failed_post_start_hook(&message));
+                eprintln!("PostStartHook for container {name:?} failed: {e:#}");
+                self.record_for(name, events::failed_post_start_hook());
                 self.feed(machine::Event::PostStartFailed {
                     container: name.to_string(),
                 });
@@ -527,7 +525,8 @@ impl Shim {
         };
         let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
         let message = events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
-        self.record_for(name, events::failed_post_start_hook(&message));
+        eprintln!("{message}");
+        self.record_for(name, events::failed_post_start_hook());
         self.feed(machine::Event::PostStartFailed {
             container: name.to_string(),
         });

@@ -184,11 +184,6 @@ fn private_mount_namespace() -> Result<()> {
 /// Why a pod with `hostUsers: false` is refused without root.
 pub const HOST_USERS_ROOTLESS: &str = "hostUsers: false needs root: without root every pod already runs in your own user namespace (podlab-node), whose ids are only yours and your subordinate range, too few to give a pod 65536 ids of its own as kubelet does; run podlab with sudo for this pod, or remove hostUsers: false";
 
-/// kubelet's "object" of a container event, as `kubectl describe` shows it.
-fn container_object(name: &str) -> String {
-    format!("spec.containers{{{name}}}")
-}
-
 impl Shim {
     fn create(opts: ShimOptions, pod: Pod) -> Result<Shim> {
         sys::become_subreaper().wrap_err("failed to become a subreaper")?;
@@ -329,7 +324,10 @@ impl Shim {
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "localhost".into());
         let namespace = shim.state.namespace.clone();
-        shim.record("pod", events::scheduled(&namespace, &name, &node));
+        // No scheduler places a static pod: kubelet runs it where its file is.
+        if !crate::kube::static_pods::is_static(&shim.state.pod) {
+            shim.record("pod", events::scheduled(&namespace, &name, &node));
+        }
         volumes::prepare(&uid, &pod, shim.state.user_namespace)?;
         shim.save();
         Ok(shim)
@@ -374,9 +372,11 @@ impl Shim {
         });
     }
 
-    /// A container event (object `spec.containers{name}`).
+    /// A container event, filed under kubelet's field path of the container
+    /// (`spec.containers{name}`, `spec.initContainers{name}`).
     fn record_for(&mut self, container: &str, event: events::Event) {
-        self.record(&container_object(container), event);
+        let object = events::container_field_path(&self.state.pod.spec, container);
+        self.record(&object, event);
     }
 
     fn event_loop(&mut self, listener: &UnixListener, signals: &mut SignalFd) -> Result<()> {
@@ -574,17 +574,15 @@ fn initial_statuses(pod: &Pod) -> Vec<ContainerStatus> {
             image_served_by: String::new(),
             process: None,
             state: ContainerState::Waiting {
-                reason: machine::waiting_reason_before_start(
-                    !pod.spec.init_containers.is_empty(),
-                    kind,
-                )
-                .into(),
+                reason: machine::waiting_reason_before_start(!pod.spec.init_containers.is_empty())
+                    .into(),
             },
             last_state: None,
             restart_count: 0,
             ready: false,
             started: false,
             state_message: None,
+            stop_signal: None,
         })
         .collect()
 }

@@ -810,7 +810,11 @@ pub fn events(ctx: &Ctx, width: u16, height: u16) -> Vec<Line<'static>> {
                 human_age(wall - e.time),
                 if warning { "!" } else { "·" },
                 fit(&e.reason, reason_w),
-                e.message
+                // Which container, as kubectl 1.35 prefixes its field path (shortened here).
+                match crate::kube::events::container_of(&e.object) {
+                    Some(container) => format!("{container}: {}", e.message),
+                    None => e.message.clone(),
+                }
             );
             let style: Style = if proof {
                 proof_style(ctx)
