@@ -16,6 +16,7 @@ pub mod pod_network;
 pub mod pod_state;
 pub mod protocol;
 pub mod qos;
+pub mod resize;
 pub mod resources;
 pub mod scheduling;
 pub mod security;

@@ -342,6 +342,9 @@ pub enum CpuRequestSource {
     WeightRuncNew,
     /// v2 `cpu.weight` equal to the weight of the request in the pod's spec: that request.
     WeightAsWritten,
+    /// v2 `cpu.weight` of a pod cgroup, which kubelet writes itself: inverted with its linear
+    /// `CpuSharesToCpuWeight` (runc's curve is only for container leaves).
+    WeightKubelet,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -302,6 +302,14 @@ fn conditions(out: &mut String, state: &PodState) {
     for (kind, status) in rows {
         let _ = writeln!(out, "  {kind:<27} {status}");
     }
+    // A resize not done yet (PodResizePending / PodResizeInProgress), with its reason.
+    if let Some(c) = &state.resize.condition {
+        let _ = writeln!(out, "  {:<27} True", c.kind);
+        if let Some(reason) = &c.reason {
+            let message = c.message.as_deref().unwrap_or("");
+            let _ = writeln!(out, "    {reason}: {message}");
+        }
+    }
 }
 
 /// A probe as kubectl describes it: "exec [cat /tmp/healthy] delay=5s timeout=1s period=5s

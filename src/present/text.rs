@@ -569,6 +569,21 @@ pub fn bytes(b: u64) -> String {
     }
 }
 
+/// How far a pull is: "2/5 layers, 1.5Mi of 4Mi".
+pub fn pull_progress(p: &crate::kube::image::PullProgress, lang: Lang) -> String {
+    let (layers, comma, of) = match lang {
+        Lang::En => (" layers", ", ", " of "),
+        Lang::Zh => (" 层", "，", " / "),
+    };
+    format!(
+        "{}/{}{layers}{comma}{}{of}{}",
+        p.layers_done,
+        p.layers,
+        bytes(p.bytes_fetched()),
+        bytes(p.bytes)
+    )
+}
+
 /// What could not be read, in a few lines.
 pub fn gaps(s: &Snapshot, lang: Lang) -> String {
     if s.gaps.is_empty() {

@@ -59,6 +59,17 @@ impl ShimConnection {
         }
     }
 
+    /// Resize the pod in place (`kubectl patch --subresource resize`): the state afterwards.
+    pub fn resize(&mut self, patch: &str) -> Result<PodState> {
+        let request = Request::Resize {
+            patch: patch.to_string(),
+        };
+        match self.request(&request)? {
+            Response::Status { state } => Ok(*state),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Delete the pod and wait until everything it made is gone.
     pub fn delete(&mut self, grace_seconds: Option<i64>) -> Result<()> {
         match self.request(&Request::Delete { grace_seconds }) {

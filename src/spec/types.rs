@@ -65,6 +65,10 @@ pub struct PodSpec {
     pub os: Option<PodOs>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub security_context: Option<PodSecurityContext>,
+    /// Pod-level requests and limits (PodLevelResources, beta and on since 1.34): a budget
+    /// for the whole pod, shared by its containers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -94,10 +98,56 @@ pub enum RestartPolicy {
     Never,
 }
 
-/// `restartPolicy` on an init container: only `Always` exists (a native sidecar).
+/// A container's own `restartPolicy`: on an init container only `Always` (a native sidecar);
+/// on an app container any of the three, in place of the pod's (ContainerRestartRules, beta
+/// and on in 1.35).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ContainerRestartPolicy {
     Always,
+    OnFailure,
+    Never,
+}
+
+/// One of a container's `restartPolicyRules`: restart when the exit code matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerRestartRule {
+    pub action: ContainerRestartRuleAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_codes: Option<ContainerRestartRuleOnExitCodes>,
+}
+
+/// The only action Kubernetes 1.35 has for a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContainerRestartRuleAction {
+    Restart,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRestartRuleOnExitCodes {
+    pub operator: ExitCodesOperator,
+    #[serde(default)]
+    pub values: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitCodesOperator {
+    In,
+    NotIn,
+}
+
+impl ContainerRestartRule {
+    /// Whether the rule matches an exit code.
+    pub fn matches(&self, exit_code: i32) -> bool {
+        match &self.exit_codes {
+            None => false,
+            Some(c) => match c.operator {
+                ExitCodesOperator::In => c.values.contains(&exit_code),
+                ExitCodesOperator::NotIn => !c.values.contains(&exit_code),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -138,6 +188,36 @@ pub struct Container {
     /// Always, IfNotPresent or Never (absent: the API server's default for the image).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
+    /// Rules on the exit code, tried in order before the restart policy (app containers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_policy_rules: Vec<ContainerRestartRule>,
+    /// What an in-place resize of each resource needs (absent: NotRequired).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resize_policy: Vec<ContainerResizePolicy>,
+}
+
+/// `resizePolicy`: whether changing a resource in place restarts the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerResizePolicy {
+    pub resource_name: ResizeResource,
+    pub restart_policy: ResizeRestartPolicy,
+}
+
+/// The resources a pod can be resized in: cpu and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResizeResource {
+    Cpu,
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResizeRestartPolicy {
+    /// The new values are written into the running container's cgroup.
+    NotRequired,
+    /// The container is restarted with the new values.
+    RestartContainer,
 }
 
 impl Container {

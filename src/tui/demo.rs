@@ -389,6 +389,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
             ready: started,
             started,
             state_message: None,
+            pull: None,
             stop_signal: None,
         });
     }
@@ -524,6 +525,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
         },
         rootless: None,
         user_namespace: None,
+        resize: Default::default(),
         sandbox: sandbox_state,
         containers: statuses,
         steps: plan

@@ -31,7 +31,7 @@ pub struct Loaded {
     pub layers_new: usize,
     pub layers_reused: usize,
     /// Files of other owners became the user's (root inside): loaded without root.
-    pub ownership_flattened: bool,
+    pub not_kept: super::NotKept,
 }
 
 /// The platform images are chosen for: Go's names, as image indexes use them.
@@ -296,7 +296,7 @@ impl Store {
             );
         }
         let mut new = 0;
-        let mut flattened = false;
+        let mut not_kept = super::NotKept::default();
         let mut size = 0;
         for (diff_id, blob) in config.rootfs.diff_ids.iter().zip(layer_blobs) {
             let (was_new, flat) = self.add_layer(blob, diff_id, lock)?;
@@ -304,7 +304,7 @@ impl Store {
                 new += 1;
                 added.push(diff_id.clone());
             }
-            flattened |= flat;
+            not_kept |= flat;
             size += self.layer_size(diff_id);
         }
         let stored = StoredImage {
@@ -322,7 +322,7 @@ impl Store {
             references: references.clone(),
             layers_new: new,
             layers_reused: layer_blobs.len() - new,
-            ownership_flattened: flattened,
+            not_kept,
         })
     }
 }

@@ -51,6 +51,15 @@ impl Shim {
             if !(self.auto || self.goal.is_some()) || self.next_step >= self.plan.len() {
                 return;
             }
+            if let Some(name) = self.pull_step.clone() {
+                if self.pulling(&name) {
+                    return;
+                }
+                // The pull ended, pulled or not: the container's step comes next.
+                self.pull_step = None;
+                self.complete_step();
+                continue;
+            }
             if let Some(name) = self.awaiting.clone() {
                 match self.progress(&name) {
                     Progress::Done => {
@@ -208,9 +217,24 @@ impl Shim {
                 }
                 self.complete_step();
             }
+            StepKind::Pull(name) => {
+                let spec = self
+                    .container_spec(&name)
+                    .cloned()
+                    .ok_or_else(|| eyre!("no container named {name:?}"))?;
+                if super::image_pull::wants_pull(&self.images, &spec) {
+                    self.begin_pull(&spec)?;
+                    self.pull_step = Some(name);
+                } else {
+                    // Another pod's pull brought the image meanwhile.
+                    self.complete_step();
+                }
+            }
             StepKind::InitContainer(name) => {
                 // A failed start is recorded and retried with back-off: the step waits for it.
-                let _ = self.start_container(&name);
+                if !self.waits_to_pull_again(&name) {
+                    let _ = self.start_container(&name);
+                }
                 self.awaiting = Some(name);
             }
             StepKind::AppContainer(name) => {
@@ -219,7 +243,7 @@ impl Shim {
                     Some(ContainerState::Terminated { exit_code: 0, .. })
                 );
                 // In a re-created sandbox, an OnFailure pod's succeeded container stays done.
-                if !succeeded_before {
+                if !succeeded_before && !self.waits_to_pull_again(&name) {
                     let _ = self.start_container(&name);
                 }
                 if self.post_start_running(&name) {
@@ -231,6 +255,16 @@ impl Shim {
             }
         }
         Ok(())
+    }
+
+    /// Whether the container's pull failed and the lifecycle pulls again after its back-off
+    /// (ErrImagePull, ImagePullBackOff): its step does not start it now.
+    fn waits_to_pull_again(&self, name: &str) -> bool {
+        matches!(
+            self.status(name).map(|c| &c.state),
+            Some(ContainerState::Waiting { reason })
+                if reason == "ErrImagePull" || reason == "ImagePullBackOff"
+        )
     }
 
     /// The cgroup manager for this pod: the host's in root mode; without root, one over the
@@ -349,13 +383,9 @@ impl Shim {
         let started = self.launch(&spec);
         let now = sys::now();
         if let Err(err) = &started {
-            if let Some(failed) = err.downcast_ref::<super::image_pull::PullFailed>() {
-                let error = failed.0.clone();
-                self.feed(machine::Event::PullFailed {
-                    container: name.to_string(),
-                    error,
-                });
-                return started.map(|_| ());
+            if err.is::<super::image_pull::PullUnderway>() {
+                // Started when the pull has ended.
+                return Ok(());
             }
             if let Some(failed) = err.downcast_ref::<container::ConfigError>() {
                 // kubelet's startContainer: "Error: <message>", and the container waits.

@@ -17,6 +17,7 @@ mod clients;
 mod create;
 mod image_pull;
 mod probes;
+mod resize;
 mod sandbox_loss;
 mod stop;
 mod supervise;
@@ -106,6 +107,13 @@ pub struct Shim {
     termination: Option<Termination>,
     cgroups: Option<PodCgroups>,
     images: ImageStore,
+    /// The containers whose image a creation step pulls now (`pull:NAME`).
+    pull_step: Option<String>,
+    /// The pulls running now, by container.
+    pulls: HashMap<String, image_pull::PullUnderwayFor>,
+    /// Containers whose pull ended for their next start: whether the image was pulled (false:
+    /// offline, and the store's image or a stand-in serves).
+    pulled: HashMap<String, bool>,
     podlab_exe: PathBuf,
     pause_binary: PathBuf,
     _lock: File,
@@ -249,7 +257,9 @@ impl Shim {
             }),
             pod_max_pids: opts.pod_max_pids,
         };
-        let plan = steps::plan(&pod, plan_ctx);
+        let images = ImageStore::default();
+        let mut plan = steps::plan(&pod, plan_ctx);
+        steps::insert_pulls(&mut plan, &pod, |c| image_pull::wants_pull(&images, c));
         let containers = initial_statuses(&pod);
         let supervised = containers
             .iter()
@@ -278,6 +288,7 @@ impl Shim {
                 limits_not_enforced: None,
             }),
             user_namespace: user_ids,
+            resize: Default::default(),
             sandbox: None,
             containers,
             steps: plan
@@ -315,7 +326,10 @@ impl Shim {
             started: Instant::now(),
             termination: None,
             cgroups: None,
-            images: ImageStore::default(),
+            images,
+            pull_step: None,
+            pulls: HashMap::new(),
+            pulled: HashMap::new(),
             podlab_exe: exe,
             pause_binary,
             _lock: lock,
@@ -409,6 +423,7 @@ impl Shim {
                 .collect();
             drop(fds);
             self.tasks.drain_output();
+            self.read_pull_progress();
             if ready[0] {
                 while let Ok(Some(info)) = signals.read_signal() {
                     match Signal::try_from(info.ssi_signo as i32) {
@@ -519,6 +534,10 @@ impl Shim {
             } => self.record("pod", event),
             machine::Action::ArmTimer { at } => self.timers.push(at),
             machine::Action::RecreateSandbox => self.recreate_sandbox(),
+            machine::Action::WriteCgroup(write) => {
+                let error = self.write_cgroup(&write).err();
+                self.feed(machine::Event::ResizeWritten { error });
+            }
         }
     }
 
@@ -529,6 +548,7 @@ impl Shim {
             }
             tasks::Purpose::PreStop { container } => self.pre_stop_finished(&container, done),
             tasks::Purpose::PostStart { container } => self.post_start_finished(&container, done),
+            tasks::Purpose::Pull { container } => self.pull_finished(&container, done),
         }
     }
 
@@ -582,6 +602,7 @@ fn initial_statuses(pod: &Pod) -> Vec<ContainerStatus> {
             ready: false,
             started: false,
             state_message: None,
+            pull: None,
             stop_signal: None,
         })
         .collect()
