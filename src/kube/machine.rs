@@ -64,6 +64,9 @@ pub enum Event {
     },
     /// Creating or starting the container failed (kubelet's StartError).
     StartFailed { container: String, error: String },
+    /// The container's securityContext cannot be met (runAsNonRoot with a root user): kubelet's
+    /// CreateContainerConfigError. It waits with the reason; nothing ran, no restart is counted.
+    ConfigFailed { container: String, error: String },
     /// Pulling the container's image failed: it waits (ErrImagePull, then ImagePullBackOff)
     /// and the pull is tried again with kubelet's image back-off; no restart is counted.
     PullFailed { container: String, error: String },
@@ -260,6 +263,19 @@ impl PodLifecycle {
             }
             Event::PullFailed { container, error } => {
                 self.pull_failed(pod, &container, error, clock, &mut out)
+            }
+            Event::ConfigFailed { container, error } => {
+                if let Some(t) = self.containers.get_mut(&container) {
+                    t.running = false;
+                }
+                if let Some(s) = pod.container_mut(&container) {
+                    s.state = ContainerState::Waiting {
+                        reason: "CreateContainerConfigError".into(),
+                    };
+                    s.state_message = Some(error);
+                    s.ready = false;
+                    s.started = false;
+                }
             }
             Event::TimerFired => self.run_due_restarts(pod, clock, &mut out),
             Event::ProbeFailed { container, probe } => {

@@ -5,6 +5,7 @@
 //! with it on any OS.
 
 pub mod backoff;
+pub mod devices;
 pub mod events;
 pub mod image;
 pub mod lifecycle;
@@ -18,6 +19,7 @@ pub mod qos;
 pub mod resize;
 pub mod resources;
 pub mod scheduling;
+pub mod security;
 pub mod static_pods;
 pub mod steps;
 pub mod stop_signal;

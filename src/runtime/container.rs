@@ -22,6 +22,7 @@ use super::rootfs::{RootfsConfig, VolumeBind};
 use super::sys::LiveProcess;
 use crate::kube::namespaces::ContainerNamespaces;
 use crate::kube::pod_state::ProcessRef;
+use crate::kube::security::{self, ProcessUser};
 use crate::spec::{Container, Pod};
 
 /// How long a container may take from fork to exec before we give up on it.
@@ -72,26 +73,31 @@ pub fn container_env(pod: &Pod, c: &Container, image_env: &[String], home: &str)
     )
 }
 
-/// The uid, gid and home the image's `User` names, looked up in the image's own /etc/passwd
-/// and /etc/group (the topmost layer that has them). None: root.
-pub fn image_user(image: &ResolvedImage) -> Result<Option<(u32, u32, String)>> {
-    use crate::kube::image::{group_lookup, passwd_lookup, ImageUser};
-    let Some(user) = ImageUser::parse(&image.config.user) else {
-        return Ok(None);
-    };
-    let passwd = image_file(&image.lowers, "etc/passwd");
-    let (uid, mut gid) = passwd_lookup(&passwd, &user.user)
-        .ok_or_else(|| eyre!("the image's user {:?} is not in its /etc/passwd", user.user))?;
-    if let Some(group) = &user.group {
-        gid = group_lookup(&image_file(&image.lowers, "etc/group"), group)
-            .ok_or_else(|| eyre!("the image's group {group:?} is not in its /etc/group"))?;
+/// A container whose securityContext cannot be met (kubelet's CreateContainerConfigError):
+/// it waits with the reason and is not started.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
     }
-    let home = passwd
-        .lines()
-        .map(|l| l.split(':').collect::<Vec<_>>())
-        .find(|f| f.len() >= 6 && f[2].parse() == Ok(uid))
-        .map_or_else(|| "/".to_string(), |f| f[5].to_string());
-    Ok(Some((uid, gid, home)))
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Who the container's process is: its securityContext (and the pod's) over the image's
+/// `User`, looked up in the image's own /etc/passwd and /etc/group (the topmost layer that
+/// has them). runAsNonRoot is checked first, as kubelet does before it asks for a container.
+pub fn process_user(ctx: &PodContext, c: &Container, image: &ResolvedImage) -> Result<ProcessUser> {
+    let eff = security::effective(&ctx.pod.spec, c);
+    let namespace = ctx.pod.metadata.namespace.as_deref().unwrap_or("default");
+    let pod = crate::kube::events::format_pod(&ctx.pod.metadata.name, namespace, ctx.uid);
+    security::verify_run_as_non_root(&eff, &image.config.user, &pod, &c.name)
+        .map_err(|e| eyre::Report::new(ConfigError(e)))?;
+    let passwd = image_file(&image.lowers, "etc/passwd");
+    let group = image_file(&image.lowers, "etc/group");
+    security::process_user(&eff, &image.config.user, &passwd, &group).map_err(|e| eyre!("{e}"))
 }
 
 /// A small text file of the image, as the merged rootfs would show it: from the topmost layer
@@ -147,10 +153,30 @@ pub fn init_config(
         .collect();
     std::fs::write(dir.join("layers"), layer_list)
         .wrap_err_with(|| format!("failed to write {}/layers", dir.display()))?;
-    let user = image_user(image)?;
+    let user = process_user(ctx, c, image)?;
+    // runc's HOME when the image sets none: the user's, else "/" (root's "/root").
     let home = user
-        .as_ref()
-        .map_or_else(|| "/root".to_string(), |(_, _, home)| home.clone());
+        .home
+        .clone()
+        .unwrap_or_else(|| if user.uid == 0 { "/root" } else { "/" }.to_string());
+    let eff = security::effective(&ctx.pod.spec, c);
+    let exec_process = super::exec::ExecProcess {
+        user: Some(user.clone()),
+        privileged: eff.privileged,
+        capabilities: eff.capabilities,
+        no_new_privs: eff.no_new_privs,
+    };
+    std::fs::write(
+        dir.join(super::exec::EXEC_PROCESS_FILE),
+        serde_json::to_vec(&exec_process)?,
+    )
+    .wrap_err_with(|| {
+        format!(
+            "failed to write {}/{}",
+            dir.display(),
+            super::exec::EXEC_PROCESS_FILE
+        )
+    })?;
     let mut mounts = Vec::new();
     for m in &c.volume_mounts {
         let source = volume_source(ctx.uid, ctx.pod, &m.name)
@@ -199,6 +225,7 @@ pub fn init_config(
             cgroup: cgroup_view,
             idmapped_lower: ctx.user_ids.map(|_| dir.join("lower")),
             pod_root: ctx.user_ids.map(|r| r.first_id),
+            read_only: eff.read_only_root_filesystem,
         },
         argv: container_argv(c, image),
         env: container_env(ctx.pod, c, &image.config.env, &home),
@@ -207,8 +234,10 @@ pub fn init_config(
             .clone()
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| image.config.working_dir.clone()),
-        user: user.map(|(uid, gid, _)| (uid, gid)),
-        privileged: c.is_privileged(),
+        user,
+        privileged: eff.privileged,
+        capabilities: eff.capabilities,
+        no_new_privs: eff.no_new_privs,
         seccomp: super::seccomp::for_container(ctx.pod, c)?,
     })
 }

@@ -26,10 +26,24 @@ pub struct ExecTarget {
     cgroup_procs: Vec<std::path::PathBuf>,
     env: Vec<String>,
     cwd: String,
-    privileged: bool,
+    /// Who the command runs as and what it may do: what the container's process was started
+    /// with (runc exec uses the container's process spec).
+    process: ExecProcess,
     /// The container's seccomp filter: `runc exec` gives the new process the container's.
     seccomp: Option<super::seccomp::Filter>,
 }
+
+/// Written next to the container's writable layer when it starts, read by `podlab exec`.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ExecProcess {
+    pub user: Option<crate::kube::security::ProcessUser>,
+    pub privileged: bool,
+    pub capabilities: u64,
+    pub no_new_privs: bool,
+}
+
+/// The file in a container's state directory that holds its [`ExecProcess`].
+pub const EXEC_PROCESS_FILE: &str = "process.json";
 
 impl ExecTarget {
     /// Open the namespaces and find the cgroup of the running `container` of `pod`.
@@ -98,10 +112,49 @@ impl ExecTarget {
             env: container_environ(process.pid)
                 .unwrap_or_else(|| container_env(&pod.pod, spec, &[], "/root")),
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
-            privileged: spec.is_privileged(),
+            process: exec_process(pod, spec),
             seccomp: super::seccomp::for_container(&pod.pod, spec)?,
         })
     }
+}
+
+/// What the container's process was started with, from its state directory; a pod whose
+/// shim wrote none (an older podlab) gets the securityContext's capabilities as root.
+fn exec_process(pod: &PodState, spec: &crate::spec::Container) -> ExecProcess {
+    let file = super::paths::containers_dir(&pod.uid)
+        .join(&spec.name)
+        .join(EXEC_PROCESS_FILE);
+    std::fs::read(&file)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_else(|| {
+            let eff = crate::kube::security::effective(&pod.pod.spec, spec);
+            ExecProcess {
+                user: None,
+                privileged: eff.privileged,
+                capabilities: eff.capabilities,
+                no_new_privs: eff.no_new_privs,
+            }
+        })
+}
+
+/// no_new_privs, capabilities and user of the container's process, in runc's order (as
+/// `podlab init`): without no_new_privs a seccomp filter needs CAP_SYS_ADMIN, so it goes in
+/// here, before the capabilities are cut; with it, the caller installs it just before exec.
+fn become_the_container(
+    process: &ExecProcess,
+    seccomp: Option<&super::seccomp::Filter>,
+) -> Result<()> {
+    if process.no_new_privs {
+        super::security::set_no_new_privs()?;
+    } else if let Some(filter) = seccomp {
+        super::seccomp::apply(filter)
+            .map_err(|e| eyre!("failed to install the seccomp filter: {e}"))?;
+    }
+    super::security::become_process(
+        process.user.as_ref(),
+        (!process.privileged).then_some(process.capabilities),
+    )
 }
 
 /// The environment a container's process was started with.
@@ -231,11 +284,9 @@ fn enter_and_run(
                     libc::dup2(fd, 2);
                 }
             }
-            if !target.privileged {
-                if let Err(e) = super::security::drop_to_default_capabilities() {
-                    eprintln!("podlab exec: {e:#}");
-                    std::process::exit(126);
-                }
+            if let Err(e) = become_the_container(&target.process, target.seccomp.as_ref()) {
+                eprintln!("podlab exec: {e:#}");
+                std::process::exit(126);
             }
             unsafe {
                 let _ = signal(Signal::SIGINT, SigHandler::SigDfl);
@@ -254,7 +305,11 @@ fn enter_and_run(
             if let Some(path) = target.env.iter().find_map(|e| e.strip_prefix("PATH=")) {
                 std::env::set_var("PATH", path);
             }
-            if let Some(filter) = &target.seccomp {
+            if let Some(filter) = target
+                .seccomp
+                .as_ref()
+                .filter(|_| target.process.no_new_privs)
+            {
                 if let Err(e) = super::seccomp::apply(filter) {
                     eprintln!("podlab exec: failed to install the seccomp filter: {e}");
                     std::process::exit(126);

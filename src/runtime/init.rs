@@ -42,10 +42,14 @@ pub struct InitConfig {
     pub argv: Vec<String>,
     pub env: Vec<String>,
     pub cwd: String,
-    /// The image's user (uid, gid); None: root.
-    #[serde(default)]
-    pub user: Option<(u32, u32)>,
+    /// Who the process runs as (securityContext over the image's `User`).
+    pub user: crate::kube::security::ProcessUser,
     pub privileged: bool,
+    /// Bounding, permitted and effective capabilities (kernel bit numbers) when not privileged.
+    pub capabilities: u64,
+    /// no_new_privs, set just before exec (`allowPrivilegeEscalation: false`).
+    #[serde(default)]
+    pub no_new_privs: bool,
     /// The seccomp filter to install last before exec; None: unconfined.
     #[serde(default)]
     pub seccomp: Option<super::seccomp::Filter>,
@@ -204,31 +208,25 @@ fn container_main(config: &InitConfig, sync: &mut File, prepared_root: bool) -> 
     };
     std::fs::create_dir_all(cwd).wrap_err_with(|| format!("failed to create workingDir {cwd}"))?;
     std::env::set_current_dir(cwd).wrap_err_with(|| format!("failed to enter workingDir {cwd}"))?;
-    // seccomp in runc's order (`standard_init_linux.go`): without no_new_privs a filter needs
-    // CAP_SYS_ADMIN, so it goes in before the capabilities are dropped; with it, as late as
-    // possible, so that the fewest calls run under it.
-    let seccomp_early = config
-        .seccomp
-        .as_ref()
-        .filter(|_| !sets_no_new_privs(config));
+    // runc's order (`standard_init_linux.go`): no_new_privs first; a seccomp filter then
+    // needs no CAP_SYS_ADMIN and goes in last, just before exec, so that the fewest calls run
+    // under it; without no_new_privs it needs CAP_SYS_ADMIN, so it goes in before the
+    // capabilities are cut and the user changes.
+    if config.no_new_privs {
+        super::security::set_no_new_privs()?;
+    }
+    let seccomp_early = config.seccomp.as_ref().filter(|_| !config.no_new_privs);
     if let Some(filter) = seccomp_early {
         install_seccomp(filter)?;
     }
-    if !config.privileged {
-        super::security::drop_to_default_capabilities()?;
-    }
-    if let Some((uid, gid)) = config.user {
-        become_user(uid, gid)?;
-    }
+    super::security::become_process(
+        Some(&config.user),
+        (!config.privileged).then_some(config.capabilities),
+    )?;
     if let (Some(filter), None) = (&config.seccomp, seccomp_early) {
         install_seccomp(filter)?;
     }
     exec(&config.argv, &config.env)
-}
-
-/// Whether the capability step sets no_new_privs (it does for every unprivileged container).
-fn sets_no_new_privs(config: &InitConfig) -> bool {
-    !config.privileged
 }
 
 fn install_seccomp(filter: &super::seccomp::Filter) -> Result<()> {
@@ -238,18 +236,6 @@ fn install_seccomp(filter: &super::seccomp::Filter) -> Result<()> {
             filter.program.len()
         )
     })
-}
-
-/// Run as the image's user, as runc does: its group alone as supplementary groups, then the
-/// gid, then the uid (which clears the capabilities of a non-root user).
-fn become_user(uid: u32, gid: u32) -> Result<()> {
-    use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
-    let gid = Gid::from_raw(gid);
-    setgroups(&[gid]).map_err(|e| eyre!("failed to set the groups of the image's user: {e}"))?;
-    setresgid(gid, gid, gid).map_err(|e| eyre!("failed to become gid {gid}: {e}"))?;
-    let uid = Uid::from_raw(uid);
-    setresuid(uid, uid, uid).map_err(|e| eyre!("failed to become uid {uid}: {e}"))?;
-    Ok(())
 }
 
 fn exec(argv: &[String], env: &[String]) -> Result<Never> {

@@ -11,6 +11,7 @@ use procfs::{FromBufRead, Meminfo};
 use super::cgroups::{host_manager, CgroupManager, ContainerCgroup, PodCgroup};
 use super::lookup;
 use super::rootfs::CgroupView;
+use crate::kube::devices::DevicePolicy;
 use crate::kube::oom::{container_oom_score_adj, PAUSE_OOM_SCORE_ADJ};
 use crate::kube::qos::{pod_cgroup_values, pod_qos, pod_requests, QosClass};
 use crate::kube::resize::{CgroupWrite, MemoryUsage};
@@ -144,6 +145,9 @@ impl PodCgroups {
             .manager
             .create_pause(&self.pod)
             .map_err(|e| eyre!("{e}"))?;
+        // containerd's sandbox spec denies every device too, and runc adds its list.
+        leaf.limit_devices(DevicePolicy::AllowList)
+            .map_err(|e| eyre!("{e}"))?;
         let dir = leaf.unified_dir().map(PathBuf::from);
         self.leaves.insert("pause".into(), leaf);
         Ok(dir)
@@ -178,8 +182,13 @@ impl PodCgroups {
         }
     }
 
-    /// Create (or reuse, on a restart) the leaf of a container with kubelet's values.
-    pub fn prepare_container(&mut self, name: &str) -> Result<ContainerPlacement> {
+    /// Create (or reuse, on a restart) the leaf of a container with kubelet's values, and the
+    /// devices it may use (runc's allow-list; all of them when `privileged`).
+    pub fn prepare_container(
+        &mut self,
+        name: &str,
+        privileged: bool,
+    ) -> Result<ContainerPlacement> {
         let resources = self
             .container_resources(name)
             .ok_or_else(|| eyre!("no resources for container {name:?}"))?
@@ -191,6 +200,8 @@ impl PodCgroups {
                 name,
                 &container_cgroup_values(&self.resources.effective_container(&resources)),
             )
+            .map_err(|e| eyre!("{e}"))?;
+        leaf.limit_devices(DevicePolicy::for_container(privileged))
             .map_err(|e| eyre!("{e}"))?;
         self.oom_kills_at_start
             .insert(name.to_string(), leaf.oom_kill_count().unwrap_or(0));

@@ -36,6 +36,10 @@ pub struct RootfsConfig {
     /// `hostUsers: false`: the pod's root on the host (65536·N), who owns the container's /dev.
     #[serde(default)]
     pub pod_root: Option<u32>,
+    /// `readOnlyRootFilesystem: true`: the root is remounted read-only once everything is in
+    /// place (volumes, /dev, /proc stay what they are), as runc's `Readonlyfs`.
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 /// The container's /sys/fs/cgroup, as containerd's default spec (a `cgroup` mount, read-only
@@ -136,6 +140,10 @@ pub fn setup(config: &RootfsConfig, privileged: bool, prepared: bool) -> Result<
     pivot_into(&root)?;
     if !privileged {
         mask_paths()?;
+    }
+    if config.read_only {
+        remount_read_only(Path::new("/"), MsFlags::empty())
+            .wrap_err("failed to make the root filesystem read-only")?;
     }
     Ok(())
 }
@@ -495,6 +503,13 @@ fn mask_paths() -> Result<()> {
 /// Make a bind mount read-only, keeping the flags it has: in a user namespace (a pod built
 /// without root) the kernel locks nosuid, nodev, noexec and the atime flags of mounts that
 /// came from the host, and refuses a remount that would clear them.
+/// The sandbox (pause): its mount namespace's root made read-only, after making every mount
+/// of the namespace private so that nothing propagates back to the host.
+pub fn read_only_root_of_own_namespace() -> Result<()> {
+    all_private()?;
+    remount_read_only(Path::new("/"), MsFlags::empty())
+}
+
 fn remount_read_only(target: &Path, extra: MsFlags) -> Result<()> {
     use nix::sys::statvfs::{statvfs, FsFlags};
     let kept = statvfs(target)

@@ -5,9 +5,12 @@
 //! namespaces unless the pod shares the host's; it sets the hostname in its own uts namespace
 //! and waits); `start` lets it exec pause.
 //!
-//! Without root the sandbox is made inside the node's user namespace; when that namespace has
-//! a range of ids, pause runs as 65535 as kubelet's does (the pause image's `USER`), exec'd
-//! from a descriptor the shim opened, so uid 65535 needs no path to the binary.
+//! pause runs as a real node's does: as the pause image's `USER` 65535:65535 (or the pod's
+//! runAsUser/runAsGroup), with the default capability set as its bounding set (none left in
+//! effect once a non-root pause execs), no_new_privs, and a read-only root; exec'd from a
+//! descriptor the shim opened, so uid 65535 needs no path to the binary. Without root the
+//! sandbox is made inside the node's user namespace, and pause is 65535 only when that
+//! namespace has a range of ids (else it stays the node's root).
 //!
 //! With `hostUsers: false` the same clone makes a user namespace too, which owns the others.
 //! The shim writes its maps (`0 65536·N 65536`) at once; the process waits for that, then
@@ -22,8 +25,9 @@ use std::path::Path;
 use eyre::{eyre, Result};
 use nix::unistd::{pipe2, Pid};
 
-use super::sys;
-use crate::kube::namespaces::SandboxNamespaces;
+use super::{rootfs, security, sys};
+use crate::kube::namespaces::{Namespace, SandboxNamespaces};
+use crate::kube::security::ProcessUser;
 
 /// A sandbox process that holds the namespaces and waits for the word to exec pause.
 pub struct PendingSandbox {
@@ -44,7 +48,8 @@ pub fn create(
     pause_binary: &Path,
     log: &File,
     cgroup: Option<&Path>,
-    run_as: Option<u32>,
+    run_as: Option<&ProcessUser>,
+    capabilities: u64,
     user_ids: Option<crate::kube::userns::IdRange>,
     seccomp: Option<&super::seccomp::Filter>,
 ) -> Result<PendingSandbox> {
@@ -102,7 +107,15 @@ pub fn create(
         Ok(None) => {
             drop(go_write);
             drop(status_read);
-            let errno = sandbox_child(namespaces, &host, go_read, log_fd, &pause, run_as, seccomp);
+            let errno = sandbox_child(
+                namespaces,
+                &host,
+                go_read,
+                log_fd,
+                &pause,
+                (run_as, capabilities),
+                seccomp,
+            );
             let mut status = File::from(status_write);
             let _ = status.write_all(&errno.to_ne_bytes());
             unsafe { libc::_exit(127) }
@@ -117,7 +130,7 @@ fn sandbox_child(
     go: OwnedFd,
     log_fd: i32,
     pause: &File,
-    run_as: Option<u32>,
+    (run_as, capabilities): (Option<&ProcessUser>, u64),
     seccomp: Option<&super::seccomp::Filter>,
 ) -> i32 {
     let errno = || {
@@ -176,23 +189,29 @@ fn sandbox_child(
             // The shim went away before starting pause: nothing to hold the namespaces for.
             libc::_exit(0);
         }
-        // seccomp last but for the ids: sethostname is not in RuntimeDefault, and without
-        // no_new_privs installing a filter needs CAP_SYS_ADMIN, which changing ids drops
-        // (runc's order).
+        // pause's root is read-only, as containerd makes the sandbox's (`sandbox_run_linux.go`):
+        // here the host's root as this mount namespace (always its own) sees it.
+        if namespaces.creates(Namespace::Mnt) && rootfs::read_only_root_of_own_namespace().is_err()
+        {
+            return errno();
+        }
+        // containerd's default spec: NoNewPrivileges for the sandbox, set first as runc does.
+        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 {
+            return errno();
+        }
+        // After the hostname, which needs root in the namespace: the sandbox's capabilities
+        // (the bounding set; a non-root pause has none left after exec) and the pause image's
+        // user. Changing ids clears the parent-death signal, so it is set again.
+        if security::become_process(run_as, Some(capabilities)).is_err()
+            || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0
+        {
+            return errno();
+        }
+        // seccomp last, just before exec (runc's order with no_new_privs): sethostname and the
+        // calls above run before it.
         if let Some(filter) = seccomp {
             if let Err(e) = super::seccomp::apply(filter) {
                 return e.raw_os_error().unwrap_or(libc::EIO);
-            }
-        }
-        if let Some(id) = run_as {
-            // After the hostname, which needs root in the namespace; changing ids clears the
-            // parent-death signal, so it is set again.
-            if libc::setgroups(0, std::ptr::null()) < 0
-                || libc::setgid(id) < 0
-                || libc::setuid(id) < 0
-                || libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) < 0
-            {
-                return errno();
             }
         }
         let argv = [c"pause".as_ptr(), std::ptr::null()];

@@ -76,14 +76,6 @@ pub struct PodOs {
     pub name: String,
 }
 
-/// `spec.securityContext`: what every container inherits unless it sets its own.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PodSecurityContext {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
-}
-
 impl PodSpec {
     pub const DEFAULT_GRACE_PERIOD_SECONDS: i64 = 30;
 
@@ -242,6 +234,52 @@ impl Container {
 pub struct SecurityContext {
     #[serde(default)]
     pub privileged: Option<bool>,
+    /// false: the container runs with no_new_privs (kubelet's `AddNoNewPrivileges`); unset or
+    /// true: without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_privilege_escalation: Option<bool>,
+    /// The uid the container's process runs as (over the image's `User` and the pod's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_group: Option<i64>,
+    /// true: kubelet refuses to start the container as uid 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_non_root: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_only_root_filesystem: Option<bool>,
+    /// Added to / dropped from containerd's default set (names without `CAP_`; `ALL`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capabilities: Option<Capabilities>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Capabilities {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub add: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub drop: Vec<String>,
+}
+
+/// `spec.securityContext`: what every container inherits unless it says otherwise (and pause
+/// too), and the groups every container's process gets.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSecurityContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_user: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_group: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as_non_root: Option<bool>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supplemental_groups: Vec<i64>,
+    /// A supplementary group of every container (podlab does not change volume ownership).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_group: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
 }

@@ -113,6 +113,19 @@ impl Checker {
                 None,
             );
         }
+        if let Some(sc) = &spec.security_context {
+            let at = path.key("securityContext");
+            self.id_field(at.key("runAsUser"), sc.run_as_user, "runAsUser");
+            self.id_field(at.key("runAsGroup"), sc.run_as_group, "runAsGroup");
+            self.id_field(at.key("fsGroup"), sc.fs_group, "fsGroup");
+            for (i, g) in sc.supplemental_groups.iter().enumerate() {
+                self.id_field(
+                    at.key("supplementalGroups").index(i),
+                    Some(*g),
+                    "a supplemental group",
+                );
+            }
+        }
         let volumes = self.volumes(&path, &spec.volumes);
         let mut names: HashMap<&str, FieldPath> = HashMap::new();
         let groups = [
@@ -329,6 +342,9 @@ impl Checker {
                 );
             }
         }
+        if let Some(sc) = &c.security_context {
+            self.security_context(&at.key("securityContext"), sc);
+        }
         self.ports(at, &c.ports);
         self.resources(&at.key("resources"), &c.resources);
         self.mounts(at, &c.volume_mounts, volumes);
@@ -386,6 +402,117 @@ impl Checker {
                     );
                 }
             }
+        }
+    }
+
+    /// A uid or gid: the API server's `IsValidUserID` / `IsValidGroupID`.
+    fn id_field(&mut self, at: FieldPath, value: Option<i64>, what: &str) {
+        let Some(value) = value else { return };
+        if !(0..=i64::from(i32::MAX)).contains(&value) {
+            self.add(
+                at,
+                t(
+                    format!("{what} {value} must be between 0 and 2147483647, inclusive"),
+                    format!("{what} {value} 必须在 0 到 2147483647 之间（含两端）"),
+                ),
+                Some(t(
+                    "a uid or gid from 0 to 2147483647",
+                    "0 到 2147483647 之间的 uid 或 gid",
+                )),
+                None,
+            );
+        }
+    }
+
+    /// A capability as Kubernetes writes it: `NET_ADMIN`, not `CAP_NET_ADMIN`; `ALL`.
+    fn capability_name(&mut self, at: FieldPath, name: &str) {
+        if name == "ALL" || crate::kube::security::capability_bit(name).is_some() {
+            return;
+        }
+        let (message, hint) = if let Some(bare) = name
+            .strip_prefix("CAP_")
+            .or_else(|| name.strip_prefix("cap_"))
+        {
+            (
+                t(
+                    format!("{name}: Kubernetes writes capabilities without CAP_"),
+                    format!("{name}：Kubernetes 写 capability 时不带 CAP_"),
+                ),
+                Some(t(
+                    format!("write {}: containerd puts CAP_ in front of every name, and runc ignores a CAP_CAP_ it does not know, so on a cluster this line would do nothing", bare.to_ascii_uppercase()),
+                    format!("写成 {}：containerd 会在每个名字前加 CAP_，runc 会忽略它不认识的 CAP_CAP_，所以在集群里这一行什么也不做", bare.to_ascii_uppercase()),
+                )),
+            )
+        } else if name.eq_ignore_ascii_case("all") {
+            (
+                t(
+                    format!("{name}: write ALL in capitals"),
+                    format!("{name}：请用大写的 ALL"),
+                ),
+                Some(t(
+                    "containerd recognises only ALL; any other spelling adds or drops nothing",
+                    "containerd 只认识 ALL；其他写法既不会添加也不会去掉任何 capability",
+                )),
+            )
+        } else {
+            (
+                t(
+                    format!("{name} is not a Linux capability"),
+                    format!("{name} 不是 Linux capability"),
+                ),
+                None,
+            )
+        };
+        self.add(
+            at,
+            message,
+            Some(t(
+                "a capability name such as NET_ADMIN, SYS_TIME or CHOWN (see capabilities(7)), or ALL",
+                "capability 名字，例如 NET_ADMIN、SYS_TIME 或 CHOWN（见 capabilities(7)），或 ALL",
+            )),
+            hint,
+        );
+    }
+
+    /// The API server's `ValidateSecurityContext` rules for what podlab models.
+    fn security_context(&mut self, at: &FieldPath, sc: &SecurityContext) {
+        self.id_field(at.key("runAsUser"), sc.run_as_user, "runAsUser");
+        self.id_field(at.key("runAsGroup"), sc.run_as_group, "runAsGroup");
+        if let Some(caps) = &sc.capabilities {
+            for (field, names) in [("add", &caps.add), ("drop", &caps.drop)] {
+                for (i, name) in names.iter().enumerate() {
+                    self.capability_name(at.key("capabilities").key(field).index(i), name);
+                }
+            }
+            let sys_admin = caps.add.iter().any(|n| n.eq_ignore_ascii_case("SYS_ADMIN"));
+            if sys_admin && sc.allow_privilege_escalation == Some(false) {
+                self.add(
+                    at.key("allowPrivilegeEscalation"),
+                    t(
+                        "cannot set `allowPrivilegeEscalation` to false and `capabilities.Add` CAP_SYS_ADMIN",
+                        "不能同时把 `allowPrivilegeEscalation` 设为 false、在 `capabilities.add` 里加 SYS_ADMIN",
+                    ),
+                    Some(t(
+                        "one of them: CAP_SYS_ADMIN is enough to gain any privilege",
+                        "二者选其一：有了 CAP_SYS_ADMIN 就能获得任何权限",
+                    )),
+                    None,
+                );
+            }
+        }
+        if sc.privileged == Some(true) && sc.allow_privilege_escalation == Some(false) {
+            self.add(
+                at.key("allowPrivilegeEscalation"),
+                t(
+                    "cannot set `allowPrivilegeEscalation` to false and `privileged` to true",
+                    "不能同时把 `allowPrivilegeEscalation` 设为 false、把 `privileged` 设为 true",
+                ),
+                Some(t(
+                    "one of them: a privileged container may always gain privileges",
+                    "二者选其一：特权容器总是可以提升权限",
+                )),
+                None,
+            );
         }
     }
 

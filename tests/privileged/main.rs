@@ -26,6 +26,7 @@ mod resize;
 mod resources;
 mod rootless;
 mod seccomp;
+mod security;
 mod static_pods;
 mod tui_faults;
 mod tui_hangup;

@@ -84,12 +84,14 @@ fn check_own_user_namespace(pod: &TestPod) -> IdRange {
     let first = u64::from(range.first_id);
     let app = pod.pid_of("app");
     let pause = pod.pause_pid();
-    for pid in [pause, app] {
+    // Root inside is 65536·N outside: no process of the pod is the host's root. pause runs as
+    // 65535 inside (the pause image's user), 65536·N + 65535 outside.
+    for (pid, inside) in [(pause, 65535), (app, 0)] {
         for file in ["uid_map", "gid_map"] {
             assert_eq!(map_of(pid, file), [(0, first, 65536)], "{file} of {pid}");
         }
-        // Root inside is 65536·N outside: no process of the pod is the host's root.
-        assert_eq!(host_ids(pid), (range.first_id, range.first_id), "pid {pid}");
+        let outside = range.first_id + inside;
+        assert_eq!(host_ids(pid), (outside, outside), "pid {pid}");
     }
     // One user namespace for the pod, the sandbox's, joined by its container; not the host's.
     let user_ns = common::ns_inode(pause, "user");

@@ -6,7 +6,11 @@
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::devices::BpfInsn;
 use super::fs::{CgroupFs, HostFs};
+
+/// Where the fake notes the device program attached to a cgroup (not a kernel file).
+pub const DEVICE_PROGRAM: &str = "fake.device_program";
 
 const CORE_FILES: &[(&str, &str)] = &[
     ("cgroup.procs", ""),
@@ -190,5 +194,18 @@ impl CgroupFs for FakeV2Fs {
 
     fn exists(&self, path: &Path) -> bool {
         HostFs.exists(path)
+    }
+
+    /// The kernel keeps the program out of sight; the fake writes how long it is to
+    /// [`DEVICE_PROGRAM`] so a test can see that one is attached.
+    fn attach_device_program(&self, dir: &Path, program: &[BpfInsn]) -> io::Result<()> {
+        if !dir.is_dir() {
+            return Err(errno(libc::ENOENT));
+        }
+        let file = dir.join(DEVICE_PROGRAM);
+        if !file.exists() {
+            std::fs::write(file, program.len().to_string())?;
+        }
+        Ok(())
     }
 }

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::Duration;
 
+use super::devices::BpfInsn;
 use super::CgroupError;
 
 /// `cgroup.procs`: writing a pid moves that process (all its threads) into the cgroup.
@@ -23,6 +24,9 @@ pub trait CgroupFs: Send + Sync + std::fmt::Debug {
     /// Whether the file exists (an interface file the kernel offers only with some options,
     /// like swap accounting).
     fn exists(&self, path: &Path) -> bool;
+    /// cgroup v2: loads a device program and attaches it to the cgroup at `dir` (none is
+    /// attached twice to one cgroup).
+    fn attach_device_program(&self, dir: &Path, program: &[BpfInsn]) -> io::Result<()>;
 }
 
 /// The real `/sys/fs/cgroup`.
@@ -61,6 +65,10 @@ impl CgroupFs for HostFs {
 
     fn exists(&self, path: &Path) -> bool {
         path.exists()
+    }
+
+    fn attach_device_program(&self, dir: &Path, program: &[BpfInsn]) -> io::Result<()> {
+        super::devices::attach_to_cgroup(dir, program)
     }
 }
 

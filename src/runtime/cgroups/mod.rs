@@ -7,6 +7,7 @@
 //! `podlab/kubepods/...` ancestors); removing never kills anything.
 
 pub mod cpu;
+pub mod devices;
 pub mod fs;
 pub mod gc;
 pub mod hierarchy;
@@ -28,6 +29,7 @@ use self::fs::{
     move_process, remove_dir_patiently, remove_if_unused, CgroupFs, HostFs, CGROUP_PROCS,
 };
 pub use self::layout::CgroupLayout;
+use crate::kube::devices::DevicePolicy;
 use crate::kube::qos::QosClass;
 use crate::kube::resources::CgroupValues;
 use crate::spec::ResizeResource;
@@ -171,6 +173,8 @@ pub(crate) struct CgroupDirs {
     all: Vec<PathBuf>,
     cpu: PathBuf,
     memory: PathBuf,
+    /// cgroup v1: its directory in the devices hierarchy, if that is mounted.
+    devices: Option<PathBuf>,
 }
 
 /// A pod's cgroup.
@@ -269,6 +273,19 @@ impl ContainerCgroup {
                 Some((name, dir.clone()))
             })
             .collect()
+    }
+
+    /// Tells the kernel which devices the container's processes may open or create, before
+    /// any of them runs (runc's allow-list, or every device for a privileged container).
+    pub fn limit_devices(&self, policy: DevicePolicy) -> Result<(), CgroupError> {
+        match self.version {
+            CgroupVersion::V1 => match &self.dirs.devices {
+                Some(dir) => devices::apply_v1(self.fs.as_ref(), dir, policy),
+                // Without the devices controller, runc too leaves devices alone.
+                None => Ok(()),
+            },
+            CgroupVersion::V2 => devices::apply_v2(self.fs.as_ref(), &self.dirs.cpu, policy),
+        }
     }
 
     /// Moves process `pid` (all its threads) into this cgroup, in every hierarchy. Call it for

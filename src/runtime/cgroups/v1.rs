@@ -7,16 +7,16 @@ use std::sync::Arc;
 use super::fs::{ensure_dir, CgroupFs};
 use super::hierarchy::{ancestors, container_leaf, pod_path, tier_dir, PAUSE_LEAF};
 use super::{
-    cpu, memory, pids, remove_pod_dirs, with_create_retries, CgroupDirs, CgroupError,
+    cpu, devices, memory, pids, remove_pod_dirs, with_create_retries, CgroupDirs, CgroupError,
     CgroupManager, CgroupVersion, ContainerCgroup, PodCgroup,
 };
 use crate::kube::qos::QosClass;
 use crate::kube::resources::{CgroupValues, MIN_SHARES};
 
-/// Controllers a pod gets a cgroup in; cpu and memory are required, the others are only
-/// for accounting (cpuacct usage, pids.current).
+/// Controllers a pod gets a cgroup in; cpu and memory are required, the others are for
+/// accounting (cpuacct usage, pids.current) and the containers' device allow-list.
 const REQUIRED: &[&str] = &[cpu::CONTROLLER, memory::CONTROLLER];
-const OPTIONAL: &[&str] = &["cpuacct", pids::CONTROLLER];
+const OPTIONAL: &[&str] = &["cpuacct", pids::CONTROLLER, devices::CONTROLLER];
 
 #[derive(Debug)]
 pub struct V1Manager {
@@ -27,6 +27,8 @@ pub struct V1Manager {
     memory_root: PathBuf,
     /// Where the pod's `pids.max` goes; None if the pids controller is not mounted.
     pids_root: Option<PathBuf>,
+    /// Where the containers' device rules go; None if the devices controller is not mounted.
+    devices_root: Option<PathBuf>,
 }
 
 impl V1Manager {
@@ -59,6 +61,7 @@ impl V1Manager {
             cpu_root,
             memory_root,
             pids_root: controllers.get(pids::CONTROLLER).cloned(),
+            devices_root: controllers.get(devices::CONTROLLER).cloned(),
         })
     }
 
@@ -67,6 +70,7 @@ impl V1Manager {
             all: self.roots.iter().map(|r| r.join(relative)).collect(),
             cpu: self.cpu_root.join(relative),
             memory: self.memory_root.join(relative),
+            devices: self.devices_root.as_ref().map(|r| r.join(relative)),
         }
     }
 

@@ -51,6 +51,7 @@ impl V2Manager {
             all: vec![dir.clone()],
             cpu: dir.clone(),
             memory: dir,
+            devices: None,
         }
     }
 

@@ -83,10 +83,7 @@ pub fn for_sandbox(pod: &Pod) -> Result<Option<Filter>> {
 /// The bounding set the profile's capability-dependent rules look at: containerd's default
 /// set, which every unprivileged container and pause keep.
 fn bounding_set() -> Vec<String> {
-    super::security::DEFAULT_CAPABILITIES
-        .iter()
-        .map(|c| c.to_string())
-        .collect()
+    crate::kube::security::capability_names(crate::kube::security::DEFAULT_CAPABILITIES)
 }
 
 /// Where `Localhost` profiles are read from: `seccomp/` in podlab's data directory

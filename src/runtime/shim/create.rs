@@ -297,8 +297,13 @@ impl Shim {
             Some(cgroups) => cgroups.prepare_pause()?,
             None => None,
         };
-        // Without root, with a range of ids, pause runs as 65535 like kubelet's.
-        let run_as = self.opts.node.as_ref().and_then(|n| n.ids.pause_id());
+        // pause runs as 65535 like kubelet's (or the pod's runAsUser); without root only when
+        // the node's user namespace has a range of ids.
+        let pause_user = crate::kube::security::sandbox_user(&self.state.pod.spec);
+        let run_as = match &self.opts.node {
+            Some(node) => node.ids.pause_id().and(pause_user),
+            None => pause_user,
+        };
         // kubelet asks for RuntimeDefault for every sandbox (unless a container is privileged).
         let seccomp = crate::runtime::seccomp::for_sandbox(&self.state.pod);
         let created = seccomp
@@ -309,7 +314,8 @@ impl Shim {
                     &self.pause_binary,
                     &log,
                     leaf.as_deref(),
-                    run_as,
+                    run_as.as_ref(),
+                    crate::kube::security::sandbox_capabilities(&self.state.pod.spec),
                     self.state.user_namespace,
                     seccomp.as_ref(),
                 )
@@ -380,6 +386,16 @@ impl Shim {
             if err.is::<super::image_pull::PullUnderway>() {
                 // Started when the pull has ended.
                 return Ok(());
+            }
+            if let Some(failed) = err.downcast_ref::<container::ConfigError>() {
+                // kubelet's startContainer: "Error: <message>", and the container waits.
+                let error = failed.0.clone();
+                self.record_for(name, events::failed(&error));
+                self.feed(machine::Event::ConfigFailed {
+                    container: name.to_string(),
+                    error,
+                });
+                return started.map(|_| ());
             }
         }
         self.record_for(name, events::created());
@@ -456,7 +472,7 @@ impl Shim {
         };
         let log = open_log(&self.state.uid, name)?;
         let placement = match &mut self.cgroups {
-            Some(cgroups) => Some(cgroups.prepare_container(name)?),
+            Some(cgroups) => Some(cgroups.prepare_container(name, spec.is_privileged())?),
             None => None,
         };
         container::init_config(&ctx, spec, &image, placement)
