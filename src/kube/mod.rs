@@ -5,6 +5,7 @@
 //! with it on any OS.
 
 pub mod backoff;
+pub mod env;
 pub mod events;
 pub mod image;
 pub mod lifecycle;

@@ -35,22 +35,72 @@ pub struct PodContext<'a> {
     pub podlab_exe: &'a Path,
     /// `hostUsers: false`: the pod's range of ids.
     pub user_ids: Option<crate::kube::userns::IdRange>,
+    /// What the container's fieldRefs and resourceFieldRefs read.
+    pub env: crate::kube::env::EnvContext,
 }
 
 /// The command a container runs, with Kubernetes' rules: `command` replaces the image's
-/// Entrypoint, `args` its Cmd.
-pub fn container_argv(c: &Container, image: &ResolvedImage) -> Vec<String> {
+/// Entrypoint, `args` its Cmd; `$(VAR)` in command and args is expanded from the container's
+/// own variables `vars`.
+pub fn container_argv(
+    c: &Container,
+    image: &ResolvedImage,
+    vars: &[(String, String)],
+) -> Vec<String> {
+    let (command, args) = crate::kube::env::expand_command_and_args(&c.command, &c.args, vars);
     crate::kube::image::container_command(
-        &c.command,
-        &c.args,
+        &command,
+        &args,
         &image.config.entrypoint,
         &image.config.cmd,
     )
 }
 
-/// A container's environment: PATH, HOSTNAME and HOME, the image's Env over them, the pod's
-/// variables over all.
-pub fn container_env(pod: &Pod, c: &Container, image_env: &[String], home: &str) -> Vec<String> {
+/// What kubelet knows of the pod and the node when it starts a container: the uid, the node's
+/// name and allocatable, the pod's IP and the node's (the bridge's address, by which the pod
+/// reaches this machine; for a hostNetwork pod, the address of the default route's interface).
+pub fn env_context(state: &crate::kube::pod_state::PodState) -> crate::kube::env::EnvContext {
+    let sandbox = state.sandbox.as_ref();
+    let host_ips: Vec<String> = match sandbox.and_then(|s| s.network.as_ref()) {
+        Some(net) => vec![net.gateway.to_string()],
+        None if state.pod.spec.host_network => node_ip().into_iter().collect(),
+        None => Vec::new(),
+    };
+    let pod_ips = match sandbox.and_then(|s| s.ip.clone()) {
+        Some(ip) => vec![ip],
+        None if state.pod.spec.host_network => host_ips.clone(),
+        None => Vec::new(),
+    };
+    let node_allocatable = super::pod_cgroups::node_capacity()
+        .map(crate::kube::scheduling::allocatable)
+        .unwrap_or_default();
+    crate::kube::env::EnvContext {
+        uid: state.uid.clone(),
+        node_name: crate::kube::static_pods::node_name(),
+        pod_ips,
+        host_ips,
+        node_allocatable,
+    }
+}
+
+/// The address this machine sends from on its default route: kubelet's node IP when none is
+/// configured. A UDP socket "connected" to an outside address sends nothing; the kernel only
+/// picks the route and the source address. None without a default route.
+fn node_ip() -> Option<String> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    Some(socket.local_addr().ok()?.ip().to_string())
+}
+
+/// A container's environment: PATH, HOSTNAME and HOME, the image's Env over them, the
+/// container's variables `vars` (resolved by [`crate::kube::env::container_vars`]) over all.
+pub fn container_env(
+    pod: &Pod,
+    c: &Container,
+    vars: &[(String, String)],
+    image_env: &[String],
+    home: &str,
+) -> Vec<String> {
     let mut base = vec![
         format!("PATH={DEFAULT_PATH}"),
         format!("HOSTNAME={}", crate::kube::steps::hostname_of(pod)),
@@ -66,10 +116,7 @@ pub fn container_env(pod: &Pod, c: &Container, image_env: &[String], home: &str)
             Some((name.to_string(), value.to_string()))
         }),
     );
-    crate::kube::image::merge_env(
-        with_image.iter().map(String::as_str),
-        c.env.iter().map(|v| (v.name.clone(), v.value.clone())),
-    )
+    crate::kube::image::merge_env(with_image.iter().map(String::as_str), vars.iter().cloned())
 }
 
 /// The uid, gid and home the image's `User` names, looked up in the image's own /etc/passwd
@@ -170,6 +217,7 @@ pub fn init_config(
         });
     }
     let pod_dir = paths::pod_dir(ctx.uid);
+    let vars = crate::kube::env::container_vars(ctx.pod, c, &ctx.env);
     let unified = placement.as_ref().is_some_and(|p| p.unified_dir.is_some());
     let (cgroup_procs, cgroup_dir, cgroup_view, oom_score_adj) = match placement {
         Some(p) => (
@@ -200,8 +248,8 @@ pub fn init_config(
             idmapped_lower: ctx.user_ids.map(|_| dir.join("lower")),
             pod_root: ctx.user_ids.map(|r| r.first_id),
         },
-        argv: container_argv(c, image),
-        env: container_env(ctx.pod, c, &image.config.env, &home),
+        argv: container_argv(c, image, &vars),
+        env: container_env(ctx.pod, c, &vars, &image.config.env, &home),
         cwd: c
             .working_dir
             .clone()

@@ -60,6 +60,9 @@ pub struct PodSpec {
     /// Kubernetes' default is 30 seconds.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<i64>,
+    /// Read by a fieldRef; no token is mounted (there is no API server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
 }
 
 impl PodSpec {
@@ -68,6 +71,15 @@ impl PodSpec {
     /// `hostUsers: false`: a user namespace of the pod's own.
     pub fn own_user_namespace(&self) -> bool {
         self.host_users == Some(false)
+    }
+
+    /// The names of the init containers, then of the app containers.
+    pub fn container_names(&self) -> Vec<&str> {
+        self.init_containers
+            .iter()
+            .chain(&self.containers)
+            .map(|c| c.name.as_str())
+            .collect()
     }
 
     pub fn grace_period_seconds(&self) -> i64 {
@@ -152,6 +164,39 @@ pub struct EnvVar {
     pub name: String,
     #[serde(default)]
     pub value: String,
+    /// fieldRef or resourceFieldRef (configMapKeyRef and secretKeyRef need an API server and
+    /// are refused when the manifest is read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<EnvVarSource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVarSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_ref: Option<ObjectFieldSelector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_field_ref: Option<ResourceFieldSelector>,
+}
+
+/// A field of the pod: `metadata.name`, `metadata.labels['app']`, `status.podIP`, …
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectFieldSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub field_path: String,
+}
+
+/// A container's request or limit: `limits.memory`, `requests.cpu`, …
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceFieldSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divisor: Option<Quantity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

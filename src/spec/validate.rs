@@ -128,6 +128,7 @@ impl Checker {
                 self.container(&at, container, init, &volumes);
             }
         }
+        self.violations.extend(super::env_check::check(spec));
         if let Some(grace) = spec.termination_grace_period_seconds {
             self.non_negative(path.key("terminationGracePeriodSeconds"), grace);
         }

@@ -20,6 +20,7 @@ mod lessons;
 mod lifecycle;
 mod network;
 mod observe_real;
+mod pod_files;
 mod readme_walk;
 mod resources;
 mod rootless;

@@ -426,6 +426,7 @@ impl Shim {
             sandbox_pid: sandbox_pid.as_raw(),
             podlab_exe: &self.podlab_exe,
             user_ids: self.state.user_namespace,
+            env: container::env_context(&self.state),
         };
         let log = open_log(&self.state.uid, name)?;
         let placement = match &mut self.cgroups {
