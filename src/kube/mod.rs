@@ -5,6 +5,7 @@
 //! with it on any OS.
 
 pub mod backoff;
+pub mod dns;
 pub mod env;
 pub mod events;
 pub mod image;

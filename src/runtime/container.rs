@@ -244,6 +244,7 @@ pub fn init_config(
             shm: pod_dir.join("shm"),
             etc_hosts: pod_dir.join("etc-hosts"),
             etc_hostname: pod_dir.join("etc-hostname"),
+            etc_resolv_conf: pod_dir.join("resolv.conf"),
             cgroup: cgroup_view,
             idmapped_lower: ctx.user_ids.map(|_| dir.join("lower")),
             pod_root: ctx.user_ids.map(|r| r.first_id),

@@ -1,6 +1,6 @@
 //! The container's filesystem view, built inside its own mount namespace: an overlay of the image,
 //! the pod's volumes, its own /proc, a minimal /dev with the pod's shared /dev/shm, kubelet's
-//! /etc/hosts and /etc/hostname, then `pivot_root`, then runc's default masks.
+//! /etc/hosts, /etc/hostname and /etc/resolv.conf, then `pivot_root`, then runc's default masks.
 //!
 //! Everything here is mounted in the container's mount namespace, so it disappears with the
 //! container: nothing has to be unmounted on the host.
@@ -25,6 +25,8 @@ pub struct RootfsConfig {
     pub shm: PathBuf,
     pub etc_hosts: PathBuf,
     pub etc_hostname: PathBuf,
+    /// The pod's resolv.conf (`kube::dns`).
+    pub etc_resolv_conf: PathBuf,
     /// What the container sees at /sys/fs/cgroup (None: the bare directory of sysfs).
     #[serde(default)]
     pub cgroup: Option<CgroupView>,
@@ -148,6 +150,7 @@ fn from_the_pod(root: &Path, config: &RootfsConfig) -> Result<()> {
     for (file, source) in [
         ("/etc/hosts", &config.etc_hosts),
         ("/etc/hostname", &config.etc_hostname),
+        ("/etc/resolv.conf", &config.etc_resolv_conf),
     ] {
         let target = inside(root, file);
         ensure_file(&target)?;

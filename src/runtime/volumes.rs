@@ -10,7 +10,8 @@ use eyre::{bail, eyre, Context, Result};
 use nix::mount::{mount, MsFlags};
 
 use super::paths;
-use crate::spec::{HostPathType, Pod, Volume};
+use crate::kube::events::Event;
+use crate::spec::{HostPathType, Pod, PodSpec, Volume};
 
 /// containerd's default size of a pod's /dev/shm.
 pub const SHM_SIZE: &str = "64m";
@@ -117,6 +118,29 @@ pub fn check_host_path(path: &Path, kind: HostPathType) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The node's resolv.conf as kubelet reads it: `/etc/resolv.conf`, or, where that names only
+/// systemd-resolved's local stub, the upstream servers' file kubeadm points kubelet at.
+pub fn node_resolv_conf() -> String {
+    let etc = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if crate::kube::dns::uses_resolved_stub(&etc) {
+        if let Ok(upstream) = std::fs::read_to_string("/run/systemd/resolve/resolv.conf") {
+            return upstream;
+        }
+    }
+    etc
+}
+
+/// The pod's /etc/resolv.conf per its dnsPolicy and dnsConfig; the warnings kubelet records on
+/// the way (MissingClusterDNS, DNSConfigForming) are returned. `pod`: `name_namespace(uid)`.
+pub fn write_resolv_conf(uid: &str, spec: &PodSpec, pod: &str) -> Result<Vec<Event>> {
+    let node = node_resolv_conf();
+    let dns = crate::kube::dns::pod_dns(spec, &crate::kube::dns::parse_resolv_conf(&node), pod);
+    // containerd copies the node's file when kubelet's settings are all empty.
+    let text = crate::kube::dns::resolv_conf(&dns.config).unwrap_or(node);
+    super::sys::write_in_place(&paths::pod_dir(uid).join("resolv.conf"), text.as_bytes())?;
+    Ok(dns.events)
 }
 
 /// kubelet's managed /etc/hosts (`# Kubernetes-managed hosts file.`) and /etc/hostname.

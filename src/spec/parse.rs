@@ -246,10 +246,6 @@ fn unknown_field_text(path: &FieldPath) -> Text {
             "there is no scheduler: the pod runs on this machine",
             "没有调度器：Pod 就运行在这台机器上",
         ),
-        "dnsPolicy" | "dnsConfig" => (
-            "podlab does not set up cluster DNS",
-            "podlab 不配置集群 DNS",
-        ),
         "serviceAccountName" | "serviceAccount" | "automountServiceAccountToken" => (
             "there is no API server, so no service account token is mounted",
             "没有 API server，所以不会挂载服务账号令牌",

@@ -60,6 +60,11 @@ pub struct PodSpec {
     /// Kubernetes' default is 30 seconds.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<i64>,
+    /// ClusterFirst when unset (the API server's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_policy: Option<DnsPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_config: Option<PodDnsConfig>,
     /// Read by a fieldRef; no token is mounted (there is no API server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
@@ -86,6 +91,38 @@ impl PodSpec {
         self.termination_grace_period_seconds
             .unwrap_or(Self::DEFAULT_GRACE_PERIOD_SECONDS)
     }
+}
+
+/// Which resolv.conf the pod gets (`kube::dns`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DnsPolicy {
+    #[default]
+    ClusterFirst,
+    ClusterFirstWithHostNet,
+    Default,
+    None,
+}
+
+/// Nameservers, search domains and options added to (or, with dnsPolicy None, making) the
+/// pod's resolv.conf.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodDnsConfig {
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    #[serde(default)]
+    pub searches: Vec<String>,
+    #[serde(default)]
+    pub options: Vec<PodDnsConfigOption>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodDnsConfigOption {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

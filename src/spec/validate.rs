@@ -129,6 +129,7 @@ impl Checker {
             }
         }
         self.violations.extend(super::env_check::check(spec));
+        self.violations.extend(super::dns_check::check(spec));
         if let Some(grace) = spec.termination_grace_period_seconds {
             self.non_negative(path.key("terminationGracePeriodSeconds"), grace);
         }

@@ -89,3 +89,65 @@ spec:
         "the shell exec'd its last command"
     );
 }
+
+/// The pod's resolv.conf as the node's would become it (kubelet's parse, containerd's writing).
+fn node_resolv_conf_for_pods() -> String {
+    use podlab::kube::dns;
+    let node = podlab::runtime::volumes::node_resolv_conf();
+    dns::resolv_conf(&dns::parse_resolv_conf(&node)).unwrap_or(node)
+}
+
+#[test]
+fn resolv_conf_follows_the_dns_policy_and_cluster_first_falls_back_with_a_warning() {
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "dns-default",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{name}'}\nspec:\n  containers:\n    - {name: app, image: busybox, command: [sleep, '3600']}\n",
+    );
+    assert_eq!(
+        pod.sh("app", "cat /etc/resolv.conf"),
+        node_resolv_conf_for_pods()
+    );
+    let warnings: Vec<String> = pod
+        .events()
+        .into_iter()
+        .filter(|e| e.starts_with("MissingClusterDNS"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{:?}", pod.events());
+    assert!(
+        warnings[0].contains("kubelet does not have ClusterDNS IP configured"),
+        "{warnings:?}"
+    );
+    drop(pod);
+
+    let pod = TestPod::run(
+        "dns-none",
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: '{name}'}
+spec:
+  dnsPolicy: None
+  dnsConfig:
+    nameservers: [203.0.113.10, 203.0.113.11]
+    searches: [ns1.svc.cluster-domain.example, my.dns.search.suffix]
+    options:
+      - {name: ndots, value: "2"}
+      - {name: edns0}
+  containers:
+    - {name: app, image: busybox, command: [sleep, '3600']}
+"#,
+    );
+    assert_eq!(
+        pod.sh("app", "cat /etc/resolv.conf"),
+        "search ns1.svc.cluster-domain.example my.dns.search.suffix\nnameserver 203.0.113.10\nnameserver 203.0.113.11\noptions ndots:2 edns0\n"
+    );
+    assert!(
+        !pod.events()
+            .iter()
+            .any(|e| e.starts_with("MissingClusterDNS")),
+        "{:?}",
+        pod.events()
+    );
+}

@@ -257,6 +257,11 @@ impl Shim {
         // The plan the namespaces step narrates, from the same function.
         let namespaces = SandboxNamespaces::for_pod(&self.state.pod);
         let hostname = steps::hostname_of(&self.state.pod);
+        // kubelet decides the pod's DNS while it makes the sandbox's config.
+        let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
+        for warning in volumes::write_resolv_conf(&self.state.uid, &self.state.pod.spec, &pod)? {
+            self.record("pod", warning);
+        }
         let log = open_log(&self.state.uid, "pause")?;
         // On cgroup v2 the sandbox process is born in pause's leaf; elsewhere it is moved there.
         let leaf = match &mut self.cgroups {
