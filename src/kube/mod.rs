@@ -8,6 +8,7 @@ pub mod backoff;
 pub mod dns;
 pub mod env;
 pub mod events;
+pub mod hosts;
 pub mod image;
 pub mod lifecycle;
 pub mod machine;

@@ -29,9 +29,9 @@ pub struct StepPlan {
     pub syscalls: Vec<String>,
 }
 
+/// The pod's hostname as kubelet gives it to the sandbox (`kube::hosts::pod_hostname`).
 pub fn hostname_of(pod: &Pod) -> String {
-    let name = pod.spec.hostname.as_deref().unwrap_or(&pod.metadata.name);
-    name.chars().take(63).collect()
+    super::hosts::pod_hostname(pod)
 }
 
 /// The steps that create `pod`, in the order kubelet and containerd take them.

@@ -103,7 +103,7 @@ pub fn container_env(
 ) -> Vec<String> {
     let mut base = vec![
         format!("PATH={DEFAULT_PATH}"),
-        format!("HOSTNAME={}", crate::kube::steps::hostname_of(pod)),
+        format!("HOSTNAME={}", super::volumes::container_hostname(pod)),
         format!("HOME={home}"),
     ];
     if c.tty {

@@ -143,21 +143,33 @@ pub fn write_resolv_conf(uid: &str, spec: &PodSpec, pod: &str) -> Result<Vec<Eve
     Ok(dns.events)
 }
 
-/// kubelet's managed /etc/hosts (`# Kubernetes-managed hosts file.`) and /etc/hostname.
-pub fn write_etc_files(uid: &str, hostname: &str, pod_ip: Option<&str>) -> Result<()> {
+/// kubelet's /etc/hosts (`kube::hosts`: the managed file, or the node's for a hostNetwork
+/// pod) and containerd's /etc/hostname.
+pub fn write_etc_files(uid: &str, pod: &Pod, pod_ip: Option<&str>) -> Result<()> {
+    use crate::kube::hosts;
     let dir = paths::pod_dir(uid);
-    let mut hosts = String::from(
-        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
-         fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n",
-    );
-    if let Some(ip) = pod_ip {
-        hosts.push_str(&format!("{ip}\t{hostname}\n"));
-    }
+    let aliases = &pod.spec.host_aliases;
+    let hosts_file = if pod.spec.host_network {
+        let node = std::fs::read_to_string("/etc/hosts")
+            .wrap_err("failed to read the node's /etc/hosts")?;
+        hosts::node_hosts(&node, aliases)
+    } else {
+        let ips: Vec<String> = pod_ip.map(String::from).into_iter().collect();
+        hosts::managed_hosts(&ips, &hosts::pod_hostname(pod), aliases)
+    };
     // Rewritten in place: the files are bind-mounted into running containers.
-    super::sys::write_in_place(&dir.join("etc-hosts"), hosts.as_bytes())?;
+    super::sys::write_in_place(&dir.join("etc-hosts"), hosts_file.as_bytes())?;
     super::sys::write_in_place(
         &dir.join("etc-hostname"),
-        format!("{hostname}\n").as_bytes(),
+        format!("{}\n", container_hostname(pod)).as_bytes(),
     )?;
     Ok(())
+}
+
+/// The hostname a container of `pod` sees: the pod's, or this machine's for a hostNetwork pod.
+pub fn container_hostname(pod: &Pod) -> String {
+    let node = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::kube::hosts::container_hostname(pod, &node)
 }

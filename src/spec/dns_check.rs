@@ -1,7 +1,10 @@
-//! The API server's checks of `dnsPolicy: None` and `dnsConfig` (`validatePodDNSConfig` in
-//! `pkg/apis/core/validation`): at most 3 nameservers, each an IP address; at most 32 search
-//! domains of at most 2048 characters in all, each a DNS subdomain (underscores allowed, as
-//! RelaxedDNSSearchValidation allows them since 1.32); every option named.
+//! The API server's checks of the names a pod gives its resolver (`pkg/apis/core/validation`):
+//!
+//! * `dnsPolicy: None` and `dnsConfig` (`validatePodDNSConfig`): at most 3 nameservers, each an
+//!   IP address; at most 32 search domains of at most 2048 characters in all, each a DNS
+//!   subdomain (underscores allowed, as RelaxedDNSSearchValidation allows them since 1.32);
+//!   every option named.
+//! * `hostAliases` (`ValidateHostAliases`): an IP address and DNS subdomains.
 
 use crate::i18n::Text;
 use crate::kube::dns::{MAX_NAMESERVERS, MAX_SEARCH_LIST_CHARS, MAX_SEARCH_PATHS};
@@ -21,6 +24,29 @@ pub fn check(spec: &PodSpec) -> Vec<Violation> {
             hint: None,
         })
     };
+    for (i, alias) in spec.host_aliases.iter().enumerate() {
+        let at = FieldPath::root().key("spec").key("hostAliases").index(i);
+        if alias.ip.parse::<std::net::IpAddr>().is_err() {
+            add(
+                at.key("ip"),
+                format!("{:?} is not an IP address", alias.ip),
+                format!("{:?} 不是 IP 地址", alias.ip),
+                "an IPv4 or IPv6 address such as 10.0.0.10",
+                "IPv4 或 IPv6 地址，例如 10.0.0.10",
+            );
+        }
+        for (j, name) in alias.hostnames.iter().enumerate() {
+            if !is_subdomain(name, false) {
+                add(
+                    at.key("hostnames").index(j),
+                    format!("{name:?} is not a DNS name"),
+                    format!("{name:?} 不是 DNS 名称"),
+                    "lowercase letters, digits and '-' in dot-separated labels, such as db.local",
+                    "用点分隔的标签，由小写字母、数字和 '-' 组成，例如 db.local",
+                );
+            }
+        }
+    }
     let none = spec.dns_policy == Some(DnsPolicy::None);
     let Some(config) = &spec.dns_config else {
         if none {
@@ -122,13 +148,15 @@ pub fn check(spec: &PodSpec) -> Vec<Violation> {
 /// A DNS-1123 subdomain that may hold underscores, with an optional trailing dot; `.` alone
 /// is allowed too.
 fn is_search_domain(search: &str) -> bool {
-    if search == "." {
-        return true;
-    }
-    let name = search.strip_suffix('.').unwrap_or(search);
+    search == "." || is_subdomain(search.strip_suffix('.').unwrap_or(search), true)
+}
+
+/// A DNS-1123 subdomain (with `underscore`, labels may hold '_').
+fn is_subdomain(name: &str, underscore: bool) -> bool {
     let label_ok = |label: &str| {
         let b = label.as_bytes();
-        let edge = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'_';
+        let edge =
+            |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit() || (underscore && *c == b'_');
         !b.is_empty()
             && b.first().is_some_and(edge)
             && b.last().is_some_and(edge)

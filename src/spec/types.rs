@@ -60,6 +60,9 @@ pub struct PodSpec {
     /// Kubernetes' default is 30 seconds.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<i64>,
+    /// Lines kubelet adds to the pod's /etc/hosts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_aliases: Vec<HostAlias>,
     /// ClusterFirst when unset (the API server's default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns_policy: Option<DnsPolicy>,
@@ -91,6 +94,16 @@ impl PodSpec {
         self.termination_grace_period_seconds
             .unwrap_or(Self::DEFAULT_GRACE_PERIOD_SECONDS)
     }
+}
+
+/// An IP and the names /etc/hosts gives it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostAlias {
+    #[serde(default)]
+    pub ip: String,
+    #[serde(default)]
+    pub hostnames: Vec<String>,
 }
 
 /// Which resolv.conf the pod gets (`kube::dns`).

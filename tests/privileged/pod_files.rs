@@ -151,3 +151,55 @@ spec:
         pod.events()
     );
 }
+
+const ALIASES: &str = "  hostAliases:\n    - {ip: 203.0.113.7, hostnames: [db.local, db]}\n";
+const ALIAS_LINES: &str = "\n# Entries added by HostAliases.\n203.0.113.7\tdb.local\tdb\n";
+
+#[test]
+fn a_host_network_pod_gets_the_nodes_hosts_file_and_hostname() {
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "hostnet-files",
+        &format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: '{{name}}'}}\nspec:\n  hostNetwork: true\n{ALIASES}  containers:\n    - {{name: app, image: busybox, command: [sleep, '3600']}}\n"
+        ),
+    );
+    let node_hosts = std::fs::read_to_string("/etc/hosts").expect("read /etc/hosts");
+    assert_eq!(
+        pod.sh("app", "cat /etc/hosts"),
+        format!("# Kubernetes-managed hosts file (host network).\n{node_hosts}{ALIAS_LINES}")
+    );
+    let node = nix::unistd::gethostname()
+        .expect("hostname")
+        .to_string_lossy()
+        .into_owned();
+    assert_eq!(
+        pod.sh("app", "hostname; cat /etc/hostname; echo $HOSTNAME"),
+        format!("{node}\n{node}\n{node}\n")
+    );
+}
+
+#[test]
+fn a_pod_network_pods_hosts_file_ends_with_its_host_aliases() {
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "aliases",
+        &format!(
+            "apiVersion: v1\nkind: Pod\nmetadata: {{name: '{{name}}'}}\nspec:\n{ALIASES}  containers:\n    - {{name: app, image: busybox, command: [sleep, '3600']}}\n"
+        ),
+    );
+    let ip = pod.state().sandbox.and_then(|s| s.ip).expect("pod IP");
+    let hosts = pod.sh("app", "cat /etc/hosts");
+    assert!(
+        hosts.starts_with("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n"),
+        "{hosts}"
+    );
+    assert!(
+        hosts.ends_with(&format!("{ip}\t{}\n{ALIAS_LINES}", pod.name)),
+        "{hosts}"
+    );
+}

@@ -310,11 +310,12 @@ impl Shim {
         self.pending_sandbox = Some(pending);
         self.state.sandbox = Some(SandboxState {
             pause,
-            hostname: hostname.clone(),
+            // A hostNetwork pod has no hostname of its own: it sees the node's.
+            hostname: volumes::container_hostname(&self.state.pod),
             ip: None,
             network: None,
         });
-        volumes::write_etc_files(&self.state.uid, &hostname, None)?;
+        volumes::write_etc_files(&self.state.uid, &self.state.pod, None)?;
         Ok(())
     }
 
@@ -323,8 +324,7 @@ impl Shim {
         let net = network::setup_pod(cfg, &self.state.uid, &self.state.name, pause_pid)
             .map_err(|e| eyre!("{e}"))?;
         let ip = net.ip.to_string();
-        let hostname = steps::hostname_of(&self.state.pod);
-        volumes::write_etc_files(&self.state.uid, &hostname, Some(&ip))?;
+        volumes::write_etc_files(&self.state.uid, &self.state.pod, Some(&ip))?;
         if let Some(sandbox) = &mut self.state.sandbox {
             sandbox.ip = Some(ip);
             sandbox.network = Some(net);
