@@ -241,7 +241,12 @@ pub fn init_config(
             work: dir.join("work"),
             merged: dir.join("rootfs"),
             mounts,
-            shm: pod_dir.join("shm"),
+            // hostIPC: the host's /dev/shm, as containerd binds it.
+            shm: if ctx.pod.spec.host_ipc {
+                PathBuf::from("/dev/shm")
+            } else {
+                pod_dir.join("shm")
+            },
             etc_hosts: pod_dir.join("etc-hosts"),
             etc_hostname: pod_dir.join("etc-hostname"),
             etc_resolv_conf: pod_dir.join("resolv.conf"),

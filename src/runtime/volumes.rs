@@ -1,5 +1,6 @@
-//! The pod's shared files: emptyDir and hostPath volumes, the shared /dev/shm, and the
-//! /etc/hosts and /etc/hostname kubelet writes for every pod.
+//! The pod's shared files: emptyDir and hostPath volumes, the shared /dev/shm (a tmpfs
+//! `noexec,nosuid,nodev,mode=1777,size=65536k` per sandbox, as containerd makes it), and the
+//! /etc/hosts, /etc/hostname and /etc/resolv.conf kubelet and containerd write for every pod.
 //!
 //! tmpfs mounts are made in the shim's private mount namespace: they vanish with the pod.
 
@@ -13,15 +14,22 @@ use super::paths;
 use crate::kube::events::Event;
 use crate::spec::{HostPathType, Pod, PodSpec, Volume};
 
-/// containerd's default size of a pod's /dev/shm.
-pub const SHM_SIZE: &str = "64m";
+/// containerd's default size of a pod's /dev/shm (`defaultShmSize`, 64 MiB).
+pub const SHM_SIZE: &str = "65536k";
 
 /// `user_ids`: the pod's own range (`hostUsers: false`), whose root gets the emptyDir volumes.
 pub fn prepare(uid: &str, pod: &Pod, user_ids: Option<crate::kube::userns::IdRange>) -> Result<()> {
     let pod_dir = paths::pod_dir(uid);
-    let shm = pod_dir.join("shm");
-    std::fs::create_dir_all(&shm)?;
-    tmpfs(&shm, &format!("mode=1777,size={SHM_SIZE}"))?;
+    // The sandbox's /dev/shm, as containerd makes it; a hostIPC pod uses the host's instead.
+    if !pod.spec.host_ipc {
+        let shm = pod_dir.join("shm");
+        std::fs::create_dir_all(&shm)?;
+        tmpfs(
+            &shm,
+            MsFlags::MS_NOEXEC,
+            &format!("mode=1777,size={SHM_SIZE}"),
+        )?;
+    }
     for volume in &pod.spec.volumes {
         prepare_volume(uid, volume, user_ids)
             .wrap_err_with(|| format!("failed to prepare volume {:?}", volume.name))?;
@@ -29,12 +37,12 @@ pub fn prepare(uid: &str, pod: &Pod, user_ids: Option<crate::kube::userns::IdRan
     Ok(())
 }
 
-fn tmpfs(target: &Path, options: &str) -> Result<()> {
+fn tmpfs(target: &Path, extra: MsFlags, options: &str) -> Result<()> {
     mount(
         Some("tmpfs"),
         target,
         Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | extra,
         Some(options),
     )
     .map_err(|e| eyre!("failed to mount tmpfs on {}: {e}", target.display()))
@@ -55,7 +63,7 @@ fn prepare_volume(
             if let Some(limit) = &empty.size_limit {
                 options.push_str(&format!(",size={}", limit.value()));
             }
-            tmpfs(&dir, &options)?;
+            tmpfs(&dir, MsFlags::empty(), &options)?;
         }
         if let Some(range) = user_ids {
             // The pod's root owns it, so what it writes there is 65536·N on the host.

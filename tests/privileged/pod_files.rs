@@ -203,3 +203,61 @@ fn a_pod_network_pods_hosts_file_ends_with_its_host_aliases() {
         "{hosts}"
     );
 }
+
+/// The options of the mount at `path` in the container, as `/proc/self/mountinfo` lists them
+/// (the mount's own and the superblock's).
+fn mount_options(pod: &TestPod, container: &str, path: &str) -> String {
+    let script = format!("awk '$5 == \"{path}\" {{ print $6 \",\" $NF }}' /proc/self/mountinfo");
+    pod.sh(container, &script)
+}
+
+fn device_and_inode(pod: &TestPod, container: &str) -> String {
+    pod.sh(container, "stat -c '%d %i' /dev/shm")
+}
+
+#[test]
+fn dev_shm_is_one_noexec_64_mib_tmpfs_per_pod_unless_a_volume_or_host_ipc_takes_it() {
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    let two = "    - {name: a, image: busybox, command: [sleep, '3600']}\n    - {name: b, image: busybox, command: [sleep, '3600']}\n";
+    let pod = TestPod::run(
+        "shm",
+        &format!("apiVersion: v1\nkind: Pod\nmetadata: {{name: '{{name}}'}}\nspec:\n  containers:\n{two}"),
+    );
+    let options = mount_options(&pod, "a", "/dev/shm");
+    for wanted in ["nosuid", "nodev", "noexec", "size=65536k"] {
+        assert!(options.contains(wanted), "{wanted} not in {options:?}");
+    }
+    // tmpfs lists no mode=1777: it is its default.
+    assert_eq!(pod.sh("a", "stat -c %a /dev/shm"), "1777\n");
+    assert_eq!(device_and_inode(&pod, "a"), device_and_inode(&pod, "b"));
+    pod.sh("a", "echo shared > /dev/shm/note");
+    assert_eq!(pod.sh("b", "cat /dev/shm/note"), "shared\n");
+    drop(pod);
+
+    // The usual way to get a bigger /dev/shm: a Memory emptyDir mounted there wins.
+    let pod = TestPod::run(
+        "shm-volume",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{name}'}\nspec:\n  volumes:\n    - {name: dshm, emptyDir: {medium: Memory, sizeLimit: 128Mi}}\n  containers:\n    - name: a\n      image: busybox\n      command: [sleep, '3600']\n      volumeMounts: [{name: dshm, mountPath: /dev/shm}]\n",
+    );
+    let options = mount_options(&pod, "a", "/dev/shm");
+    assert!(options.contains("size=131072k"), "{options:?}");
+    assert_eq!(
+        pod.sh("a", "grep -c ' /dev/shm ' /proc/self/mountinfo"),
+        "1\n",
+        "only the volume is mounted there"
+    );
+    drop(pod);
+
+    let pod = TestPod::run(
+        "shm-host-ipc",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{name}'}\nspec:\n  hostIPC: true\n  containers:\n    - {name: a, image: busybox, command: [sleep, '3600']}\n",
+    );
+    use std::os::unix::fs::MetadataExt;
+    let host = std::fs::metadata("/dev/shm").expect("stat /dev/shm");
+    assert_eq!(
+        device_and_inode(&pod, "a"),
+        format!("{} {}\n", host.dev(), host.ino())
+    );
+}
