@@ -218,6 +218,7 @@ impl PodLifecycle {
                         reason: "StartError".into(),
                         started_at: clock.wall,
                         finished_at: clock.wall,
+                        message: None,
                     };
                     s.state_message = Some(error);
                     s.ready = false;
@@ -312,6 +313,8 @@ impl PodLifecycle {
             reason: lifecycle::exit_reason(exit_code, oom_killed).to_string(),
             started_at,
             finished_at: clock.wall,
+            // Read by the runtime from the container's file (`kube::termination_message`).
+            message: None,
         };
         status.state_message = None;
         status.ready = false;

@@ -22,4 +22,5 @@ pub mod resources;
 pub mod scheduling;
 pub mod static_pods;
 pub mod steps;
+pub mod termination_message;
 pub mod userns;

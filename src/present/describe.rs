@@ -435,10 +435,11 @@ fn state_lines(out: &mut String, label: &str, state: &ContainerState, message: O
             reason,
             started_at,
             finished_at,
+            message: written,
         } => {
             let _ = writeln!(out, "    {label}     Terminated");
             let _ = writeln!(out, "      Reason:       {reason}");
-            if let Some(m) = message {
+            if let Some(m) = message.or(written.as_deref()) {
                 let _ = writeln!(out, "      Message:      {m}");
             }
             let _ = writeln!(out, "      Exit Code:    {exit_code}");

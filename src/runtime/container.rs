@@ -216,6 +216,7 @@ pub fn init_config(
             read_only: m.read_only,
         });
     }
+    mounts.push(termination_log(&dir, c)?);
     let pod_dir = paths::pod_dir(ctx.uid);
     let vars = crate::kube::env::container_vars(ctx.pod, c, &ctx.env);
     let unified = placement.as_ref().is_some_and(|p| p.unified_dir.is_some());
@@ -264,6 +265,38 @@ pub fn init_config(
         user: user.map(|(uid, gid, _)| (uid, gid)),
         privileged: c.is_privileged(),
     })
+}
+
+/// The file in the container's directory (new for each instance) where the container may write
+/// why it ended, 0666 whatever the umask, as kubelet makes it; bound at its
+/// terminationMessagePath.
+fn termination_log(dir: &Path, c: &Container) -> Result<VolumeBind> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = termination_log_file(dir);
+    File::create(&file).wrap_err_with(|| format!("failed to create {}", file.display()))?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666))
+        .wrap_err_with(|| format!("failed to make {} writable", file.display()))?;
+    Ok(VolumeBind {
+        source: file,
+        destination: crate::kube::termination_message::path(c),
+        read_only: false,
+    })
+}
+
+/// Where a container's termination message file is kept, in its directory `dir`.
+pub fn termination_log_file(dir: &Path) -> PathBuf {
+    dir.join("termination-log")
+}
+
+/// At most the last `max` bytes of a file (None: it cannot be read).
+pub fn read_end(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut out = Vec::new();
+    file.take(max).read_to_end(&mut out).ok()?;
+    Some(out)
 }
 
 /// Start `podlab init` with `config` and wait until the container has exec'd.

@@ -187,6 +187,12 @@ pub struct Container {
     pub stdin: bool,
     #[serde(default)]
     pub tty: bool,
+    /// Where the container may write why it ended (absent: `/dev/termination-log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_message_path: Option<String>,
+    /// File (absent) or FallbackToLogsOnError.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_message_policy: Option<TerminationMessagePolicy>,
     /// Always, IfNotPresent or Never (absent: the API server's default for the image).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
@@ -199,6 +205,13 @@ impl Container {
             .and_then(|s| s.privileged)
             .unwrap_or(false)
     }
+}
+
+/// Where kubelet takes a container's termination message from (`kube::termination_message`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TerminationMessagePolicy {
+    File,
+    FallbackToLogsOnError,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -261,3 +261,95 @@ fn dev_shm_is_one_noexec_64_mib_tmpfs_per_pod_unless_a_volume_or_host_ipc_takes_
         format!("{} {}\n", host.dev(), host.ino())
     );
 }
+
+fn terminated_message(state: Option<&podlab::kube::pod_state::ContainerState>) -> Option<String> {
+    match state {
+        Some(podlab::kube::pod_state::ContainerState::Terminated { message, .. }) => {
+            message.clone()
+        }
+        _ => None,
+    }
+}
+
+#[test]
+fn a_termination_message_is_read_from_the_file_or_the_end_of_the_log() {
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "tmsg",
+        r#"apiVersion: v1
+kind: Pod
+metadata: {name: '{name}'}
+spec:
+  restartPolicy: Never
+  containers:
+    - name: file
+      image: busybox
+      command: [sh, -c, 'echo bye > /dev/termination-log; sleep 1; exit 1']
+    - name: custom
+      image: busybox
+      terminationMessagePath: /tmp/why
+      command: [sh, -c, 'echo custom > /tmp/why; sleep 1']
+    - name: logs
+      image: busybox
+      terminationMessagePolicy: FallbackToLogsOnError
+      command: [sh, -c, 'seq 1 100; echo oops >&2; sleep 1; exit 3']
+"#,
+    );
+    let state = pod.wait_for(
+        "every container to end",
+        std::time::Duration::from_secs(20),
+        |s| {
+            s.containers.iter().all(|c| {
+                matches!(
+                    c.state,
+                    podlab::kube::pod_state::ContainerState::Terminated { .. }
+                )
+            })
+        },
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let file = podlab::runtime::paths::containers_dir(&state.uid).join("file/termination-log");
+    let mode = std::fs::metadata(&file)
+        .expect("the file")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o666, "{}", file.display());
+    let message = |name: &str| terminated_message(state.container(name).map(|c| &c.state));
+    assert_eq!(message("file").as_deref(), Some("bye\n"));
+    assert_eq!(message("custom").as_deref(), Some("custom\n"));
+    let tail = message("logs").expect("the end of the log");
+    assert!(
+        tail.starts_with("22\n") && tail.ends_with("100\noops\n"),
+        "{tail:?}"
+    );
+    assert_eq!(tail.lines().count(), 80);
+    let describe = common::stdout(&common::podlab(&["describe", &pod.name]));
+    assert!(describe.contains("      Message:      bye"), "{describe}");
+    let yaml = common::stdout(&common::podlab(&["get", "pod", &pod.name, "-o", "yaml"]));
+    assert!(
+        yaml.contains("message: |\n") || yaml.contains("message: \"bye\\n\""),
+        "{yaml}"
+    );
+}
+
+#[test]
+fn a_restarted_containers_last_state_keeps_its_message_in_a_fresh_file() {
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "tmsg-restart",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: '{name}'}\nspec:\n  containers:\n    - name: app\n      image: busybox\n      command: [sh, -c, 'cat /dev/termination-log; echo run >> /dev/termination-log; sleep 1; exit 1']\n",
+    );
+    let state = pod.wait_for("a restart", std::time::Duration::from_secs(20), |s| {
+        s.container("app").is_some_and(|c| c.restart_count >= 1)
+    });
+    let app = state.container("app").expect("app");
+    // Each instance starts with an empty file: the message is one line, not two.
+    assert_eq!(
+        terminated_message(app.last_state.as_ref()).as_deref(),
+        Some("run\n")
+    );
+}
