@@ -1,8 +1,10 @@
 //! The pod as Kubernetes sees it, and kubelet's rules, as pure data and functions: the pod's
 //! state and its creation steps, what clients and the shim say to each other, QoS, cgroup
-//! values, oom_score_adj, restarts and back-off, events, static pod naming. Nothing here changes
-//! the machine (`static_pods::node_name` only asks its host name), so a recorded trace replays
-//! with it on any OS.
+//! values, oom_score_adj, restarts and back-off, events, static pod naming, and what kubelet
+//! gives each container besides its image: the environment (`env`), /etc/resolv.conf (`dns`),
+//! /etc/hosts and the hostname (`hosts`), the termination message (`termination_message`).
+//! Nothing here changes the machine (`static_pods::node_name` only asks its host name), so a
+//! recorded trace replays with it on any OS.
 
 pub mod backoff;
 pub mod dns;
