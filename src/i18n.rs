@@ -76,6 +76,13 @@ impl Text {
         }
     }
 
+    /// This text, then `more` (each language its own).
+    pub fn followed_by(mut self, more: Text) -> Text {
+        self.en.push_str(&more.en);
+        self.zh.push_str(&more.zh);
+        self
+    }
+
     pub fn get(&self, lang: Lang) -> &str {
         match lang {
             Lang::En => &self.en,

@@ -62,6 +62,8 @@ enum HostCommand {
     },
     /// Delete pods: SIGTERM, grace period, SIGKILL, then remove everything they made.
     Delete(cli::pods::DeleteArgs),
+    /// Resize a running pod in place, as `kubectl patch pod NAME --subresource resize --patch JSON`.
+    Patch(cli::pods::PatchArgs),
     /// Remove what pods whose shim is gone left behind, and image layers no image uses.
     Gc,
     /// Load images from an archive: `docker save` output or an OCI archive.
@@ -175,6 +177,7 @@ fn host(command: HostCommand, lang: Lang) -> eyre::Result<ExitCode> {
             podlab::runtime::port_forward::forward(&pod, ports).map(|_| ExitCode::SUCCESS)
         }
         HostCommand::Delete(a) => cli::pods::delete(&a),
+        HostCommand::Patch(a) => cli::pods::patch(&a),
         HostCommand::Gc => cli::pods::gc_command(lang),
         HostCommand::Load(a) => cli::images::load(&a, lang),
         HostCommand::Images => cli::images::images(lang),

@@ -47,9 +47,9 @@ const SETTLE: Duration = Duration::from_millis(150);
 
 #[derive(Debug, clap::Args)]
 pub struct KubeletArgs {
-    /// The directory of Pod manifests (kubelet's staticPodPath): every *.yaml, *.yml and *.json
-    /// file in it whose name does not start with '.' (subdirectories are ignored). kubelet
-    /// rescans it every 20s; podlab watches it with inotify and reacts at once.
+    /// The directory of Pod manifests (kubelet's staticPodPath): every file in it whose name
+    /// does not start with '.' (subdirectories are ignored). kubelet rescans it every 20s;
+    /// podlab watches it with inotify and reacts at once.
     #[arg(long)]
     pub manifests: PathBuf,
     /// Scale kubelet's timers (back-off, probes), e.g. 0.1 for ten times faster.
@@ -207,7 +207,15 @@ impl Watcher {
             .map(|(path, _)| path.clone())
             .collect();
         for path in gone {
-            self.pods.remove(&path);
+            // The same file gives the same UID: what the dead pod left (after a kill -9 of
+            // its shim) must go first, as kubelet's garbage collection would remove it.
+            if let Some(pod) = self.pods.remove(&path) {
+                if crate::runtime::paths::pod_dir(&pod.uid).exists() {
+                    if let Err(e) = crate::runtime::gc::collect() {
+                        complain!("podlab kubelet: gc: {e:#}");
+                    }
+                }
+            }
             self.start(&path);
         }
     }
@@ -235,12 +243,13 @@ impl Watcher {
         }
         let mut pod = loaded.pod;
         pod.metadata.name = static_pods::static_pod_name(&pod.metadata.name, &self.node);
-        let hash = std::fs::read(path)
-            .map(|b| static_pods::content_hash(&b))
-            .unwrap_or_default();
+        let bytes =
+            std::fs::read(path).map_err(|e| eyre!("failed to read {}: {e}", path.display()))?;
+        let uid = manifest_dir::static_pod_uid(&bytes, &self.node, path);
         let annotations = &mut pod.metadata.annotations;
-        annotations.insert("kubernetes.io/config.source".into(), "file".into());
-        annotations.insert("kubernetes.io/config.hash".into(), format!("{hash:016x}"));
+        annotations.insert(static_pods::CONFIG_SOURCE.into(), "file".into());
+        annotations.insert(static_pods::CONFIG_HASH.into(), uid.clone());
+        pod.metadata.uid = Some(uid);
         let options = StartOptions {
             manifest_path: path.display().to_string(),
             ..self.options.clone()

@@ -55,6 +55,46 @@ pub struct DeleteArgs {
     pub all: bool,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct PatchArgs {
+    pub pod: String,
+    /// The subresource to patch: only `resize` (in-place pod resize) is supported.
+    #[arg(long)]
+    pub subresource: String,
+    /// The patch, JSON: {"spec":{"containers":[{"name":N,"resources":{"requests":{…},"limits":{…}}}]}}.
+    #[arg(short, long)]
+    pub patch: String,
+    /// strategic (kubectl's default) or merge; both match containers by name here.
+    #[arg(long = "type", default_value = "strategic")]
+    pub patch_type: String,
+}
+
+/// `kubectl patch pod NAME --subresource resize --patch JSON`: an in-place resize.
+pub fn patch(args: &PatchArgs) -> Result<ExitCode> {
+    if args.subresource != "resize" {
+        return Err(eyre!(
+            "--subresource {:?} is not supported: podlab patches only the resize subresource (--subresource resize)",
+            args.subresource
+        ));
+    }
+    if !matches!(args.patch_type.as_str(), "strategic" | "merge") {
+        return Err(eyre!(
+            "--type {:?} is not supported: use strategic (the default) or merge",
+            args.patch_type
+        ));
+    }
+    let pod = lookup::find_pod(&args.pod)?;
+    let mut shim = ShimConnection::connect(&pod.uid)?;
+    let state = shim.resize(&args.patch)?;
+    println!("pod/{} patched", state.name);
+    if let Some(c) = &state.resize.condition {
+        let reason = c.reason.as_deref().unwrap_or("");
+        let message = c.message.as_deref().unwrap_or("");
+        eprintln!("{}: {reason} {message}", c.kind);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn ps() -> Result<ExitCode> {
     let pods: Vec<PodState> = lookup::all_pods()
         .into_iter()

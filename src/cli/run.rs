@@ -194,6 +194,7 @@ fn print_after_step(step: &StepPlan, state: &PodState, lang: Lang) {
         StepKind::Namespaces | StepKind::StartPause | StepKind::Network => {
             state.sandbox.as_ref().map(|s| s.pause.pid)
         }
+        StepKind::Pull(_) => return, // its events say what the pull did
         StepKind::InitContainer(n) | StepKind::AppContainer(n) => state
             .containers
             .iter()

@@ -97,6 +97,25 @@ pub fn format_pod(name: &str, namespace: &str, uid: &str) -> String {
     format!("{name}_{namespace}({uid})")
 }
 
+/// The field path kubelet gives a container's events (`fieldPath` of `involvedObject`), which
+/// `kubectl describe` prints before each message since 1.35.
+pub fn container_field_path(spec: &crate::spec::PodSpec, container: &str) -> String {
+    if spec.init_containers.iter().any(|c| c.name == container) {
+        format!("spec.initContainers{{{container}}}")
+    } else {
+        format!("spec.containers{{{container}}}")
+    }
+}
+
+/// The container a field path names (`spec.initContainers{init}` → `init`), or None for the
+/// pod itself.
+pub fn container_of(field_path: &str) -> Option<&str> {
+    let rest = field_path
+        .strip_prefix("spec.containers{")
+        .or_else(|| field_path.strip_prefix("spec.initContainers{"))?;
+    rest.strip_suffix('}')
+}
+
 /// From the scheduler: "Successfully assigned default/web to node-1".
 pub fn scheduled(namespace: &str, pod: &str, node: &str) -> Event {
     Event::normal(
@@ -109,13 +128,23 @@ pub fn pulling(image: &str) -> Event {
     Event::normal(PULLING, format!("Pulling image {}", go_quote(image)))
 }
 
+/// kubelet 1.35 says this before every start of a container whose image is on the node
+/// (the "can be accessed" part since KubeletEnsureSecretPulledImages checks pull credentials).
 pub fn pulled_already_present(image: &str) -> Event {
     Event::normal(
         PULLED,
         format!(
-            "Container image {} already present on machine",
+            "Container image {} already present on machine and can be accessed by the pod",
             go_quote(image)
         ),
+    )
+}
+
+/// podlab's own Pulled event for a busybox stand-in: what serves the image name instead.
+pub fn pulled_stand_in(image: &str, served_by: &str) -> Event {
+    Event::normal(
+        PULLED,
+        format!("Container image {} served by {served_by}", go_quote(image)),
     )
 }
 
@@ -157,12 +186,14 @@ pub fn pull_offline(image: &str, error: &str, instead: &str) -> Event {
     )
 }
 
-pub fn created(container: &str) -> Event {
-    Event::normal(CREATED, format!("Created container: {container}"))
+/// Since 1.35 the message names no container: the event's object (`spec.containers{NAME}`),
+/// which `kubectl describe` prints before the message, already does (k/k #134043, #133627).
+pub fn created() -> Event {
+    Event::normal(CREATED, "Container created".to_string())
 }
 
-pub fn started(container: &str) -> Event {
-    Event::normal(STARTED, format!("Started container {container}"))
+pub fn started() -> Event {
+    Event::normal(STARTED, "Container started".to_string())
 }
 
 pub fn killing(container: &str) -> Event {
@@ -175,15 +206,17 @@ pub fn killing_after_post_start(_container: &str) -> Event {
     Event::normal(KILLING, FAILED_POST_START_HOOK.to_string())
 }
 
-/// The `Killing` event after a failed liveness or startup probe.
-pub fn killing_after_probe(container: &str, probe: ProbeKind) -> Event {
-    Event::normal(
-        KILLING,
-        format!(
-            "Container {container} failed {} probe, will be restarted",
-            probe.as_str().to_lowercase()
-        ),
-    )
+/// The `Killing` event after a failed liveness or startup probe; ", will be restarted" only
+/// when kubelet will start it again (`computePodActions`: not under restartPolicy Never).
+pub fn killing_after_probe(container: &str, probe: ProbeKind, will_restart: bool) -> Event {
+    let mut message = format!(
+        "Container {container} failed {} probe",
+        probe.as_str().to_lowercase()
+    );
+    if will_restart {
+        message.push_str(", will be restarted");
+    }
+    Event::normal(KILLING, message)
 }
 
 pub fn unhealthy(probe: ProbeKind, output: &str) -> Event {
@@ -201,7 +234,7 @@ pub fn probe_warning(probe: ProbeKind, output: &str) -> Event {
     )
 }
 
-/// kubelet's message for a failed exec hook (`handlerRunner.Run`).
+/// kubelet's message for a failed exec hook (`handlerRunner.Run`), which it logs.
 pub fn exec_hook_failed_message(
     command: &[String],
     container: &str,
@@ -217,12 +250,15 @@ pub fn exec_hook_failed_message(
     )
 }
 
-pub fn failed_post_start_hook(message: &str) -> Event {
-    Event::warning(FAILED_POST_START_HOOK, message.to_string())
+/// kubelet keeps the hook's error and output out of the event ("so that secrets won't leak
+/// from the server") and writes them to its own log; podlab writes them to the pod's shim.log.
+pub fn failed_post_start_hook() -> Event {
+    Event::warning(FAILED_POST_START_HOOK, "PostStartHook failed".to_string())
 }
 
-pub fn failed_pre_stop_hook(message: &str) -> Event {
-    Event::warning(FAILED_PRE_STOP_HOOK, message.to_string())
+/// As [`failed_post_start_hook`], for preStop.
+pub fn failed_pre_stop_hook() -> Event {
+    Event::warning(FAILED_PRE_STOP_HOOK, "PreStopHook failed".to_string())
 }
 
 /// `pod` is [`format_pod`]'s `name_namespace(uid)`.
@@ -332,7 +368,7 @@ mod tests {
                 pulled_already_present("busybox:1.36"),
                 EventType::Normal,
                 "Pulled",
-                "Container image \"busybox:1.36\" already present on machine",
+                "Container image \"busybox:1.36\" already present on machine and can be accessed by the pod",
             ),
             (
                 pulled("nginx", "1.2s", "1.5s", 42),
@@ -340,14 +376,20 @@ mod tests {
                 "Pulled",
                 "Successfully pulled image \"nginx\" in 1.2s (1.5s including waiting). Image size: 42 bytes.",
             ),
-            (created("app"), EventType::Normal, "Created", "Created container: app"),
-            (started("app"), EventType::Normal, "Started", "Started container app"),
+            (created(), EventType::Normal, "Created", "Container created"),
+            (started(), EventType::Normal, "Started", "Container started"),
             (killing("app"), EventType::Normal, "Killing", "Stopping container app"),
             (
-                killing_after_probe("app", ProbeKind::Liveness),
+                killing_after_probe("app", ProbeKind::Liveness, true),
                 EventType::Normal,
                 "Killing",
                 "Container app failed liveness probe, will be restarted",
+            ),
+            (
+                killing_after_probe("app", ProbeKind::Startup, false),
+                EventType::Normal,
+                "Killing",
+                "Container app failed startup probe",
             ),
             (
                 unhealthy(ProbeKind::Readiness, "HTTP probe failed with statuscode: 500"),
@@ -368,6 +410,8 @@ mod tests {
                 "FailedCreatePodSandBox",
                 "Failed to create pod sandbox: netns: EPERM",
             ),
+            (failed_post_start_hook(), EventType::Warning, "FailedPostStartHook", "PostStartHook failed"),
+            (failed_pre_stop_hook(), EventType::Warning, "FailedPreStopHook", "PreStopHook failed"),
             (sandbox_changed(), EventType::Normal, "SandboxChanged", "Pod sandbox changed, it will be killed and re-created."),
             (
                 exceeded_grace_period(),
@@ -385,6 +429,27 @@ mod tests {
                 "{reason} has no explanation"
             );
         }
+    }
+
+    #[test]
+    fn field_paths_name_app_and_init_containers() {
+        let pod = crate::spec::parse_pod(
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  initContainers: [{name: init, image: busybox}]\n  containers: [{name: app, image: busybox}]\n",
+            "p.yaml",
+        )
+        .expect("pod")
+        .pod;
+        assert_eq!(
+            container_field_path(&pod.spec, "init"),
+            "spec.initContainers{init}"
+        );
+        assert_eq!(
+            container_field_path(&pod.spec, "app"),
+            "spec.containers{app}"
+        );
+        assert_eq!(container_of("spec.initContainers{init}"), Some("init"));
+        assert_eq!(container_of("spec.containers{app}"), Some("app"));
+        assert_eq!(container_of("pod"), None);
     }
 
     #[test]

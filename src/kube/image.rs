@@ -202,12 +202,44 @@ impl PullPolicy {
             .unwrap_or_else(|| PullPolicy::default_for(image))
     }
 
+    /// Whether kubelet pulls before a start: Always every time, IfNotPresent only when the
+    /// image is not on the machine, Never not at all.
+    pub fn pulls(self, present: bool) -> bool {
+        match self {
+            PullPolicy::Always => true,
+            PullPolicy::IfNotPresent => !present,
+            PullPolicy::Never => false,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             PullPolicy::Always => "Always",
             PullPolicy::IfNotPresent => "IfNotPresent",
             PullPolicy::Never => "Never",
         }
+    }
+}
+
+/// How far a pull is: the layers its manifest names and those done (fetched and unpacked, or
+/// already in the store), the bytes to fetch and those fetched. The pull's own process reports
+/// it; the shim keeps it with the container while the pull runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PullProgress {
+    pub layers: usize,
+    pub layers_done: usize,
+    pub bytes: u64,
+    /// The bytes of the layers done.
+    pub bytes_done: u64,
+    /// The bytes of the layer downloading now.
+    #[serde(default)]
+    pub fetching: u64,
+}
+
+impl PullProgress {
+    /// The bytes fetched so far, the layer downloading now included.
+    pub fn bytes_fetched(&self) -> u64 {
+        (self.bytes_done + self.fetching).min(self.bytes.max(self.bytes_done))
     }
 }
 

@@ -29,6 +29,31 @@ pub fn should_restart(kind: ContainerKind, policy: RestartPolicy, exit_code: i32
     }
 }
 
+/// ContainerRestartRules (beta and on in 1.35): an app container's `restartPolicyRules` are
+/// tried in order on its exit code (the first that matches restarts it), then its own
+/// `restartPolicy`, then the pod's. Init containers and sidecars keep [`should_restart`].
+pub fn container_should_restart(
+    container: Option<&crate::spec::Container>,
+    kind: ContainerKind,
+    pod_policy: RestartPolicy,
+    exit_code: i32,
+) -> bool {
+    use crate::spec::ContainerRestartPolicy as C;
+    let Some(c) = container.filter(|_| kind == ContainerKind::App) else {
+        return should_restart(kind, pod_policy, exit_code);
+    };
+    if c.restart_policy_rules.iter().any(|r| r.matches(exit_code)) {
+        return true;
+    }
+    let policy = match c.restart_policy {
+        Some(C::Always) => RestartPolicy::Always,
+        Some(C::OnFailure) => RestartPolicy::OnFailure,
+        Some(C::Never) => RestartPolicy::Never,
+        None => pod_policy,
+    };
+    should_restart(kind, policy, exit_code)
+}
+
 /// kubelet's waiting message for a container in back-off, with the time scale when it is not 1:
 /// "back-off 20s (×0.1) restarting failed container=app pod=web_default(uid)".
 /// `delay` is what kubelet would wait; the shim waits `delay × scale`.
@@ -208,6 +233,8 @@ mod tests {
                     ready: false,
                     started: true,
                     state_message: None,
+                    pull: None,
+                    stop_signal: None,
                 })
                 .collect(),
         )
@@ -309,6 +336,14 @@ mod tests {
                 PodPhase::Failed,
                 "Init:Error",
             ),
+            // kubectl's printPod turns Completed back to Running/NotReady only for a
+            // container that is running and Ready; this one is not Ready.
+            (
+                Always,
+                vec![(App, running(), false), (App, done(0), false)],
+                PodPhase::Running,
+                "Completed",
+            ),
             // A running sidecar does not keep a finished Never pod from succeeding.
             (
                 Never,
@@ -332,5 +367,52 @@ mod tests {
             assert_eq!(pod.phase, phase, "{policy:?} {:?}", pod.containers);
             assert_eq!(pod.status_text(), status, "{policy:?} {:?}", pod.containers);
         }
+    }
+
+    /// ContainerRestartRules: rules on the exit code first, then the container's own
+    /// restartPolicy, then the pod's (cases after the KEP's examples).
+    #[test]
+    fn container_restart_rules_come_before_the_policies() {
+        let container = |v: serde_json::Value| -> crate::spec::Container {
+            serde_json::from_value(v).expect("container")
+        };
+        let retry_42 = container(serde_json::json!({
+            "name": "app", "image": "busybox", "restartPolicy": "Never",
+            "restartPolicyRules": [{"action": "Restart", "exitCodes": {"operator": "In", "values": [42]}}]
+        }));
+        let not_zero = container(serde_json::json!({
+            "name": "app", "image": "busybox", "restartPolicy": "Never",
+            "restartPolicyRules": [{"action": "Restart", "exitCodes": {"operator": "NotIn", "values": [0]}}]
+        }));
+        let own_always = container(serde_json::json!({
+            "name": "app", "image": "busybox", "restartPolicy": "Always"
+        }));
+        let plain = container(serde_json::json!({"name": "app", "image": "busybox"}));
+        let app = ContainerKind::App;
+        let cases = [
+            (&retry_42, RestartPolicy::Always, 42, true),
+            (&retry_42, RestartPolicy::Always, 1, false),
+            (&retry_42, RestartPolicy::Always, 0, false),
+            (&not_zero, RestartPolicy::Always, 3, true),
+            (&not_zero, RestartPolicy::OnFailure, 0, false),
+            (&own_always, RestartPolicy::Never, 0, true),
+            (&plain, RestartPolicy::Never, 1, false),
+            (&plain, RestartPolicy::OnFailure, 1, true),
+        ];
+        for (c, pod_policy, code, want) in cases {
+            assert_eq!(
+                container_should_restart(Some(c), app, pod_policy, code),
+                want,
+                "{:?} {pod_policy:?} exit {code}",
+                c.restart_policy_rules
+            );
+        }
+        // Init containers keep the pod's rule.
+        assert!(!container_should_restart(
+            Some(&own_always),
+            ContainerKind::Init,
+            RestartPolicy::Never,
+            1
+        ));
     }
 }

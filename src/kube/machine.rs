@@ -18,6 +18,7 @@ use super::backoff::{BackOffPolicy, CrashLoopBackOff};
 use super::events::{self, ProbeKind};
 use super::lifecycle;
 use super::pod_state::{ContainerKind, ContainerState, PodState};
+use super::resize;
 use crate::spec::RestartPolicy;
 
 /// kubelet's `minimumGracePeriodInSeconds`: however short the grace period (even 0), a
@@ -45,6 +46,8 @@ pub enum StopCause {
     Probe(ProbeKind),
     /// The postStart hook failed.
     PostStartFailed,
+    /// An in-place resize changed a resource whose `resizePolicy` is RestartContainer.
+    Resize,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +78,14 @@ pub enum Event {
     DeleteRequested { grace_override: Option<i64> },
     /// pause exited.
     SandboxDied,
+    /// The resize subresource accepted a new spec (already validated, see
+    /// [`super::resize::apply_patch`]); `usage` is the memory in use now.
+    ResizeRequested {
+        spec: Box<crate::spec::PodSpec>,
+        usage: resize::MemoryUsage,
+    },
+    /// The cgroup writes of a resize were carried out (`error`: the first that failed).
+    ResizeWritten { error: Option<String> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -105,6 +116,9 @@ pub enum Action {
     /// Every container has stopped after pause died: make a new sandbox and run the creation
     /// steps again from the namespaces on (the statuses are already reset).
     RecreateSandbox,
+    /// Write one resource's new values into a cgroup (a resize), in the order given; the
+    /// executor answers the last one with [`Event::ResizeWritten`].
+    WriteCgroup(resize::CgroupWrite),
 }
 
 /// What the machine keeps of one container.
@@ -144,6 +158,10 @@ pub struct PodLifecycle {
     scale: f64,
     mode: Mode,
     containers: BTreeMap<String, Track>,
+    /// A resize under way: its cgroup writes are not confirmed yet.
+    resize_writes_pending: bool,
+    /// Containers a resize restarts (RestartContainer) that have not started again yet.
+    resize_restarts: Vec<String>,
 }
 
 impl PodLifecycle {
@@ -169,6 +187,8 @@ impl PodLifecycle {
                     (c.name.clone(), track)
                 })
                 .collect(),
+            resize_writes_pending: false,
+            resize_restarts: Vec::new(),
         }
     }
 
@@ -200,6 +220,11 @@ impl PodLifecycle {
                     t.running = true;
                     t.stopping = None;
                     t.restart_at = None;
+                }
+                self.resources_in_use(pod, &container);
+                if let Some(i) = self.resize_restarts.iter().position(|n| *n == container) {
+                    self.resize_restarts.remove(i);
+                    self.maybe_resize_done(pod, &mut out);
                 }
             }
             Event::Exited {
@@ -250,8 +275,144 @@ impl PodLifecycle {
                 self.delete_requested(pod, grace_override, clock, &mut out)
             }
             Event::SandboxDied => self.sandbox_died(pod, &mut out),
+            Event::ResizeRequested { spec, usage } => {
+                self.resize_requested(pod, *spec, &usage, &mut out)
+            }
+            Event::ResizeWritten { error } => self.resize_written(pod, error, &mut out),
         }
         out
+    }
+
+    /// `allocatedResources` and `resources` of a container that runs with its spec's values.
+    fn resources_in_use(&self, pod: &mut PodState, name: &str) {
+        let Some(c) = pod
+            .pod
+            .spec
+            .init_containers
+            .iter()
+            .chain(&pod.pod.spec.containers)
+            .find(|c| c.name == name)
+        else {
+            return;
+        };
+        let (allocated, actual) = resize::status_resources(c);
+        pod.resize.allocated.insert(name.to_string(), allocated);
+        pod.resize.actual.insert(name.to_string(), actual);
+    }
+
+    /// kubelet's handling of an accepted resize (`handlePodResourcesResize`, then
+    /// `doPodResizeAction` in `computePodActions`/`SyncPod`): allocate the new values, refuse
+    /// a memory limit below what is in use, write the cgroups in kubelet's order for the
+    /// containers resized in place, restart those whose policy asks for it.
+    fn resize_requested(
+        &mut self,
+        pod: &mut PodState,
+        spec: crate::spec::PodSpec,
+        usage: &resize::MemoryUsage,
+        out: &mut Vec<Action>,
+    ) {
+        use super::resources::PodResources;
+        let old = PodResources::from_spec(&pod.pod.spec);
+        let new = PodResources::from_spec(&spec);
+        let mut in_place = Vec::new();
+        let mut restart = Vec::new();
+        let resizable = spec
+            .init_containers
+            .iter()
+            .filter(|c| c.restart_policy.is_some())
+            .chain(&spec.containers);
+        for c in resizable {
+            let (Some(o), Some(n)) = (old.find(&c.name), new.find(&c.name)) else {
+                continue;
+            };
+            let changed = resize::changed(o, n);
+            if changed.is_empty() {
+                continue;
+            }
+            let running = self.containers.get(&c.name).is_some_and(|t| t.running);
+            let needs_restart = changed.iter().any(|r| {
+                resize::policy(c, *r) == crate::spec::ResizeRestartPolicy::RestartContainer
+            });
+            if needs_restart && running {
+                restart.push(c.name.clone());
+            } else if running {
+                in_place.push((c.name.clone(), changed));
+            }
+        }
+        pod.resize.generation = pod.resize.generation() + 1;
+        let generation = pod.resize.generation;
+        pod.pod.spec = spec;
+        for name in in_place.iter().map(|(n, _)| n).chain(&restart) {
+            if let Some(c) = pod
+                .pod
+                .spec
+                .containers
+                .iter()
+                .chain(&pod.pod.spec.init_containers)
+                .find(|c| c.name == *name)
+            {
+                pod.resize
+                    .allocated
+                    .insert(name.clone(), c.resources.requests.clone());
+            }
+        }
+        if let Some(message) = resize::memory_below_usage(&old, &new, &in_place, usage) {
+            return resize_failed(pod, message, out);
+        }
+        pod.resize.condition = Some(resize::ResizeCondition {
+            kind: resize::POD_RESIZE_IN_PROGRESS.into(),
+            reason: None,
+            message: None,
+        });
+        out.push(Action::Record {
+            container: None,
+            event: resize::resize_started(&pod.pod.spec, generation),
+        });
+        let writes = resize::write_order(&old, &new, &in_place);
+        self.resize_writes_pending = !writes.is_empty();
+        out.extend(writes.into_iter().map(Action::WriteCgroup));
+        let grace = pod_grace(pod);
+        for name in restart {
+            self.stop(&name, grace, StopCause::Resize, out);
+            self.resize_restarts.push(name);
+        }
+        if !self.resize_writes_pending {
+            self.maybe_resize_done(pod, out);
+        }
+    }
+
+    fn resize_written(&mut self, pod: &mut PodState, error: Option<String>, out: &mut Vec<Action>) {
+        self.resize_writes_pending = false;
+        if let Some(error) = error {
+            return resize_failed(pod, error, out);
+        }
+        let running: Vec<String> = self
+            .containers
+            .iter()
+            .filter(|(n, t)| t.running && !self.resize_restarts.contains(n))
+            .map(|(n, _)| n.clone())
+            .collect();
+        for name in running {
+            self.resources_in_use(pod, &name);
+        }
+        self.maybe_resize_done(pod, out);
+    }
+
+    /// Every write done and every restarted container running again: the resize is complete.
+    fn maybe_resize_done(&mut self, pod: &mut PodState, out: &mut Vec<Action>) {
+        let in_progress = pod
+            .resize
+            .condition
+            .as_ref()
+            .is_some_and(|c| c.kind == resize::POD_RESIZE_IN_PROGRESS && c.reason.is_none());
+        if !in_progress || self.resize_writes_pending || !self.resize_restarts.is_empty() {
+            return;
+        }
+        pod.resize.condition = None;
+        out.push(Action::Record {
+            container: None,
+            event: resize::resize_completed(&pod.pod.spec, pod.resize.generation()),
+        });
     }
 
     /// Emit a stop unless the container is not running or already stopping.
@@ -319,7 +480,11 @@ impl PodLifecycle {
         status.state_message = None;
         status.ready = false;
         status.started = false;
-        if self.mode == Mode::Live && cause != Some(StopCause::PodFinished) {
+        if self.mode == Mode::Live && cause == Some(StopCause::Resize) {
+            // A resize that needs a restart starts the container again at once, with the new
+            // values; it counts as a restart but never backs off.
+            restart_now(pod, name, out);
+        } else if self.mode == Mode::Live && cause != Some(StopCause::PodFinished) {
             self.decide_restart(pod, name, clock, out);
         }
         self.after_exit(pod, out);
@@ -343,7 +508,8 @@ impl PodLifecycle {
             return;
         };
         let kind = status.kind;
-        if !lifecycle::should_restart(kind, policy, exit_code)
+        let spec = pod.pod.spec.containers.iter().find(|c| c.name == name);
+        if !lifecycle::container_should_restart(spec, kind, policy, exit_code)
             || (kind == ContainerKind::Sidecar && lifecycle::is_terminal(pod.phase))
         {
             return;
@@ -610,7 +776,7 @@ impl PodLifecycle {
                 c.restart_count += 1;
             }
             c.state = ContainerState::Waiting {
-                reason: waiting_reason_before_start(has_init, c.kind).into(),
+                reason: waiting_reason_before_start(has_init).into(),
             };
             c.state_message = None;
             c.ready = false;
@@ -621,6 +787,20 @@ impl PodLifecycle {
 }
 
 /// The container goes back to the start at once: its last run becomes lastState.
+/// A resize that could not be carried out stays in progress with reason Error (kubelet tries
+/// again at its next sync), with a ResizeError event.
+fn resize_failed(pod: &mut PodState, message: String, out: &mut Vec<Action>) {
+    out.push(Action::Record {
+        container: None,
+        event: resize::resize_error(&pod.pod.spec, pod.resize.generation(), &message),
+    });
+    pod.resize.condition = Some(resize::ResizeCondition {
+        kind: resize::POD_RESIZE_IN_PROGRESS.into(),
+        reason: Some("Error".into()),
+        message: Some(message),
+    });
+}
+
 fn restart_now(pod: &mut PodState, name: &str, out: &mut Vec<Action>) {
     if let Some(s) = pod.container_mut(name) {
         s.last_state = Some(s.state.clone());
@@ -642,9 +822,11 @@ pub fn signal_grace(left: Duration) -> Duration {
     left.max(MINIMUM_GRACE)
 }
 
-/// kubelet reports app containers of a pod with init containers as PodInitializing.
-pub fn waiting_reason_before_start(has_init_containers: bool, kind: ContainerKind) -> &'static str {
-    if kind == ContainerKind::App && has_init_containers {
+/// The waiting reason of a container that has not started yet: kubelet's default waiting state
+/// (`convertToAPIContainerStatuses`) is PodInitializing for every container, init ones too, of
+/// a pod with init containers, and ContainerCreating otherwise.
+pub fn waiting_reason_before_start(has_init_containers: bool) -> &'static str {
+    if has_init_containers {
         "PodInitializing"
     } else {
         "ContainerCreating"
@@ -704,6 +886,8 @@ mod tests {
                     ready: false,
                     started: false,
                     state_message: None,
+                    pull: None,
+                    stop_signal: None,
                 })
                 .collect();
             let state = PodState::for_tests(pod, containers);
@@ -1198,5 +1382,165 @@ mod tests {
         );
         assert!(run.feed(2.0, Event::SandboxDied).is_empty());
         assert!(!run.machine.sandbox_lost());
+    }
+
+    fn resize_spec() -> serde_json::Value {
+        serde_json::json!({"containers": [
+            {"name": "app", "image": "busybox", "resources": {
+                "requests": {"cpu": "250m", "memory": "64Mi"},
+                "limits": {"cpu": "500m", "memory": "128Mi"}},
+             "resizePolicy": [{"resourceName": "memory", "restartPolicy": "RestartContainer"}]}
+        ]})
+    }
+
+    /// The resize subresource accepts `patch`; the machine gets it with `usage` in use.
+    fn request_resize(run: &mut Run, patch: &str, usage: resize::MemoryUsage) -> Vec<Action> {
+        let patch = resize::parse_patch(patch).expect("patch");
+        let spec = resize::apply_patch("p", &run.pod.pod.spec, &patch).expect("valid");
+        run.feed(
+            1.0,
+            Event::ResizeRequested {
+                spec: Box::new(spec),
+                usage,
+            },
+        )
+    }
+
+    /// CPU with NotRequired (the default): the cgroups are written in place, in kubelet's
+    /// order (a growing limit: the pod first), nothing restarts, and the status follows.
+    #[test]
+    fn a_cpu_resize_is_written_in_place_pod_first_when_growing() {
+        let mut run = Run::new(resize_spec());
+        let actions = request_resize(
+            &mut run,
+            r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"500m"},"limits":{"cpu":"1"}}}]}}"#,
+            resize::MemoryUsage::default(),
+        );
+        assert_eq!(recorded(&actions), ["ResizeStarted"]);
+        let writes: Vec<(Option<String>, crate::spec::ResizeResource)> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::WriteCgroup(w) => Some((w.container.clone(), w.resource)),
+                _ => None,
+            })
+            .collect();
+        use crate::spec::ResizeResource::Cpu;
+        assert_eq!(writes, [(None, Cpu), (Some("app".into()), Cpu)]);
+        assert!(!actions.iter().any(|a| matches!(a, Action::Stop { .. })));
+        let condition = run.pod.resize.condition.clone().expect("in progress");
+        assert_eq!(condition.kind, resize::POD_RESIZE_IN_PROGRESS);
+        let done = run.feed(1.0, Event::ResizeWritten { error: None });
+        assert_eq!(recorded(&done), ["ResizeCompleted"]);
+        assert_eq!(run.pod.resize.condition, None);
+        assert_eq!(run.pod.resize.generation(), 2);
+        assert_eq!(run.status("app").restart_count, 0);
+        let actual = &run.pod.resize.actual["app"];
+        assert_eq!(
+            actual.limits.cpu.as_ref().map(|q| q.to_string()),
+            Some("1".into())
+        );
+        let allocated = &run.pod.resize.allocated["app"];
+        assert_eq!(
+            allocated.cpu.as_ref().map(|q| q.to_string()),
+            Some("500m".into())
+        );
+    }
+
+    /// Shrinking: the containers first, then the pod cgroup.
+    #[test]
+    fn a_shrinking_resize_writes_the_containers_before_the_pod() {
+        let mut run = Run::new(resize_spec());
+        let actions = request_resize(
+            &mut run,
+            r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"cpu":"100m"},"limits":{"cpu":"200m"}}}]}}"#,
+            resize::MemoryUsage::default(),
+        );
+        let order: Vec<Option<String>> = actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::WriteCgroup(w) => Some(w.container.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(order, [Some("app".to_string()), None]);
+    }
+
+    /// Memory with RestartContainer: the container is stopped and started again at once
+    /// (restartCount + 1, no back-off); the resize completes when it runs again.
+    #[test]
+    fn restart_container_policy_restarts_with_the_new_values() {
+        let mut run = Run::new(resize_spec());
+        let actions = request_resize(
+            &mut run,
+            r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"memory":"96Mi"},"limits":{"memory":"256Mi"}}}]}}"#,
+            resize::MemoryUsage::default(),
+        );
+        assert!(actions.iter().any(|a| matches!(
+            a,
+            Action::Stop { container, cause: StopCause::Resize, .. } if container == "app"
+        )));
+        // Only the pod cgroup is written in place; the container gets its values on restart.
+        assert!(actions
+            .iter()
+            .all(|a| !matches!(a, Action::WriteCgroup(w) if w.container.is_some())));
+        let written = run.feed(1.0, Event::ResizeWritten { error: None });
+        assert!(recorded(&written).is_empty(), "{written:?}");
+        let after_exit = run.exit(2.0, "app", 137);
+        assert!(after_exit
+            .iter()
+            .any(|a| matches!(a, Action::Start { container } if container == "app")));
+        assert_eq!(run.status("app").restart_count, 1);
+        // Started again (the test's stand-in for the shim starts it at once): complete.
+        assert_eq!(run.pod.resize.condition, None);
+        assert_eq!(run.pod.resize.generation(), 2);
+    }
+
+    /// kubelet 1.35 does not set a memory limit below what is in use: the resize stays in
+    /// progress with reason Error and a ResizeError event, and nothing is written.
+    #[test]
+    fn a_memory_limit_below_usage_is_not_applied() {
+        let mut spec = resize_spec();
+        spec["containers"][0]["resizePolicy"] = serde_json::json!([]);
+        let mut run = Run::new(spec);
+        let used = 100 * 1024 * 1024;
+        let actions = request_resize(
+            &mut run,
+            r#"{"spec":{"containers":[{"name":"app","resources":{"requests":{"memory":"32Mi"},"limits":{"memory":"64Mi"}}}]}}"#,
+            resize::MemoryUsage {
+                pod: Some(used),
+                containers: [("app".to_string(), used)].into(),
+            },
+        );
+        assert_eq!(recorded(&actions), ["ResizeError"]);
+        assert!(!actions.iter().any(|a| matches!(a, Action::WriteCgroup(_))));
+        let c = run.pod.resize.condition.clone().expect("condition");
+        assert_eq!(c.reason.as_deref(), Some("Error"));
+        assert_eq!(
+            c.message.as_deref(),
+            Some(
+                "cannot decrease memory limits: [attempting to set pod memory limit (67108864) below current usage (104857600), attempting to set container \"app\" memory limit (67108864) below current usage (104857600)]"
+            )
+        );
+    }
+
+    /// A Never pod whose app container has a rule for exit code 42: that exit restarts it
+    /// (at once, the first time), any other ends it.
+    #[test]
+    fn restart_rules_restart_on_matching_exit_codes_only() {
+        let mut run = Run::new(serde_json::json!({
+            "restartPolicy": "Never",
+            "containers": [{"name": "app", "image": "busybox", "restartPolicy": "Never",
+                "restartPolicyRules": [{"action": "Restart",
+                    "exitCodes": {"operator": "In", "values": [42]}}]}]
+        }));
+        let again = run.exit(1.0, "app", 42);
+        assert!(again
+            .iter()
+            .any(|a| matches!(a, Action::Start { container } if container == "app")));
+        assert_eq!(run.status("app").restart_count, 1);
+        let done = run.exit(2.0, "app", 1);
+        assert!(!done
+            .iter()
+            .any(|a| matches!(a, Action::Start { .. } | Action::ArmTimer { .. })));
     }
 }

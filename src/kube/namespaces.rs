@@ -137,6 +137,37 @@ pub struct SandboxNamespaces {
     pub net: bool,
 }
 
+/// The sysctls containerd 2.x sets in every sandbox with a net namespace of its own
+/// (`enable_unprivileged_ports`, `enable_unprivileged_icmp`, both on by default): any user in
+/// the pod may bind ports below 1024 and ping. As /proc/sys paths, with their values;
+/// `highest_gid` is the highest group id mapped where the namespace is made.
+pub fn pod_net_sysctls(highest_gid: u32) -> [(&'static str, String); 2] {
+    [
+        ("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0".into()),
+        (
+            "/proc/sys/net/ipv4/ping_group_range",
+            format!("0 {}", highest_gid.min(PING_GROUP_MAX)),
+        ),
+    ]
+}
+
+/// The highest value `ping_group_range` takes (containerd's "0 2147483647"). Inside a user
+/// namespace the kernel refuses groups that are not mapped there, so a pod with a user
+/// namespace of its own (or a rootless node) gets the groups it has.
+pub const PING_GROUP_MAX: u32 = 2147483647;
+
+/// The highest group id inside a namespace with this `gid_map` (lines "inside outside count").
+pub fn highest_mapped_id(map: &str) -> u32 {
+    map.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_whitespace().map(|f| f.parse::<u64>().ok());
+            let (inside, _, count) = (fields.next()??, fields.next()??, fields.next()??);
+            (count > 0).then(|| inside + count - 1)
+        })
+        .max()
+        .map_or(0, |id| u32::try_from(id).unwrap_or(u32::MAX))
+}
+
 impl SandboxNamespaces {
     /// The namespaces a sandbox holds for its pod, its own or the host's: the ones its
     /// containers may join, and a lesson fingerprints.
@@ -373,5 +404,18 @@ mod tests {
         );
         assert!(!ContainerNamespaces::for_container(&p, true, true).own_cgroup);
         assert!(!ContainerNamespaces::for_container(&p, false, false).own_cgroup);
+    }
+
+    #[test]
+    fn ping_groups_stay_within_the_mapped_ids() {
+        assert_eq!(
+            highest_mapped_id("         0          0 4294967295\n"),
+            4294967294
+        );
+        assert_eq!(highest_mapped_id("0 1000 1\n1 100000 65536\n"), 65536);
+        assert_eq!(highest_mapped_id("0 655360 65536\n"), 65535);
+        assert_eq!(highest_mapped_id(""), 0);
+        assert_eq!(pod_net_sysctls(4294967294)[1].1, "0 2147483647");
+        assert_eq!(pod_net_sysctls(65535)[1].1, "0 65535");
     }
 }

@@ -24,7 +24,8 @@ pub fn container_oom_score_adj(
     }
     // A container requesting 10% of the node's memory gets 900: using more than its request
     // makes it a prime target.
-    let mut adj = burstable_adj(container.requests.memory(), memory_capacity);
+    let request = container.requests.memory() + remaining_pod_memory_per_container(pod);
+    let mut adj = burstable_adj(request, memory_capacity);
     // A native sidecar must not be killed before the app containers it serves.
     let is_sidecar =
         container.sidecar && pod.init_containers.iter().any(|c| c.name == container.name);
@@ -45,6 +46,25 @@ pub fn container_oom_score_adj(
         return BEST_EFFORT_OOM_SCORE_ADJ - 1;
     }
     adj as i32
+}
+
+/// kubelet's `remainingPodMemReqPerContainer`: with a pod-level memory request, what it
+/// leaves beyond its containers' own requests is shared out evenly among them.
+fn remaining_pod_memory_per_container(pod: &PodResources) -> i64 {
+    let Some(pod_request) = pod.pod_level.and_then(|l| l.requests.memory_bytes) else {
+        return 0;
+    };
+    let containers = pod
+        .containers
+        .iter()
+        .chain(pod.init_containers.iter().filter(|c| c.sidecar));
+    let (count, sum) = containers.fold((0i64, 0i64), |(n, sum), c| {
+        (n + 1, sum.saturating_add(c.requests.memory()))
+    });
+    if count == 0 {
+        return 0;
+    }
+    (pod_request - sum).max(0) / count
 }
 
 fn burstable_adj(memory_request: i64, memory_capacity: i64) -> i64 {
@@ -153,11 +173,33 @@ mod tests {
         let pod = PodResources {
             containers: vec![app],
             init_containers: vec![sidecar.clone()],
+            pod_level: None,
         };
         assert_eq!(
             container_oom_score_adj(&pod, &pod.containers[0], 10_000),
             600
         );
         assert_eq!(container_oom_score_adj(&pod, &sidecar, 10_000), 600);
+    }
+
+    /// With a pod-level memory request, what the containers do not request themselves is
+    /// shared out among them before the Burstable formula.
+    #[test]
+    fn a_pod_level_request_is_shared_out() {
+        let none = amounts(None, None);
+        let mut pod = pod(vec![
+            container(amounts(None, Some(100)), none),
+            container(none, none),
+        ]);
+        pod.pod_level = Some(crate::kube::resources::PodLevel {
+            requests: amounts(None, Some(500)),
+            limits: none,
+        });
+        let mi = 1024 * 1024;
+        // 400Mi left over, 200Mi each: 300Mi and 200Mi.
+        let first = container_oom_score_adj(&pod, &pod.containers[0], STANDARD_MEMORY);
+        let second = container_oom_score_adj(&pod, &pod.containers[1], STANDARD_MEMORY);
+        assert_eq!(i64::from(first), 1000 - 300 * mi * 1000 / STANDARD_MEMORY);
+        assert_eq!(i64::from(second), 1000 - 200 * mi * 1000 / STANDARD_MEMORY);
     }
 }

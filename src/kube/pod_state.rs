@@ -34,6 +34,9 @@ pub struct PodState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_namespace: Option<crate::kube::userns::IdRange>,
     pub sandbox: Option<SandboxState>,
+    /// In-place resizes: the generation, the condition, allocated and actual resources.
+    #[serde(default, skip_serializing_if = "super::resize::ResizeStatus::is_empty")]
+    pub resize: super::resize::ResizeStatus,
     pub containers: Vec<ContainerStatus>,
     pub steps: Vec<StepStatus>,
     pub events: Vec<Event>,
@@ -105,6 +108,12 @@ pub struct ContainerStatus {
     /// Why the container is in its state, e.g. "back-off 20s restarting failed container=…".
     #[serde(default)]
     pub state_message: Option<String>,
+    /// How far the pull of its image is, while one runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pull: Option<crate::kube::image::PullProgress>,
+    /// The signal a stop sends, when not SIGTERM (`lifecycle.stopSignal` or the image's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,6 +226,7 @@ impl PodState {
             cgroup: String::new(),
             rootless: None,
             user_namespace: None,
+            resize: Default::default(),
             sandbox: None,
             containers,
             steps: vec![],
@@ -287,7 +297,8 @@ impl PodState {
             match &c.state {
                 ContainerState::Waiting { reason } => status = reason.clone(),
                 ContainerState::Terminated { reason, .. } => status = reason.clone(),
-                ContainerState::Running { .. } => has_running = true,
+                // kubectl's printPod counts a running container only when it is Ready.
+                ContainerState::Running { .. } => has_running |= c.ready,
             }
         }
         if status == "Completed" && has_running {

@@ -26,6 +26,11 @@ pub enum Request {
     Delete {
         grace_seconds: Option<i64>,
     },
+    /// The resize subresource: `patch` is kubectl's `--patch` JSON; the answer is the pod's
+    /// state once the new values are written (or the API server's refusal, as an error).
+    Resize {
+        patch: String,
+    },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::resources::{
     milli_cpu_to_quota, milli_cpu_to_shares, CgroupValues, ContainerResources, PodResources,
-    ResourceAmounts, MIN_SHARES, QUOTA_PERIOD_US,
+    ResourceAmounts, KUBELET_WEIGHT_FORMULA, MIN_SHARES, QUOTA_PERIOD_US,
 };
 use crate::i18n::Text;
 
@@ -61,6 +61,9 @@ impl std::fmt::Display for QosClass {
 
 /// kubelet's `GetPodQOS` over app and init containers, cpu and memory only.
 pub fn pod_qos(pod: &PodResources) -> QosClass {
+    if let Some(level) = &pod.pod_level {
+        return pod_level_qos(level);
+    }
     let mut requests = ResourceAmounts::NONE;
     let mut limits = ResourceAmounts::NONE;
     let mut is_guaranteed = true;
@@ -84,6 +87,21 @@ pub fn pod_qos(pod: &PodResources) -> QosClass {
         && matches(requests.memory_bytes, limits.memory_bytes)
         && requests.count() == limits.count()
     {
+        return QosClass::Guaranteed;
+    }
+    QosClass::Burstable
+}
+
+/// `ComputePodQOS` with pod-level resources (PodLevelResources): the pod's own requests and
+/// limits decide, not the containers'.
+fn pod_level_qos(level: &super::resources::PodLevel) -> QosClass {
+    let requests = positive(level.requests);
+    let limits = positive(level.limits);
+    if requests == ResourceAmounts::NONE && limits == ResourceAmounts::NONE {
+        return QosClass::BestEffort;
+    }
+    let both_limited = limits.cpu_millis.is_some() && limits.memory_bytes.is_some();
+    if both_limited && requests == limits {
         return QosClass::Guaranteed;
     }
     QosClass::Burstable
@@ -158,14 +176,29 @@ fn aggregate(
     total
 }
 
-/// The pod's effective requests (`PodRequests`).
+/// The pod's effective requests (`PodRequests`): a pod-level request wins for its resource.
 pub fn pod_requests(pod: &PodResources) -> ResourceAmounts {
-    aggregate(pod, |c| c.requests, |_| {})
+    let summed = aggregate(pod, |c| c.requests, |_| {});
+    match &pod.pod_level {
+        Some(level) => override_with(summed, level.requests),
+        None => summed,
+    }
 }
 
-/// The pod's effective limits (`PodLimits`).
+/// The pod's effective limits (`PodLimits`): a pod-level limit wins for its resource.
 pub fn pod_limits(pod: &PodResources) -> ResourceAmounts {
-    aggregate(pod, |c| c.limits, |_| {})
+    let summed = aggregate(pod, |c| c.limits, |_| {});
+    match &pod.pod_level {
+        Some(level) => override_with(summed, level.limits),
+        None => summed,
+    }
+}
+
+fn override_with(summed: ResourceAmounts, pod: ResourceAmounts) -> ResourceAmounts {
+    ResourceAmounts {
+        cpu_millis: pod.cpu_millis.or(summed.cpu_millis),
+        memory_bytes: pod.memory_bytes.or(summed.memory_bytes),
+    }
 }
 
 /// kubelet's `ResourceConfigForPod` (CFS quota enforced, period 100ms): the values of the
@@ -186,6 +219,14 @@ pub fn pod_cgroup_values(pod: &PodResources) -> CgroupValues {
             }
         },
     );
+    // `ResourceConfigForPod` with pod-level resources: a pod-level limit is the pod's limit,
+    // whatever its containers declare.
+    let mut limits = limits;
+    if let Some(level) = &pod.pod_level {
+        limits = override_with(limits, level.limits);
+        cpu_limits_declared |= level.limits.cpu_millis.is_some();
+        memory_limits_declared |= level.limits.memory_bytes.is_some();
+    }
     let shares = milli_cpu_to_shares(requests.cpu());
     let quota = milli_cpu_to_quota(limits.cpu(), QUOTA_PERIOD_US);
     let memory = limits.memory();
@@ -195,23 +236,29 @@ pub fn pod_cgroup_values(pod: &PodResources) -> CgroupValues {
             cpu_quota_us: Some(quota),
             cpu_period_us: Some(QUOTA_PERIOD_US),
             memory_limit_bytes: Some(memory),
-            oom_group: false,
-            pids_limit: None,
-            no_swap: false,
+            ..kubelet_pod_values()
         },
         QosClass::Burstable => CgroupValues {
             cpu_shares: Some(shares),
             cpu_quota_us: cpu_limits_declared.then_some(quota),
             cpu_period_us: cpu_limits_declared.then_some(QUOTA_PERIOD_US),
             memory_limit_bytes: memory_limits_declared.then_some(memory),
-            oom_group: false,
-            pids_limit: None,
-            no_swap: false,
+            ..kubelet_pod_values()
         },
         QosClass::BestEffort => CgroupValues {
             cpu_shares: Some(MIN_SHARES),
-            ..CgroupValues::default()
+            ..kubelet_pod_values()
         },
+    }
+}
+
+/// What every pod cgroup gets besides CPU and memory: no huge pages (`maybeSetHugetlb`, no pod
+/// requests any), and kubelet's own shares-to-weight line, since kubelet writes it itself.
+fn kubelet_pod_values() -> CgroupValues {
+    CgroupValues {
+        no_hugetlb: true,
+        weight_formula: KUBELET_WEIGHT_FORMULA,
+        ..CgroupValues::default()
     }
 }
 
@@ -238,6 +285,7 @@ pub(crate) mod tests {
         PodResources {
             containers,
             init_containers: vec![],
+            pod_level: None,
         }
     }
 
@@ -340,6 +388,7 @@ pub(crate) mod tests {
                         amounts(Some(10), Some(100)),
                         amounts(Some(100), Some(200)),
                     )],
+                    pod_level: None,
                 },
                 QosClass::Burstable,
             ),
@@ -374,7 +423,7 @@ pub(crate) mod tests {
                 pod(vec![container(none, none)]),
                 CgroupValues {
                     cpu_shares: Some(2),
-                    ..CgroupValues::default()
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -382,7 +431,7 @@ pub(crate) mod tests {
                 pod(vec![container(amounts(Some(100), Some(100)), none)]),
                 CgroupValues {
                     cpu_shares: burstable_shares,
-                    ..CgroupValues::default()
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -396,9 +445,7 @@ pub(crate) mod tests {
                     cpu_quota_us: Some(20_000),
                     cpu_period_us: Some(100_000),
                     memory_limit_bytes: Some(200 * MI),
-                    oom_group: false,
-                    pids_limit: None,
-                    no_swap: false,
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -409,7 +456,7 @@ pub(crate) mod tests {
                 ]),
                 CgroupValues {
                     cpu_shares: burstable_partial_shares,
-                    ..CgroupValues::default()
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -423,9 +470,7 @@ pub(crate) mod tests {
                     cpu_quota_us: Some(10_000),
                     cpu_period_us: Some(100_000),
                     memory_limit_bytes: Some(100 * MI),
-                    oom_group: false,
-                    pids_limit: None,
-                    no_swap: false,
+                    ..kubelet_pod_values()
                 },
             ),
             (
@@ -446,10 +491,11 @@ pub(crate) mod tests {
                         ),
                         container(ResourceAmounts::new(Some(100), Some(1)), none),
                     ],
+                    pod_level: None,
                 },
                 CgroupValues {
                     cpu_shares: burstable_partial_shares,
-                    ..CgroupValues::default()
+                    ..kubelet_pod_values()
                 },
             ),
         ];
@@ -475,6 +521,7 @@ pub(crate) mod tests {
         let big_init = PodResources {
             containers: vec![app(100, 64), app(100, 64)],
             init_containers: vec![app(500, 32)],
+            pod_level: None,
         };
         assert_eq!(pod_requests(&big_init), amounts(Some(500), Some(128)));
         assert_eq!(pod_limits(&big_init), amounts(Some(500), Some(128)));
@@ -489,6 +536,7 @@ pub(crate) mod tests {
         let with_sidecar = PodResources {
             containers: vec![app(100, 64)],
             init_containers: vec![sidecar, app(250, 8)],
+            pod_level: None,
         };
         assert_eq!(pod_requests(&with_sidecar), amounts(Some(450), Some(80)));
     }
@@ -500,8 +548,111 @@ pub(crate) mod tests {
         let values = pod_cgroup_values(&PodResources {
             containers: vec![limited],
             init_containers: vec![unlimited_init],
+            pod_level: None,
         });
         assert_eq!(values.cpu_quota_us, None);
         assert_eq!(values.memory_limit_bytes, Some(128 * MI));
+    }
+
+    fn with_pod_level(
+        containers: Vec<ContainerResources>,
+        requests: ResourceAmounts,
+        limits: ResourceAmounts,
+    ) -> PodResources {
+        let spec_requests = requests;
+        PodResources {
+            pod_level: Some(crate::kube::resources::PodLevel {
+                requests: ResourceAmounts {
+                    cpu_millis: spec_requests.cpu_millis.or(limits.cpu_millis),
+                    memory_bytes: spec_requests.memory_bytes.or(limits.memory_bytes),
+                },
+                limits,
+            }),
+            ..pod(containers)
+        }
+    }
+
+    /// ComputePodQOS with pod-level resources (cases after kubelet's qos_test.go): the pod's
+    /// own values decide, whatever the containers say.
+    #[test]
+    fn pod_level_resources_decide_the_qos_class() {
+        let none = amounts(None, None);
+        let bare = || vec![container(none, none)];
+        let cases = [
+            (
+                "requests only",
+                with_pod_level(bare(), amounts(Some(100), None), none),
+                QosClass::Burstable,
+            ),
+            (
+                "limits only, requests defaulted",
+                with_pod_level(bare(), none, amounts(Some(100), Some(100))),
+                QosClass::Guaranteed,
+            ),
+            (
+                "equal",
+                with_pod_level(
+                    bare(),
+                    amounts(Some(100), Some(100)),
+                    amounts(Some(100), Some(100)),
+                ),
+                QosClass::Guaranteed,
+            ),
+            (
+                "cpu limit only",
+                with_pod_level(bare(), none, amounts(Some(100), None)),
+                QosClass::Burstable,
+            ),
+            (
+                "requests below limits",
+                with_pod_level(
+                    bare(),
+                    amounts(Some(50), Some(50)),
+                    amounts(Some(100), Some(100)),
+                ),
+                QosClass::Burstable,
+            ),
+            (
+                "containers guaranteed, pod level burstable",
+                with_pod_level(
+                    vec![container(
+                        amounts(Some(10), Some(10)),
+                        amounts(Some(10), Some(10)),
+                    )],
+                    amounts(Some(50), None),
+                    none,
+                ),
+                QosClass::Burstable,
+            ),
+        ];
+        for (name, pod, want) in cases {
+            assert_eq!(pod_qos(&pod), want, "{name}");
+        }
+    }
+
+    /// ResourceConfigForPod with pod-level resources, and getCPULimit / getMemoryLimit: the
+    /// pod cgroup holds the pod's limits, and a container without its own limit runs under
+    /// the pod's.
+    #[test]
+    fn pod_level_limits_go_to_the_pod_cgroup_and_to_containers_without_limits() {
+        let none = amounts(None, None);
+        let pod = with_pod_level(
+            vec![
+                container(amounts(Some(100), None), none),
+                container(amounts(Some(100), Some(16)), amounts(Some(200), None)),
+            ],
+            amounts(Some(500), Some(64)),
+            amounts(Some(1000), Some(128)),
+        );
+        assert_eq!(pod_qos(&pod), QosClass::Burstable);
+        let values = pod_cgroup_values(&pod);
+        assert_eq!(values.cpu_shares, Some(milli_cpu_to_shares(500)));
+        assert_eq!(values.cpu_quota_us, Some(100_000));
+        assert_eq!(values.memory_limit_bytes, Some(128 * MI));
+        let first = pod.effective_container(&pod.containers[0]);
+        assert_eq!(first.limits, amounts(Some(1000), Some(128)));
+        let second = pod.effective_container(&pod.containers[1]);
+        assert_eq!(second.limits, amounts(Some(200), Some(128)));
+        assert_eq!(pod_requests(&pod), amounts(Some(500), Some(64)));
     }
 }

@@ -101,6 +101,29 @@ impl ContainerResources {
 pub struct PodResources {
     pub containers: Vec<ContainerResources>,
     pub init_containers: Vec<ContainerResources>,
+    /// `spec.resources` (PodLevelResources), with the API server's defaulting of requests
+    /// from limits; None when the pod sets none.
+    pub pod_level: Option<PodLevel>,
+}
+
+/// A pod's own requests and limits (`spec.resources`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PodLevel {
+    pub requests: ResourceAmounts,
+    pub limits: ResourceAmounts,
+}
+
+impl PodResources {
+    /// kubelet's `getCPULimit` / `getMemoryLimit` (`kuberuntime_container_linux.go`): a
+    /// container with no limit of its own runs under the pod-level limit, so its leaf gets it.
+    pub fn effective_container(&self, container: &ContainerResources) -> ContainerResources {
+        let mut c = container.clone();
+        if let Some(pod) = &self.pod_level {
+            c.limits.cpu_millis = c.limits.cpu_millis.or(pod.limits.cpu_millis);
+            c.limits.memory_bytes = c.limits.memory_bytes.or(pod.limits.memory_bytes);
+        }
+        c
+    }
 }
 
 impl PodResources {
@@ -137,7 +160,16 @@ impl ContainerResources {
 
 impl PodResources {
     pub fn from_spec(spec: &PodSpec) -> PodResources {
+        let pod_level = spec.resources.as_ref().and_then(|r| {
+            let limits = ResourceAmounts::from_list(&r.limits);
+            let mut requests = ResourceAmounts::from_list(&r.requests);
+            requests.cpu_millis = requests.cpu_millis.or(limits.cpu_millis);
+            requests.memory_bytes = requests.memory_bytes.or(limits.memory_bytes);
+            let level = PodLevel { requests, limits };
+            (level != PodLevel::default()).then_some(level)
+        });
         PodResources {
+            pod_level,
             containers: spec
                 .containers
                 .iter()
@@ -174,6 +206,13 @@ pub struct CgroupValues {
     /// plus swap may not exceed memory alone. Only where the kernel has the file (swap
     /// accounting), as kubelet checks.
     pub no_swap: bool,
+    /// No huge pages: `hugetlb.<size>.max` = 0 for every page size the kernel offers, where
+    /// the hugetlb controller is there. kubelet asks for it for every container and the pod
+    /// when nothing requests `hugepages-<size>` (`GetHugepageLimitsFromResources`).
+    pub no_hugetlb: bool,
+    /// Who turns `cpu_shares` into a v2 `cpu.weight`: runc for container leaves (the OCI spec
+    /// speaks in shares), kubelet itself for the pod and QoS cgroups, each with its own formula.
+    pub weight_formula: WeightFormula,
 }
 
 impl CgroupValues {
@@ -185,6 +224,31 @@ impl CgroupValues {
             ..CgroupValues::default()
         }
     }
+
+    /// A QoS tier (`kubepods/burstable`, `kubepods/besteffort`): CPU shares only, written by
+    /// kubelet (`setCPUCgroupConfig`), so on v2 with kubelet's own linear weight.
+    pub fn qos_tier(shares: u64) -> CgroupValues {
+        CgroupValues {
+            cpu_shares: Some(shares),
+            weight_formula: KUBELET_WEIGHT_FORMULA,
+            ..CgroupValues::default()
+        }
+    }
+
+    /// The `cpu.weight` these values give on cgroup v2 (None: no shares to write).
+    pub fn cpu_weight(&self) -> Option<u64> {
+        self.cpu_shares
+            .map(|shares| self.weight_formula.shares_to_weight(shares))
+    }
+}
+
+/// kubelet's `setCPUCgroupConfig` for the burstable tier: the shares of the sum of the CPU
+/// requests of every burstable pod on the node (no pod: the minimum, 2).
+pub fn burstable_tier_shares(cpu_requests_millis: impl IntoIterator<Item = i64>) -> u64 {
+    let sum = cpu_requests_millis
+        .into_iter()
+        .fold(0i64, |sum, m| sum.saturating_add(m.max(0)));
+    milli_cpu_to_shares(sum)
 }
 
 /// podlab's `podPidsLimit` (kubelet's `--pod-max-pids`): the most processes and threads one
@@ -257,24 +321,35 @@ pub fn container_cgroup_values(container: &ContainerResources) -> CgroupValues {
         oom_group: true,
         pids_limit: None,
         no_swap: true,
+        no_hugetlb: true,
+        weight_formula: WEIGHT_FORMULA_IN_USE,
     }
 }
 
 /// How a v1 `cpu.shares` value becomes a v2 `cpu.weight`. The OCI spec speaks in shares, so
 /// runc (and crun) convert; the formula changed in runc 1.3.2.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum WeightFormula {
     /// runc ≤ 1.3.1: `1 + ((shares-2)*9999)/262142`. Maps 1024 shares (one CPU) to 39.
+    /// kubelet's own `CpuSharesToCpuWeight` (`pkg/kubelet/cm/cgroup_manager_linux.go`) is the
+    /// same line, still in 1.35, for the cgroups it writes itself.
     Linear,
     /// runc ≥ 1.3.2: `ceil(10^((l²+125l)/612 − 7/34))`, l = log2(shares). Maps 2 → 1,
     /// 1024 → 100, 262144 → 10000.
+    #[default]
     Logarithmic,
 }
 
-/// podlab writes `cpu.weight` the way current runc does (≥ 1.3.2, also crun): the logarithmic
-/// curve maps one CPU's 1024 shares to weight 100, the v2 default, so a pod requesting one CPU
-/// competes like an ordinary process — the linear formula gave it only 39.
+/// podlab writes a container leaf's `cpu.weight` the way the runc of a Kubernetes 1.35 node
+/// does (containerd 2.2 ships runc ≥ 1.3.2; crun ≥ 1.23 agrees): the logarithmic curve maps one
+/// CPU's 1024 shares to weight 100, the v2 default, so a container requesting one CPU competes
+/// like an ordinary process — the linear formula gave it only 39.
 pub const WEIGHT_FORMULA_IN_USE: WeightFormula = WeightFormula::Logarithmic;
+
+/// The pod cgroup and the QoS tiers are written by kubelet itself, not by runc, with its own
+/// linear `CpuSharesToCpuWeight`: on a 1.35 node a pod requesting one CPU shows weight 39 on
+/// `pod<UID>/cpu.weight` and 100 on its container's leaf.
+pub const KUBELET_WEIGHT_FORMULA: WeightFormula = WeightFormula::Linear;
 
 impl WeightFormula {
     pub fn shares_to_weight(self, shares: u64) -> u64 {
@@ -303,6 +378,17 @@ impl WeightFormula {
             WeightFormula::Logarithmic => {
                 "weight = ceil(10^((l² + 125·l) / 612 − 7/34)), l = log2(shares)"
             }
+        }
+    }
+
+    /// Who uses this formula on a 1.35 node, for the narration.
+    pub fn writer(self) -> Text {
+        match self {
+            WeightFormula::Linear => Text::new(
+                "kubelet's linear CpuSharesToCpuWeight",
+                "kubelet 自己的线性换算 CpuSharesToCpuWeight",
+            ),
+            WeightFormula::Logarithmic => Text::new("runc ≥ 1.3.2", "runc ≥ 1.3.2"),
         }
     }
 
@@ -567,6 +653,32 @@ mod tests {
             assert_eq!(values.cpu_period_us, Some(QUOTA_PERIOD_US));
             assert_eq!(values.memory_limit_bytes, memory, "{requests:?} {limits:?}");
         }
+    }
+
+    /// A 1.35 node: a container requesting one CPU has leaf weight 100 (runc ≥ 1.3.2) and its
+    /// pod cgroup weight 39 (kubelet's `CpuSharesToCpuWeight`, TestCpuSharesToCpuWeight).
+    #[test]
+    fn leaf_and_pod_weights_differ_like_a_1_35_node() {
+        let one_cpu = ResourceAmounts::new(Some(1000), None);
+        let leaf = container_cgroup_values(&ContainerResources::new("c", one_cpu, one_cpu));
+        assert_eq!(leaf.cpu_weight(), Some(100));
+        assert_eq!(KUBELET_WEIGHT_FORMULA.shares_to_weight(1024), 39);
+        assert_eq!(CgroupValues::qos_tier(1024).cpu_weight(), Some(39));
+        // kubelet's own cases.
+        for (shares, weight) in [(2, 1), (3, 1), (1024, 39), (262_144, 10_000)] {
+            assert_eq!(KUBELET_WEIGHT_FORMULA.shares_to_weight(shares), weight);
+        }
+        assert!(leaf.no_hugetlb);
+        assert!(!CgroupValues::pause().no_hugetlb);
+    }
+
+    /// `setCPUCgroupConfig`: the burstable tier's shares are those of the summed requests.
+    #[test]
+    fn burstable_tier_shares_from_the_sum_of_requests() {
+        assert_eq!(burstable_tier_shares([]), 2);
+        assert_eq!(burstable_tier_shares([500]), 512);
+        assert_eq!(burstable_tier_shares([500, 250, 0]), 768);
+        assert_eq!(burstable_tier_shares([i64::MAX, i64::MAX]), 262_144);
     }
 
     #[test]

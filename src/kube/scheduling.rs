@@ -91,6 +91,7 @@ mod tests {
         PodResources {
             containers: apps,
             init_containers: inits,
+            pod_level: None,
         }
     }
 

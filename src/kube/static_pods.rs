@@ -15,12 +15,10 @@ use std::path::PathBuf;
 /// A manifest file as last read: its content's hash.
 pub type Scan = BTreeMap<PathBuf, u64>;
 
-/// kubelet skips names starting with '.'; podlab also wants a manifest extension.
+/// kubelet's file source (`pkg/kubelet/config/file.go`) skips names starting with '.' and
+/// reads every other file: `web`, `web.yaml~` and `notes.txt` too.
 pub fn is_manifest_name(name: &str) -> bool {
-    !name.starts_with('.')
-        && [".yaml", ".yml", ".json"]
-            .iter()
-            .any(|ext| name.len() > ext.len() && name.ends_with(ext))
+    !name.is_empty() && !name.starts_with('.')
 }
 
 pub fn content_hash(bytes: &[u8]) -> u64 {
@@ -62,6 +60,20 @@ pub fn static_pod_name(name: &str, node: &str) -> String {
     format!("{name}-{}", node.to_lowercase())
 }
 
+/// Whether the pod came from a manifest file rather than the API (kubelet's `IsStaticPod`:
+/// its `kubernetes.io/config.source` annotation is not "api"). No scheduler placed it, so it
+/// has no Scheduled event.
+pub fn is_static(pod: &crate::spec::Pod) -> bool {
+    pod.metadata
+        .annotations
+        .get(CONFIG_SOURCE)
+        .is_some_and(|source| source != "api")
+}
+
+/// The annotations kubelet puts on a pod from a file: where it came from, and its UID.
+pub const CONFIG_SOURCE: &str = "kubernetes.io/config.source";
+pub const CONFIG_HASH: &str = "kubernetes.io/config.hash";
+
 /// This machine's node name, as kubelet takes it by default: the hostname, in lower case.
 pub fn node_name() -> String {
     gethostname::gethostname().to_string_lossy().to_lowercase()
@@ -72,14 +84,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hidden_and_foreign_files_are_skipped() {
-        assert!(is_manifest_name("web.yaml"));
-        assert!(is_manifest_name("web.yml"));
-        assert!(is_manifest_name("web.json"));
-        assert!(!is_manifest_name(".web.yaml"));
-        assert!(!is_manifest_name("web.yaml~"));
-        assert!(!is_manifest_name("web.yaml.swp"));
-        assert!(!is_manifest_name(".yaml"));
+    fn only_hidden_files_are_skipped_as_kubelet_does() {
+        for name in [
+            "web.yaml",
+            "web.yml",
+            "web.json",
+            "web",
+            "web.yaml~",
+            "notes.txt",
+        ] {
+            assert!(is_manifest_name(name), "{name}");
+        }
+        for name in [".web.yaml", ".web.yaml.swp", ".yaml", ""] {
+            assert!(!is_manifest_name(name), "{name}");
+        }
     }
 
     #[test]

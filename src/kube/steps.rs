@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::namespaces::{clone_flag_names, ContainerNamespaces, Namespace, SandboxNamespaces};
 use crate::i18n::Text;
+use crate::spec::seccomp::{Seccomp, UnconfinedBecause};
 use crate::spec::{Container, Pod};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,6 +16,8 @@ pub enum StepKind {
     Namespaces,
     StartPause,
     Network,
+    /// kubelet pulls the container's image before it creates the container (`pull:NAME`).
+    Pull(String),
     InitContainer(String),
     AppContainer(String),
 }
@@ -122,9 +125,11 @@ fn plan_as_root(pod: &Pod, ctx: PlanContext) -> Vec<StepPlan> {
              every other container of the pod will join.",
             "等待中的进程 exec 成 pause。pause 只是在 pause() 里睡眠；它是 Pod 的 PID 命名空间里的 \
              1 号进程，负责回收孤儿进程。它存在的意义，就是持有其他容器要加入的命名空间。",
-        ),
+        )
+        .followed_by(pause_seccomp_text(pod)),
         commands: vec!["exec /pause".into()],
         syscalls: vec![
+            seccomp_syscall(&Seccomp::of_sandbox(pod)),
             "execve(\"pause\", [\"pause\"], [])".into(),
             "rt_sigaction(SIGINT|SIGTERM|SIGCHLD)".into(),
             "pause()".into(),
@@ -314,6 +319,77 @@ fn namespaces_step(pod: &Pod, host: &str) -> StepPlan {
     }
 }
 
+/// Put a `pull:NAME` step before the step of each container whose image is pulled, where
+/// kubelet pulls it: right before it creates that container (`EnsureImageExists` in
+/// `startContainer`). Which images are pulled is the machine's business (the pull policy, the
+/// image store, offline or not): `pulls` says.
+pub fn insert_pulls(steps: &mut Vec<StepPlan>, pod: &Pod, pulls: impl Fn(&Container) -> bool) {
+    let containers = pod.spec.init_containers.iter().chain(&pod.spec.containers);
+    for c in containers.filter(|c| pulls(c)) {
+        let at = steps.iter().position(|s| match &s.kind {
+            StepKind::InitContainer(n) | StepKind::AppContainer(n) => n == &c.name,
+            _ => false,
+        });
+        if let Some(at) = at {
+            steps.insert(at, pull_step(c));
+        }
+    }
+}
+
+/// The step id of the pull of `container`'s image.
+pub fn pull_step_id(container: &str) -> String {
+    format!("pull:{container}")
+}
+
+fn pull_step(c: &Container) -> StepPlan {
+    use super::image::{PullPolicy, Reference};
+    let policy = PullPolicy::of(c.image_pull_policy.as_deref(), &c.image);
+    let (why_en, why_zh) = match policy {
+        PullPolicy::Always => (
+            "imagePullPolicy is Always: kubelet pulls at every start of the container",
+            "imagePullPolicy 是 Always：容器每次启动前 kubelet 都拉取",
+        ),
+        _ => (
+            "imagePullPolicy is IfNotPresent and the image is not on this machine yet",
+            "imagePullPolicy 是 IfNotPresent，而这台机器上还没有这个镜像",
+        ),
+    };
+    let (registry, repository) = Reference::parse(&c.image)
+        .map(|r| (r.registry, r.repository))
+        .unwrap_or_else(|_| ("<registry>".into(), "<repository>".into()));
+    StepPlan {
+        id: pull_step_id(&c.name),
+        kind: StepKind::Pull(c.name.clone()),
+        title: Text::new(
+            format!("Pull image \"{}\" for container \"{}\"", c.image, c.name),
+            format!("为容器 \"{}\" 拉取镜像 \"{}\"", c.name, c.image),
+        ),
+        explain: Text::new(
+            format!(
+                "Before it creates a container, kubelet makes sure its image is on the machine; \
+                 {why_en}. The pull reads the image's manifest from the registry, then fetches each \
+                 layer, checks it against its sha256 digest and unpacks it into a directory of its \
+                 own. Layers already on the machine are not fetched again. The container's root \
+                 filesystem will be an overlay of these layer directories."
+            ),
+            format!(
+                "创建容器之前，kubelet 先确保它的镜像在这台机器上；{why_zh}。拉取时先从镜像仓库读取镜像的 \
+                 manifest，再逐层下载，用 sha256 摘要校验每一层，然后解包到各自的目录里。机器上已有的层不会再下载。\
+                 容器的根文件系统就是这些层目录叠起来的 overlay。"
+            ),
+        ),
+        commands: vec![
+            format!("crictl pull {}   # what kubelet asks the runtime for", c.image),
+            format!("podlab pull {}", c.image),
+        ],
+        syscalls: vec![
+            format!("connect(<{registry}>); GET /v2/{repository}/manifests/<tag>"),
+            format!("GET /v2/{repository}/blobs/<digest> (the config, then each layer)"),
+            "mkdirat, openat, write, symlinkat (each layer unpacked into its own directory)".into(),
+        ],
+    }
+}
+
 /// "a, b and c".
 fn english_list(items: &[&str]) -> String {
     match items {
@@ -367,6 +443,32 @@ fn network_commands(pod: &Pod, pod_network: bool) -> Vec<String> {
     ]
 }
 
+/// On cgroup v2, when the pod's `cpu.weight` (kubelet's linear line) differs from what the same
+/// shares give on a container leaf (runc's curve): both numbers, as a 1.35 node shows them.
+fn two_weights(values: &super::resources::CgroupValues) -> Text {
+    use super::resources::WEIGHT_FORMULA_IN_USE;
+    let (Some(shares), Some(pod)) = (values.cpu_shares, values.cpu_weight()) else {
+        return Text::new("", "");
+    };
+    let leaf = WEIGHT_FORMULA_IN_USE.shares_to_weight(shares);
+    if leaf == pod {
+        return Text::new("", "");
+    }
+    Text::new(
+        format!(
+            " kubelet writes the pod's cpu.weight itself with its own linear formula: {shares} shares \
+             → weight {pod}. A container's leaf is written by runc (≥ 1.3.2) on a log curve, where \
+             the same {shares} shares give {leaf}: on a real node the two levels show different \
+             numbers for the same CPU."
+        ),
+        format!(
+            "kubelet 自己用线性公式写 Pod 的 cpu.weight：{shares} shares → 权重 {pod}。容器的叶子 cgroup \
+             由 runc（≥ 1.3.2）按对数曲线写入，同样的 {shares} shares 在那里是 {leaf}：在真实节点上，\
+             同样的 CPU 在这两层显示不同的数字。"
+        ),
+    )
+}
+
 /// kubelet creates the pod's cgroup before anything else (SyncPod → "Create Cgroups for the pod").
 fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> StepPlan {
     use super::qos::{pod_cgroup_values, pod_qos};
@@ -386,16 +488,21 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> Ste
     if cgroup_v2 {
         let dir = format!("/sys/fs/cgroup/{relative}");
         commands.push(
-            "echo +cpu +memory +pids > /sys/fs/cgroup/podlab/cgroup.subtree_control  # and below"
+            "echo +cpu +memory +pids +hugetlb > /sys/fs/cgroup/podlab/cgroup.subtree_control  # and below"
                 .into(),
         );
         commands.push(format!("mkdir -p {dir}"));
-        if let Some(shares) = values.cpu_shares {
-            let weight = WEIGHT_FORMULA_IN_USE.shares_to_weight(shares);
+        if let (Some(shares), Some(weight)) = (values.cpu_shares, values.cpu_weight()) {
             commands.push(format!(
-                "echo {weight} > {dir}/cpu.weight   # shares {shares}, {}",
-                WEIGHT_FORMULA_IN_USE.formula()
+                "echo {weight} > {dir}/cpu.weight   # shares {shares}, kubelet's {}",
+                values.weight_formula.formula()
             ));
+            let leaf = WEIGHT_FORMULA_IN_USE.shares_to_weight(shares);
+            if leaf != weight {
+                commands.push(format!(
+                    "# a container's leaf gets its weight from runc's curve: {shares} shares there → {leaf}"
+                ));
+            }
         }
         if let (Some(quota), Some(period)) = (values.cpu_quota_us, values.cpu_period_us) {
             if quota != NO_QUOTA {
@@ -408,6 +515,11 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> Ste
         if let Some(pids) = pids_limit {
             commands.push(format!(
                 "echo {pids} > {dir}/pids.max   # kubelet --pod-max-pids (default: no limit)"
+            ));
+        }
+        if values.no_hugetlb {
+            commands.push(format!(
+                "for f in {dir}/hugetlb.*.max; do echo 0 > $f; done   # no huge pages requested"
             ));
         }
     } else {
@@ -441,6 +553,11 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> Ste
         }
     }
     let qos_name = qos.as_str();
+    let weights = if cgroup_v2 {
+        two_weights(&values)
+    } else {
+        Text::new("", "")
+    };
     StepPlan {
         id: "cgroup".into(),
         kind: StepKind::PodCgroup,
@@ -451,13 +568,15 @@ fn pod_cgroup_step(pod: &Pod, cgroup_v2: bool, pod_max_pids: Option<i64>) -> Ste
         explain: Text::new(
             format!(
                 "Before any process exists, kubelet makes the pod's cgroup and writes the limits it \
-                 computed from the containers' requests and limits. {qos_name}: {}.",
-                qos.explanation().en
+                 computed from the containers' requests and limits. {qos_name}: {}.{}",
+                qos.explanation().en,
+                weights.en
             ),
             format!(
                 "在任何进程出现之前，kubelet 先创建 Pod 的 cgroup，写入它根据各容器 requests 和 limits \
-                 算出的限制。{qos_name}：{}。",
-                qos.explanation().zh
+                 算出的限制。{qos_name}：{}。{}",
+                qos.explanation().zh,
+                weights.zh
             ),
         ),
         commands,
@@ -527,14 +646,19 @@ fn container_step(
         "mount(\"proc\", rootfs/proc, \"proc\", …)".into(),
         "pivot_root(\".\", \".\"); umount2(\".\", MNT_DETACH)".into(),
         "capset(containerd defaults); prctl(PR_SET_NO_NEW_PRIVS)".into(),
-        format!(
-            "execve({:?}, …)",
-            c.command
-                .first()
-                .map(String::as_str)
-                .unwrap_or("<image default>")
-        ),
     ]);
+    let seccomp = Seccomp::of(pod, c);
+    if seccomp.is_filtered() {
+        syscalls.push(seccomp_syscall(&seccomp));
+    }
+    explain = explain.followed_by(container_seccomp_text(&seccomp));
+    syscalls.extend([format!(
+        "execve({:?}, …)",
+        c.command
+            .first()
+            .map(String::as_str)
+            .unwrap_or("<image default>")
+    )]);
     let mut command = c.command.clone();
     command.extend(c.args.iter().cloned());
     let shown = if command.is_empty() {
@@ -557,6 +681,66 @@ fn container_step(
             c.image
         )],
         syscalls,
+    }
+}
+
+/// The install of a filter as the syscall list shows it.
+fn seccomp_syscall(seccomp: &Seccomp) -> String {
+    match seccomp {
+        Seccomp::Unconfined(_) => "# no seccomp filter (Unconfined)".into(),
+        Seccomp::RuntimeDefault => {
+            "seccomp(SECCOMP_SET_MODE_FILTER, 0, <RuntimeDefault as BPF>)".into()
+        }
+        Seccomp::Localhost(path) => {
+            format!("seccomp(SECCOMP_SET_MODE_FILTER, 0, <{path} as BPF>)")
+        }
+    }
+}
+
+fn pause_seccomp_text(pod: &Pod) -> Text {
+    match Seccomp::of_sandbox(pod) {
+        Seccomp::Unconfined(_) => Text::new(
+            " A container of this pod is privileged, so the sandbox is too, and containerd gives \
+             pause no seccomp filter.",
+            "这个 Pod 里有特权容器，所以沙箱也是特权的，containerd 不给 pause 加 seccomp 过滤器。",
+        ),
+        _ => Text::new(
+            " Right before exec it installs containerd's default seccomp filter (RuntimeDefault): \
+             kubelet asks for it for every sandbox, whatever the pod sets.",
+            "在 exec 之前，它装上 containerd 的默认 seccomp 过滤器（RuntimeDefault）：\
+             不管 Pod 怎么设置，kubelet 都为每个沙箱要求它。",
+        ),
+    }
+}
+
+fn container_seccomp_text(seccomp: &Seccomp) -> Text {
+    match seccomp {
+        Seccomp::RuntimeDefault => Text::new(
+            " seccompProfile RuntimeDefault: right before exec it installs containerd's default \
+             filter; a call outside it fails with EPERM.",
+            "seccompProfile 为 RuntimeDefault：在 exec 之前装上 containerd 的默认过滤器；\
+             不在名单里的系统调用返回 EPERM。",
+        ),
+        Seccomp::Localhost(path) => Text::new(
+            format!(
+                " seccompProfile Localhost: right before exec it installs the filter of {path}."
+            ),
+            format!("seccompProfile 为 Localhost：在 exec 之前装上 {path} 的过滤器。"),
+        ),
+        Seccomp::Unconfined(UnconfinedBecause::NotSet) => Text::new(
+            " No seccompProfile: kubelet 1.35 (seccompDefault off, its default) runs it \
+             Unconfined, with no filter; only pause gets RuntimeDefault.",
+            "没有设置 seccompProfile：kubelet 1.35（seccompDefault 默认关闭）让它以 Unconfined \
+             运行，没有过滤器；只有 pause 得到 RuntimeDefault。",
+        ),
+        Seccomp::Unconfined(UnconfinedBecause::Asked) => Text::new(
+            " seccompProfile Unconfined: no filter.",
+            "seccompProfile 为 Unconfined：没有过滤器。",
+        ),
+        Seccomp::Unconfined(UnconfinedBecause::Privileged) => Text::new(
+            " Privileged: containerd installs no seccomp filter.",
+            "特权容器：containerd 不装 seccomp 过滤器。",
+        ),
     }
 }
 
@@ -725,5 +909,43 @@ mod tests {
             step(&delegated, "cgroup").commands,
             step(&as_root, "cgroup").commands
         );
+    }
+
+    /// A pull is a step of its own right before the container it is for, only for the images
+    /// the machine really pulls.
+    #[test]
+    fn pulls_come_right_before_their_container() {
+        let yaml = "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  initContainers:\n  \
+             - {name: setup, image: busybox, command: ['true']}\n  containers:\n  \
+             - {name: app, image: 'nginx:1.29'}\n  - {name: side, image: busybox, command: [sleep, '60']}\n";
+        let pod = crate::spec::parse_pod(yaml, "test.yaml")
+            .expect("valid pod")
+            .pod;
+        let mut steps = super::plan(&pod, PlanContext::default());
+        let without: Vec<String> = steps.iter().map(|s| s.id.clone()).collect();
+        insert_pulls(&mut steps, &pod, |c| c.image != "busybox");
+        let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+        let at = ids
+            .iter()
+            .position(|id| *id == "pull:app")
+            .expect("pull:app");
+        assert_eq!(ids[at + 1], "container:app");
+        assert_eq!(ids.len(), without.len() + 1);
+        let pull = step(&steps, "pull:app");
+        assert_eq!(pull.kind, StepKind::Pull("app".into()));
+        assert!(pull.explain.en.contains("IfNotPresent"));
+        assert!(pull.commands.iter().any(|c| c == "podlab pull nginx:1.29"));
+        assert!(
+            pull.syscalls[0].contains("docker.io") && pull.syscalls[0].contains("library/nginx")
+        );
+        // busybox untagged is Always; an init container's pull is before it too.
+        insert_pulls(&mut steps, &pod, |c| c.name == "setup");
+        let ids: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+        let at = ids
+            .iter()
+            .position(|id| *id == "pull:setup")
+            .expect("pull:setup");
+        assert_eq!(ids[at + 1], "init:setup");
+        assert!(step(&steps, "pull:setup").explain.en.contains("Always"));
     }
 }

@@ -14,7 +14,9 @@ use crate::kube::namespaces::SandboxNamespaces;
 use crate::kube::pod_state::{
     describe_state, describe_state_zh, ContainerState, PodState, ProcessRef,
 };
-use crate::kube::resources::{milli_cpu_to_shares, WEIGHT_FORMULA_IN_USE};
+use crate::kube::resources::{
+    milli_cpu_to_shares, WeightFormula, KUBELET_WEIGHT_FORMULA, WEIGHT_FORMULA_IN_USE,
+};
 use crate::observe::procfs_read::{read_stat, ProcDir};
 use crate::observe::{
     CgroupInfo, Collector, ContainerView, Limit, NsId, NsKind, ProcessInfo, Sandbox, Snapshot,
@@ -691,13 +693,14 @@ fn expected_limit(text: &str, cpu: bool) -> Option<Limit> {
 /// Whether the cgroup holds the CPU request `want` (millicores), compared where the kernel
 /// keeps it: `cpu.shares` on v1, `cpu.weight` on v2 (where several requests give one weight,
 /// so the request cannot be read back exactly, only its weight).
-fn cpu_request_matches(info: &CgroupInfo, want: Option<Limit>) -> bool {
+/// `formula`: who wrote the weight (kubelet on the pod cgroup, runc on a leaf).
+fn cpu_request_matches(info: &CgroupInfo, want: Option<Limit>, formula: WeightFormula) -> bool {
     let Some(Limit::Value(want)) = want else {
         return false;
     };
     let shares = milli_cpu_to_shares(i64::try_from(want).unwrap_or(i64::MAX));
     match (info.cpu_weight, info.cpu_shares) {
-        (Some(weight), _) => WEIGHT_FORMULA_IN_USE.shares_to_weight(shares) == weight,
+        (Some(weight), _) => formula.shares_to_weight(shares) == weight,
         (None, Some(read)) => read == shares,
         (None, None) => false,
     }
@@ -758,7 +761,11 @@ fn cgroup(c: &CgroupCheck, world: &mut World<'_>, pod: &str) -> Outcome {
         seen.push(format!("cpu request {shown}"));
         seen_zh.push(format!("CPU 请求 {shown}"));
         let want_m = expected_limit(want, true);
-        if !cpu_request_matches(&info, want_m) {
+        let formula = match r.who {
+            Who::Pod => KUBELET_WEIGHT_FORMULA,
+            _ => WEIGHT_FORMULA_IN_USE,
+        };
+        if !cpu_request_matches(&info, want_m, formula) {
             wrong.get_or_insert((format!("cpu request {want}"), format!("CPU 请求 {want}")));
         }
     }

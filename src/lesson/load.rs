@@ -476,7 +476,16 @@ impl Checker<'_> {
                     .into_iter()
                     .map(|s| s.id)
                     .collect();
-                if !ids.contains(step) {
+                if step.starts_with("pull:") {
+                    // Lessons run offline on the stand-ins: nothing is pulled.
+                    self.problem(
+                        &format!("{field}.run_to"),
+                        format!(
+                            "pod {name} has no creation step {step:?}: lessons run offline on podlab's stand-ins, so no image is pulled; its steps: {}",
+                            ids.join(", ")
+                        ),
+                    );
+                } else if !ids.contains(step) {
                     self.problem(
                         &format!("{field}.run_to"),
                         format!(

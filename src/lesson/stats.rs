@@ -16,8 +16,9 @@ pub struct LessonStats {
     /// Steps that ask a question.
     pub questions: usize,
     /// The pod's creation steps the lesson takes one step at a time (`cgroup`, `namespaces`,
-    /// `pause`, `network`, `init:NAME`, `container:NAME`), in order; taking all the rest in one
-    /// step adds none.
+    /// `pause`, `network`, `pull:NAME`, `init:NAME`, `container:NAME`), in order; taking all
+    /// the rest in one step adds none. (`pull:NAME` exists only for an image really pulled;
+    /// lessons run offline on the stand-ins, so the loader refuses it in a lesson today.)
     pub stages: Vec<String>,
     /// The claims of the seed articles the lesson shows (from the claims table).
     pub claims: Vec<String>,

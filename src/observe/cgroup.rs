@@ -11,7 +11,7 @@ use super::model::{
     CgroupInfo, CgroupLayout, CgroupMembership, CpuRequestSource, Gap, GapReason, Limit, Pressure,
 };
 use super::procfs_read::KeptFile;
-use crate::kube::resources::WEIGHT_FORMULA_IN_USE;
+use crate::kube::resources::WeightFormula;
 
 // v1 files.
 const V1_CFS_QUOTA: &str = "cpu.cfs_quota_us";
@@ -418,13 +418,25 @@ impl CgroupInfo {
     /// `cpu.weight` (150m and 158m both give 24). When the weight read is the one the shares
     /// podlab wrote give, the request is the one written, compared in the weight domain; a
     /// weight changed by hand keeps the approximate inverse.
-    pub fn request_as_written(&mut self, written_shares: Option<u64>) {
+    /// `formula`: whose conversion wrote the weight (runc's on leaves, kubelet's on pods).
+    pub fn request_as_written(&mut self, written_shares: Option<u64>, formula: WeightFormula) {
         let (Some(weight), Some(shares)) = (self.cpu_weight, written_shares) else {
             return;
         };
-        if WEIGHT_FORMULA_IN_USE.shares_to_weight(shares) == weight {
+        if formula.shares_to_weight(shares) == weight {
             self.cpu_request_millis = Some(shares_to_millis(shares));
             self.cpu_request_source = Some(CpuRequestSource::WeightAsWritten);
+        }
+    }
+}
+
+impl CgroupInfo {
+    /// A pod cgroup: on v2 its `cpu.weight` was written by kubelet with its linear line, so the
+    /// request is read back with that line's inverse, not runc's.
+    pub fn as_pod_cgroup(&mut self) {
+        if self.cpu_weight.is_some() {
+            self.cpu_request_millis = self.cpu_request_millis_old_runc;
+            self.cpu_request_source = Some(CpuRequestSource::WeightKubelet);
         }
     }
 }

@@ -22,6 +22,7 @@ use super::procfs_read::{ProcDir, StatFields};
 use super::runtimes::is_shim_comm;
 use super::scan::{Detail, ProcessCache, Root, FULL_REFRESH_TICKS};
 use crate::kube::pod_state::PodState;
+use crate::kube::resources::{KUBELET_WEIGHT_FORMULA, WEIGHT_FORMULA_IN_USE};
 use crate::runtime::paths;
 
 /// Where to read from; tests point these at fixture trees.
@@ -372,7 +373,7 @@ impl Collector {
             parents.push(loc.parent());
             let mut info = self.cgroups.read(&loc, Some(main.pid), &mut self.buf, gaps);
             if let Some(w) = &written {
-                info.request_as_written(w.container(&c.name, c.is_pause));
+                info.request_as_written(w.container(&c.name, c.is_pause), WEIGHT_FORMULA_IN_USE);
             }
             c.cgroup = Some(info);
         }
@@ -384,8 +385,9 @@ impl Collector {
         if let (true, Some(Some(first))) = (is_pod, parents.first()) {
             if parents.iter().all(|p| p.as_ref() == Some(first)) {
                 let mut info = self.cgroups.read(first, None, &mut self.buf, gaps);
+                info.as_pod_cgroup();
                 if let Some(w) = &written {
-                    info.request_as_written(Some(w.pod));
+                    info.request_as_written(Some(w.pod), KUBELET_WEIGHT_FORMULA);
                 }
                 sb.cgroup = Some(info);
             }
@@ -398,8 +400,9 @@ impl Collector {
         if let (None, Some(path)) = (&sb.cgroup, recorded) {
             if let Some(loc) = self.cgroups.locate_path(path) {
                 let mut info = self.cgroups.read(&loc, None, &mut self.buf, gaps);
+                info.as_pod_cgroup();
                 if let Some(w) = &written {
-                    info.request_as_written(Some(w.pod));
+                    info.request_as_written(Some(w.pod), KUBELET_WEIGHT_FORMULA);
                 }
                 sb.cgroup = Some(info);
             }
@@ -496,10 +499,12 @@ fn make_process(
         namespaces: BTreeMap::new(),
         cgroups: Vec::new(),
         role: Role::Other,
+        seccomp: None,
     };
     if let Some(d) = detail {
         p.ns_pids.clone_from(&d.ns_pids);
         p.uid = d.uid;
+        p.seccomp = d.seccomp;
         p.cmdline.clone_from(&d.cmdline);
         p.namespaces.clone_from(&d.namespaces);
         p.cgroups.clone_from(&d.cgroups);

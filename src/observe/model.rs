@@ -166,6 +166,27 @@ pub struct ProcessInfo {
     /// Lines of /proc/<pid>/cgroup.
     pub cgroups: Vec<CgroupMembership>,
     pub role: Role,
+    /// `Seccomp:` and `Seccomp_filters:` of status; None when it could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<SeccompState>,
+}
+
+/// A process's seccomp, as /proc/<pid>/status says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeccompState {
+    /// 0: none, 1: strict, 2: filter.
+    pub mode: u32,
+    /// How many filters are stacked (`Seccomp_filters:`, Linux 5.9+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<u32>,
+}
+
+impl SeccompState {
+    pub const FILTER: u32 = 2;
+
+    pub fn is_filtered(&self) -> bool {
+        self.mode == Self::FILTER
+    }
 }
 
 impl ProcessInfo {
@@ -321,6 +342,9 @@ pub enum CpuRequestSource {
     WeightRuncNew,
     /// v2 `cpu.weight` equal to the weight of the request in the pod's spec: that request.
     WeightAsWritten,
+    /// v2 `cpu.weight` of a pod cgroup, which kubelet writes itself: inverted with its linear
+    /// `CpuSharesToCpuWeight` (runc's curve is only for container leaves).
+    WeightKubelet,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

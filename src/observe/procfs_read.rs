@@ -17,7 +17,7 @@ use procfs::process::{FDTarget, StatFlags, Status};
 use procfs::{FromRead, ProcessCGroups};
 use rustix::fs::{AtFlags, Mode, OFlags};
 
-use super::model::{CgroupMembership, NsId, NsKind, ProcState};
+use super::model::{CgroupMembership, NsId, NsKind, ProcState, SeccompState};
 
 /// An open /proc/<pid> directory.
 pub struct ProcDir {
@@ -380,6 +380,24 @@ pub fn parse_status(bytes: &[u8]) -> Option<Status> {
     Status::from_read(bytes).ok()
 }
 
+/// `Seccomp:` and `Seccomp_filters:` of a status file (procfs reads the first only); None
+/// on a kernel without seccomp.
+pub fn parse_seccomp(bytes: &[u8]) -> Option<SeccompState> {
+    let field = |name: &str| -> Option<u32> {
+        std::str::from_utf8(bytes)
+            .ok()?
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))?
+            .trim()
+            .parse()
+            .ok()
+    };
+    Some(SeccompState {
+        mode: field("Seccomp")?,
+        filters: field("Seccomp_filters"),
+    })
+}
+
 /// The processes of user `uid` whose parent is not also theirs: the roots of what they run.
 pub fn user_process_roots(proc_root: &Path, uid: u32) -> Vec<i32> {
     use std::os::unix::fs::MetadataExt;
@@ -487,6 +505,27 @@ mod tests {
         assert_eq!(parse_stat(b"1 (sh)"), None);
         assert_eq!(parse_stat("1\u{e9}(sh) S".as_bytes()), None);
         assert_eq!(parse_stat("1 (sh)\u{e9} S".as_bytes()), None);
+    }
+
+    #[test]
+    fn seccomp_mode_and_filters() {
+        let filtered = b"Name:\tpause\nNoNewPrivs:\t1\nSeccomp:\t2\nSeccomp_filters:\t1\nSpeculation_Store_Bypass:\tthread force mitigated\n";
+        assert_eq!(
+            parse_seccomp(filtered),
+            Some(SeccompState {
+                mode: 2,
+                filters: Some(1)
+            })
+        );
+        // Before Linux 5.9 there is no count; without CONFIG_SECCOMP no field at all.
+        assert_eq!(
+            parse_seccomp(b"Seccomp:\t0\n"),
+            Some(SeccompState {
+                mode: 0,
+                filters: None
+            })
+        );
+        assert_eq!(parse_seccomp(STATUS), None);
     }
 
     #[test]

@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 
 use procfs::{FromRead, LoadAverage};
 
-use super::model::{CgroupMembership, Gap, GapReason, NsId, NsKind};
+use super::model::{CgroupMembership, Gap, GapReason, NsId, NsKind, SeccompState};
 use super::procfs_read::{
-    is_gone, list_pids, net_ns_inode, parse_cgroup, parse_cmdline, parse_pid_list, parse_stat,
-    parse_status, read_path, KeptFile, ProcDir, StatFields,
+    is_gone, list_pids, net_ns_inode, parse_cgroup, parse_cmdline, parse_pid_list, parse_seccomp,
+    parse_stat, parse_status, read_path, KeptFile, ProcDir, StatFields,
 };
 
 /// Processes that are not shown have their `stat` re-read only every this many ticks (a
@@ -38,6 +38,7 @@ const MAX_THREADS: usize = 4;
 pub struct Detail {
     pub ns_pids: Vec<i32>,
     pub uid: Option<u32>,
+    pub seccomp: Option<SeccompState>,
     pub cmdline: Vec<String>,
     pub namespaces: BTreeMap<NsKind, NsId>,
     pub cgroups: Vec<CgroupMembership>,
@@ -413,6 +414,7 @@ impl ProcessCache {
                     entry.detail = Some(Detail {
                         ns_pids: Vec::new(),
                         uid: None,
+                        seccomp: None,
                         cmdline: Vec::new(),
                         namespaces: BTreeMap::new(),
                         cgroups: Vec::new(),
@@ -520,17 +522,21 @@ fn read_detail(dir: &ProcDir, stat: &StatFields, buf: &mut Vec<u8>) -> Detail {
         };
         gaps.push(gap(pid, what, reason));
     };
-    let (ns_pids, uid) = match dir.read("status", buf) {
+    let (ns_pids, uid, seccomp) = match dir.read("status", buf) {
         Ok(()) => match parse_status(buf) {
-            Some(status) => (status.nspid.unwrap_or_default(), Some(status.ruid)),
+            Some(status) => (
+                status.nspid.unwrap_or_default(),
+                Some(status.ruid),
+                parse_seccomp(buf),
+            ),
             None => {
                 gaps.push(gap(pid, "status", GapReason::Unparsable));
-                (Vec::new(), None)
+                (Vec::new(), None, None)
             }
         },
         Err(e) => {
             fail("status", &e, &mut gaps);
-            (Vec::new(), None)
+            (Vec::new(), None, None)
         }
     };
     let cmdline = match dir.read("cmdline", buf) {
@@ -573,6 +579,7 @@ fn read_detail(dir: &ProcDir, stat: &StatFields, buf: &mut Vec<u8>) -> Detail {
     Detail {
         ns_pids,
         uid,
+        seccomp,
         cmdline,
         namespaces,
         cgroups,

@@ -95,6 +95,12 @@ pub fn render(state: &PodState, now: f64) -> String {
             "Sandbox:      pause (pid {}), hostname {}",
             sandbox.pause.pid, sandbox.hostname
         );
+        let seccomp = crate::spec::seccomp::Seccomp::of_sandbox(&state.pod);
+        let _ = writeln!(
+            out,
+            "              seccomp {}",
+            seccomp.describe().get(crate::i18n::Lang::En)
+        );
     }
     if let Some(host_users) = spec.host_users {
         let _ = match (&state.user_namespace, host_users) {
@@ -155,8 +161,8 @@ pub fn render(state: &PodState, now: f64) -> String {
                 format!("{:?}", e.kind),
                 e.reason.clone(),
                 event_age(e, now),
-                "kubelet".into(),
-                e.message.trim_end().replace('\n', " "),
+                event_source(&e.reason).into(),
+                described_message(e),
             ]
         })
         .collect();
@@ -243,6 +249,26 @@ fn node_capacity() -> Option<crate::kube::scheduling::NodeCapacity> {
 }
 
 /// kubectl's Age column: "10s", or "3s (x4 over 12s)" for a repeated event.
+/// Who reports an event: the scheduler places the pod, kubelet does the rest.
+fn event_source(reason: &str) -> &'static str {
+    if reason == crate::kube::events::SCHEDULED {
+        "default-scheduler"
+    } else {
+        "kubelet"
+    }
+}
+
+/// kubectl 1.35 puts a container event's field path before its message
+/// (`spec.containers{app}: Container started`).
+fn described_message(e: &Event) -> String {
+    let message = e.message.trim_end().replace('\n', " ");
+    if e.object.starts_with("spec.") {
+        format!("{}: {message}", e.object)
+    } else {
+        message
+    }
+}
+
 fn event_age(e: &Event, now: f64) -> String {
     let last = human_age(now - e.time);
     if e.count > 1 {
@@ -275,6 +301,14 @@ fn conditions(out: &mut String, state: &PodState) {
     let _ = writeln!(out, "  Type                        Status");
     for (kind, status) in rows {
         let _ = writeln!(out, "  {kind:<27} {status}");
+    }
+    // A resize not done yet (PodResizePending / PodResizeInProgress), with its reason.
+    if let Some(c) = &state.resize.condition {
+        let _ = writeln!(out, "  {:<27} True", c.kind);
+        if let Some(reason) = &c.reason {
+            let message = c.message.as_deref().unwrap_or("");
+            let _ = writeln!(out, "    {reason}: {message}");
+        }
     }
 }
 
@@ -360,6 +394,12 @@ fn container(out: &mut String, state: &PodState, c: &ContainerStatus) {
         if !spec.args.is_empty() {
             let _ = writeln!(out, "    Args:           {}", spec.args.join(" "));
         }
+        let seccomp = crate::spec::seccomp::Seccomp::of(&state.pod, spec);
+        let _ = writeln!(
+            out,
+            "    Seccomp:        {}",
+            seccomp.describe().get(crate::i18n::Lang::En)
+        );
     }
     if let Some(spec) = spec {
         environment(out, spec);

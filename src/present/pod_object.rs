@@ -124,13 +124,24 @@ fn status_object(state: &PodState, host_ip: Option<&str>) -> Value {
 fn conditions(state: &PodState) -> Value {
     let word = |b: bool| if b { "True" } else { "False" };
     let created = timestamp(state.created_at);
-    json!([
+    let mut list = json!([
         { "type": "PodReadyToStartContainers", "status": word(state.sandbox.is_some()) },
         { "type": "Initialized", "status": word(state.initialized()) },
         { "type": "Ready", "status": word(state.ready()) },
         { "type": "ContainersReady", "status": word(state.ready()) },
         { "type": "PodScheduled", "status": "True", "lastTransitionTime": created },
-    ])
+    ]);
+    if let (Some(c), Some(items)) = (&state.resize.condition, list.as_array_mut()) {
+        let mut condition = json!({ "type": c.kind, "status": "True" });
+        if let Some(reason) = &c.reason {
+            condition["reason"] = json!(reason);
+        }
+        if let Some(message) = &c.message {
+            condition["message"] = json!(message);
+        }
+        items.push(condition);
+    }
+    list
 }
 
 fn container_status(pod: &PodState, c: &ContainerStatus) -> Value {
@@ -147,6 +158,12 @@ fn container_status(pod: &PodState, c: &ContainerStatus) -> Value {
     );
     status.insert("ready".into(), json!(c.ready));
     status.insert("restartCount".into(), json!(c.restart_count));
+    if let Some(allocated) = pod.resize.allocated.get(&c.name) {
+        status.insert("allocatedResources".into(), json!(allocated));
+    }
+    if let Some(resources) = pod.resize.actual.get(&c.name) {
+        status.insert("resources".into(), json!(resources));
+    }
     status.insert("started".into(), json!(c.started));
     status.insert(
         "state".into(),
@@ -250,6 +267,8 @@ pub(crate) mod tests {
                 ready: i % 3 == 0,
                 started: i % 3 == 0,
                 state_message: (i % 3 == 1).then(|| "back-off 10s: \"x\"".to_string()),
+                pull: None,
+                stop_signal: None,
             })
             .collect();
         PodState {
@@ -267,6 +286,7 @@ pub(crate) mod tests {
             cgroup: String::new(),
             rootless: None,
             user_namespace: None,
+            resize: Default::default(),
             sandbox: Some(SandboxState {
                 pause: process,
                 hostname: "web".into(),

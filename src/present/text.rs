@@ -153,6 +153,18 @@ fn tree_node(
         Role::Container(name) => format!("  ({} {name})", t(lang, "container", "容器")),
         Role::Other => String::new(),
     };
+    // As /proc/<pid>/status says it, only for a filtered process (most are not).
+    let seccomp = match p.seccomp {
+        Some(sc) if sc.is_filtered() => match sc.filters {
+            Some(n) => format!(
+                "  Seccomp {} ({} {n})",
+                sc.mode,
+                t(lang, "filters:", "过滤器数")
+            ),
+            None => format!("  Seccomp {}", sc.mode),
+        },
+        _ => String::new(),
+    };
     let zombie = if p.state.is_zombie() {
         format!(
             "  Z {}",
@@ -169,7 +181,7 @@ fn tree_node(
     out.push(TreeRow {
         pid,
         text: format!(
-            "{prefix}{branch}{}{}{inner} {}{}{role}{zombie}",
+            "{prefix}{branch}{}{}{inner} {}{}{role}{seccomp}{zombie}",
             if new_pidns { "⇣ " } else { "" },
             p.pid,
             p.comm,
@@ -555,6 +567,21 @@ pub fn bytes(b: u64) -> String {
     } else {
         format!("{value:.1}{unit}")
     }
+}
+
+/// How far a pull is: "2/5 layers, 1.5Mi of 4Mi".
+pub fn pull_progress(p: &crate::kube::image::PullProgress, lang: Lang) -> String {
+    let (layers, comma, of) = match lang {
+        Lang::En => (" layers", ", ", " of "),
+        Lang::Zh => (" 层", "，", " / "),
+    };
+    format!(
+        "{}/{}{layers}{comma}{}{of}{}",
+        p.layers_done,
+        p.layers,
+        bytes(p.bytes_fetched()),
+        bytes(p.bytes)
+    )
 }
 
 /// What could not be read, in a few lines.

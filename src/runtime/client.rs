@@ -59,6 +59,17 @@ impl ShimConnection {
         }
     }
 
+    /// Resize the pod in place (`kubectl patch --subresource resize`): the state afterwards.
+    pub fn resize(&mut self, patch: &str) -> Result<PodState> {
+        let request = Request::Resize {
+            patch: patch.to_string(),
+        };
+        match self.request(&request)? {
+            Response::Status { state } => Ok(*state),
+            other => Err(unexpected(other)),
+        }
+    }
+
     /// Delete the pod and wait until everything it made is gone.
     pub fn delete(&mut self, grace_seconds: Option<i64>) -> Result<()> {
         match self.request(&Request::Delete { grace_seconds }) {
@@ -121,7 +132,16 @@ pub fn start_pod(pod: &Pod, options: &StartOptions) -> Result<(String, ShimConne
             images.resolve(&c.image)?;
         }
     }
-    let uid = uuid::Uuid::new_v4().to_string();
+    // A static pod comes with kubelet's UID from its file; every other pod gets a new one.
+    let uid = match &pod.metadata.uid {
+        Some(uid) if paths::pod_dir(uid).exists() => {
+            return Err(eyre!(
+                "a pod with uid {uid} still exists; delete it first (or run podlab gc if its shim is gone)"
+            ))
+        }
+        Some(uid) => uid.clone(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
     let exe = match &options.podlab_exe {
         Some(exe) => exe.clone(),
         None => {

@@ -264,6 +264,7 @@ pub fn init_config(
             .unwrap_or_else(|| image.config.working_dir.clone()),
         user: user.map(|(uid, gid, _)| (uid, gid)),
         privileged: c.is_privileged(),
+        seccomp: super::seccomp::for_container(ctx.pod, c)?,
     })
 }
 

@@ -27,6 +27,8 @@ pub struct ExecTarget {
     env: Vec<String>,
     cwd: String,
     privileged: bool,
+    /// The container's seccomp filter: `runc exec` gives the new process the container's.
+    seccomp: Option<super::seccomp::Filter>,
 }
 
 impl ExecTarget {
@@ -103,6 +105,7 @@ impl ExecTarget {
             }),
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
             privileged: spec.is_privileged(),
+            seccomp: super::seccomp::for_container(&pod.pod, spec)?,
         })
     }
 }
@@ -256,6 +259,12 @@ fn enter_and_run(
             // container's (a learner's own PATH often lacks /usr/sbin, where httpd is).
             if let Some(path) = target.env.iter().find_map(|e| e.strip_prefix("PATH=")) {
                 std::env::set_var("PATH", path);
+            }
+            if let Some(filter) = &target.seccomp {
+                if let Err(e) = super::seccomp::apply(filter) {
+                    eprintln!("podlab exec: failed to install the seccomp filter: {e}");
+                    std::process::exit(126);
+                }
             }
             let Err(err) = nix::unistd::execvpe(&argv[0], argv, &env);
             eprintln!("podlab exec: failed to run {:?}: {err}", argv[0]);

@@ -46,6 +46,9 @@ pub struct InitConfig {
     #[serde(default)]
     pub user: Option<(u32, u32)>,
     pub privileged: bool,
+    /// The seccomp filter to install last before exec; None: unconfined.
+    #[serde(default)]
+    pub seccomp: Option<super::seccomp::Filter>,
 }
 
 /// Entry point of `podlab init`. Never returns on success (this process exits, the container execs).
@@ -201,13 +204,40 @@ fn container_main(config: &InitConfig, sync: &mut File, prepared_root: bool) -> 
     };
     std::fs::create_dir_all(cwd).wrap_err_with(|| format!("failed to create workingDir {cwd}"))?;
     std::env::set_current_dir(cwd).wrap_err_with(|| format!("failed to enter workingDir {cwd}"))?;
+    // seccomp in runc's order (`standard_init_linux.go`): without no_new_privs a filter needs
+    // CAP_SYS_ADMIN, so it goes in before the capabilities are dropped; with it, as late as
+    // possible, so that the fewest calls run under it.
+    let seccomp_early = config
+        .seccomp
+        .as_ref()
+        .filter(|_| !sets_no_new_privs(config));
+    if let Some(filter) = seccomp_early {
+        install_seccomp(filter)?;
+    }
     if !config.privileged {
         super::security::drop_to_default_capabilities()?;
     }
     if let Some((uid, gid)) = config.user {
         become_user(uid, gid)?;
     }
+    if let (Some(filter), None) = (&config.seccomp, seccomp_early) {
+        install_seccomp(filter)?;
+    }
     exec(&config.argv, &config.env)
+}
+
+/// Whether the capability step sets no_new_privs (it does for every unprivileged container).
+fn sets_no_new_privs(config: &InitConfig) -> bool {
+    !config.privileged
+}
+
+fn install_seccomp(filter: &super::seccomp::Filter) -> Result<()> {
+    super::seccomp::apply(filter).map_err(|e| {
+        eyre!(
+            "failed to install the seccomp filter ({} instructions): {e}",
+            filter.program.len()
+        )
+    })
 }
 
 /// Run as the image's user, as runc does: its group alone as supplementary groups, then the

@@ -24,6 +24,7 @@ pub mod port_forward;
 pub mod rootfs;
 pub mod rootless;
 pub mod sandbox;
+pub mod seccomp;
 pub mod security;
 pub mod setup;
 pub mod shim;

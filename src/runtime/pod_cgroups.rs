@@ -9,12 +9,15 @@ use eyre::{eyre, Result};
 use procfs::{FromBufRead, Meminfo};
 
 use super::cgroups::{host_manager, CgroupManager, ContainerCgroup, PodCgroup};
+use super::lookup;
 use super::rootfs::CgroupView;
 use crate::kube::oom::{container_oom_score_adj, PAUSE_OOM_SCORE_ADJ};
-use crate::kube::qos::{pod_cgroup_values, pod_qos, QosClass};
+use crate::kube::qos::{pod_cgroup_values, pod_qos, pod_requests, QosClass};
+use crate::kube::resize::{CgroupWrite, MemoryUsage};
 use crate::kube::resources::CgroupValues;
 use crate::kube::resources::{
-    container_cgroup_values, pod_pids_limit, ContainerResources, PodResources, POD_PIDS_LIMIT,
+    burstable_tier_shares, container_cgroup_values, pod_pids_limit, ContainerResources,
+    PodResources, POD_PIDS_LIMIT,
 };
 use crate::spec::PodSpec;
 
@@ -91,14 +94,39 @@ impl PodCgroups {
             .create_pod(uid, qos, &values)
             .map_err(|e| eyre!("{e}"))?;
         let memory_capacity = read_memory_capacity()?;
-        Ok(PodCgroups {
+        let cgroups = PodCgroups {
             manager,
             pod,
             resources,
             memory_capacity,
             leaves: HashMap::new(),
             oom_kills_at_start: HashMap::new(),
-        })
+        };
+        cgroups.refresh_burstable_tier(true);
+        Ok(cgroups)
+    }
+
+    /// kubelet's QoS manager (`setCPUCgroupConfig`): the burstable tier's CPU shares are those
+    /// of the summed requests of the burstable pods on this machine — the live pods podlab
+    /// knows, with this one while it lives (`counted`). Only a burstable pod changes the sum.
+    /// kubelet also refreshes it every minute; podlab when a burstable pod comes or goes.
+    fn refresh_burstable_tier(&self, counted: bool) {
+        if self.qos() != QosClass::Burstable {
+            return;
+        }
+        let mut requests: Vec<i64> = lookup::all_pods()
+            .into_iter()
+            .filter(|p| p.shim_alive && p.uid != self.pod.uid())
+            .filter_map(|p| p.state)
+            .filter(|s| s.qos_class == QosClass::Burstable.as_str())
+            .map(|s| pod_requests(&PodResources::from_spec(&s.pod.spec)).cpu())
+            .collect();
+        if counted {
+            requests.push(pod_requests(&self.resources).cpu());
+        }
+        let values = CgroupValues::qos_tier(burstable_tier_shares(requests));
+        // A tier removed meanwhile by a parallel pod's deletion needs no value.
+        let _ = self.manager.set_qos_tier(QosClass::Burstable, &values);
     }
 
     pub fn qos(&self) -> QosClass {
@@ -158,7 +186,11 @@ impl PodCgroups {
             .clone();
         let leaf = self
             .manager
-            .create_container(&self.pod, name, &container_cgroup_values(&resources))
+            .create_container(
+                &self.pod,
+                name,
+                &container_cgroup_values(&self.resources.effective_container(&resources)),
+            )
             .map_err(|e| eyre!("{e}"))?;
         self.oom_kills_at_start
             .insert(name.to_string(), leaf.oom_kill_count().unwrap_or(0));
@@ -198,9 +230,45 @@ impl PodCgroups {
         leaf.oom_kill_count().is_ok_and(|now| now > before)
     }
 
+    /// A resize: the pod's new spec; the next (re)start of a container uses its values.
+    pub fn set_resources(&mut self, spec: &PodSpec) {
+        self.resources = PodResources::from_spec(spec);
+    }
+
+    /// Memory in use now by the pod and by each running container.
+    pub fn memory_usage(&self) -> MemoryUsage {
+        MemoryUsage {
+            pod: self.manager.pod_memory_usage(&self.pod).ok(),
+            containers: self
+                .leaves
+                .iter()
+                .filter(|(name, _)| name.as_str() != "pause")
+                .filter_map(|(name, leaf)| Some((name.clone(), leaf.memory_usage().ok()?)))
+                .collect(),
+        }
+    }
+
+    /// One cgroup write of a resize, into the pod cgroup or a container's leaf.
+    pub fn write(&self, write: &CgroupWrite) -> Result<()> {
+        match &write.container {
+            None => self
+                .manager
+                .write_pod_resource(&self.pod, write.resource, &write.values),
+            Some(name) => match self.leaves.get(name) {
+                Some(leaf) => leaf.write_resource(write.resource, &write.values),
+                None => return Err(eyre!("container {name:?} has no cgroup")),
+            },
+        }
+        .map_err(|e| eyre!("{e}"))
+    }
+
     /// Remove the pod cgroup and its leaves; the pod's processes must be gone.
     pub fn remove(&self) -> Result<()> {
-        self.manager.remove_pod(&self.pod).map_err(|e| eyre!("{e}"))
+        self.manager
+            .remove_pod(&self.pod)
+            .map_err(|e| eyre!("{e}"))?;
+        self.refresh_burstable_tier(false);
+        Ok(())
     }
 }
 

@@ -204,12 +204,18 @@ fn all_private() -> Result<()> {
 
 fn overlay(config: &RootfsConfig, lower: &[PathBuf]) -> Result<()> {
     let lower: Vec<String> = lower.iter().map(|p| p.display().to_string()).collect();
-    let layers = format!(
+    let mut layers = format!(
         "lowerdir={},upperdir={},workdir={}",
         lower.join(":"),
         config.upper.display(),
         config.work.display()
     );
+    // Without root the layers were unpacked with user.overlay.* attributes (opaque
+    // directories), which overlayfs reads only with userxattr; trusted.* ones it could not read
+    // in a user namespace at all.
+    if super::rootless::is_rootless() {
+        layers.push_str(",userxattr");
+    }
     // The mount's options must fit in a page.
     if layers.len() >= 4096 {
         return Err(eyre!(

@@ -37,6 +37,7 @@ pub struct PendingSandbox {
 /// Name of the waiting process in `ps`, before it becomes pause.
 pub const WAITING_NAME: &str = "podlab-sandbox";
 
+#[allow(clippy::too_many_arguments)]
 pub fn create(
     namespaces: SandboxNamespaces,
     hostname: &str,
@@ -45,6 +46,7 @@ pub fn create(
     cgroup: Option<&Path>,
     run_as: Option<u32>,
     user_ids: Option<crate::kube::userns::IdRange>,
+    seccomp: Option<&super::seccomp::Filter>,
 ) -> Result<PendingSandbox> {
     let cgroup = cgroup
         .map(|dir| {
@@ -100,7 +102,7 @@ pub fn create(
         Ok(None) => {
             drop(go_write);
             drop(status_read);
-            let errno = sandbox_child(namespaces, &host, go_read, log_fd, &pause, run_as);
+            let errno = sandbox_child(namespaces, &host, go_read, log_fd, &pause, run_as, seccomp);
             let mut status = File::from(status_write);
             let _ = status.write_all(&errno.to_ne_bytes());
             unsafe { libc::_exit(127) }
@@ -116,6 +118,7 @@ fn sandbox_child(
     log_fd: i32,
     pause: &File,
     run_as: Option<u32>,
+    seccomp: Option<&super::seccomp::Filter>,
 ) -> i32 {
     let errno = || {
         std::io::Error::last_os_error()
@@ -149,6 +152,19 @@ fn sandbox_child(
         {
             return errno();
         }
+        if namespaces.net {
+            // /proc/sys/net is the namespace of whoever opens it: this child's, the pod's.
+            use crate::kube::namespaces::{highest_mapped_id, pod_net_sysctls};
+            let gid_map = std::fs::read_to_string("/proc/self/gid_map").unwrap_or_default();
+            for (path, value) in pod_net_sysctls(highest_mapped_id(&gid_map)) {
+                match std::fs::write(path, value) {
+                    Ok(()) => {}
+                    // A kernel without the setting (before 4.11): containerd skips it too.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return e.raw_os_error().unwrap_or(libc::EIO),
+                }
+            }
+        }
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
         if null >= 0 {
             libc::dup2(null, 0);
@@ -159,6 +175,14 @@ fn sandbox_child(
         if libc::read(go.as_raw_fd(), (&mut byte as *mut u8).cast(), 1) != 1 {
             // The shim went away before starting pause: nothing to hold the namespaces for.
             libc::_exit(0);
+        }
+        // seccomp last but for the ids: sethostname is not in RuntimeDefault, and without
+        // no_new_privs installing a filter needs CAP_SYS_ADMIN, which changing ids drops
+        // (runc's order).
+        if let Some(filter) = seccomp {
+            if let Err(e) = super::seccomp::apply(filter) {
+                return e.raw_os_error().unwrap_or(libc::EIO);
+            }
         }
         if let Some(id) = run_as {
             // After the hostname, which needs root in the namespace; changing ids clears the

@@ -165,6 +165,8 @@ pub trait LiveProcess: Sized {
     fn is_alive(&self) -> bool;
     /// Send a signal if this very process still exists.
     fn signal(&self, signal: nix::sys::signal::Signal) -> bool;
+    /// As [`LiveProcess::signal`], by number (real-time signals have no `Signal`).
+    fn signal_number(&self, signal: i32) -> bool;
 }
 
 impl LiveProcess for ProcessRef {
@@ -182,6 +184,37 @@ impl LiveProcess for ProcessRef {
     fn signal(&self, signal: nix::sys::signal::Signal) -> bool {
         self.is_alive() && nix::sys::signal::kill(Pid::from_raw(self.pid), signal).is_ok()
     }
+
+    fn signal_number(&self, signal: i32) -> bool {
+        // SAFETY: kill(2) with plain integers.
+        self.is_alive() && unsafe { libc::kill(self.pid, signal) } == 0
+    }
+}
+
+/// A signal's number on this machine from its name (`SIGQUIT`, `SIGRTMIN+3`) or a number, as
+/// a stop signal is written.
+pub fn signal_number(name: &str) -> Option<i32> {
+    use crate::kube::stop_signal::{real_time_offset, RealTime};
+    if let Ok(n) = name.parse::<i32>() {
+        return (1..=libc::SIGRTMAX()).contains(&n).then_some(n);
+    }
+    if let Some(rt) = real_time_offset(name) {
+        return Some(match rt {
+            RealTime::AfterMin(n) => libc::SIGRTMIN() + i32::from(n),
+            RealTime::BeforeMax(n) => libc::SIGRTMAX() - i32::from(n),
+        });
+    }
+    let classic = match name {
+        // Old names of the same signals.
+        "SIGCLD" => "SIGCHLD",
+        "SIGPOLL" => "SIGIO",
+        "SIGIOT" => "SIGABRT",
+        other => other,
+    };
+    classic
+        .parse::<nix::sys::signal::Signal>()
+        .ok()
+        .map(|s| s as i32)
 }
 
 /// Replace a file's content without truncating it to zero first: on ext4 both replace-by-rename

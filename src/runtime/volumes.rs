@@ -31,7 +31,7 @@ pub fn prepare(uid: &str, pod: &Pod, user_ids: Option<crate::kube::userns::IdRan
         )?;
     }
     for volume in &pod.spec.volumes {
-        prepare_volume(uid, volume, user_ids)
+        prepare_volume(uid, pod, volume, user_ids)
             .wrap_err_with(|| format!("failed to prepare volume {:?}", volume.name))?;
     }
     Ok(())
@@ -48,8 +48,23 @@ fn tmpfs(target: &Path, extra: MsFlags, options: &str) -> Result<()> {
     .map_err(|e| eyre!("failed to mount tmpfs on {}: {e}", target.display()))
 }
 
+/// kubelet's size for a memory-backed emptyDir: the node's allocatable memory, the pod's
+/// memory limit or the volume's sizeLimit, whichever is smallest.
+fn memory_volume_size(pod: &Pod, empty: &crate::spec::EmptyDirVolumeSource) -> Result<i64> {
+    use crate::kube::{qos, resources::PodResources, scheduling};
+    let node = super::pod_cgroups::node_capacity()?;
+    let allocatable = scheduling::allocatable(node).memory();
+    let pod_limit = qos::pod_cgroup_values(&PodResources::from_spec(&pod.spec)).memory_limit_bytes;
+    Ok(crate::kube::volumes::memory_volume_size(
+        allocatable,
+        pod_limit,
+        empty.size_limit.as_ref().map(|q| q.value()),
+    ))
+}
+
 fn prepare_volume(
     uid: &str,
+    pod: &Pod,
     volume: &Volume,
     user_ids: Option<crate::kube::userns::IdRange>,
 ) -> Result<()> {
@@ -59,11 +74,11 @@ fn prepare_volume(
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777))?;
         if empty.medium == "Memory" {
-            let mut options = "mode=1777".to_string();
-            if let Some(limit) = &empty.size_limit {
-                options.push_str(&format!(",size={}", limit.value()));
-            }
-            tmpfs(&dir, MsFlags::empty(), &options)?;
+            tmpfs(
+                &dir,
+                MsFlags::empty(),
+                &format!("mode=1777,size={}", memory_volume_size(pod, empty)?),
+            )?;
         }
         if let Some(range) = user_ids {
             // The pod's root owns it, so what it writes there is 65536·N on the host.

@@ -9,6 +9,7 @@ mod error;
 pub mod names;
 mod parse;
 pub mod quantity;
+pub mod seccomp;
 pub mod types;
 pub mod validate;
 pub mod yaml;

@@ -182,6 +182,7 @@ fn unsupported_volume_source(path: &FieldPath, map: &SourceMap) -> Problem {
 
 /// What the API server would change before storing the pod, each said as a warning.
 fn apply_api_server_defaults(pod: &mut Pod, map: &SourceMap, warnings: &mut Vec<Warning>) {
+    stop_signals_are_alpha(pod, map, warnings);
     if pod.metadata.uid.take().is_some() {
         // Not an error: the API server accepts the manifest and replaces the uid, and so
         // does podlab; rejecting it would refuse a manifest `kubectl apply` takes.
@@ -222,6 +223,40 @@ fn apply_api_server_defaults(pod: &mut Pod, map: &SourceMap, warnings: &mut Vec<
                         "卷 {:?} 没有来源；和 Kubernetes 一样，podlab 把它当作 emptyDir",
                         volume.name
                     ),
+                ),
+            ));
+        }
+    }
+}
+
+/// `lifecycle.stopSignal` needs the ContainerStopSignals gate, off by default in 1.35: podlab
+/// honours it as a node with the gate on does, and says that a default cluster would not.
+fn stop_signals_are_alpha(pod: &Pod, map: &SourceMap, warnings: &mut Vec<Warning>) {
+    let groups = [
+        ("initContainers", &pod.spec.init_containers),
+        ("containers", &pod.spec.containers),
+    ];
+    for (field, containers) in groups {
+        for (i, c) in containers.iter().enumerate() {
+            if c.lifecycle
+                .as_ref()
+                .and_then(|l| l.stop_signal.as_ref())
+                .is_none()
+            {
+                continue;
+            }
+            let path = FieldPath::root()
+                .key("spec")
+                .key(field)
+                .index(i)
+                .key("lifecycle")
+                .key("stopSignal");
+            warnings.push(Warning::new(
+                &path,
+                map.locate_key(&path),
+                Text::new(
+                    "stopSignal is alpha in Kubernetes 1.35 (feature gate ContainerStopSignals, off by default): a default cluster drops it and sends the image's STOPSIGNAL or SIGTERM; podlab sends it, as a node with the gate on does",
+                    "stopSignal 在 Kubernetes 1.35 中仍是 Alpha（特性门控 ContainerStopSignals，默认关闭）：默认配置的集群会丢弃它，改发镜像的 STOPSIGNAL 或 SIGTERM；podlab 会发送它，和打开该门控的节点一样",
                 ),
             ));
         }

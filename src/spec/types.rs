@@ -71,6 +71,28 @@ pub struct PodSpec {
     /// Read by a fieldRef; no token is mounted (there is no API server).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
+    /// The OS the pod needs (`spec.os.name`); podlab runs Linux pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub os: Option<PodOs>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub security_context: Option<PodSecurityContext>,
+    /// Pod-level requests and limits (PodLevelResources, beta and on since 1.34): a budget
+    /// for the whole pod, shared by its containers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resources: Option<ResourceRequirements>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodOs {
+    pub name: String,
+}
+
+/// `spec.securityContext`: what every container inherits unless it sets its own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodSecurityContext {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
 }
 
 impl PodSpec {
@@ -146,10 +168,56 @@ pub enum RestartPolicy {
     Never,
 }
 
-/// `restartPolicy` on an init container: only `Always` exists (a native sidecar).
+/// A container's own `restartPolicy`: on an init container only `Always` (a native sidecar);
+/// on an app container any of the three, in place of the pod's (ContainerRestartRules, beta
+/// and on in 1.35).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ContainerRestartPolicy {
     Always,
+    OnFailure,
+    Never,
+}
+
+/// One of a container's `restartPolicyRules`: restart when the exit code matches.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerRestartRule {
+    pub action: ContainerRestartRuleAction,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_codes: Option<ContainerRestartRuleOnExitCodes>,
+}
+
+/// The only action Kubernetes 1.35 has for a rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ContainerRestartRuleAction {
+    Restart,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContainerRestartRuleOnExitCodes {
+    pub operator: ExitCodesOperator,
+    #[serde(default)]
+    pub values: Vec<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitCodesOperator {
+    In,
+    NotIn,
+}
+
+impl ContainerRestartRule {
+    /// Whether the rule matches an exit code.
+    pub fn matches(&self, exit_code: i32) -> bool {
+        match &self.exit_codes {
+            None => false,
+            Some(c) => match c.operator {
+                ExitCodesOperator::In => c.values.contains(&exit_code),
+                ExitCodesOperator::NotIn => !c.values.contains(&exit_code),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -196,6 +264,36 @@ pub struct Container {
     /// Always, IfNotPresent or Never (absent: the API server's default for the image).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
+    /// Rules on the exit code, tried in order before the restart policy (app containers).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub restart_policy_rules: Vec<ContainerRestartRule>,
+    /// What an in-place resize of each resource needs (absent: NotRequired).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resize_policy: Vec<ContainerResizePolicy>,
+}
+
+/// `resizePolicy`: whether changing a resource in place restarts the container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContainerResizePolicy {
+    pub resource_name: ResizeResource,
+    pub restart_policy: ResizeRestartPolicy,
+}
+
+/// The resources a pod can be resized in: cpu and memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResizeResource {
+    Cpu,
+    Memory,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResizeRestartPolicy {
+    /// The new values are written into the running container's cgroup.
+    NotRequired,
+    /// The container is restarted with the new values.
+    RestartContainer,
 }
 
 impl Container {
@@ -219,6 +317,8 @@ pub enum TerminationMessagePolicy {
 pub struct SecurityContext {
     #[serde(default)]
     pub privileged: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_profile: Option<super::seccomp::SeccompProfile>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -441,6 +541,9 @@ pub struct Lifecycle {
     pub post_start: Option<LifecycleHandler>,
     #[serde(default)]
     pub pre_stop: Option<LifecycleHandler>,
+    /// The signal a stop sends instead of the image's or SIGTERM (ContainerStopSignals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

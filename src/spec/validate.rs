@@ -36,6 +36,8 @@ struct Checker {
     violations: Vec<Violation>,
     /// The pod's terminationGracePeriodSeconds (a sleep hook must fit in it).
     grace: i64,
+    /// `spec.os.name` is set (a stop signal needs it).
+    os_named: bool,
 }
 
 fn root() -> FieldPath {
@@ -89,6 +91,20 @@ impl Checker {
     fn spec(&mut self, spec: &PodSpec) {
         let path = root().key("spec");
         self.grace = spec.grace_period_seconds();
+        if let Some(os) = &spec.os {
+            self.os_named = true;
+            if os.name != "linux" {
+                self.add(
+                    path.key("os").key("name"),
+                    t(
+                        format!("podlab runs Linux pods, not {:?}", os.name),
+                        format!("podlab 只运行 Linux Pod，不支持 {:?}", os.name),
+                    ),
+                    Some(t("linux", "linux")),
+                    None,
+                );
+            }
+        }
         if spec.containers.is_empty() {
             self.add(
                 path.key("containers"),
@@ -130,6 +146,10 @@ impl Checker {
         }
         self.violations.extend(super::env_check::check(spec));
         self.violations.extend(super::dns_check::check(spec));
+        if let Some(resources) = &spec.resources {
+            self.resources(&path.key("resources"), resources);
+            self.pod_level_resources(&path.key("resources"), spec);
+        }
         if let Some(grace) = spec.termination_grace_period_seconds {
             self.non_negative(path.key("terminationGracePeriodSeconds"), grace);
         }
@@ -159,6 +179,15 @@ impl Checker {
                     );
                 }
             }
+        }
+        let pod_seccomp = spec
+            .security_context
+            .as_ref()
+            .and_then(|s| s.seccomp_profile.as_ref());
+        if let Some(profile) = pod_seccomp {
+            let at = path.key("securityContext").key("seccompProfile");
+            self.violations
+                .extend(super::seccomp::validate(at, profile));
         }
         if spec.share_process_namespace && spec.host_pid {
             self.add(
@@ -283,21 +312,9 @@ impl Checker {
                 );
             }
         }
-        if c.restart_policy.is_some() && !init {
-            self.add(
-                at.key("restartPolicy"),
-                t(
-                    "restartPolicy may only be set on init containers (it makes them sidecars)",
-                    "只有 init 容器可以设置 restartPolicy（这让它成为边车容器）",
-                ),
-                Some(t(
-                    "no restartPolicy here; the pod's spec.restartPolicy applies",
-                    "这里不设置 restartPolicy；使用 Pod 的 spec.restartPolicy",
-                )),
-                None,
-            );
-        }
+        self.restart_rules(at, c, init);
         let sidecar = init && c.restart_policy == Some(ContainerRestartPolicy::Always);
+        self.resize_policy(at, c, init && !sidecar);
         for (i, env) in c.env.iter().enumerate() {
             if !is_env_var_name(&env.name) {
                 self.add(
@@ -329,9 +346,21 @@ impl Checker {
             }
             self.probe(&at.key(field), probe, success_must_be_one);
         }
+        if let Some(profile) = c
+            .security_context
+            .as_ref()
+            .and_then(|s| s.seccomp_profile.as_ref())
+        {
+            let at = at.key("securityContext").key("seccompProfile");
+            self.violations
+                .extend(super::seccomp::validate(at, profile));
+        }
         if let Some(lifecycle) = &c.lifecycle {
             if init && !sidecar {
                 self.only_on_sidecars(at.key("lifecycle"));
+            }
+            if let Some(signal) = &lifecycle.stop_signal {
+                self.stop_signal(at.key("lifecycle").key("stopSignal"), signal);
             }
             for (field, handler) in [
                 ("postStart", &lifecycle.post_start),
@@ -356,6 +385,215 @@ impl Checker {
                         &handler.exec,
                         &handler.http_get,
                         &handler.tcp_socket,
+                    );
+                }
+            }
+        }
+    }
+
+    /// The API server's rules for `lifecycle.stopSignal` with ContainerStopSignals on.
+    fn stop_signal(&mut self, at: FieldPath, signal: &str) {
+        if !self.os_named {
+            self.add(
+                at,
+                t(
+                    "a stop signal may only be set when the pod names its OS",
+                    "只有 Pod 指明了操作系统，才能设置停止信号",
+                ),
+                Some(t("spec.os.name: linux", "spec.os.name: linux")),
+                Some(t(
+                    "add `os: {name: linux}` under spec, as the API server asks",
+                    "在 spec 下加上 `os: {name: linux}`，API server 也这样要求",
+                )),
+            );
+        } else if !crate::kube::stop_signal::is_linux_stop_signal(signal) {
+            self.add(
+                at,
+                t(
+                    format!("{signal:?} is not a stop signal Linux pods may use"),
+                    format!("{signal:?} 不是 Linux Pod 可用的停止信号"),
+                ),
+                Some(t(
+                    "a signal name such as SIGTERM, SIGQUIT, SIGUSR1 or SIGRTMIN+1",
+                    "信号名，例如 SIGTERM、SIGQUIT、SIGUSR1 或 SIGRTMIN+1",
+                )),
+                None,
+            );
+        }
+    }
+
+    /// The API server's rules for a container's `restartPolicy` and `restartPolicyRules`
+    /// (ContainerRestartRules, beta and on in 1.35): an init container's may only be Always
+    /// (a sidecar); rules need the container's own restartPolicy and exit codes to match.
+    fn restart_rules(&mut self, at: &FieldPath, c: &Container, init: bool) {
+        if init
+            && c.restart_policy
+                .is_some_and(|p| p != ContainerRestartPolicy::Always)
+        {
+            self.add(
+                at.key("restartPolicy"),
+                t(
+                    "an init container's restartPolicy may only be Always (it makes it a sidecar)",
+                    "init 容器的 restartPolicy 只能是 Always（这让它成为边车容器）",
+                ),
+                Some(t(
+                    "Always, or no restartPolicy",
+                    "Always，或者不写 restartPolicy",
+                )),
+                None,
+            );
+        }
+        if c.restart_policy_rules.is_empty() {
+            return;
+        }
+        let rules = at.key("restartPolicyRules");
+        if init {
+            self.add(
+                rules.clone(),
+                t(
+                    "podlab models restartPolicyRules on app containers only",
+                    "podlab 只在普通容器上支持 restartPolicyRules",
+                ),
+                Some(t(
+                    "restartPolicyRules on containers",
+                    "在 containers 里写 restartPolicyRules",
+                )),
+                None,
+            );
+            return;
+        }
+        if c.restart_policy.is_none() {
+            self.add(
+                rules.clone(),
+                t(
+                    "restartPolicyRules need the container's own restartPolicy",
+                    "restartPolicyRules 需要容器自己的 restartPolicy",
+                ),
+                Some(t(
+                    "a restartPolicy (Always, OnFailure or Never) next to the rules",
+                    "在规则旁边写 restartPolicy（Always、OnFailure 或 Never）",
+                )),
+                None,
+            );
+        }
+        for (i, rule) in c.restart_policy_rules.iter().enumerate() {
+            let at = rules.index(i);
+            match &rule.exit_codes {
+                None => self.add(
+                    at.key("exitCodes"),
+                    t("a rule needs exitCodes", "规则需要 exitCodes"),
+                    Some(t(
+                        "exitCodes: {operator: In or NotIn, values: [codes]}",
+                        "exitCodes: {operator: In 或 NotIn, values: [退出码]}",
+                    )),
+                    None,
+                ),
+                Some(codes) => {
+                    let bad = codes.values.iter().find(|v| !(0..=255).contains(*v));
+                    if codes.values.is_empty() || bad.is_some() {
+                        self.add(
+                            at.key("exitCodes").key("values"),
+                            t(
+                                "exit codes are a non-empty list of numbers from 0 to 255",
+                                "退出码是 0 到 255 之间的数字组成的非空列表",
+                            ),
+                            Some(t("values such as [42]", "例如 [42] 这样的 values")),
+                            None,
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// The API server's rules for `resizePolicy`: one entry per resource, and none on an init
+    /// container that runs to completion (its resources cannot be resized).
+    fn resize_policy(&mut self, at: &FieldPath, c: &Container, plain_init: bool) {
+        if plain_init && !c.resize_policy.is_empty() {
+            self.add(
+                at.key("resizePolicy"),
+                t(
+                    "resizePolicy is not allowed on an init container without restartPolicy: Always",
+                    "没有 restartPolicy: Always 的 init 容器不能设置 resizePolicy",
+                ),
+                Some(t(
+                    "resizePolicy only on containers and sidecars",
+                    "只在普通容器和边车容器上设置 resizePolicy",
+                )),
+                None,
+            );
+        }
+        let mut seen = HashSet::new();
+        for (i, p) in c.resize_policy.iter().enumerate() {
+            if !seen.insert(p.resource_name) {
+                self.add(
+                    at.key("resizePolicy").index(i).key("resourceName"),
+                    t(
+                        "this resource already has a resizePolicy",
+                        "这个资源已经有 resizePolicy 了",
+                    ),
+                    Some(t(
+                        "one entry each for cpu and memory",
+                        "cpu 和 memory 各写一条",
+                    )),
+                    None,
+                );
+            }
+        }
+    }
+
+    /// The API server's rules for `spec.resources` (PodLevelResources): the pod's request is
+    /// at least what its containers request together, and no container's limit is above the
+    /// pod's.
+    fn pod_level_resources(&mut self, at: &FieldPath, spec: &PodSpec) {
+        use crate::kube::qos::pod_requests;
+        use crate::kube::resources::{PodResources, ResourceAmounts};
+        let Some(pod) = PodResources::from_spec(spec).pod_level else {
+            return;
+        };
+        let summed = pod_requests(&PodResources {
+            pod_level: None,
+            ..PodResources::from_spec(spec)
+        });
+        let pick = |a: &ResourceAmounts, cpu: bool| if cpu { a.cpu_millis } else { a.memory_bytes };
+        for (name, cpu) in [("cpu", true), ("memory", false)] {
+            if let (Some(p), Some(sum)) = (pick(&pod.requests, cpu), pick(&summed, cpu)) {
+                if p < sum {
+                    self.add(
+                        at.key("requests").key(name),
+                        t(
+                            format!("the pod-level {name} request is less than its containers request together"),
+                            format!("Pod 级别的 {name} 请求小于各容器请求之和"),
+                        ),
+                        Some(t(
+                            format!("a pod-level {name} request at least the sum of the containers' requests"),
+                            format!("Pod 级别的 {name} 请求不小于各容器请求之和"),
+                        )),
+                        None,
+                    );
+                }
+            }
+            let Some(limit) = pick(&pod.limits, cpu) else {
+                continue;
+            };
+            let containers = spec.init_containers.iter().chain(&spec.containers);
+            for c in containers {
+                let own = ResourceAmounts::from_list(&c.resources.limits);
+                if pick(&own, cpu).is_some_and(|l| l > limit) {
+                    self.add(
+                        at.key("limits").key(name),
+                        t(
+                            format!(
+                                "container {:?} has a higher {name} limit than the pod",
+                                c.name
+                            ),
+                            format!("容器 {:?} 的 {name} 上限高于 Pod 的上限", c.name),
+                        ),
+                        Some(t(
+                            format!("a pod-level {name} limit at least every container's"),
+                            format!("Pod 级别的 {name} 上限不低于每个容器的上限"),
+                        )),
+                        None,
                     );
                 }
             }

@@ -277,7 +277,7 @@ impl App {
         }
     }
 
-    fn uid(&self) -> Option<&str> {
+    pub(super) fn uid(&self) -> Option<&str> {
         match &self.session {
             Session::Pod { uid, .. } => Some(uid),
             Session::ReadOnly | Session::Replay { .. } => None,
@@ -404,6 +404,19 @@ impl App {
                     tr(self.lang, "shell in", "容器内 shell"),
                     tr(self.lang, "exit status", "退出码")
                 )),
+                Err(e) => self.error(e),
+            },
+            Event::Resized { container, result } => match result {
+                Ok(None) => self.info(format!(
+                    "{} {container}: {}",
+                    tr(self.lang, "resized", "已调整"),
+                    tr(
+                        self.lang,
+                        "see its cgroup, same PID",
+                        "看它的 cgroup，PID 不变"
+                    )
+                )),
+                Ok(Some(condition)) => self.error(condition),
                 Err(e) => self.error(e),
             },
             Event::SignalSent {

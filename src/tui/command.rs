@@ -17,6 +17,13 @@ pub enum Command {
     Logs {
         container: Option<String>,
     },
+    /// An in-place resize of a container (the selected one when None): `(resource, value)`
+    /// pairs for its requests and its limits.
+    Resize {
+        container: Option<String>,
+        requests: Vec<(String, String)>,
+        limits: Vec<(String, String)>,
+    },
     /// Show step N (1-based), running the steps before it if needed.
     Step(usize),
     Help,
@@ -95,12 +102,79 @@ pub fn parse_command(line: &str, containers: &[String]) -> Result<Command, Strin
                 .ok_or_else(|| format!("step: {n:?} is not a step number (1, 2, …)")),
             _ => Err("step: give a step number, e.g. step 3".into()),
         },
+        "resize" | "r" => parse_resize(rest, &is_container),
         "help" | "h" | "?" => Ok(Command::Help),
         "quit" | "q" => Ok(Command::Quit),
         other => Err(format!(
-            "unknown command {other:?}: exec, kill, describe, logs, step N, help, quit"
+            "unknown command {other:?}: exec, kill, describe, logs, resize, step N, help, quit"
         )),
     }
+}
+
+/// `resize [CONTAINER] cpu=500m memory=96Mi requests.cpu=250m`: bare names are limits.
+fn parse_resize(rest: &[&str], is_container: &dyn Fn(&str) -> bool) -> Result<Command, String> {
+    let usage = "resize: e.g. resize app cpu=500m memory=96Mi requests.cpu=250m";
+    let mut container = None;
+    let mut requests = Vec::new();
+    let mut limits = Vec::new();
+    for (i, w) in rest.iter().enumerate() {
+        if i == 0 && is_container(w) {
+            container = Some(w.to_string());
+            continue;
+        }
+        let Some((key, value)) = w.split_once('=') else {
+            return Err(format!("{usage} ({w:?} is not NAME=VALUE)"));
+        };
+        let (list, resource) = match key.split_once('.') {
+            Some(("requests", r)) => (&mut requests, r),
+            Some(("limits", r)) => (&mut limits, r),
+            None => (&mut limits, key),
+            Some(_) => return Err(format!("{usage} ({key:?}: requests.X or limits.X)")),
+        };
+        if !matches!(resource, "cpu" | "memory") {
+            return Err(format!(
+                "resize: only cpu and memory can be resized, not {resource:?}"
+            ));
+        }
+        if crate::spec::Quantity::parse(value).is_err() {
+            return Err(format!(
+                "resize: {value:?} is not a quantity (500m, 1, 96Mi)"
+            ));
+        }
+        list.push((resource.to_string(), value.to_string()));
+    }
+    if requests.is_empty() && limits.is_empty() {
+        return Err(usage.into());
+    }
+    Ok(Command::Resize {
+        container,
+        requests,
+        limits,
+    })
+}
+
+/// The JSON `kubectl patch --subresource resize --patch` takes, for one container.
+pub fn resize_patch(
+    container: &str,
+    requests: &[(String, String)],
+    limits: &[(String, String)],
+) -> String {
+    let list = |pairs: &[(String, String)]| -> serde_json::Value {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone())))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    let mut resources = serde_json::Map::new();
+    if !requests.is_empty() {
+        resources.insert("requests".into(), list(requests));
+    }
+    if !limits.is_empty() {
+        resources.insert("limits".into(), list(limits));
+    }
+    serde_json::json!({"spec": {"containers": [{"name": container, "resources": resources}]}})
+        .to_string()
 }
 
 #[cfg(test)]
@@ -155,5 +229,33 @@ mod tests {
         assert!(parse_command("step", &names()).is_err());
         assert!(parse_command("frobnicate", &names()).is_err());
         assert!(parse_command("   ", &names()).is_err());
+    }
+
+    #[test]
+    fn resize_commands_become_a_patch() {
+        let cmd = parse_command("resize nginx cpu=500m requests.memory=64Mi", &names());
+        let Ok(Command::Resize {
+            container,
+            requests,
+            limits,
+        }) = cmd
+        else {
+            panic!("{cmd:?}");
+        };
+        assert_eq!(container.as_deref(), Some("nginx"));
+        assert_eq!(
+            resize_patch("nginx", &requests, &limits),
+            r#"{"spec":{"containers":[{"name":"nginx","resources":{"limits":{"cpu":"500m"},"requests":{"memory":"64Mi"}}}]}}"#
+        );
+        assert!(parse_command("resize", &names()).is_err());
+        assert!(parse_command("resize cpu=lots", &names()).is_err());
+        assert!(parse_command("resize ephemeral-storage=1Gi", &names()).is_err());
+        assert!(matches!(
+            parse_command("r memory=96Mi", &names()),
+            Ok(Command::Resize {
+                container: None,
+                ..
+            })
+        ));
     }
 }

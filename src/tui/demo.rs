@@ -163,6 +163,7 @@ fn process(
             path: cgroup.into(),
         }],
         role,
+        seccomp: None,
     }
 }
 
@@ -327,19 +328,16 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
                 ));
                 pids.push(pid + 1);
             }
-            for (reason, msg) in [
-                (
-                    "Pulled",
-                    format!("Container image \"{}\" already present on machine", c.image),
-                ),
-                ("Created", format!("Created container: {}", c.name)),
-                ("Started", format!("Started container {}", c.name)),
+            for made in [
+                crate::kube::events::pulled_already_present(&c.image),
+                crate::kube::events::created(),
+                crate::kube::events::started(),
             ] {
                 events.push(event(
                     T0 + 10.0 * (4 + i) as f64,
-                    reason,
+                    &made.reason,
                     &format!("spec.containers{{{}}}", c.name),
-                    msg,
+                    made.message,
                 ));
             }
         }
@@ -391,6 +389,8 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
             ready: started,
             started,
             state_message: None,
+            pull: None,
+            stop_signal: None,
         });
     }
     let ip = ran("network").then(|| POD_IP.to_string());
@@ -525,6 +525,7 @@ pub fn observation(pod: &Pod, done: usize) -> Observation {
         },
         rootless: None,
         user_namespace: None,
+        resize: Default::default(),
         sandbox: sandbox_state,
         containers: statuses,
         steps: plan

@@ -179,6 +179,12 @@ pub enum Event {
         signal: Signal,
         delivered: bool,
     },
+    /// An in-place resize was asked of the shim: the resize's condition left (None: done), or
+    /// the refusal.
+    Resized {
+        container: String,
+        result: Result<Option<String>, String>,
+    },
     /// A lesson's `try:` line ran in a shell on this terminal.
     LineDone {
         line: String,
@@ -210,6 +216,12 @@ pub enum Effect {
         container: String,
         process: ProcessRef,
         signal: Signal,
+    },
+    /// `kubectl patch --subresource resize` on the pod `uid`.
+    Resize {
+        uid: String,
+        container: String,
+        patch: String,
     },
     ReadLogs {
         uid: String,

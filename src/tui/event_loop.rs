@@ -213,6 +213,14 @@ where
                     delivered,
                 });
             }
+            Effect::Resize {
+                uid,
+                container,
+                patch,
+            } => {
+                let result = host.resize(&uid, &patch).map_err(|e| format!("{e:#}"));
+                let _ = feedback.send(Event::Resized { container, result });
+            }
             Effect::ReadLogs { uid, container } => {
                 let text = host.read_logs(&uid, &container);
                 let _ = feedback.send(Event::Logs { container, text });

@@ -29,6 +29,11 @@ pub trait Host {
     fn signal(&mut self, _process: ProcessRef, _signal: Signal) -> bool {
         false
     }
+    /// An in-place resize of pod `uid` (kubectl's resize patch): the resize's condition left,
+    /// "TYPE: REASON MESSAGE", or None when it is done.
+    fn resize(&mut self, _uid: &str, _patch: &str) -> Result<Option<String>> {
+        Err(eyre!("there is no pod to resize here"))
+    }
     /// The end of a container's log.
     fn read_logs(&mut self, _uid: &str, _container: &str) -> String {
         String::new()

@@ -25,6 +25,8 @@ pub enum Action {
     Shell,
     Logs,
     Signal,
+    /// Resize the selected container in place (opens the command line with `resize NAME `).
+    Resize,
     Describe,
     Restart,
     Language,
@@ -252,6 +254,18 @@ pub const KEYMAP: &[Binding] = &[
         screens: LIVE,
     },
     Binding {
+        keys: &[ch('R')],
+        action: Action::Resize,
+        label: "R",
+        short: Tr("resize", "调整资源"),
+        long: Tr(
+            "Resize the selected container in place: type cpu=500m memory=96Mi (limits) or requests.cpu=… and watch its cgroup change under the same PID",
+            "原地调整选中容器的资源：输入 cpu=500m memory=96Mi（limits）或 requests.cpu=…，看它的 cgroup 在同一个 PID 下变化",
+        ),
+        hint: None,
+        screens: &[Screen::Explorer],
+    },
+    Binding {
         keys: &[ch('d')],
         action: Action::Describe,
         label: "d",
@@ -311,8 +325,8 @@ pub const KEYMAP: &[Binding] = &[
         label: ":",
         short: Tr("command", "命令"),
         long: Tr(
-            "Command line: exec, kill, describe, logs, step N",
-            "命令行：exec、kill、describe、logs、step N",
+            "Command line: exec, kill, describe, logs, resize, step N",
+            "命令行：exec、kill、describe、logs、resize、step N",
         ),
         hint: None,
         screens: &[Screen::Explorer],

@@ -88,6 +88,14 @@ impl App {
                 }
                 Err(e) => self.error(e),
             },
+            Action::Resize => match self.running(None) {
+                Ok((container, _)) => {
+                    self.popup = Some(Popup::CommandLine {
+                        input: format!("resize {container} "),
+                    })
+                }
+                Err(e) => self.error(e),
+            },
             Action::Describe => {
                 if self.enabled(Action::Describe) {
                     self.popup = Some(Popup::Describe { scroll: 0 });
@@ -403,6 +411,19 @@ impl App {
                 self.signal(container.as_deref(), signal, up)
             }
             Ok(Command::Describe) => self.action(Action::Describe, now, up),
+            Ok(Command::Resize {
+                container,
+                requests,
+                limits,
+            }) => match (self.running(container.as_deref()), self.uid()) {
+                (Ok((container, _)), Some(uid)) => up.effects.push(Effect::Resize {
+                    uid: uid.to_string(),
+                    patch: super::command::resize_patch(&container, &requests, &limits),
+                    container,
+                }),
+                (Err(e), _) => self.error(e),
+                (_, None) => self.error(self.no_live_pod().into()),
+            },
             Ok(Command::Logs { container }) => self.open_logs(container.as_deref(), up),
             Ok(Command::Help) => self.popup = Some(Popup::Help { scroll: 0 }),
             Ok(Command::Quit) => self.popup = Some(Popup::ConfirmQuit),

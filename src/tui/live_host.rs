@@ -52,6 +52,19 @@ impl Host for LiveHost<'_> {
         process.signal(signal)
     }
 
+    fn resize(&mut self, uid: &str, patch: &str) -> eyre::Result<Option<String>> {
+        let mut shim = crate::runtime::client::ShimConnection::connect(uid)?;
+        let state = shim.resize(patch)?;
+        Ok(state.resize.condition.map(|c| {
+            format!(
+                "{}: {} {}",
+                c.kind,
+                c.reason.unwrap_or_default(),
+                c.message.unwrap_or_default()
+            )
+        }))
+    }
+
     fn read_logs(&mut self, uid: &str, container: &str) -> String {
         read_log_tail(uid, container)
     }

@@ -56,6 +56,7 @@ pub const ALL_DONE: Tr = Tr(
      k 发送信号，观察内核显示的变化；r 从第 1 步重新创建 Pod。",
 );
 pub const RUNNING_STEP: Tr = Tr("running", "执行中");
+pub const PULLING_IMAGE: Tr = Tr("pulling", "正在拉取");
 pub const NEEDS_ROOT: Tr = Tr(
     "Building a pod here needs root (this machine does not let users make user namespaces): run sudo podlab explore. Until then: your own processes, read-only.",
     "在这里创建 Pod 需要 root（这台机器不允许普通用户创建 user 命名空间）：请运行 sudo podlab explore。在此之前：只读显示你自己的进程。",

@@ -106,9 +106,181 @@ impl Layer {
             .file("etc/group", b"root:x:0:\napp:x:1000:\n")
     }
 
+    /// A file with extended attributes in a PAX header (`SCHILY.xattr.NAME`), as `tar --xattrs`
+    /// and image builders write them.
+    pub fn file_with_xattrs(
+        mut self,
+        path: &str,
+        content: &[u8],
+        xattrs: &[(&str, &[u8])],
+    ) -> Layer {
+        let keys: Vec<(String, &[u8])> = xattrs
+            .iter()
+            .map(|(name, value)| (format!("SCHILY.xattr.{name}"), *value))
+            .collect();
+        self.builder
+            .append_pax_extensions(keys.iter().map(|(k, v)| (k.as_str(), *v)))
+            .expect("pax header");
+        self.file_owned(path, content, 0o755, 0)
+    }
+
+    /// Everything under `src` (symlinks as symlinks) at `path` in the layer.
+    pub fn tree(mut self, path: &str, src: &Path) -> Layer {
+        self.builder.follow_symlinks(false);
+        self.builder
+            .append_dir_all(path, src)
+            .unwrap_or_else(|e| panic!("add {} to a layer: {e}", src.display()));
+        self
+    }
+
+    /// Real nginx from Debian's `nginx` and `nginx-common` packages (downloaded, not
+    /// installed: `apt-get install --download-only nginx`, which `scripts/test` runs, leaves
+    /// them in /var/cache/apt/archives), with the host's copies of the libraries it links: a
+    /// layer for the top of [`Layer::busybox`]'s (which gives it a shell, and `wget` here).
+    /// None (skipped, and says so) when the packages are not there, except under CI.
+    pub fn nginx_from_debian(scratch: &Path) -> Option<Layer> {
+        let archives = Path::new("/var/cache/apt/archives");
+        let deb = |name: &str| {
+            std::fs::read_dir(archives)
+                .ok()?
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&format!("{name}_")) && n.ends_with(".deb"))
+                })
+        };
+        let (Some(nginx), Some(common)) = (deb("nginx"), deb("nginx-common")) else {
+            if std::env::var_os("CI").is_some()
+                || std::env::var_os("PODLAB_REQUIRE_PRIVILEGED").is_some()
+            {
+                panic!("Debian's nginx packages are not in {}; scripts/test downloads them (apt-get install --download-only nginx)", archives.display());
+            }
+            super::skipped("needs Debian's nginx packages (apt-get install --download-only nginx)");
+            return None;
+        };
+        let root = scratch.join("nginx-root");
+        for package in [&nginx, &common] {
+            let out = std::process::Command::new("dpkg-deb")
+                .arg("-x")
+                .arg(package)
+                .arg(&root)
+                .output()
+                .expect("run dpkg-deb");
+            assert!(
+                out.status.success(),
+                "dpkg-deb -x {}: {}",
+                package.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let binary = root.join("usr/sbin/nginx");
+        let ldd = std::process::Command::new("ldd")
+            .arg(&binary)
+            .output()
+            .expect("run ldd");
+        assert!(ldd.status.success(), "ldd {}", binary.display());
+        // "libz.so.1 => /lib/x86_64-linux-gnu/libz.so.1 (0x…)" and "/lib64/ld-linux-x86-64.so.2 (0x…)"
+        let libraries: Vec<String> = String::from_utf8_lossy(&ldd.stdout)
+            .lines()
+            .filter_map(|l| {
+                let l = l.trim();
+                let path = l.split_once("=> ").map_or(l, |(_, p)| p);
+                let path = path.split_whitespace().next()?;
+                path.starts_with('/').then(|| path.to_string())
+            })
+            .collect();
+        assert!(
+            libraries.iter().any(|l| l.contains("libc.so")),
+            "{libraries:?}"
+        );
+        let mut layer = Layer::new()
+            .dir("bin")
+            .symlink("bin/wget", "/bin/busybox")
+            .dir("etc")
+            .dir("usr")
+            .dir("usr/sbin")
+            .file_owned("usr/sbin/nginx", &std::fs::read(&binary).unwrap(), 0o755, 0)
+            .tree("etc/nginx", &root.join("etc/nginx"))
+            .dir("usr/share")
+            .tree("usr/share/nginx", &root.join("usr/share/nginx"));
+        let mut dirs = std::collections::BTreeSet::new();
+        for library in &libraries {
+            let inside = library.trim_start_matches('/');
+            let parent = Path::new(inside).parent().unwrap();
+            for dir in parent
+                .ancestors()
+                .filter(|d| !d.as_os_str().is_empty())
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+            {
+                if dirs.insert(dir.to_path_buf()) {
+                    layer = layer.dir(dir.to_str().unwrap());
+                }
+            }
+            // The file itself, whatever symlinks lead to it on the host.
+            let bytes = std::fs::read(library).unwrap_or_else(|e| panic!("read {library}: {e}"));
+            layer = layer.file_owned(inside, &bytes, 0o755, 0);
+        }
+        for dir in [
+            "var",
+            "var/lib",
+            "var/lib/nginx",
+            "var/log",
+            "var/log/nginx",
+            "run",
+            "var/lock",
+        ] {
+            layer = layer.dir(dir);
+        }
+        Some(
+            layer
+                .file(
+                    "etc/passwd",
+                    b"root:x:0:0:root:/root:/bin/sh\nwww-data:x:33:33:www-data:/var/www:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n",
+                )
+                .file("etc/group", b"root:x:0:\nwww-data:x:33:\nnogroup:x:65534:\n"),
+        )
+    }
+
     pub fn finish(self) -> Vec<u8> {
         self.builder.into_inner().expect("finish layer")
     }
+}
+
+/// `security.capability` as the kernel stores it (`struct vfs_cap_data`, revision 2) for
+/// `cap_net_raw=ep`: what `setcap cap_net_raw+ep` writes on ping.
+pub fn cap_net_raw_ep() -> Vec<u8> {
+    const REVISION_2: u32 = 0x0200_0000;
+    const EFFECTIVE: u32 = 0x1;
+    const CAP_NET_RAW: u32 = 13;
+    [REVISION_2 | EFFECTIVE, 1 << CAP_NET_RAW, 0, 0, 0]
+        .iter()
+        .flat_map(|w| w.to_le_bytes())
+        .collect()
+}
+
+/// An extended attribute of `path` (not following a symlink), if it has one.
+pub fn xattr(path: &Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut buf = vec![0u8; 256];
+    // SAFETY: valid NUL-terminated strings and a buffer of the given length.
+    let n = unsafe {
+        libc::lgetxattr(
+            path.as_ptr(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    (n >= 0).then(|| {
+        buf.truncate(n as usize);
+        buf
+    })
 }
 
 /// The host's static busybox (the tests' images are built from it, as podlab's stand-ins are).
@@ -130,6 +302,9 @@ pub struct TestImage {
     pub user: &'static str,
     /// Gzip the layer blobs (OCI archives; docker save archives are always plain).
     pub gzip: bool,
+    /// Compress the layer blobs with zstd instead, as zstd:chunked does: two frames with a
+    /// skippable frame between them.
+    pub zstd: bool,
 }
 
 impl TestImage {
@@ -142,6 +317,7 @@ impl TestImage {
             working_dir: "",
             user: "",
             gzip: false,
+            zstd: false,
         }
     }
 
@@ -162,7 +338,17 @@ impl TestImage {
         .expect("config json")
     }
 
-    fn blob(&self, layer: &[u8]) -> Vec<u8> {
+    pub fn blob(&self, layer: &[u8]) -> Vec<u8> {
+        if self.zstd {
+            let (first, second) = layer.split_at(layer.len() / 2);
+            let mut blob = zstd::encode_all(first, 3).expect("zstd");
+            // A skippable frame: magic 0x184D2A50, a 4-byte length, that many bytes.
+            blob.extend_from_slice(&0x184D_2A50u32.to_le_bytes());
+            blob.extend_from_slice(&4u32.to_le_bytes());
+            blob.extend_from_slice(b"toc!");
+            blob.extend(zstd::encode_all(second, 3).expect("zstd"));
+            return blob;
+        }
         if !self.gzip {
             return layer.to_vec();
         }
@@ -183,7 +369,13 @@ impl TestImage {
             let mut blob = self.blob(layer);
             let digest = sha256(&blob);
             layer_descs.push(serde_json::json!({
-                "mediaType": if self.gzip { "application/vnd.oci.image.layer.v1.tar+gzip" } else { "application/vnd.oci.image.layer.v1.tar" },
+                "mediaType": if self.zstd {
+                    "application/vnd.oci.image.layer.v1.tar+zstd"
+                } else if self.gzip {
+                    "application/vnd.oci.image.layer.v1.tar+gzip"
+                } else {
+                    "application/vnd.oci.image.layer.v1.tar"
+                },
                 "digest": digest,
                 "size": blob.len(),
             }));
@@ -290,12 +482,19 @@ pub struct Registry {
     pub dir: tempfile::TempDir,
     /// `127.0.0.1:<port>`
     pub host: String,
+    /// `user:password` skopeo pushes with (a registry behind a token issuer).
+    pub push_creds: Option<String>,
 }
 
 impl Registry {
     /// None (the test is skipped, and says so) when docker-registry or skopeo is missing,
     /// except under CI, where that fails: `scripts/test` installs both.
     pub fn start() -> Option<Registry> {
+        Registry::start_with("")
+    }
+
+    /// A registry with more configuration (e.g. an `auth:` section).
+    pub fn start_with(more_config: &str) -> Option<Registry> {
         for tool in ["docker-registry", "skopeo"] {
             let found = std::process::Command::new("sh")
                 .args(["-c", &format!("command -v {tool}")])
@@ -321,7 +520,7 @@ impl Registry {
         std::fs::write(
             &config,
             format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{more_config}",
                 dir.path().join("data").display()
             ),
         )
@@ -333,7 +532,12 @@ impl Registry {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry { child, dir, host };
+        let registry = Registry {
+            child,
+            dir,
+            host,
+            push_creds: None,
+        };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         while std::net::TcpStream::connect(&registry.host).is_err() {
             assert!(
@@ -358,6 +562,9 @@ impl Registry {
         ]);
         if docker_types {
             cmd.args(["--format", "v2s2"]);
+        }
+        if let Some(creds) = &self.push_creds {
+            cmd.args(["--dest-creds", creds]);
         }
         let out = cmd
             .arg(format!("oci-archive:{}", archive.display()))

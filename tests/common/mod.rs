@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod images;
 pub mod screen;
 pub mod tmux;
+pub mod token_issuer;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

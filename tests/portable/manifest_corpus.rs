@@ -396,3 +396,13 @@ fn truncated_and_mangled_manifests_never_panic() {
         }
     }
 }
+
+#[test]
+fn container_restart_rules_are_read() {
+    let loaded = load_good("container-restart-rules.yaml");
+    let app = &loaded.pod.spec.containers[0];
+    assert_eq!(app.restart_policy_rules.len(), 1);
+    assert!(app.restart_policy_rules[0].matches(42));
+    assert!(!app.restart_policy_rules[0].matches(1));
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}

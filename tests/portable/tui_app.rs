@@ -271,3 +271,35 @@ fn the_loop_ends_on_a_signal() {
         .expect("loop ends");
     assert!(app.exiting);
 }
+
+/// While an image is pulled, the status line says how far, from the pod's state: layers done of
+/// all, bytes fetched (the layer downloading now included) of all, in either language.
+#[test]
+fn the_status_line_shows_a_pull_underway() {
+    use podlab::kube::image::PullProgress;
+    let now = Instant::now();
+    let pod = demo::pod(demo::TWO_CONTAINERS);
+    for (lang, expected) in [
+        (Lang::En, "⟳ pulling nginx:1.27: 1/3 layers, 1.5Mi of 4Mi"),
+        (Lang::Zh, "⟳ 正在拉取 nginx:1.27: 1/3 层，1.5Mi / 4Mi"),
+    ] {
+        let mut app = demo::app(demo::TWO_CONTAINERS, 4, lang, now);
+        let mut observed = demo::observation(&pod, 4);
+        let state = observed.state.as_mut().expect("a pod state");
+        let nginx = state
+            .containers
+            .iter_mut()
+            .find(|c| c.name == "nginx")
+            .expect("the nginx container");
+        nginx.pull = Some(PullProgress {
+            layers: 3,
+            layers_done: 1,
+            bytes: 4 << 20,
+            bytes_done: 1 << 20,
+            fetching: 512 << 10,
+        });
+        app.handle(Event::Observed(Box::new(observed)), now);
+        let screen = crate::common::screen::app_screen(&app, 160, 48, now);
+        assert!(screen.contains(expected), "{screen}");
+    }
+}

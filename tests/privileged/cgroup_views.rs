@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::common::{self, TestPod};
 use podlab::kube::pod_state::ContainerState;
-use podlab::kube::resources::{milli_cpu_to_shares, WEIGHT_FORMULA_IN_USE};
+use podlab::kube::resources::{milli_cpu_to_shares, KUBELET_WEIGHT_FORMULA, WEIGHT_FORMULA_IN_USE};
 use podlab::observe::{Collector, CpuRequestSource, Sources, Target};
 use podlab::runtime::cgroups::layout::CgroupLayout;
 
@@ -87,6 +87,20 @@ fn cgroup_v2_container_has_kubelets_values_no_swap_and_its_own_cgroup_namespace(
     assert_eq!(read(&leaf, "cpu.weight"), weight.to_string());
     assert_eq!(read(&leaf, "memory.max"), LIMIT.to_string());
     assert_eq!(read(&leaf, "memory.oom.group"), "1");
+    // The pod cgroup's weight is kubelet's own (linear), not runc's: 150m → 6 there, 24 on
+    // the leaf.
+    let pod_dir = leaf.parent().unwrap_or(&leaf).to_path_buf();
+    let pod_weight = KUBELET_WEIGHT_FORMULA.shares_to_weight(milli_cpu_to_shares(150));
+    assert_eq!(read(&pod_dir, "cpu.weight"), pod_weight.to_string());
+    assert_ne!(pod_weight, weight);
+    // No huge pages for the container or the pod, where the kernel has the controller.
+    for dir in [&leaf, &pod_dir] {
+        if dir.join("hugetlb.2MB.max").exists() {
+            assert_eq!(read(dir, "hugetlb.2MB.max"), "0", "{}", dir.display());
+        } else {
+            common::skipped("no hugetlb controller with 2MB pages here");
+        }
+    }
     // kubelet's NoSwap: the container may not swap at all.
     assert_eq!(read(&leaf, "memory.swap.max"), "0");
     // Born in its leaf (clone3 into the cgroup): the container is the leaf's only process.

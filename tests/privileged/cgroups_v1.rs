@@ -119,6 +119,7 @@ fn real_v1_guaranteed_pod() {
     let resources = PodResources {
         containers: vec![web.clone()],
         init_containers: vec![],
+        pod_level: None,
     };
     assert_eq!(pod_qos(&resources), QosClass::Guaranteed);
     let Some(mut test) = TestPod::create(QosClass::Guaranteed, &pod_cgroup_values(&resources))
@@ -201,6 +202,7 @@ fn real_v1_burstable_pod() {
     let resources = PodResources {
         containers: vec![limited.clone(), open.clone()],
         init_containers: vec![],
+        pod_level: None,
     };
     assert_eq!(pod_qos(&resources), QosClass::Burstable);
     let Some(mut test) = TestPod::create(QosClass::Burstable, &pod_cgroup_values(&resources))
@@ -300,6 +302,7 @@ fn real_v1_oom_kill_is_counted() {
     let resources = PodResources {
         containers: vec![hog.clone()],
         init_containers: vec![],
+        pod_level: None,
     };
     let Some(mut test) = TestPod::create(pod_qos(&resources), &pod_cgroup_values(&resources))
     else {

@@ -359,12 +359,13 @@ fn events_say_what_served_each_image() {
         "{messages:#?}"
     );
     assert!(
-        messages.contains(&"Started Started container web".to_string()),
+        messages.contains(&"Started Container started".to_string()),
         "{messages:#?}"
     );
     let describe = stdout(&podlab(&["describe", &pod.name]));
     assert!(
-        describe.contains("Events:") && describe.contains("Created container: helper"),
+        describe.contains("Events:")
+            && describe.contains("spec.containers{helper}: Container created"),
         "{describe}"
     );
     let ps = stdout(&podlab(&["ps"]));
@@ -494,4 +495,41 @@ spec:
         assert!(!said.contains(unsaid), "{unsaid} in {said}");
     }
     assert!(!steps.iter().any(|s| s.id == "network"), "no network step");
+}
+
+/// containerd 2.x opens low ports and ping to every user of a pod with a network namespace of
+/// its own (`ip_unprivileged_port_start=0`, `ping_group_range=0 2147483647`); the host keeps
+/// its own values.
+#[test]
+fn a_pods_net_namespace_has_containerds_sysctls() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "sysctls",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: {name}}\nspec:\n  containers:\n  - {name: app, image: busybox, command: [sleep, \"3600\"]}\n",
+    );
+    let read = |file: &str| pod.sh("app", &format!("cat /proc/sys/net/ipv4/{file}"));
+    assert_eq!(read("ip_unprivileged_port_start").trim(), "0");
+    let range: Vec<String> = read("ping_group_range")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(range, ["0", "2147483647"]);
+    // A user other than root may listen on port 80 inside.
+    let listen = pod.exec(
+        "app",
+        &[
+            "su",
+            "nobody",
+            "-s",
+            "/bin/sh",
+            "-c",
+            "nc -l -p 80 -w 1 </dev/null; true",
+        ],
+    );
+    assert!(listen.status.success(), "{}", stderr(&listen));
+    let host = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .expect("host value");
+    assert_ne!(host.trim(), "0", "the host keeps its own value");
 }

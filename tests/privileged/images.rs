@@ -211,6 +211,73 @@ fn hostile_and_corrupt_layers_are_refused_with_nothing_left() {
     archive[at] = b'K';
     assert_refused(&store, &archive, "diffid.tar", "does not match its digest");
     assert!(std::fs::read_dir(&target).unwrap().next().is_none());
+    // An attribute that would change how overlayfs reads the layers (a forged opaque mark).
+    let forged = Layer::new()
+        .dir("etc")
+        .file_with_xattrs("etc/x", b"x", &[("trusted.overlay.opaque", b"y")])
+        .finish();
+    assert_refused(
+        &store,
+        &TestImage::new(vec![forged]).oci_archive("localhost/bad:6", false),
+        "overlay-xattr.tar",
+        "would change how overlayfs reads the layers",
+    );
+}
+
+/// Extended attributes from a layer's PAX headers, as containerd applies them: a file
+/// capability (`security.capability`, what `setcap cap_net_raw+ep` writes on ping) and a
+/// `user.*` attribute stay on the unpacked files, in gzip and in zstd layers alike (the zstd
+/// one in two frames with a skippable frame between, as zstd:chunked writes them).
+#[test]
+fn layer_xattrs_and_zstd_layers_are_unpacked_as_containerd_does() {
+    let Some(_machine) = crate::common::privileged() else {
+        return;
+    };
+    use crate::common::images::{cap_net_raw_ep, xattr};
+    let caps = cap_net_raw_ep();
+    let top = Layer::new()
+        .dir("bin")
+        .file_with_xattrs(
+            "bin/pinger",
+            b"#!/bin/sh\n",
+            &[("security.capability", &caps), ("user.podlab.note", b"hi")],
+        )
+        .finish();
+    for zstd in [false, true] {
+        let (_dir, store) = store();
+        let mut image = TestImage::new(vec![three_layers().remove(0), top.clone()]);
+        image.gzip = !zstd;
+        image.zstd = zstd;
+        let path = write_archive(
+            &format!("xattrs-{zstd}.tar"),
+            &image.oci_archive("localhost/xattrs:1", false),
+        );
+        let loaded = store.load(&path).expect("load");
+        std::fs::remove_file(&path).ok();
+        assert_eq!(
+            loaded[0].not_kept,
+            Default::default(),
+            "as root everything is kept"
+        );
+        let stored = store.find("localhost/xattrs:1").unwrap().expect("stored");
+        let lowers = store.lowerdirs(&stored).unwrap();
+        let pinger = lowers[0].join("bin/pinger");
+        assert_eq!(
+            xattr(&pinger, "security.capability"),
+            Some(caps.clone()),
+            "zstd: {zstd}"
+        );
+        assert_eq!(
+            xattr(&pinger, "user.podlab.note").as_deref(),
+            Some(&b"hi"[..])
+        );
+        assert!(lowers[1].join("bin/busybox").is_file(), "zstd: {zstd}");
+        let getcap = std::process::Command::new("getcap").arg(&pinger).output();
+        if let Ok(out) = getcap {
+            let said = String::from_utf8_lossy(&out.stdout);
+            assert!(said.contains("cap_net_raw=ep"), "getcap: {said}");
+        }
+    }
 }
 
 /// A pod whose image comes from `podlab load`: the image's own files (whiteouts and opaque

@@ -517,6 +517,76 @@ spec:
     );
 }
 
+/// `lifecycle.stopSignal` (ContainerStopSignals) replaces SIGTERM for its container only; an
+/// init container's events are filed under `spec.initContainers{NAME}`, with kubelet 1.35's
+/// wording.
+#[test]
+fn a_stop_signal_replaces_sigterm_and_init_events_name_their_field_path() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let dir = HostDir::new("stopsignal");
+    let trap = |who: &str| {
+        format!("trap 'echo usr1 > /out/{who}; exit 0' USR1; trap 'echo term > /out/{who}; exit 0' TERM; while true; do sleep 0.1; done")
+    };
+    let yaml = format!(
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {{name: {{name}}}}
+spec:
+  os: {{name: linux}}
+  volumes: [{{name: out, hostPath: {{path: {}}}}}]
+  initContainers:
+  - {{name: init, image: busybox, command: ["true"]}}
+  containers:
+  - name: custom
+    image: busybox
+    command: [sh, -c, "{}"]
+    lifecycle: {{stopSignal: SIGUSR1}}
+    volumeMounts: [{{name: out, mountPath: /out}}]
+  - name: default
+    image: busybox
+    command: [sh, -c, "{}"]
+    volumeMounts: [{{name: out, mountPath: /out}}]
+"#,
+        dir.0.display(),
+        trap("custom"),
+        trap("default")
+    );
+    let pod = TestPod::run("stopsignal", &yaml);
+    let state = pod.state();
+    let filed: Vec<(String, String, String)> = state
+        .events
+        .iter()
+        .map(|e| (e.object.clone(), e.reason.clone(), e.message.clone()))
+        .collect();
+    for (object, reason, message) in [
+        ("spec.initContainers{init}", "Created", "Container created"),
+        ("spec.initContainers{init}", "Started", "Container started"),
+        ("spec.containers{custom}", "Started", "Container started"),
+    ] {
+        assert!(
+            filed.contains(&(object.into(), reason.into(), message.into())),
+            "{object} {reason} {message} in {filed:#?}"
+        );
+    }
+    assert_eq!(
+        state
+            .container("custom")
+            .and_then(|c| c.stop_signal.clone()),
+        Some("SIGUSR1".to_string())
+    );
+    let out = podlab(&["delete", &pod.name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(dir.read("custom"), "usr1\n", "the stop signal, not SIGTERM");
+    assert_eq!(
+        dir.read("default"),
+        "term\n",
+        "the others still get SIGTERM"
+    );
+}
+
 /// kubelet records ExceededGracePeriod only when it force-kills a pod (eviction); an ordinary
 /// delete that ends in SIGKILL has none. A sidecar that also ignores SIGTERM keeps the pod
 /// alive for 2 s after the app was killed, long enough to read its events.
@@ -555,7 +625,7 @@ spec:
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         seen.iter()
-            .any(|l| l.starts_with("spec.containers{proxy} Killing")),
+            .any(|l| l.starts_with("spec.initContainers{proxy} Killing")),
         "the sidecar's stop was seen: {seen:#?}"
     );
     assert!(

@@ -513,3 +513,40 @@ spec:
     assert_eq!(ns_inode(pod.pid_of("a"), "net"), ns_inode(me, "net"));
     assert!(pod.state().sandbox.unwrap().network.is_none());
 }
+
+/// A memory-backed emptyDir is sized as kubelet sizes it (SizeMemoryBackedVolumes): the pod's
+/// memory limit when it has one, a smaller sizeLimit when given, not half the machine's RAM.
+#[test]
+fn a_memory_emptydir_is_as_big_as_the_pods_memory_limit() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let pod = TestPod::run(
+        "memvolume",
+        r#"
+apiVersion: v1
+kind: Pod
+metadata: {name: {name}}
+spec:
+  volumes:
+  - {name: cache, emptyDir: {medium: Memory}}
+  - {name: small, emptyDir: {medium: Memory, sizeLimit: 16Mi}}
+  containers:
+  - name: app
+    image: busybox
+    command: [sleep, "3600"]
+    resources: {limits: {memory: 64Mi, cpu: 100m}}
+    volumeMounts: [{name: cache, mountPath: /cache}, {name: small, mountPath: /small}]
+"#,
+    );
+    // busybox df -k: the second line's second column is the size in KiB.
+    let size_kib = |path: &str| -> u64 {
+        let out = pod.sh("app", &format!("df -k {path} | tail -1"));
+        out.split_whitespace()
+            .nth(1)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("df {path}: {out:?}"))
+    };
+    assert_eq!(size_kib("/cache"), 64 * 1024, "the pod's memory limit");
+    assert_eq!(size_kib("/small"), 16 * 1024, "the smaller sizeLimit");
+}

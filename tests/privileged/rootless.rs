@@ -598,3 +598,80 @@ fn a_lesson_that_needs_limits_is_refused_before_any_pod_when_none_are_enforced()
     assert!(list.contains("needs root here"), "{list}");
     me.assert_nothing_left();
 }
+
+/// An image loaded and run without root, as a `useradd` user: whiteouts (character devices
+/// 0:0, which the kernel lets anyone make) and an opaque directory (`user.overlay.opaque`, read
+/// by an overlay mounted with `userxattr`) hide the lower layers' files inside the container;
+/// a file of uid 1000 in a layer is root's there, as with rootless podman's single mapping; a
+/// file capability cannot be kept; `podlab load` says both.
+#[test]
+fn a_rootless_load_keeps_whiteouts_and_says_what_it_could_not_keep() {
+    use crate::common::images::{cap_net_raw_ep, Layer, TestImage};
+    let Some(_machine) = common::privileged() else {
+        return;
+    };
+    let me = Learner::create("img");
+    let base = Layer::busybox()
+        .dir("etc/old")
+        .file("etc/old/a", b"a")
+        .file("etc/motd", b"hello\n")
+        .finish();
+    let top = Layer::new()
+        .dir("etc")
+        .file("etc/.wh.motd", b"")
+        .dir("etc/old")
+        .file("etc/old/.wh..wh..opq", b"")
+        .file("etc/old/b", b"b")
+        .file_owned("home/app/mine", b"mine\n", 0o644, 1000)
+        .file_with_xattrs(
+            "bin/pinger",
+            b"#!/bin/sh\n",
+            &[("security.capability", &cap_net_raw_ep())],
+        )
+        .finish();
+    let reference = "localhost/rootless-layers:1";
+    let archive = me.home.join("layers.tar");
+    std::fs::write(
+        &archive,
+        TestImage::new(vec![base, top]).oci_archive(reference, false),
+    )
+    .expect("write the archive");
+    nix::unistd::chown(&archive, Some(me.uid.into()), None).expect("chown the archive");
+    let said = me.ok(&["load", archive.to_str().unwrap()]);
+    assert!(
+        said.contains("files owned by other users in the layers are yours now"),
+        "{said}"
+    );
+    assert!(said.contains("other than user.*"), "{said}");
+    let manifest = me.manifest(
+        "layers",
+        &format!(
+            "apiVersion: v1
+kind: Pod
+metadata:
+  name: {{name}}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: app
+    image: {reference}
+    imagePullPolicy: Never
+    command: [sleep, '3600']
+"
+        ),
+    );
+    me.ok(&["run", "--detach", &manifest]);
+    let inside = me.ok(&[
+        "exec",
+        "layers",
+        "-c",
+        "app",
+        "--",
+        "sh",
+        "-c",
+        "test -e /etc/motd && echo motd; echo old: $(ls /etc/old); stat -c 'mine: %u' /home/app/mine",
+    ]);
+    assert_eq!(inside, "old: b\nmine: 0\n");
+    me.ok(&["delete", "--now", "layers"]);
+    me.assert_nothing_left();
+}

@@ -141,3 +141,48 @@ fn files_in_the_manifests_dir_create_replace_and_delete_pods() {
     assert!(lookup::find_pod(&b_name).is_err(), "Ctrl-C deleted pod b");
     assert_nothing_left(&b);
 }
+
+/// kubelet reads files of any extension, derives a static pod's UID from its file and node (a
+/// pod made again from the same file has the same UID) and records no Scheduled event.
+#[test]
+fn any_file_runs_keeps_its_uid_when_made_again_and_is_not_scheduled() {
+    let Some(_machine) = privileged() else {
+        return;
+    };
+    let kubelet = Kubelet::start("static-uid");
+    let base = unique_name("plain");
+    let pod_name = format!("{base}-{}", node_name());
+    // No extension at all, as kubelet allows.
+    std::fs::write(kubelet.dir.join(&base), manifest(&base, "plain")).expect("write");
+    let first = wait_for_pod(&pod_name, "the pod of a file without extension", |s| {
+        s.is_some_and(|s| s.status_text() == "Running")
+    })
+    .expect("pod");
+    assert_eq!(first.uid.len(), 32, "{}", first.uid);
+    assert_eq!(
+        first
+            .pod
+            .metadata
+            .annotations
+            .get("kubernetes.io/config.hash"),
+        Some(&first.uid)
+    );
+    assert!(
+        first.events.iter().all(|e| e.reason != "Scheduled"),
+        "no scheduler placed it: {:#?}",
+        first.events
+    );
+    let pause = first.sandbox.as_ref().expect("sandbox").pause;
+    let out = podlab(&["delete", &pod_name]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let again = wait_for_pod(&pod_name, "the pod made again", |s| {
+        s.is_some_and(|s| {
+            s.status_text() == "Running" && s.sandbox.as_ref().is_some_and(|b| b.pause != pause)
+        })
+    })
+    .expect("pod");
+    assert_eq!(again.uid, first.uid, "the same file and node: the same UID");
+    drop(kubelet);
+    assert!(lookup::find_pod(&pod_name).is_err());
+    assert_nothing_left(&again);
+}

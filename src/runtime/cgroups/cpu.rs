@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::fs::{write_value, CgroupFs};
 use super::CgroupError;
-use crate::kube::resources::{CgroupValues, NO_QUOTA, QUOTA_PERIOD_US, WEIGHT_FORMULA_IN_USE};
+use crate::kube::resources::{CgroupValues, NO_QUOTA, QUOTA_PERIOD_US};
 
 pub const CONTROLLER: &str = "cpu";
 /// v1: relative share of CPU time when CPUs are contended (default 1024).
@@ -34,8 +34,8 @@ pub fn apply_v1(fs: &dyn CgroupFs, dir: &Path, values: &CgroupValues) -> Result<
 }
 
 pub fn apply_v2(fs: &dyn CgroupFs, dir: &Path, values: &CgroupValues) -> Result<(), CgroupError> {
-    if let Some(shares) = values.cpu_shares {
-        let weight = WEIGHT_FORMULA_IN_USE.shares_to_weight(shares);
+    // runc's formula on a container's leaf, kubelet's own on the pod and QoS cgroups.
+    if let Some(weight) = values.cpu_weight() {
         write_value(fs, dir, V2_WEIGHT, &weight.to_string())?;
     }
     if values.cpu_quota_us.is_some() || values.cpu_period_us.is_some() {

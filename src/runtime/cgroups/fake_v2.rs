@@ -37,6 +37,15 @@ const CONTROLLER_FILES: &[(&str, &[(&str, &str)])] = &[
         ],
     ),
     ("pids", &[("pids.max", "max"), ("pids.current", "0")]),
+    (
+        "hugetlb",
+        &[
+            ("hugetlb.2MB.max", "max"),
+            ("hugetlb.2MB.rsvd.max", "max"),
+            ("hugetlb.1GB.max", "max"),
+            ("hugetlb.1GB.rsvd.max", "max"),
+        ],
+    ),
 ];
 
 #[derive(Debug)]

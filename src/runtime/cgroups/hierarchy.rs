@@ -7,7 +7,7 @@
 //! podlab/kubepods/besteffort/pod<UID>/pause         BestEffort, the sandbox leaf
 //! ```
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::CgroupError;
 use crate::kube::qos::QosClass;
@@ -24,6 +24,17 @@ pub fn ancestors(qos: QosClass) -> Vec<&'static str> {
     let mut dirs = vec![PODLAB_DIR, KUBEPODS_DIR];
     dirs.extend(qos.cgroup_dir());
     dirs
+}
+
+/// The directory of a QoS tier below `root` (`…/podlab/kubepods/burstable`); None for
+/// Guaranteed, whose pods sit directly under kubepods.
+pub fn tier_dir(root: &Path, qos: QosClass) -> Option<PathBuf> {
+    qos.cgroup_dir()?;
+    Some(
+        ancestors(qos)
+            .iter()
+            .fold(root.to_path_buf(), |dir, c| dir.join(c)),
+    )
 }
 
 /// `podlab/kubepods[/burstable|/besteffort]/pod<UID>`, relative to a hierarchy root.

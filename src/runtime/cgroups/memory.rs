@@ -30,6 +30,16 @@ const OOM_KILL_KEY: &str = "oom_kill";
 
 pub fn apply_v1(fs: &dyn CgroupFs, dir: &Path, values: &CgroupValues) -> Result<(), CgroupError> {
     if let Some(limit) = values.memory_limit_bytes {
+        // Growing (a resize): memsw must rise first, the kernel keeps it at least the limit.
+        let memsw = dir.join(V1_MEMSW_LIMIT_IN_BYTES);
+        if values.no_swap && fs.exists(&memsw) {
+            let current = read_value(fs, dir, V1_LIMIT_IN_BYTES)
+                .ok()
+                .and_then(|t| t.trim().parse::<i64>().ok());
+            if current.is_some_and(|c| c < limit) {
+                write_value(fs, dir, V1_MEMSW_LIMIT_IN_BYTES, &limit.to_string())?;
+            }
+        }
         write_value(fs, dir, V1_LIMIT_IN_BYTES, &limit.to_string())?;
         // After the limit: the kernel refuses memsw below it. Without a limit there is
         // nothing to hold swap to (kubelet's value would be 0, which runc ignores).
@@ -51,6 +61,16 @@ pub fn apply_v2(fs: &dyn CgroupFs, dir: &Path, values: &CgroupValues) -> Result<
         write_value(fs, dir, V2_SWAP_MAX, "0")?;
     }
     Ok(())
+}
+
+/// Memory in use in bytes: v2 `memory.current`, v1 `memory.usage_in_bytes`.
+pub fn usage(fs: &dyn CgroupFs, dir: &Path, v2: bool) -> Result<i64, CgroupError> {
+    let file = if v2 { V2_CURRENT } else { V1_USAGE_IN_BYTES };
+    let text = read_value(fs, dir, file)?;
+    text.trim().parse().map_err(|_| CgroupError::Unparsable {
+        path: dir.join(file),
+        text,
+    })
 }
 
 /// v1: the `oom_kill` line of `memory.oom_control`, or `memory.failcnt` on kernels without it.

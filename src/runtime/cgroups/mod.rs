@@ -10,6 +10,7 @@ pub mod cpu;
 pub mod fs;
 pub mod gc;
 pub mod hierarchy;
+pub mod hugetlb;
 pub mod layout;
 pub mod memory;
 pub mod pids;
@@ -29,6 +30,7 @@ use self::fs::{
 pub use self::layout::CgroupLayout;
 use crate::kube::qos::QosClass;
 use crate::kube::resources::CgroupValues;
+use crate::spec::ResizeResource;
 
 pub use self::gc::{gc, gc_host, GcReport};
 
@@ -105,6 +107,39 @@ pub trait CgroupManager: Send + Sync {
         name: &str,
         values: &CgroupValues,
     ) -> Result<ContainerCgroup, CgroupError>;
+
+    /// Writes the CPU shares of a QoS tier (`kubepods/burstable`), as kubelet's QoS manager
+    /// does when pods come and go. A tier that does not exist (its last pod is gone) is left
+    /// alone; Guaranteed has no tier of its own.
+    fn set_qos_tier(&self, qos: QosClass, values: &CgroupValues) -> Result<(), CgroupError>;
+
+    /// The files this manager writes through.
+    fn cgroup_fs(&self) -> &dyn CgroupFs;
+
+    /// A resize: writes one resource's new values into the pod cgroup.
+    fn write_pod_resource(
+        &self,
+        pod: &PodCgroup,
+        resource: ResizeResource,
+        values: &CgroupValues,
+    ) -> Result<(), CgroupError> {
+        write_resource(
+            self.cgroup_fs(),
+            self.version(),
+            &pod.dirs,
+            resource,
+            values,
+        )
+    }
+
+    /// Memory in use by the whole pod.
+    fn pod_memory_usage(&self, pod: &PodCgroup) -> Result<i64, CgroupError> {
+        memory::usage(
+            self.cgroup_fs(),
+            pod.memory_dir(),
+            self.version() == CgroupVersion::V2,
+        )
+    }
 
     /// Creates the `pause` leaf with the sandbox's values (CPU shares 2).
     fn create_pause(&self, pod: &PodCgroup) -> Result<ContainerCgroup, CgroupError>;
@@ -245,6 +280,24 @@ impl ContainerCgroup {
         Ok(())
     }
 
+    /// A resize: writes one resource's new values into this leaf, under the running process.
+    pub fn write_resource(
+        &self,
+        resource: ResizeResource,
+        values: &CgroupValues,
+    ) -> Result<(), CgroupError> {
+        write_resource(self.fs.as_ref(), self.version, &self.dirs, resource, values)
+    }
+
+    /// Memory in use by this container.
+    pub fn memory_usage(&self) -> Result<i64, CgroupError> {
+        memory::usage(
+            self.fs.as_ref(),
+            &self.dirs.memory,
+            self.version == CgroupVersion::V2,
+        )
+    }
+
     /// How many processes the OOM killer killed in this cgroup.
     pub fn oom_kill_count(&self) -> Result<u64, CgroupError> {
         match self.version {
@@ -263,6 +316,22 @@ impl ContainerCgroup {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+}
+
+/// One resource's values into one cgroup: cpu shares/weight and quota, or the memory limit.
+pub(crate) fn write_resource(
+    fs: &dyn CgroupFs,
+    version: CgroupVersion,
+    dirs: &CgroupDirs,
+    resource: ResizeResource,
+    values: &CgroupValues,
+) -> Result<(), CgroupError> {
+    match (resource, version) {
+        (ResizeResource::Cpu, CgroupVersion::V1) => cpu::apply_v1(fs, &dirs.cpu, values),
+        (ResizeResource::Cpu, CgroupVersion::V2) => cpu::apply_v2(fs, &dirs.cpu, values),
+        (ResizeResource::Memory, CgroupVersion::V1) => memory::apply_v1(fs, &dirs.memory, values),
+        (ResizeResource::Memory, CgroupVersion::V2) => memory::apply_v2(fs, &dirs.memory, values),
     }
 }
 

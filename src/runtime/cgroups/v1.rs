@@ -5,13 +5,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::fs::{ensure_dir, CgroupFs};
-use super::hierarchy::{ancestors, container_leaf, pod_path, PAUSE_LEAF};
+use super::hierarchy::{ancestors, container_leaf, pod_path, tier_dir, PAUSE_LEAF};
 use super::{
     cpu, memory, pids, remove_pod_dirs, with_create_retries, CgroupDirs, CgroupError,
     CgroupManager, CgroupVersion, ContainerCgroup, PodCgroup,
 };
 use crate::kube::qos::QosClass;
-use crate::kube::resources::CgroupValues;
+use crate::kube::resources::{CgroupValues, MIN_SHARES};
 
 /// Controllers a pod gets a cgroup in; cpu and memory are required, the others are only
 /// for accounting (cpuacct usage, pids.current).
@@ -85,7 +85,7 @@ impl V1Manager {
             }
             if root == &self.cpu_root && qos == QosClass::BestEffort {
                 // kubelet gives the whole besteffort tier the minimum shares.
-                cpu::apply_v1(fs, &dir, &CgroupValues::pause())?;
+                cpu::apply_v1(fs, &dir, &CgroupValues::qos_tier(MIN_SHARES))?;
             }
             ensure_dir(fs, &root.join(relative))?;
         }
@@ -148,6 +148,17 @@ impl CgroupManager for V1Manager {
         values: &CgroupValues,
     ) -> Result<ContainerCgroup, CgroupError> {
         self.create_leaf(pod, container_leaf(name)?, values)
+    }
+
+    fn set_qos_tier(&self, qos: QosClass, values: &CgroupValues) -> Result<(), CgroupError> {
+        match tier_dir(&self.cpu_root, qos) {
+            Some(dir) if self.fs.exists(&dir) => cpu::apply_v1(self.fs.as_ref(), &dir, values),
+            _ => Ok(()),
+        }
+    }
+
+    fn cgroup_fs(&self) -> &dyn CgroupFs {
+        self.fs.as_ref()
     }
 
     fn create_pause(&self, pod: &PodCgroup) -> Result<ContainerCgroup, CgroupError> {

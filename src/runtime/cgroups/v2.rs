@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::fs::{ensure_dir, read_value, write_value, CgroupFs};
-use super::hierarchy::{ancestors, container_leaf, pod_path, PAUSE_LEAF};
+use super::hierarchy::{ancestors, container_leaf, pod_path, tier_dir, PAUSE_LEAF};
 use super::{
-    cpu, memory, pids, remove_pod_dirs, with_create_retries, CgroupDirs, CgroupError,
+    cpu, hugetlb, memory, pids, remove_pod_dirs, with_create_retries, CgroupDirs, CgroupError,
     CgroupManager, CgroupVersion, ContainerCgroup, PodCgroup,
 };
 use crate::kube::qos::QosClass;
-use crate::kube::resources::CgroupValues;
+use crate::kube::resources::{CgroupValues, MIN_SHARES};
 
 /// Controllers the cgroup offers (those its parent enabled).
 pub const CONTROLLERS: &str = "cgroup.controllers";
@@ -20,17 +20,29 @@ pub const CONTROLLERS: &str = "cgroup.controllers";
 pub const SUBTREE_CONTROL: &str = "cgroup.subtree_control";
 
 const REQUIRED: &[&str] = &[cpu::CONTROLLER, memory::CONTROLLER];
-const OPTIONAL: &[&str] = &[pids::CONTROLLER];
+const OPTIONAL: &[&str] = &[pids::CONTROLLER, hugetlb::CONTROLLER];
 
 #[derive(Debug)]
 pub struct V2Manager {
     fs: Arc<dyn CgroupFs>,
     root: PathBuf,
+    /// This machine's huge page sizes ("2MB", "1GB"): each gets `hugetlb.<size>.max` = 0.
+    hugepage_sizes: Vec<String>,
 }
 
 impl V2Manager {
     pub fn new(root: PathBuf, fs: Arc<dyn CgroupFs>) -> V2Manager {
-        V2Manager { fs, root }
+        V2Manager {
+            fs,
+            root,
+            hugepage_sizes: hugetlb::host_page_sizes(),
+        }
+    }
+
+    /// The same with given huge page sizes instead of this machine's.
+    pub fn with_hugepage_sizes(mut self, sizes: Vec<String>) -> V2Manager {
+        self.hugepage_sizes = sizes;
+        self
     }
 
     fn dirs(&self, relative: &Path) -> CgroupDirs {
@@ -80,13 +92,14 @@ impl V2Manager {
         }
         if qos == QosClass::BestEffort {
             // kubelet gives the whole besteffort tier the minimum shares.
-            cpu::apply_v2(fs, &dir, &CgroupValues::pause())?;
+            cpu::apply_v2(fs, &dir, &CgroupValues::qos_tier(MIN_SHARES))?;
         }
         let pod_dir = self.root.join(relative);
         ensure_dir(fs, &pod_dir)?;
         write_value(fs, &pod_dir, SUBTREE_CONTROL, &enable)?;
         cpu::apply_v2(fs, &pod_dir, values)?;
         memory::apply_v2(fs, &pod_dir, values)?;
+        hugetlb::apply_v2(fs, &pod_dir, &self.hugepage_sizes, values)?;
         if enable.split_whitespace().any(|c| c == "+pids") {
             pids::apply(fs, &pod_dir, values)?;
         }
@@ -104,6 +117,7 @@ impl V2Manager {
         ensure_dir(self.fs.as_ref(), &dirs.cpu)?;
         cpu::apply_v2(self.fs.as_ref(), &dirs.cpu, values)?;
         memory::apply_v2(self.fs.as_ref(), &dirs.memory, values)?;
+        hugetlb::apply_v2(self.fs.as_ref(), &dirs.cpu, &self.hugepage_sizes, values)?;
         Ok(ContainerCgroup {
             name: leaf.to_string(),
             version: CgroupVersion::V2,
@@ -144,6 +158,17 @@ impl CgroupManager for V2Manager {
         self.create_leaf(pod, container_leaf(name)?, values)
     }
 
+    fn set_qos_tier(&self, qos: QosClass, values: &CgroupValues) -> Result<(), CgroupError> {
+        match tier_dir(&self.root, qos) {
+            Some(dir) if self.fs.exists(&dir) => cpu::apply_v2(self.fs.as_ref(), &dir, values),
+            _ => Ok(()),
+        }
+    }
+
+    fn cgroup_fs(&self) -> &dyn CgroupFs {
+        self.fs.as_ref()
+    }
+
     fn create_pause(&self, pod: &PodCgroup) -> Result<ContainerCgroup, CgroupError> {
         self.create_leaf(pod, PAUSE_LEAF, &CgroupValues::pause())
     }
@@ -162,7 +187,7 @@ mod tests {
     use crate::kube::qos::{pod_cgroup_values, pod_qos};
     use crate::kube::resources::{
         container_cgroup_values, ContainerResources, PodResources, ResourceAmounts,
-        WEIGHT_FORMULA_IN_USE,
+        KUBELET_WEIGHT_FORMULA, WEIGHT_FORMULA_IN_USE,
     };
     use crate::runtime::cgroups::fake_v2::FakeV2Fs;
 
@@ -180,7 +205,8 @@ mod tests {
         let fs = Arc::new(
             FakeV2Fs::new(dir.path(), controllers).unwrap_or_else(|e| panic!("fake tree: {e}")),
         );
-        let manager = V2Manager::new(dir.path().to_path_buf(), fs.clone());
+        let manager = V2Manager::new(dir.path().to_path_buf(), fs.clone())
+            .with_hugepage_sizes(vec!["2MB".into(), "1GB".into()]);
         FakeTree { dir, fs, manager }
     }
 
@@ -201,6 +227,7 @@ mod tests {
         let pod_resources = PodResources {
             containers: vec![web.clone()],
             init_containers: vec![],
+            pod_level: None,
         };
         assert_eq!(pod_qos(&pod_resources), QosClass::Guaranteed);
 
@@ -215,13 +242,24 @@ mod tests {
         for ancestor in ["", "podlab", "podlab/kubepods", "podlab/kubepods/poduid-g"] {
             assert_eq!(
                 read(&root.join(ancestor), SUBTREE_CONTROL),
-                "cpu memory pids",
+                "cpu memory pids hugetlb",
                 "{ancestor:?}"
             );
         }
         let pod_dir = root.join("podlab/kubepods/poduid-g");
+        // 512 shares: kubelet writes the pod's weight with its linear line (20), runc the
+        // leaf's with its log curve (59).
         let weight = WEIGHT_FORMULA_IN_USE.shares_to_weight(512).to_string();
-        assert_eq!(read(&pod_dir, cpu::V2_WEIGHT), weight);
+        assert_eq!(read(&pod_dir, cpu::V2_WEIGHT), "20");
+        assert_eq!(weight, "59");
+        for file in [
+            "hugetlb.2MB.max",
+            "hugetlb.2MB.rsvd.max",
+            "hugetlb.1GB.max",
+            "hugetlb.1GB.rsvd.max",
+        ] {
+            assert_eq!(read(&pod_dir, file), "0", "pod {file}");
+        }
         assert_eq!(read(&pod_dir, cpu::V2_MAX), "50000 100000");
         assert_eq!(read(&pod_dir, memory::V2_MAX), (64 * MI).to_string());
         assert_eq!(read(&pod_dir, memory::V2_OOM_GROUP), "0");
@@ -250,6 +288,10 @@ mod tests {
         assert_eq!(read(&leaf_dir, memory::V2_MAX), (64 * MI).to_string());
         assert_eq!(read(&leaf_dir, memory::V2_OOM_GROUP), "1");
         assert_eq!(read(&leaf_dir, memory::V2_SWAP_MAX), "0");
+        assert_eq!(read(&leaf_dir, "hugetlb.2MB.max"), "0");
+        assert_eq!(read(&leaf_dir, "hugetlb.1GB.rsvd.max"), "0");
+        // containerd sets no huge page limit on the sandbox.
+        assert_eq!(read(&pod_dir.join("pause"), "hugetlb.2MB.max"), "max");
         assert_eq!(leaf.unified_dir(), Some(leaf_dir.as_path()));
         assert!(leaf.legacy_hierarchies().is_empty());
 
@@ -329,6 +371,7 @@ mod tests {
                 ),
             ],
             init_containers: vec![],
+            pod_level: None,
         };
         let qos = pod_qos(&pod_resources);
         assert_eq!(qos, QosClass::Burstable);
@@ -339,8 +382,24 @@ mod tests {
         let pod_dir = tree.dir.path().join("podlab/kubepods/burstable/poduid-b");
         assert_eq!(
             read(&pod_dir, cpu::V2_WEIGHT),
-            WEIGHT_FORMULA_IN_USE.shares_to_weight(204).to_string()
+            KUBELET_WEIGHT_FORMULA.shares_to_weight(204).to_string()
         );
+        // The burstable tier follows the summed requests of burstable pods (kubelet's QoS
+        // manager); with this one pod, 200m → 204 shares → weight 8.
+        let tier = tree.dir.path().join("podlab/kubepods/burstable");
+        tree.manager
+            .set_qos_tier(QosClass::Burstable, &CgroupValues::qos_tier(204))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read(&tier, cpu::V2_WEIGHT), "8");
+        // Guaranteed pods have no tier; a tier that is gone is left alone.
+        assert!(tree
+            .manager
+            .set_qos_tier(QosClass::Guaranteed, &CgroupValues::qos_tier(2))
+            .is_ok());
+        assert!(tree
+            .manager
+            .set_qos_tier(QosClass::BestEffort, &CgroupValues::qos_tier(2))
+            .is_ok());
         // Not every container has a CPU or memory limit: no pod-level cap.
         assert_eq!(read(&pod_dir, cpu::V2_MAX), "max 100000");
         assert_eq!(read(&pod_dir, memory::V2_MAX), "max");
@@ -481,6 +540,7 @@ mod tests {
         let pod_resources = PodResources {
             containers: vec![web.clone()],
             init_containers: vec![],
+            pod_level: None,
         };
         let pod = manager
             .create_pod(

@@ -4,6 +4,11 @@
 //! `trusted.overlay.opaque` attribute. The uncompressed stream is hashed on the way: its sha256
 //! is the layer's DiffID, which the image config names.
 //!
+//! Extended attributes come from PAX headers (`SCHILY.xattr.NAME`), as containerd applies
+//! them: `security.capability` (file capabilities, e.g. ping's cap_net_raw) and the rest; one
+//! the filesystem does not support is skipped, as containerd does. Without root only `user.*`
+//! attributes are kept, and the layer says so.
+//!
 //! Refused: a path with `..`, a write through a symlink (an absolute link would lead out of the
 //! layer onto the host), a device node when podlab runs without root, a layer bigger than the
 //! limit. The caller unpacks into a private directory and removes it on any error.
@@ -29,6 +34,9 @@ pub struct Unpacked {
     /// Entries owned by a uid other than 0 when they could not be kept (without root every
     /// file becomes the user's, root inside the container).
     pub ownership_flattened: bool,
+    /// Extended attributes that could not be kept: without root only `user.*` ones are
+    /// (`security.capability` needs CAP_SETFCAP on the host).
+    pub xattrs_dropped: bool,
 }
 
 /// How the unpacker may change the machine.
@@ -97,7 +105,7 @@ pub fn decompressed(path: &Path) -> Result<Box<dyn Read>> {
     decompressed_reader(file).wrap_err_with(|| format!("failed to read {}", path.display()))
 }
 
-/// A stream that may be gzip-compressed, uncompressed as it is read.
+/// A stream that may be gzip- or zstd-compressed, uncompressed as it is read.
 pub fn decompressed_reader(mut file: impl Read + 'static) -> Result<Box<dyn Read>> {
     let mut magic = [0u8; 4];
     let mut n = 0;
@@ -110,8 +118,9 @@ pub fn decompressed_reader(mut file: impl Read + 'static) -> Result<Box<dyn Read
     let whole = io::Cursor::new(magic[..n].to_vec()).chain(file);
     Ok(match &magic[..n] {
         [0x1f, 0x8b, ..] => Box::new(flate2::read::MultiGzDecoder::new(whole)),
-        [0x28, 0xb5, 0x2f, 0xfd] => bail!(
-            "it is zstd-compressed, which podlab cannot unpack yet (gzip and plain tar can be loaded)"
+        // Every frame, skippable ones (zstd:chunked's table of contents) passed over.
+        [0x28, 0xb5, 0x2f, 0xfd] => Box::new(
+            zstd::stream::read::Decoder::new(whole).wrap_err("failed to start a zstd decoder")?,
         ),
         _ => Box::new(whole),
     })
@@ -121,6 +130,7 @@ pub fn decompressed_reader(mut file: impl Read + 'static) -> Result<Box<dyn Read
 pub fn unpack(stream: impl Read, dest: &Path, rules: UnpackRules) -> Result<Unpacked> {
     let mut hashing = Hashing::new(stream, rules.max_bytes);
     let mut flattened = false;
+    let mut xattrs_dropped = false;
     {
         let mut archive = tar::Archive::new(&mut hashing);
         archive.set_preserve_permissions(true);
@@ -158,11 +168,15 @@ pub fn unpack(stream: impl Read, dest: &Path, rules: UnpackRules) -> Result<Unpa
                     if kind.is_hard_link() {
                         check_link_target(&entry, &raw)?;
                     }
+                    let xattrs = pax_xattrs(&mut entry, &raw)?;
                     let unpacked = entry
                         .unpack_in(dest)
                         .wrap_err_with(|| format!("failed to unpack {}", raw.display()))?;
                     if !unpacked {
                         bail!("layer entry {:?} lies outside the layer", raw.display());
+                    }
+                    if !kind.is_hard_link() {
+                        xattrs_dropped |= set_xattrs(&dest.join(&path), &xattrs, rules.as_root)?;
                     }
                 }
             }
@@ -173,7 +187,81 @@ pub fn unpack(stream: impl Read, dest: &Path, rules: UnpackRules) -> Result<Unpa
         diff_id,
         size,
         ownership_flattened: flattened,
+        xattrs_dropped,
     })
+}
+
+/// The extended attributes a PAX header gives an entry (`SCHILY.xattr.NAME=value`). One that
+/// would change how overlayfs reads the layers (`trusted.overlay.*`, `user.overlay.*`) is
+/// refused: only the unpacker marks whiteouts and opaque directories.
+fn pax_xattrs<R: Read>(entry: &mut tar::Entry<R>, raw: &Path) -> Result<Vec<(CString, Vec<u8>)>> {
+    let mut found = Vec::new();
+    let Some(extensions) = entry
+        .pax_extensions()
+        .wrap_err_with(|| format!("failed to read the PAX header of {}", raw.display()))?
+    else {
+        return Ok(found);
+    };
+    for extension in extensions {
+        let extension = extension
+            .wrap_err_with(|| format!("failed to read the PAX header of {}", raw.display()))?;
+        let Some(name) = extension.key_bytes().strip_prefix(b"SCHILY.xattr.") else {
+            continue;
+        };
+        if name.starts_with(b"trusted.overlay.") || name.starts_with(b"user.overlay.") {
+            bail!(
+                "layer entry {:?} sets the attribute {}, which would change how overlayfs reads the layers",
+                raw.display(),
+                String::from_utf8_lossy(name)
+            );
+        }
+        let name = CString::new(name).map_err(|_| {
+            eyre!(
+                "layer entry {:?} has an attribute name with a NUL byte",
+                raw.display()
+            )
+        })?;
+        found.push((name, extension.value_bytes().to_vec()));
+    }
+    Ok(found)
+}
+
+/// Set `xattrs` on the unpacked `at` (not following a symlink). Without root only `user.*`
+/// ones; true when some were not kept.
+fn set_xattrs(at: &Path, xattrs: &[(CString, Vec<u8>)], as_root: bool) -> Result<bool> {
+    let mut dropped = false;
+    let c = cpath(at)?;
+    for (name, value) in xattrs {
+        if !as_root && !name.as_bytes().starts_with(b"user.") {
+            dropped = true;
+            continue;
+        }
+        // SAFETY: valid NUL-terminated strings and a buffer of the given length.
+        let ret = unsafe {
+            libc::lsetxattr(
+                c.as_ptr(),
+                name.as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        };
+        if ret != 0 {
+            let err = io::Error::last_os_error();
+            // A filesystem without that attribute namespace: skipped, as containerd does.
+            if err.raw_os_error() == Some(libc::EOPNOTSUPP) {
+                continue;
+            }
+            return Err(err).wrap_err_with(|| {
+                format!(
+                    "failed to set the attribute {} on {}",
+                    name.to_string_lossy(),
+                    at.display()
+                )
+            });
+        }
+    }
+    Ok(dropped)
 }
 
 /// A hard link must name a path inside the layer, without `..`.

@@ -31,7 +31,7 @@ pub struct Loaded {
     pub layers_new: usize,
     pub layers_reused: usize,
     /// Files of other owners became the user's (root inside): loaded without root.
-    pub ownership_flattened: bool,
+    pub not_kept: super::NotKept,
 }
 
 /// The platform images are chosen for: Go's names, as image indexes use them.
@@ -125,6 +125,8 @@ pub struct ContainerConfig {
     pub working_dir: Option<String>,
     #[serde(rename = "User", default)]
     pub user: Option<String>,
+    #[serde(rename = "StopSignal", default)]
+    pub stop_signal: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -142,6 +144,7 @@ impl ImageConfigFile {
             env: c.and_then(|c| c.env.clone()).unwrap_or_default(),
             working_dir: c.and_then(|c| c.working_dir.clone()).unwrap_or_default(),
             user: c.and_then(|c| c.user.clone()).unwrap_or_default(),
+            stop_signal: c.and_then(|c| c.stop_signal.clone()).unwrap_or_default(),
         }
     }
 }
@@ -293,7 +296,7 @@ impl Store {
             );
         }
         let mut new = 0;
-        let mut flattened = false;
+        let mut not_kept = super::NotKept::default();
         let mut size = 0;
         for (diff_id, blob) in config.rootfs.diff_ids.iter().zip(layer_blobs) {
             let (was_new, flat) = self.add_layer(blob, diff_id, lock)?;
@@ -301,7 +304,7 @@ impl Store {
                 new += 1;
                 added.push(diff_id.clone());
             }
-            flattened |= flat;
+            not_kept |= flat;
             size += self.layer_size(diff_id);
         }
         let stored = StoredImage {
@@ -319,7 +322,7 @@ impl Store {
             references: references.clone(),
             layers_new: new,
             layers_reused: layer_blobs.len() - new,
-            ownership_flattened: flattened,
+            not_kept,
         })
     }
 }

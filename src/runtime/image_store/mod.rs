@@ -42,6 +42,9 @@ pub struct RunConfig {
     pub working_dir: String,
     #[serde(default)]
     pub user: String,
+    /// Docker's STOPSIGNAL, e.g. "SIGQUIT" (empty: SIGTERM).
+    #[serde(default)]
+    pub stop_signal: String,
 }
 
 /// One image in the store.
@@ -74,6 +77,22 @@ struct Index {
     images: Vec<StoredImage>,
 }
 
+/// What the layers of an image could not keep, unpacked without root.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NotKept {
+    /// Files of other owners became the user's (root inside the container).
+    pub ownership: bool,
+    /// Extended attributes other than `user.*` (file capabilities) were left out.
+    pub xattrs: bool,
+}
+
+impl std::ops::BitOrAssign for NotKept {
+    fn bitor_assign(&mut self, other: NotKept) {
+        self.ownership |= other.ownership;
+        self.xattrs |= other.xattrs;
+    }
+}
+
 /// The store at one root (`/var/lib/podlab/images`, or the user's own without root).
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -104,7 +123,9 @@ impl Store {
     pub fn new(root: PathBuf) -> Store {
         Store {
             root,
-            as_root: nix::unistd::geteuid().is_root(),
+            // Not the effective uid: the shim's pull runs as root inside the user's own user
+            // namespace, where a chown to another id or a trusted.* attribute is refused.
+            as_root: !crate::runtime::rootless::is_rootless(),
         }
     }
 
@@ -200,10 +221,10 @@ impl Store {
     }
 
     /// Unpack one layer blob and put it in place under its DiffID, which must be `expected`.
-    /// Returns whether the layer was new.
-    fn add_layer(&self, blob: &Path, expected: &str, _lock: &StoreLock) -> Result<(bool, bool)> {
+    /// Returns whether the layer was new, and what it could not keep without root.
+    fn add_layer(&self, blob: &Path, expected: &str, _lock: &StoreLock) -> Result<(bool, NotKept)> {
         if self.has_layer(expected) {
-            return Ok((false, false));
+            return Ok((false, NotKept::default()));
         }
         if !expected.strip_prefix("sha256:").is_some_and(is_sha256_hex) {
             bail!("{expected:?} is not a sha256 layer digest");
@@ -227,7 +248,10 @@ impl Store {
                 );
             }
             fs::write(tmp.join("size"), unpacked.size.to_string())?;
-            Ok(unpacked.ownership_flattened)
+            Ok(NotKept {
+                ownership: unpacked.ownership_flattened,
+                xattrs: unpacked.xattrs_dropped,
+            })
         })();
         match result {
             Ok(flattened) => {

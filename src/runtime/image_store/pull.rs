@@ -42,17 +42,58 @@ impl PullOptions {
     }
 }
 
-/// What a pull reports as it goes.
-#[derive(Debug, Clone)]
+/// What a pull reports as it goes (`podlab pull --progress-json` writes each as a JSON line,
+/// which the shim reads while the pull is a step of a pod's creation).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Progress {
     /// The manifest is read: this many layers, this many bytes to fetch at most.
     Manifest { layers: usize, bytes: u64 },
+    /// A layer is downloading: `done` of its `total` bytes are here (reported a few times a
+    /// second, not for every chunk).
+    Fetching {
+        digest: String,
+        done: u64,
+        total: u64,
+    },
     /// One layer: already in the store, or fetched and unpacked.
     Layer {
         digest: String,
         bytes: u64,
         cached: bool,
     },
+}
+
+/// One line of `podlab pull --progress-json`: progress, then the result or the error.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PullReport {
+    Progress(Progress),
+    Pulled { id: String, size: u64 },
+    Error { message: String },
+}
+
+impl PullReport {
+    /// What `progress` becomes with this line.
+    pub fn apply(&self, progress: &mut crate::kube::image::PullProgress) {
+        match self {
+            PullReport::Progress(Progress::Manifest { layers, bytes }) => {
+                progress.layers = *layers;
+                progress.bytes = *bytes;
+                progress.layers_done = 0;
+                progress.bytes_done = 0;
+            }
+            PullReport::Progress(Progress::Fetching { done, .. }) => {
+                progress.fetching = *done;
+            }
+            PullReport::Progress(Progress::Layer { bytes, .. }) => {
+                progress.layers_done += 1;
+                progress.bytes_done += bytes;
+                progress.fetching = 0;
+            }
+            PullReport::Pulled { .. } | PullReport::Error { .. } => {}
+        }
+    }
 }
 
 /// What a pull did.
@@ -63,7 +104,7 @@ pub struct Pulled {
     pub layers_new: usize,
     pub layers_reused: usize,
     pub bytes_fetched: u64,
-    pub ownership_flattened: bool,
+    pub not_kept: super::NotKept,
 }
 
 /// The host the registry is reached at for `reference`: the mirror for Docker Hub when set.
@@ -229,7 +270,7 @@ impl Store {
             layers_new: 0,
             layers_reused: 0,
             bytes_fetched: 0,
-            ownership_flattened: false,
+            not_kept: super::NotKept::default(),
         };
         let mut size = 0;
         for (desc, diff_id) in manifest.layers.iter().zip(&parsed.rootfs.diff_ids) {
@@ -254,7 +295,16 @@ impl Store {
             let file = tokio::fs::File::create(&blob)
                 .await
                 .wrap_err_with(|| format!("failed to create {}", blob.display()))?;
-            client.pull_blob(&oref, desc, file).await.map_err(|e| {
+            let digest = desc.digest.clone();
+            let mut report = |done| {
+                progress(&Progress::Fetching {
+                    digest: digest.clone(),
+                    done,
+                    total: bytes,
+                })
+            };
+            let counted = Counted::new(file, &mut report);
+            client.pull_blob(&oref, desc, counted).await.map_err(|e| {
                 eyre!(
                     "failed to fetch layer {} of {reference}: {}",
                     desc.digest,
@@ -275,7 +325,7 @@ impl Store {
             }
             pulled.layers_new += 1;
             pulled.bytes_fetched += bytes;
-            pulled.ownership_flattened |= flattened;
+            pulled.not_kept |= flattened;
             size += self.layer_size(diff_id);
             progress(&Progress::Layer {
                 digest: desc.digest.clone(),
@@ -296,6 +346,61 @@ impl Store {
             lock,
         )?;
         Ok(pulled)
+    }
+}
+
+/// A file being downloaded that says how many bytes it holds, a few times a second.
+struct Counted<'a> {
+    file: tokio::fs::File,
+    done: u64,
+    said: std::time::Instant,
+    report: &'a mut dyn FnMut(u64),
+}
+
+impl<'a> Counted<'a> {
+    /// How often the count is reported.
+    const EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+
+    fn new(file: tokio::fs::File, report: &'a mut dyn FnMut(u64)) -> Counted<'a> {
+        Counted {
+            file,
+            done: 0,
+            said: std::time::Instant::now(),
+            report,
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted<'_> {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        let this = self.get_mut();
+        let written = std::pin::Pin::new(&mut this.file).poll_write(cx, buf);
+        if let std::task::Poll::Ready(Ok(n)) = &written {
+            this.done += *n as u64;
+            if this.said.elapsed() >= Self::EVERY {
+                this.said = std::time::Instant::now();
+                (this.report)(this.done);
+            }
+        }
+        written
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().file).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().file).poll_shutdown(cx)
     }
 }
 
@@ -337,6 +442,53 @@ mod tests {
         );
         assert_eq!(docker_credentials(config, "quay.io"), None);
         assert_eq!(docker_credentials("not json", "docker.io"), None);
+    }
+
+    /// The lines `podlab pull --progress-json` writes, read back into the progress the
+    /// explorer shows.
+    #[test]
+    fn progress_lines_add_up() {
+        let lines = [
+            PullReport::Progress(Progress::Manifest {
+                layers: 2,
+                bytes: 300,
+            }),
+            PullReport::Progress(Progress::Layer {
+                digest: "sha256:a".into(),
+                bytes: 100,
+                cached: true,
+            }),
+            PullReport::Progress(Progress::Fetching {
+                digest: "sha256:b".into(),
+                done: 50,
+                total: 200,
+            }),
+        ];
+        let mut progress = crate::kube::image::PullProgress::default();
+        for line in &lines {
+            let text = serde_json::to_string(line).unwrap();
+            assert!(!text.contains('\n'));
+            let back: PullReport = serde_json::from_str(&text).unwrap();
+            assert_eq!(&back, line);
+            back.apply(&mut progress);
+        }
+        assert_eq!((progress.layers_done, progress.layers), (1, 2));
+        assert_eq!(progress.bytes_fetched(), 150);
+        assert_eq!(
+            crate::present::text::pull_progress(&progress, crate::i18n::Lang::En),
+            "1/2 layers, 150 of 300"
+        );
+        PullReport::Progress(Progress::Layer {
+            digest: "sha256:b".into(),
+            bytes: 200,
+            cached: false,
+        })
+        .apply(&mut progress);
+        assert_eq!((progress.layers_done, progress.bytes_fetched()), (2, 300));
+        assert_eq!(
+            crate::present::text::pull_progress(&progress, crate::i18n::Lang::Zh),
+            "2/2 层，300 / 300"
+        );
     }
 
     #[test]

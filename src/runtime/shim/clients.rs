@@ -143,6 +143,13 @@ impl Shim {
                 self.reply(id, Response::Ok);
             }
             Request::Delete { grace_seconds } => self.begin_termination(Some(id), grace_seconds),
+            Request::Resize { patch } => match self.resize(&patch) {
+                Ok(()) => {
+                    let state = Box::new(self.state.clone());
+                    self.reply(id, Response::Status { state });
+                }
+                Err(message) => self.error(id, &message),
+            },
         }
     }
 

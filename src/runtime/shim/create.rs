@@ -51,6 +51,15 @@ impl Shim {
             if !(self.auto || self.goal.is_some()) || self.next_step >= self.plan.len() {
                 return;
             }
+            if let Some(name) = self.pull_step.clone() {
+                if self.pulling(&name) {
+                    return;
+                }
+                // The pull ended, pulled or not: the container's step comes next.
+                self.pull_step = None;
+                self.complete_step();
+                continue;
+            }
             if let Some(name) = self.awaiting.clone() {
                 match self.progress(&name) {
                     Progress::Done => {
@@ -208,9 +217,24 @@ impl Shim {
                 }
                 self.complete_step();
             }
+            StepKind::Pull(name) => {
+                let spec = self
+                    .container_spec(&name)
+                    .cloned()
+                    .ok_or_else(|| eyre!("no container named {name:?}"))?;
+                if super::image_pull::wants_pull(&self.images, &spec) {
+                    self.begin_pull(&spec)?;
+                    self.pull_step = Some(name);
+                } else {
+                    // Another pod's pull brought the image meanwhile.
+                    self.complete_step();
+                }
+            }
             StepKind::InitContainer(name) => {
                 // A failed start is recorded and retried with back-off: the step waits for it.
-                let _ = self.start_container(&name);
+                if !self.waits_to_pull_again(&name) {
+                    let _ = self.start_container(&name);
+                }
                 self.awaiting = Some(name);
             }
             StepKind::AppContainer(name) => {
@@ -219,7 +243,7 @@ impl Shim {
                     Some(ContainerState::Terminated { exit_code: 0, .. })
                 );
                 // In a re-created sandbox, an OnFailure pod's succeeded container stays done.
-                if !succeeded_before {
+                if !succeeded_before && !self.waits_to_pull_again(&name) {
                     let _ = self.start_container(&name);
                 }
                 if self.post_start_running(&name) {
@@ -231,6 +255,16 @@ impl Shim {
             }
         }
         Ok(())
+    }
+
+    /// Whether the container's pull failed and the lifecycle pulls again after its back-off
+    /// (ErrImagePull, ImagePullBackOff): its step does not start it now.
+    fn waits_to_pull_again(&self, name: &str) -> bool {
+        matches!(
+            self.status(name).map(|c| &c.state),
+            Some(ContainerState::Waiting { reason })
+                if reason == "ErrImagePull" || reason == "ImagePullBackOff"
+        )
     }
 
     /// The cgroup manager for this pod: the host's in root mode; without root, one over the
@@ -270,24 +304,30 @@ impl Shim {
         };
         // Without root, with a range of ids, pause runs as 65535 like kubelet's.
         let run_as = self.opts.node.as_ref().and_then(|n| n.ids.pause_id());
-        let created = sandbox::create(
-            namespaces,
-            &hostname,
-            &self.pause_binary,
-            &log,
-            leaf.as_deref(),
-            run_as,
-            self.state.user_namespace,
-        )
-        .and_then(|pending| {
-            if namespaces.user {
-                // The image must show its files as the pod's root's, or no container starts.
-                let userns = std::fs::File::open(format!("/proc/{}/ns/user", pending.pid))
-                    .map_err(|e| eyre!("failed to open the pod's user namespace: {e}"))?;
-                crate::runtime::userns::check_image_idmap(&userns)?;
-            }
-            Ok(pending)
-        });
+        // kubelet asks for RuntimeDefault for every sandbox (unless a container is privileged).
+        let seccomp = crate::runtime::seccomp::for_sandbox(&self.state.pod);
+        let created = seccomp
+            .and_then(|seccomp| {
+                sandbox::create(
+                    namespaces,
+                    &hostname,
+                    &self.pause_binary,
+                    &log,
+                    leaf.as_deref(),
+                    run_as,
+                    self.state.user_namespace,
+                    seccomp.as_ref(),
+                )
+            })
+            .and_then(|pending| {
+                if namespaces.user {
+                    // The image must show its files as the pod's root's, or no container starts.
+                    let userns = std::fs::File::open(format!("/proc/{}/ns/user", pending.pid))
+                        .map_err(|e| eyre!("failed to open the pod's user namespace: {e}"))?;
+                    crate::runtime::userns::check_image_idmap(&userns)?;
+                }
+                Ok(pending)
+            });
         let pending = match created {
             Ok(p) => p,
             Err(e) => {
@@ -342,16 +382,12 @@ impl Shim {
         let started = self.launch(&spec);
         let now = sys::now();
         if let Err(err) = &started {
-            if let Some(failed) = err.downcast_ref::<super::image_pull::PullFailed>() {
-                let error = failed.0.clone();
-                self.feed(machine::Event::PullFailed {
-                    container: name.to_string(),
-                    error,
-                });
-                return started.map(|_| ());
+            if err.is::<super::image_pull::PullUnderway>() {
+                // Started when the pull has ended.
+                return Ok(());
             }
         }
-        self.record_for(name, events::created(name));
+        self.record_for(name, events::created());
         match started {
             Ok(process) => {
                 if let Some(s) = self.supervised.get_mut(name) {
@@ -369,7 +405,7 @@ impl Shim {
                 self.feed(machine::Event::Started {
                     container: name.to_string(),
                 });
-                self.record_for(name, events::started(name));
+                self.record_for(name, events::started());
                 // Like kubelet's startContainer, the container is Running (with its probes)
                 // only once its postStart hook returned.
                 if !self.run_post_start(name) {
@@ -396,34 +432,25 @@ impl Shim {
             .ok_or_else(|| eyre!("pause is not running"))?;
         let pulled_now = self.ensure_image(spec)?;
         let image = self.images.resolve(&spec.image)?;
-        let first_start = self
-            .status(name)
-            .is_some_and(|s| s.image_served_by.is_empty());
-        // A pulled image has said so already ("Successfully pulled").
-        if first_start && !pulled_now {
-            // kubelet's words for an image already on the machine; a stand-in says what it is.
-            let msg = if image.stored {
-                format!(
-                    "Container image {:?} already present on machine",
-                    spec.image
-                )
+        // kubelet's EnsureImageExists says Pulled before every start (a pull just done has
+        // said "Successfully pulled" already); a stand-in says what serves the name.
+        if !pulled_now {
+            let event = if image.stored {
+                events::pulled_already_present(&spec.image)
             } else {
-                format!(
-                    "Container image {:?} served by {}",
-                    spec.image, image.served_by
-                )
+                events::pulled_stand_in(&spec.image, &image.served_by)
             };
-            self.record_for(
-                name,
-                events::Event {
-                    kind: events::EventType::Normal,
-                    reason: events::PULLED.into(),
-                    message: msg,
-                },
-            );
+            self.record_for(name, event);
         }
+        let stop_signal = crate::kube::stop_signal::effective(
+            spec.lifecycle
+                .as_ref()
+                .and_then(|l| l.stop_signal.as_deref()),
+            &image.config.stop_signal,
+        );
         if let Some(s) = self.status_mut(name) {
             s.image_served_by = image.served_by.clone();
+            s.stop_signal = stop_signal;
         }
         let ctx = PodContext {
             uid: &self.state.uid,
@@ -487,8 +514,8 @@ impl Shim {
                 true
             }
             Err(e) => {
-                let message = format!("PostStartHook failed: {e:#}");
-                self.record_for(name, events::failed_post_start_hook(&message));
+                eprintln!("PostStartHook for container {name:?} failed: {e:#}");
+                self.record_for(name, events::failed_post_start_hook());
                 self.feed(machine::Event::PostStartFailed {
                     container: name.to_string(),
                 });
@@ -518,7 +545,8 @@ impl Shim {
         };
         let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
         let message = events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
-        self.record_for(name, events::failed_post_start_hook(&message));
+        eprintln!("{message}");
+        self.record_for(name, events::failed_post_start_hook());
         self.feed(machine::Event::PostStartFailed {
             container: name.to_string(),
         });

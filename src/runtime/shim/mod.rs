@@ -17,6 +17,7 @@ mod clients;
 mod create;
 mod image_pull;
 mod probes;
+mod resize;
 mod sandbox_loss;
 mod stop;
 mod supervise;
@@ -106,6 +107,13 @@ pub struct Shim {
     termination: Option<Termination>,
     cgroups: Option<PodCgroups>,
     images: ImageStore,
+    /// The containers whose image a creation step pulls now (`pull:NAME`).
+    pull_step: Option<String>,
+    /// The pulls running now, by container.
+    pulls: HashMap<String, image_pull::PullUnderwayFor>,
+    /// Containers whose pull ended for their next start: whether the image was pulled (false:
+    /// offline, and the store's image or a stand-in serves).
+    pulled: HashMap<String, bool>,
     podlab_exe: PathBuf,
     pause_binary: PathBuf,
     _lock: File,
@@ -184,11 +192,6 @@ fn private_mount_namespace() -> Result<()> {
 /// Why a pod with `hostUsers: false` is refused without root.
 pub const HOST_USERS_ROOTLESS: &str = "hostUsers: false needs root: without root every pod already runs in your own user namespace (podlab-node), whose ids are only yours and your subordinate range, too few to give a pod 65536 ids of its own as kubelet does; run podlab with sudo for this pod, or remove hostUsers: false";
 
-/// kubelet's "object" of a container event, as `kubectl describe` shows it.
-fn container_object(name: &str) -> String {
-    format!("spec.containers{{{name}}}")
-}
-
 impl Shim {
     fn create(opts: ShimOptions, pod: Pod) -> Result<Shim> {
         sys::become_subreaper().wrap_err("failed to become a subreaper")?;
@@ -254,7 +257,9 @@ impl Shim {
             }),
             pod_max_pids: opts.pod_max_pids,
         };
-        let plan = steps::plan(&pod, plan_ctx);
+        let images = ImageStore::default();
+        let mut plan = steps::plan(&pod, plan_ctx);
+        steps::insert_pulls(&mut plan, &pod, |c| image_pull::wants_pull(&images, c));
         let containers = initial_statuses(&pod);
         let supervised = containers
             .iter()
@@ -283,6 +288,7 @@ impl Shim {
                 limits_not_enforced: None,
             }),
             user_namespace: user_ids,
+            resize: Default::default(),
             sandbox: None,
             containers,
             steps: plan
@@ -320,7 +326,10 @@ impl Shim {
             started: Instant::now(),
             termination: None,
             cgroups: None,
-            images: ImageStore::default(),
+            images,
+            pull_step: None,
+            pulls: HashMap::new(),
+            pulled: HashMap::new(),
             podlab_exe: exe,
             pause_binary,
             _lock: lock,
@@ -329,7 +338,10 @@ impl Shim {
             .map(|h| h.to_string_lossy().into_owned())
             .unwrap_or_else(|_| "localhost".into());
         let namespace = shim.state.namespace.clone();
-        shim.record("pod", events::scheduled(&namespace, &name, &node));
+        // No scheduler places a static pod: kubelet runs it where its file is.
+        if !crate::kube::static_pods::is_static(&shim.state.pod) {
+            shim.record("pod", events::scheduled(&namespace, &name, &node));
+        }
         volumes::prepare(&uid, &pod, shim.state.user_namespace)?;
         shim.save();
         Ok(shim)
@@ -374,9 +386,11 @@ impl Shim {
         });
     }
 
-    /// A container event (object `spec.containers{name}`).
+    /// A container event, filed under kubelet's field path of the container
+    /// (`spec.containers{name}`, `spec.initContainers{name}`).
     fn record_for(&mut self, container: &str, event: events::Event) {
-        self.record(&container_object(container), event);
+        let object = events::container_field_path(&self.state.pod.spec, container);
+        self.record(&object, event);
     }
 
     fn event_loop(&mut self, listener: &UnixListener, signals: &mut SignalFd) -> Result<()> {
@@ -409,6 +423,7 @@ impl Shim {
                 .collect();
             drop(fds);
             self.tasks.drain_output();
+            self.read_pull_progress();
             if ready[0] {
                 while let Ok(Some(info)) = signals.read_signal() {
                     match Signal::try_from(info.ssi_signo as i32) {
@@ -519,6 +534,10 @@ impl Shim {
             } => self.record("pod", event),
             machine::Action::ArmTimer { at } => self.timers.push(at),
             machine::Action::RecreateSandbox => self.recreate_sandbox(),
+            machine::Action::WriteCgroup(write) => {
+                let error = self.write_cgroup(&write).err();
+                self.feed(machine::Event::ResizeWritten { error });
+            }
         }
     }
 
@@ -529,6 +548,7 @@ impl Shim {
             }
             tasks::Purpose::PreStop { container } => self.pre_stop_finished(&container, done),
             tasks::Purpose::PostStart { container } => self.post_start_finished(&container, done),
+            tasks::Purpose::Pull { container } => self.pull_finished(&container, done),
         }
     }
 
@@ -574,17 +594,16 @@ fn initial_statuses(pod: &Pod) -> Vec<ContainerStatus> {
             image_served_by: String::new(),
             process: None,
             state: ContainerState::Waiting {
-                reason: machine::waiting_reason_before_start(
-                    !pod.spec.init_containers.is_empty(),
-                    kind,
-                )
-                .into(),
+                reason: machine::waiting_reason_before_start(!pod.spec.init_containers.is_empty())
+                    .into(),
             },
             last_state: None,
             restart_count: 0,
             ready: false,
             started: false,
             state_message: None,
+            pull: None,
+            stop_signal: None,
         })
         .collect()
 }

@@ -423,9 +423,6 @@ fn judge(action: &Action, done: &Finished) -> (bool, String) {
             ),
         ),
         (Outcome::TimedOut, _) => (false, format!("{output} i/o timeout")),
-        (Outcome::Exited(code), Action::Exec(_)) if output.is_empty() => {
-            (false, format!("command exited with code {code}"))
-        }
         // A status failure is said on its own last line, without the "Get …:" prefix.
         (Outcome::Exited(_), Action::Http { .. }) => match output.rsplit_once('\n') {
             Some((_, last)) => (false, last.to_string()),
@@ -492,7 +489,7 @@ impl NetworkCheck {
         let _ = stream.set_read_timeout(Some(self.timeout));
         let _ = stream.set_write_timeout(Some(self.timeout));
         let request = format!(
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nUser-Agent: kube-probe/1.35\r\nAccept: */*\r\nConnection: close\r\n\r\n",
             self.addr
         );
         if let Err(e) = stream.write_all(request.as_bytes()) {

@@ -14,7 +14,9 @@ use super::tasks::{Finished, Outcome, Purpose};
 use super::Shim;
 use crate::kube::events;
 use crate::kube::machine::{self, StopCause};
-use crate::runtime::sys::LiveProcess;
+use crate::kube::pod_state::ContainerKind;
+use crate::runtime::sys::{self, LiveProcess};
+use crate::spec::RestartPolicy;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Stage {
@@ -68,7 +70,14 @@ impl Shim {
             return;
         }
         let event = match cause {
-            StopCause::Probe(kind) => events::killing_after_probe(name, kind),
+            StopCause::Probe(kind) => {
+                // A sidecar always restarts; any other container unless the pod says Never.
+                let sidecar = self
+                    .status(name)
+                    .is_some_and(|c| c.kind == ContainerKind::Sidecar);
+                let never = self.state.pod.spec.restart_policy == RestartPolicy::Never;
+                events::killing_after_probe(name, kind, sidecar || !never)
+            }
             StopCause::PostStartFailed => events::killing_after_post_start(name),
             _ => events::killing(name),
         };
@@ -95,8 +104,8 @@ impl Shim {
                         grace_end: now + grace,
                     },
                     Err(e) => {
-                        let message = format!("PreStopHook failed: {e:#}");
-                        self.record_for(name, events::failed_pre_stop_hook(&message));
+                        eprintln!("PreStopHook for container {name:?} failed: {e:#}");
+                        self.record_for(name, events::failed_pre_stop_hook());
                         self.signal_or_wait(name, now + grace, !wait_turn)
                     }
                 }
@@ -134,9 +143,24 @@ impl Shim {
         }
     }
 
-    /// SIGTERM now and SIGKILL once `left` of the grace period is over (at least 2 s).
+    /// The stop signal (SIGTERM unless the pod or the image names another) now, and SIGKILL
+    /// once `left` of the grace period is over (at least 2 s).
     fn send_stop_signal(&mut self, name: &str, left: Duration) -> Stage {
-        self.signal_container(name, Signal::SIGTERM);
+        let named = self.status(name).and_then(|c| c.stop_signal.clone());
+        match named.as_deref().map(|n| (n, sys::signal_number(n))) {
+            None => self.signal_container(name, Signal::SIGTERM),
+            Some((_, Some(number))) => {
+                if let Some(process) = self.status(name).and_then(|c| c.process) {
+                    process.signal_number(number);
+                }
+            }
+            Some((unknown, None)) => {
+                // An image's STOPSIGNAL this machine has no number for (the pod's own was
+                // checked when it was read): said in the shim's log, and SIGTERM instead.
+                eprintln!("container {name:?}: unknown stop signal {unknown:?}, sending SIGTERM");
+                self.signal_container(name, Signal::SIGTERM);
+            }
+        }
         Stage::Terminating {
             kill_at: Instant::now() + machine::signal_grace(left),
         }
@@ -173,7 +197,8 @@ impl Shim {
             let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
             let message =
                 events::exec_hook_failed_message(&command, name, &pod, &error, &done.output);
-            self.record_for(name, events::failed_pre_stop_hook(&message));
+            eprintln!("{message}");
+            self.record_for(name, events::failed_pre_stop_hook());
         }
         let stage = self.signal_or_wait(name, grace_end, stopping.turn);
         if let Some(s) = self.supervised.get_mut(name) {

@@ -1,4 +1,4 @@
-//! Short-lived child processes of the shim: probes and lifecycle hooks. Each is forked (the shim
+//! Child processes of the shim: probes, lifecycle hooks and image pulls. Each is forked (the shim
 //! is single-threaded), writes what it has to say to a pipe the poll loop drains, and is reaped
 //! like any child. A task that outlives its timeout is killed, so no probe or hook can hold the
 //! loop up. Each dies with the shim (PR_SET_PDEATHSIG).
@@ -18,12 +18,25 @@ use crate::runtime::sys;
 
 /// kubelet keeps at most this much of a probe's output (`maxReadLength`).
 const MAX_OUTPUT: usize = 10 * 1024;
+/// What a pull may write between two looks of the loop.
+const MAX_PULL_OUTPUT: usize = 1024 * 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Purpose {
-    Probe { container: String, kind: ProbeKind },
-    PreStop { container: String },
-    PostStart { container: String },
+    Probe {
+        container: String,
+        kind: ProbeKind,
+    },
+    PreStop {
+        container: String,
+    },
+    PostStart {
+        container: String,
+    },
+    /// `podlab pull --progress-json` for the container's image.
+    Pull {
+        container: String,
+    },
 }
 
 impl Purpose {
@@ -31,7 +44,8 @@ impl Purpose {
         match self {
             Purpose::Probe { container, .. }
             | Purpose::PreStop { container }
-            | Purpose::PostStart { container } => container,
+            | Purpose::PostStart { container }
+            | Purpose::Pull { container } => container,
         }
     }
 }
@@ -99,6 +113,21 @@ impl Tasks {
                 Ok(())
             }
         }
+    }
+
+    /// The complete lines a running task wrote since last asked (a pull's progress).
+    pub(super) fn take_lines(&mut self, purpose: &Purpose) -> Vec<String> {
+        let Some(task) = self.running.iter_mut().find(|t| t.purpose == *purpose) else {
+            return Vec::new();
+        };
+        let Some(end) = task.buf.iter().rposition(|b| *b == b'\n') else {
+            return Vec::new();
+        };
+        let taken: Vec<u8> = task.buf.drain(..=end).collect();
+        String::from_utf8_lossy(&taken)
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// The pipes to poll.
@@ -178,7 +207,12 @@ fn drain(task: &mut Task) {
         match task.output.read(&mut chunk) {
             Ok(0) => break,
             Ok(n) => {
-                let room = MAX_OUTPUT.saturating_sub(task.buf.len());
+                let limit = match task.purpose {
+                    // A pull's lines are taken as they come; its last one is its result.
+                    Purpose::Pull { .. } => MAX_PULL_OUTPUT,
+                    _ => MAX_OUTPUT,
+                };
+                let room = limit.saturating_sub(task.buf.len());
                 task.buf.extend_from_slice(&chunk[..n.min(room)]);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

@@ -113,10 +113,16 @@ pub fn status_text(ctx: &Ctx) -> (Style, String) {
                 .map(|s| s.title.get(lang).to_string())
                 .unwrap_or_default();
             let secs = ctx.now.saturating_duration_since(since).as_secs();
+            let pulls = pulls_underway(ctx);
+            let pulls = if pulls.is_empty() {
+                String::new()
+            } else {
+                format!(" · {pulls}")
+            };
             (
                 ctx.theme.current,
                 format!(
-                    "⟳ {} {}: {step} ({secs}s)",
+                    "⟳ {} {}: {step} ({secs}s){pulls}",
                     words::RUNNING_STEP.get(lang),
                     app.script_done + 1
                 ),
@@ -129,10 +135,35 @@ pub fn status_text(ctx: &Ctx) -> (Style, String) {
         }
         (None, _) => match app.shown().and_then(|o| o.error.clone()) {
             Some(e) => (ctx.theme.error, format!("✗ {e}")),
-            None => (ctx.theme.dim, String::new()),
+            None => match pulls_underway(ctx) {
+                pulls if pulls.is_empty() => (ctx.theme.dim, String::new()),
+                pulls => (ctx.theme.current, format!("⟳ {pulls}")),
+            },
         },
     };
     (style, format!(" {text}"))
+}
+
+/// The pulls running now, as the pod's state says: "pulling nginx:1.29: 2/5 layers, 1.5Mi of
+/// 4Mi".
+fn pulls_underway(ctx: &Ctx) -> String {
+    let Some(state) = ctx.app.shown().and_then(|o| o.state.as_ref()) else {
+        return String::new();
+    };
+    state
+        .containers
+        .iter()
+        .filter_map(|c| {
+            let progress = c.pull.as_ref()?;
+            Some(format!(
+                "{} {}: {}",
+                words::PULLING_IMAGE.get(ctx.lang),
+                c.image,
+                crate::present::text::pull_progress(progress, ctx.lang)
+            ))
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 pub fn status(frame: &mut Frame, area: Rect, style: Style, lines: Vec<String>) {

@@ -607,6 +607,13 @@ pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
         .filter(|r| r.3.cpu_pressure.is_some() || r.3.memory_pressure.is_some())
         .map(|r| (r.0.clone(), r.3.cpu_pressure, r.3.memory_pressure))
         .collect();
+    let weights: Vec<(String, bool, u64)> = rows
+        .iter()
+        .filter_map(|r| {
+            let is_pod = matches!(&r.1, Mark::Cgroup(name) if name.is_empty());
+            r.3.cpu_weight.map(|w| (r.0.clone(), is_pod, w))
+        })
+        .collect();
     for (name, mark, selected, cg) in rows {
         let changed = marked(ctx, &mark);
         let proof = proves(ctx, &mark);
@@ -690,8 +697,40 @@ pub fn cgroups(ctx: &Ctx, width: u16) -> Vec<Line<'static>> {
         spans.extend(usage_bar(ctx, cg.memory_usage, cg.memory_limit, bar_w));
         lines.push(Line::from(spans));
     }
+    lines.extend(weight_line(ctx, &weights, width));
     lines.extend(pressure_lines(ctx, &pressures, name_w));
     lines
+}
+
+/// cgroup v2: the `cpu.weight` of each row, since the pod's is kubelet's (a linear line) and a
+/// container's runc's (a log curve): one CPU reads 39 on the pod and 100 on its container.
+fn weight_line(ctx: &Ctx, weights: &[(String, bool, u64)], width: u16) -> Vec<Line<'static>> {
+    let lang = ctx.lang;
+    let pod = weights.iter().find(|w| w.1);
+    let leaves: Vec<String> = weights
+        .iter()
+        .filter(|w| !w.1)
+        .map(|(name, _, w)| format!("{name} {w}"))
+        .collect();
+    let Some((pod_name, _, pod_weight)) = pod else {
+        return Vec::new();
+    };
+    if leaves.is_empty() {
+        return Vec::new();
+    }
+    let text = format!(
+        "{pod_name} {pod_weight} ({}) · {} ({})",
+        tr(lang, "kubelet, linear", "kubelet，线性"),
+        leaves.join(" · "),
+        tr(lang, "runc, log curve", "runc，对数曲线"),
+    );
+    let label = "cpu.weight ";
+    let room = (width as usize).saturating_sub(2 + label.width());
+    vec![Line::from(vec![
+        Span::raw("  "),
+        Span::styled(label, ctx.theme.title),
+        Span::styled(fit(&text, room), ctx.theme.base),
+    ])]
 }
 
 /// cgroup v2 pressure (PSI): how much of the last 10 s some (or all) of a cgroup's tasks
@@ -810,7 +849,11 @@ pub fn events(ctx: &Ctx, width: u16, height: u16) -> Vec<Line<'static>> {
                 human_age(wall - e.time),
                 if warning { "!" } else { "·" },
                 fit(&e.reason, reason_w),
-                e.message
+                // Which container, as kubectl 1.35 prefixes its field path (shortened here).
+                match crate::kube::events::container_of(&e.object) {
+                    Some(container) => format!("{container}: {}", e.message),
+                    None => e.message.clone(),
+                }
             );
             let style: Style = if proof {
                 proof_style(ctx)
