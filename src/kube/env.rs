@@ -16,7 +16,7 @@
 
 use std::collections::HashMap;
 
-use super::resources::{ContainerResources, ResourceAmounts};
+use super::resources::{ContainerResources, PodResources, ResourceAmounts};
 use crate::spec::{Container, ObjectFieldSelector, Pod, Quantity, ResourceFieldSelector};
 
 /// The service account the API server's admission gives a pod that names none.
@@ -192,8 +192,8 @@ pub const RESOURCES: &[&str] = &[
 ];
 
 /// kubelet's `ExtractContainerResourceValue` on the container with its limits defaulted to the
-/// node's allocatable (`defaultPodLimitsForDownwardAPI`): cpu in millicores divided by the
-/// divisor's, memory in bytes by the divisor's, rounded up.
+/// pod-level limits, then the node's allocatable (`defaultPodLimitsForDownwardAPI`): cpu in
+/// millicores divided by the divisor's, memory in bytes by the divisor's, rounded up.
 fn resource_value(
     pod: &Pod,
     current: &Container,
@@ -210,7 +210,10 @@ fn resource_value(
             .unwrap_or(current),
         _ => current,
     };
-    let resources = ContainerResources::from_container(container, false);
+    // An unset limit is the pod-level limit (PodLevelResources), else the node's allocatable.
+    let pod_resources = PodResources::from_spec(&pod.spec);
+    let resources =
+        pod_resources.effective_container(&ContainerResources::from_container(container, false));
     let limits = ResourceAmounts::new(
         resources
             .limits
@@ -510,6 +513,18 @@ mod tests {
         // limits only when those are set).
         c.resources = ResourceRequirements::default();
         assert_eq!(values(&c), ["4", "4000", "8589934592", "8192", "0", "0"]);
+        // A pod-level memory limit comes before the node's allocatable.
+        let mut with_pod_level = pod.clone();
+        with_pod_level.spec.resources = Some(ResourceRequirements {
+            requests: Default::default(),
+            limits: crate::spec::ResourceList {
+                cpu: None,
+                memory: Some(Quantity::parse("256Mi").unwrap()),
+            },
+        });
+        let vars = container_vars(&with_pod_level, &c, &ctx);
+        assert_eq!(vars[2].1, "268435456");
+        assert_eq!(vars[0].1, "4");
     }
 
     #[test]
