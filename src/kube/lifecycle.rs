@@ -247,6 +247,7 @@ mod tests {
             reason: exit_reason(code, false).into(),
             started_at: 0.0,
             finished_at: 1.0,
+            message: None,
         }
     }
 

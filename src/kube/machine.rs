@@ -246,6 +246,7 @@ impl PodLifecycle {
                         reason: "StartError".into(),
                         started_at: clock.wall,
                         finished_at: clock.wall,
+                        message: None,
                     };
                     s.state_message = Some(error);
                     s.ready = false;
@@ -489,6 +490,8 @@ impl PodLifecycle {
             reason: lifecycle::exit_reason(exit_code, oom_killed).to_string(),
             started_at,
             finished_at: clock.wall,
+            // Read by the runtime from the container's file (`kube::termination_message`).
+            message: None,
         };
         status.state_message = None;
         status.ready = false;

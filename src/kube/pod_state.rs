@@ -130,6 +130,10 @@ pub enum ContainerState {
         reason: String,
         started_at: f64,
         finished_at: f64,
+        /// What the container wrote to its termination message file (or, with
+        /// FallbackToLogsOnError, the end of its log).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
 }
 

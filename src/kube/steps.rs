@@ -32,9 +32,9 @@ pub struct StepPlan {
     pub syscalls: Vec<String>,
 }
 
+/// The pod's hostname as kubelet gives it to the sandbox (`kube::hosts::pod_hostname`).
 pub fn hostname_of(pod: &Pod) -> String {
-    let name = pod.spec.hostname.as_deref().unwrap_or(&pod.metadata.name);
-    name.chars().take(63).collect()
+    super::hosts::pod_hostname(pod)
 }
 
 /// The steps that create `pod`, in the order kubelet and containerd take them.
@@ -609,6 +609,17 @@ fn container_step(
         explain
             .zh
             .push_str("它有自己的 PID 命名空间：这是 Kubernetes 的默认做法。");
+    }
+    if !c.env.is_empty() {
+        explain.en.push_str(
+            " kubelet resolves its environment first: fieldRef and resourceFieldRef values, then \
+             $(VAR) in the values, command and args. There is no API server and no Service, so \
+             no KUBERNETES_SERVICE_* variables.",
+        );
+        explain.zh.push_str(
+            "kubelet 先解析它的环境变量：fieldRef 和 resourceFieldRef 的值，再展开值、command 和 args \
+             里的 $(VAR)。这里没有 API server，也没有 Service，所以没有 KUBERNETES_SERVICE_* 变量。",
+        );
     }
     let joined = namespaces.joined();
     let created = namespaces.created();

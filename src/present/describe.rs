@@ -401,6 +401,9 @@ fn container(out: &mut String, state: &PodState, c: &ContainerStatus) {
             seccomp.describe().get(crate::i18n::Lang::En)
         );
     }
+    if let Some(spec) = spec {
+        environment(out, spec);
+    }
     state_lines(out, "State:     ", &c.state, c.state_message.as_deref());
     if let Some(last) = &c.last_state {
         state_lines(out, "Last State:", last, None);
@@ -424,6 +427,35 @@ fn container(out: &mut String, state: &PodState, c: &ContainerStatus) {
     }
 }
 
+/// The container's variables as kubectl describe lists them: a value, or where it comes from.
+/// A node would also set kubelet's service-link variables; podlab has no Service to link.
+fn environment(out: &mut String, spec: &crate::spec::Container) {
+    if spec.env.is_empty() {
+        let _ = writeln!(out, "    Environment:    <none>");
+        return;
+    }
+    let _ = writeln!(out, "    Environment:");
+    for var in &spec.env {
+        let shown = match &var.value_from {
+            Some(from) => match (&from.field_ref, &from.resource_field_ref) {
+                (Some(f), _) => format!(
+                    " ({}:{})",
+                    f.api_version.as_deref().unwrap_or("v1"),
+                    f.field_path
+                ),
+                (None, Some(r)) => format!("({})", r.resource),
+                _ => String::new(),
+            },
+            None => var.value.clone(),
+        };
+        let _ = writeln!(out, "      {}:  {shown}", var.name);
+    }
+    let _ = writeln!(
+        out,
+        "      (no KUBERNETES_SERVICE_* variables: there is no API server and no Service)"
+    );
+}
+
 fn state_lines(out: &mut String, label: &str, state: &ContainerState, message: Option<&str>) {
     match state {
         ContainerState::Waiting { reason } => {
@@ -443,10 +475,11 @@ fn state_lines(out: &mut String, label: &str, state: &ContainerState, message: O
             reason,
             started_at,
             finished_at,
+            message: written,
         } => {
             let _ = writeln!(out, "    {label}     Terminated");
             let _ = writeln!(out, "      Reason:       {reason}");
-            if let Some(m) = message {
+            if let Some(m) = message.or(written.as_deref()) {
                 let _ = writeln!(out, "      Message:      {m}");
             }
             let _ = writeln!(out, "      Exit Code:    {exit_code}");

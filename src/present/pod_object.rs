@@ -198,6 +198,7 @@ fn state_object(state: &ContainerState, message: Option<&str>) -> Value {
             reason,
             started_at,
             finished_at,
+            message: written,
         } => {
             let mut terminated = Map::new();
             terminated.insert("exitCode".into(), json!(exit_code));
@@ -205,6 +206,9 @@ fn state_object(state: &ContainerState, message: Option<&str>) -> Value {
                 terminated.insert("signal".into(), json!(s));
             }
             terminated.insert("reason".into(), json!(reason));
+            if let Some(m) = message.or(written.as_deref()).filter(|m| !m.is_empty()) {
+                terminated.insert("message".into(), json!(m));
+            }
             terminated.insert("startedAt".into(), json!(timestamp(*started_at)));
             terminated.insert("finishedAt".into(), json!(timestamp(*finished_at)));
             json!({ "terminated": terminated })
@@ -240,6 +244,7 @@ pub(crate) mod tests {
                 reason: "OOMKilled".into(),
                 started_at: 1_700_000_001.0,
                 finished_at: 1_700_000_002.5,
+                message: None,
             },
         ];
         let specs = pod.spec.init_containers.iter().map(|c| (c, true));
@@ -342,6 +347,24 @@ pub(crate) mod tests {
             let value = document.deserialize::<Value>().expect("deserializes");
             assert_eq!(value.value, pod_object(&state, Some("10.88.0.1")));
         }
+    }
+
+    #[test]
+    fn a_termination_message_shows_under_terminated() {
+        let state = ContainerState::Terminated {
+            exit_code: 1,
+            signal: None,
+            reason: "Error".into(),
+            started_at: 1.0,
+            finished_at: 2.0,
+            message: Some("bye\n".into()),
+        };
+        assert_eq!(state_object(&state, None)["terminated"]["message"], "bye\n");
+        // A failed start has the runtime's error instead.
+        assert_eq!(
+            state_object(&state, Some("exec failed"))["terminated"]["message"],
+            "exec failed"
+        );
     }
 
     #[test]

@@ -36,25 +36,75 @@ pub struct PodContext<'a> {
     pub podlab_exe: &'a Path,
     /// `hostUsers: false`: the pod's range of ids.
     pub user_ids: Option<crate::kube::userns::IdRange>,
+    /// What the container's fieldRefs and resourceFieldRefs read.
+    pub env: crate::kube::env::EnvContext,
 }
 
 /// The command a container runs, with Kubernetes' rules: `command` replaces the image's
-/// Entrypoint, `args` its Cmd.
-pub fn container_argv(c: &Container, image: &ResolvedImage) -> Vec<String> {
+/// Entrypoint, `args` its Cmd; `$(VAR)` in command and args is expanded from the container's
+/// own variables `vars`.
+pub fn container_argv(
+    c: &Container,
+    image: &ResolvedImage,
+    vars: &[(String, String)],
+) -> Vec<String> {
+    let (command, args) = crate::kube::env::expand_command_and_args(&c.command, &c.args, vars);
     crate::kube::image::container_command(
-        &c.command,
-        &c.args,
+        &command,
+        &args,
         &image.config.entrypoint,
         &image.config.cmd,
     )
 }
 
-/// A container's environment: PATH, HOSTNAME and HOME, the image's Env over them, the pod's
-/// variables over all.
-pub fn container_env(pod: &Pod, c: &Container, image_env: &[String], home: &str) -> Vec<String> {
+/// What kubelet knows of the pod and the node when it starts a container: the uid, the node's
+/// name and allocatable, the pod's IP and the node's (the bridge's address, by which the pod
+/// reaches this machine; for a hostNetwork pod, the address of the default route's interface).
+pub fn env_context(state: &crate::kube::pod_state::PodState) -> crate::kube::env::EnvContext {
+    let sandbox = state.sandbox.as_ref();
+    let host_ips: Vec<String> = match sandbox.and_then(|s| s.network.as_ref()) {
+        Some(net) => vec![net.gateway.to_string()],
+        None if state.pod.spec.host_network => node_ip().into_iter().collect(),
+        None => Vec::new(),
+    };
+    let pod_ips = match sandbox.and_then(|s| s.ip.clone()) {
+        Some(ip) => vec![ip],
+        None if state.pod.spec.host_network => host_ips.clone(),
+        None => Vec::new(),
+    };
+    let node_allocatable = super::pod_cgroups::node_capacity()
+        .map(crate::kube::scheduling::allocatable)
+        .unwrap_or_default();
+    crate::kube::env::EnvContext {
+        uid: state.uid.clone(),
+        node_name: crate::kube::static_pods::node_name(),
+        pod_ips,
+        host_ips,
+        node_allocatable,
+    }
+}
+
+/// The address this machine sends from on its default route: kubelet's node IP when none is
+/// configured. A UDP socket "connected" to an outside address sends nothing; the kernel only
+/// picks the route and the source address. None without a default route.
+fn node_ip() -> Option<String> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    Some(socket.local_addr().ok()?.ip().to_string())
+}
+
+/// A container's environment: PATH, HOSTNAME and HOME, the image's Env over them, the
+/// container's variables `vars` (resolved by [`crate::kube::env::container_vars`]) over all.
+pub fn container_env(
+    pod: &Pod,
+    c: &Container,
+    vars: &[(String, String)],
+    image_env: &[String],
+    home: &str,
+) -> Vec<String> {
     let mut base = vec![
         format!("PATH={DEFAULT_PATH}"),
-        format!("HOSTNAME={}", crate::kube::steps::hostname_of(pod)),
+        format!("HOSTNAME={}", super::volumes::container_hostname(pod)),
         format!("HOME={home}"),
     ];
     if c.tty {
@@ -67,10 +117,7 @@ pub fn container_env(pod: &Pod, c: &Container, image_env: &[String], home: &str)
             Some((name.to_string(), value.to_string()))
         }),
     );
-    crate::kube::image::merge_env(
-        with_image.iter().map(String::as_str),
-        c.env.iter().map(|v| (v.name.clone(), v.value.clone())),
-    )
+    crate::kube::image::merge_env(with_image.iter().map(String::as_str), vars.iter().cloned())
 }
 
 /// A container whose securityContext cannot be met (kubelet's CreateContainerConfigError):
@@ -195,7 +242,9 @@ pub fn init_config(
             read_only: m.read_only,
         });
     }
+    mounts.push(termination_log(&dir, c)?);
     let pod_dir = paths::pod_dir(ctx.uid);
+    let vars = crate::kube::env::container_vars(ctx.pod, c, &ctx.env);
     let unified = placement.as_ref().is_some_and(|p| p.unified_dir.is_some());
     let (cgroup_procs, cgroup_dir, cgroup_view, oom_score_adj) = match placement {
         Some(p) => (
@@ -219,16 +268,22 @@ pub fn init_config(
             work: dir.join("work"),
             merged: dir.join("rootfs"),
             mounts,
-            shm: pod_dir.join("shm"),
+            // hostIPC: the host's /dev/shm, as containerd binds it.
+            shm: if ctx.pod.spec.host_ipc {
+                PathBuf::from("/dev/shm")
+            } else {
+                pod_dir.join("shm")
+            },
             etc_hosts: pod_dir.join("etc-hosts"),
             etc_hostname: pod_dir.join("etc-hostname"),
+            etc_resolv_conf: pod_dir.join("resolv.conf"),
             cgroup: cgroup_view,
             idmapped_lower: ctx.user_ids.map(|_| dir.join("lower")),
             pod_root: ctx.user_ids.map(|r| r.first_id),
             read_only: eff.read_only_root_filesystem,
         },
-        argv: container_argv(c, image),
-        env: container_env(ctx.pod, c, &image.config.env, &home),
+        argv: container_argv(c, image, &vars),
+        env: container_env(ctx.pod, c, &vars, &image.config.env, &home),
         cwd: c
             .working_dir
             .clone()
@@ -240,6 +295,38 @@ pub fn init_config(
         no_new_privs: eff.no_new_privs,
         seccomp: super::seccomp::for_container(ctx.pod, c)?,
     })
+}
+
+/// The file in the container's directory (new for each instance) where the container may write
+/// why it ended, 0666 whatever the umask, as kubelet makes it; bound at its
+/// terminationMessagePath.
+fn termination_log(dir: &Path, c: &Container) -> Result<VolumeBind> {
+    use std::os::unix::fs::PermissionsExt;
+    let file = termination_log_file(dir);
+    File::create(&file).wrap_err_with(|| format!("failed to create {}", file.display()))?;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o666))
+        .wrap_err_with(|| format!("failed to make {} writable", file.display()))?;
+    Ok(VolumeBind {
+        source: file,
+        destination: crate::kube::termination_message::path(c),
+        read_only: false,
+    })
+}
+
+/// Where a container's termination message file is kept, in its directory `dir`.
+pub fn termination_log_file(dir: &Path) -> PathBuf {
+    dir.join("termination-log")
+}
+
+/// At most the last `max` bytes of a file (None: it cannot be read).
+pub fn read_end(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    file.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut out = Vec::new();
+    file.take(max).read_to_end(&mut out).ok()?;
+    Some(out)
 }
 
 /// Start `podlab init` with `config` and wait until the container has exec'd.

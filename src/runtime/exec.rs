@@ -109,8 +109,14 @@ impl ExecTarget {
             },
             // What the container was started with (its image's Env too), as runc exec uses
             // the container's own process env.
-            env: container_environ(process.pid)
-                .unwrap_or_else(|| container_env(&pod.pod, spec, &[], "/root")),
+            env: container_environ(process.pid).unwrap_or_else(|| {
+                let vars = crate::kube::env::container_vars(
+                    &pod.pod,
+                    spec,
+                    &super::container::env_context(pod),
+                );
+                container_env(&pod.pod, spec, &vars, &[], "/root")
+            }),
             cwd: spec.working_dir.clone().unwrap_or_else(|| "/".into()),
             process: exec_process(pod, spec),
             seccomp: super::seccomp::for_container(&pod.pod, spec)?,

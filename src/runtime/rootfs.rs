@@ -1,6 +1,6 @@
 //! The container's filesystem view, built inside its own mount namespace: an overlay of the image,
 //! the pod's volumes, its own /proc, a minimal /dev with the pod's shared /dev/shm, kubelet's
-//! /etc/hosts and /etc/hostname, then `pivot_root`, then runc's default masks.
+//! /etc/hosts, /etc/hostname and /etc/resolv.conf, then `pivot_root`, then runc's default masks.
 //!
 //! Everything here is mounted in the container's mount namespace, so it disappears with the
 //! container: nothing has to be unmounted on the host.
@@ -25,6 +25,8 @@ pub struct RootfsConfig {
     pub shm: PathBuf,
     pub etc_hosts: PathBuf,
     pub etc_hostname: PathBuf,
+    /// The pod's resolv.conf (`kube::dns`).
+    pub etc_resolv_conf: PathBuf,
     /// What the container sees at /sys/fs/cgroup (None: the bare directory of sysfs).
     #[serde(default)]
     pub cgroup: Option<CgroupView>,
@@ -148,20 +150,34 @@ pub fn setup(config: &RootfsConfig, privileged: bool, prepared: bool) -> Result<
     Ok(())
 }
 
-/// What comes from the pod's directory on the host: volumes, /dev with the pod's /dev/shm,
-/// /etc/hosts and /etc/hostname.
+/// What comes from the pod's directory on the host: /dev with the pod's /dev/shm, /etc/hosts,
+/// /etc/hostname and /etc/resolv.conf, then the volumes. As in containerd, a volume mounted
+/// at one of those paths takes its place (the usual Memory emptyDir at /dev/shm), and /dev
+/// comes before the volumes, so that one mounted below /dev is not hidden by it.
 fn from_the_pod(root: &Path, config: &RootfsConfig) -> Result<()> {
-    mount_volumes(root, &config.mounts)?;
-    mount_dev(root, &config.shm, config.pod_root)?;
+    let shm = (!has_volume_at(config, "/dev/shm")).then_some(config.shm.as_path());
+    mount_dev(root, shm, config.pod_root)?;
     for (file, source) in [
         ("/etc/hosts", &config.etc_hosts),
         ("/etc/hostname", &config.etc_hostname),
+        ("/etc/resolv.conf", &config.etc_resolv_conf),
     ] {
+        if has_volume_at(config, file) {
+            continue;
+        }
         let target = inside(root, file);
         ensure_file(&target)?;
         mnt(source.to_str(), &target, None, MsFlags::MS_BIND, None)?;
     }
-    Ok(())
+    mount_volumes(root, &config.mounts)
+}
+
+/// True when a volume is mounted at `path` in the container.
+fn has_volume_at(config: &RootfsConfig, path: &str) -> bool {
+    config
+        .mounts
+        .iter()
+        .any(|m| inside(Path::new("/"), &m.destination) == Path::new(path))
 }
 
 /// What shows the container's own namespaces: /proc, /sys, /sys/fs/cgroup, /dev/mqueue.
@@ -411,7 +427,9 @@ fn mount_cgroup(root: &Path, view: &CgroupView, read_only: bool) -> Result<()> {
     }
 }
 
-fn mount_dev(root: &Path, shm: &Path, owner: Option<u32>) -> Result<()> {
+/// A tmpfs /dev with runc's device nodes, devpts, and the pod's /dev/shm bound in (`shm`:
+/// None when a volume takes that place).
+fn mount_dev(root: &Path, shm: Option<&Path>, owner: Option<u32>) -> Result<()> {
     let dev = root.join("dev");
     std::fs::create_dir_all(&dev)?;
     let mut options = "mode=755,size=65536k".to_string();
@@ -454,8 +472,10 @@ fn mount_dev(root: &Path, shm: &Path, owner: Option<u32>) -> Result<()> {
     std::fs::create_dir_all(dev.join("mqueue"))?;
     let shm_dir = dev.join("shm");
     std::fs::create_dir_all(&shm_dir)?;
-    let shm_source = shm.to_string_lossy();
-    mnt(Some(&shm_source), &shm_dir, None, MsFlags::MS_BIND, None)?;
+    if let Some(shm) = shm {
+        let shm_source = shm.to_string_lossy();
+        mnt(Some(&shm_source), &shm_dir, None, MsFlags::MS_BIND, None)?;
+    }
     Ok(())
 }
 

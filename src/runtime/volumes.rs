@@ -1,5 +1,6 @@
-//! The pod's shared files: emptyDir and hostPath volumes, the shared /dev/shm, and the
-//! /etc/hosts and /etc/hostname kubelet writes for every pod.
+//! The pod's shared files: emptyDir and hostPath volumes, the shared /dev/shm (a tmpfs
+//! `noexec,nosuid,nodev,mode=1777,size=65536k` per sandbox, as containerd makes it), and the
+//! /etc/hosts, /etc/hostname and /etc/resolv.conf kubelet and containerd write for every pod.
 //!
 //! tmpfs mounts are made in the shim's private mount namespace: they vanish with the pod.
 
@@ -10,17 +11,25 @@ use eyre::{bail, eyre, Context, Result};
 use nix::mount::{mount, MsFlags};
 
 use super::paths;
-use crate::spec::{HostPathType, Pod, Volume};
+use crate::kube::events::Event;
+use crate::spec::{HostPathType, Pod, PodSpec, Volume};
 
-/// containerd's default size of a pod's /dev/shm.
-pub const SHM_SIZE: &str = "64m";
+/// containerd's default size of a pod's /dev/shm (`defaultShmSize`, 64 MiB).
+pub const SHM_SIZE: &str = "65536k";
 
 /// `user_ids`: the pod's own range (`hostUsers: false`), whose root gets the emptyDir volumes.
 pub fn prepare(uid: &str, pod: &Pod, user_ids: Option<crate::kube::userns::IdRange>) -> Result<()> {
     let pod_dir = paths::pod_dir(uid);
-    let shm = pod_dir.join("shm");
-    std::fs::create_dir_all(&shm)?;
-    tmpfs(&shm, &format!("mode=1777,size={SHM_SIZE}"))?;
+    // The sandbox's /dev/shm, as containerd makes it; a hostIPC pod uses the host's instead.
+    if !pod.spec.host_ipc {
+        let shm = pod_dir.join("shm");
+        std::fs::create_dir_all(&shm)?;
+        tmpfs(
+            &shm,
+            MsFlags::MS_NOEXEC,
+            &format!("mode=1777,size={SHM_SIZE}"),
+        )?;
+    }
     for volume in &pod.spec.volumes {
         prepare_volume(uid, pod, volume, user_ids)
             .wrap_err_with(|| format!("failed to prepare volume {:?}", volume.name))?;
@@ -28,12 +37,12 @@ pub fn prepare(uid: &str, pod: &Pod, user_ids: Option<crate::kube::userns::IdRan
     Ok(())
 }
 
-fn tmpfs(target: &Path, options: &str) -> Result<()> {
+fn tmpfs(target: &Path, extra: MsFlags, options: &str) -> Result<()> {
     mount(
         Some("tmpfs"),
         target,
         Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | extra,
         Some(options),
     )
     .map_err(|e| eyre!("failed to mount tmpfs on {}: {e}", target.display()))
@@ -67,6 +76,7 @@ fn prepare_volume(
         if empty.medium == "Memory" {
             tmpfs(
                 &dir,
+                MsFlags::empty(),
                 &format!("mode=1777,size={}", memory_volume_size(pod, empty)?),
             )?;
         }
@@ -133,21 +143,56 @@ pub fn check_host_path(path: &Path, kind: HostPathType) -> Result<()> {
     }
 }
 
-/// kubelet's managed /etc/hosts (`# Kubernetes-managed hosts file.`) and /etc/hostname.
-pub fn write_etc_files(uid: &str, hostname: &str, pod_ip: Option<&str>) -> Result<()> {
-    let dir = paths::pod_dir(uid);
-    let mut hosts = String::from(
-        "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n\
-         fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n",
-    );
-    if let Some(ip) = pod_ip {
-        hosts.push_str(&format!("{ip}\t{hostname}\n"));
+/// The node's resolv.conf as kubelet reads it: `/etc/resolv.conf`, or, where that names only
+/// systemd-resolved's local stub, the upstream servers' file kubeadm points kubelet at.
+pub fn node_resolv_conf() -> String {
+    let etc = std::fs::read_to_string("/etc/resolv.conf").unwrap_or_default();
+    if crate::kube::dns::uses_resolved_stub(&etc) {
+        if let Ok(upstream) = std::fs::read_to_string("/run/systemd/resolve/resolv.conf") {
+            return upstream;
+        }
     }
+    etc
+}
+
+/// The pod's /etc/resolv.conf per its dnsPolicy and dnsConfig; the warnings kubelet records on
+/// the way (MissingClusterDNS, DNSConfigForming) are returned. `pod`: `name_namespace(uid)`.
+pub fn write_resolv_conf(uid: &str, spec: &PodSpec, pod: &str) -> Result<Vec<Event>> {
+    let node = node_resolv_conf();
+    let dns = crate::kube::dns::pod_dns(spec, &crate::kube::dns::parse_resolv_conf(&node), pod);
+    // containerd copies the node's file when kubelet's settings are all empty.
+    let text = crate::kube::dns::resolv_conf(&dns.config).unwrap_or(node);
+    super::sys::write_in_place(&paths::pod_dir(uid).join("resolv.conf"), text.as_bytes())?;
+    Ok(dns.events)
+}
+
+/// kubelet's /etc/hosts (`kube::hosts`: the managed file, or the node's for a hostNetwork
+/// pod) and containerd's /etc/hostname.
+pub fn write_etc_files(uid: &str, pod: &Pod, pod_ip: Option<&str>) -> Result<()> {
+    use crate::kube::hosts;
+    let dir = paths::pod_dir(uid);
+    let aliases = &pod.spec.host_aliases;
+    let hosts_file = if pod.spec.host_network {
+        let node = std::fs::read_to_string("/etc/hosts")
+            .wrap_err("failed to read the node's /etc/hosts")?;
+        hosts::node_hosts(&node, aliases)
+    } else {
+        let ips: Vec<String> = pod_ip.map(String::from).into_iter().collect();
+        hosts::managed_hosts(&ips, &hosts::pod_hostname(pod), aliases)
+    };
     // Rewritten in place: the files are bind-mounted into running containers.
-    super::sys::write_in_place(&dir.join("etc-hosts"), hosts.as_bytes())?;
+    super::sys::write_in_place(&dir.join("etc-hosts"), hosts_file.as_bytes())?;
     super::sys::write_in_place(
         &dir.join("etc-hostname"),
-        format!("{hostname}\n").as_bytes(),
+        format!("{}\n", container_hostname(pod)).as_bytes(),
     )?;
     Ok(())
+}
+
+/// The hostname a container of `pod` sees: the pod's, or this machine's for a hostNetwork pod.
+pub fn container_hostname(pod: &Pod) -> String {
+    let node = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    crate::kube::hosts::container_hostname(pod, &node)
 }

@@ -3,6 +3,8 @@
 //! `load_pod_file`/`parse_pod` are the entry points; `yaml` is the one door to YAML for
 //! the whole project.
 
+mod dns_check;
+mod env_check;
 mod error;
 pub mod names;
 mod parse;

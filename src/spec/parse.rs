@@ -41,6 +41,8 @@ pub fn parse_pod(text: &str, source: &str) -> Result<LoadedPod, SpecError> {
     for path in &unknown_fields {
         if is_volume_source(path) {
             problems.push(unsupported_volume_source(path, &source_map));
+        } else if let Some(problem) = super::env_check::needs_api_server(path, &source_map) {
+            problems.push(problem);
         } else {
             warnings.push(Warning::new(
                 path,
@@ -51,6 +53,16 @@ pub fn parse_pod(text: &str, source: &str) -> Result<LoadedPod, SpecError> {
     }
     apply_api_server_defaults(&mut pod, &source_map, &mut warnings);
     for violation in validate(&pod) {
+        // A field refused by name (a ConfigMap reference under valueFrom) already says what is
+        // wrong with the field it is in.
+        let inside = format!("{}.", violation.path);
+        if problems.iter().any(|p| {
+            p.path
+                .as_ref()
+                .is_some_and(|at| at.to_string().starts_with(&inside))
+        }) {
+            continue;
+        }
         problems.push(Problem {
             location: Some(source_map.locate_field(&violation.path)),
             path: Some(violation.path),
@@ -184,6 +196,17 @@ fn apply_api_server_defaults(pod: &mut Pod, map: &SourceMap, warnings: &mut Vec<
             ),
         ));
     }
+    if pod.spec.service_account_name.is_some() {
+        let path = FieldPath::root().key("spec").key("serviceAccountName");
+        warnings.push(Warning::new(
+            &path,
+            map.locate_key(&path),
+            Text::new(
+                "spec.serviceAccountName is only a name here: there is no API server, so no service account token is mounted (a fieldRef to spec.serviceAccountName reads it)",
+                "spec.serviceAccountName 在这里只是一个名字：没有 API server，所以不会挂载服务账号令牌（指向 spec.serviceAccountName 的 fieldRef 会读到它）",
+            ),
+        ));
+    }
     for (i, volume) in pod.spec.volumes.iter_mut().enumerate() {
         if volume.empty_dir.is_none() && volume.host_path.is_none() {
             volume.empty_dir = Some(EmptyDirVolumeSource::default());
@@ -257,10 +280,6 @@ fn unknown_field_text(path: &FieldPath) -> Text {
         | "topologySpreadConstraints" => (
             "there is no scheduler: the pod runs on this machine",
             "没有调度器：Pod 就运行在这台机器上",
-        ),
-        "dnsPolicy" | "dnsConfig" => (
-            "podlab does not set up cluster DNS",
-            "podlab 不配置集群 DNS",
         ),
         "serviceAccountName" | "serviceAccount" | "automountServiceAccountToken" => (
             "there is no API server, so no service account token is mounted",

@@ -60,6 +60,17 @@ pub struct PodSpec {
     /// Kubernetes' default is 30 seconds.
     #[serde(default)]
     pub termination_grace_period_seconds: Option<i64>,
+    /// Lines kubelet adds to the pod's /etc/hosts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub host_aliases: Vec<HostAlias>,
+    /// ClusterFirst when unset (the API server's default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_policy: Option<DnsPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns_config: Option<PodDnsConfig>,
+    /// Read by a fieldRef; no token is mounted (there is no API server).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
     /// The OS the pod needs (`spec.os.name`); podlab runs Linux pods.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub os: Option<PodOs>,
@@ -84,10 +95,61 @@ impl PodSpec {
         self.host_users == Some(false)
     }
 
+    /// The names of the init containers, then of the app containers.
+    pub fn container_names(&self) -> Vec<&str> {
+        self.init_containers
+            .iter()
+            .chain(&self.containers)
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
     pub fn grace_period_seconds(&self) -> i64 {
         self.termination_grace_period_seconds
             .unwrap_or(Self::DEFAULT_GRACE_PERIOD_SECONDS)
     }
+}
+
+/// An IP and the names /etc/hosts gives it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostAlias {
+    #[serde(default)]
+    pub ip: String,
+    #[serde(default)]
+    pub hostnames: Vec<String>,
+}
+
+/// Which resolv.conf the pod gets (`kube::dns`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DnsPolicy {
+    #[default]
+    ClusterFirst,
+    ClusterFirstWithHostNet,
+    Default,
+    None,
+}
+
+/// Nameservers, search domains and options added to (or, with dnsPolicy None, making) the
+/// pod's resolv.conf.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodDnsConfig {
+    #[serde(default)]
+    pub nameservers: Vec<String>,
+    #[serde(default)]
+    pub searches: Vec<String>,
+    #[serde(default)]
+    pub options: Vec<PodDnsConfigOption>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodDnsConfigOption {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -185,6 +247,12 @@ pub struct Container {
     pub stdin: bool,
     #[serde(default)]
     pub tty: bool,
+    /// Where the container may write why it ended (absent: `/dev/termination-log`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_message_path: Option<String>,
+    /// File (absent) or FallbackToLogsOnError.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub termination_message_policy: Option<TerminationMessagePolicy>,
     /// Always, IfNotPresent or Never (absent: the API server's default for the image).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_pull_policy: Option<String>,
@@ -227,6 +295,13 @@ impl Container {
             .and_then(|s| s.privileged)
             .unwrap_or(false)
     }
+}
+
+/// Where kubelet takes a container's termination message from (`kube::termination_message`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TerminationMessagePolicy {
+    File,
+    FallbackToLogsOnError,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -290,6 +365,39 @@ pub struct EnvVar {
     pub name: String,
     #[serde(default)]
     pub value: String,
+    /// fieldRef or resourceFieldRef (configMapKeyRef and secretKeyRef need an API server and
+    /// are refused when the manifest is read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value_from: Option<EnvVarSource>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvVarSource {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_ref: Option<ObjectFieldSelector>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_field_ref: Option<ResourceFieldSelector>,
+}
+
+/// A field of the pod: `metadata.name`, `metadata.labels['app']`, `status.podIP`, …
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ObjectFieldSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
+    pub field_path: String,
+}
+
+/// A container's request or limit: `limits.memory`, `requests.cpu`, …
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceFieldSelector {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container_name: Option<String>,
+    pub resource: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub divisor: Option<Quantity>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -157,6 +157,8 @@ impl Checker {
                 self.container(&at, container, init, &volumes);
             }
         }
+        self.violations.extend(super::env_check::check(spec));
+        self.violations.extend(super::dns_check::check(spec));
         if let Some(resources) = &spec.resources {
             self.resources(&path.key("resources"), resources);
             self.pod_level_resources(&path.key("resources"), spec);

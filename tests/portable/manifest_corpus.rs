@@ -248,6 +248,35 @@ fn sleep_hooks_are_read_from_zero_up_to_the_grace_period() {
 }
 
 #[test]
+fn env_values_from_the_pod_and_its_resources_are_read() {
+    let loaded = load_good("env.yaml");
+    let paths: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
+    // The service account is only a name: no token is mounted.
+    assert_eq!(paths, ["spec.serviceAccountName"]);
+    let env = &loaded.pod.spec.containers[0].env;
+    let from = env[2].value_from.as_ref().expect("valueFrom");
+    let selector = from.resource_field_ref.as_ref().expect("resourceFieldRef");
+    assert_eq!(selector.resource, "limits.memory");
+    assert_eq!(selector.divisor.as_ref().map(|d| d.as_str()), Some("1Mi"));
+    assert_eq!(env[3].value, "hello-$(POD_NAME)");
+}
+
+#[test]
+fn dns_none_makes_the_whole_resolv_conf_from_dns_config() {
+    let loaded = load_good("dns.yaml");
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    let node = podlab::kube::dns::parse_resolv_conf("nameserver 10.0.0.2\nsearch lan\n");
+    let dns = podlab::kube::dns::pod_dns(&loaded.pod.spec, &node, "dns-demo_default(1)");
+    assert!(dns.events.is_empty(), "{:?}", dns.events);
+    assert_eq!(
+        podlab::kube::dns::resolv_conf(&dns.config).as_deref(),
+        Some(
+            "search team-a.svc.cluster.local svc.cluster.local\nnameserver 203.0.113.10\noptions ndots:5 edns0\n"
+        )
+    );
+}
+
+#[test]
 fn unknown_fields_become_warnings_that_name_each_field() {
     let loaded = load_good("unknown-fields.yaml");
     let paths: Vec<&str> = loaded.warnings.iter().map(|w| w.path.as_str()).collect();
@@ -259,10 +288,8 @@ fn unknown_fields_become_warnings_that_name_each_field() {
             "spec.nodeSelector",
             "spec.affinity",
             "spec.tolerations",
-            "spec.dnsPolicy",
             "spec.imagePullSecrets",
             "spec.volumes[0]",
-            "spec.containers[0].env[0].valueFrom",
             "spec.containers[0].resources.limits.ephemeral-storage",
             "status",
         ]

@@ -20,6 +20,7 @@ mod lessons;
 mod lifecycle;
 mod network;
 mod observe_real;
+mod pod_files;
 mod pod_level;
 mod readme_walk;
 mod resize;

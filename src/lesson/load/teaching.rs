@@ -201,12 +201,7 @@ impl Checker<'_> {
         };
         if let Who::Container(name) = &r.who {
             let spec = &lesson_pod.pod.spec;
-            let names: Vec<&str> = spec
-                .init_containers
-                .iter()
-                .chain(&spec.containers)
-                .map(|c| c.name.as_str())
-                .collect();
+            let names = spec.container_names();
             if !names.contains(&name.as_str()) {
                 return Some(format!(
                     "pod {} has no container {name:?}; its containers: {}",

@@ -291,6 +291,11 @@ impl Shim {
         // The plan the namespaces step narrates, from the same function.
         let namespaces = SandboxNamespaces::for_pod(&self.state.pod);
         let hostname = steps::hostname_of(&self.state.pod);
+        // kubelet decides the pod's DNS while it makes the sandbox's config.
+        let pod = events::format_pod(&self.state.name, &self.state.namespace, &self.state.uid);
+        for warning in volumes::write_resolv_conf(&self.state.uid, &self.state.pod.spec, &pod)? {
+            self.record("pod", warning);
+        }
         let log = open_log(&self.state.uid, "pause")?;
         // On cgroup v2 the sandbox process is born in pause's leaf; elsewhere it is moved there.
         let leaf = match &mut self.cgroups {
@@ -351,11 +356,12 @@ impl Shim {
         self.pending_sandbox = Some(pending);
         self.state.sandbox = Some(SandboxState {
             pause,
-            hostname: hostname.clone(),
+            // A hostNetwork pod has no hostname of its own: it sees the node's.
+            hostname: volumes::container_hostname(&self.state.pod),
             ip: None,
             network: None,
         });
-        volumes::write_etc_files(&self.state.uid, &hostname, None)?;
+        volumes::write_etc_files(&self.state.uid, &self.state.pod, None)?;
         Ok(())
     }
 
@@ -364,8 +370,7 @@ impl Shim {
         let net = network::setup_pod(cfg, &self.state.uid, &self.state.name, pause_pid)
             .map_err(|e| eyre!("{e}"))?;
         let ip = net.ip.to_string();
-        let hostname = steps::hostname_of(&self.state.pod);
-        volumes::write_etc_files(&self.state.uid, &hostname, Some(&ip))?;
+        volumes::write_etc_files(&self.state.uid, &self.state.pod, Some(&ip))?;
         if let Some(sandbox) = &mut self.state.sandbox {
             sandbox.ip = Some(ip);
             sandbox.network = Some(net);
@@ -469,6 +474,7 @@ impl Shim {
             sandbox_pid: sandbox_pid.as_raw(),
             podlab_exe: &self.podlab_exe,
             user_ids: self.state.user_namespace,
+            env: container::env_context(&self.state),
         };
         let log = open_log(&self.state.uid, name)?;
         let placement = match &mut self.cgroups {

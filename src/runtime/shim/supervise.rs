@@ -14,6 +14,7 @@ use super::tasks::Purpose;
 use super::Shim;
 use crate::kube::lifecycle;
 use crate::kube::machine;
+use crate::kube::pod_state::ContainerState;
 
 /// What the shim needs to execute for one container: its process, probes and stop.
 #[derive(Default)]
@@ -84,13 +85,45 @@ impl Shim {
         }
         // OOMKilled only when the cgroup's OOM-kill counter confirms it, never for a plain SIGKILL.
         let oom_killed = self.cgroups.as_ref().is_some_and(|c| c.oom_killed(&name));
+        let message = self.termination_message(&name, exit_code);
         self.feed(machine::Event::Exited {
-            container: name,
+            container: name.clone(),
             exit_code,
             signal,
             oom_killed,
         });
+        if let Some(status) = self.status_mut(&name) {
+            // The state this exit made: the current one, or the last if it restarted at once.
+            let made = match &mut status.state {
+                ContainerState::Terminated { message, .. } => Some(message),
+                _ => match &mut status.last_state {
+                    Some(ContainerState::Terminated { message, .. }) => Some(message),
+                    _ => None,
+                },
+            };
+            if let Some(slot) = made {
+                *slot = message;
+            }
+        }
         self.save();
+    }
+
+    /// What kubelet reads when a container exits: its termination message file, or the end
+    /// of its log (`kube::termination_message`).
+    fn termination_message(&self, name: &str, exit_code: i32) -> Option<String> {
+        use crate::kube::termination_message::{self as message, MAX_FILE_BYTES};
+        use crate::runtime::container::{read_end, termination_log_file};
+        let spec = self.container_spec(name)?;
+        let uid = &self.state.uid;
+        let dir = crate::runtime::paths::containers_dir(uid).join(name);
+        let file = read_end(&termination_log_file(&dir), MAX_FILE_BYTES as u64);
+        message::message(spec, exit_code, file.as_deref(), || {
+            read_end(
+                &crate::runtime::paths::log_file(uid, name),
+                MAX_FILE_BYTES as u64,
+            )
+            .unwrap_or_default()
+        })
     }
 
     pub(super) fn update_phase(&mut self) {
