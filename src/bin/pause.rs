@@ -5,7 +5,10 @@
 //! Like pause.c it is a plain C-style `main` over libc (no Rust runtime start-up, no
 //! formatting, nothing that can panic), so the binary linked statically stays small.
 
-#![no_main]
+// Under `cargo test` the test harness brings its own main (with no tests), so running the
+// test build of this binary returns at once instead of pausing forever.
+#![cfg_attr(not(test), no_main)]
+#![cfg_attr(test, allow(dead_code))]
 
 const VERSION: &str = concat!("pause (podlab) ", env!("CARGO_PKG_VERSION"), "\n");
 
@@ -64,6 +67,7 @@ fn asks_for_version(argc: libc::c_int, argv: *const *const libc::c_char) -> bool
     false
 }
 
+#[cfg(not(test))]
 #[no_mangle]
 pub extern "C" fn main(argc: libc::c_int, argv: *const *const libc::c_char) -> libc::c_int {
     if asks_for_version(argc, argv) {
